@@ -1,0 +1,43 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "dql",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dql", targets: ["Shell"]),
+        .library(name: "DQL", targets: ["DQL"]),
+        .library(name: "RedisIO", targets: ["RedisIO"]),
+        .library(name: "DicomCore", targets: ["DicomCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // C libraries from Debian (libhiredis-dev, libedit-dev), imported as system modules.
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
+        .systemLibrary(name: "CEditLine", path: "Sources/CEditLine"),
+
+        // Redis protocol and transport over hiredis. Knows nothing about DICOM.
+        .target(name: "RedisIO", dependencies: ["CHiredis"]),
+        // DICOM Part 10 reading. Knows nothing about Redis.
+        .target(name: "DicomCore"),
+        // The query language, its compiler and executor, the storage layout.
+        .target(name: "DQL", dependencies: ["RedisIO", "DicomCore"]),
+        // The `dql` executable.
+        .executableTarget(
+            name: "Shell",
+            dependencies: [
+                "DQL", "RedisIO", "DicomCore", "CEditLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .target(name: "TestSupport", dependencies: ["RedisIO"], path: "Tests/TestSupport"),
+        .testTarget(name: "RedisIOTests", dependencies: ["RedisIO", "TestSupport"]),
+        .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore"]),
+        .testTarget(name: "DQLTests", dependencies: ["DQL", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Shell", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

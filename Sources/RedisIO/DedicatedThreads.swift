@@ -1,0 +1,69 @@
+import Foundation
+
+/// Runs blocking work on threads of its own, outside the Swift concurrency pool.
+///
+/// hiredis calls block the calling thread; on a 2-core machine the cooperative pool has two
+/// threads, and blocking them stalls every task. Redis work goes here instead.
+public enum DedicatedThreads {
+    /// Runs `body(0..<count)` on `count` new threads at once and waits for all of them.
+    /// Returns the results in index order, or throws the error of the lowest failing index
+    /// after every thread has finished.
+    public static func run<Result: Sendable>(
+        count: Int, name: String = "dql.worker",
+        _ body: @escaping @Sendable (Int) throws -> Result
+    ) throws -> [Result] {
+        precondition(count >= 0, "negative thread count")
+        let results = ResultSlots<Result>(count: count)
+        let finished = DispatchGroup()
+        for index in 0..<count {
+            finished.enter()
+            let thread = Thread {
+                results.set(index, Swift.Result { try body(index) })
+                finished.leave()
+            }
+            thread.name = "\(name).\(index)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        finished.wait()
+        return try results.values()
+    }
+
+    /// Runs `body` on a new thread and resumes the caller when it is done, so async code can
+    /// call blocking Redis code without occupying a cooperative thread.
+    public static func detach<Result: Sendable>(
+        name: String = "dql.worker", _ body: @escaping @Sendable () throws -> Result
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Swift.Result { try body() })
+            }
+            thread.name = name
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+}
+
+/// Per-index result storage written by worker threads.
+private final class ResultSlots<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<Value, any Error>?]
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func set(_ index: Int, _ result: Result<Value, any Error>) {
+        lock.withLock { slots[index] = result }
+    }
+
+    func values() throws -> [Value] {
+        try lock.withLock {
+            try slots.map { slot in
+                guard let slot else { preconditionFailure("a worker thread did not report") }
+                return try slot.get()
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import RedisIO
+
+/// `dql ping`: checks that the server answers and has the modules dql needs.
+struct PingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ping",
+        abstract: "Check that the Redis server answers and has RediSearch and RedisJSON loaded."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let configuration = try connection.configuration()
+            let report = try await DedicatedThreads.detach { try ServerCheck.run(configuration) }
+            print(report.summary)
+            if !report.missingModules.isEmpty {
+                printError(
+                    "dql: \(configuration.url): missing module(s) \(report.missingModules.joined(separator: ", ")); dql needs RediSearch (search) and RedisJSON (ReJSON)"
+                )
+                throw ExitCode(ExitCodes.connection)
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import RedisIO
+
+/// What `ping` learns about a server: that it answers, its version, its modules.
+struct ServerCheck {
+    static let requiredModules = ["search", "ReJSON"]
+
+    var url: RedisURL
+    var roundTripMilliseconds: Double
+    var redisVersion: String
+    var modules: [String: String]
+
+    var missingModules: [String] {
+        Self.requiredModules.filter { modules[$0] == nil }
+    }
+
+    var summary: String {
+        let moduleText = modules.keys.sorted().map { "\($0) \(modules[$0] ?? "")" }.joined(separator: ", ")
+        let milliseconds = (roundTripMilliseconds * 1000).rounded() / 1000
+        return
+            "PONG from \(url) in \(milliseconds) ms: Redis \(redisVersion); modules: \(moduleText.isEmpty ? "none" : moduleText)"
+    }
+
+    static func run(_ configuration: RedisConfiguration) throws -> ServerCheck {
+        let connection = try RedisConnection(configuration)
+        let clock = ContinuousClock()
+        let start = clock.now
+        try connection.call("PING")
+        let elapsed = clock.now - start
+        let info = try connection.call("INFO", "server").string ?? ""
+        let version =
+            info.split(whereSeparator: \.isNewline)
+            .first { $0.hasPrefix("redis_version:") }
+            .map { String($0.dropFirst("redis_version:".count)) } ?? "unknown"
+        var modules: [String: String] = [:]
+        for module in try connection.call("MODULE", "LIST").array ?? [] {
+            let fields = module.array ?? []
+            var name: String?
+            var number: Int64?
+            for index in stride(from: 0, to: fields.count - 1, by: 2) {
+                switch fields[index].string {
+                case "name": name = fields[index + 1].string
+                case "ver": number = fields[index + 1].integer
+                default: break
+                }
+            }
+            if let name { modules[name] = number.map(formatModuleVersion) ?? "" }
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return ServerCheck(
+            url: configuration.url, roundTripMilliseconds: seconds * 1000, redisVersion: version, modules: modules)
+    }
+
+    /// Modules report versions as one number, 21005 for 2.10.5.
+    static func formatModuleVersion(_ number: Int64) -> String {
+        "\(number / 10000).\(number / 100 % 100).\(number % 100)"
+    }
+}

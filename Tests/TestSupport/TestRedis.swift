@@ -1,0 +1,56 @@
+import Foundation
+import RedisIO
+
+/// The Redis server the test command started for this run, and per-test key namespaces in it.
+public enum TestRedis {
+    /// The URL `scripts/test.sh` exported. Tests fail, never skip, without it: a missing
+    /// server must not look like a pass.
+    public static func url() throws -> RedisURL {
+        guard let text = ProcessInfo.processInfo.environment["DQL_TEST_REDIS_URL"], !text.isEmpty else {
+            throw TestSetupError(
+                "DQL_TEST_REDIS_URL is not set: run the tests with scripts/test.sh, which starts a Redis for them")
+        }
+        return try RedisURL(parsing: text)
+    }
+
+    public static func configuration(commandTimeout: Double? = 30) throws -> RedisConfiguration {
+        RedisConfiguration(url: try url(), connectTimeout: 5, commandTimeout: commandTimeout)
+    }
+
+    public static func connection() throws -> RedisConnection {
+        try RedisConnection(configuration())
+    }
+}
+
+/// A key prefix no other test uses; ``cleanup()`` deletes every key under it.
+public final class TestNamespace: Sendable {
+    public let prefix: String
+
+    public init(_ label: String = "t") {
+        prefix = "dqltest:\(label):\(UUID().uuidString.prefix(8)):"
+    }
+
+    public func key(_ name: String) -> String { prefix + name }
+
+    /// Deletes all keys under the prefix (SCAN + UNLINK).
+    public func cleanup() {
+        guard let connection = try? TestRedis.connection() else { return }
+        var cursor = "0"
+        repeat {
+            guard let reply = try? connection.call("SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"),
+                let parts = reply.array, parts.count == 2, let next = parts[0].string
+            else { return }
+            cursor = next
+            let keys = (parts[1].array ?? []).compactMap(\.bytes)
+            if !keys.isEmpty {
+                _ = try? connection.send(RedisCommand(arguments: [Array("UNLINK".utf8)] + keys))
+            }
+        } while cursor != "0"
+    }
+}
+
+/// A problem with the test environment rather than with the code under test.
+public struct TestSetupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, starts a private Redis on a free port,
+# runs every test against it, and stops it again even when tests fail.
+# Extra arguments go to `swift test` (e.g. --filter RedisIOTests).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$DQL_ROOT"
+
+"$DQL_ROOT/scripts/setup.sh"
+
+note "building"
+swift build --build-tests
+
+port=$(free_port)
+data_dir=$(mktemp -d "${TMPDIR:-/tmp}/dql-test-redis.XXXXXX")
+cleanup() {
+    "$DQL_ROOT/scripts/redis.sh" stop --port "$port" --dir "$data_dir" >/dev/null 2>&1 || true
+    rm -rf "$data_dir"
+}
+trap cleanup EXIT
+"$DQL_ROOT/scripts/redis.sh" start --port "$port" --dir "$data_dir" --debug-command
+
+export DQL_TEST_REDIS_URL="redis://127.0.0.1:$port"
+export DQL_TEST_VENV="$DQL_VENV"
+export DQL_BINARY="$(swift build --show-bin-path)/dql"
+
+note "testing against $DQL_TEST_REDIS_URL"
+swift test --skip-build "$@"
