@@ -17,11 +17,13 @@ let package = Package(
         // C libraries from Debian (libhiredis-dev, libedit-dev), imported as system modules.
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
         .systemLibrary(name: "CEditLine", path: "Sources/CEditLine"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CIconv", path: "Sources/CIconv"),
 
         // Redis protocol and transport over hiredis. Knows nothing about DICOM.
         .target(name: "RedisIO", dependencies: ["CHiredis"]),
         // DICOM Part 10 reading. Knows nothing about Redis.
-        .target(name: "DicomCore"),
+        .target(name: "DicomCore", dependencies: ["CZlib", "CIconv"]),
         // The query language, its compiler and executor, the storage layout.
         .target(name: "DQL", dependencies: ["RedisIO", "DicomCore"]),
         // The `dql` executable.
@@ -35,7 +37,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["RedisIO"], path: "Tests/TestSupport"),
         .testTarget(name: "RedisIOTests", dependencies: ["RedisIO", "TestSupport"]),
-        .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore"]),
+        .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore", "TestSupport"]),
         .testTarget(name: "DQLTests", dependencies: ["DQL", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Shell", "TestSupport"]),
     ],

@@ -20,6 +20,10 @@ cleanup() {
 trap cleanup EXIT
 "$DQL_ROOT/scripts/redis.sh" start --port "$port" --dir "$data_dir" --debug-command
 
+note "recording what pydicom reads from the DICOM corpus"
+"$DQL_PYTHON" "$DQL_ROOT/scripts/dicom_oracle.py" >"$data_dir/dicom-oracle.json"
+export DQL_DICOM_ORACLE="$data_dir/dicom-oracle.json"
+
 export DQL_TEST_REDIS_URL="redis://127.0.0.1:$port"
 export DQL_TEST_VENV="$DQL_VENV"
 export DQL_BINARY="$(swift build --show-bin-path)/dql"

@@ -1,0 +1,2 @@
+// iconv from glibc, for DICOM character sets.
+#include <iconv.h>

@@ -1,0 +1,19 @@
+/// How much of a file to read and how much to keep.
+public struct DicomReadOptions: Sendable, Equatable {
+    /// Stop at Pixel Data (7FE0,0010) or its float variants, without touching the bytes after.
+    public var stopBeforePixelData: Bool
+    /// Binary values (OB, OW, UN, …) up to this many bytes are copied into the result; larger
+    /// ones are recorded as ``BulkData`` (offset and length) only. Pixel Data is never copied.
+    public var inlineBinaryLimit: Int
+    /// Sequences nested deeper than this are skipped with a diagnostic.
+    public var maximumDepth: Int
+
+    public init(stopBeforePixelData: Bool = false, inlineBinaryLimit: Int = 64 * 1024, maximumDepth: Int = 32) {
+        self.stopBeforePixelData = stopBeforePixelData
+        self.inlineBinaryLimit = inlineBinaryLimit
+        self.maximumDepth = maximumDepth
+    }
+
+    /// Everything but the pixel data: what indexing a file needs.
+    public static let metadataOnly = DicomReadOptions(stopBeforePixelData: true)
+}

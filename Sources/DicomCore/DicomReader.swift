@@ -1,0 +1,100 @@
+/// Reads DICOM Part 10 files (and bare datasets) the forgiving way: whatever can be read is
+/// read, what was repaired or skipped is reported as a diagnostic, and only input that is not
+/// DICOM at all is an error. Nothing here traps on bad bytes, and no allocation is sized by a
+/// length field before it is checked against the bytes that exist.
+public enum DicomReader {
+    /// Reads a file from disk (memory-mapped: metadata-only reads touch only the header pages).
+    public static func read(
+        contentsOf path: String, options: DicomReadOptions = DicomReadOptions()
+    ) throws
+        -> DicomFile
+    {
+        let file = try MappedFile(path: path)
+        do {
+            return try read(file.buffer, options: options)
+        } catch var error as DicomError {
+            error.path = path
+            throw error
+        }
+    }
+
+    /// Reads DICOM from bytes in memory.
+    public static func read(_ bytes: [UInt8], options: DicomReadOptions = DicomReadOptions()) throws -> DicomFile {
+        try bytes.withUnsafeBytes { try read($0, options: options) }
+    }
+
+    /// Reads DICOM from a buffer; nothing in the result points into it.
+    public static func read(
+        _ buffer: UnsafeRawBufferPointer, options: DicomReadOptions = DicomReadOptions()
+    ) throws
+        -> DicomFile
+    {
+        var parser = DatasetParser(bytes: buffer, options: options, inInflatedStream: false)
+        let count = buffer.count
+        var offset = 0
+        var hasPreamble = false
+        if count >= 132 && parser.matchesMagic(at: 128) {
+            hasPreamble = true
+            offset = 132
+        } else if count >= 4 && parser.matchesMagic(at: 0) {
+            offset = 4
+            parser.note(.warning, at: 0, "no 128-byte preamble before DICM")
+        }
+
+        var meta = DataSet()
+        if count - offset >= 8 && parser.u16(offset, littleEndian: true) == 0x0002 {
+            let result = parser.readDataSet(
+                from: offset, to: count, encoding: .explicitLittle, depth: 0, characterSet: .default,
+                context: .fileMeta)
+            meta = result.dataSet
+            offset = result.next
+        } else if !hasPreamble {
+            try parser.checkPlausibleStart(at: offset)
+        }
+
+        let syntax: TransferSyntax
+        if let uid = meta[DicomTag(0x0002, 0x0010)]?.string, !uid.isEmpty {
+            syntax = TransferSyntax(uid: uid)
+        } else {
+            syntax = parser.sniffSyntax(at: offset)
+            if !meta.isEmpty || hasPreamble {
+                parser.note(
+                    .warning, at: offset, "no Transfer Syntax UID (0002,0010); the data looks like \(syntax.name)")
+            }
+        }
+
+        if syntax.isDeflated {
+            let compressed = UnsafeRawBufferPointer(rebasing: buffer[offset...])
+            let (inflated, problem) = Inflate.raw(compressed, limit: Self.inflateLimit(compressed.count))
+            if let problem {
+                parser.note(.error, at: offset, problem)
+            }
+            if inflated.isEmpty {
+                throw DicomError(.malformed, offset: offset, problem ?? "deflated dataset is empty")
+            }
+            return inflated.withUnsafeBytes { inflatedBuffer in
+                var inner = DatasetParser(bytes: inflatedBuffer, options: options, inInflatedStream: true)
+                inner.diagnostics = parser.diagnostics
+                let dataset = inner.readDataSet(
+                    from: 0, to: inflatedBuffer.count, encoding: Encoding(syntax), depth: 0, characterSet: .default,
+                    context: .topLevel)
+                return DicomFile(
+                    hasPreamble: hasPreamble, meta: meta, dataset: dataset.dataSet, transferSyntax: syntax,
+                    diagnostics: inner.diagnostics, stoppedBeforePixelData: inner.stoppedBeforePixelData,
+                    datasetOffset: offset, byteCount: count)
+            }
+        }
+
+        let dataset = parser.readDataSet(
+            from: offset, to: count, encoding: Encoding(syntax), depth: 0, characterSet: .default, context: .topLevel)
+        return DicomFile(
+            hasPreamble: hasPreamble, meta: meta, dataset: dataset.dataSet, transferSyntax: syntax,
+            diagnostics: parser.diagnostics, stoppedBeforePixelData: parser.stoppedBeforePixelData,
+            datasetOffset: offset, byteCount: count)
+    }
+
+    /// A deflated dataset may legitimately compress well, but not beyond reason.
+    static func inflateLimit(_ compressedCount: Int) -> Int {
+        min(Int(Int32.max), max(64 << 20, compressedCount.multipliedReportingOverflow(by: 1024).partialValue))
+    }
+}
