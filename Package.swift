@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "dql", targets: ["Shell"]),
+        .executable(name: "dql-bench", targets: ["Bench"]),
         .library(name: "DQL", targets: ["DQL"]),
         .library(name: "RedisIO", targets: ["RedisIO"]),
         .library(name: "DicomCore", targets: ["DicomCore"]),
@@ -31,6 +32,14 @@ let package = Package(
             name: "Shell",
             dependencies: [
                 "DQL", "RedisIO", "DicomCore", "CEditLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // `dql-bench`: dql against its baselines, side by side.
+        .executableTarget(
+            name: "Bench",
+            dependencies: [
+                "DicomCore", "RedisIO", "DQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

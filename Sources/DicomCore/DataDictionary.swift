@@ -27,6 +27,31 @@ public enum DataDictionary {
         return nil
     }
 
+    /// How the dictionary types an attribute, without the entry's strings: what implicit VR
+    /// reading looks up for every element.
+    enum DictionaryVR: Sendable, Equatable {
+        case plain(VR)
+        case obOrOW, usOrSS, usOrSSOrOW, usOrOW
+
+        init(_ text: String) {
+            switch text {
+            case "OB or OW": self = .obOrOW
+            case "US or SS": self = .usOrSS
+            case "US or SS or OW": self = .usOrSSOrOW
+            case "US or OW": self = .usOrOW
+            default: self = .plain(VR(rawValue: String(text.prefix(2))) ?? .UN)
+            }
+        }
+    }
+
+    /// The dictionary VR of a public tag (exact or repeating), or nil.
+    static func dictionaryVR(for tag: DicomTag) -> DictionaryVR? {
+        if let vr = vrTable[tag.value] { return vr }
+        return entry(for: tag).map { DictionaryVR($0.vrText) }
+    }
+
+    private static let vrTable: [UInt32: DictionaryVR] = tables.byTag.mapValues { DictionaryVR($0.vrText) }
+
     /// The tag of a keyword such as `PatientName`.
     public static func tag(forKeyword keyword: String) -> DicomTag? {
         tables.byKeyword[keyword]
@@ -56,9 +81,7 @@ public enum DataDictionary {
 
     private static let privateTables: [String: [String: Entry]] = {
         var tables: [String: [String: Entry]] = [:]
-        for line in privateTable.split(separator: "\n") {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard fields.count >= 6 else { continue }
+        forEachRow(of: privateTable) { fields in
             tables[String(fields[0]), default: [:]][String(fields[1])] = Entry(
                 tag: DicomTag(0), vrText: String(fields[2]), multiplicity: String(fields[3]), keyword: "",
                 name: String(fields[4]), isRetired: fields[5] == "R")
@@ -76,18 +99,25 @@ public enum DataDictionary {
     private static let tables: Tables = {
         var tables = Tables()
         tables.byTag.reserveCapacity(5200)
-        for line in standardTable.split(separator: "\n") {
-            guard let entry = parse(line), let value = UInt32(line.prefix(8), radix: 16) else { continue }
-            tables.byTag[value] = Entry(
-                tag: DicomTag(value), vrText: entry.vrText, multiplicity: entry.multiplicity, keyword: entry.keyword,
-                name: entry.name, isRetired: entry.isRetired)
-            if !entry.keyword.isEmpty { tables.byKeyword[entry.keyword] = DicomTag(value) }
+        tables.byKeyword.reserveCapacity(5200)
+        forEachRow(of: standardTable) { fields in
+            guard let value = UInt32(fields[0], radix: 16) else { return }
+            let entry = makeEntry(DicomTag(value), fields)
+            tables.byTag[value] = entry
+            if !entry.keyword.isEmpty { tables.byKeyword[entry.keyword] = entry.tag }
         }
-        for line in repeatingTable.split(separator: "\n") {
-            guard let entry = parse(line) else { continue }
-            let pattern = line.prefix(8)
-            let mask = UInt32(String(pattern.map { $0 == "x" ? "0" : "F" }), radix: 16) ?? 0
-            let value = UInt32(String(pattern.map { $0 == "x" ? "0" : $0 }), radix: 16) ?? 0
+        forEachRow(of: repeatingTable) { fields in
+            let pattern = fields[0].utf8
+            let mask =
+                UInt32(
+                    String(
+                        decoding: pattern.map { $0 == UInt8(ascii: "x") ? UInt8(ascii: "0") : UInt8(ascii: "F") },
+                        as: UTF8.self), radix: 16) ?? 0
+            let value =
+                UInt32(
+                    String(decoding: pattern.map { $0 == UInt8(ascii: "x") ? UInt8(ascii: "0") : $0 }, as: UTF8.self),
+                    radix: 16) ?? 0
+            let entry = makeEntry(DicomTag(value), fields)
             tables.repeating.append((mask, value, entry))
             if !entry.keyword.isEmpty, tables.byKeyword[entry.keyword] == nil {
                 tables.byKeyword[entry.keyword] = DicomTag(value)
@@ -96,11 +126,37 @@ public enum DataDictionary {
         return tables
     }()
 
-    private static func parse(_ line: Substring) -> Entry? {
-        let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-        guard fields.count >= 6 else { return nil }
-        return Entry(
-            tag: DicomTag(0), vrText: String(fields[1]), multiplicity: String(fields[2]), keyword: String(fields[3]),
+    private static func makeEntry(_ tag: DicomTag, _ fields: [Substring]) -> Entry {
+        Entry(
+            tag: tag, vrText: String(fields[1]), multiplicity: String(fields[2]), keyword: String(fields[3]),
             name: String(fields[4]), isRetired: fields[5] == "R")
+    }
+
+    /// Calls `body` with the tab-separated fields of each line that has at least six, splitting
+    /// on bytes rather than Characters: the tables are parsed at every start of `dql`.
+    static func forEachRow(of table: String, _ body: ([Substring]) -> Void) {
+        var text = table
+        text.withUTF8 { bytes in
+            var lineStart = 0
+            var fields: [Substring] = []
+            fields.reserveCapacity(6)
+            var fieldStart = 0
+            func field(_ start: Int, _ end: Int) -> Substring {
+                Substring(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+            }
+            for index in 0...bytes.count {
+                let byte = index < bytes.count ? bytes[index] : UInt8(ascii: "\n")
+                if byte == UInt8(ascii: "\t") {
+                    fields.append(field(fieldStart, index))
+                    fieldStart = index + 1
+                } else if byte == UInt8(ascii: "\n") {
+                    fields.append(field(fieldStart, index))
+                    if fields.count >= 6 && index > lineStart { body(fields) }
+                    fields.removeAll(keepingCapacity: true)
+                    lineStart = index + 1
+                    fieldStart = index + 1
+                }
+            }
+        }
     }
 }

@@ -133,6 +133,7 @@ struct DatasetParser {
         let encoding = checkedEncoding(at: start, end: end, assumed: assumed, context: context)
         var resolver = inheritedResolver
         var elements: [DataElement] = []
+        elements.reserveCapacity(context == .topLevel ? 128 : 8)
         var characterSet = inherited
         var needsSorting = false
         var position = start
@@ -492,8 +493,7 @@ struct DatasetParser {
         let count = end - start
         if count == 0 { return .empty }
         if vr.isText {
-            let raw = ArraySlice(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            return decodeText(raw, vr: vr, characterSet: characterSet)
+            return decodeText(bytes[start..<end], vr: vr, characterSet: characterSet)
         }
         if let width = vr.numericWidth {
             if count % width != 0 {
@@ -533,44 +533,53 @@ struct DatasetParser {
     }
 
     /// Text the way pydicom presents it: split on backslash (unless single-valued), decoded in
-    /// the character set where the VR uses one, trailing spaces and NULs removed.
-    private func decodeText(_ raw: ArraySlice<UInt8>, vr: VR, characterSet: SpecificCharacterSet) -> DicomValue {
-        let backslash = UInt8(ascii: "\\")
-        func trimTrailing(_ text: String) -> String { text.trimmingDicomPadding() }
+    /// the character set where the VR uses one, trailing spaces and NULs removed. Splitting and
+    /// trimming work on bytes: 0x5C, 0x20 and 0x00 never occur inside a multi-byte character of
+    /// the supported character sets, and pydicom also splits before decoding.
+    private func decodeText(_ raw: RawBytes, vr: VR, characterSet: SpecificCharacterSet) -> DicomValue {
         switch vr {
         case .PN:
-            var trimmed = raw
-            while let last = trimmed.last, last == 0 || last == 0x20 { trimmed.removeLast() }
+            let trimmed = raw.trimmingPadding()
             if trimmed.isEmpty { return .empty }
-            let names = trimmed.split(separator: backslash, omittingEmptySubsequences: false).map { value in
-                let groups = value.split(separator: UInt8(ascii: "="), omittingEmptySubsequences: false).map {
+            let names = trimmed.splitBytes(on: UInt8(ascii: "\\")).map { value in
+                let groups = value.splitBytes(on: UInt8(ascii: "=")).map {
                     textDecoder.decode($0, characterSet, delimiters: TextDecoder.personNameDelimiters)
                 }
                 return PersonName(groups: groups.droppingTrailingEmptyGroups())
             }
             return .personNames(names)
         case .SH, .LO, .UC:
-            let values = raw.split(separator: backslash, omittingEmptySubsequences: false).map {
-                trimTrailing(textDecoder.decode($0, characterSet, delimiters: TextDecoder.textDelimiters))
+            if !raw.contains(UInt8(ascii: "\\")) {
+                let trimmed = raw.trimmingPadding()
+                if trimmed.isEmpty { return .empty }
+                return .strings([textDecoder.decode(trimmed, characterSet, delimiters: TextDecoder.textDelimiters)])
             }
-            return values == [""] ? .empty : .strings(values)
+            let parts = raw.splitBytes(on: UInt8(ascii: "\\"))
+            if parts.count == 1 && parts[0].trimmingPadding().isEmpty { return .empty }
+            return .strings(
+                parts.map {
+                    textDecoder.decode($0.trimmingPadding(), characterSet, delimiters: TextDecoder.textDelimiters)
+                })
         case .ST, .LT, .UT:
-            let text = trimTrailing(textDecoder.decode(raw, characterSet, delimiters: TextDecoder.textDelimiters))
-            return text.isEmpty ? .empty : .strings([text])
+            let trimmed = raw.trimmingPadding()
+            if trimmed.isEmpty { return .empty }
+            return .strings([textDecoder.decode(trimmed, characterSet, delimiters: TextDecoder.textDelimiters)])
         case .UR:
-            let text = textDecoder.decode(raw, as: .defaultRepertoire).trimmingCharacters(inSet: " ")
-            return text.isEmpty ? .empty : .strings([text])
+            let trimmed = raw.trimmingPadding(leading: true, nul: false)
+            return trimmed.isEmpty ? .empty : .strings([textDecoder.decode(trimmed, as: .defaultRepertoire)])
         case .AE:
-            let values = textDecoder.decode(raw, as: .defaultRepertoire).split(
-                separator: "\\", omittingEmptySubsequences: false
-            )
-            .map { String($0).trimmingCharacters(inSet: " \0") }
-            return values == [""] ? .empty : .strings(values)
+            let parts = raw.splitBytes(on: UInt8(ascii: "\\")).map { $0.trimmingPadding(leading: true) }
+            if parts.count == 1 && parts[0].isEmpty { return .empty }
+            return .strings(parts.map { textDecoder.decode($0, as: .defaultRepertoire) })
         default:
             // AS CS DA DS DT IS TM UI: default repertoire; padding off the whole value, then split.
-            let text = trimTrailing(textDecoder.decode(raw, as: .defaultRepertoire))
-            if text.isEmpty { return .empty }
-            return .strings(text.split(separator: "\\", omittingEmptySubsequences: false).map(String.init))
+            let trimmed = raw.trimmingPadding()
+            if trimmed.isEmpty { return .empty }
+            if !trimmed.contains(UInt8(ascii: "\\")) {
+                return .strings([textDecoder.decode(trimmed, as: .defaultRepertoire)])
+            }
+            return .strings(
+                trimmed.splitBytes(on: UInt8(ascii: "\\")).map { textDecoder.decode($0, as: .defaultRepertoire) })
         }
     }
 }

@@ -3,18 +3,39 @@
 /// DICOM at all is an error. Nothing here traps on bad bytes, and no allocation is sized by a
 /// length field before it is checked against the bytes that exist.
 public enum DicomReader {
-    /// Reads a file from disk (memory-mapped: metadata-only reads touch only the header pages).
+    /// Reads a file from disk. Metadata-only reads look at the first 16 KiB first and map the
+    /// whole file only when the header goes on beyond it; full reads map the file.
     public static func read(
         contentsOf path: String, options: DicomReadOptions = DicomReadOptions()
     ) throws
         -> DicomFile
     {
-        let file = try MappedFile(path: path)
         do {
+            if options.stopBeforePixelData, let file = try readHeaderPrefix(path, options: options) {
+                return file
+            }
+            let file = try MappedFile(path: path)
             return try read(file.buffer, options: options)
         } catch var error as DicomError {
             error.path = path
             throw error
+        }
+    }
+
+    /// How much of a file a metadata-only read tries first; most headers end before.
+    static let headerPrefixSize = 16 * 1024
+
+    /// Metadata-only reading from the first bytes of the file, without mapping it: if the whole
+    /// file fits, or the header ends at Pixel Data inside the prefix with nothing amiss, that
+    /// is the answer; otherwise nil, and the caller maps the whole file.
+    static func readHeaderPrefix(_ path: String, options: DicomReadOptions) throws -> DicomFile? {
+        try withFilePrefix(path: path, maximum: headerPrefixSize) { prefix, fileSize in
+            let file = try read(prefix, options: options)
+            let complete = prefix.count == fileSize
+            guard complete || (file.stoppedBeforePixelData && file.diagnostics.isEmpty) else { return nil }
+            var result = file
+            result.byteCount = fileSize
+            return result
         }
     }
 

@@ -4,17 +4,51 @@ import CIconv
     import Glibc
 #endif
 
+/// A run of bytes inside the buffer being read: text is decoded in place, never copied first.
+typealias RawBytes = Slice<UnsafeRawBufferPointer>
+
+extension Slice where Base == UnsafeRawBufferPointer {
+    /// Without trailing (and optionally leading) spaces and NULs.
+    func trimmingPadding(leading: Bool = false, nul: Bool = true) -> Slice<UnsafeRawBufferPointer> {
+        var start = startIndex
+        var end = endIndex
+        while end > start, self[end - 1] == 0x20 || (nul && self[end - 1] == 0) { end -= 1 }
+        if leading {
+            while start < end, self[start] == 0x20 || (nul && self[start] == 0) { start += 1 }
+        }
+        return self[start..<end]
+    }
+
+    /// Split on a byte, keeping empty parts.
+    func splitBytes(on separator: UInt8) -> [Slice<UnsafeRawBufferPointer>] {
+        var parts: [Slice<UnsafeRawBufferPointer>] = []
+        var partStart = startIndex
+        var index = startIndex
+        while index < endIndex {
+            if self[index] == separator {
+                parts.append(self[partStart..<index])
+                partStart = index + 1
+            }
+            index += 1
+        }
+        parts.append(self[partStart..<endIndex])
+        return parts
+    }
+}
+
 /// Decodes DICOM text bytes to Swift strings under a ``SpecificCharacterSet``, the way pydicom
 /// does: text without escape sequences in the first character set; with escape sequences, each
 /// fragment in the character set its escape sequence selects, reset to the first one at the
 /// given delimiters. Bytes that do not decode become U+FFFD, never an error.
 ///
-/// Holds iconv converters between calls; use one decoder per thread.
+/// Borrows iconv converters from a process-wide pool (opening one loads a gconv module, which
+/// costs more than reading a small file) and returns them when it is done; use one decoder per
+/// thread.
 final class TextDecoder {
     private var converters: [TextCodec: iconv_t] = [:]
 
     deinit {
-        for converter in converters.values { iconv_close(converter) }
+        for (codec, converter) in converters { ConverterPool.shared.checkIn(codec, converter) }
     }
 
     /// Control characters that reset the character set in text values (PS3.5 6.1.2.5.3).
@@ -22,7 +56,7 @@ final class TextDecoder {
     /// The component separator that resets it in person names.
     static let personNameDelimiters: Set<UInt8> = [UInt8(ascii: "^")]
 
-    func decode(_ bytes: ArraySlice<UInt8>, _ characterSet: SpecificCharacterSet, delimiters: Set<UInt8>) -> String {
+    func decode(_ bytes: RawBytes, _ characterSet: SpecificCharacterSet, delimiters: Set<UInt8>) -> String {
         if bytes.isEmpty { return "" }
         let codecs = characterSet.codecs
         guard bytes.contains(0x1B) else { return decode(bytes, as: codecs[0]) }
@@ -42,7 +76,7 @@ final class TextDecoder {
     }
 
     private func decodeEscapedFragment(
-        _ fragment: ArraySlice<UInt8>, codecs: [TextCodec], delimiters: Set<UInt8>
+        _ fragment: RawBytes, codecs: [TextCodec], delimiters: Set<UInt8>
     ) -> String {
         guard
             let (sequence, codec) = TextCodec.escapeSequences.first(where: { fragment.starts(with: $0.0) }),
@@ -60,33 +94,48 @@ final class TextDecoder {
     }
 
     /// Decodes bytes in one codec, replacing what does not decode with U+FFFD.
-    func decode(_ bytes: ArraySlice<UInt8>, as codec: TextCodec) -> String {
+    func decode(_ bytes: RawBytes, as codec: TextCodec) -> String {
         switch codec {
         case .defaultRepertoire, .latin1:
-            var text = ""
-            text.unicodeScalars.reserveCapacity(bytes.count)
-            for byte in bytes { text.unicodeScalars.append(Unicode.Scalar(byte)) }
-            return text
+            return Self.latin1(bytes)
         case .utf8:
-            return String(decoding: bytes, as: UTF8.self)
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes), as: UTF8.self)
         default:
             if bytes.allSatisfy({ $0 < 0x80 && $0 != 0x1B }) {
-                return String(decoding: bytes, as: UTF8.self)
+                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes), as: UTF8.self)
             }
             return iconvDecode(bytes, codec)
         }
     }
 
+    /// Latin-1 to a String in one pass: ASCII as is, other bytes as two UTF-8 bytes.
+    static func latin1(_ bytes: RawBytes) -> String {
+        let high = bytes.reduce(0) { $0 + ($1 >= 0x80 ? 1 : 0) }
+        if high == 0 { return String(decoding: UnsafeRawBufferPointer(rebasing: bytes), as: UTF8.self) }
+        return String(unsafeUninitializedCapacity: bytes.count + high) { buffer in
+            var index = 0
+            for byte in bytes {
+                if byte < 0x80 {
+                    buffer[index] = byte
+                    index += 1
+                } else {
+                    buffer[index] = 0xC0 | byte >> 6
+                    buffer[index + 1] = 0x80 | byte & 0x3F
+                    index += 2
+                }
+            }
+            return index
+        }
+    }
+
     private func converter(for codec: TextCodec) -> iconv_t? {
         if let converter = converters[codec] { return converter }
-        guard let name = codec.iconvName else { return nil }
-        let converter = iconv_open("UTF-8", name)
-        guard let converter, converter != iconv_t(bitPattern: -1) else { return nil }
+        guard let converter = ConverterPool.shared.checkOut(codec) else { return nil }
         converters[codec] = converter
         return converter
     }
 
-    private func iconvDecode(_ bytes: ArraySlice<UInt8>, _ codec: TextCodec) -> String {
+    private func iconvDecode(_ bytes: RawBytes, _ codec: TextCodec) -> String {
         guard let converter = converter(for: codec) else { return decode(bytes, as: .defaultRepertoire) }
         // Reset the shift state left by the previous value.
         iconv(converter, nil, nil, nil, nil)
@@ -120,5 +169,47 @@ final class TextDecoder {
             }
         }
         return String(decoding: output, as: UTF8.self)
+    }
+}
+
+/// Idle iconv converters by codec, shared by all decoders. A converter is used by one thread at
+/// a time: checked out, used, checked in.
+final class ConverterPool: @unchecked Sendable {
+    static let shared = ConverterPool()
+    private let lock = Mutex()
+    private var idle: [TextCodec: [iconv_t]] = [:]
+
+    func checkOut(_ codec: TextCodec) -> iconv_t? {
+        if let converter = lock.withLock({ idle[codec]?.popLast() }) {
+            iconv(converter, nil, nil, nil, nil)
+            return converter
+        }
+        guard let name = codec.iconvName else { return nil }
+        let converter = iconv_open("UTF-8", name)
+        guard let converter, converter != iconv_t(bitPattern: -1) else { return nil }
+        return converter
+    }
+
+    func checkIn(_ codec: TextCodec, _ converter: iconv_t) {
+        let keep = lock.withLock {
+            guard idle[codec, default: []].count < 16 else { return false }
+            idle[codec, default: []].append(converter)
+            return true
+        }
+        if !keep { iconv_close(converter) }
+    }
+}
+
+/// A pthread mutex, for the little shared state DicomCore has.
+final class Mutex: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
     }
 }

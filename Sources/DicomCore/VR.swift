@@ -3,14 +3,23 @@ public enum VR: String, Sendable, CaseIterable, Codable {
     case AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, OB, OD, OF, OL, OV, OW, PN, SH, SL, SQ, SS, ST, SV,
         TM, UC, UI, UL, UN, UR, US, UT, UV
 
-    /// The VR from its two ASCII bytes in an explicit-VR header.
+    /// The VR from its two ASCII bytes in an explicit-VR header (read for every element, so
+    /// matched as a number rather than through a String).
     public init?(_ first: UInt8, _ second: UInt8) {
         guard (0x41...0x5A).contains(first), (0x41...0x5A).contains(second) else { return nil }
-        var text = ""
-        text.unicodeScalars.append(Unicode.Scalar(first))
-        text.unicodeScalars.append(Unicode.Scalar(second))
-        self.init(rawValue: text)
+        guard let vr = Self.byCode[Int(first - 0x41) * 26 + Int(second - 0x41)] else { return nil }
+        self = vr
     }
+
+    /// VRs indexed by (first letter - 'A') * 26 + (second letter - 'A').
+    private static let byCode: [VR?] = {
+        var table = [VR?](repeating: nil, count: 26 * 26)
+        for vr in VR.allCases {
+            let bytes = Array(vr.rawValue.utf8)
+            table[Int(bytes[0] - 0x41) * 26 + Int(bytes[1] - 0x41)] = vr
+        }
+        return table
+    }()
 
     /// Explicit-VR headers of these VRs have 2 reserved bytes and a 4-byte length.
     public var hasLongLength: Bool {

@@ -31,30 +31,24 @@ struct VRResolver {
     /// The VR a dictionary gives for `tag`, resolved for this dataset; nil if no dictionary
     /// knows the tag.
     func knownVR(for tag: DicomTag, undefinedLength: Bool) -> VR? {
-        let entry: DataDictionary.Entry?
+        let dictionaryVR: DataDictionary.DictionaryVR?
         if tag.isPrivate {
             if (0x0010...0x00FF).contains(tag.element) { return .LO }  // private creator
             guard tag.element >= 0x1000,
                 let creator = privateCreators[UInt32(tag.group) << 8 | UInt32(tag.element >> 8)]
             else { return nil }
-            entry = DataDictionary.privateEntry(for: tag, creator: creator)
+            dictionaryVR = DataDictionary.privateEntry(for: tag, creator: creator).map { .init($0.vrText) }
         } else {
             if tag.element == 0 { return .UL }  // group length
-            entry = DataDictionary.entry(for: tag)
+            dictionaryVR = DataDictionary.dictionaryVR(for: tag)
         }
-        guard let entry else { return nil }
-        switch entry.vrText {
-        case "OB or OW":
-            return tag == DicomTag(0x7FE0, 0x0010) && undefinedLength ? .OB : .OW
-        case "US or SS":
-            return pixelRepresentation == 1 ? .SS : .US
-        case "US or SS or OW":
-            return lutDescriptorFirst == 1 ? .US : .OW
-        case "US or OW":
-            return .OW
-        default:
-            let vr = VR(rawValue: String(entry.vrText.prefix(2)))
-            return vr == .UN ? nil : vr
+        switch dictionaryVR {
+        case nil: return nil
+        case .obOrOW: return tag == DicomTag(0x7FE0, 0x0010) && undefinedLength ? .OB : .OW
+        case .usOrSS: return pixelRepresentation == 1 ? .SS : .US
+        case .usOrSSOrOW: return lutDescriptorFirst == 1 ? .US : .OW
+        case .usOrOW: return .OW
+        case .plain(let vr): return vr == .UN ? nil : vr
         }
     }
 }

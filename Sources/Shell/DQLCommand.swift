@@ -10,6 +10,6 @@ struct DQLCommand: AsyncParsableCommand {
         commandName: "dql",
         abstract: "A query shell for DICOM images stored in Redis.",
         version: "dql \(DQLVersion.current)",
-        subcommands: [PingCommand.self]
+        subcommands: [DumpCommand.self, PingCommand.self]
     )
 }

@@ -4,3 +4,8 @@ import Foundation
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// Writes data to stdout.
+func writeOutput(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `dql-bench`: dql's speed next to its baselines, in one run, reported as ratios.
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dql-bench",
+        abstract: "Measure dql against its baselines, side by side in one run.",
+        subcommands: [DicomBench.self]
+    )
+}
