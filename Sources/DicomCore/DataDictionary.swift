@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The public DICOM data dictionary (PS3.6): keyword, name and VR of every standard attribute.
 public enum DataDictionary {
     /// One dictionary entry.
@@ -46,11 +50,64 @@ public enum DataDictionary {
 
     /// The dictionary VR of a public tag (exact or repeating), or nil.
     static func dictionaryVR(for tag: DicomTag) -> DictionaryVR? {
-        if let vr = vrTable[tag.value] { return vr }
-        return entry(for: tag).map { DictionaryVR($0.vrText) }
+        if let vr = vrIndex.exact[tag.value] { return vr }
+        for (mask, value, vr) in vrIndex.repeating where tag.value & mask == value { return vr }
+        return nil
     }
 
-    private static let vrTable: [UInt32: DictionaryVR] = tables.byTag.mapValues { DictionaryVR($0.vrText) }
+    /// Tag → VR only, built from the table bytes without making a String per field: this is
+    /// all the reader needs, and it is built at every start of `dql`. Names and keywords are
+    /// parsed only when something asks for them.
+    private static let vrIndex: (exact: [UInt32: DictionaryVR], repeating: [(UInt32, UInt32, DictionaryVR)]) = {
+        var exact: [UInt32: DictionaryVR] = [:]
+        exact.reserveCapacity(5200)
+        var repeating: [(UInt32, UInt32, DictionaryVR)] = []
+        func scan(_ table: String, _ body: (UnsafeBufferPointer<UInt8>, DictionaryVR) -> Void) {
+            var text = table
+            text.withUTF8 { bytes in
+                var lineStart = 0
+                while lineStart + 12 <= bytes.count {
+                    var lineEnd = lineStart
+                    while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                    // "TTTTTTTT\tVR[ or …]\t": the VR field starts at 9 and ends at the next tab.
+                    var vrEnd = lineStart + 9
+                    while vrEnd < lineEnd && bytes[vrEnd] != UInt8(ascii: "\t") { vrEnd += 1 }
+                    let vrField = UnsafeBufferPointer(rebasing: bytes[(lineStart + 9)..<vrEnd])
+                    let vr: DictionaryVR
+                    if vrField.count == 2, let plain = VR(vrField[0], vrField[1]) {
+                        vr = .plain(plain)
+                    } else {
+                        vr = DictionaryVR(String(decoding: vrField, as: UTF8.self))
+                    }
+                    body(UnsafeBufferPointer(rebasing: bytes[lineStart..<(lineStart + 8)]), vr)
+                    lineStart = lineEnd + 1
+                }
+            }
+        }
+        func hexValue(_ digits: UnsafeBufferPointer<UInt8>, x: UInt32) -> UInt32 {
+            digits.reduce(0) { value, digit in
+                let nibble: UInt32
+                switch digit {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = UInt32(digit - UInt8(ascii: "0"))
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = UInt32(digit - UInt8(ascii: "A") + 10)
+                default: nibble = x
+                }
+                return value << 4 | nibble
+            }
+        }
+        scan(standardTable) { tag, vr in exact[hexValue(tag, x: 0)] = vr }
+        scan(repeatingTable) { tag, vr in
+            // In the mask, x digits are 0 and others F; in the value, x digits are 0.
+            let mask = maskOf(tag)
+            repeating.append((mask, hexValue(tag, x: 0), vr))
+        }
+        return (exact, repeating)
+    }()
+
+    /// The mask of a repeating pattern: F for fixed hex digits, 0 for x.
+    private static func maskOf(_ pattern: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        pattern.reduce(0) { $0 << 4 | ($1 == UInt8(ascii: "x") ? 0 : 0xF) }
+    }
 
     /// The tag of a keyword such as `PatientName`.
     public static func tag(forKeyword keyword: String) -> DicomTag? {
@@ -63,7 +120,7 @@ public enum DataDictionary {
     /// The entry for a private tag, given the private creator that reserved its block, from
     /// the vendor dictionaries pydicom collects.
     public static func privateEntry(for tag: DicomTag, creator: String) -> Entry? {
-        guard let entries = privateTables[creator] else { return nil }
+        guard let entries = privateTables.entries(for: creator) else { return nil }
         let group = hex(tag.group, digits: 4)
         let low = hex(tag.element & 0xFF, digits: 2)
         let entry = entries[group + "xx" + low] ?? entries[String(group.prefix(2)) + "xxxx" + low]
@@ -79,15 +136,9 @@ public enum DataDictionary {
         return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 
-    private static let privateTables: [String: [String: Entry]] = {
-        var tables: [String: [String: Entry]] = [:]
-        forEachRow(of: privateTable) { fields in
-            tables[String(fields[0]), default: [:]][String(fields[1])] = Entry(
-                tag: DicomTag(0), vrText: String(fields[2]), multiplicity: String(fields[3]), keyword: "",
-                name: String(fields[4]), isRetired: fields[5] == "R")
-        }
-        return tables
-    }()
+    /// Private dictionaries, parsed one creator at a time on first use: the table holds 10,000
+    /// rows and a file names a handful of creators.
+    private static let privateTables = PrivateTables(privateTable)
 
     private struct Tables: Sendable {
         var byTag: [UInt32: Entry] = [:]
@@ -158,5 +209,65 @@ public enum DataDictionary {
                 }
             }
         }
+    }
+}
+
+/// The private dictionary table, indexed by creator (its rows are sorted by creator), with each
+/// creator's rows parsed when first asked for.
+final class PrivateTables: @unchecked Sendable {
+    private let table: String
+    /// Creator → byte range of its rows in the table.
+    private let ranges: [String: Range<Int>]
+    private let lock = Mutex()
+    private var parsed: [String: [String: DataDictionary.Entry]] = [:]
+
+    init(_ table: String) {
+        self.table = table
+        var ranges: [String: Range<Int>] = [:]
+        var text = table
+        text.withUTF8 { bytes in
+            var lineStart = 0
+            guard let base = bytes.baseAddress else { return }
+            // The current creator's name as a byte range of its first line.
+            var current: (name: Range<Int>, start: Int)?
+            func name(_ range: Range<Int>) -> String {
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+            }
+            while lineStart < bytes.count {
+                var tab = lineStart
+                while tab < bytes.count && bytes[tab] != UInt8(ascii: "\t") && bytes[tab] != UInt8(ascii: "\n") {
+                    tab += 1
+                }
+                var lineEnd = tab
+                while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                let creator = lineStart..<tab
+                let same =
+                    current.map { current in
+                        current.name.count == creator.count
+                            && memcmp(base + current.name.lowerBound, base + creator.lowerBound, creator.count) == 0
+                    } ?? false
+                if !same {
+                    if let current { ranges[name(current.name)] = current.start..<lineStart }
+                    current = (creator, lineStart)
+                }
+                lineStart = lineEnd + 1
+            }
+            if let current { ranges[name(current.name)] = current.start..<bytes.count }
+        }
+        self.ranges = ranges
+    }
+
+    func entries(for creator: String) -> [String: DataDictionary.Entry]? {
+        guard let range = ranges[creator] else { return nil }
+        if let cached = lock.withLock({ parsed[creator] }) { return cached }
+        var entries: [String: DataDictionary.Entry] = [:]
+        let rows = String(table.utf8.dropFirst(range.lowerBound).prefix(range.count)) ?? ""
+        DataDictionary.forEachRow(of: rows) { fields in
+            entries[String(fields[1])] = DataDictionary.Entry(
+                tag: DicomTag(0), vrText: String(fields[2]), multiplicity: String(fields[3]), keyword: "",
+                name: String(fields[4]), isRetired: fields[5] == "R")
+        }
+        lock.withLock { parsed[creator] = entries }
+        return entries
     }
 }

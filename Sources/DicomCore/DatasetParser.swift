@@ -98,7 +98,7 @@ struct DatasetParser {
         for littleEndian in [true, false] {
             let tag = tag(at: offset, littleEndian: littleEndian)
             guard tag.group & 1 == 0, (0x0002...0x7FE0).contains(tag.group) else { continue }
-            guard tag.element == 0 || DataDictionary.entry(for: tag) != nil else { continue }
+            guard tag.element == 0 || DataDictionary.dictionaryVR(for: tag) != nil else { continue }
             if let vr = VR(bytes[offset + 4], bytes[offset + 5]) {
                 let length =
                     vr.hasLongLength
@@ -516,18 +516,24 @@ struct DatasetParser {
             let value = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
             return little ? UInt64(littleEndian: value) : UInt64(bigEndian: value)
         }
-        let offsets = (0..<count).lazy.map { start + $0 * width }
+        guard count > 0 else { return .empty }
+        func values<T>(_ read: (Int) -> T) -> Values<T> {
+            Values(read(start), tail: (1..<count).map { read(start + $0 * width) })
+        }
         switch vr {
-        case .US: return .integers(offsets.map { Int64(u16($0, littleEndian: little)) })
-        case .SS: return .integers(offsets.map { Int64(Int16(bitPattern: u16($0, littleEndian: little))) })
-        case .UL: return .integers(offsets.map { Int64(u32($0, littleEndian: little)) })
-        case .SL: return .integers(offsets.map { Int64(Int32(bitPattern: u32($0, littleEndian: little))) })
-        case .SV: return .integers(offsets.map { Int64(bitPattern: u64($0)) })
-        case .UV: return .unsignedIntegers(offsets.map { u64($0) })
-        case .FL: return .reals(offsets.map { Double(Float(bitPattern: u32($0, littleEndian: little))) })
-        case .FD: return .reals(offsets.map { Double(bitPattern: u64($0)) })
+        case .US: return .integers(values { Int64(u16($0, littleEndian: little)) })
+        case .SS: return .integers(values { Int64(Int16(bitPattern: u16($0, littleEndian: little))) })
+        case .UL: return .integers(values { Int64(u32($0, littleEndian: little)) })
+        case .SL: return .integers(values { Int64(Int32(bitPattern: u32($0, littleEndian: little))) })
+        case .SV: return .integers(values { Int64(bitPattern: u64($0)) })
+        case .UV: return .unsignedIntegers(values { u64($0) })
+        case .FL: return .reals(values { Double(Float(bitPattern: u32($0, littleEndian: little))) })
+        case .FD: return .reals(values { Double(bitPattern: u64($0)) })
         case .AT:
-            return .tags(offsets.map { DicomTag(u16($0, littleEndian: little), u16($0 + 2, littleEndian: little)) })
+            return .tags(
+                (0..<count).map { start + $0 * width }.map {
+                    DicomTag(u16($0, littleEndian: little), u16($0 + 2, littleEndian: little))
+                })
         default: return .empty
         }
     }
@@ -549,37 +555,44 @@ struct DatasetParser {
             }
             return .personNames(names)
         case .SH, .LO, .UC:
-            if !raw.contains(UInt8(ascii: "\\")) {
+            if !raw.containsByte(UInt8(ascii: "\\")) {
                 let trimmed = raw.trimmingPadding()
                 if trimmed.isEmpty { return .empty }
-                return .strings([textDecoder.decode(trimmed, characterSet, delimiters: TextDecoder.textDelimiters)])
+                return .strings(
+                    Values(textDecoder.decode(trimmed, characterSet, delimiters: TextDecoder.textDelimiters)))
             }
             let parts = raw.splitBytes(on: UInt8(ascii: "\\"))
             if parts.count == 1 && parts[0].trimmingPadding().isEmpty { return .empty }
-            return .strings(
-                parts.map {
-                    textDecoder.decode($0.trimmingPadding(), characterSet, delimiters: TextDecoder.textDelimiters)
-                })
+            return Self.strings(parts) {
+                textDecoder.decode($0.trimmingPadding(), characterSet, delimiters: TextDecoder.textDelimiters)
+            }
         case .ST, .LT, .UT:
             let trimmed = raw.trimmingPadding()
             if trimmed.isEmpty { return .empty }
-            return .strings([textDecoder.decode(trimmed, characterSet, delimiters: TextDecoder.textDelimiters)])
+            return .strings(Values(textDecoder.decode(trimmed, characterSet, delimiters: TextDecoder.textDelimiters)))
         case .UR:
             let trimmed = raw.trimmingPadding(leading: true, nul: false)
-            return trimmed.isEmpty ? .empty : .strings([textDecoder.decode(trimmed, as: .defaultRepertoire)])
+            return trimmed.isEmpty ? .empty : .strings(Values(textDecoder.decode(trimmed, as: .defaultRepertoire)))
         case .AE:
             let parts = raw.splitBytes(on: UInt8(ascii: "\\")).map { $0.trimmingPadding(leading: true) }
             if parts.count == 1 && parts[0].isEmpty { return .empty }
-            return .strings(parts.map { textDecoder.decode($0, as: .defaultRepertoire) })
+            return Self.strings(parts) { textDecoder.decode($0, as: .defaultRepertoire) }
         default:
             // AS CS DA DS DT IS TM UI: default repertoire; padding off the whole value, then split.
             let trimmed = raw.trimmingPadding()
             if trimmed.isEmpty { return .empty }
-            if !trimmed.contains(UInt8(ascii: "\\")) {
-                return .strings([textDecoder.decode(trimmed, as: .defaultRepertoire)])
+            if !trimmed.containsByte(UInt8(ascii: "\\")) {
+                return .strings(Values(textDecoder.decode(trimmed, as: .defaultRepertoire)))
             }
-            return .strings(
-                trimmed.splitBytes(on: UInt8(ascii: "\\")).map { textDecoder.decode($0, as: .defaultRepertoire) })
+            return Self.strings(trimmed.splitBytes(on: UInt8(ascii: "\\"))) {
+                textDecoder.decode($0, as: .defaultRepertoire)
+            }
         }
+    }
+
+    /// Text values from the parts of a split value (never empty: a split has at least one part).
+    private static func strings(_ parts: [RawBytes], _ decode: (RawBytes) -> String) -> DicomValue {
+        guard let first = parts.first else { return .empty }
+        return .strings(Values(decode(first), tail: parts.dropFirst().map(decode)))
     }
 }

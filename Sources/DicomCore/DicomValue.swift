@@ -2,14 +2,14 @@
 public enum DicomValue: Sendable, Equatable {
     /// Text VRs (AE AS CS DA DS DT IS LO LT SH ST TM UC UI UR UT): values split on `\` (except the
     /// single-valued LT ST UT UR) and trimmed of padding. IS and DS stay text, as written.
-    case strings([String])
+    case strings(Values<String>)
     case personNames([PersonName])
     /// US SS UL SL SV.
-    case integers([Int64])
+    case integers(Values<Int64>)
     /// UV.
-    case unsignedIntegers([UInt64])
+    case unsignedIntegers(Values<UInt64>)
     /// FL FD.
-    case reals([Double])
+    case reals(Values<Double>)
     /// AT.
     case tags([DicomTag])
     /// OB OD OF OL OV OW UN and values of unknown VR, when small enough to keep.
@@ -27,7 +27,7 @@ public enum DicomValue: Sendable, Equatable {
     /// The values as text, one string per value: what a query or a person compares against.
     public var strings: [String] {
         switch self {
-        case .strings(let values): values
+        case .strings(let values): Array(values)
         case .personNames(let names): names.map(\.description)
         case .integers(let values): values.map { String($0) }
         case .unsignedIntegers(let values): values.map { String($0) }

@@ -8,6 +8,13 @@ import CIconv
 typealias RawBytes = Slice<UnsafeRawBufferPointer>
 
 extension Slice where Base == UnsafeRawBufferPointer {
+    /// True if the bytes contain `byte` (memchr, not a generic loop: every text value is scanned
+    /// for backslashes and escapes).
+    func containsByte(_ byte: UInt8) -> Bool {
+        guard let base = base.baseAddress, !isEmpty else { return false }
+        return memchr(base + startIndex, Int32(byte), count) != nil
+    }
+
     /// Without trailing (and optionally leading) spaces and NULs.
     func trimmingPadding(leading: Bool = false, nul: Bool = true) -> Slice<UnsafeRawBufferPointer> {
         var start = startIndex
@@ -59,7 +66,7 @@ final class TextDecoder {
     func decode(_ bytes: RawBytes, _ characterSet: SpecificCharacterSet, delimiters: Set<UInt8>) -> String {
         if bytes.isEmpty { return "" }
         let codecs = characterSet.codecs
-        guard bytes.contains(0x1B) else { return decode(bytes, as: codecs[0]) }
+        guard bytes.containsByte(0x1B) else { return decode(bytes, as: codecs[0]) }
         var result = ""
         var start = bytes.startIndex
         while start < bytes.endIndex {
@@ -101,7 +108,7 @@ final class TextDecoder {
         case .utf8:
             return String(decoding: UnsafeRawBufferPointer(rebasing: bytes), as: UTF8.self)
         default:
-            if bytes.allSatisfy({ $0 < 0x80 && $0 != 0x1B }) {
+            if Self.isASCII(UnsafeRawBufferPointer(rebasing: bytes)) && !bytes.containsByte(0x1B) {
                 return String(decoding: UnsafeRawBufferPointer(rebasing: bytes), as: UTF8.self)
             }
             return iconvDecode(bytes, codec)
@@ -110,8 +117,9 @@ final class TextDecoder {
 
     /// Latin-1 to a String in one pass: ASCII as is, other bytes as two UTF-8 bytes.
     static func latin1(_ bytes: RawBytes) -> String {
+        let raw = UnsafeRawBufferPointer(rebasing: bytes)
+        if isASCII(raw) { return String(decoding: raw, as: UTF8.self) }
         let high = bytes.reduce(0) { $0 + ($1 >= 0x80 ? 1 : 0) }
-        if high == 0 { return String(decoding: UnsafeRawBufferPointer(rebasing: bytes), as: UTF8.self) }
         return String(unsafeUninitializedCapacity: bytes.count + high) { buffer in
             var index = 0
             for byte in bytes {
@@ -126,6 +134,20 @@ final class TextDecoder {
             }
             return index
         }
+    }
+
+    /// True if no byte has the high bit set; checks eight bytes at a time.
+    static func isASCII(_ raw: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index + 8 <= raw.count {
+            if raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            index += 8
+        }
+        while index < raw.count {
+            if raw[index] >= 0x80 { return false }
+            index += 1
+        }
+        return true
     }
 
     private func converter(for codec: TextCodec) -> iconv_t? {
