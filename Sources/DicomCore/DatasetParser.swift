@@ -133,7 +133,7 @@ struct DatasetParser {
         let encoding = checkedEncoding(at: start, end: end, assumed: assumed, context: context)
         var resolver = inheritedResolver
         var elements: [DataElement] = []
-        elements.reserveCapacity(context == .topLevel ? 128 : 8)
+        elements.reserveCapacity(context == .topLevel ? 32 : 8)
         var characterSet = inherited
         var needsSorting = false
         var position = start

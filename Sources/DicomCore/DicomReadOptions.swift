@@ -14,6 +14,7 @@ public struct DicomReadOptions: Sendable, Equatable {
         self.maximumDepth = maximumDepth
     }
 
-    /// Everything but the pixel data: what indexing a file needs.
-    public static let metadataOnly = DicomReadOptions(stopBeforePixelData: true)
+    /// Everything but the pixel data, with binary values over 1 KiB (pydicom's own JSON
+    /// threshold) referenced rather than copied: what indexing a file needs.
+    public static let metadataOnly = DicomReadOptions(stopBeforePixelData: true, inlineBinaryLimit: 1024)
 }

@@ -3,8 +3,8 @@
 /// DICOM at all is an error. Nothing here traps on bad bytes, and no allocation is sized by a
 /// length field before it is checked against the bytes that exist.
 public enum DicomReader {
-    /// Reads a file from disk. Metadata-only reads look at the first 16 KiB first and map the
-    /// whole file only when the header goes on beyond it; full reads map the file.
+    /// Reads a file from disk. Metadata-only reads look at the first few KiB and map the whole
+    /// file only when the header goes on beyond them; full reads map the file.
     public static func read(
         contentsOf path: String, options: DicomReadOptions = DicomReadOptions()
     ) throws
@@ -22,16 +22,21 @@ public enum DicomReader {
         }
     }
 
-    /// How much of a file a metadata-only read tries first; most headers end before.
-    static let headerPrefixSize = 16 * 1024
+    /// How much of a file metadata-only reads look at before mapping it: half the corpus's
+    /// headers end within 2 KiB, nine in ten within 10 KiB.
+    static let headerPrefixSteps = [16 * 1024, 128 * 1024]
 
     /// Metadata-only reading from the first bytes of the file, without mapping it: if the whole
-    /// file fits, or the header ends at Pixel Data inside the prefix with nothing amiss, that
-    /// is the answer; otherwise nil, and the caller maps the whole file.
+    /// file fits, or the header ends at Pixel Data inside a prefix with nothing amiss, that is
+    /// the answer; otherwise nil, and the caller maps the whole file.
     static func readHeaderPrefix(_ path: String, options: DicomReadOptions) throws -> DicomFile? {
-        try withFilePrefix(path: path, maximum: headerPrefixSize) { prefix, fileSize in
-            let file = try read(prefix, options: options)
+        try withFilePrefixes(path: path, steps: headerPrefixSteps) { prefix, fileSize in
             let complete = prefix.count == fileSize
+            // A truncated prefix that does not reach Pixel Data is simply read again, longer.
+            guard let file = try? read(prefix, options: options) else {
+                if complete { return try read(prefix, options: options) }
+                return nil
+            }
             guard complete || (file.stoppedBeforePixelData && file.diagnostics.isEmpty) else { return nil }
             var result = file
             result.byteCount = fileSize

@@ -39,34 +39,50 @@ final class MappedFile {
     }
 }
 
-/// Reads the first bytes of a file with one pread into a pooled buffer (no fresh pages to
-/// fault in per file) and lends them to `body`.
-func withFilePrefix<Result>(
-    path: String, maximum: Int, _ body: (UnsafeRawBufferPointer, _ fileSize: Int) throws -> Result
-) throws -> Result {
+/// Lends growing prefixes of a file to `body`, read with pread into a pooled buffer (no fresh
+/// pages to fault in per file): first `steps[0]` bytes, then more up to each further step,
+/// until `body` returns a result or the steps run out.
+func withFilePrefixes<Result>(
+    path: String, steps: [Int], _ body: (UnsafeRawBufferPointer, _ fileSize: Int) throws -> Result?
+) throws -> Result? {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else {
         throw DicomError(.io, offset: 0, "cannot open: \(String(cString: strerror(errno)))", path: path)
     }
     defer { close(descriptor) }
-    var status = stat()
-    guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-        throw DicomError(.io, offset: 0, "not a regular file", path: path)
+    let capacity = steps.max() ?? 0
+    // The size comes from fstat only when the first read fills its step: a shorter read has
+    // already reached the end of the file.
+    var knownSize: Int?
+    func fileSize() throws -> Int {
+        if let knownSize { return knownSize }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw DicomError(.io, offset: 0, "not a regular file", path: path)
+        }
+        knownSize = Int(status.st_size)
+        return Int(status.st_size)
     }
-    let size = Int(status.st_size)
-    let wanted = min(size, maximum)
-    let buffer = PrefixBufferPool.shared.checkOut(capacity: maximum)
+    let buffer = PrefixBufferPool.shared.checkOut(capacity: capacity)
     defer { PrefixBufferPool.shared.checkIn(buffer) }
     var filled = 0
-    while filled < wanted {
-        let got = pread(descriptor, buffer.baseAddress.map { $0 + filled }, wanted - filled, off_t(filled))
-        if got <= 0 { break }
-        filled += got
+    for step in steps {
+        let wanted = min(knownSize ?? step, step)
+        while filled < wanted {
+            let got = pread(descriptor, buffer.baseAddress.map { $0 + filled }, wanted - filled, off_t(filled))
+            if got < 0 {
+                if errno == EISDIR { throw DicomError(.io, offset: 0, "not a regular file", path: path) }
+                throw DicomError(.io, offset: filled, "cannot read: \(String(cString: strerror(errno)))", path: path)
+            }
+            if got == 0 { break }
+            filled += got
+        }
+        if filled < wanted && knownSize == nil { knownSize = filled }
+        let size = try fileSize()
+        if let result = try body(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), size) { return result }
+        if filled >= size { break }
     }
-    guard filled == wanted else {
-        throw DicomError(.io, offset: filled, "cannot read: \(String(cString: strerror(errno)))", path: path)
-    }
-    return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), size)
+    return nil
 }
 
 /// Reusable read buffers for header prefixes.

@@ -79,7 +79,8 @@ import Testing
         let oracle = try Corpus.cachedOracle()
         var mismatches: [String] = []
         for file in oracle.files {
-            guard let full = try? DicomReader.read(contentsOf: file.path) else { continue }
+            let sameLimit = DicomReadOptions(inlineBinaryLimit: DicomReadOptions.metadataOnly.inlineBinaryLimit)
+            guard let full = try? DicomReader.read(contentsOf: file.path, options: sameLimit) else { continue }
             let header = try DicomReader.read(contentsOf: file.path, options: .metadataOnly)
             let expected = full.dataset.elements.prefix { $0.tag < DicomTag(0x7FE0, 0x0008) }
             if header.dataset.elements != Array(expected) { mismatches.append(file.name) }

@@ -1,0 +1,172 @@
+/// A literal value as written, with where it was written.
+public struct Literal: Sendable, Hashable {
+    public enum Value: Sendable, Hashable {
+        case text(String)
+        case number(Double)
+        /// A calendar date as YYYYMMDD.
+        case date(Int)
+        /// Bytes.
+        case size(Int)
+    }
+
+    public var value: Value
+    public var range: SourceRange
+
+    public init(_ value: Value, range: SourceRange) {
+        self.value = value
+        self.range = range
+    }
+}
+
+/// A comparison operator.
+public enum Comparison: String, Sendable, Hashable {
+    case equal = "="
+    case notEqual = "!="
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
+}
+
+/// A field reference resolved against the schema.
+public struct FieldReference: Sendable, Hashable {
+    public var field: Field
+    public var range: SourceRange
+}
+
+/// A `where` condition. Built only through the normalising constructors, so `and`/`or` are
+/// flat and double negation is gone.
+public indirect enum Condition: Sendable, Hashable {
+    case compare(FieldReference, Comparison, Literal)
+    case oneOf(FieldReference, [Literal])
+    case between(FieldReference, Literal, Literal)
+    /// `like 'CT*'`: `*` any run, `?` one character.
+    case like(FieldReference, Literal)
+    /// `contains 'word'`: whole words in the text.
+    case contains(FieldReference, Literal)
+    case missing(FieldReference)
+    case and([Condition])
+    case or([Condition])
+    case not(Condition)
+
+    /// `a and b`, flattening nested conjunctions.
+    public static func all(_ conditions: [Condition]) -> Condition {
+        let flat = conditions.flatMap { condition -> [Condition] in
+            if case .and(let inner) = condition { return inner }
+            return [condition]
+        }
+        return flat.count == 1 ? flat[0] : .and(flat)
+    }
+
+    /// `a or b`, flattening nested disjunctions.
+    public static func any(_ conditions: [Condition]) -> Condition {
+        let flat = conditions.flatMap { condition -> [Condition] in
+            if case .or(let inner) = condition { return inner }
+            return [condition]
+        }
+        return flat.count == 1 ? flat[0] : .or(flat)
+    }
+
+    /// `not a`, with `not not a` reduced to `a`.
+    public static func negation(_ condition: Condition) -> Condition {
+        if case .not(let inner) = condition { return inner }
+        return .not(condition)
+    }
+}
+
+/// Sort direction.
+public enum SortOrder: String, Sendable, Hashable {
+    case ascending = "ASC"
+    case descending = "DESC"
+}
+
+/// What `find` returns.
+public enum Projection: Sendable, Hashable {
+    case defaultColumns
+    case all
+    case fields([FieldReference])
+}
+
+/// `order by FIELD [asc|desc]`.
+public struct Ordering: Sendable, Hashable {
+    public var field: FieldReference
+    public var direction: SortOrder
+}
+
+public struct FindStatement: Sendable, Hashable {
+    public var projection: Projection = .defaultColumns
+    public var condition: Condition?
+    public var order: Ordering?
+    public var limit: Int?
+    public var offset: Int?
+    /// `fetch to PATH`: write the matching files there.
+    public var fetchDirectory: String?
+}
+
+/// `count … order by count|FIELD`.
+public enum CountOrder: Sendable, Hashable {
+    case count(SortOrder)
+    case field(FieldReference, SortOrder)
+}
+
+public struct CountStatement: Sendable, Hashable {
+    public var condition: Condition?
+    public var groupBy: [FieldReference] = []
+    public var order: CountOrder?
+    public var limit: Int?
+}
+
+public struct LoadStatement: Sendable, Hashable {
+    public var path: String
+    public var recursive = false
+    public var chunkSize: Int?
+    public var connections: Int?
+}
+
+/// A session setting and its value.
+public enum Setting: Sendable, Hashable {
+    case chunkSize(Int)
+    case connections(Int)
+    /// Milliseconds.
+    case timeout(Int)
+    case format(OutputFormat)
+    case timing(Bool)
+}
+
+/// How results are printed.
+public enum OutputFormat: String, Sendable, Hashable, CaseIterable {
+    case table, csv, json, ndjson
+}
+
+/// One DQL statement.
+public indirect enum Statement: Sendable, Hashable {
+    case find(FindStatement)
+    case count(CountStatement)
+    /// Every attribute of one file, by name or id.
+    case show(Literal)
+    case fetch(Literal, to: String)
+    case load(LoadStatement)
+    case delete(Condition)
+    case vacuum
+    case explain(Statement)
+    case fields
+    case stats
+    case set(Setting)
+}
+
+/// A statement with the source range it was parsed from.
+public struct ParsedStatement: Sendable, Hashable {
+    public var statement: Statement
+    public var range: SourceRange
+}
+
+/// Calendar checks for date literals.
+enum DateValue {
+    static func isValid(year: Int, month: Int, day: Int) -> Bool {
+        guard (1...9999).contains(year), (1...12).contains(month), day >= 1 else { return false }
+        let days = [31, isLeap(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        return day <= days[month - 1]
+    }
+
+    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+}

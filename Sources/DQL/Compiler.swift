@@ -1,0 +1,351 @@
+/// Turns statements into plans: RediSearch commands that are correct by construction. Every
+/// literal travels as a `PARAMS` value, every command says `DIALECT 2` and has an explicit
+/// `LIMIT` (and `MAX` for sorted aggregates), dates become numeric ranges. Pure: no I/O.
+public struct Compiler: Sendable {
+    public var layout: StorageLayout
+    public var timeoutMilliseconds: Int
+    /// Rows per page when a result is read in full.
+    public var pageSize: Int
+
+    public init(layout: StorageLayout = StorageLayout(), timeoutMilliseconds: Int = 10_000, pageSize: Int = 1000) {
+        self.layout = layout
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.pageSize = pageSize
+    }
+
+    /// Parses and compiles one statement.
+    public func compile(_ source: String) throws(DQLError) -> Plan {
+        try compile(Parser.parseStatement(source))
+    }
+
+    public func compile(_ statement: Statement) throws(DQLError) -> Plan {
+        switch statement {
+        case .find(let find): return .find(try searchPlan(find))
+        case .count(let count): return .count(try countPlan(count))
+        case .show(let name): return .show(lookup(name))
+        case .fetch(let name, let directory): return .fetch(lookup(name), to: directory)
+        case .load(let load): return .load(load)
+        case .delete(let condition):
+            var plan = try searchPlan(FindStatement(condition: condition))
+            plan.returnAttributes = []
+            plan.columns = []
+            return .delete(plan)
+        case .vacuum: return .vacuum
+        case .explain(let inner):
+            let plan = try compile(inner)
+            return .explain(plan, query: Self.query(of: plan))
+        case .fields: return .fields
+        case .stats: return .stats
+        case .set(let setting): return .set(setting)
+        }
+    }
+
+    static func query(of plan: Plan) -> SearchQuery? {
+        switch plan {
+        case .find(let search), .delete(let search): search.query
+        case .count(let count): count.query
+        default: nil
+        }
+    }
+
+    // MARK: Statements
+
+    func searchPlan(_ find: FindStatement) throws(DQLError) -> SearchPlan {
+        let query = try compileQuery(find.condition)
+        let columns: [Field]
+        switch find.projection {
+        case .defaultColumns: columns = Schema.defaultColumns.compactMap(Schema.field(named:))
+        case .all: columns = Schema.fields
+        case .fields(let references): columns = references.map(\.field)
+        }
+        var attributes: [String] = []
+        for field in columns where !attributes.contains(field.attribute) { attributes.append(field.attribute) }
+        // fetch needs each file's id and name.
+        if find.fetchDirectory != nil {
+            for attribute in ["sha256", "name"] where !attributes.contains(attribute) { attributes.append(attribute) }
+        }
+        return SearchPlan(
+            index: layout.indexName, query: query, returnAttributes: attributes, columns: columns,
+            sort: find.order.map { ($0.field.field.attribute, $0.direction) }, limit: find.limit,
+            offset: find.offset ?? 0, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds,
+            fetchDirectory: find.fetchDirectory)
+    }
+
+    func countPlan(_ count: CountStatement) throws(DQLError) -> CountPlan {
+        let query = try compileQuery(count.condition)
+        var computed: [(String, String)] = []
+        var seen: Set<String> = []
+        for reference in count.groupBy {
+            guard seen.insert(reference.field.name).inserted else {
+                throw DQLError("'\(reference.field.name)' is grouped twice", at: reference.range)
+            }
+            if reference.field.kind == .year {
+                computed.append(("floor(@\(reference.field.attribute)/10000)", "year"))
+            }
+        }
+        var sortKeys: [(String, SortOrder)]
+        switch count.order {
+        case nil: sortKeys = [("count", .descending)]
+        case .count(let direction): sortKeys = [("count", direction)]
+        case .field(let reference, let direction):
+            guard count.groupBy.contains(where: { $0.field == reference.field }) else {
+                throw DQLError(
+                    "cannot order by '\(reference.field.name)': it is not grouped", at: reference.range,
+                    help: "order by count, or by one of the fields after `by`")
+            }
+            sortKeys = [(Self.groupName(reference.field), direction)]
+        }
+        // Ties in a stable order: by the grouped values.
+        for field in count.groupBy.map(\.field) where !sortKeys.contains(where: { $0.0 == Self.groupName(field) }) {
+            sortKeys.append((Self.groupName(field), .ascending))
+        }
+        if count.groupBy.isEmpty { sortKeys = [] }
+        return CountPlan(
+            index: layout.indexName, query: query, groupBy: count.groupBy.map(\.field), computed: computed,
+            sortKeys: sortKeys, limit: count.limit, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// The name a grouped field has in aggregate rows.
+    static func groupName(_ field: Field) -> String {
+        field.kind == .year ? "year" : field.attribute
+    }
+
+    func lookup(_ name: Literal) -> FileLookup {
+        let text: String
+        switch name.value {
+        case .text(let value): text = value
+        case .number(let number): text = Self.format(number)
+        case .date(let date): text = String(date)
+        case .size(let size): text = String(size)
+        }
+        if text.count == 64, text.allSatisfy({ $0.isHexDigit }) {
+            return FileLookup(given: text, id: text.lowercased(), command: nil)
+        }
+        let command =
+            [
+                "FT.SEARCH", layout.indexName, "@name:{$p0}", "NOCONTENT", "LIMIT", "0", "2", "TIMEOUT",
+                String(timeoutMilliseconds), "PARAMS", "2", "p0", QueryBuilder.escapingBackslashes(text), "DIALECT",
+                "2",
+            ]
+        return FileLookup(given: text, id: nil, command: command)
+    }
+
+    // MARK: Conditions
+
+    /// The query text and parameters for a condition (`*` for none).
+    public func compileQuery(_ condition: Condition?) throws(DQLError) -> SearchQuery {
+        guard let condition else { return SearchQuery(text: "*", parameters: []) }
+        var builder = QueryBuilder()
+        let text = try builder.compile(condition)
+        return SearchQuery(text: text, parameters: builder.parameters)
+    }
+
+    /// A number as a query parameter: integral values without a fraction.
+    static func format(_ number: Double) -> String {
+        if number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
+        return "\(number)"
+    }
+}
+
+/// Builds RediSearch query text for conditions, collecting literals as `$p0, $p1, …`.
+struct QueryBuilder {
+    var parameters: [(String, String)] = []
+
+    mutating func parameter(_ value: String) -> String {
+        let name = "p\(parameters.count)"
+        parameters.append((name, value))
+        return "$" + name
+    }
+
+    /// A parameter matched against a TAG value. The index keeps tag values as they are, but a
+    /// TAG parameter still reads `\\` as an escaped backslash, so backslashes are doubled to
+    /// stand for themselves (checked against the server by EscapingPropertyTests).
+    mutating func tagParameter(_ value: String) -> String {
+        parameter(Self.escapingBackslashes(value))
+    }
+
+    static func escapingBackslashes(_ value: String) -> String {
+        value.contains("\\") ? value.replacing("\\", with: "\\\\") : value
+    }
+
+    mutating func compile(_ condition: Condition) throws(DQLError) -> String {
+        switch condition {
+        case .and(let terms):
+            var parts: [String] = []
+            for term in terms { parts.append(try compile(term)) }
+            return "(" + parts.joined(separator: " ") + ")"
+        case .or(let terms):
+            var parts: [String] = []
+            for term in terms { parts.append(try compile(term)) }
+            return "(" + parts.joined(separator: " | ") + ")"
+        case .not(let inner):
+            return "-" + (try compile(inner))
+        case .missing(let reference):
+            return "ismissing(@\(reference.field.attribute))"
+        case .compare(let reference, let comparison, let literal):
+            return try compare(reference, comparison, literal)
+        case .oneOf(let reference, let literals):
+            switch reference.field.kind {
+            case .tag:
+                var names: [String] = []
+                for literal in literals { names.append(tagParameter(try text(literal, for: reference))) }
+                return "@\(reference.field.attribute):{" + names.joined(separator: " | ") + "}"
+            case .numeric, .date, .year:
+                var parts: [String] = []
+                for literal in literals { parts.append(try compare(reference, .equal, literal)) }
+                return parts.count == 1 ? parts[0] : "(" + parts.joined(separator: " | ") + ")"
+            }
+        case .between(let reference, let low, let high):
+            guard reference.field.kind != .tag else {
+                throw DQLError(
+                    "between compares numbers and dates; '\(reference.field.name)' is text", at: reference.range,
+                    help: "use = or in (…) for text")
+            }
+            let lower = try bounds(reference, low).lower
+            let upper = try bounds(reference, high).upper
+            if upper < lower {
+                throw DQLError(
+                    "between \(Compiler.format(lower)) and \(Compiler.format(upper)) matches nothing: the bounds are reversed",
+                    at: low.range.union(high.range))
+            }
+            return range(reference, lower: (lower, false), upper: (upper, false))
+        case .like(let reference, let literal):
+            // The pattern keeps RediSearch's wildcard syntax: `*`, `?`, and `\\` to escape them.
+            guard reference.field.kind == .tag else {
+                throw DQLError(
+                    "like matches text; '\(reference.field.name)' is \(reference.field.valueDescription)",
+                    at: reference.range)
+            }
+            return "@\(reference.field.attribute):{w'\(parameter(try text(literal, for: reference)))'}"
+        case .contains(let reference, let literal):
+            guard let words = reference.field.wordAttribute else {
+                let wordy = Schema.fields.filter { $0.wordAttribute != nil }.map(\.name)
+                throw DQLError(
+                    "contains searches words, and '\(reference.field.name)' has no word index", at: reference.range,
+                    help: "use = or like for it; contains works on " + wordy.joined(separator: ", "))
+            }
+            let terms = try text(literal, for: reference).split { !$0.isLetter && !$0.isNumber }
+            guard !terms.isEmpty else {
+                throw DQLError("contains needs at least one word (letters or digits)", at: literal.range)
+            }
+            var names: [String] = []
+            for term in terms { names.append(parameter(String(term))) }
+            return "@\(words):(" + names.joined(separator: " ") + ")"
+        }
+    }
+
+    private mutating func compare(
+        _ reference: FieldReference, _ comparison: Comparison, _ literal: Literal
+    )
+        throws(DQLError) -> String
+    {
+        let field = reference.field
+        if field.kind == .tag {
+            let value = tagParameter(try text(literal, for: reference))
+            switch comparison {
+            case .equal: return "@\(field.attribute):{\(value)}"
+            case .notEqual: return "-@\(field.attribute):{\(value)}"
+            default:
+                throw DQLError(
+                    "'\(comparison.rawValue)' compares numbers and dates; '\(field.name)' is text",
+                    at: reference.range.union(literal.range), help: "use =, !=, in, like or contains for text")
+            }
+        }
+        let (lower, upper) = try bounds(reference, literal)
+        switch comparison {
+        case .equal: return range(reference, lower: (lower, false), upper: (upper, false))
+        case .notEqual: return "-" + range(reference, lower: (lower, false), upper: (upper, false))
+        case .less: return range(reference, lower: nil, upper: (lower, true))
+        case .lessOrEqual: return range(reference, lower: nil, upper: (upper, false))
+        case .greater: return range(reference, lower: (upper, true), upper: nil)
+        case .greaterOrEqual: return range(reference, lower: (lower, false), upper: nil)
+        }
+    }
+
+    /// `@attr:[low high]` with `(` for exclusive bounds and ±inf for open ends.
+    private mutating func range(_ reference: FieldReference, lower: (Double, Bool)?, upper: (Double, Bool)?) -> String {
+        let low = lower.map { ($0.1 ? "(" : "") + parameter(Compiler.format($0.0)) } ?? "-inf"
+        let high = upper.map { ($0.1 ? "(" : "") + parameter(Compiler.format($0.0)) } ?? "+inf"
+        return "@\(reference.field.attribute):[\(low) \(high)]"
+    }
+
+    /// The inclusive numeric interval a literal stands for: a number is itself; a date is one
+    /// day; a year is January 1 to December 31.
+    private func bounds(
+        _ reference: FieldReference, _ literal: Literal
+    ) throws(DQLError) -> (lower: Double, upper: Double) {
+        let field = reference.field
+        switch field.kind {
+        case .numeric:
+            switch literal.value {
+            case .number(let number): return (number, number)
+            case .size(let bytes): return (Double(bytes), Double(bytes))
+            case .text(let text):
+                if let number = Double(text.trimmingCharacters(in: " ")) { return (number, number) }
+            case .date: break
+            }
+            throw DQLError(
+                "'\(field.name)' is a number; \(describe(literal)) is not", at: literal.range)
+        case .date:
+            switch literal.value {
+            case .date(let date): return (Double(date), Double(date))
+            case .number(let number) where number == number.rounded():
+                let value = Int(number)
+                if (1...9999).contains(value) { return (Double(value * 10000 + 101), Double(value * 10000 + 1231)) }
+                if DateValue.isValid(year: value / 10000, month: value / 100 % 100, day: value % 100) {
+                    return (number, number)
+                }
+            case .text(let text):
+                let digits = text.filter { $0 != "-" }
+                if let value = Int(digits), digits.count == 8,
+                    DateValue.isValid(year: value / 10000, month: value / 100 % 100, day: value % 100)
+                {
+                    return (Double(value), Double(value))
+                }
+            default: break
+            }
+            throw DQLError(
+                "'\(field.name)' is a date; \(describe(literal)) is not", at: literal.range,
+                help: "write 2019-03-05, 20190305, or a year such as 2019")
+        case .year:
+            if case .number(let number) = literal.value, number == number.rounded(), (1...9999).contains(number) {
+                let year = Int(number)
+                return (Double(year * 10000 + 101), Double(year * 10000 + 1231))
+            }
+            throw DQLError("'year' is a year such as 2019; \(describe(literal)) is not", at: literal.range)
+        case .tag:
+            throw DQLError("'\(field.name)' is text, not a number", at: reference.range)
+        }
+    }
+
+    /// A literal as text for a TAG field; numbers are written without a fraction when whole.
+    private func text(_ literal: Literal, for reference: FieldReference) throws(DQLError) -> String {
+        switch literal.value {
+        case .text(let text): return text
+        case .number(let number): return Compiler.format(number)
+        case .date(let date): return String(date)
+        case .size:
+            throw DQLError(
+                "'\(reference.field.name)' is text; a size such as \(literal.range) is not", at: literal.range)
+        }
+    }
+
+    private func describe(_ literal: Literal) -> String {
+        switch literal.value {
+        case .text(let text): "'\(text)'"
+        case .number(let number): Compiler.format(number)
+        case .date(let date): "the date \(date)"
+        case .size(let bytes): "the size \(bytes) bytes"
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var scalars = Substring(self).unicodeScalars
+        let remove = Set(set.unicodeScalars)
+        while let first = scalars.first, remove.contains(first) { scalars.removeFirst() }
+        while let last = scalars.last, remove.contains(last) { scalars.removeLast() }
+        return String(scalars)
+    }
+}

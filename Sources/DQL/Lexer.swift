@@ -1,0 +1,283 @@
+/// Splits DQL text into tokens, keeping each token's source range so every diagnostic can point
+/// at the exact text. Comments (`-- …`) and spaces are skipped; newlines are tokens, because a
+/// newline can end a statement.
+public struct Lexer {
+    private let scalars: [Unicode.Scalar]
+    private var index = 0
+    private var location = SourceLocation.start
+    /// Set after `to`, `load`, `show` and `fetch`: the next bare word is a path.
+    private var expectPath = false
+
+    public init(_ source: String) {
+        scalars = Array(source.unicodeScalars)
+    }
+
+    /// All tokens, ending with `.endOfInput`.
+    public static func tokenize(_ source: String) throws(DQLError) -> [Token] {
+        var lexer = Lexer(source)
+        var tokens: [Token] = []
+        while true {
+            let token = try lexer.next()
+            tokens.append(token)
+            if token.kind == .endOfInput { return tokens }
+        }
+    }
+
+    static let pathKeywords: Set<String> = ["to", "load", "show", "fetch"]
+
+    public mutating func next() throws(DQLError) -> Token {
+        skipSpacesAndComments()
+        let start = location
+        guard let scalar = peek() else { return token(.endOfInput, from: start) }
+        let pathExpected = expectPath
+        expectPath = false
+
+        if scalar == "\n" {
+            advance()
+            return token(.newline, from: start)
+        }
+        if scalar == ";" {
+            advance()
+            return token(.semicolon, from: start)
+        }
+        if scalar == "'" || scalar == "\"" { return try lexString(quote: scalar, start: start) }
+        if pathExpected && !isSymbolStart(scalar) {
+            let word = lexBareWord()
+            // `fetch to ./out`: the keyword `to` is not a path.
+            if word.lowercased() == "to" {
+                expectPath = true
+                return token(.word(word), from: start)
+            }
+            if isWordShaped(word) && Self.keywordsAfterPaths.contains(word.lowercased()) {
+                return token(.word(word), from: start)
+            }
+            return token(.path(word), from: start)
+        }
+        // Something path-shaped is a path wherever it appears (`/data`, `./out`, `../x`, `~/x`),
+        // so a misplaced one gets a parser error about its place, not a lexer error.
+        if scalar == "/" || scalar == "~" || (scalar == "." && (peek(1) == "/" || peek(1) == ".")) {
+            return token(.path(lexBareWord()), from: start)
+        }
+        if isDigit(scalar) || (scalar == "-" && peek(1).map(isDigit) == true)
+            || (scalar == "." && peek(1).map(isDigit) == true)
+        {
+            return try lexNumber(start: start)
+        }
+        if isWordStart(scalar) {
+            var word = ""
+            while let next = peek(), isWordPart(next) {
+                word.unicodeScalars.append(next)
+                advance()
+            }
+            if Self.pathKeywords.contains(word.lowercased()) { expectPath = true }
+            return token(.word(word), from: start)
+        }
+        for symbol in ["!=", "<>", "<=", ">=", "(", ")", ",", "*", "=", "<", ">"] where matches(symbol) {
+            for _ in symbol.unicodeScalars { advance() }
+            return token(.symbol(symbol), from: start)
+        }
+        advance()
+        throw DQLError(
+            "unexpected character '\(scalar)'", at: SourceRange(start, location),
+            help: scalar == "`" ? "quote strings with ' or \"" : nil)
+    }
+
+    /// Words that may follow a path and are never paths themselves (`load ./x recursive`).
+    static let keywordsAfterPaths: Set<String> = ["recursive", "chunk", "connections"]
+
+    // MARK: Pieces
+
+    private mutating func lexString(quote: Unicode.Scalar, start: SourceLocation) throws(DQLError) -> Token {
+        advance()
+        var value = ""
+        while true {
+            guard let scalar = peek() else {
+                throw DQLError(
+                    "unterminated string", at: SourceRange(start, location),
+                    help: "close it with \(quote)")
+            }
+            if scalar == quote {
+                advance()
+                // SQL style: '' inside '…' is one quote.
+                if peek() == quote {
+                    value.unicodeScalars.append(quote)
+                    advance()
+                    continue
+                }
+                return token(.string(value), from: start)
+            }
+            if scalar == "\\" {
+                let escapeStart = location
+                advance()
+                guard let escaped = peek() else { continue }
+                advance()
+                switch escaped {
+                case "n": value += "\n"
+                case "t": value += "\t"
+                case "r": value += "\r"
+                case "0": value += "\0"
+                case "\\", "'", "\"": value.unicodeScalars.append(escaped)
+                case "u":
+                    var hex = ""
+                    while hex.count < 6, let digit = peek(), digit.properties.isASCIIHexDigit {
+                        hex.unicodeScalars.append(digit)
+                        advance()
+                    }
+                    guard let code = UInt32(hex, radix: 16), let unicode = Unicode.Scalar(code), !hex.isEmpty else {
+                        throw DQLError(
+                            "invalid \\u escape", at: SourceRange(escapeStart, location),
+                            help: "write \\u followed by 1 to 6 hex digits, e.g. \\u00e9")
+                    }
+                    value.unicodeScalars.append(unicode)
+                default:
+                    throw DQLError(
+                        "unknown escape '\\\(escaped)'", at: SourceRange(escapeStart, location),
+                        help: "use \\\\ for a backslash")
+                }
+                continue
+            }
+            value.unicodeScalars.append(scalar)
+            advance()
+        }
+    }
+
+    private mutating func lexNumber(start: SourceLocation) throws(DQLError) -> Token {
+        var text = ""
+        if peek() == "-" {
+            text += "-"
+            advance()
+        }
+        while let scalar = peek(), isDigit(scalar) || scalar == "." {
+            text.unicodeScalars.append(scalar)
+            advance()
+        }
+        // A date: 2019-03-05.
+        if text.count == 4, !text.hasPrefix("-"), peek() == "-", peek(1).map(isDigit) == true {
+            var date = text
+            while let scalar = peek(), isDigit(scalar) || scalar == "-" {
+                date.unicodeScalars.append(scalar)
+                advance()
+            }
+            let parts = date.split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[1].count == 2, parts[2].count == 2,
+                let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+                DateValue.isValid(year: year, month: month, day: day)
+            else {
+                throw DQLError(
+                    "invalid date '\(date)'", at: SourceRange(start, location),
+                    help: "write dates as YYYY-MM-DD, e.g. 2019-03-05")
+            }
+            return token(.date(year * 10000 + month * 100 + day), from: start)
+        }
+        if let e = peek(), e == "e" || e == "E", let after = peek(1),
+            isDigit(after) || ((after == "-" || after == "+") && peek(2).map(isDigit) == true)
+        {
+            text.unicodeScalars.append(e)
+            advance()
+            while let scalar = peek(), isDigit(scalar) || scalar == "-" || scalar == "+" {
+                text.unicodeScalars.append(scalar)
+                advance()
+            }
+        }
+        guard Double(text) != nil, text.filter({ $0 == "." }).count <= 1 else {
+            throw DQLError("invalid number '\(text)'", at: SourceRange(start, location))
+        }
+        // A size: 64KB, 1.5MB, 512K.
+        if let scalar = peek(), scalar.properties.isAlphabetic {
+            var unit = ""
+            while let next = peek(), isWordPart(next) {
+                unit.unicodeScalars.append(next)
+                advance()
+            }
+            guard let multiplier = Self.sizeUnits[unit.lowercased()], let number = Double(text) else {
+                throw DQLError(
+                    "unknown size unit '\(unit)'", at: SourceRange(start, location),
+                    help: "use B, KB, MB, GB (powers of 1024), e.g. 64KB")
+            }
+            let bytes = number * Double(multiplier)
+            guard bytes >= 0, bytes < 1e18, bytes == bytes.rounded() else {
+                throw DQLError("size '\(text)\(unit)' is not a whole number of bytes", at: SourceRange(start, location))
+            }
+            return token(.size(Int(bytes)), from: start)
+        }
+        return token(.number(text), from: start)
+    }
+
+    /// Sizes are binary: 1 KB = 1024 bytes, as chunk sizes are.
+    static let sizeUnits: [String: Int] = [
+        "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+        "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+    ]
+
+    private mutating func lexBareWord() -> String {
+        var word = ""
+        while let scalar = peek(), scalar != " ", scalar != "\t", scalar != "\n", scalar != "\r", scalar != ";" {
+            word.unicodeScalars.append(scalar)
+            advance()
+        }
+        return word
+    }
+
+    private mutating func skipSpacesAndComments() {
+        while let scalar = peek() {
+            if scalar == " " || scalar == "\t" || scalar == "\r" {
+                advance()
+            } else if scalar == "-" && peek(1) == "-" {
+                while let next = peek(), next != "\n" { advance() }
+            } else {
+                return
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private func peek(_ ahead: Int = 0) -> Unicode.Scalar? {
+        index + ahead < scalars.count ? scalars[index + ahead] : nil
+    }
+
+    private mutating func advance() {
+        guard index < scalars.count else { return }
+        let scalar = scalars[index]
+        index += 1
+        location.offset += scalar.utf8.count
+        if scalar == "\n" {
+            location.line += 1
+            location.column = 1
+        } else {
+            location.column += 1
+        }
+    }
+
+    private func matches(_ symbol: String) -> Bool {
+        for (offset, scalar) in symbol.unicodeScalars.enumerated() where peek(offset) != scalar { return false }
+        return true
+    }
+
+    private func token(_ kind: Token.Kind, from start: SourceLocation) -> Token {
+        Token(kind: kind, range: SourceRange(start, location), text: text(from: start))
+    }
+
+    /// The source text between `start` and the current position.
+    private func text(from start: SourceLocation) -> String {
+        var result = ""
+        var position = index
+        var remaining = location.offset - start.offset
+        while remaining > 0 && position > 0 {
+            position -= 1
+            remaining -= scalars[position].utf8.count
+        }
+        result.unicodeScalars.append(contentsOf: scalars[position..<index])
+        return result
+    }
+
+    private func isDigit(_ scalar: Unicode.Scalar) -> Bool { ("0"..."9").contains(scalar) }
+    private func isWordStart(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.isAlphabetic || scalar == "_" }
+    private func isWordPart(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.isAlphabetic || isDigit(scalar) || scalar == "_"
+    }
+    private func isSymbolStart(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "(" || scalar == ")" || scalar == "," || scalar == "=" || scalar == "'" || scalar == "\""
+    }
+    private func isWordShaped(_ word: String) -> Bool { word.unicodeScalars.allSatisfy(isWordPart) }
+}

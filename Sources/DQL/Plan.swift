@@ -1,0 +1,143 @@
+/// What executing a statement involves: the exact Redis commands (argv) and what to do with
+/// their results. Produced by the ``Compiler`` without any I/O.
+public indirect enum Plan: Sendable, Equatable {
+    case find(SearchPlan)
+    case count(CountPlan)
+    case show(FileLookup)
+    case fetch(FileLookup, to: String)
+    case load(LoadStatement)
+    /// Find the matching documents page by page, then delete each document and its chunks.
+    case delete(SearchPlan)
+    case vacuum
+    /// Show the inner plan's commands and the server's plan for its query.
+    case explain(Plan, query: SearchQuery?)
+    case fields
+    case stats
+    case set(Setting)
+
+    /// Every command the plan starts with, as sent (for `explain` and golden tests).
+    public var commands: [[String]] {
+        switch self {
+        case .find(let plan), .delete(let plan): [plan.command(offset: plan.offset, count: plan.firstPageSize)]
+        case .count(let plan): [plan.command(offset: 0)] + (plan.totalGroupsCommand.map { [$0] } ?? [])
+        case .show(let lookup), .fetch(let lookup, _): lookup.command.map { [$0] } ?? []
+        case .explain(let inner, _): inner.commands
+        case .load, .vacuum, .fields, .stats, .set: []
+        }
+    }
+}
+
+/// A RediSearch query with its parameters: `@modality:{$p0}` and `p0 = CT`.
+public struct SearchQuery: Sendable, Equatable {
+    public var text: String
+    /// Name/value pairs, in order.
+    public var parameters: [(String, String)]
+
+    public static func == (lhs: SearchQuery, rhs: SearchQuery) -> Bool {
+        lhs.text == rhs.text && lhs.parameters.elementsEqual(rhs.parameters) { $0 == $1 }
+    }
+
+    /// `PARAMS n name value …`, or nothing without parameters.
+    public var paramsArguments: [String] {
+        parameters.isEmpty ? [] : ["PARAMS", String(parameters.count * 2)] + parameters.flatMap { [$0.0, $0.1] }
+    }
+}
+
+/// `find` (and the search behind `delete`): an FT.SEARCH, paged.
+public struct SearchPlan: Sendable, Equatable {
+    public var index: String
+    public var query: SearchQuery
+    /// Index attributes returned, in column order; empty for NOCONTENT.
+    public var returnAttributes: [String]
+    /// The fields shown, in order.
+    public var columns: [Field]
+    public var sort: (attribute: String, order: SortOrder)?
+    /// The user's limit; nil means every match, page by page.
+    public var limit: Int?
+    public var offset: Int
+    public var pageSize: Int
+    public var timeoutMilliseconds: Int
+    public var fetchDirectory: String?
+
+    public static func == (lhs: SearchPlan, rhs: SearchPlan) -> Bool {
+        lhs.command(offset: lhs.offset, count: lhs.firstPageSize)
+            == rhs.command(offset: rhs.offset, count: rhs.firstPageSize)
+            && lhs.columns == rhs.columns && lhs.limit == rhs.limit && lhs.fetchDirectory == rhs.fetchDirectory
+    }
+
+    /// Rows the first command asks for.
+    public var firstPageSize: Int { limit.map { min($0, pageSize) } ?? pageSize }
+
+    /// FT.SEARCH for `count` rows starting at `offset`.
+    public func command(offset: Int, count: Int) -> [String] {
+        var argv = ["FT.SEARCH", index, query.text]
+        if returnAttributes.isEmpty {
+            argv.append("NOCONTENT")
+        } else {
+            argv += ["RETURN", String(returnAttributes.count)] + returnAttributes
+        }
+        if let sort { argv += ["SORTBY", sort.attribute, sort.order.rawValue] }
+        argv += ["LIMIT", String(offset), String(count), "TIMEOUT", String(timeoutMilliseconds)]
+        argv += query.paramsArguments + ["DIALECT", "2"]
+        return argv
+    }
+}
+
+/// `count`: FT.SEARCH with LIMIT 0 0 for a total, FT.AGGREGATE for groups.
+public struct CountPlan: Sendable, Equatable {
+    public var index: String
+    public var query: SearchQuery
+    /// Grouped fields; empty for a plain total.
+    public var groupBy: [Field]
+    /// APPLY steps computing grouped values (`year`): expression and name.
+    public var computed: [(expression: String, name: String)]
+    public var sortKeys: [(String, SortOrder)]
+    public var limit: Int?
+    public var pageSize: Int
+    public var timeoutMilliseconds: Int
+
+    public static func == (lhs: CountPlan, rhs: CountPlan) -> Bool {
+        lhs.command(offset: 0) == rhs.command(offset: 0) && lhs.groupBy == rhs.groupBy && lhs.limit == rhs.limit
+    }
+
+    /// The group names in the aggregate's rows.
+    public var groupNames: [String] { groupBy.map { Compiler.groupName($0) } }
+
+    /// The command for the rows starting at `offset`.
+    public func command(offset: Int) -> [String] {
+        if groupBy.isEmpty {
+            return ["FT.SEARCH", index, query.text, "LIMIT", "0", "0", "TIMEOUT", String(timeoutMilliseconds)]
+                + query.paramsArguments + ["DIALECT", "2"]
+        }
+        let rows = limit.map { min($0, pageSize) } ?? pageSize
+        var argv = ["FT.AGGREGATE", index, query.text, "TIMEOUT", String(timeoutMilliseconds)]
+        for (expression, name) in computed { argv += ["APPLY", expression, "AS", name] }
+        argv += ["GROUPBY", String(groupBy.count)] + groupNames.map { "@" + $0 }
+        argv += ["REDUCE", "COUNT", "0", "AS", "count"]
+        argv += ["SORTBY", String(sortKeys.count * 2)] + sortKeys.flatMap { ["@" + $0.0, $0.1.rawValue] }
+        argv += ["MAX", String(offset + rows), "LIMIT", String(offset), String(rows)]
+        argv += query.paramsArguments + ["DIALECT", "2"]
+        return argv
+    }
+
+    /// When a limit may cut the groups short, the command that counts all of them (for
+    /// "N of M").
+    public var totalGroupsCommand: [String]? {
+        guard limit != nil, !groupBy.isEmpty else { return nil }
+        var argv = ["FT.AGGREGATE", index, query.text, "TIMEOUT", String(timeoutMilliseconds)]
+        for (expression, name) in computed { argv += ["APPLY", expression, "AS", name] }
+        argv += ["GROUPBY", String(groupBy.count)] + groupNames.map { "@" + $0 }
+        argv += ["GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "groups"]
+        argv += query.paramsArguments + ["DIALECT", "2"]
+        return argv
+    }
+}
+
+/// How `show` and `fetch` find their file: by id directly, or by name through the index.
+public struct FileLookup: Sendable, Equatable {
+    public var given: String
+    /// The id, when `given` is a SHA-256 (64 hex digits).
+    public var id: String?
+    /// The name search, when `given` is a name: asks for two matches to detect ambiguity.
+    public var command: [String]?
+}

@@ -1,0 +1,149 @@
+/// The queryable fields: friendly names mapped to the document's JSON paths and the index's
+/// attributes. The one table the compiler, the index definition and `fields` all read from;
+/// field names in commands never come from user text, only from here.
+public struct Field: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// Exact-match text (TAG): `=`, `!=`, `in`, `like`; `contains` if it has a word index.
+        case tag
+        /// A number (NUMERIC): comparisons, ranges, `in`.
+        case numeric
+        /// The study date, stored as a YYYYMMDD number.
+        case date
+        /// The year of the study date: computed, not stored.
+        case year
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// The JSON path in the metadata document.
+    public var path: String
+    /// The index attribute for exact matches and ranges.
+    public var attribute: String
+    /// A second attribute indexing the same path as TEXT, for `contains`.
+    public var wordAttribute: String?
+    public var summary: String
+
+    public init(
+        _ name: String, _ kind: Kind, path: String, attribute: String? = nil, words: Bool = false, _ summary: String
+    ) {
+        self.name = name
+        self.kind = kind
+        self.path = path
+        self.attribute = attribute ?? name
+        self.wordAttribute = words ? (attribute ?? name) + "_words" : nil
+        self.summary = summary
+    }
+
+    /// The kind of value the field compares against, for messages.
+    public var valueDescription: String {
+        switch kind {
+        case .tag: "text"
+        case .numeric: "a number"
+        case .date: "a date (2019-03-05 or 20190305)"
+        case .year: "a year"
+        }
+    }
+}
+
+/// All fields, in the order `fields` lists them.
+public enum Schema {
+    public static let fields: [Field] = [
+        Field("name", .tag, path: "$.name", words: true, "file name (the name it was loaded under)"),
+        Field("patient", .tag, path: "$.patientName", words: true, "Patient's Name (0010,0010)"),
+        Field("patientId", .tag, path: "$.patientId", "Patient ID (0010,0020)"),
+        Field("sex", .tag, path: "$.sex", "Patient's Sex (0010,0040)"),
+        Field("date", .date, path: "$.studyDate", attribute: "studyDate", "Study Date (0008,0020), as a date"),
+        Field("year", .year, path: "$.studyDate", attribute: "studyDate", "year of the Study Date"),
+        Field("modality", .tag, path: "$.modality", "Modality (0008,0060)"),
+        Field("protocol", .tag, path: "$.protocol", words: true, "Protocol Name (0018,1030)"),
+        Field("study", .tag, path: "$.studyDescription", words: true, "Study Description (0008,1030)"),
+        Field("series", .tag, path: "$.seriesDescription", words: true, "Series Description (0008,103E)"),
+        Field("bodyPart", .tag, path: "$.bodyPart", "Body Part Examined (0018,0015)"),
+        Field("manufacturer", .tag, path: "$.manufacturer", words: true, "Manufacturer (0008,0070)"),
+        Field("institution", .tag, path: "$.institution", words: true, "Institution Name (0008,0080)"),
+        Field("studyUid", .tag, path: "$.studyUid", "Study Instance UID (0020,000D)"),
+        Field("seriesUid", .tag, path: "$.seriesUid", "Series Instance UID (0020,000E)"),
+        Field("sopUid", .tag, path: "$.sopUid", "SOP Instance UID (0008,0018)"),
+        Field("sopClass", .tag, path: "$.sopClass", "SOP Class UID (0008,0016)"),
+        Field("sop", .tag, path: "$.sopClassName", words: true, "SOP class name, e.g. CT Image Storage"),
+        Field("transferSyntax", .tag, path: "$.transferSyntax", "Transfer Syntax UID (0002,0010)"),
+        Field("rows", .numeric, path: "$.rows", "Rows (0028,0010)"),
+        Field("columns", .numeric, path: "$.columns", "Columns (0028,0011)"),
+        Field("frames", .numeric, path: "$.frames", "Number of Frames (0028,0008), 1 if absent"),
+        Field("size", .numeric, path: "$.size", "file size in bytes"),
+        Field("id", .tag, path: "$.sha256", attribute: "sha256", "SHA-256 of the file's bytes (its id)"),
+    ]
+
+    /// Aliases people type: `study` is the description, but `studyInstanceUid` is clear too.
+    static let aliases: [String: String] = [
+        "patientname": "patient", "protocolname": "protocol", "studydate": "date", "studydescription": "study",
+        "seriesdescription": "series", "bodypartexamined": "bodyPart", "institutionname": "institution",
+        "studyinstanceuid": "studyUid", "seriesinstanceuid": "seriesUid", "sopinstanceuid": "sopUid",
+        "sopclassuid": "sopClass", "numberofframes": "frames", "sha256": "id", "filename": "name",
+    ]
+
+    /// The field for a name, case-insensitive, aliases included.
+    public static func field(named name: String) -> Field? {
+        let key = name.lowercased()
+        let canonical = aliases[key]?.lowercased() ?? key
+        return fields.first { $0.name.lowercased() == canonical }
+    }
+
+    /// The closest field name, for "did you mean".
+    public static func suggestion(for name: String) -> String? {
+        let candidates = fields.map(\.name) + Array(aliases.keys)
+        let scored = candidates.map { ($0, editDistance($0.lowercased(), name.lowercased())) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, name.count / 3) else { return nil }
+        return field(named: best.0)?.name
+    }
+
+    /// The columns `find` shows when none are named.
+    public static let defaultColumns = ["name", "patient", "modality", "protocol", "date", "size"]
+
+    /// Attributes grouped or sorted on: declared SORTABLE.
+    static let sortableAttributes: Set<String> = [
+        "name", "patient", "patientId", "modality", "protocol", "studyDate", "study", "series", "bodyPart",
+        "manufacturer", "institution", "rows", "columns", "frames", "size", "sex",
+    ]
+
+    /// The FT.CREATE arguments after the index name: JSON documents under `prefix`, no
+    /// stopwords, every field with its type. Strings are TAGs (exact, empty and missing values
+    /// indexed) plus a TEXT twin for word search; numbers are NUMERIC.
+    public static func indexDefinition(documentPrefix: String) -> [String] {
+        var arguments = ["ON", "JSON", "PREFIX", "1", documentPrefix, "STOPWORDS", "0", "SCHEMA"]
+        var seen: Set<String> = []
+        for field in fields where seen.insert(field.attribute).inserted {
+            arguments += [field.path, "AS", field.attribute]
+            switch field.kind {
+            case .tag:
+                arguments += ["TAG", "INDEXEMPTY", "INDEXMISSING"]
+            case .numeric, .date, .year:
+                arguments += ["NUMERIC", "INDEXMISSING"]
+            }
+            if sortableAttributes.contains(field.attribute) {
+                arguments += field.kind == .tag ? ["SORTABLE", "UNF"] : ["SORTABLE"]
+            }
+            if let words = field.wordAttribute {
+                arguments += [field.path, "AS", words, "TEXT", "INDEXMISSING"]
+            }
+        }
+        return arguments
+    }
+}
+
+/// Levenshtein distance, for suggestions.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a)
+    let b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,27 @@
+/// Where dql keeps things in Redis (storage layout v1, DESIGN.md section 3).
+///
+/// Metadata documents and the index share the `{m}` hash tag, so on a cluster they live in
+/// one slot and RediSearch works without a coordinator; chunks carry no hash tag and spread
+/// over every shard.
+public struct StorageLayout: Sendable, Hashable {
+    /// The namespace prefix, `dql` unless configured.
+    public var prefix: String
+
+    public init(prefix: String = "dql") {
+        self.prefix = prefix
+    }
+
+    public var indexName: String { "\(prefix):{m}:idx" }
+    public var documentPrefix: String { "\(prefix):{m}:file:" }
+
+    /// The metadata document of the file whose SHA-256 is `id`.
+    public func documentKey(id: String) -> String { documentPrefix + id }
+
+    /// Chunk `index` (0-based) of the file whose SHA-256 is `id`.
+    public func chunkKey(id: String, index: Int) -> String { "\(prefix):chunk:\(id):\(index)" }
+
+    /// The id in a document key, or nil if the key is not one of ours.
+    public func id(fromDocumentKey key: String) -> String? {
+        key.hasPrefix(documentPrefix) ? String(key.dropFirst(documentPrefix.count)) : nil
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import Testing
+
+@testable import DQL
+
+/// Statement text → the exact argv sent to Redis.
+@Suite struct CompilerGoldenTests {
+    let compiler = Compiler()
+    let index = "dql:{m}:idx"
+
+    func argv(_ source: String) throws -> [[String]] {
+        try compiler.compile(source).commands
+    }
+
+    func search(
+        _ query: String, params: [String] = [], returning: [String] = defaultReturn, limit: [String] = ["0", "1000"],
+        sort: [String] = []
+    ) -> [String] {
+        var argv = ["FT.SEARCH", index, query]
+        argv += returning.isEmpty ? ["NOCONTENT"] : ["RETURN", String(returning.count)] + returning
+        argv += sort + ["LIMIT"] + limit + ["TIMEOUT", "10000"]
+        if !params.isEmpty { argv += ["PARAMS", String(params.count)] + params }
+        return argv + ["DIALECT", "2"]
+    }
+
+    static let defaultReturn = ["name", "patient", "modality", "protocol", "studyDate", "size"]
+
+    // MARK: The user's examples, exactly as written
+
+    @Test func findByProtocolAndYearThenFetch() throws {
+        let plan = try compiler.compile("find where protocol='194' and year=2019 fetch to ./out")
+        #expect(
+            plan.commands == [
+                search(
+                    "(@protocol:{$p0} @studyDate:[$p1 $p2])",
+                    params: ["p0", "194", "p1", "20190101", "p2", "20191231"],
+                    returning: Self.defaultReturn + ["sha256"])
+            ])
+        guard case .find(let find) = plan else { Issue.record("not a find"); return }
+        #expect(find.fetchDirectory == "./out")
+        #expect(find.limit == nil)
+    }
+
+    @Test func countByProtocol() throws {
+        #expect(
+            try argv("count by protocol") == [
+                [
+                    "FT.AGGREGATE", index, "*", "TIMEOUT", "10000", "GROUPBY", "1", "@protocol", "REDUCE", "COUNT", "0",
+                    "AS",
+                    "count", "SORTBY", "4", "@count", "DESC", "@protocol", "ASC", "MAX", "1000", "LIMIT", "0", "1000",
+                    "DIALECT", "2",
+                ]
+            ])
+    }
+
+    // MARK: find
+
+    @Test func findEverything() throws {
+        #expect(try argv("find") == [search("*")])
+        #expect(try argv("FIND;") == [search("*")])
+    }
+
+    @Test func findWithProjectionOrderLimitOffset() throws {
+        #expect(
+            try argv("find name, rows where modality = 'CT' order by size desc limit 5 offset 10")
+                == [
+                    search(
+                        "@modality:{$p0}", params: ["p0", "CT"], returning: ["name", "rows"], limit: ["10", "5"],
+                        sort: ["SORTBY", "size", "DESC"])
+                ])
+    }
+
+    @Test func findStarReturnsEveryField() throws {
+        let plan = try compiler.compile("find * limit 1")
+        guard case .find(let find) = plan else { Issue.record("not a find"); return }
+        #expect(find.columns.count == Schema.fields.count)
+        #expect(find.returnAttributes.contains("studyDate"))
+        #expect(find.returnAttributes.count == Set(find.returnAttributes).count)
+    }
+
+    @Test func limitSmallerThanAPageAsksForExactlyThat() throws {
+        #expect(try argv("find limit 3") == [search("*", limit: ["0", "3"])])
+    }
+
+    // MARK: Operators
+
+    @Test(
+        arguments: [
+            ("modality = 'CT'", "@modality:{$p0}", ["p0", "CT"]),
+            ("modality != 'CT'", "-@modality:{$p0}", ["p0", "CT"]),
+            ("modality <> CT", "-@modality:{$p0}", ["p0", "CT"]),
+            ("modality in ('CT', 'MR')", "@modality:{$p0 | $p1}", ["p0", "CT", "p1", "MR"]),
+            ("modality not in ('CT')", "-@modality:{$p0}", ["p0", "CT"]),
+            ("protocol like 'T/S*'", "@protocol:{w'$p0'}", ["p0", "T/S*"]),
+            ("protocol contains 'fast pilot'", "@protocol_words:($p0 $p1)", ["p0", "fast", "p1", "pilot"]),
+            ("protocol not contains 'brain'", "-@protocol_words:($p0)", ["p0", "brain"]),
+            ("bodyPart is missing", "ismissing(@bodyPart)", []),
+            ("bodyPart is not missing", "-ismissing(@bodyPart)", []),
+            ("rows = 512", "@rows:[$p0 $p1]", ["p0", "512", "p1", "512"]),
+            ("rows != 512", "-@rows:[$p0 $p1]", ["p0", "512", "p1", "512"]),
+            ("rows < 512", "@rows:[-inf ($p0]", ["p0", "512"]),
+            ("rows <= 512", "@rows:[-inf $p0]", ["p0", "512"]),
+            ("rows > 512", "@rows:[($p0 +inf]", ["p0", "512"]),
+            ("rows >= 512", "@rows:[$p0 +inf]", ["p0", "512"]),
+            ("rows between 64 and 128", "@rows:[$p0 $p1]", ["p0", "64", "p1", "128"]),
+            (
+                "rows in (1, 2.5)", "(@rows:[$p0 $p1] | @rows:[$p2 $p3])",
+                ["p0", "1", "p1", "1", "p2", "2.5", "p3", "2.5"]
+            ),
+            ("size > 1.5MB", "@size:[($p0 +inf]", ["p0", "1572864"]),
+            ("date = 2019-03-05", "@studyDate:[$p0 $p1]", ["p0", "20190305", "p1", "20190305"]),
+            ("date = 20190305", "@studyDate:[$p0 $p1]", ["p0", "20190305", "p1", "20190305"]),
+            ("date between 2019-01-01 and 2019-06-30", "@studyDate:[$p0 $p1]", ["p0", "20190101", "p1", "20190630"]),
+            ("date >= '2019-03-05'", "@studyDate:[$p0 +inf]", ["p0", "20190305"]),
+            ("year = 2019", "@studyDate:[$p0 $p1]", ["p0", "20190101", "p1", "20191231"]),
+            ("year < 2019", "@studyDate:[-inf ($p0]", ["p0", "20190101"]),
+            ("year > 2019", "@studyDate:[($p0 +inf]", ["p0", "20191231"]),
+            ("year between 2018 and 2019", "@studyDate:[$p0 $p1]", ["p0", "20180101", "p1", "20191231"]),
+            ("patientId = 'x'", "@patientId:{$p0}", ["p0", "x"]),
+            ("PatientID = x", "@patientId:{$p0}", ["p0", "x"]),
+            ("protocol = 194", "@protocol:{$p0}", ["p0", "194"]),
+        ] as [(String, String, [String])])
+    func operatorCompilesToQuery(condition: String, query: String, params: [String]) throws {
+        #expect(try argv("find where " + condition) == [search(query, params: params)])
+    }
+
+    @Test func booleanStructure() throws {
+        #expect(
+            try argv("find where modality = 'CT' and (sex = 'F' or sex = 'M') and not rows < 10")
+                == [
+                    search(
+                        "(@modality:{$p0} (@sex:{$p1} | @sex:{$p2}) -@rows:[-inf ($p3])",
+                        params: ["p0", "CT", "p1", "F", "p2", "M", "p3", "10"])
+                ])
+        #expect(try argv("find where not not modality = 'CT'") == [search("@modality:{$p0}", params: ["p0", "CT"])])
+        #expect(
+            try argv("find where modality = 'CT' or modality = 'MR' or modality = 'US'")
+                == [
+                    search(
+                        "(@modality:{$p0} | @modality:{$p1} | @modality:{$p2})",
+                        params: ["p0", "CT", "p1", "MR", "p2", "US"])
+                ])
+    }
+
+    @Test func nastyValuesStayInParams() throws {
+        let nasty = "a'b\"c|d{e}@f\\g*h-i:j k.l é ''"
+        let escaped = nasty.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+        // Backslashes are doubled: a TAG parameter reads \\ as one backslash.
+        let asParameter = nasty.replacingOccurrences(of: "\\", with: "\\\\")
+        #expect(
+            try argv("find where patient = '\(escaped)'") == [search("@patient:{$p0}", params: ["p0", asParameter])])
+    }
+
+    // MARK: count
+
+    @Test func countVariants() throws {
+        #expect(
+            try argv("count") == [["FT.SEARCH", index, "*", "LIMIT", "0", "0", "TIMEOUT", "10000", "DIALECT", "2"]])
+        #expect(
+            try argv("count where modality = 'MR'")
+                == [
+                    [
+                        "FT.SEARCH", index, "@modality:{$p0}", "LIMIT", "0", "0", "TIMEOUT", "10000", "PARAMS", "2",
+                        "p0", "MR", "DIALECT", "2",
+                    ]
+                ])
+        #expect(
+            try argv("count by modality, year order by year desc limit 3") == [
+                [
+                    "FT.AGGREGATE", index, "*", "TIMEOUT", "10000", "APPLY", "floor(@studyDate/10000)", "AS", "year",
+                    "GROUPBY", "2", "@modality", "@year", "REDUCE", "COUNT", "0", "AS", "count", "SORTBY", "4", "@year",
+                    "DESC",
+                    "@modality", "ASC", "MAX", "3", "LIMIT", "0", "3", "DIALECT", "2",
+                ],
+                [
+                    "FT.AGGREGATE", index, "*", "TIMEOUT", "10000", "APPLY", "floor(@studyDate/10000)", "AS", "year",
+                    "GROUPBY", "2", "@modality", "@year", "GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "groups",
+                    "DIALECT", "2",
+                ],
+            ])
+        #expect(try argv("count by sex order by count asc").first?.contains("@count") == true)
+    }
+
+    // MARK: Other statements
+
+    @Test func showAndFetchByNameOrId() throws {
+        #expect(
+            try argv("show 'CT_small.dcm'") == [
+                [
+                    "FT.SEARCH", index, "@name:{$p0}", "NOCONTENT", "LIMIT", "0", "2", "TIMEOUT", "10000", "PARAMS",
+                    "2", "p0",
+                    "CT_small.dcm", "DIALECT", "2",
+                ]
+            ])
+        #expect(try argv("show CT_small.dcm") == argv("show 'CT_small.dcm'"))
+        let id = String(repeating: "ab", count: 32)
+        guard case .show(let lookup) = try compiler.compile("show \(id)") else { Issue.record("not show"); return }
+        #expect(lookup.id == id)
+        #expect(lookup.command == nil)
+        guard case .fetch(let byName, let directory) = try compiler.compile("fetch 'x y.dcm' to '/tmp/out dir'") else {
+            Issue.record("not fetch")
+            return
+        }
+        #expect(byName.given == "x y.dcm")
+        #expect(directory == "/tmp/out dir")
+    }
+
+    @Test func loadDeleteAndTheRest() throws {
+        #expect(
+            try compiler.compile("load ./scans recursive chunk 64KB connections 8")
+                == .load(
+                    LoadStatement(path: "./scans", recursive: true, chunkSize: 65536, connections: 8)))
+        #expect(try compiler.compile("load '/data/my scans'") == .load(LoadStatement(path: "/data/my scans")))
+        #expect(
+            try argv("delete where name = 'x.dcm'") == [search("@name:{$p0}", params: ["p0", "x.dcm"], returning: [])])
+        #expect(try compiler.compile("vacuum") == .vacuum)
+        #expect(try compiler.compile("fields") == .fields)
+        #expect(try compiler.compile("stats") == .stats)
+        #expect(try compiler.compile("set chunk = 512KB") == .set(.chunkSize(524288)))
+        #expect(try compiler.compile("set connections 16") == .set(.connections(16)))
+        #expect(try compiler.compile("set timeout = 2500") == .set(.timeout(2500)))
+        #expect(try compiler.compile("set format = csv") == .set(.format(.csv)))
+        #expect(try compiler.compile("set timing on") == .set(.timing(true)))
+    }
+
+    @Test func explainCarriesTheInnerCommandsAndQuery() throws {
+        let plan = try compiler.compile("explain count where modality = 'CT'")
+        guard case .explain(let inner, let query) = plan else { Issue.record("not explain"); return }
+        #expect(plan.commands == inner.commands)
+        #expect(query == SearchQuery(text: "@modality:{$p0}", parameters: [("p0", "CT")]))
+    }
+
+    @Test func layoutAndTimeoutAreConfigurable() throws {
+        let custom = Compiler(layout: StorageLayout(prefix: "lab"), timeoutMilliseconds: 500, pageSize: 50)
+        #expect(
+            try custom.compile("count").commands == [
+                ["FT.SEARCH", "lab:{m}:idx", "*", "LIMIT", "0", "0", "TIMEOUT", "500", "DIALECT", "2"]
+            ])
+        #expect(StorageLayout(prefix: "lab").chunkKey(id: "ab", index: 3) == "lab:chunk:ab:3")
+        #expect(StorageLayout().documentKey(id: "ab") == "dql:{m}:file:ab")
+    }
+
+    @Test func severalStatementsPerLineAndComments() throws {
+        let statements = try Parser.parse(
+            """
+            -- a script
+            count; count by sex -- trailing comment
+            find where modality = 'CT' and
+                rows > 10
+            stats
+            """)
+        #expect(statements.count == 4)
+        #expect(statements.map(\.range.start.line) == [2, 2, 3, 5])
+    }
+}
