@@ -1,0 +1,194 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Moves a byte range to and from Redis as fixed-size chunks in plain strings, over several
+/// connections at once. Each connection keeps a bounded window of pipelined commands in flight
+/// (a sliding window, not waves that wait for their slowest member), and chunks are claimed
+/// one at a time from a shared counter, so fast connections do more. Memory stays bounded by
+/// connections × window × chunk size, whatever the total size.
+public struct ChunkTransfer: Sendable {
+    /// Bytes per chunk; the last chunk may be shorter.
+    public var chunkSize: Int
+    /// Connections used at once.
+    public var connections: Int
+    /// Commands in flight per connection.
+    public var window: Int
+
+    public init(chunkSize: Int, connections: Int = 8, window: Int = 8) {
+        precondition(
+            chunkSize > 0 && connections > 0 && window > 0, "chunk size, connections and window must be positive")
+        self.chunkSize = chunkSize
+        self.connections = connections
+        self.window = window
+    }
+
+    /// The number of chunks for `totalSize` bytes.
+    public func chunkCount(totalSize: Int) -> Int {
+        totalSize == 0 ? 0 : (totalSize + chunkSize - 1) / chunkSize
+    }
+
+    /// Writes `source` as chunks: `SET key(i) bytes[i*chunkSize ..< …]`. `source` must stay valid
+    /// until this returns. Calls `progress` with bytes written so far (from worker threads).
+    public func upload(
+        _ source: UnsafeRawBufferPointer, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
+        progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
+    ) throws {
+        let count = chunkCount(totalSize: source.count)
+        let claims = ChunkClaims(count: count)
+        let base = SendableBuffer(source)
+        let chunkSize = chunkSize
+        let window = window
+        _ = try pool.parallel(min(connections, max(count, 1))) { _, connection in
+            var inFlight: [Int] = []
+            inFlight.reserveCapacity(window)
+            while true {
+                while inFlight.count < window, !claims.failed, !isCancelled(), let index = claims.claim() {
+                    let start = index * chunkSize
+                    let chunk = UnsafeRawBufferPointer(
+                        rebasing: base.buffer[start..<min(start + chunkSize, base.buffer.count)])
+                    try withArgv([Array("SET".utf8), Array(key(index).utf8)]) { head in
+                        try connection.append(arguments: head + [chunk])
+                    }
+                    inFlight.append(index)
+                }
+                guard let index = inFlight.first else { break }
+                inFlight.removeFirst()
+                let reply = try claims.failing { try connection.readReply() }
+                if let message = reply.errorMessage {
+                    claims.fail()
+                    throw RedisError(
+                        .server, endpoint: connection.endpoint, "writing chunk \(index) (\(key(index))): \(message)")
+                }
+                progress?(claims.completed(bytes: min(chunkSize, base.buffer.count - index * chunkSize)))
+            }
+            if isCancelled() { throw ChunkTransferError.cancelled }
+        }
+    }
+
+    /// Reads chunks into the file open as `descriptor`, each written at its offset straight
+    /// from the reply buffer. A missing chunk, or one of the wrong length, is an error naming
+    /// it. The file is not truncated or renamed here; the caller owns it.
+    public func download(
+        into descriptor: Int32, totalSize: Int, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
+        progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
+    ) throws {
+        let count = chunkCount(totalSize: totalSize)
+        let claims = ChunkClaims(count: count)
+        let chunkSize = chunkSize
+        let window = window
+        _ = try pool.parallel(min(connections, max(count, 1))) { _, connection in
+            var inFlight: [Int] = []
+            inFlight.reserveCapacity(window)
+            while true {
+                while inFlight.count < window, !claims.failed, !isCancelled(), let index = claims.claim() {
+                    try connection.append(RedisCommand("GET", key(index)))
+                    inFlight.append(index)
+                }
+                guard let index = inFlight.first else { break }
+                inFlight.removeFirst()
+                let expected = min(chunkSize, totalSize - index * chunkSize)
+                try claims.failing {
+                    try connection.withNextReply { reply in
+                        switch reply.kind {
+                        case .bulk:
+                            let bytes = reply.bytes
+                            guard bytes.count == expected else {
+                                throw ChunkTransferError.wrongLength(
+                                    index: index, key: key(index), found: bytes.count, expected: expected)
+                            }
+                            try writeFully(descriptor, bytes, at: index * chunkSize)
+                        case .null:
+                            throw ChunkTransferError.missing(index: index, key: key(index))
+                        case .error:
+                            throw RedisError(
+                                .server, endpoint: connection.endpoint,
+                                "reading chunk \(index) (\(key(index))): \(String(decoding: reply.bytes, as: UTF8.self))"
+                            )
+                        default:
+                            throw ChunkTransferError.wrongLength(
+                                index: index, key: key(index), found: -1, expected: expected)
+                        }
+                    }
+                }
+                progress?(claims.completed(bytes: expected))
+            }
+            if isCancelled() { throw ChunkTransferError.cancelled }
+        }
+    }
+}
+
+/// Why a chunk transfer stopped.
+public enum ChunkTransferError: Error, Sendable, Equatable, CustomStringConvertible {
+    case missing(index: Int, key: String)
+    case wrongLength(index: Int, key: String, found: Int, expected: Int)
+    case write(offset: Int, message: String)
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case .missing(let index, let key): "chunk \(index) (\(key)) is missing"
+        case .wrongLength(let index, let key, let found, let expected):
+            found < 0
+                ? "chunk \(index) (\(key)) is not a string value"
+                : "chunk \(index) (\(key)) has \(found) bytes, expected \(expected)"
+        case .write(let offset, let message): "cannot write at offset \(offset): \(message)"
+        case .cancelled: "cancelled"
+        }
+    }
+}
+
+/// The shared state of one transfer: the next unclaimed chunk, bytes done, and whether any
+/// worker failed (the others then stop claiming).
+private final class ChunkClaims: Sendable {
+    private let next = Atomic<Int>(0)
+    private let done = Atomic<Int>(0)
+    private let failure = Atomic<Bool>(false)
+    let count: Int
+
+    init(count: Int) { self.count = count }
+
+    func claim() -> Int? {
+        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return index < count ? index : nil
+    }
+
+    func completed(bytes: Int) -> Int {
+        done.wrappingAdd(bytes, ordering: .relaxed).newValue
+    }
+
+    var failed: Bool { failure.load(ordering: .relaxed) }
+    func fail() { failure.store(true, ordering: .relaxed) }
+
+    /// Runs `body`, marking the transfer failed if it throws.
+    func failing<Result>(_ body: () throws -> Result) throws -> Result {
+        do {
+            return try body()
+        } catch {
+            fail()
+            throw error
+        }
+    }
+}
+
+/// A buffer handed to worker threads; the caller guarantees it outlives them.
+private struct SendableBuffer: @unchecked Sendable {
+    let buffer: UnsafeRawBufferPointer
+    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+}
+
+/// pwrite until every byte is written.
+func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+    var written = 0
+    while written < bytes.count {
+        guard let base = bytes.baseAddress else { return }
+        let result = pwrite(descriptor, base + written, bytes.count - written, off_t(offset + written))
+        if result < 0 {
+            if errno == EINTR { continue }
+            throw ChunkTransferError.write(offset: offset + written, message: String(cString: strerror(errno)))
+        }
+        written += result
+    }
+}
