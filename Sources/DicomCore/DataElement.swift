@@ -30,7 +30,7 @@ public struct DataElement: Sendable, Equatable {
 
     /// The first value as an integer, from binary integers or IS/DS text.
     public var integer: Int64? {
-        switch value {
+        switch value.decoded {
         case .integers(let values): return values.first
         case .unsignedIntegers(let values): return values.first.flatMap { Int64(exactly: $0) }
         case .strings(let values):
@@ -42,7 +42,7 @@ public struct DataElement: Sendable, Equatable {
 
     /// The first value as a real number, from binary numbers or IS/DS text.
     public var real: Double? {
-        switch value {
+        switch value.decoded {
         case .reals(let values): return values.first
         case .integers(let values): return values.first.map(Double.init)
         case .unsignedIntegers(let values): return values.first.map(Double.init)

@@ -16,6 +16,14 @@ struct Encoding: Equatable {
     }
 }
 
+/// The character set in force while reading, with its index in the read's text storage.
+struct ActiveCharacterSet {
+    var set: SpecificCharacterSet
+    var index: Int
+
+    static let `default` = ActiveCharacterSet(set: .default, index: 0)
+}
+
 /// Where a dataset sits, which changes how it ends and what is checked.
 enum DataSetContext: Equatable {
     case topLevel
@@ -38,7 +46,8 @@ struct DatasetParser {
     let inInflatedStream: Bool
     var diagnostics: [DicomDiagnostic] = []
     var stoppedBeforePixelData = false
-    private let textDecoder = TextDecoder()
+    /// Where text values keep their bytes until decoded.
+    let textStorage = TextStorage()
 
     init(bytes: UnsafeRawBufferPointer, options: DicomReadOptions, inInflatedStream: Bool) {
         self.bytes = bytes
@@ -127,7 +136,7 @@ struct DatasetParser {
     /// first element outside group 0002. Returns the dataset and where reading stopped.
     mutating func readDataSet(
         from start: Int, to end: Int, encoding assumed: Encoding, depth: Int,
-        characterSet inherited: SpecificCharacterSet, context: DataSetContext,
+        characterSet inherited: ActiveCharacterSet, context: DataSetContext,
         resolver inheritedResolver: VRResolver = VRResolver()
     ) -> (dataSet: DataSet, next: Int) {
         let encoding = checkedEncoding(at: start, end: end, assumed: assumed, context: context)
@@ -148,7 +157,7 @@ struct DatasetParser {
             let tag = tag(at: position, littleEndian: encoding.littleEndian)
             if tag == itemDelimitationTag {
                 if case .item(undefinedLength: true) = context {
-                    return (finish(elements, needsSorting, characterSet), position + 8)
+                    return (finish(elements, needsSorting, characterSet.set), position + 8)
                 }
                 note(.warning, at: position, "item delimiter outside an item of undefined length; ignored")
                 position += 8
@@ -157,7 +166,7 @@ struct DatasetParser {
             if tag == sequenceDelimitationTag {
                 if case .item(undefinedLength: true) = context {
                     note(.warning, at: position, "item of undefined length ends without an item delimiter")
-                    return (finish(elements, needsSorting, characterSet), position)
+                    return (finish(elements, needsSorting, characterSet.set), position)
                 }
                 note(.warning, at: position, "sequence delimiter outside a sequence; ignored")
                 position += 8
@@ -175,11 +184,12 @@ struct DatasetParser {
             )
             resolver.observe(element)
             if element.tag == specificCharacterSetTag {
-                characterSet = SpecificCharacterSet(terms: element.strings)
-                if !characterSet.unknownTerms.isEmpty {
+                let declared = SpecificCharacterSet(terms: element.strings)
+                characterSet = ActiveCharacterSet(set: declared, index: textStorage.index(of: declared))
+                if !declared.unknownTerms.isEmpty {
                     note(
                         .warning, at: position, tag: element.tag,
-                        "unknown Specific Character Set \(characterSet.unknownTerms.map { "'\($0)'" }.joined(separator: ", ")); using the default repertoire"
+                        "unknown Specific Character Set \(declared.unknownTerms.map { "'\($0)'" }.joined(separator: ", ")); using the default repertoire"
                     )
                 }
             }
@@ -190,7 +200,7 @@ struct DatasetParser {
         if case .item(undefinedLength: true) = context, position >= end {
             note(.warning, at: end, "item of undefined length runs to the end of the data without an item delimiter")
         }
-        return (finish(elements, needsSorting, characterSet), position)
+        return (finish(elements, needsSorting, characterSet.set), position)
     }
 
     /// The encoding to read a dataset with: pydicom's rule is to look at the first element and
@@ -248,7 +258,7 @@ struct DatasetParser {
 
     /// Reads one element whose header starts at `position` (at least 8 bytes exist).
     private mutating func readElement(
-        at position: Int, end: Int, encoding: Encoding, depth: Int, characterSet: SpecificCharacterSet,
+        at position: Int, end: Int, encoding: Encoding, depth: Int, characterSet: ActiveCharacterSet,
         resolver: VRResolver
     ) -> (DataElement, Int) {
         let little = encoding.littleEndian
@@ -338,7 +348,7 @@ struct DatasetParser {
 
     private mutating func readUndefinedLengthElement(
         tag: DicomTag, vr: VR, isImplicit: Bool, position: Int, valueStart: Int, end: Int, encoding: Encoding,
-        depth: Int, characterSet: SpecificCharacterSet, resolver: VRResolver
+        depth: Int, characterSet: ActiveCharacterSet, resolver: VRResolver
     ) -> (DataElement, Int) {
         var resolved = vr
         if vr == .UN {
@@ -371,7 +381,7 @@ struct DatasetParser {
 
     private mutating func readSequence(
         from start: Int, to end: Int, undefinedLength isUndefined: Bool, encoding: Encoding, depth: Int,
-        characterSet: SpecificCharacterSet, tag: DicomTag, position: Int, resolver: VRResolver
+        characterSet: ActiveCharacterSet, tag: DicomTag, position: Int, resolver: VRResolver
     ) -> (items: [DataSet], next: Int) {
         if depth > options.maximumDepth {
             note(.error, at: position, tag: tag, "sequences nested deeper than \(options.maximumDepth) levels; skipped")
@@ -488,12 +498,17 @@ struct DatasetParser {
     // MARK: Values
 
     private mutating func decodeValue(
-        tag: DicomTag, vr: VR, from start: Int, to end: Int, littleEndian: Bool, characterSet: SpecificCharacterSet
+        tag: DicomTag, vr: VR, from start: Int, to end: Int, littleEndian: Bool, characterSet: ActiveCharacterSet
     ) -> DicomValue {
         let count = end - start
         if count == 0 { return .empty }
         if vr.isText {
-            return decodeText(bytes[start..<end], vr: vr, characterSet: characterSet)
+            let raw = bytes[start..<end]
+            if TextValueDecoder.isBlank(raw, vr: vr) { return .empty }
+            return .text(
+                EncodedText(
+                    storage: textStorage, range: textStorage.append(raw), vr: vr, characterSetIndex: characterSet.index)
+            )
         }
         if let width = vr.numericWidth {
             if count % width != 0 {
@@ -538,61 +553,4 @@ struct DatasetParser {
         }
     }
 
-    /// Text the way pydicom presents it: split on backslash (unless single-valued), decoded in
-    /// the character set where the VR uses one, trailing spaces and NULs removed. Splitting and
-    /// trimming work on bytes: 0x5C, 0x20 and 0x00 never occur inside a multi-byte character of
-    /// the supported character sets, and pydicom also splits before decoding.
-    private func decodeText(_ raw: RawBytes, vr: VR, characterSet: SpecificCharacterSet) -> DicomValue {
-        switch vr {
-        case .PN:
-            let trimmed = raw.trimmingPadding()
-            if trimmed.isEmpty { return .empty }
-            let names = trimmed.splitBytes(on: UInt8(ascii: "\\")).map { value in
-                let groups = value.splitBytes(on: UInt8(ascii: "=")).map {
-                    textDecoder.decode($0, characterSet, delimiters: TextDecoder.personNameDelimiters)
-                }
-                return PersonName(groups: groups.droppingTrailingEmptyGroups())
-            }
-            return .personNames(names)
-        case .SH, .LO, .UC:
-            if !raw.containsByte(UInt8(ascii: "\\")) {
-                let trimmed = raw.trimmingPadding()
-                if trimmed.isEmpty { return .empty }
-                return .strings(
-                    Values(textDecoder.decode(trimmed, characterSet, delimiters: TextDecoder.textDelimiters)))
-            }
-            let parts = raw.splitBytes(on: UInt8(ascii: "\\"))
-            if parts.count == 1 && parts[0].trimmingPadding().isEmpty { return .empty }
-            return Self.strings(parts) {
-                textDecoder.decode($0.trimmingPadding(), characterSet, delimiters: TextDecoder.textDelimiters)
-            }
-        case .ST, .LT, .UT:
-            let trimmed = raw.trimmingPadding()
-            if trimmed.isEmpty { return .empty }
-            return .strings(Values(textDecoder.decode(trimmed, characterSet, delimiters: TextDecoder.textDelimiters)))
-        case .UR:
-            let trimmed = raw.trimmingPadding(leading: true, nul: false)
-            return trimmed.isEmpty ? .empty : .strings(Values(textDecoder.decode(trimmed, as: .defaultRepertoire)))
-        case .AE:
-            let parts = raw.splitBytes(on: UInt8(ascii: "\\")).map { $0.trimmingPadding(leading: true) }
-            if parts.count == 1 && parts[0].isEmpty { return .empty }
-            return Self.strings(parts) { textDecoder.decode($0, as: .defaultRepertoire) }
-        default:
-            // AS CS DA DS DT IS TM UI: default repertoire; padding off the whole value, then split.
-            let trimmed = raw.trimmingPadding()
-            if trimmed.isEmpty { return .empty }
-            if !trimmed.containsByte(UInt8(ascii: "\\")) {
-                return .strings(Values(textDecoder.decode(trimmed, as: .defaultRepertoire)))
-            }
-            return Self.strings(trimmed.splitBytes(on: UInt8(ascii: "\\"))) {
-                textDecoder.decode($0, as: .defaultRepertoire)
-            }
-        }
-    }
-
-    /// Text values from the parts of a split value (never empty: a split has at least one part).
-    private static func strings(_ parts: [RawBytes], _ decode: (RawBytes) -> String) -> DicomValue {
-        guard let first = parts.first else { return .empty }
-        return .strings(Values(decode(first), tail: parts.dropFirst().map(decode)))
-    }
 }

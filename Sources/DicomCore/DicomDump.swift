@@ -23,7 +23,7 @@ public enum DicomDump {
         for element in dataSet.elements {
             let name = elementName(element.tag)
             let head = "\(indent)\(element.tag) \(element.vr.rawValue) \(pad(name, to: max(0, 36 - indent.count)))"
-            switch element.value {
+            switch element.value.decoded {
             case .sequence(let items):
                 lines.append("\(head) \(items.count) item\(items.count == 1 ? "" : "s")")
                 for (number, item) in items.enumerated() {
@@ -45,7 +45,7 @@ public enum DicomDump {
     }
 
     static func describe(_ value: DicomValue) -> String {
-        switch value {
+        switch value.decoded {
         case .empty: return "(no value)"
         case .bytes(let bytes):
             let shown = bytes.prefix(16).map { byte -> String in

@@ -26,8 +26,8 @@ public enum DicomJSON {
 
     static func attribute(_ element: DataElement) -> JSONValue {
         var members: [(String, JSONValue)] = [("vr", .string(element.vr.rawValue))]
-        switch element.value {
-        case .empty:
+        switch element.value.decoded {
+        case .empty, .text:
             break
         case .strings(let values):
             members.append(("Value", .array(values.map { stringValue($0, vr: element.vr) })))

@@ -24,7 +24,7 @@ public enum DicomReader {
 
     /// How much of a file metadata-only reads look at before mapping it: half the corpus's
     /// headers end within 2 KiB, nine in ten within 10 KiB.
-    static let headerPrefixSteps = [16 * 1024, 128 * 1024]
+    static let headerPrefixSteps = [12 * 1024, 128 * 1024]
 
     /// Metadata-only reading from the first bytes of the file, without mapping it: if the whole
     /// file fits, or the header ends at Pixel Data inside a prefix with nothing amiss, that is
@@ -91,24 +91,36 @@ public enum DicomReader {
 
         if syntax.isDeflated {
             let compressed = UnsafeRawBufferPointer(rebasing: buffer[offset...])
-            let (inflated, problem) = Inflate.raw(compressed, limit: Self.inflateLimit(compressed.count))
-            if let problem {
-                parser.note(.error, at: offset, problem)
+            /// Inflates up to `limit` bytes and reads the dataset from them; a stream cut short is
+            /// reported only when `reportProblems` says the whole stream was wanted.
+            func readInflated(limit: Int, reportProblems: Bool) throws -> DicomFile {
+                let (inflated, problem) = Inflate.raw(compressed, limit: limit)
+                if inflated.isEmpty {
+                    throw DicomError(.malformed, offset: offset, problem ?? "deflated dataset is empty")
+                }
+                var outer = parser
+                if reportProblems, let problem { outer.note(.error, at: offset, problem) }
+                return inflated.withUnsafeBytes { inflatedBuffer in
+                    var inner = DatasetParser(bytes: inflatedBuffer, options: options, inInflatedStream: true)
+                    inner.diagnostics = outer.diagnostics
+                    let dataset = inner.readDataSet(
+                        from: 0, to: inflatedBuffer.count, encoding: Encoding(syntax), depth: 0, characterSet: .default,
+                        context: .topLevel)
+                    return DicomFile(
+                        hasPreamble: hasPreamble, meta: meta, dataset: dataset.dataSet, transferSyntax: syntax,
+                        diagnostics: inner.diagnostics, stoppedBeforePixelData: inner.stoppedBeforePixelData,
+                        datasetOffset: offset, byteCount: count)
+                }
             }
-            if inflated.isEmpty {
-                throw DicomError(.malformed, offset: offset, problem ?? "deflated dataset is empty")
+            // A header needs only the start of the stream: if it ends at Pixel Data within the
+            // first bytes inflated, everything before was there, and the rest does not matter.
+            if options.stopBeforePixelData {
+                for limit in Self.headerInflateSteps {
+                    let header = try readInflated(limit: limit, reportProblems: false)
+                    if header.stoppedBeforePixelData { return header }
+                }
             }
-            return inflated.withUnsafeBytes { inflatedBuffer in
-                var inner = DatasetParser(bytes: inflatedBuffer, options: options, inInflatedStream: true)
-                inner.diagnostics = parser.diagnostics
-                let dataset = inner.readDataSet(
-                    from: 0, to: inflatedBuffer.count, encoding: Encoding(syntax), depth: 0, characterSet: .default,
-                    context: .topLevel)
-                return DicomFile(
-                    hasPreamble: hasPreamble, meta: meta, dataset: dataset.dataSet, transferSyntax: syntax,
-                    diagnostics: inner.diagnostics, stoppedBeforePixelData: inner.stoppedBeforePixelData,
-                    datasetOffset: offset, byteCount: count)
-            }
+            return try readInflated(limit: Self.inflateLimit(compressed.count), reportProblems: true)
         }
 
         let dataset = parser.readDataSet(
@@ -118,6 +130,9 @@ public enum DicomReader {
             diagnostics: parser.diagnostics, stoppedBeforePixelData: parser.stoppedBeforePixelData,
             datasetOffset: offset, byteCount: count)
     }
+
+    /// How much of a deflated stream a metadata-only read inflates before inflating it all.
+    static let headerInflateSteps = [64 << 10, 1 << 20]
 
     /// A deflated dataset may legitimately compress well, but not beyond reason.
     static func inflateLimit(_ compressedCount: Int) -> Int {

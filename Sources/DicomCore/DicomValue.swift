@@ -23,23 +23,26 @@ public enum DicomValue: Sendable, Equatable {
     case encapsulated(EncapsulatedPixelData)
     /// A zero-length value.
     case empty
+    /// Text as read, decoded on demand (see ``EncodedText``); ``decoded`` gives `.strings` or
+    /// `.personNames`.
+    case text(EncodedText)
 
     /// The values as text, one string per value: what a query or a person compares against.
     public var strings: [String] {
-        switch self {
+        switch decoded {
         case .strings(let values): Array(values)
         case .personNames(let names): names.map(\.description)
         case .integers(let values): values.map { String($0) }
         case .unsignedIntegers(let values): values.map { String($0) }
         case .reals(let values): values.map { formatReal($0) }
         case .tags(let values): values.map { $0.hexString }
-        case .bytes, .bulk, .sequence, .encapsulated, .empty: []
+        case .bytes, .bulk, .sequence, .encapsulated, .empty, .text: []
         }
     }
 
     /// The number of values (items for a sequence).
     public var multiplicity: Int {
-        switch self {
+        switch decoded {
         case .strings(let values): values.count
         case .personNames(let values): values.count
         case .integers(let values): values.count
@@ -49,7 +52,7 @@ public enum DicomValue: Sendable, Equatable {
         case .sequence(let items): items.count
         case .bytes(let bytes): bytes.isEmpty ? 0 : 1
         case .bulk, .encapsulated: 1
-        case .empty: 0
+        case .empty, .text: 0
         }
     }
 }

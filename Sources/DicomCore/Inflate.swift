@@ -13,7 +13,8 @@ enum Inflate {
         }
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        // Below malloc's mmap threshold, so repeated calls reuse heap memory.
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         guard let base = input.baseAddress, !input.isEmpty else { return ([], "no deflated data") }
         stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
         var remaining = input.count

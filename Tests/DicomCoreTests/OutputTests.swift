@@ -89,3 +89,45 @@ import Testing
         #expect(mismatches.isEmpty, "\(mismatches)")
     }
 }
+
+@Suite struct EncodedTextTests {
+    @Test func textIsKeptAsReadAndDecodedOnAccess() throws {
+        let file = try DicomReader.read(
+            DicomBuilder.part10(syntax: "1.2.840.10008.1.2.1", body: .sample(explicitVR: true, littleEndian: true)))
+        let modality = try #require(file.dataset["Modality"])
+        guard case .text(let encoded) = modality.value else {
+            Issue.record("expected text kept as read, got \(modality.value)")
+            return
+        }
+        #expect(encoded.vr == .CS)
+        #expect(encoded.decoded == .strings(["MR"]))
+        #expect(modality.value.decoded == .strings(["MR"]))
+        #expect(modality.strings == ["MR"])
+        // Latin-1 person name decoded with the dataset's character set.
+        #expect(file.dataset["PatientName"]?.value.decoded == .personNames([PersonName("Müller^Jörg")]))
+        #expect(file.dataset["PatientName"]?.value.multiplicity == 1)
+        // Equal when the decoded values are equal, wherever the bytes live.
+        let again = try DicomReader.read(
+            DicomBuilder.part10(syntax: "1.2.840.10008.1.2.1", body: .sample(explicitVR: true, littleEndian: true)))
+        #expect(again.dataset == file.dataset)
+    }
+
+    @Test func eachItemKeepsItsOwnCharacterSet() throws {
+        // Latin-1 at the top, UTF-8 declared inside the item: the same two bytes C3 A9 are "Ã©"
+        // outside and "é" inside.
+        var body = DicomBuilder(explicitVR: true, littleEndian: true)
+        body.text(0x0008, 0x0005, .CS, "ISO_IR 100")
+        body.sequence(0x0008, 0x1140, items: [
+            { item in
+                item.text(0x0008, 0x0005, .CS, "ISO_IR 192")
+                item.textBytes(0x0010, 0x0010, .PN, [0x43, 0xC3, 0xA9])
+            }
+        ])
+        body.textBytes(0x0010, 0x0010, .PN, [0x43, 0xC3, 0xA9])
+        let file = try DicomReader.read(DicomBuilder.part10(syntax: "1.2.840.10008.1.2.1", body: body))
+        #expect(file.dataset["PatientName"]?.string == "C\u{C3}\u{A9}")
+        let item = try #require(file.dataset[DicomTag(0x0008, 0x1140)]?.items.first)
+        #expect(item["PatientName"]?.string == "Cé")
+        #expect(item.characterSet.terms == ["ISO_IR 192"])
+    }
+}
