@@ -36,35 +36,21 @@ public struct ChunkTransfer: Sendable {
         _ source: UnsafeRawBufferPointer, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
         progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws {
-        let count = chunkCount(totalSize: source.count)
-        let claims = ChunkClaims(count: count)
         let base = SendableBuffer(source)
         let chunkSize = chunkSize
-        let window = window
-        _ = try pool.parallel(min(connections, max(count, 1))) { _, connection in
-            var inFlight: [Int] = []
-            inFlight.reserveCapacity(window)
-            while true {
-                while inFlight.count < window, !claims.failed, !isCancelled(), let index = claims.claim() {
-                    let start = index * chunkSize
-                    let chunk = UnsafeRawBufferPointer(
-                        rebasing: base.buffer[start..<min(start + chunkSize, base.buffer.count)])
-                    try withArgv([Array("SET".utf8), Array(key(index).utf8)]) { head in
-                        try connection.append(arguments: head + [chunk])
-                    }
-                    inFlight.append(index)
-                }
-                guard let index = inFlight.first else { break }
-                inFlight.removeFirst()
-                let reply = try claims.failing { try connection.readReply() }
-                if let message = reply.errorMessage {
-                    claims.fail()
-                    throw RedisError(
-                        .server, endpoint: connection.endpoint, "writing chunk \(index) (\(key(index))): \(message)")
-                }
-                progress?(claims.completed(bytes: min(chunkSize, base.buffer.count - index * chunkSize)))
+        try run(totalSize: source.count, pool: pool, progress: progress, isCancelled: isCancelled) {
+            index, connection in
+            let start = index * chunkSize
+            let chunk = UnsafeRawBufferPointer(rebasing: base.buffer[start..<min(start + chunkSize, base.buffer.count)])
+            try withArgv([Array("SET".utf8), Array(key(index).utf8)]) { head in
+                try connection.append(arguments: head + [chunk])
             }
-            if isCancelled() { throw ChunkTransferError.cancelled }
+        } receive: { index, connection in
+            let reply = try connection.readReply()
+            if let message = reply.errorMessage {
+                throw RedisError(
+                    .server, endpoint: connection.endpoint, "writing chunk \(index) (\(key(index))): \(message)")
+            }
         }
     }
 
@@ -75,6 +61,41 @@ public struct ChunkTransfer: Sendable {
         into descriptor: Int32, totalSize: Int, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
         progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws {
+        let chunkSize = chunkSize
+        try run(totalSize: totalSize, pool: pool, progress: progress, isCancelled: isCancelled) { index, connection in
+            try connection.append(RedisCommand("GET", key(index)))
+        } receive: { index, connection in
+            let expected = min(chunkSize, totalSize - index * chunkSize)
+            try connection.withNextReply { reply in
+                switch reply.kind {
+                case .bulk:
+                    let bytes = reply.bytes
+                    guard bytes.count == expected else {
+                        throw ChunkTransferError.wrongLength(
+                            index: index, key: key(index), found: bytes.count, expected: expected)
+                    }
+                    try writeFully(descriptor, bytes, at: index * chunkSize)
+                case .null:
+                    throw ChunkTransferError.missing(index: index, key: key(index))
+                case .error:
+                    throw RedisError(
+                        .server, endpoint: connection.endpoint,
+                        "reading chunk \(index) (\(key(index))): \(String(decoding: reply.bytes, as: UTF8.self))")
+                default:
+                    throw ChunkTransferError.wrongLength(index: index, key: key(index), found: -1, expected: expected)
+                }
+            }
+        }
+    }
+
+    /// The engine both directions share: each connection claims chunks while it has fewer than
+    /// `window` in flight, sends them with `send`, and takes replies in order with `receive`.
+    private func run(
+        totalSize: Int, pool: RedisPool, progress: (@Sendable (Int) -> Void)?,
+        isCancelled: @escaping @Sendable () -> Bool,
+        send: @escaping @Sendable (Int, RedisConnection) throws -> Void,
+        receive: @escaping @Sendable (Int, RedisConnection) throws -> Void
+    ) throws {
         let count = chunkCount(totalSize: totalSize)
         let claims = ChunkClaims(count: count)
         let chunkSize = chunkSize
@@ -84,36 +105,13 @@ public struct ChunkTransfer: Sendable {
             inFlight.reserveCapacity(window)
             while true {
                 while inFlight.count < window, !claims.failed, !isCancelled(), let index = claims.claim() {
-                    try connection.append(RedisCommand("GET", key(index)))
+                    try claims.failing { try send(index, connection) }
                     inFlight.append(index)
                 }
                 guard let index = inFlight.first else { break }
                 inFlight.removeFirst()
-                let expected = min(chunkSize, totalSize - index * chunkSize)
-                try claims.failing {
-                    try connection.withNextReply { reply in
-                        switch reply.kind {
-                        case .bulk:
-                            let bytes = reply.bytes
-                            guard bytes.count == expected else {
-                                throw ChunkTransferError.wrongLength(
-                                    index: index, key: key(index), found: bytes.count, expected: expected)
-                            }
-                            try writeFully(descriptor, bytes, at: index * chunkSize)
-                        case .null:
-                            throw ChunkTransferError.missing(index: index, key: key(index))
-                        case .error:
-                            throw RedisError(
-                                .server, endpoint: connection.endpoint,
-                                "reading chunk \(index) (\(key(index))): \(String(decoding: reply.bytes, as: UTF8.self))"
-                            )
-                        default:
-                            throw ChunkTransferError.wrongLength(
-                                index: index, key: key(index), found: -1, expected: expected)
-                        }
-                    }
-                }
-                progress?(claims.completed(bytes: expected))
+                try claims.failing { try receive(index, connection) }
+                progress?(claims.completed(bytes: min(chunkSize, totalSize - index * chunkSize)))
             }
             if isCancelled() { throw ChunkTransferError.cancelled }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import DicomCore
@@ -98,24 +99,5 @@ import Testing
         if inlineBytes > inflatedAllowance { return "\(inlineBytes) inline bytes from \(bytes.count) bytes" }
         if file.diagnostics.count > 1000 { return "\(file.diagnostics.count) diagnostics" }
         return nil
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so every run damages files the same way.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(below bound: UInt64) -> UInt64 {
-        bound == 0 ? 0 : next() % bound
     }
 }

@@ -117,12 +117,14 @@ import Testing
         // outside and "é" inside.
         var body = DicomBuilder(explicitVR: true, littleEndian: true)
         body.text(0x0008, 0x0005, .CS, "ISO_IR 100")
-        body.sequence(0x0008, 0x1140, items: [
-            { item in
-                item.text(0x0008, 0x0005, .CS, "ISO_IR 192")
-                item.textBytes(0x0010, 0x0010, .PN, [0x43, 0xC3, 0xA9])
-            }
-        ])
+        body.sequence(
+            0x0008, 0x1140,
+            items: [
+                { item in
+                    item.text(0x0008, 0x0005, .CS, "ISO_IR 192")
+                    item.textBytes(0x0010, 0x0010, .PN, [0x43, 0xC3, 0xA9])
+                }
+            ])
         body.textBytes(0x0010, 0x0010, .PN, [0x43, 0xC3, 0xA9])
         let file = try DicomReader.read(DicomBuilder.part10(syntax: "1.2.840.10008.1.2.1", body: body))
         #expect(file.dataset["PatientName"]?.string == "C\u{C3}\u{A9}")
