@@ -12,7 +12,8 @@ let package = Package(
         .library(name: "DicomCore", targets: ["DicomCore"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian (libhiredis-dev, libedit-dev), imported as system modules.
@@ -26,7 +27,10 @@ let package = Package(
         // DICOM Part 10 reading. Knows nothing about Redis.
         .target(name: "DicomCore", dependencies: ["CZlib", "CIconv"]),
         // The query language, its compiler and executor, the storage layout.
-        .target(name: "DQL", dependencies: ["RedisIO", "DicomCore"]),
+        .target(
+            name: "DQL",
+            dependencies: ["RedisIO", "DicomCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The `dql` executable.
         .executableTarget(
             name: "Shell",

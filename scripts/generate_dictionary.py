@@ -12,6 +12,7 @@ import os
 import pydicom
 from pydicom._dicom_dict import DicomDictionary, RepeatersDictionary
 from pydicom._private_dict import private_dictionaries
+from pydicom._uid_dict import UID_dictionary
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "Sources", "DicomCore", "DataDictionaryTable.swift")
 
@@ -45,6 +46,15 @@ def main():
         out.write("    /// Tag masks with x for repeating groups or elements (curves, overlays, …).\n")
         out.write('    static let repeatingTable = #"""\n')
         out.write("\n".join(repeating))
+        out.write('\n"""#\n\n')
+        out.write("    /// UID, name, type (SOP Class, Transfer Syntax, …), retired (R): the registry of PS3.6 Annex A.\n")
+        out.write('    static let uidTable = #"""\n')
+        uids = []
+        for uid, (name, kind, _info, retired, *_rest) in sorted(UID_dictionary.items()):
+            for field in (uid, name, kind):
+                assert "\t" not in field and "\n" not in field and '"""#' not in field, field
+            uids.append("\t".join([uid, name, kind, "R" if retired else ""]))
+        out.write("\n".join(uids))
         out.write('\n"""#\n\n')
         out.write("    /// Private creator, tag mask (xx for the creator's block), VR, VM, name, retired.\n")
         out.write('    static let privateTable = #"""\n')

@@ -109,6 +109,30 @@ public enum DataDictionary {
         pattern.reduce(0) { $0 << 4 | ($1 == UInt8(ascii: "x") ? 0 : 0xF) }
     }
 
+    /// The registered name of a UID, e.g. "CT Image Storage" or "JPEG 2000 Image Compression".
+    public static func uidName(_ uid: String) -> String? {
+        uidNames[uid.trimmingDicomPadding()]
+    }
+
+    private static let uidNames: [String: String] = {
+        var names: [String: String] = [:]
+        var text = uidTable
+        text.withUTF8 { bytes in
+            var lineStart = 0
+            while lineStart < bytes.count {
+                var lineEnd = lineStart
+                while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd])
+                let fields = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
+                if fields.count >= 2 {
+                    names[String(decoding: fields[0], as: UTF8.self)] = String(decoding: fields[1], as: UTF8.self)
+                }
+                lineStart = lineEnd + 1
+            }
+        }
+        return names
+    }()
+
     /// The tag of a keyword such as `PatientName`.
     public static func tag(forKeyword keyword: String) -> DicomTag? {
         tables.byKeyword[keyword]

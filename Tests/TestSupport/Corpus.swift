@@ -1,9 +1,8 @@
 import Foundation
-import TestSupport
 
 /// Finds corpus files by their oracle name, e.g. `pydicom/test_files/CT_small.dcm`.
-enum Corpus {
-    static func path(_ name: String) throws -> String {
+public enum Corpus {
+    public static func path(_ name: String) throws -> String {
         let oracle = try cachedOracle()
         guard let file = oracle.files.first(where: { $0.name == name }) else {
             throw TestSetupError("no corpus file named \(name)")
@@ -11,7 +10,7 @@ enum Corpus {
         return file.path
     }
 
-    static func cachedOracle() throws -> Oracle {
+    public static func cachedOracle() throws -> Oracle {
         try OracleCache.shared.get()
     }
 }

@@ -1,23 +1,22 @@
 import Foundation
-import TestSupport
 
 /// What pydicom read from each corpus file (scripts/dicom_oracle.py, run by scripts/test.sh).
-struct Oracle: Decodable {
-    struct File: Decodable {
-        var name: String
-        var path: String
-        var readable: Bool
-        var force: Bool?
-        var elementCount: Int?
-        var transferSyntax: String?
-        var values: [String: OracleValue]?
-        var elements: [OracleElement]?
+public struct Oracle: Decodable, Sendable {
+    public struct File: Decodable, Sendable {
+        public var name: String
+        public var path: String
+        public var readable: Bool
+        public var force: Bool?
+        public var elementCount: Int?
+        public var transferSyntax: String?
+        public var values: [String: OracleValue]?
+        public var elements: [OracleElement]?
     }
 
-    var pydicom: String
-    var files: [File]
+    public var pydicom: String
+    public var files: [File]
 
-    static func load() throws -> Oracle {
+    public static func load() throws -> Oracle {
         guard let path = ProcessInfo.processInfo.environment["DQL_DICOM_ORACLE"], !path.isEmpty else {
             throw TestSetupError(
                 "DQL_DICOM_ORACLE is not set: run the tests with scripts/test.sh, which writes pydicom's reading of the corpus"
@@ -28,11 +27,11 @@ struct Oracle: Decodable {
 }
 
 /// A keyword's value in the oracle: the strings pydicom gives, or the error it raised.
-enum OracleValue: Decodable, Equatable {
+public enum OracleValue: Decodable, Equatable, Sendable {
     case strings([String])
     case error(String)
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let strings = try? container.decode([String].self) {
             self = .strings(strings)
@@ -44,10 +43,10 @@ enum OracleValue: Decodable, Equatable {
 }
 
 /// One top-level element as pydicom read it.
-struct OracleElement: Decodable {
-    var tag: String
-    var vr: String
-    var strings: [String]?
-    var error: String?
-    var items: Int?
+public struct OracleElement: Decodable, Sendable {
+    public var tag: String
+    public var vr: String
+    public var strings: [String]?
+    public var error: String?
+    public var items: Int?
 }

@@ -1,0 +1,109 @@
+import DicomCore
+
+/// The metadata document one stored file becomes (storage layout v1): the friendly fields the
+/// index searches, the storage facts needed to fetch it, and the whole header as DICOM JSON so
+/// any attribute can be shown without reading the file.
+public struct FileDocument: Sendable {
+    /// SHA-256 of the file's bytes, lower-case hex: the file's id.
+    public var id: String
+    /// The name it was loaded under (its base name).
+    public var name: String
+    public var size: Int
+    public var chunkSize: Int
+    /// Seconds since 1970.
+    public var loadedAt: Int
+    /// Paths it was loaded from.
+    public var sources: [String]
+    /// Friendly field values by JSON key (`protocol`, `studyDate`, …).
+    public var fields: [(key: String, value: JSONValue)]
+    /// The header (everything but bulk data) in the DICOM JSON model.
+    public var dicom: JSONValue
+
+    public var chunkCount: Int { size == 0 ? 0 : (size + chunkSize - 1) / chunkSize }
+
+    /// The document for a file read with DicomCore.
+    public init(file: DicomFile, id: String, name: String, size: Int, chunkSize: Int, loadedAt: Int, source: String) {
+        self.id = id
+        self.name = name
+        self.size = size
+        self.chunkSize = chunkSize
+        self.loadedAt = loadedAt
+        self.sources = [source]
+        self.dicom = DicomJSON.encode(file)
+        self.fields = Self.friendlyFields(of: file, name: name, size: size, id: id)
+    }
+
+    /// The JSON written to Redis.
+    public var json: JSONValue {
+        var members = fields
+        members += [
+            ("chunkSize", .integer(Int64(chunkSize))), ("chunkCount", .integer(Int64(chunkCount))),
+            ("loadedAt", .integer(Int64(loadedAt))), ("sources", .array(sources.map { .string($0) })),
+            ("layout", .integer(1)), ("dicom", dicom),
+        ]
+        return .object(members)
+    }
+
+    /// Where each friendly field comes from in the header. Text values have whitespace runs
+    /// collapsed (as the demo did for protocol names), so `protocol = '1.1 Routine Brain'`
+    /// matches however the scanner padded it; empty values count as missing.
+    static let sources: [String: DicomTag] = [
+        "patientName": DicomTag(0x0010, 0x0010), "patientId": DicomTag(0x0010, 0x0020), "sex": DicomTag(0x0010, 0x0040),
+        "modality": DicomTag(0x0008, 0x0060), "protocol": DicomTag(0x0018, 0x1030),
+        "studyDescription": DicomTag(0x0008, 0x1030), "seriesDescription": DicomTag(0x0008, 0x103E),
+        "bodyPart": DicomTag(0x0018, 0x0015), "manufacturer": DicomTag(0x0008, 0x0070),
+        "institution": DicomTag(0x0008, 0x0080), "studyUid": DicomTag(0x0020, 0x000D),
+        "seriesUid": DicomTag(0x0020, 0x000E), "sopUid": DicomTag(0x0008, 0x0018), "sopClass": DicomTag(0x0008, 0x0016),
+        "rows": DicomTag(0x0028, 0x0010), "columns": DicomTag(0x0028, 0x0011),
+    ]
+
+    static func friendlyFields(
+        of file: DicomFile, name: String, size: Int, id: String
+    ) -> [(key: String, value: JSONValue)] {
+        var values: [String: JSONValue] = [:]
+        for field in Schema.fields {
+            let key = String(field.path.dropFirst(2))
+            guard values[key] == nil else { continue }
+            switch key {
+            case "name": values[key] = .string(name)
+            case "size": values[key] = .integer(Int64(size))
+            case "sha256": values[key] = .string(id)
+            case "studyDate":
+                if let date = file.dataset[DicomTag(0x0008, 0x0020)]?.date {
+                    values[key] = .integer(Int64(date.number))
+                }
+            case "frames":
+                values[key] = .integer(file.dataset[DicomTag(0x0028, 0x0008)]?.integer ?? 1)
+            case "transferSyntax":
+                if let uid = file.declaredTransferSyntaxUID, !uid.isEmpty { values[key] = .string(uid) }
+            case "sopClassName":
+                if let uid = file.dataset[DicomTag(0x0008, 0x0016)]?.string, let uidName = DataDictionary.uidName(uid) {
+                    values[key] = .string(uidName)
+                }
+            default:
+                guard let tag = sources[key], let element = file.dataset[tag] else { continue }
+                if field.kind == .numeric {
+                    if let number = element.integer { values[key] = .integer(number) }
+                } else {
+                    let texts = element.strings.map(Self.collapsingWhitespace).filter { !$0.isEmpty }
+                    if texts.count == 1 {
+                        values[key] = .string(texts[0])
+                    } else if texts.count > 1 {
+                        values[key] = .array(texts.map { .string($0) })
+                    }
+                }
+            }
+        }
+        // Schema order, so documents read the same way every time.
+        var ordered: [(key: String, value: JSONValue)] = []
+        for field in Schema.fields {
+            let key = String(field.path.dropFirst(2))
+            if let value = values.removeValue(forKey: key) { ordered.append((key, value)) }
+        }
+        return ordered
+    }
+
+    static func collapsingWhitespace(_ text: String) -> String {
+        text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+    }
+}
