@@ -2,13 +2,13 @@
     import Glibc
 #endif
 
-/// A file mapped read-only into memory: reading the header of a 2 GB file touches only the
-/// pages the parser looks at.
-final class MappedFile {
-    let buffer: UnsafeRawBufferPointer
+/// A file mapped read-only into memory (immutable while mapped): reading the header of a 2 GB
+/// file touches only the pages the parser looks at.
+public final class MappedFile: @unchecked Sendable {
+    public let buffer: UnsafeRawBufferPointer
     private let mapping: UnsafeMutableRawPointer?
 
-    init(path: String) throws {
+    public init(path: String) throws {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw DicomError(.io, offset: 0, "cannot open: \(String(cString: strerror(errno)))", path: path)

@@ -35,6 +35,11 @@ public final class TestNamespace: Sendable {
     /// Deletes all keys under the prefix (SCAN + UNLINK).
     public func cleanup() {
         guard let connection = try? TestRedis.connection() else { return }
+        Self.delete(prefix: prefix, connection: connection)
+    }
+
+    /// Deletes every key that starts with `prefix`.
+    public static func delete(prefix: String, connection: RedisConnection) {
         var cursor = "0"
         repeat {
             guard let reply = try? connection.call("SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"),

@@ -1,0 +1,104 @@
+import Crypto
+import DicomCore
+import Foundation
+import RedisIO
+
+/// Stores DICOM files: each read once (SHA-256, header, chunks), chunks written first over
+/// several connections, the metadata document last, so nothing is visible before the file is
+/// whole. The same bytes loaded again are a no-op; a file that is not DICOM is reported and
+/// the load goes on.
+public struct Loader: Sendable {
+    public var layout: StorageLayout
+    public var transfer: ChunkTransfer
+
+    public init(layout: StorageLayout, chunkSize: Int = 512 * 1024, connections: Int = 8, window: Int = 8) {
+        self.layout = layout
+        self.transfer = ChunkTransfer(chunkSize: chunkSize, connections: connections, window: window)
+    }
+
+    /// What happened to one file.
+    public enum Outcome: Sendable, Equatable {
+        case loaded(id: String, name: String, size: Int)
+        case alreadyLoaded(id: String, name: String)
+        case failed(path: String, reason: String)
+    }
+
+    /// The files a path names: the file itself, or the regular files in a directory (sorted;
+    /// with `recursive`, also in its subdirectories). Hidden files are skipped.
+    public static func files(at path: String, recursive: Bool) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw LoadError("no such file or directory: \(path)")
+        }
+        guard isDirectory.boolValue else { return [path] }
+        let base = URL(fileURLWithPath: path)
+        var found: [String] = []
+        let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+        for name in names where !name.hasPrefix(".") {
+            let child = base.appendingPathComponent(name).path
+            var childIsDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: child, isDirectory: &childIsDirectory)
+            if childIsDirectory.boolValue {
+                if recursive { found += try files(at: child, recursive: true) }
+            } else {
+                found.append(child)
+            }
+        }
+        return found
+    }
+
+    /// Loads one file.
+    public func load(file path: String, pool: RedisPool, now: Int = Int(Date().timeIntervalSince1970)) -> Outcome {
+        do {
+            let mapped = try MappedFile(path: path)
+            let bytes = mapped.buffer
+            let id = SHA256.hash(data: bytes).map { Self.hex($0) }.joined()
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            let header: DicomFile
+            do {
+                header = try DicomReader.read(bytes, options: .metadataOnly)
+            } catch let error as DicomError {
+                return .failed(path: path, reason: error.description)
+            }
+            let documentKey = layout.documentKey(id: id)
+            let source = URL(fileURLWithPath: path).standardizedFileURL.path
+            let exists = try pool.withConnection { try $0.call("EXISTS", documentKey).integer == 1 }
+            if exists {
+                try pool.withConnection { connection in
+                    // Remember a new source path; the bytes are already there.
+                    let known = try connection.call("JSON.GET", documentKey, "$.sources").string ?? ""
+                    if !known.contains(JSONValue.string(source).serialized()) {
+                        try connection.call(
+                            "JSON.ARRAPPEND", documentKey, "$.sources", JSONValue.string(source).serialized())
+                    }
+                }
+                return .alreadyLoaded(id: id, name: name)
+            }
+            let layout = layout
+            try withExtendedLifetime(mapped) {
+                try transfer.upload(bytes, key: { layout.chunkKey(id: id, index: $0) }, pool: pool)
+            }
+            let document = FileDocument(
+                file: header, id: id, name: name, size: bytes.count, chunkSize: transfer.chunkSize, loadedAt: now,
+                source: source)
+            // NX: if another loader finished the same bytes meanwhile, its document stands.
+            try pool.withConnection { connection in
+                try connection.call(RedisCommand(["JSON.SET", documentKey, "$", document.json.serialized(), "NX"]))
+            }
+            return .loaded(id: id, name: name, size: bytes.count)
+        } catch {
+            return .failed(path: path, reason: "\(error)")
+        }
+    }
+
+    static func hex(_ byte: UInt8) -> String {
+        let digits = String(byte, radix: 16)
+        return digits.count == 1 ? "0" + digits : digits
+    }
+}
+
+/// A load that could not start (the path does not exist).
+public struct LoadError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

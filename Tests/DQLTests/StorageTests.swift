@@ -1,0 +1,148 @@
+import Crypto
+import Foundation
+import RedisIO
+import TestSupport
+import Testing
+
+@testable import DQL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Index management and loading against the real server, each in a namespace of its own.
+@Suite(.serialized) struct StorageTests {
+    static func layout() -> StorageLayout { StorageLayout(prefix: "dqltest-\(UUID().uuidString.prefix(8))") }
+
+    static func dropAll(_ layout: StorageLayout, _ connection: RedisConnection) {
+        _ = try? connection.send(["FT.DROPINDEX", layout.indexName, "DD"])
+        TestNamespace.delete(prefix: layout.prefix + ":", connection: connection)
+    }
+
+    /// Waits (boundedly) until the index has caught up with existing documents.
+    static func waitForIndexing(_ layout: StorageLayout, _ connection: RedisConnection) throws {
+        for _ in 0..<200 {
+            let info = try connection.call("FT.INFO", layout.indexName).array ?? []
+            let fields = stride(from: 0, to: info.count - 1, by: 2).map { (info[$0].string ?? "", info[$0 + 1]) }
+            if fields.first(where: { $0.0 == "indexing" })?.1.integer == 0 { return }
+            usleep(20_000)
+        }
+    }
+
+    @Test func indexIsCreatedOnceThenFound() throws {
+        let connection = try TestRedis.connection()
+        let layout = Self.layout()
+        defer { Self.dropAll(layout, connection) }
+        let manager = IndexManager(layout: layout)
+        #expect(try manager.ensureIndex(connection) == .created)
+        #expect(try manager.ensureIndex(connection) == .existed)
+        #expect(try connection.call("GET", manager.versionKey).string == String(IndexManager.schemaVersion))
+    }
+
+    @Test func anOlderIndexIsRebuiltAndItsDocumentsKept() throws {
+        let connection = try TestRedis.connection()
+        let layout = Self.layout()
+        defer { Self.dropAll(layout, connection) }
+        // What an older dql might have made: fewer fields, no version recorded.
+        try connection.call(
+            RedisCommand([
+                "FT.CREATE", layout.indexName, "ON", "JSON", "PREFIX", "1", layout.documentPrefix, "SCHEMA", "$.name",
+                "AS", "name", "TAG",
+            ]))
+        try connection.call("JSON.SET", layout.documentKey(id: "old"), "$", #"{"name":"old.dcm","modality":"MR"}"#)
+        let manager = IndexManager(layout: layout)
+        #expect(try manager.ensureIndex(connection) == .migrated(fromVersion: 0))
+        try Self.waitForIndexing(layout, connection)
+        guard case .find(var plan) = try Compiler(layout: layout).compile("find where modality = 'MR'") else { return }
+        plan.returnAttributes = []
+        let reply = try connection.call(RedisCommand(plan.command(offset: 0, count: 10)))
+        #expect(reply.array?.first?.integer == 1, "the document is kept and found by the new field")
+        #expect(try connection.call("EXISTS", layout.documentKey(id: "old")).integer == 1)
+    }
+
+    @Test func anIndexFromANewerDqlIsLeftAlone() throws {
+        let connection = try TestRedis.connection()
+        let layout = Self.layout()
+        defer { Self.dropAll(layout, connection) }
+        let manager = IndexManager(layout: layout)
+        try manager.ensureIndex(connection)
+        try connection.call("SET", manager.versionKey, "99")
+        let error = #expect(throws: RedisError.self) { try manager.ensureIndex(connection) }
+        #expect(error?.message.contains("newer dql") == true)
+    }
+
+    @Test func loadingStoresChunksThenDocumentsAndReloadIsANoOp() throws {
+        let connection = try TestRedis.connection()
+        let layout = Self.layout()
+        defer { Self.dropAll(layout, connection) }
+        try IndexManager(layout: layout).ensureIndex(connection)
+        // A directory with: two DICOM files, an identical copy of one, a different file under the
+        // same base name in a subdirectory, and a text file.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-load-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sub = directory.appendingPathComponent("sub")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        func copy(_ name: String, to destination: URL) throws {
+            try FileManager.default.copyItem(at: URL(fileURLWithPath: try Corpus.path(name)), to: destination)
+        }
+        try copy("pydicom/test_files/CT_small.dcm", to: directory.appendingPathComponent("CT_small.dcm"))
+        try copy("pydicom/test_files/MR_small.dcm", to: directory.appendingPathComponent("MR_small.dcm"))
+        try copy("pydicom/test_files/CT_small.dcm", to: directory.appendingPathComponent("copy.dcm"))
+        try copy("pydicom/test_files/JPEG2000.dcm", to: sub.appendingPathComponent("CT_small.dcm"))
+        try Data("not DICOM\n".utf8).write(to: directory.appendingPathComponent("notes.txt"))
+
+        let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 4)
+        defer { pool.close() }
+        let loader = Loader(layout: layout, chunkSize: 4096, connections: 4, window: 4)
+        #expect(try Loader.files(at: directory.path, recursive: false).count == 4)
+        let paths = try Loader.files(at: directory.path, recursive: true)
+        #expect(paths.count == 5)
+        let outcomes = paths.map { loader.load(file: $0, pool: pool, now: 1) }
+        let loaded = outcomes.compactMap {
+            if case .loaded(let id, let name, let size) = $0 { (id, name, size) } else { nil }
+        }
+        let again = outcomes.filter { if case .alreadyLoaded = $0 { true } else { false } }
+        let failed = outcomes.compactMap { if case .failed(let path, let reason) = $0 { (path, reason) } else { nil } }
+        #expect(loaded.count == 3)
+        #expect(again.count == 1)
+        #expect(failed.count == 1)
+        #expect(failed.first?.0.hasSuffix("notes.txt") == true)
+        #expect(failed.first?.1.contains("not DICOM") == true)
+
+        // Both files named CT_small.dcm are stored, under different ids.
+        guard case .find(let byName) = try Compiler(layout: layout).compile("find name where name = 'CT_small.dcm'")
+        else { return }
+        let found = try connection.call(RedisCommand(byName.command(offset: 0, count: 10))).array ?? []
+        #expect(found.first?.integer == 2)
+
+        // Every chunk is there, and the chunks put back together are the file.
+        for (id, _, size) in loaded {
+            let count = loader.transfer.chunkCount(totalSize: size)
+            let keys = (0..<count).map { layout.chunkKey(id: id, index: $0) }
+            let exists = try connection.call(RedisCommand(["EXISTS"] + keys)).integer
+            #expect(exists == Int64(count))
+            let document = try connection.call(
+                "JSON.GET", layout.documentKey(id: id), "$.chunkCount", "$.size", "$.sources")
+            #expect(document.string?.contains("\"$.chunkCount\":[\(count)]") == true, "\(document)")
+            let output = directory.appendingPathComponent("fetched-\(id)").path
+            let descriptor = open(output, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            try loader.transfer.download(
+                into: descriptor, totalSize: size, key: { layout.chunkKey(id: id, index: $0) }, pool: pool)
+            close(descriptor)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: output))
+            #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == id)
+        }
+        // The identical copy added its path to the document's sources.
+        let copyBytes = try Data(contentsOf: directory.appendingPathComponent("copy.dcm"))
+        let ctID = SHA256.hash(data: copyBytes).map { String(format: "%02x", $0) }.joined()
+        #expect(loaded.contains { $0.0 == ctID && $0.1 == "CT_small.dcm" })
+        let sources = try connection.call("JSON.GET", layout.documentKey(id: ctID), "$.sources").string ?? ""
+        #expect(sources.contains("/CT_small.dcm"))
+        #expect(sources.contains("/copy.dcm"))
+
+        // Loading everything again changes nothing.
+        let reload = paths.map { loader.load(file: $0, pool: pool, now: 2) }
+        #expect(reload.filter { if case .alreadyLoaded = $0 { true } else { false } }.count == 4)
+    }
+}
