@@ -1,4 +1,5 @@
 import Crypto
+import DicomCore
 import Foundation
 import RedisIO
 import TestSupport
@@ -144,5 +145,111 @@ import Testing
         // Loading everything again changes nothing.
         let reload = paths.map { loader.load(file: $0, pool: pool, now: 2) }
         #expect(reload.filter { if case .alreadyLoaded = $0 { true } else { false } }.count == 4)
+    }
+}
+
+/// Fetching back what was loaded: byte-identical, inside the target directory whatever the
+/// stored name says, and nothing written when a chunk is missing or damaged.
+@Suite(.serialized) struct FetchTests {
+    struct Setup {
+        var layout: StorageLayout
+        var pool: RedisPool
+        var id: String
+        var original: Data
+        var directory: URL
+    }
+
+    static func setUp(chunkSize: Int = 4096) throws -> Setup {
+        let layout = StorageTests.layout()
+        let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 4)
+        try pool.withConnection { try IndexManager(layout: layout).ensureIndex($0) }
+        let source = try Corpus.path("pydicom/test_files/CT_small.dcm")
+        let outcome = Loader(layout: layout, chunkSize: chunkSize, connections: 4).load(file: source, pool: pool)
+        guard case .loaded(let id, _, _) = outcome else { throw TestSetupError("load failed: \(outcome)") }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-fetch-\(UUID().uuidString.prefix(8))")
+        return Setup(
+            layout: layout, pool: pool, id: id, original: try Data(contentsOf: URL(fileURLWithPath: source)),
+            directory: directory)
+    }
+
+    static func tearDown(_ setup: Setup) {
+        try? setup.pool.withConnection { StorageTests.dropAll(setup.layout, $0) }
+        setup.pool.close()
+        try? FileManager.default.removeItem(at: setup.directory)
+    }
+
+    static func listing(_ directory: URL) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+    }
+
+    @Test func fetchesByteIdenticalCopiesWithDistinctNames() throws {
+        let setup = try Self.setUp()
+        defer { Self.tearDown(setup) }
+        let fetcher = Fetcher(layout: setup.layout, connections: 3)
+        let first = try fetcher.fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+        let second = try fetcher.fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+        #expect(first.path.hasSuffix("/CT_small.dcm"))
+        #expect(second.path.hasSuffix("/CT_small_2.dcm"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first.path)) == setup.original)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: second.path)) == setup.original)
+        #expect(Self.listing(setup.directory) == ["CT_small.dcm", "CT_small_2.dcm"])
+    }
+
+    @Test(arguments: ["../../etc/x", "/abs/path", "a\\..\\..\\b.dcm", "..", "", "bad\u{0}name\u{1B}.dcm"])
+    func storedNamesNeverEscapeTheTargetDirectory(storedName: String) throws {
+        let setup = try Self.setUp()
+        defer { Self.tearDown(setup) }
+        try setup.pool.withConnection { connection in
+            try connection.call(
+                "JSON.SET", setup.layout.documentKey(id: setup.id), "$.name", JSONValue.string(storedName).serialized())
+        }
+        let result = try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+        let parent = URL(fileURLWithPath: result.path).deletingLastPathComponent().standardizedFileURL.path
+        #expect(parent == setup.directory.standardizedFileURL.path)
+        #expect(Self.listing(setup.directory).count == 1)
+        #expect(!result.path.contains("\u{0}"))
+    }
+
+    @Test func aDeletedChunkFailsClearlyAndLeavesNoFile() throws {
+        let setup = try Self.setUp()
+        defer { Self.tearDown(setup) }
+        try setup.pool.withConnection { try $0.call("DEL", setup.layout.chunkKey(id: setup.id, index: 3)) }
+        let error = #expect(throws: ChunkTransferError.self) {
+            try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+        }
+        #expect(error == .missing(index: 3, key: setup.layout.chunkKey(id: setup.id, index: 3)))
+        #expect(Self.listing(setup.directory).isEmpty)
+    }
+
+    @Test func anOverwrittenChunkFailsTheChecksumAndLeavesNoFile() throws {
+        let setup = try Self.setUp()
+        defer { Self.tearDown(setup) }
+        try setup.pool.withConnection { connection in
+            try connection.call(
+                RedisCommand(arguments: [
+                    Array("SET".utf8), Array(setup.layout.chunkKey(id: setup.id, index: 1).utf8),
+                    [UInt8](repeating: 0x42, count: 4096),
+                ]))
+        }
+        let error = #expect(throws: FetchError.self) {
+            try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+        }
+        guard case .checksumMismatch(let id, _)? = error else {
+            Issue.record("expected a checksum mismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(id == setup.id)
+        #expect(Self.listing(setup.directory).isEmpty)
+    }
+
+    @Test func anUnknownIdIsNotFound() throws {
+        let setup = try Self.setUp()
+        defer { Self.tearDown(setup) }
+        let missing = String(repeating: "0", count: 64)
+        let error = #expect(throws: FetchError.self) {
+            try Fetcher(layout: setup.layout).fetch(id: missing, into: setup.directory.path, pool: setup.pool)
+        }
+        #expect(error == .notFound(id: missing))
     }
 }

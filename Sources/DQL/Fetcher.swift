@@ -1,0 +1,133 @@
+import Crypto
+import DicomCore
+import Foundation
+import RedisIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Fetches stored files to disk: chunks written in place into a temporary file in the target
+/// directory, the SHA-256 checked against the id, and only then the file linked into place
+/// under its stored name, made safe. A failed or cancelled fetch leaves no file behind.
+public struct Fetcher: Sendable {
+    public var layout: StorageLayout
+    public var connections: Int
+    public var window: Int
+
+    public init(layout: StorageLayout, connections: Int = 8, window: Int = 8) {
+        self.layout = layout
+        self.connections = connections
+        self.window = window
+    }
+
+    /// What a fetch wrote.
+    public struct Result: Sendable, Equatable {
+        public var id: String
+        public var path: String
+        public var size: Int
+    }
+
+    /// Fetches file `id` into `directory` (created if needed).
+    public func fetch(
+        id: String, into directory: String, pool: RedisPool, isCancelled: @escaping @Sendable () -> Bool = { false }
+    ) throws -> Result {
+        let facts = try pool.withConnection { try StoredFacts.read(id: id, layout: layout, connection: $0) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let temporary = (directory as NSString).appendingPathComponent(
+            ".dql-\(id.prefix(16))-\(UUID().uuidString.prefix(8)).part")
+        let descriptor = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw FetchError.cannotWrite(path: temporary, reason: String(cString: strerror(errno)))
+        }
+        // The temporary name goes in every case: on success the file lives on under its final
+        // name (a hard link), on failure nothing is left.
+        defer {
+            close(descriptor)
+            unlink(temporary)
+        }
+        guard ftruncate(descriptor, off_t(facts.size)) == 0 else {
+            throw FetchError.cannotWrite(path: temporary, reason: String(cString: strerror(errno)))
+        }
+        let transfer = ChunkTransfer(chunkSize: facts.chunkSize, connections: connections, window: window)
+        let storage = layout
+        try transfer.download(
+            into: descriptor, totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, pool: pool,
+            isCancelled: isCancelled)
+        let digest = try Self.sha256(of: temporary)
+        guard digest == id else { throw FetchError.checksumMismatch(id: id, found: digest) }
+        let final = try Self.link(
+            temporary, into: directory, name: SafeName.make(facts.name, fallback: String(id.prefix(16)) + ".dcm"))
+        return Result(id: id, path: final, size: facts.size)
+    }
+
+    /// SHA-256 of a file, hex.
+    static func sha256(of path: String) throws -> String {
+        let mapped = try MappedFile(path: path)
+        return withExtendedLifetime(mapped) { SHA256.hash(data: mapped.buffer).map { Loader.hex($0) }.joined() }
+    }
+
+    /// Links `temporary` into `directory` as `name`, or `stem_2.ext`, `stem_3.ext`, … if taken;
+    /// link(2) never replaces an existing file.
+    static func link(_ temporary: String, into directory: String, name: String) throws -> String {
+        let stem = (name as NSString).deletingPathExtension
+        let ext = (name as NSString).pathExtension
+        for attempt in 1...10_000 {
+            let candidate = attempt == 1 ? name : stem + "_\(attempt)" + (ext.isEmpty ? "" : "." + ext)
+            let path = (directory as NSString).appendingPathComponent(candidate)
+            if Glibc.link(temporary, path) == 0 { return path }
+            guard errno == EEXIST else {
+                throw FetchError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
+            }
+        }
+        throw FetchError.cannotWrite(path: directory, reason: "no free name for \(name)")
+    }
+}
+
+/// Why a fetch failed.
+public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(id: String)
+    case damagedDocument(id: String, reason: String)
+    case checksumMismatch(id: String, found: String)
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let id): "no stored file with id \(id)"
+        case .damagedDocument(let id, let reason): "the document of \(id) is damaged: \(reason)"
+        case .checksumMismatch(let id, let found):
+            "checksum mismatch for \(id): the stored chunks hash to \(found); nothing was written"
+        case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
+        }
+    }
+}
+
+/// What a fetch needs from the metadata document.
+struct StoredFacts: Sendable {
+    var name: String
+    var size: Int
+    var chunkSize: Int
+
+    static func read(id: String, layout: StorageLayout, connection: RedisConnection) throws -> StoredFacts {
+        let reply = try connection.call("JSON.GET", layout.documentKey(id: id), "$.name", "$.size", "$.chunkSize")
+        guard let text = reply.string else { throw FetchError.notFound(id: id) }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [Any]],
+            let name = object["$.name"]?.first as? String, let size = object["$.size"]?.first as? Int,
+            let chunkSize = object["$.chunkSize"]?.first as? Int, size >= 0, chunkSize > 0
+        else { throw FetchError.damagedDocument(id: id, reason: "name, size or chunkSize missing or invalid") }
+        return StoredFacts(name: name, size: size, chunkSize: chunkSize)
+    }
+}
+
+/// File names from stored names that can never point outside the target directory.
+enum SafeName {
+    /// The last path component of `stored`, without control characters; `fallback` if nothing
+    /// usable is left (empty, `.`, `..`).
+    static func make(_ stored: String, fallback: String) -> String {
+        let last = stored.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        var cleaned = String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F })
+        while cleaned.utf8.count > 200 { cleaned.removeFirst() }
+        if cleaned.isEmpty || cleaned == "." || cleaned == ".." || cleaned.hasPrefix(".dql-") { return fallback }
+        return cleaned
+    }
+}
