@@ -1,4 +1,5 @@
 import ArgumentParser
+import DicomCore
 import Foundation
 import RedisIO
 
@@ -61,7 +62,7 @@ struct TransferBench: ParsableCommand {
         let key: @Sendable (Int) -> String = { "dqlbench:chunk:\($0)" }
         var results: [String: [Double]] = [:]
         for _ in 0..<repeats {
-            let mapped = try MappedInput(path: source)
+            let mapped = try MappedFile(path: source)
             let clock = ContinuousClock()
             var loadError: (any Error)?
             let loadTime = clock.measure {
@@ -79,7 +80,7 @@ struct TransferBench: ParsableCommand {
             }
             close(descriptor)
             if let fetchError { throw ValidationError("dql fetch failed: \(fetchError)") }
-            let fetched = try MappedInput(path: output)
+            let fetched = try MappedFile(path: output)
             let identical = withExtendedLifetime(fetched) { fetched.sameBytes(as: mapped) }
             guard identical else { throw ValidationError("dql fetch returned different bytes") }
             results["dql fetch", default: []].append(Double(size) / fetchTime.seconds)
@@ -171,28 +172,9 @@ struct TransferBench: ParsableCommand {
     }
 }
 
-/// A file mapped read-only, for the benchmark's source and comparisons.
-final class MappedInput {
-    let buffer: UnsafeRawBufferPointer
-    init(path: String) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ValidationError("cannot open \(path)") }
-        defer { close(descriptor) }
-        var status = stat()
-        fstat(descriptor, &status)
-        let size = Int(status.st_size)
-        guard size > 0, let pointer = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), pointer != MAP_FAILED
-        else {
-            buffer = UnsafeRawBufferPointer(start: nil, count: 0)
-            return
-        }
-        buffer = UnsafeRawBufferPointer(start: pointer, count: size)
-    }
-    deinit {
-        if let base = buffer.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), buffer.count) }
-    }
-
-    func sameBytes(as other: MappedInput) -> Bool {
+extension MappedFile {
+    /// True if both files hold the same bytes.
+    func sameBytes(as other: MappedFile) -> Bool {
         guard buffer.count == other.buffer.count else { return false }
         guard let a = buffer.baseAddress, let b = other.buffer.baseAddress else { return buffer.count == 0 }
         return memcmp(a, b, buffer.count) == 0
