@@ -75,6 +75,11 @@ public struct Loader: Sendable {
                 return .alreadyLoaded(id: id, name: name)
             }
             let layout = layout
+            let lease = layout.loadingKey(id: id)
+            try pool.withConnection {
+                try $0.call("SET", lease, String(now), "EX", String(StorageLayout.loadingLeaseSeconds))
+            }
+            defer { _ = try? pool.withConnection { try $0.call("DEL", lease) } }
             try withExtendedLifetime(mapped) {
                 try transfer.upload(bytes, key: { layout.chunkKey(id: id, index: $0) }, pool: pool)
             }

@@ -20,6 +20,13 @@ public struct StorageLayout: Sendable, Hashable {
     /// Chunk `index` (0-based) of the file whose SHA-256 is `id`.
     public func chunkKey(id: String, index: Int) -> String { "\(prefix):chunk:\(id):\(index)" }
 
+    /// Present (with an expiry) while a load of file `id` is writing chunks: `vacuum` leaves
+    /// those chunks alone. A load that dies leaves it to expire.
+    public func loadingKey(id: String) -> String { "\(prefix):loading:\(id)" }
+
+    /// How long a load's claim on its chunks lasts without being renewed, in seconds.
+    public static let loadingLeaseSeconds = 600
+
     /// The id in a document key, or nil if the key is not one of ours.
     public func id(fromDocumentKey key: String) -> String? {
         key.hasPrefix(documentPrefix) ? String(key.dropFirst(documentPrefix.count)) : nil

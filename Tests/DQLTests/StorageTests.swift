@@ -107,6 +107,11 @@ import Testing
         let failed = outcomes.compactMap { if case .failed(let path, let reason) = $0 { (path, reason) } else { nil } }
         #expect(loaded.count == 3)
         #expect(again.count == 1)
+        for (id, _, _) in loaded {
+            #expect(
+                try connection.call("EXISTS", layout.loadingKey(id: id)).integer == 0,
+                "the lease goes when the load is done")
+        }
         #expect(failed.count == 1)
         #expect(failed.first?.0.hasSuffix("notes.txt") == true)
         #expect(failed.first?.1.contains("not DICOM") == true)
@@ -251,5 +256,47 @@ import Testing
             try Fetcher(layout: setup.layout).fetch(id: missing, into: setup.directory.path, pool: setup.pool)
         }
         #expect(error == .notFound(id: missing))
+    }
+}
+
+@Suite(.serialized) struct MaintenanceTests {
+    @Test func vacuumRemovesOnlyChunksWithoutADocument() throws {
+        let setup = try FetchTests.setUp()
+        defer { FetchTests.tearDown(setup) }
+        // An interrupted load: chunks written, document never written.
+        let orphan = String(repeating: "f", count: 64)
+        let transfer = ChunkTransfer(chunkSize: 1000, connections: 2)
+        let layout = setup.layout
+        try [UInt8](repeating: 7, count: 5500).withUnsafeBytes { bytes in
+            try transfer.upload(bytes, key: { layout.chunkKey(id: orphan, index: $0) }, pool: setup.pool)
+        }
+        // While its load holds the lease, the chunks are not orphans.
+        try setup.pool.withConnection { try $0.call("SET", layout.loadingKey(id: orphan), "1", "EX", "60") }
+        let during = try setup.pool.withConnection { try Maintenance(layout: layout).vacuum($0) }
+        #expect(during.orphanIds.isEmpty)
+        // The load died: its lease is gone (expired), and vacuum removes the chunks.
+        try setup.pool.withConnection { try $0.call("DEL", layout.loadingKey(id: orphan)) }
+        let report = try setup.pool.withConnection { try Maintenance(layout: layout).vacuum($0) }
+        #expect(report == Maintenance.VacuumReport(orphanIds: [orphan], chunksRemoved: 6))
+        // The loaded file is untouched and still fetches.
+        let fetched = try Fetcher(layout: layout).fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fetched.path)) == setup.original)
+        let again = try setup.pool.withConnection { try Maintenance(layout: layout).vacuum($0) }
+        #expect(again.orphanIds.isEmpty)
+    }
+
+    @Test func deleteRemovesTheDocumentThenItsChunks() throws {
+        let setup = try FetchTests.setUp()
+        defer { FetchTests.tearDown(setup) }
+        let maintenance = Maintenance(layout: setup.layout)
+        #expect(try setup.pool.withConnection { try maintenance.delete(id: setup.id, $0) })
+        let remaining = try setup.pool.withConnection { connection in
+            try connection.call(
+                "EXISTS", setup.layout.documentKey(id: setup.id), setup.layout.chunkKey(id: setup.id, index: 0)
+            ).integer
+        }
+        #expect(remaining == 0)
+        #expect(try setup.pool.withConnection { try maintenance.vacuum($0) }.chunksRemoved == 0)
+        #expect(try setup.pool.withConnection { try maintenance.delete(id: setup.id, $0) } == false)
     }
 }
