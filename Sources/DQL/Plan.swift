@@ -15,6 +15,12 @@ public indirect enum Plan: Sendable, Equatable {
     case stats
     case set(Setting)
 
+    /// Whether running the plan needs the index (everything but changing a setting).
+    public var usesIndex: Bool {
+        if case .set = self { return false }
+        return true
+    }
+
     /// Every command the plan starts with, as sent (for `explain` and golden tests).
     public var commands: [[String]] {
         switch self {

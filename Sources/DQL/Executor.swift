@@ -1,0 +1,277 @@
+import Foundation
+import RedisIO
+
+/// Runs plans against Redis: the I/O half of DQL, the ``Compiler`` being the pure half. Reads
+/// results in full (page by page), so nothing is silently cut; a user's `limit` is reported as
+/// "N of M" through the totals in the results.
+public final class Executor: @unchecked Sendable {
+    public let pool: RedisPool
+    public var compiler: Compiler
+    public var chunkSize = 512 * 1024
+    public var connections = 8
+    /// Whether this executor has made sure the index exists and is current.
+    private var indexChecked = false
+
+    public init(pool: RedisPool, layout: StorageLayout = StorageLayout()) {
+        self.pool = pool
+        self.compiler = Compiler(layout: layout)
+    }
+
+    public var layout: StorageLayout { compiler.layout }
+
+    /// Parses and runs every statement in `source`, in order.
+    public func run(_ source: String) throws -> [StatementResult] {
+        try Parser.parse(source).map { try execute($0.statement) }
+    }
+
+    public func execute(_ statement: Statement) throws -> StatementResult {
+        let plan = try compiler.compile(statement)
+        if plan.usesIndex && !indexChecked {
+            try pool.withConnection { try IndexManager(layout: layout).ensureIndex($0) }
+            indexChecked = true
+        }
+        switch plan {
+        case .find(let search): return .rows(try find(search))
+        case .count(let count): return try self.count(count)
+        case .show(let lookup):
+            let id = try resolve(lookup)
+            let json =
+                try pool.withConnection { try $0.call("JSON.GET", layout.documentKey(id: id), "$").string } ?? "[]"
+            return .document(id: id, json: String(json.dropFirst().dropLast()))
+        case .fetch(let lookup, let directory):
+            let id = try resolve(lookup)
+            return .fetched([
+                try Fetcher(layout: layout, connections: connections).fetch(id: id, into: directory, pool: pool)
+            ])
+        case .load(let load):
+            let loader = Loader(
+                layout: layout, chunkSize: load.chunkSize ?? chunkSize, connections: load.connections ?? connections)
+            let files = try Loader.files(at: load.path, recursive: load.recursive)
+            return .loaded(files.map { loader.load(file: $0, pool: pool) })
+        case .delete(let search):
+            let ids = try allIds(search)
+            let maintenance = Maintenance(layout: layout)
+            let deleted = try pool.withConnection { connection in
+                try ids.filter { try maintenance.delete(id: $0, connection) }.count
+            }
+            return .deleted(deleted)
+        case .vacuum:
+            return .vacuumed(try pool.withConnection { try Maintenance(layout: layout).vacuum($0) })
+        case .explain(let inner, let query):
+            var serverPlan: String?
+            if let query {
+                let reply = try pool.withConnection { connection in
+                    try connection.send(
+                        RedisCommand(
+                            ["FT.EXPLAIN", layout.indexName, query.text] + query.paramsArguments + ["DIALECT", "2"]))
+                }
+                serverPlan = reply.string ?? reply.errorMessage
+            }
+            return .explained(commands: inner.commands, serverPlan: serverPlan)
+        case .fields:
+            return .fields(try fieldSummaries())
+        case .stats:
+            return .stats(try stats())
+        case .set(let setting):
+            apply(setting)
+            return .settingChanged(setting)
+        }
+    }
+
+    func apply(_ setting: Setting) {
+        switch setting {
+        case .chunkSize(let size): chunkSize = size
+        case .connections(let count): connections = count
+        case .timeout(let milliseconds): compiler.timeoutMilliseconds = milliseconds
+        case .format, .timing: break  // the shell's
+        }
+    }
+
+    // MARK: find
+
+    func find(_ plan: SearchPlan) throws -> FoundRows {
+        var found = FoundRows(columns: plan.columns.map(\.name), rows: [], ids: [], total: 0)
+        var offset = plan.offset
+        while true {
+            let wanted = plan.limit.map { $0 - found.rows.count } ?? plan.pageSize
+            if wanted <= 0 { break }
+            let count = min(wanted, plan.pageSize)
+            let reply = try pool.withConnection {
+                try $0.call(RedisCommand(plan.command(offset: offset, count: count)))
+            }
+            let page = try Self.searchPage(reply, returning: !plan.returnAttributes.isEmpty)
+            found.total = page.total
+            for (key, attributes) in page.documents {
+                found.ids.append(layout.id(fromDocumentKey: key) ?? key)
+                found.rows.append(plan.columns.map { Self.display($0, attributes) })
+            }
+            offset += page.documents.count
+            if page.documents.count < count || offset >= page.total { break }
+        }
+        if let directory = plan.fetchDirectory {
+            let fetcher = Fetcher(layout: layout, connections: connections)
+            found.fetched = try found.ids.map { try fetcher.fetch(id: $0, into: directory, pool: pool) }
+        }
+        return found
+    }
+
+    /// Every id a search matches, page by page (for `delete where`).
+    func allIds(_ plan: SearchPlan) throws -> [String] {
+        var ids: [String] = []
+        var offset = 0
+        while true {
+            let reply = try pool.withConnection {
+                try $0.call(RedisCommand(plan.command(offset: offset, count: plan.pageSize)))
+            }
+            let page = try Self.searchPage(reply, returning: false)
+            ids += page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
+            offset += page.documents.count
+            if page.documents.isEmpty || offset >= page.total { return ids }
+        }
+    }
+
+    /// An FT.SEARCH reply: total, then keys (and their returned attributes).
+    static func searchPage(
+        _ reply: RedisReply, returning: Bool
+    ) throws -> (total: Int, documents: [(key: String, attributes: [String: String])]) {
+        guard let items = reply.array, let total = items.first?.integer else {
+            throw RedisError(.unexpectedReply, "FT.SEARCH replied \(reply)")
+        }
+        var documents: [(String, [String: String])] = []
+        var index = 1
+        while index < items.count {
+            let key = items[index].string ?? ""
+            var attributes: [String: String] = [:]
+            if returning, index + 1 < items.count, let fields = items[index + 1].array {
+                for position in stride(from: 0, to: fields.count - 1, by: 2) {
+                    if let name = fields[position].string { attributes[name] = fields[position + 1].string }
+                }
+                index += 1
+            }
+            documents.append((key, attributes))
+            index += 1
+        }
+        return (Int(total), documents)
+    }
+
+    /// A column's value for people: dates as 2019-03-05, years from the date.
+    static func display(_ field: Field, _ attributes: [String: String]) -> String? {
+        guard let raw = attributes[field.attribute] else { return nil }
+        switch field.kind {
+        case .date:
+            guard raw.count == 8 else { return raw }
+            return String(raw.prefix(4)) + "-" + String(raw.dropFirst(4).prefix(2)) + "-" + String(raw.suffix(2))
+        case .year: return String(raw.prefix(4))
+        default: return raw
+        }
+    }
+
+    // MARK: count
+
+    func count(_ plan: CountPlan) throws -> StatementResult {
+        if plan.groupBy.isEmpty {
+            let reply = try pool.withConnection { try $0.call(RedisCommand(plan.command(offset: 0))) }
+            return .count(Int(reply.array?.first?.integer ?? 0))
+        }
+        var result = GroupCounts(columns: plan.groupBy.map(\.name), rows: [], totalGroups: 0)
+        var offset = 0
+        while true {
+            let reply = try pool.withConnection { try $0.call(RedisCommand(plan.command(offset: offset))) }
+            let rows = (reply.array ?? []).dropFirst().compactMap(\.array)
+            for row in rows {
+                var fields: [String: String] = [:]
+                for position in stride(from: 0, to: row.count - 1, by: 2) {
+                    if let name = row[position].string { fields[name] = row[position + 1].string }
+                }
+                let values = zip(plan.groupBy, plan.groupNames).map { field, name -> String? in
+                    fields[name].flatMap { Self.display(field, [field.attribute: $0]) }
+                }
+                result.rows.append((values, Int(fields["count"] ?? "0") ?? 0))
+            }
+            offset += rows.count
+            let page = plan.limit.map { min($0, plan.pageSize) } ?? plan.pageSize
+            if plan.limit != nil || rows.count < page { break }
+        }
+        result.totalGroups = result.rows.count
+        if let command = plan.totalGroupsCommand {
+            let reply = try pool.withConnection { try $0.call(RedisCommand(command)) }
+            let row = (reply.array ?? []).dropFirst().first?.array ?? []
+            if let position = row.firstIndex(of: .bulk(Array("groups".utf8))), position + 1 < row.count {
+                result.totalGroups = Int(row[position + 1].integer ?? Int64(result.rows.count))
+            }
+        }
+        return .groups(result)
+    }
+
+    // MARK: show, fetch
+
+    /// The id a lookup names: given directly, or the one file with that name.
+    func resolve(_ lookup: FileLookup) throws -> String {
+        if let id = lookup.id { return id }
+        guard let command = lookup.command else { throw FetchError.notFound(id: lookup.given) }
+        let reply = try pool.withConnection { try $0.call(RedisCommand(command)) }
+        let page = try Self.searchPage(reply, returning: false)
+        let ids = page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
+        guard let first = ids.first else { throw ExecutionError("no file named '\(lookup.given)'") }
+        if page.total > 1 {
+            throw ExecutionError(
+                "\(page.total) files are named '\(lookup.given)'; name one by its id: " + ids.joined(separator: ", ")
+                    + (page.total > ids.count ? ", …" : ""))
+        }
+        return first
+    }
+
+    // MARK: stats
+
+    func stats() throws -> StoreStats {
+        try pool.withConnection { connection in
+            let files = try connection.call(
+                RedisCommand(["FT.SEARCH", layout.indexName, "*", "LIMIT", "0", "0", "DIALECT", "2"]))
+            let sum = try connection.call(
+                RedisCommand([
+                    "FT.AGGREGATE", layout.indexName, "*", "GROUPBY", "0", "REDUCE", "SUM", "1", "@size", "AS", "bytes",
+                    "DIALECT", "2",
+                ]))
+            let row = (sum.array ?? []).dropFirst().first?.array ?? []
+            let bytes = row.count >= 2 ? Int(row[1].string.flatMap(Double.init) ?? 0) : 0
+            let memory = try connection.call("INFO", "memory").string ?? ""
+            let used =
+                memory.split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
+                .flatMap { Int($0.dropFirst("used_memory:".count)) } ?? 0
+            return StoreStats(
+                files: Int(files.array?.first?.integer ?? 0), bytes: bytes, serverMemory: used,
+                endpoint: connection.endpoint, index: layout.indexName)
+        }
+    }
+
+    // MARK: fields
+
+    func fieldSummaries() throws -> [FieldSummary] {
+        try pool.withConnection { connection in
+            try Schema.fields.map { field in
+                // The most common values as stored (FT.TAGVALS would give them lower-cased).
+                var examples: [String] = []
+                if field.kind != .year && field.name != "id" {
+                    let reply = try connection.send(
+                        RedisCommand([
+                            "FT.AGGREGATE", layout.indexName, "*", "GROUPBY", "1", "@" + field.attribute, "REDUCE",
+                            "COUNT", "0",
+                            "AS", "n", "SORTBY", "4", "@n", "DESC", "@" + field.attribute, "ASC", "MAX", "5", "DIALECT",
+                            "2",
+                        ]))
+                    for row in (reply.array ?? []).dropFirst().compactMap(\.array) where row.count >= 2 {
+                        if let value = row[1].string, !value.isEmpty { examples.append(value) }
+                    }
+                }
+                return FieldSummary(
+                    name: field.name, type: field.valueDescription, summary: field.summary, examples: examples)
+            }
+        }
+    }
+}
+
+/// A statement that ran into a problem with the data rather than the text.
+public struct ExecutionError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

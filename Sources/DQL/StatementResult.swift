@@ -1,0 +1,67 @@
+/// What running a statement produced, as data: the shell decides how to print it.
+public enum StatementResult: Sendable, Equatable {
+    /// `find`: rows of the requested fields, and how many matched in all ("N of M").
+    case rows(FoundRows)
+    /// `count` without groups.
+    case count(Int)
+    /// `count by …`: one row per group, and how many groups there are in all.
+    case groups(GroupCounts)
+    /// `show`: one file's document (JSON text).
+    case document(id: String, json: String)
+    case fetched([Fetcher.Result])
+    case loaded([Loader.Outcome])
+    case deleted(Int)
+    case vacuumed(Maintenance.VacuumReport)
+    /// `explain`: the commands as sent, and the server's plan for the query.
+    case explained(commands: [[String]], serverPlan: String?)
+    /// `set`: the session setting changed.
+    case settingChanged(Setting)
+    /// `fields`: the schema with example values from the index.
+    case fields([FieldSummary])
+    /// `stats`: what is stored.
+    case stats(StoreStats)
+}
+
+/// What `stats` reports.
+public struct StoreStats: Sendable, Equatable {
+    public var files: Int
+    /// Bytes of the stored files (their sizes summed).
+    public var bytes: Int
+    /// The server's used_memory.
+    public var serverMemory: Int
+    public var endpoint: String
+    public var index: String
+}
+
+/// Rows from `find`.
+public struct FoundRows: Sendable, Equatable {
+    public var columns: [String]
+    /// One array per row, a value (or nil) per column.
+    public var rows: [[String?]]
+    public var ids: [String]
+    /// Matches in all; more than `rows.count` when a limit cut the result.
+    public var total: Int
+    /// Files written by `fetch to`.
+    public var fetched: [Fetcher.Result] = []
+}
+
+/// Groups from `count by`.
+public struct GroupCounts: Sendable, Equatable {
+    public var columns: [String]
+    public var rows: [(values: [String?], count: Int)]
+    /// Groups in all; more than `rows.count` when a limit cut them.
+    public var totalGroups: Int
+
+    public static func == (lhs: GroupCounts, rhs: GroupCounts) -> Bool {
+        lhs.columns == rhs.columns && lhs.totalGroups == rhs.totalGroups
+            && lhs.rows.elementsEqual(rhs.rows) { $0.values == $1.values && $0.count == $1.count }
+    }
+}
+
+/// One line of `fields`.
+public struct FieldSummary: Sendable, Equatable {
+    public var name: String
+    public var type: String
+    public var summary: String
+    public var examples: [String]
+}
