@@ -1,3 +1,5 @@
+import Foundation
+
 /// Turns statements into plans: RediSearch commands that are correct by construction. Every
 /// literal travels as a `PARAMS` value, every command says `DIALECT 2` and has an explicit
 /// `LIMIT` (and `MAX` for sorted aggregates), dates become numeric ranges. Pure: no I/O.
@@ -121,13 +123,13 @@ public struct Compiler: Sendable {
         if text.count == 64, text.allSatisfy({ $0.isHexDigit }) {
             return FileLookup(given: text, id: text.lowercased(), command: nil)
         }
-        let command =
-            [
-                "FT.SEARCH", layout.indexName, "@name:{$p0}", "NOCONTENT", "LIMIT", "0", "2", "TIMEOUT",
-                String(timeoutMilliseconds), "PARAMS", "2", "p0", QueryBuilder.escapingBackslashes(text), "DIALECT",
-                "2",
-            ]
-        return FileLookup(given: text, id: nil, command: command)
+        // Two matches are enough to tell a unique name from an ambiguous one.
+        var builder = QueryBuilder()
+        let query = SearchQuery(text: "@name:{\(builder.tagParameter(text))}", parameters: builder.parameters)
+        let search = SearchPlan(
+            index: layout.indexName, query: query, returnAttributes: [], columns: [], limit: 2, offset: 0,
+            pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds)
+        return FileLookup(given: text, id: nil, command: search.command(offset: 0, count: 2))
     }
 
     // MARK: Conditions
@@ -281,7 +283,7 @@ struct QueryBuilder {
             case .number(let number): return (number, number)
             case .size(let bytes): return (Double(bytes), Double(bytes))
             case .text(let text):
-                if let number = Double(text.trimmingCharacters(in: " ")) { return (number, number) }
+                if let number = Double(text.trimmingCharacters(in: .whitespaces)) { return (number, number) }
             case .date: break
             }
             throw DQLError(
@@ -337,15 +339,5 @@ struct QueryBuilder {
         case .date(let date): "the date \(date)"
         case .size(let bytes): "the size \(bytes) bytes"
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var scalars = Substring(self).unicodeScalars
-        let remove = Set(set.unicodeScalars)
-        while let first = scalars.first, remove.contains(first) { scalars.removeFirst() }
-        while let last = scalars.last, remove.contains(last) { scalars.removeLast() }
-        return String(scalars)
     }
 }

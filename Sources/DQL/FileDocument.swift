@@ -47,7 +47,7 @@ public struct FileDocument: Sendable {
     /// Where each friendly field comes from in the header. Text values have whitespace runs
     /// collapsed (as the demo did for protocol names), so `protocol = '1.1 Routine Brain'`
     /// matches however the scanner padded it; empty values count as missing.
-    static let sources: [String: DicomTag] = [
+    static let headerTags: [String: DicomTag] = [
         "patientName": DicomTag(0x0010, 0x0010), "patientId": DicomTag(0x0010, 0x0020), "sex": DicomTag(0x0010, 0x0040),
         "modality": DicomTag(0x0008, 0x0060), "protocol": DicomTag(0x0018, 0x1030),
         "studyDescription": DicomTag(0x0008, 0x1030), "seriesDescription": DicomTag(0x0008, 0x103E),
@@ -81,7 +81,7 @@ public struct FileDocument: Sendable {
                     values[key] = .string(uidName)
                 }
             default:
-                guard let tag = sources[key], let element = file.dataset[tag] else { continue }
+                guard let tag = headerTags[key], let element = file.dataset[tag] else { continue }
                 if field.kind == .numeric {
                     if let number = element.integer { values[key] = .integer(number) }
                 } else {

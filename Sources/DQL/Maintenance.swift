@@ -1,3 +1,4 @@
+import Foundation
 import RedisIO
 
 /// Removing stored files, and the chunks interrupted loads leave behind.
@@ -59,7 +60,9 @@ public struct Maintenance: Sendable {
     public func delete(id: String, _ connection: RedisConnection) throws -> Bool {
         let documentKey = layout.documentKey(id: id)
         let count = try connection.call("JSON.GET", documentKey, "$.chunkCount").string
-        guard let count, let chunkCount = Int(count.trimmingCharacters(in: "[] ")) else { return false }
+        guard let count, let chunkCount = Int(count.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))) else {
+            return false
+        }
         try connection.call("UNLINK", documentKey)
         for batch in stride(from: 0, to: chunkCount, by: 1000) {
             let keys = (batch..<min(batch + 1000, chunkCount)).map { layout.chunkKey(id: id, index: $0) }

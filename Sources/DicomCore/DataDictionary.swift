@@ -116,20 +116,7 @@ public enum DataDictionary {
 
     private static let uidNames: [String: String] = {
         var names: [String: String] = [:]
-        var text = uidTable
-        text.withUTF8 { bytes in
-            var lineStart = 0
-            while lineStart < bytes.count {
-                var lineEnd = lineStart
-                while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
-                let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd])
-                let fields = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
-                if fields.count >= 2 {
-                    names[String(decoding: fields[0], as: UTF8.self)] = String(decoding: fields[1], as: UTF8.self)
-                }
-                lineStart = lineEnd + 1
-            }
-        }
+        forEachRow(of: uidTable, minimumFields: 2) { names[String($0[0])] = String($0[1]) }
         return names
     }()
 
@@ -207,9 +194,9 @@ public enum DataDictionary {
             name: String(fields[4]), isRetired: fields[5] == "R")
     }
 
-    /// Calls `body` with the tab-separated fields of each line that has at least six, splitting
-    /// on bytes rather than Characters: the tables are parsed at every start of `dql`.
-    static func forEachRow(of table: String, _ body: ([Substring]) -> Void) {
+    /// Calls `body` with the tab-separated fields of each line that has at least
+    /// `minimumFields`, splitting on bytes rather than Characters.
+    static func forEachRow(of table: String, minimumFields: Int = 6, _ body: ([Substring]) -> Void) {
         var text = table
         text.withUTF8 { bytes in
             var lineStart = 0
@@ -226,7 +213,7 @@ public enum DataDictionary {
                     fieldStart = index + 1
                 } else if byte == UInt8(ascii: "\n") {
                     fields.append(field(fieldStart, index))
-                    if fields.count >= 6 && index > lineStart { body(fields) }
+                    if fields.count >= minimumFields && index > lineStart { body(fields) }
                     fields.removeAll(keepingCapacity: true)
                     lineStart = index + 1
                     fieldStart = index + 1

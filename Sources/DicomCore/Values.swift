@@ -11,12 +11,6 @@ public struct Values<Element: Sendable & Equatable>: RandomAccessCollection, Sen
         self.tail = tail
     }
 
-    /// Nil for an empty array: an element without values is ``DicomValue/empty``.
-    public init?(_ values: [Element]) {
-        guard let head = values.first else { return nil }
-        self.init(head, tail: Array(values.dropFirst()))
-    }
-
     /// For literals in code; a literal must not be empty.
     public init(arrayLiteral elements: Element...) {
         precondition(!elements.isEmpty, "Values needs at least one element")
