@@ -175,7 +175,8 @@ public final class Executor: @unchecked Sendable {
         }
         var result = GroupCounts(columns: plan.groupBy.map(\.name), rows: [], totalGroups: 0)
         var offset = 0
-        while true {
+        while plan.pageRows(offset: offset) > 0 {
+            let requested = plan.pageRows(offset: offset)
             let reply = try pool.withConnection { try $0.call(RedisCommand(plan.command(offset: offset))) }
             let rows = (reply.array ?? []).dropFirst().compactMap(\.array)
             for row in rows {
@@ -189,8 +190,7 @@ public final class Executor: @unchecked Sendable {
                 result.rows.append((values, Int(fields["count"] ?? "0") ?? 0))
             }
             offset += rows.count
-            let page = plan.limit.map { min($0, plan.pageSize) } ?? plan.pageSize
-            if plan.limit != nil || rows.count < page { break }
+            if rows.count < requested { break }
         }
         result.totalGroups = result.rows.count
         if let command = plan.totalGroupsCommand {

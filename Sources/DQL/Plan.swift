@@ -109,13 +109,18 @@ public struct CountPlan: Sendable, Equatable {
     /// The group names in the aggregate's rows.
     public var groupNames: [String] { groupBy.map { Compiler.groupName($0) } }
 
+    /// Rows the page starting at `offset` asks for: a page, or what the limit still allows.
+    public func pageRows(offset: Int) -> Int {
+        limit.map { max(0, min(pageSize, $0 - offset)) } ?? pageSize
+    }
+
     /// The command for the rows starting at `offset`.
     public func command(offset: Int) -> [String] {
         if groupBy.isEmpty {
             return ["FT.SEARCH", index, query.text, "LIMIT", "0", "0", "TIMEOUT", String(timeoutMilliseconds)]
                 + query.paramsArguments + ["DIALECT", "2"]
         }
-        let rows = limit.map { min($0, pageSize) } ?? pageSize
+        let rows = pageRows(offset: offset)
         var argv = ["FT.AGGREGATE", index, query.text, "TIMEOUT", String(timeoutMilliseconds)]
         for (expression, name) in computed { argv += ["APPLY", expression, "AS", name] }
         argv += ["GROUPBY", String(groupBy.count)] + groupNames.map { "@" + $0 }

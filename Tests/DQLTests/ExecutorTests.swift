@@ -120,4 +120,28 @@ import Testing
         #expect(try setup.executor.run("set connections = 2") == [.settingChanged(.connections(2))])
         #expect(setup.executor.connections == 2)
     }
+
+    @Test func limitsLargerThanAPageReadSeveralPages() throws {
+        let setup = try Self.setUp()
+        defer { Self.tearDown(setup) }
+        _ = try setup.executor.run("load '\(setup.directory.appendingPathComponent("in").path)'")
+        setup.executor.compiler.pageSize = 2
+        guard case .groups(let limited) = try setup.executor.run("count by modality limit 3").first else {
+            Issue.record("no groups")
+            return
+        }
+        #expect(limited.rows.map(\.values) == [["MR"], ["CT"], ["NM"]])
+        #expect(limited.totalGroups == 4)
+        guard case .groups(let all) = try setup.executor.run("count by modality").first else {
+            Issue.record("no groups")
+            return
+        }
+        #expect(all.rows.count == 4)
+        guard case .rows(let found) = try setup.executor.run("find name order by name limit 3").first else {
+            Issue.record("no rows")
+            return
+        }
+        #expect(found.rows.map { $0[0] } == ["CT_small.dcm", "JPEG2000.dcm", "MR_small.dcm"])
+        #expect(found.total == 5)
+    }
 }
