@@ -33,15 +33,28 @@ public struct DQLError: Error, Sendable, Equatable, CustomStringConvertible {
         "\(range.start): \(severity.rawValue): \(message)" + (help.map { " (\($0))" } ?? "")
     }
 
+    /// The same diagnostic for text that began `lines` lines and `bytes` bytes into a larger
+    /// source (a statement read from line 40 of a script).
+    public func shifted(lines: Int, bytes: Int) -> DQLError {
+        var copy = self
+        for keyPath in [\SourceRange.start, \SourceRange.end] {
+            copy.range[keyPath: keyPath].line += lines
+            copy.range[keyPath: keyPath].offset += bytes
+        }
+        return copy
+    }
+
     /// The full diagnostic: `file:line:column: error: message`, the source line, a caret
-    /// underline, and the help line.
-    public func rendered(source: String, file: String? = nil) -> String {
+    /// underline, and the help line. `source` is the text the range points into; it starts at
+    /// line `firstLine` when it is a piece of a longer file.
+    public func rendered(source: String, file: String? = nil, firstLine: Int = 1) -> String {
         let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
         var output =
             (file.map { "\($0):" } ?? "")
             + "\(range.start.line):\(range.start.column): \(severity.rawValue): \(message)\n"
-        if range.start.line - 1 < lines.count {
-            let line = String(lines[range.start.line - 1])
+        let lineIndex = range.start.line - firstLine
+        if lineIndex >= 0, lineIndex < lines.count {
+            let line = String(lines[lineIndex])
             output += "    " + line + "\n"
             let width = range.end.line == range.start.line ? max(1, range.end.column - range.start.column) : 1
             let padding = String(line.unicodeScalars.prefix(range.start.column - 1).map { $0 == "\t" ? "\t" : " " })

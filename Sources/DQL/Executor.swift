@@ -20,62 +20,103 @@ public final class Executor: @unchecked Sendable {
     public var layout: StorageLayout { compiler.layout }
 
     /// Parses and runs every statement in `source`, in order.
-    public func run(_ source: String) throws -> [StatementResult] {
-        try Parser.parse(source).map { try execute($0.statement) }
+    public func run(_ source: String, context: StatementContext = StatementContext()) throws -> [StatementResult] {
+        try Parser.parse(source).map { try execute($0.statement, context: context) }
     }
 
-    public func execute(_ statement: Statement) throws -> StatementResult {
-        let plan = try compiler.compile(statement)
+    /// Runs one statement. `context` collects its timing and progress and says when to stop.
+    public func execute(
+        _ statement: Statement, context: StatementContext = StatementContext()
+    ) throws
+        -> StatementResult
+    {
+        let plan = try context.profile.measure(.compile) { try compiler.compile(statement) }
         if plan.usesIndex && !indexChecked {
-            try pool.withConnection { try IndexManager(layout: layout).ensureIndex($0) }
+            try context.profile.measure(.query) {
+                try pool.withConnection { try IndexManager(layout: layout).ensureIndex($0) }
+            }
             indexChecked = true
         }
+        /// A round trip to the server, timed as a query.
+        func query<Result>(_ body: (RedisConnection) throws -> Result) throws -> Result {
+            try context.profile.measure(.query) { try pool.withConnection(body) }
+        }
         switch plan {
-        case .find(let search): return .rows(try find(search))
-        case .count(let count): return try self.count(count)
+        case .find(let search): return .rows(try find(search, context: context))
+        case .count(let count): return try self.count(count, context: context)
         case .show(let lookup):
-            let id = try resolve(lookup)
-            let json =
-                try pool.withConnection { try $0.call("JSON.GET", layout.documentKey(id: id), "$").string } ?? "[]"
+            let id = try resolve(lookup, context: context)
+            let json = try query { try $0.call("JSON.GET", layout.documentKey(id: id), "$").string } ?? "[]"
             return .document(id: id, json: String(json.dropFirst().dropLast()))
         case .fetch(let lookup, let directory):
-            let id = try resolve(lookup)
-            return .fetched([
-                try Fetcher(layout: layout, connections: connections).fetch(id: id, into: directory, pool: pool)
-            ])
+            let id = try resolve(lookup, context: context)
+            return .fetched(
+                try Fetcher(layout: layout, connections: connections).fetchAll(
+                    ids: [id], into: directory, pool: pool, context: context))
         case .load(let load):
-            let loader = Loader(
-                layout: layout, chunkSize: load.chunkSize ?? chunkSize, connections: load.connections ?? connections)
-            let files = try Loader.files(at: load.path, recursive: load.recursive)
-            return .loaded(files.map { loader.load(file: $0, pool: pool) })
+            return .loaded(try self.load(load, context: context))
         case .delete(let search):
-            let ids = try allIds(search)
+            let ids = try allIds(search, context: context)
             let maintenance = Maintenance(layout: layout)
-            let deleted = try pool.withConnection { connection in
+            let deleted = try query { connection in
                 try ids.filter { try maintenance.delete(id: $0, connection) }.count
             }
             return .deleted(deleted)
         case .vacuum:
-            return .vacuumed(try pool.withConnection { try Maintenance(layout: layout).vacuum($0) })
-        case .explain(let inner, let query):
+            return .vacuumed(try query { try Maintenance(layout: layout).vacuum($0) })
+        case .explain(let inner, let searchQuery):
             var serverPlan: String?
-            if let query {
-                let reply = try pool.withConnection { connection in
+            if let searchQuery {
+                let reply = try query { connection in
                     try connection.send(
                         RedisCommand(
-                            ["FT.EXPLAIN", layout.indexName, query.text] + query.paramsArguments + ["DIALECT", "2"]))
+                            ["FT.EXPLAIN", layout.indexName, searchQuery.text] + searchQuery.paramsArguments + [
+                                "DIALECT", "2",
+                            ]))
                 }
                 serverPlan = reply.string ?? reply.errorMessage
             }
             return .explained(commands: inner.commands, serverPlan: serverPlan)
         case .fields:
-            return .fields(try fieldSummaries())
+            return .fields(try context.profile.measure(.query) { try fieldSummaries() })
         case .stats:
-            return .stats(try stats())
+            return .stats(try context.profile.measure(.query) { try stats() })
         case .set(let setting):
             apply(setting)
             return .settingChanged(setting)
         }
+    }
+
+    // MARK: load
+
+    func load(_ statement: LoadStatement, context: StatementContext) throws -> LoadReport {
+        let loader = Loader(
+            layout: layout, chunkSize: statement.chunkSize ?? chunkSize,
+            connections: statement.connections ?? connections)
+        let files = try Loader.files(at: statement.path, recursive: statement.recursive)
+        let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
+        context.activity.begin(files: files.count, bytes: sizes.reduce(0, +))
+        let clock = ContinuousClock()
+        let started = clock.now
+        var report = LoadReport()
+        for file in files {
+            if context.isCancelled() {
+                report.interruption = .cancelled
+                break
+            }
+            do {
+                report.outcomes.append(try loader.load(file: file, pool: pool, context: context))
+            } catch ChunkTransferError.cancelled {
+                report.interruption = .cancelled
+                break
+            } catch let error as RedisError {
+                report.interruption = .connection(error)
+                break
+            }
+            context.activity.finishFile()
+        }
+        report.elapsed = clock.now - started
+        return report
     }
 
     func apply(_ setting: Setting) {
@@ -89,15 +130,15 @@ public final class Executor: @unchecked Sendable {
 
     // MARK: find
 
-    func find(_ plan: SearchPlan) throws -> FoundRows {
+    func find(_ plan: SearchPlan, context: StatementContext) throws -> FoundRows {
         var found = FoundRows(columns: plan.columns.map(\.name), rows: [], ids: [], total: 0)
         var offset = plan.offset
         while true {
             let wanted = plan.limit.map { $0 - found.rows.count } ?? plan.pageSize
             if wanted <= 0 { break }
             let count = min(wanted, plan.pageSize)
-            let reply = try pool.withConnection {
-                try $0.call(RedisCommand(plan.command(offset: offset, count: count)))
+            let reply = try context.profile.measure(.query) {
+                try pool.withConnection { try $0.call(RedisCommand(plan.command(offset: offset, count: count))) }
             }
             let page = try Self.searchPage(reply, returning: !plan.returnAttributes.isEmpty)
             found.total = page.total
@@ -109,19 +150,21 @@ public final class Executor: @unchecked Sendable {
             if page.documents.count < count || offset >= page.total { break }
         }
         if let directory = plan.fetchDirectory {
-            let fetcher = Fetcher(layout: layout, connections: connections)
-            found.fetched = try found.ids.map { try fetcher.fetch(id: $0, into: directory, pool: pool) }
+            found.fetched = try Fetcher(layout: layout, connections: connections).fetchAll(
+                ids: found.ids, into: directory, pool: pool, context: context)
         }
         return found
     }
 
     /// Every id a search matches, page by page (for `delete where`).
-    func allIds(_ plan: SearchPlan) throws -> [String] {
+    func allIds(_ plan: SearchPlan, context: StatementContext) throws -> [String] {
         var ids: [String] = []
         var offset = 0
         while true {
-            let reply = try pool.withConnection {
-                try $0.call(RedisCommand(plan.command(offset: offset, count: plan.pageSize)))
+            let reply = try context.profile.measure(.query) {
+                try pool.withConnection {
+                    try $0.call(RedisCommand(plan.command(offset: offset, count: plan.pageSize)))
+                }
             }
             let page = try Self.searchPage(reply, returning: false)
             ids += page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
@@ -168,16 +211,19 @@ public final class Executor: @unchecked Sendable {
 
     // MARK: count
 
-    func count(_ plan: CountPlan) throws -> StatementResult {
+    func count(_ plan: CountPlan, context: StatementContext) throws -> StatementResult {
+        func query(_ command: [String]) throws -> RedisReply {
+            try context.profile.measure(.query) { try pool.withConnection { try $0.call(RedisCommand(command)) } }
+        }
         if plan.groupBy.isEmpty {
-            let reply = try pool.withConnection { try $0.call(RedisCommand(plan.command(offset: 0))) }
+            let reply = try query(plan.command(offset: 0))
             return .count(Int(reply.array?.first?.integer ?? 0))
         }
         var result = GroupCounts(columns: plan.groupBy.map(\.name), rows: [], totalGroups: 0)
         var offset = 0
         while plan.pageRows(offset: offset) > 0 {
             let requested = plan.pageRows(offset: offset)
-            let reply = try pool.withConnection { try $0.call(RedisCommand(plan.command(offset: offset))) }
+            let reply = try query(plan.command(offset: offset))
             let rows = (reply.array ?? []).dropFirst().compactMap(\.array)
             for row in rows {
                 var fields: [String: String] = [:]
@@ -194,7 +240,7 @@ public final class Executor: @unchecked Sendable {
         }
         result.totalGroups = result.rows.count
         if let command = plan.totalGroupsCommand {
-            let reply = try pool.withConnection { try $0.call(RedisCommand(command)) }
+            let reply = try query(command)
             let row = (reply.array ?? []).dropFirst().first?.array ?? []
             if let position = row.firstIndex(of: .bulk(Array("groups".utf8))), position + 1 < row.count {
                 result.totalGroups = Int(row[position + 1].integer ?? Int64(result.rows.count))
@@ -206,10 +252,12 @@ public final class Executor: @unchecked Sendable {
     // MARK: show, fetch
 
     /// The id a lookup names: given directly, or the one file with that name.
-    func resolve(_ lookup: FileLookup) throws -> String {
+    func resolve(_ lookup: FileLookup, context: StatementContext) throws -> String {
         if let id = lookup.id { return id }
         guard let command = lookup.command else { throw FetchError.notFound(id: lookup.given) }
-        let reply = try pool.withConnection { try $0.call(RedisCommand(command)) }
+        let reply = try context.profile.measure(.query) {
+            try pool.withConnection { try $0.call(RedisCommand(command)) }
+        }
         let page = try Self.searchPage(reply, returning: false)
         let ids = page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
         guard let first = ids.first else { throw ExecutionError("no file named '\(lookup.given)'") }

@@ -2,6 +2,7 @@ import Crypto
 import DicomCore
 import Foundation
 import RedisIO
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -30,9 +31,68 @@ public struct Fetcher: Sendable {
 
     /// Fetches file `id` into `directory` (created if needed).
     public func fetch(
-        id: String, into directory: String, pool: RedisPool, isCancelled: @escaping @Sendable () -> Bool = { false }
+        id: String, into directory: String, pool: RedisPool, context: StatementContext = StatementContext()
     ) throws -> Result {
-        let facts = try pool.withConnection { try StoredFacts.read(id: id, layout: layout, connection: $0) }
+        let facts = try context.profile.measure(.query) {
+            try pool.withConnection { try StoredFacts.read(id: id, layout: layout, connection: $0) }
+        }
+        return try fetch(id: id, facts: facts, into: directory, pool: pool, connections: connections, context: context)
+    }
+
+    /// Fetches many files into `directory`: a file with enough chunks to keep every connection
+    /// busy is fetched alone over all of them; smaller files are fetched several at once, one
+    /// connection each. Stops at the first failure; files already written stay (each is whole
+    /// and verified).
+    public func fetchAll(
+        ids: [String], into directory: String, pool: RedisPool, context: StatementContext = StatementContext()
+    ) throws -> [Result] {
+        let layout = layout
+        let facts = try context.profile.measure(.query) {
+            try pool.withConnection { connection in
+                try ids.map { try StoredFacts.read(id: $0, layout: layout, connection: connection) }
+            }
+        }
+        context.activity.begin(files: ids.count, bytes: facts.reduce(0) { $0 + $1.size })
+        var results = [Result?](repeating: nil, count: ids.count)
+        let isLarge = facts.map { ($0.size + $0.chunkSize - 1) / $0.chunkSize >= connections }
+        for index in ids.indices where isLarge[index] {
+            results[index] = try fetch(
+                id: ids[index], facts: facts[index], into: directory, pool: pool, connections: connections,
+                context: context)
+            context.activity.finishFile()
+        }
+        let small = ids.indices.filter { !isLarge[$0] }
+        let next = Atomic<Int>(0)
+        let collected = Mutex<[Int: Result]>([:])
+        let this = self
+        try DedicatedThreads.run(count: min(connections, small.count), name: "dql.fetch") { _ in
+            while !context.isCancelled() {
+                let claimed = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard claimed < small.count else { return }
+                let index = small[claimed]
+                let result: Result
+                do {
+                    result = try this.fetch(
+                        id: ids[index], facts: facts[index], into: directory, pool: pool, connections: 1,
+                        context: context)
+                } catch {
+                    next.store(small.count, ordering: .relaxed)  // the other workers stop claiming
+                    throw error
+                }
+                collected.withLock { $0[index] = result }
+                context.activity.finishFile()
+            }
+            throw ChunkTransferError.cancelled
+        }
+        if context.isCancelled() { throw ChunkTransferError.cancelled }
+        for (index, result) in collected.withLock({ $0 }) { results[index] = result }
+        return results.compactMap { $0 }
+    }
+
+    private func fetch(
+        id: String, facts: StoredFacts, into directory: String, pool: RedisPool, connections: Int,
+        context: StatementContext
+    ) throws -> Result {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = (directory as NSString).appendingPathComponent(
             ".dql-\(id.prefix(16))-\(UUID().uuidString.prefix(8)).part")
@@ -51,10 +111,15 @@ public struct Fetcher: Sendable {
         }
         let transfer = ChunkTransfer(chunkSize: facts.chunkSize, connections: connections, window: window)
         let storage = layout
-        try transfer.download(
-            into: descriptor, totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, pool: pool,
-            isCancelled: isCancelled)
-        let digest = try Self.sha256(of: temporary)
+        let activity = context.activity
+        let writeTime = try context.profile.measure(.transfer) {
+            try transfer.download(
+                into: descriptor, totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, pool: pool,
+                progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled)
+        }
+        context.profile.add(writeTime, to: .write)
+        context.profile.add(bytes: facts.size)
+        let digest = try context.profile.measure(.checksum) { try Self.sha256(of: temporary) }
         guard digest == id else { throw FetchError.checksumMismatch(id: id, found: digest) }
         let final = try Self.link(
             temporary, into: directory, name: SafeName.make(facts.name, fallback: String(id.prefix(16)) + ".dcm"))

@@ -94,7 +94,7 @@ public struct Lexer {
             guard let scalar = peek() else {
                 throw DQLError(
                     "unterminated string", at: SourceRange(start, location),
-                    help: "close it with \(quote)")
+                    help: "close it with \(quote)", isIncomplete: true)
             }
             if scalar == quote {
                 advance()

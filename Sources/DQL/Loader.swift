@@ -47,52 +47,95 @@ public struct Loader: Sendable {
         return found
     }
 
-    /// Loads one file.
-    public func load(file path: String, pool: RedisPool, now: Int = Int(Date().timeIntervalSince1970)) -> Outcome {
+    /// Loads one file. Problems with the file itself (not DICOM, unreadable, refused by the
+    /// server) come back as `.failed` so a load of many files goes on; a cancel or a lost
+    /// connection throws, after removing the chunks this load wrote, so nothing half-written
+    /// stays behind (what cannot be removed then is left for `vacuum`).
+    public func load(
+        file path: String, pool: RedisPool, context: StatementContext = StatementContext(),
+        now: Int = Int(Date().timeIntervalSince1970)
+    ) throws -> Outcome {
         do {
-            let mapped = try MappedFile(path: path)
-            let bytes = mapped.buffer
-            let id = SHA256.hash(data: bytes).map { Self.hex($0) }.joined()
-            let name = URL(fileURLWithPath: path).lastPathComponent
-            let header: DicomFile
-            do {
-                header = try DicomReader.read(bytes, options: .metadataOnly)
-            } catch let error as DicomError {
-                return .failed(path: path, reason: error.description)
-            }
-            let documentKey = layout.documentKey(id: id)
-            let source = URL(fileURLWithPath: path).standardizedFileURL.path
-            let exists = try pool.withConnection { try $0.call("EXISTS", documentKey).integer == 1 }
-            if exists {
-                try pool.withConnection { connection in
-                    // Remember a new source path; the bytes are already there.
-                    let known = try connection.call("JSON.GET", documentKey, "$.sources").string ?? ""
-                    if !known.contains(JSONValue.string(source).serialized()) {
-                        try connection.call(
-                            "JSON.ARRAPPEND", documentKey, "$.sources", JSONValue.string(source).serialized())
-                    }
+            return try loadOrThrow(file: path, pool: pool, context: context, now: now)
+        } catch let error as RedisError where error.isConnectionFailure {
+            throw error
+        } catch ChunkTransferError.cancelled {
+            throw ChunkTransferError.cancelled
+        } catch let error as DicomError {
+            return .failed(path: path, reason: error.description)
+        } catch {
+            return .failed(path: path, reason: "\(error)")
+        }
+    }
+
+    private func loadOrThrow(
+        file path: String, pool: RedisPool, context: StatementContext, now: Int
+    ) throws
+        -> Outcome
+    {
+        let mapped = try MappedFile(path: path)
+        let bytes = mapped.buffer
+        let id = context.profile.measure(.checksum) { SHA256.hash(data: bytes).map { Self.hex($0) }.joined() }
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let header = try DicomReader.read(bytes, options: .metadataOnly)
+        let documentKey = layout.documentKey(id: id)
+        let source = URL(fileURLWithPath: path).standardizedFileURL.path
+        let exists = try context.profile.measure(.query) {
+            try pool.withConnection { try $0.call("EXISTS", documentKey).integer == 1 }
+        }
+        if exists {
+            try pool.withConnection { connection in
+                // Remember a new source path; the bytes are already there.
+                let known = try connection.call("JSON.GET", documentKey, "$.sources").string ?? ""
+                if !known.contains(JSONValue.string(source).serialized()) {
+                    try connection.call(
+                        "JSON.ARRAPPEND", documentKey, "$.sources", JSONValue.string(source).serialized())
                 }
-                return .alreadyLoaded(id: id, name: name)
             }
-            let layout = layout
-            let lease = layout.loadingKey(id: id)
-            try pool.withConnection {
-                try $0.call("SET", lease, String(now), "EX", String(StorageLayout.loadingLeaseSeconds))
+            context.activity.add(bytes: bytes.count)
+            return .alreadyLoaded(id: id, name: name)
+        }
+        let layout = layout
+        let lease = layout.loadingKey(id: id)
+        try pool.withConnection {
+            try $0.call("SET", lease, String(now), "EX", String(StorageLayout.loadingLeaseSeconds))
+        }
+        defer { _ = try? pool.withConnection { try $0.call("DEL", lease) } }
+        let activity = context.activity
+        do {
+            try context.profile.measure(.transfer) {
+                try withExtendedLifetime(mapped) {
+                    try transfer.upload(
+                        bytes, key: { layout.chunkKey(id: id, index: $0) }, pool: pool,
+                        progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled)
+                }
             }
-            defer { _ = try? pool.withConnection { try $0.call("DEL", lease) } }
-            try withExtendedLifetime(mapped) {
-                try transfer.upload(bytes, key: { layout.chunkKey(id: id, index: $0) }, pool: pool)
-            }
-            let document = FileDocument(
-                file: header, id: id, name: name, size: bytes.count, chunkSize: transfer.chunkSize, loadedAt: now,
-                source: source)
-            // NX: if another loader finished the same bytes meanwhile, its document stands.
+        } catch {
+            removeChunks(id: id, count: transfer.chunkCount(totalSize: bytes.count), pool: pool)
+            throw error
+        }
+        context.profile.add(bytes: bytes.count)
+        let document = FileDocument(
+            file: header, id: id, name: name, size: bytes.count, chunkSize: transfer.chunkSize, loadedAt: now,
+            source: source)
+        // NX: if another loader finished the same bytes meanwhile, its document stands.
+        try context.profile.measure(.query) {
             try pool.withConnection { connection in
                 try connection.call(RedisCommand(["JSON.SET", documentKey, "$", document.json.serialized(), "NX"]))
             }
-            return .loaded(id: id, name: name, size: bytes.count)
-        } catch {
-            return .failed(path: path, reason: "\(error)")
+        }
+        return .loaded(id: id, name: name, size: bytes.count)
+    }
+
+    /// Best effort: deletes the chunks of an unfinished load. Whatever cannot be deleted now
+    /// (the server went away) has no document pointing at it, and `vacuum` removes it later.
+    func removeChunks(id: String, count: Int, pool: RedisPool) {
+        let batch = 1000
+        _ = try? pool.withConnection { connection in
+            for start in stride(from: 0, to: count, by: batch) {
+                let keys = (start..<min(count, start + batch)).map { layout.chunkKey(id: id, index: $0) }
+                try connection.call(RedisCommand(["UNLINK"] + keys))
+            }
         }
     }
 

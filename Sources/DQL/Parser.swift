@@ -30,11 +30,35 @@ public struct Parser {
         return first.statement
     }
 
+    /// Parses every statement in `source` up to the first error, and returns both: the shell
+    /// runs what came before a mistake, as a script would, then reports the mistake.
+    public static func parseUntilError(_ source: String) -> (statements: [ParsedStatement], error: DQLError?) {
+        let tokens: [Token]
+        do {
+            tokens = try Lexer.tokenize(source)
+        } catch {
+            return ([], error)
+        }
+        var parser = Parser(tokens: tokens)
+        var statements: [ParsedStatement] = []
+        do {
+            try parser.parseAll(into: &statements)
+            return (statements, nil)
+        } catch {
+            return (statements, error)
+        }
+    }
+
     public mutating func parseAll() throws(DQLError) -> [ParsedStatement] {
         var statements: [ParsedStatement] = []
+        try parseAll(into: &statements)
+        return statements
+    }
+
+    private mutating func parseAll(into statements: inout [ParsedStatement]) throws(DQLError) {
         while true {
             while current.kind == .newline || current.kind == .semicolon { position += 1 }
-            if current.kind == .endOfInput { return statements }
+            if current.kind == .endOfInput { return }
             let start = current.range
             let statement = try parseStatement()
             let range = start.union(tokens[max(0, position - 1)].range)

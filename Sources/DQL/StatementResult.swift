@@ -1,3 +1,5 @@
+import RedisIO
+
 /// What running a statement produced, as data: the shell decides how to print it.
 public enum StatementResult: Sendable, Equatable {
     /// `find`: rows of the requested fields, and how many matched in all ("N of M").
@@ -9,7 +11,7 @@ public enum StatementResult: Sendable, Equatable {
     /// `show`: one file's document (JSON text).
     case document(id: String, json: String)
     case fetched([Fetcher.Result])
-    case loaded([Loader.Outcome])
+    case loaded(LoadReport)
     case deleted(Int)
     case vacuumed(Maintenance.VacuumReport)
     /// `explain`: the commands as sent, and the server's plan for the query.
@@ -64,4 +66,30 @@ public struct FieldSummary: Sendable, Equatable {
     public var type: String
     public var summary: String
     public var examples: [String]
+}
+
+/// What `load` did: an outcome per file tried, and why it stopped early, if it did.
+public struct LoadReport: Sendable, Equatable {
+    public enum Interruption: Sendable, Equatable {
+        /// The user pressed Ctrl-C; the file in progress was rolled back.
+        case cancelled
+        /// The server could not be reached any more.
+        case connection(RedisError)
+    }
+
+    public var outcomes: [Loader.Outcome] = []
+    public var interruption: Interruption?
+    public var elapsed: Duration = .zero
+
+    public init() {}
+
+    public var loaded: Int { outcomes.count { if case .loaded = $0 { true } else { false } } }
+    public var alreadyLoaded: Int { outcomes.count { if case .alreadyLoaded = $0 { true } else { false } } }
+    public var failed: Int { outcomes.count { if case .failed = $0 { true } else { false } } }
+    /// Bytes of the files stored by this load (not those already there).
+    public var bytesLoaded: Int {
+        outcomes.reduce(0) { total, outcome in
+            if case .loaded(_, _, let size) = outcome { total + size } else { total }
+        }
+    }
 }

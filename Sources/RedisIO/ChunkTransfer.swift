@@ -31,7 +31,8 @@ public struct ChunkTransfer: Sendable {
     }
 
     /// Writes `source` as chunks: `SET key(i) bytes[i*chunkSize ..< …]`. `source` must stay valid
-    /// until this returns. Calls `progress` with bytes written so far (from worker threads).
+    /// until this returns. Calls `progress` with the size of each chunk written (from worker
+    /// threads).
     public func upload(
         _ source: UnsafeRawBufferPointer, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
         progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
@@ -56,12 +57,16 @@ public struct ChunkTransfer: Sendable {
 
     /// Reads chunks into the file open as `descriptor`, each written at its offset straight
     /// from the reply buffer. A missing chunk, or one of the wrong length, is an error naming
-    /// it. The file is not truncated or renamed here; the caller owns it.
+    /// it. The file is not truncated or renamed here; the caller owns it. Calls `progress`
+    /// with the size of each chunk written. Returns the time spent in writes, summed over the
+    /// connections.
+    @discardableResult
     public func download(
         into descriptor: Int32, totalSize: Int, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
         progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
-    ) throws {
+    ) throws -> Duration {
         let chunkSize = chunkSize
+        let writeNanoseconds = Atomic<Int>(0)
         try run(totalSize: totalSize, pool: pool, progress: progress, isCancelled: isCancelled) { index, connection in
             try connection.append(RedisCommand("GET", key(index)))
         } receive: { index, connection in
@@ -74,7 +79,13 @@ public struct ChunkTransfer: Sendable {
                         throw ChunkTransferError.wrongLength(
                             index: index, key: key(index), found: bytes.count, expected: expected)
                     }
+                    let started = ContinuousClock.now
                     try writeFully(descriptor, bytes, at: index * chunkSize)
+                    let elapsed = ContinuousClock.now - started
+                    writeNanoseconds.wrappingAdd(
+                        Int(elapsed.components.seconds) * 1_000_000_000
+                            + Int(elapsed.components.attoseconds / 1_000_000_000),
+                        ordering: .relaxed)
                 case .null:
                     throw ChunkTransferError.missing(index: index, key: key(index))
                 case .error:
@@ -86,6 +97,7 @@ public struct ChunkTransfer: Sendable {
                 }
             }
         }
+        return .nanoseconds(writeNanoseconds.load(ordering: .relaxed))
     }
 
     /// The engine both directions share: each connection claims chunks while it has fewer than
@@ -111,7 +123,7 @@ public struct ChunkTransfer: Sendable {
                 guard let index = inFlight.first else { break }
                 inFlight.removeFirst()
                 try claims.failing { try receive(index, connection) }
-                progress?(claims.completed(bytes: min(chunkSize, totalSize - index * chunkSize)))
+                progress?(min(chunkSize, totalSize - index * chunkSize))
             }
             if isCancelled() { throw ChunkTransferError.cancelled }
         }
@@ -138,11 +150,10 @@ public enum ChunkTransferError: Error, Sendable, Equatable, CustomStringConverti
     }
 }
 
-/// The shared state of one transfer: the next unclaimed chunk, bytes done, and whether any
+/// The shared state of one transfer: the next unclaimed chunk, and whether any
 /// worker failed (the others then stop claiming).
 private final class ChunkClaims: Sendable {
     private let next = Atomic<Int>(0)
-    private let done = Atomic<Int>(0)
     private let failure = Atomic<Bool>(false)
     let count: Int
 
@@ -151,10 +162,6 @@ private final class ChunkClaims: Sendable {
     func claim() -> Int? {
         let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
         return index < count ? index : nil
-    }
-
-    func completed(bytes: Int) -> Int {
-        done.wrappingAdd(bytes, ordering: .relaxed).newValue
     }
 
     var failed: Bool { failure.load(ordering: .relaxed) }

@@ -32,6 +32,15 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A human-readable explanation. Never contains a password.
     public var message: String
 
+    /// True when the connection itself failed (unreachable, timed out, refused credentials,
+    /// dropped): retrying the next item on the same server will fail the same way.
+    public var isConnectionFailure: Bool {
+        switch kind {
+        case .connect, .timeout, .authentication, .io, .protocolViolation: true
+        case .invalidURL, .server, .unexpectedReply, .unsupported: false
+        }
+    }
+
     public init(_ kind: Kind, endpoint: String = "", _ message: String) {
         self.kind = kind
         self.endpoint = endpoint

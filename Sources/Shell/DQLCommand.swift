@@ -3,13 +3,171 @@ import DQL
 import Foundation
 import RedisIO
 
-/// The `dql` command line.
+/// The `dql` command line: a REPL on a terminal, statements from `-c` and `-f`, or a script
+/// piped on stdin; plus the `dump`, `ping` and `server` subcommands.
 @main
 struct DQLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dql",
         abstract: "A query shell for DICOM images stored in Redis.",
+        discussion: """
+            With no -c or -f, dql reads statements from stdin: interactively with line editing, history \
+            and Tab completion on a terminal, as a script otherwise. -c and -f may be repeated and mixed; \
+            they run in the order given.
+
+            Exit status: 0 success; 1 a statement failed; 64 bad command line; 69 server unreachable, \
+            credentials refused, or modules missing; 130 interrupted (Ctrl-C).
+            """,
         version: "dql \(DQLVersion.current)",
-        subcommands: [DumpCommand.self, PingCommand.self]
+        subcommands: [DumpCommand.self, PingCommand.self, ServerCommand.self]
     )
+
+    @Option(name: [.customShort("c"), .customLong("command")], help: "Run a statement (repeatable).")
+    var commands: [String] = []
+
+    @Option(
+        name: [.customShort("f"), .customLong("file")], help: "Run a .dql script; - is stdin (repeatable).",
+        completion: .file(extensions: ["dql"]))
+    var files: [String] = []
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(name: .long, help: "Ask for the server's password (without echo).")
+    var password = false
+
+    @Flag(name: .long, help: "Print each statement's time and its phases to stderr.")
+    var timing = false
+
+    @Option(name: .long, help: "Result format: table, csv, json or ndjson.")
+    var format: OutputFormat = .table
+
+    @Flag(name: [.customShort("x"), .customLong("expanded")], help: "One line per column in tables.")
+    var expanded = false
+
+    @Flag(name: .long, help: "No colour, even on a terminal (NO_COLOR does the same).")
+    var noColor = false
+
+    @Flag(name: .long, help: "Keep running a script after a failed statement (the exit status still reports it).")
+    var continueOnError = false
+
+    @Option(name: .long, help: "Key prefix of the dql data in Redis (default: $DQL_PREFIX, else dql).")
+    var prefix: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration: RedisConfiguration
+        do {
+            configuration = try connection.configuration()
+        } catch let error as RedisError {
+            printError("dql: \(error)")
+            throw ExitCode(ExitCodes.usage)
+        }
+        if password {
+            guard let secret = Terminal.readSecret(prompt: "Password for \(configuration.url): ") else {
+                printError("dql: --password needs a terminal to ask on")
+                throw ExitCode(ExitCodes.usage)
+            }
+            configuration.url.password = secret
+        }
+        let style = OutputStyle(format: format, expanded: expanded, color: !noColor && Terminal.colorAllowed())
+        let prefix = prefix ?? environment["DQL_PREFIX"].flatMap { $0.isEmpty ? nil : $0 } ?? "dql"
+        let settings = (timing: timing, continueOnError: continueOnError)
+        let status = try await DedicatedThreads.detach(name: "dql.session") { [self, configuration] in
+            let session = Session(
+                configuration: configuration, prefix: prefix, style: style, timing: settings.timing,
+                continueOnError: settings.continueOnError, showProgress: true)
+            return self.runSession(session, environment: environment)
+        }
+        if status != ExitCodes.success { throw ExitCode(status) }
+    }
+
+    /// Runs the session on a thread of its own (it blocks on the terminal and on Redis).
+    private func runSession(_ session: Session, environment: [String: String]) -> Int32 {
+        Interrupt.install()
+        let actions = Self.orderedActions(arguments: CommandLine.arguments, commands: commands, files: files)
+        if !actions.isEmpty {
+            for action in actions {
+                switch action {
+                case .command(let text):
+                    var lines = ScriptLines(text: text)
+                    if session.run(lines: &lines, name: nil, interactive: false) == .stop {
+                        return session.exitStatus
+                    }
+                case .file(let path):
+                    guard let found = try? ScriptLines(path: path), var lines = Optional(found) else {
+                        printError("dql: cannot read \(path): no such file or not readable")
+                        return ExitCodes.usage
+                    }
+                    if session.run(lines: &lines, name: path == "-" ? "<stdin>" : path, interactive: false) == .stop {
+                        return session.exitStatus
+                    }
+                }
+            }
+            return session.exitStatus
+        }
+        if Terminal.stdinIsTerminal {
+            return runInteractive(session, environment: environment)
+        }
+        var lines = ScriptLines.standardInput()
+        _ = session.run(lines: &lines, name: "<stdin>", interactive: false)
+        return session.exitStatus
+    }
+
+    private func runInteractive(_ session: Session, environment: [String: String]) -> Int32 {
+        do {
+            _ = try session.connectedExecutor()
+        } catch {
+            printError("dql: \(session.describe(error))")
+            return session.code(for: error)
+        }
+        printError(
+            "dql \(DQLVersion.current) on \(session.configuration.url). Type \\help for statements, \\? for meta-commands, \\q to quit."
+        )
+        let historySize = environment["DQL_HISTSIZE"].flatMap(Int.init) ?? 1000
+        var editor = LineEditor(
+            historyPath: LineEditor.defaultHistoryPath(environment: environment), historySize: historySize,
+            completer: Completer(tagValues: { session.tagValues(of: $0) }))
+        _ = session.run(lines: &editor, name: nil, interactive: true)
+        return ExitCodes.success
+    }
+
+    enum Action: Equatable {
+        case command(String)
+        case file(String)
+    }
+
+    /// `-c` and `-f` in the order they were given (argument parsing keeps each list in order,
+    /// but not how the two interleave).
+    static func orderedActions(arguments: [String], commands: [String], files: [String]) -> [Action] {
+        var kinds: [Bool] = []  // true: command
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" { break }
+            if ["-c", "--command"].contains(argument) || argument.hasPrefix("--command=")
+                || (argument.hasPrefix("-c") && !argument.hasPrefix("--"))
+            {
+                kinds.append(true)
+                if !argument.contains("=") && argument.count <= 2 || argument == "--command" { index += 1 }
+            } else if ["-f", "--file"].contains(argument) || argument.hasPrefix("--file=")
+                || (argument.hasPrefix("-f") && !argument.hasPrefix("--"))
+            {
+                kinds.append(false)
+                if !argument.contains("=") && argument.count <= 2 || argument == "--file" { index += 1 }
+            } else if ["--url", "--format", "--prefix", "--connect-timeout"].contains(argument) {
+                index += 1
+            }
+            index += 1
+        }
+        guard kinds.filter({ $0 }).count == commands.count, kinds.filter({ !$0 }).count == files.count else {
+            return commands.map(Action.command) + files.map(Action.file)
+        }
+        var commandIterator = commands.makeIterator()
+        var fileIterator = files.makeIterator()
+        return kinds.compactMap {
+            $0 ? commandIterator.next().map(Action.command) : fileIterator.next().map(Action.file)
+        }
+    }
 }
+
+extension OutputFormat: ExpressibleByArgument {}

@@ -8,4 +8,6 @@ enum ExitCodes {
     static let usage: Int32 = 64
     /// The server could not be reached, refused the credentials, or lacks the needed modules.
     static let connection: Int32 = 69
+    /// Ctrl-C stopped a script or a statement in it (128 + SIGINT, as shells report it).
+    static let interrupted: Int32 = 130
 }

@@ -106,7 +106,7 @@ import Testing
     @Test func incompleteInputIsMarkedSoTheShellCanAskForMore() {
         for source in [
             "find where", "find where name =", "find where (name = 'x'", "fetch x to", "count by",
-            "find where rows between 1",
+            "find where rows between 1", "find where name = 'CT",
         ] {
             let (error, _) = diagnose(source)
             #expect((error as? DQLError)?.isIncomplete == true, "\(source)")

@@ -46,9 +46,9 @@ import Testing
             return try #require(results.first)
         }
         let input = setup.directory.appendingPathComponent("in").path
-        guard case .loaded(let outcomes) = try run("load '\(input)'") else { Issue.record("not loaded"); return }
-        #expect(outcomes.count == 5)
-        #expect(outcomes.allSatisfy { if case .loaded = $0 { true } else { false } })
+        guard case .loaded(let report) = try run("load '\(input)'") else { Issue.record("not loaded"); return }
+        #expect(report.outcomes.count == 5)
+        #expect(report.loaded == 5 && report.interruption == nil)
 
         #expect(try run("count") == .count(5))
         guard case .groups(let modalities) = try run("count by modality") else { Issue.record("no groups"); return }

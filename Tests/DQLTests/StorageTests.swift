@@ -99,7 +99,7 @@ import Testing
         #expect(try Loader.files(at: directory.path, recursive: false).count == 4)
         let paths = try Loader.files(at: directory.path, recursive: true)
         #expect(paths.count == 5)
-        let outcomes = paths.map { loader.load(file: $0, pool: pool, now: 1) }
+        let outcomes = try paths.map { try loader.load(file: $0, pool: pool, now: 1) }
         let loaded = outcomes.compactMap {
             if case .loaded(let id, let name, let size) = $0 { (id, name, size) } else { nil }
         }
@@ -148,7 +148,7 @@ import Testing
         #expect(sources.contains("/copy.dcm"))
 
         // Loading everything again changes nothing.
-        let reload = paths.map { loader.load(file: $0, pool: pool, now: 2) }
+        let reload = try paths.map { try loader.load(file: $0, pool: pool, now: 2) }
         #expect(reload.filter { if case .alreadyLoaded = $0 { true } else { false } }.count == 4)
     }
 }
@@ -169,7 +169,7 @@ import Testing
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 4)
         try pool.withConnection { try IndexManager(layout: layout).ensureIndex($0) }
         let source = try Corpus.path("pydicom/test_files/CT_small.dcm")
-        let outcome = Loader(layout: layout, chunkSize: chunkSize, connections: 4).load(file: source, pool: pool)
+        let outcome = try Loader(layout: layout, chunkSize: chunkSize, connections: 4).load(file: source, pool: pool)
         guard case .loaded(let id, _, _) = outcome else { throw TestSetupError("load failed: \(outcome)") }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "dql-fetch-\(UUID().uuidString.prefix(8))")

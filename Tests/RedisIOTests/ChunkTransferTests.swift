@@ -42,7 +42,7 @@ import Testing
         let uploaded = Mutex(0)
         try payload.withUnsafeBytes { bytes in
             try transfer.upload(
-                bytes, key: key, pool: pool, progress: { done in uploaded.withLock { $0 = max($0, done) } })
+                bytes, key: key, pool: pool, progress: { bytes in uploaded.withLock { $0 += bytes } })
         }
         #expect(uploaded.withLock { $0 } == payload.count)
         let lengths = try pool.withConnection { connection in
@@ -54,7 +54,7 @@ import Testing
         let downloaded = Mutex(0)
         try transfer.download(
             into: file.descriptor, totalSize: payload.count, key: key, pool: pool,
-            progress: { done in downloaded.withLock { $0 = max($0, done) } })
+            progress: { bytes in downloaded.withLock { $0 += bytes } })
         #expect(try file.contents() == payload)
         #expect(downloaded.withLock { $0 } == payload.count)
     }

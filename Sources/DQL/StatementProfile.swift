@@ -1,0 +1,85 @@
+import Synchronization
+
+/// Where one statement's time went, for the shell's timing mode: wall time per phase and
+/// the bytes moved. Phases can overlap (disk writes happen inside the transfer, on several
+/// connections at once), so they need not add up to the total.
+public struct StatementProfile: Sendable, Equatable {
+    public enum Phase: String, Sendable, CaseIterable {
+        case compile = "parse and compile"
+        case query = "server query"
+        case transfer = "transfer"
+        case write = "disk write"
+        case checksum = "checksum"
+    }
+
+    public var durations: [Phase: Duration] = [:]
+    /// Chunk bytes sent or received.
+    public var bytesTransferred = 0
+
+    public init() {}
+
+    public subscript(phase: Phase) -> Duration { durations[phase] ?? .zero }
+
+    public mutating func add(_ duration: Duration, to phase: Phase) {
+        durations[phase, default: .zero] += duration
+    }
+}
+
+/// Collects a ``StatementProfile`` from several threads.
+public final class ProfileRecorder: Sendable {
+    private let state = Mutex(StatementProfile())
+
+    public init() {}
+
+    public var profile: StatementProfile { state.withLock { $0 } }
+
+    public func add(_ duration: Duration, to phase: StatementProfile.Phase) {
+        state.withLock { $0.add(duration, to: phase) }
+    }
+
+    public func add(bytes: Int) {
+        state.withLock { $0.bytesTransferred += bytes }
+    }
+
+    /// Runs `body` and adds its wall time to `phase`.
+    public func measure<Result>(_ phase: StatementProfile.Phase, _ body: () throws -> Result) rethrows -> Result {
+        let start = ContinuousClock.now
+        defer { add(ContinuousClock.now - start, to: phase) }
+        return try body()
+    }
+}
+
+/// What a running statement has done so far, for a progress bar drawn by another thread:
+/// files and bytes, done and (when known) in all.
+public final class Activity: Sendable {
+    private let filesDone = Atomic<Int>(0)
+    private let filesTotal = Atomic<Int>(0)
+    private let bytesDone = Atomic<Int>(0)
+    private let bytesTotal = Atomic<Int>(0)
+
+    public init() {}
+
+    public struct Snapshot: Sendable, Equatable {
+        public var filesDone: Int
+        public var filesTotal: Int
+        public var bytesDone: Int
+        /// 0 when not known.
+        public var bytesTotal: Int
+    }
+
+    public var snapshot: Snapshot {
+        Snapshot(
+            filesDone: filesDone.load(ordering: .relaxed), filesTotal: filesTotal.load(ordering: .relaxed),
+            bytesDone: bytesDone.load(ordering: .relaxed), bytesTotal: bytesTotal.load(ordering: .relaxed))
+    }
+
+    public func begin(files: Int, bytes: Int) {
+        filesDone.store(0, ordering: .relaxed)
+        bytesDone.store(0, ordering: .relaxed)
+        filesTotal.store(files, ordering: .relaxed)
+        bytesTotal.store(bytes, ordering: .relaxed)
+    }
+
+    public func add(bytes: Int) { bytesDone.wrappingAdd(bytes, ordering: .relaxed) }
+    public func finishFile() { filesDone.wrappingAdd(1, ordering: .relaxed) }
+}

@@ -1,0 +1,88 @@
+import DQL
+import DicomCore
+import Foundation
+
+/// `show`: one stored file. JSON formats print the stored document as it is; the table and
+/// CSV list its fields and storage facts, then every header attribute (tag, keyword, VR,
+/// value), sequences indented.
+enum DocumentRenderer {
+    static let columns = ["attribute", "tag", "vr", "value"]
+
+    static func render(id: String, json: String, style: OutputStyle) -> RenderedResult {
+        switch style.format {
+        case .json, .ndjson:
+            return RenderedResult(data: json + "\n")
+        case .table, .csv:
+            guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
+                return RenderedResult(data: json + "\n", notes: ["the stored document of \(id) is not a JSON object"])
+            }
+            let rows = rows(of: object)
+            if style.format == .csv { return RenderedResult(data: CSV.render(header: columns, rows: rows)) }
+            return RenderedResult(
+                data: ResultRenderer.table(
+                    columns: columns, rows: rows.map { $0.map { $0 ?? "" } }, numeric: [], style: style))
+        }
+    }
+
+    /// Document keys in the order the document writes them: friendly fields, then storage.
+    static let keyOrder: [String] =
+        Schema.fields.map { String($0.path.dropFirst(2)) } + [
+            "chunkSize", "chunkCount", "loadedAt", "sources", "layout",
+        ]
+
+    static func rows(of document: [String: Any]) -> [[String?]] {
+        var rows: [[String?]] = []
+        var seen: Set<String> = []
+        let keys = keyOrder.filter { document[$0] != nil } + document.keys.sorted().filter { !keyOrder.contains($0) }
+        for key in keys where key != "dicom" && seen.insert(key).inserted {
+            rows.append([key, nil, nil, text(document[key])])
+        }
+        if let dicom = document["dicom"] as? [String: Any] { appendElements(dicom, depth: 0, to: &rows) }
+        return rows
+    }
+
+    static func appendElements(_ dataset: [String: Any], depth: Int, to rows: inout [[String?]]) {
+        let indent = String(repeating: "> ", count: depth)
+        for key in dataset.keys.sorted() {
+            guard let element = dataset[key] as? [String: Any], let number = UInt32(key, radix: 16) else { continue }
+            let tag = DicomTag(number)
+            let vr = element["vr"] as? String ?? ""
+            let keyword = DataDictionary.entry(for: tag)?.keyword ?? (tag.isPrivate ? "(private)" : "")
+            var value: String
+            let items = vr == "SQ" ? element["Value"] as? [[String: Any]] : nil
+            if let items {
+                value = plural(items.count, "item")
+            } else if let values = element["Value"] as? [Any] {
+                value = values.map(valueText).joined(separator: "\\")
+            } else if let uri = element["BulkDataURI"] as? String {
+                value = "(bulk data \(uri))"
+            } else if let inline = element["InlineBinary"] as? String {
+                value = "(binary, \(inline.count * 3 / 4) bytes)"
+            } else {
+                value = ""
+            }
+            rows.append([indent + keyword, tag.description, vr, value])
+            for (number, item) in (items ?? []).enumerated() {
+                rows.append([indent + "> item \(number + 1)", nil, nil, nil])
+                appendElements(item, depth: depth + 1, to: &rows)
+            }
+        }
+    }
+
+    static func valueText(_ value: Any) -> String {
+        if let name = value as? [String: Any] {
+            return ["Alphabetic", "Ideographic", "Phonetic"].compactMap { name[$0] as? String }.joined(separator: "=")
+        }
+        return text(value)
+    }
+
+    static func text(_ value: Any?) -> String {
+        switch value {
+        case nil, is NSNull: return ""
+        case let string as String: return string
+        case let array as [Any]: return array.map { text($0) }.joined(separator: ", ")
+        case let number as NSNumber: return number.stringValue
+        default: return "\(value ?? "")"
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Ctrl-C as a flag the shell and running statements poll, instead of the default action of
+/// killing the process. Installed without `SA_RESTART`, so a blocked `readline()` returns and
+/// the REPL can drop the line; a running statement sees the flag between chunks and stops
+/// cleanly. Pressing Ctrl-C three times while a statement ignores it exits at once.
+enum Interrupt {
+    private static let presses = Atomic<Int>(0)
+    /// The thread that reads input: the kernel may deliver SIGINT to any thread, and only an
+    /// interrupted read on this one makes `readline()` return.
+    nonisolated(unsafe) private static var inputThread: pthread_t?
+
+    /// Installs the handler; call on the thread that reads input.
+    static func install() {
+        inputThread = pthread_self()
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { signal in
+            if let input = Interrupt.inputThread, pthread_equal(pthread_self(), input) == 0 {
+                pthread_kill(input, signal)
+                return
+            }
+            let count = Interrupt.presses.wrappingAdd(1, ordering: .relaxed).newValue
+            if count >= 3 { _exit(130) }
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGINT, &action, nil)
+        // Threads made from the concurrency runtime's workers inherit a mask that blocks SIGINT.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    }
+
+    static var isPending: Bool { presses.load(ordering: .relaxed) > 0 }
+
+    /// Forgets earlier presses; returns whether there were any.
+    @discardableResult
+    static func clear() -> Bool { presses.exchange(0, ordering: .relaxed) > 0 }
+}

@@ -1,0 +1,342 @@
+import DQL
+import DicomCore
+import Foundation
+
+/// Turns statement results into text in the chosen format. Tables are for people; CSV, JSON
+/// and NDJSON are exact and stable for programs: values as stored, numbers as numbers, no
+/// colour, and nothing in them that is not data.
+enum ResultRenderer {
+    static func render(_ result: StatementResult, style: OutputStyle) -> RenderedResult {
+        switch result {
+        case .rows(let found): return rows(found, style: style)
+        case .count(let count):
+            return keyValues([("count", .integer(Int64(count)))], style: style)
+        case .groups(let groups): return self.groups(groups, style: style)
+        case .document(let id, let json): return DocumentRenderer.render(id: id, json: json, style: style)
+        case .fetched(let files): return fetched(files, style: style)
+        case .loaded(let report): return loaded(report, style: style)
+        case .deleted(let count): return keyValues([("deleted", .integer(Int64(count)))], style: style)
+        case .vacuumed(let report):
+            return keyValues(
+                [
+                    ("interruptedLoads", .integer(Int64(report.orphanIds.count))),
+                    ("chunksRemoved", .integer(Int64(report.chunksRemoved))),
+                ], style: style)
+        case .explained(let commands, let serverPlan): return explained(commands, serverPlan, style: style)
+        case .settingChanged: return RenderedResult()
+        case .fields(let fields): return self.fields(fields, style: style)
+        case .stats(let stats):
+            return keyValues(
+                [
+                    ("files", .integer(Int64(stats.files))), ("bytes", .integer(Int64(stats.bytes))),
+                    ("serverMemory", .integer(Int64(stats.serverMemory))), ("endpoint", .string(stats.endpoint)),
+                    ("index", .string(stats.index)),
+                ], style: style)
+        }
+    }
+
+    // MARK: find
+
+    static func rows(_ found: FoundRows, style: OutputStyle) -> RenderedResult {
+        let kinds = found.columns.map { Schema.field(named: $0)?.kind }
+        func value(_ text: String?, _ column: Int) -> JSONValue {
+            guard let text else { return .null }
+            switch kinds[column] {
+            case .numeric, .year: return number(text)
+            default: return .string(text)
+            }
+        }
+        var rendered = RenderedResult()
+        let cut = found.total > found.rows.count
+        let summary = cut ? "\(found.rows.count) of \(found.total) files" : plural(found.rows.count, "file")
+        let withId = !found.columns.contains("id")
+        switch style.format {
+        case .table:
+            rendered.data = table(
+                columns: found.columns, rows: found.rows.map { $0.map { $0 ?? "" } },
+                numeric: Set(kinds.indices.filter { kinds[$0] == .numeric || kinds[$0] == .year }), style: style)
+            rendered.data += "(\(summary))\n"
+        case .csv:
+            rendered.data = CSV.render(header: found.columns, rows: found.rows)
+            if cut { rendered.notes.append(summary) }
+        case .json, .ndjson:
+            let objects: [JSONValue] = zip(found.ids, found.rows).map { id, row in
+                .object(
+                    (withId ? [("id", JSONValue.string(id))] : [])
+                        + row.enumerated().map { (found.columns[$0.offset], value($0.element, $0.offset)) })
+            }
+            if style.format == .ndjson {
+                rendered.data = objects.map { $0.serialized() + "\n" }.joined()
+                if cut { rendered.notes.append(summary) }
+            } else {
+                var members: [(String, JSONValue)] = [
+                    ("rows", .array(objects)), ("returned", .integer(Int64(found.rows.count))),
+                    ("total", .integer(Int64(found.total))),
+                ]
+                if !found.fetched.isEmpty { members.append(("fetched", .array(found.fetched.map(fetchedJSON)))) }
+                rendered.data = JSONValue.object(members).serialized() + "\n"
+            }
+        }
+        if !found.fetched.isEmpty && style.format != .json {
+            let bytes = found.fetched.reduce(0) { $0 + $1.size }
+            rendered.notes.append("fetched \(plural(found.fetched.count, "file")) (\(formatBytes(bytes)))")
+        }
+        return rendered
+    }
+
+    // MARK: count by
+
+    static func groups(_ groups: GroupCounts, style: OutputStyle) -> RenderedResult {
+        let kinds = groups.columns.map { Schema.field(named: $0)?.kind }
+        let cut = groups.totalGroups > groups.rows.count
+        let summary = cut ? "\(groups.rows.count) of \(groups.totalGroups) groups" : plural(groups.rows.count, "group")
+        var rendered = RenderedResult()
+        let header = groups.columns + ["count"]
+        switch style.format {
+        case .table:
+            rendered.data = table(
+                columns: header, rows: groups.rows.map { $0.values.map { $0 ?? "" } + [String($0.count)] },
+                numeric: Set(kinds.indices.filter { kinds[$0] == .numeric || kinds[$0] == .year } + [header.count - 1]),
+                style: style)
+            rendered.data += "(\(summary))\n"
+        case .csv:
+            rendered.data = CSV.render(header: header, rows: groups.rows.map { $0.values + [String($0.count)] })
+            if cut { rendered.notes.append(summary) }
+        case .json, .ndjson:
+            let objects: [JSONValue] = groups.rows.map { row in
+                .object(
+                    row.values.enumerated().map { offset, text in
+                        let value: JSONValue =
+                            text.map { kinds[offset] == .numeric || kinds[offset] == .year ? number($0) : .string($0) }
+                            ?? .null
+                        return (groups.columns[offset], value)
+                    } + [("count", .integer(Int64(row.count)))])
+            }
+            if style.format == .ndjson {
+                rendered.data = objects.map { $0.serialized() + "\n" }.joined()
+                if cut { rendered.notes.append(summary) }
+            } else {
+                rendered.data =
+                    JSONValue.object([
+                        ("groups", .array(objects)), ("returned", .integer(Int64(groups.rows.count))),
+                        ("total", .integer(Int64(groups.totalGroups))),
+                    ]).serialized() + "\n"
+            }
+        }
+        return rendered
+    }
+
+    // MARK: fetch, load
+
+    static func fetchedJSON(_ file: Fetcher.Result) -> JSONValue {
+        .object([("id", .string(file.id)), ("path", .string(file.path)), ("size", .integer(Int64(file.size)))])
+    }
+
+    static func fetched(_ files: [Fetcher.Result], style: OutputStyle) -> RenderedResult {
+        switch style.format {
+        case .table:
+            return RenderedResult(
+                data: table(
+                    columns: ["path", "size", "id"], rows: files.map { [$0.path, String($0.size), $0.id] },
+                    numeric: [1], style: style) + "(\(plural(files.count, "file")) fetched)\n")
+        case .csv:
+            return RenderedResult(
+                data: CSV.render(
+                    header: ["path", "size", "id"], rows: files.map { [$0.path, String($0.size), $0.id] }))
+        case .json:
+            return RenderedResult(
+                data: JSONValue.object([("fetched", .array(files.map(fetchedJSON)))]).serialized() + "\n")
+        case .ndjson:
+            return RenderedResult(data: files.map { fetchedJSON($0).serialized() + "\n" }.joined())
+        }
+    }
+
+    static func loaded(_ report: LoadReport, style: OutputStyle) -> RenderedResult {
+        var rendered = RenderedResult()
+        for case .failed(let path, let reason) in report.outcomes {
+            rendered.notes.append("cannot load \(path): \(reason)")
+        }
+        let seconds = report.elapsed.seconds
+        let rate = seconds > 0 ? Double(report.bytesLoaded) / seconds : 0
+        switch style.format {
+        case .table, .csv:
+            rendered.data =
+                "loaded \(plural(report.loaded, "file")) (\(formatBytes(report.bytesLoaded))), "
+                + "\(report.alreadyLoaded) already stored, \(report.failed) failed, in \(formatSeconds(seconds))"
+                + (report.bytesLoaded > 0 ? ", \(formatBytes(Int(rate)))/s" : "") + "\n"
+        case .json, .ndjson:
+            var loaded: [JSONValue] = []
+            var already: [JSONValue] = []
+            var failed: [JSONValue] = []
+            for outcome in report.outcomes {
+                switch outcome {
+                case .loaded(let id, let name, let size):
+                    loaded.append(
+                        .object([("id", .string(id)), ("name", .string(name)), ("size", .integer(Int64(size)))]))
+                case .alreadyLoaded(let id, let name):
+                    already.append(.object([("id", .string(id)), ("name", .string(name))]))
+                case .failed(let path, let reason):
+                    failed.append(.object([("path", .string(path)), ("reason", .string(reason))]))
+                }
+            }
+            rendered.data =
+                JSONValue.object([
+                    ("loaded", .array(loaded)), ("alreadyLoaded", .array(already)), ("failed", .array(failed)),
+                    ("bytes", .integer(Int64(report.bytesLoaded))), ("seconds", .real(seconds)),
+                    ("interrupted", .bool(report.interruption != nil)),
+                ]).serialized() + "\n"
+        }
+        return rendered
+    }
+
+    // MARK: explain, fields, key/value results
+
+    static func explained(_ commands: [[String]], _ serverPlan: String?, style: OutputStyle) -> RenderedResult {
+        switch style.format {
+        case .table, .csv:
+            var text = commands.map { $0.map(quoteArgument).joined(separator: " ") + "\n" }.joined()
+            if let serverPlan {
+                text += "-- server plan (FT.EXPLAIN):\n" + serverPlan + (serverPlan.hasSuffix("\n") ? "" : "\n")
+            }
+            return RenderedResult(data: text)
+        case .json, .ndjson:
+            return RenderedResult(
+                data: JSONValue.object([
+                    ("commands", .array(commands.map { .array($0.map(JSONValue.string)) })),
+                    ("serverPlan", serverPlan.map(JSONValue.string) ?? .null),
+                ]).serialized() + "\n")
+        }
+    }
+
+    /// An argument as redis-cli would accept it: bare when safe, else double-quoted.
+    static func quoteArgument(_ argument: String) -> String {
+        let safe =
+            !argument.isEmpty
+            && argument.unicodeScalars.allSatisfy {
+                $0.value > 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "'" && $0 != "\\"
+            }
+        if safe { return argument }
+        var quoted = "\""
+        for scalar in argument.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\r": quoted += "\\r"
+            case "\t": quoted += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    quoted += "\\x" + String(format: "%02x", scalar.value)
+                } else {
+                    quoted.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return quoted + "\""
+    }
+
+    static func fields(_ fields: [FieldSummary], style: OutputStyle) -> RenderedResult {
+        switch style.format {
+        case .table:
+            return RenderedResult(
+                data: table(
+                    columns: ["field", "type", "description", "common values"],
+                    rows: fields.map { [$0.name, $0.type, $0.summary, $0.examples.joined(separator: ", ")] },
+                    numeric: [], style: style))
+        case .csv:
+            return RenderedResult(
+                data: CSV.render(
+                    header: ["field", "type", "description", "common values"],
+                    rows: fields.map { [$0.name, $0.type, $0.summary, $0.examples.joined(separator: "; ")] }))
+        case .json, .ndjson:
+            let objects: [JSONValue] = fields.map {
+                .object([
+                    ("field", .string($0.name)), ("type", .string($0.type)), ("description", .string($0.summary)),
+                    ("commonValues", .array($0.examples.map(JSONValue.string))),
+                ])
+            }
+            if style.format == .ndjson { return RenderedResult(data: objects.map { $0.serialized() + "\n" }.joined()) }
+            return RenderedResult(data: JSONValue.array(objects).serialized() + "\n")
+        }
+    }
+
+    /// Results that are a few named values: a two-column table, a one-row CSV, one object.
+    static func keyValues(_ members: [(String, JSONValue)], style: OutputStyle) -> RenderedResult {
+        func text(_ value: JSONValue) -> String {
+            if case .string(let string) = value { return string }
+            return value.serialized()
+        }
+        switch style.format {
+        case .table:
+            if members.count == 1 {
+                return RenderedResult(
+                    data: table(columns: [members[0].0], rows: [[text(members[0].1)]], numeric: [0], style: style))
+            }
+            return RenderedResult(
+                data: TextTable(columns: ["", ""], rows: members.map { [$0.0, text($0.1)] })
+                    .renderExpanded(bold: false).split(separator: "\n").dropFirst().joined(separator: "\n") + "\n")
+        case .csv:
+            return RenderedResult(data: CSV.render(header: members.map(\.0), rows: [members.map { text($0.1) }]))
+        case .json, .ndjson:
+            return RenderedResult(data: JSONValue.object(members).serialized() + "\n")
+        }
+    }
+
+    // MARK: helpers
+
+    static func table(columns: [String], rows: [[String]], numeric: Set<Int>, style: OutputStyle) -> String {
+        let table = TextTable(columns: columns, rows: rows.map { $0.map(visible) }, rightAligned: numeric)
+        return style.expanded ? table.renderExpanded(bold: style.color) : table.render(bold: style.color)
+    }
+
+    /// A value as a JSON number when it is one, else as a string.
+    static func number(_ text: String) -> JSONValue {
+        if let integer = Int64(text) { return .integer(integer) }
+        if let real = Double(text), real.isFinite { return .real(real) }
+        return .string(text)
+    }
+}
+
+/// Text safe to print on a terminal: control characters shown as escapes, so a stored value
+/// can never move the cursor or change colours.
+func visible(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F..<0xA0).contains($0.value) }) else {
+        return text
+    }
+    var output = ""
+    for scalar in text.unicodeScalars {
+        if scalar.value < 0x20 || (0x7F..<0xA0).contains(scalar.value) {
+            output += "\\x" + String(format: "%02x", scalar.value)
+        } else {
+            output.unicodeScalars.append(scalar)
+        }
+    }
+    return output
+}
+
+func plural(_ count: Int, _ noun: String) -> String {
+    "\(count) \(noun)\(count == 1 ? "" : "s")"
+}
+
+/// `1.2 MB`, decimal units as disks and networks count them.
+func formatBytes(_ bytes: Int) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1000 && unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
+    if unit == 0 { return "\(bytes) B" }
+    return String(format: value < 10 ? "%.2f" : value < 100 ? "%.1f" : "%.0f", value) + " " + units[unit]
+}
+
+func formatSeconds(_ seconds: Double) -> String {
+    seconds < 1 ? String(format: "%.1f ms", seconds * 1000) : String(format: "%.2f s", seconds)
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,79 @@
+/// An aligned text table in the psql style, or its expanded form (one line per column), with
+/// widths measured in terminal columns so accented and CJK names line up too.
+struct TextTable {
+    var columns: [String]
+    var rows: [[String]]
+    /// Columns whose values align right (numbers).
+    var rightAligned: Set<Int> = []
+
+    /// ` a | b ` rows under a header and a rule.
+    func render(bold: Bool) -> String {
+        var widths = columns.map(displayWidth)
+        for row in rows {
+            for (index, value) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], displayWidth(value))
+            }
+        }
+        func line(_ values: [String], header: Bool) -> String {
+            var cells: [String] = []
+            for (index, width) in widths.enumerated() {
+                let value = index < values.count ? values[index] : ""
+                let padding = String(repeating: " ", count: max(0, width - displayWidth(value)))
+                var cell = header || !rightAligned.contains(index) ? value + padding : padding + value
+                if header && bold { cell = "\u{1B}[1m" + cell + "\u{1B}[0m" }
+                cells.append(cell)
+            }
+            return (" " + cells.joined(separator: " | ")).trimmingTrailingSpaces() + "\n"
+        }
+        var output = line(columns, header: true)
+        output += widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+") + "\n"
+        for row in rows { output += line(row, header: false) }
+        return output
+    }
+
+    /// `-[ RECORD n ]-` blocks with `column | value` lines.
+    func renderExpanded(bold: Bool) -> String {
+        let nameWidth = columns.map(displayWidth).max() ?? 0
+        var output = ""
+        for (number, row) in rows.enumerated() {
+            let title = "-[ RECORD \(number + 1) ]"
+            output += (bold ? "\u{1B}[1m" + title + "\u{1B}[0m" : title) + String(repeating: "-", count: 8) + "\n"
+            for (index, name) in columns.enumerated() {
+                let value = index < row.count ? row[index] : ""
+                let padding = String(repeating: " ", count: nameWidth - displayWidth(name))
+                output += (name + padding + " | " + value).trimmingTrailingSpaces() + "\n"
+            }
+        }
+        return output
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var copy = self
+        while copy.last == " " { copy.removeLast() }
+        return copy
+    }
+}
+
+/// Terminal columns a string takes: wide East Asian characters count two, combining marks and
+/// control characters none.
+func displayWidth(_ text: String) -> Int {
+    var width = 0
+    for scalar in text.unicodeScalars {
+        let value = scalar.value
+        if value < 0x20 || (0x7F..<0xA0).contains(value) { continue }
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format: continue
+        default: break
+        }
+        let wide =
+            (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value)
+            || (0xAC00...0xD7A3).contains(value) || (0xF900...0xFAFF).contains(value)
+            || (0xFE30...0xFE4F).contains(value) || (0xFF00...0xFF60).contains(value)
+            || (0xFFE0...0xFFE6).contains(value) || (0x1F300...0x1F64F).contains(value)
+            || (0x20000...0x3FFFD).contains(value)
+        width += wide ? 2 : 1
+    }
+    return width
+}
