@@ -16,11 +16,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
-        // C libraries from Debian (libhiredis-dev, libedit-dev), imported as system modules.
+        // C libraries from Debian (libhiredis-dev, libedit-dev, zlib1g-dev, glibc), imported as system modules.
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
         .systemLibrary(name: "CEditLine", path: "Sources/CEditLine"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CIconv", path: "Sources/CIconv"),
+        // glibc's posix_spawn_file_actions_addclosefrom_np, for starting the Redis daemon.
+        .systemLibrary(name: "CSpawn", path: "Sources/CSpawn"),
 
         // Redis protocol and transport over hiredis. Knows nothing about DICOM.
         .target(name: "RedisIO", dependencies: ["CHiredis"]),
@@ -35,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "Shell",
             dependencies: [
-                "DQL", "RedisIO", "DicomCore", "CEditLine",
+                "DQL", "RedisIO", "DicomCore", "CEditLine", "CSpawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -75,14 +75,10 @@ public struct Compiler: Sendable {
 
     func countPlan(_ count: CountStatement) throws(DQLError) -> CountPlan {
         let query = try compileQuery(count.condition)
-        var computed: [(String, String)] = []
         var seen: Set<String> = []
         for reference in count.groupBy {
             guard seen.insert(reference.field.name).inserted else {
                 throw DQLError("'\(reference.field.name)' is grouped twice", at: reference.range)
-            }
-            if reference.field.kind == .year {
-                computed.append(("floor(@\(reference.field.attribute)/10000)", "year"))
             }
         }
         var sortKeys: [(String, SortOrder)]
@@ -103,13 +99,13 @@ public struct Compiler: Sendable {
         }
         if count.groupBy.isEmpty { sortKeys = [] }
         return CountPlan(
-            index: layout.indexName, query: query, groupBy: count.groupBy.map(\.field), computed: computed,
+            index: layout.indexName, query: query, groupBy: count.groupBy.map(\.field),
             sortKeys: sortKeys, limit: count.limit, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// The name a grouped field has in aggregate rows.
     static func groupName(_ field: Field) -> String {
-        field.kind == .year ? "year" : field.attribute
+        field.attribute
     }
 
     func lookup(_ name: Literal) -> FileLookup {
@@ -272,7 +268,7 @@ struct QueryBuilder {
     }
 
     /// The inclusive numeric interval a literal stands for: a number is itself; a date is one
-    /// day; a year is January 1 to December 31.
+    /// day (a year given for a date, January 1 to December 31); a year is itself.
     private func bounds(
         _ reference: FieldReference, _ literal: Literal
     ) throws(DQLError) -> (lower: Double, upper: Double) {
@@ -311,8 +307,7 @@ struct QueryBuilder {
                 help: "write 2019-03-05, 20190305, or a year such as 2019")
         case .year:
             if case .number(let number) = literal.value, number == number.rounded(), (1...9999).contains(number) {
-                let year = Int(number)
-                return (Double(year * 10000 + 101), Double(year * 10000 + 1231))
+                return (number, number)
             }
             throw DQLError("'year' is a year such as 2019; \(describe(literal)) is not", at: literal.range)
         case .tag:

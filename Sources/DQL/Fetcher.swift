@@ -65,7 +65,7 @@ public struct Fetcher: Sendable {
         let next = Atomic<Int>(0)
         let collected = Mutex<[Int: Result]>([:])
         let this = self
-        try DedicatedThreads.run(count: min(connections, small.count), name: "dql.fetch") { _ in
+        _ = try DedicatedThreads.run(count: min(connections, small.count), name: "dql.fetch") { _ in
             while !context.isCancelled() {
                 let claimed = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard claimed < small.count else { return }

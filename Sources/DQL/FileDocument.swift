@@ -72,6 +72,10 @@ public struct FileDocument: Sendable {
                 if let date = file.dataset[DicomTag(0x0008, 0x0020)]?.date {
                     values[key] = .integer(Int64(date.number))
                 }
+            case "studyYear":
+                if let date = file.dataset[DicomTag(0x0008, 0x0020)]?.date {
+                    values[key] = .integer(Int64(date.number / 10000))
+                }
             case "frames":
                 values[key] = .integer(file.dataset[DicomTag(0x0028, 0x0008)]?.integer ?? 1)
             case "transferSyntax":

@@ -1,12 +1,16 @@
 import RedisIO
 
-/// Creates dql's index on first use and brings an index made by an older dql up to date.
-/// Documents are never touched: an outdated index is dropped without its documents and
-/// created again, and RediSearch re-indexes the documents already there.
+/// Creates dql's index on first use and brings an index made by an older dql up to date: an
+/// outdated index is dropped without its documents, the documents gain any field the newer
+/// schema derives from what they already hold, and the index is created again, so RediSearch
+/// re-indexes them. No document is ever removed.
 public struct IndexManager: Sendable {
     /// The version of ``Schema/indexDefinition(documentPrefix:)``; raise it whenever the
     /// definition changes.
-    public static let schemaVersion = 1
+    ///
+    /// 1: the first schema. 2: `year` is the stored `studyYear` (grouping on a year computed in
+    /// the query failed for files without a study date).
+    public static let schemaVersion = 2
 
     public var layout: StorageLayout
 
@@ -45,10 +49,32 @@ public struct IndexManager: Sendable {
             // Without DD: the documents stay.
             try connection.call("FT.DROPINDEX", layout.indexName)
         }
+        try addStudyYears(connection)
         try connection.call(
             RedisCommand(
                 ["FT.CREATE", layout.indexName] + Schema.indexDefinition(documentPrefix: layout.documentPrefix)))
         try connection.call("SET", versionKey, String(Self.schemaVersion))
         return exists ? .migrated(fromVersion: recorded ?? 0) : .created
+    }
+
+    /// Schema 2: every document with a `studyDate` gets its `studyYear`. Idempotent (NX), so
+    /// an interrupted migration simply runs again.
+    func addStudyYears(_ connection: RedisConnection) throws {
+        var cursor = "0"
+        repeat {
+            let reply = try connection.call("SCAN", cursor, "MATCH", layout.documentPrefix + "*", "COUNT", "1000")
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
+                throw RedisError(.unexpectedReply, endpoint: connection.endpoint, "SCAN replied \(reply)")
+            }
+            cursor = next
+            let keys = (parts[1].array ?? []).compactMap(\.string)
+            let dates = try connection.pipeline(keys.map { RedisCommand("JSON.GET", $0, "$.studyDate") })
+            var updates: [RedisCommand] = []
+            for (key, date) in zip(keys, dates) {
+                guard let text = date.string, let number = Int(text.dropFirst().dropLast()) else { continue }
+                updates.append(RedisCommand("JSON.SET", key, "$.studyYear", String(number / 10000), "NX"))
+            }
+            _ = try connection.pipeline(updates)
+        } while cursor != "0"
     }
 }

@@ -37,7 +37,7 @@ public struct Loader: Sendable {
         for name in names where !name.hasPrefix(".") {
             let child = base.appendingPathComponent(name).path
             var childIsDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: child, isDirectory: &childIsDirectory)
+            _ = FileManager.default.fileExists(atPath: child, isDirectory: &childIsDirectory)
             if childIsDirectory.boolValue {
                 if recursive { found += try files(at: child, recursive: true) }
             } else {
@@ -97,7 +97,7 @@ public struct Loader: Sendable {
         }
         let layout = layout
         let lease = layout.loadingKey(id: id)
-        try pool.withConnection {
+        _ = try pool.withConnection {
             try $0.call("SET", lease, String(now), "EX", String(StorageLayout.loadingLeaseSeconds))
         }
         defer { _ = try? pool.withConnection { try $0.call("DEL", lease) } }

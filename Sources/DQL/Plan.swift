@@ -95,8 +95,6 @@ public struct CountPlan: Sendable, Equatable {
     public var query: SearchQuery
     /// Grouped fields; empty for a plain total.
     public var groupBy: [Field]
-    /// APPLY steps computing grouped values (`year`): expression and name.
-    public var computed: [(expression: String, name: String)]
     public var sortKeys: [(String, SortOrder)]
     public var limit: Int?
     public var pageSize: Int
@@ -122,7 +120,6 @@ public struct CountPlan: Sendable, Equatable {
         }
         let rows = pageRows(offset: offset)
         var argv = ["FT.AGGREGATE", index, query.text, "TIMEOUT", String(timeoutMilliseconds)]
-        for (expression, name) in computed { argv += ["APPLY", expression, "AS", name] }
         argv += ["GROUPBY", String(groupBy.count)] + groupNames.map { "@" + $0 }
         argv += ["REDUCE", "COUNT", "0", "AS", "count"]
         argv += ["SORTBY", String(sortKeys.count * 2)] + sortKeys.flatMap { ["@" + $0.0, $0.1.rawValue] }
@@ -136,7 +133,6 @@ public struct CountPlan: Sendable, Equatable {
     public var totalGroupsCommand: [String]? {
         guard limit != nil, !groupBy.isEmpty else { return nil }
         var argv = ["FT.AGGREGATE", index, query.text, "TIMEOUT", String(timeoutMilliseconds)]
-        for (expression, name) in computed { argv += ["APPLY", expression, "AS", name] }
         argv += ["GROUPBY", String(groupBy.count)] + groupNames.map { "@" + $0 }
         argv += ["GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "groups"]
         argv += query.paramsArguments + ["DIALECT", "2"]

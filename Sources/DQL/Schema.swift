@@ -9,7 +9,8 @@ public struct Field: Sendable, Hashable {
         case numeric
         /// The study date, stored as a YYYYMMDD number.
         case date
-        /// The year of the study date: computed, not stored.
+        /// The year of the study date, stored beside it as a number (grouping on a value
+        /// computed in the query fails for files without a date).
         case year
     }
 
@@ -53,7 +54,7 @@ public enum Schema {
         Field("patientId", .tag, path: "$.patientId", "Patient ID (0010,0020)"),
         Field("sex", .tag, path: "$.sex", "Patient's Sex (0010,0040)"),
         Field("date", .date, path: "$.studyDate", attribute: "studyDate", "Study Date (0008,0020), as a date"),
-        Field("year", .year, path: "$.studyDate", attribute: "studyDate", "year of the Study Date"),
+        Field("year", .year, path: "$.studyYear", attribute: "studyYear", "year of the Study Date"),
         Field("modality", .tag, path: "$.modality", "Modality (0008,0060)"),
         Field("protocol", .tag, path: "$.protocol", words: true, "Protocol Name (0018,1030)"),
         Field("study", .tag, path: "$.studyDescription", words: true, "Study Description (0008,1030)"),
@@ -103,7 +104,7 @@ public enum Schema {
     /// Attributes grouped or sorted on: declared SORTABLE.
     static let sortableAttributes: Set<String> = [
         "name", "patient", "patientId", "modality", "protocol", "studyDate", "study", "series", "bodyPart",
-        "manufacturer", "institution", "rows", "columns", "frames", "size", "sex",
+        "manufacturer", "institution", "rows", "columns", "frames", "size", "sex", "studyYear",
     ]
 
     /// The FT.CREATE arguments after the index name: JSON documents under `prefix`, no

@@ -42,6 +42,7 @@ public final class ProfileRecorder: Sendable {
     }
 
     /// Runs `body` and adds its wall time to `phase`.
+    @discardableResult
     public func measure<Result>(_ phase: StatementProfile.Phase, _ body: () throws -> Result) rethrows -> Result {
         let start = ContinuousClock.now
         defer { add(ContinuousClock.now - start, to: phase) }

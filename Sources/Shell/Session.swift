@@ -121,9 +121,7 @@ final class Session {
             defer { bar?.stop() }
             result = try executor.execute(parsed.statement, context: context)
         } catch {
-            let location = parsed.range.start
-            let line = location.line + unit.firstLine - 1
-            let place = (name.map { "\($0):" } ?? "") + "\(line):\(location.column): "
+            let place = self.place(of: parsed, in: unit, name: name)
             let cancelled = isCancellation(error)
             let message = cancelled ? "cancelled; nothing partial was kept" : describe(error)
             if cancelled { Interrupt.clear() }
@@ -137,8 +135,7 @@ final class Session {
         for note in rendered.notes { printError(note) }
         if timing { printError(TimingReport.line(total: clock.now - start, profile: context.profile.profile)) }
         if case .loaded(let report) = result, let interruption = report.interruption {
-            let line = parsed.range.start.line + unit.firstLine - 1
-            let place = (name.map { "\($0):" } ?? "") + "\(line):\(parsed.range.start.column): "
+            let place = self.place(of: parsed, in: unit, name: name)
             switch interruption {
             case .cancelled:
                 Interrupt.clear()
@@ -150,6 +147,13 @@ final class Session {
             }
         }
         return .proceed
+    }
+
+    /// `file:line:column: ` of a statement in a script; nothing for `-c` text and the REPL,
+    /// where the statement is the one just typed.
+    private func place(of parsed: ParsedStatement, in unit: InputUnit, name: String?) -> String {
+        guard let name else { return "" }
+        return "\(name):\(parsed.range.start.line + unit.firstLine - 1):\(parsed.range.start.column): "
     }
 
     static func movesFiles(_ statement: Statement) -> Bool {

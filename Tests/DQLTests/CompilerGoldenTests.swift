@@ -32,8 +32,8 @@ import Testing
         #expect(
             plan.commands == [
                 search(
-                    "(@protocol:{$p0} @studyDate:[$p1 $p2])",
-                    params: ["p0", "194", "p1", "20190101", "p2", "20191231"],
+                    "(@protocol:{$p0} @studyYear:[$p1 $p2])",
+                    params: ["p0", "194", "p1", "2019", "p2", "2019"],
                     returning: Self.defaultReturn + ["sha256"])
             ])
         guard case .find(let find) = plan else { Issue.record("not a find"); return }
@@ -112,10 +112,10 @@ import Testing
             ("date = 20190305", "@studyDate:[$p0 $p1]", ["p0", "20190305", "p1", "20190305"]),
             ("date between 2019-01-01 and 2019-06-30", "@studyDate:[$p0 $p1]", ["p0", "20190101", "p1", "20190630"]),
             ("date >= '2019-03-05'", "@studyDate:[$p0 +inf]", ["p0", "20190305"]),
-            ("year = 2019", "@studyDate:[$p0 $p1]", ["p0", "20190101", "p1", "20191231"]),
-            ("year < 2019", "@studyDate:[-inf ($p0]", ["p0", "20190101"]),
-            ("year > 2019", "@studyDate:[($p0 +inf]", ["p0", "20191231"]),
-            ("year between 2018 and 2019", "@studyDate:[$p0 $p1]", ["p0", "20180101", "p1", "20191231"]),
+            ("year = 2019", "@studyYear:[$p0 $p1]", ["p0", "2019", "p1", "2019"]),
+            ("year < 2019", "@studyYear:[-inf ($p0]", ["p0", "2019"]),
+            ("year > 2019", "@studyYear:[($p0 +inf]", ["p0", "2019"]),
+            ("year between 2018 and 2019", "@studyYear:[$p0 $p1]", ["p0", "2018", "p1", "2019"]),
             ("patientId = 'x'", "@patientId:{$p0}", ["p0", "x"]),
             ("PatientID = x", "@patientId:{$p0}", ["p0", "x"]),
             ("protocol = 194", "@protocol:{$p0}", ["p0", "194"]),
@@ -167,15 +167,14 @@ import Testing
         #expect(
             try argv("count by modality, year order by year desc limit 3") == [
                 [
-                    "FT.AGGREGATE", index, "*", "TIMEOUT", "10000", "APPLY", "floor(@studyDate/10000)", "AS", "year",
-                    "GROUPBY", "2", "@modality", "@year", "REDUCE", "COUNT", "0", "AS", "count", "SORTBY", "4", "@year",
-                    "DESC",
-                    "@modality", "ASC", "MAX", "3", "LIMIT", "0", "3", "DIALECT", "2",
+                    "FT.AGGREGATE", index, "*", "TIMEOUT", "10000", "GROUPBY", "2", "@modality", "@studyYear", "REDUCE",
+                    "COUNT", "0", "AS", "count", "SORTBY", "4", "@studyYear", "DESC", "@modality", "ASC", "MAX", "3",
+                    "LIMIT", "0", "3", "DIALECT", "2",
                 ],
                 [
-                    "FT.AGGREGATE", index, "*", "TIMEOUT", "10000", "APPLY", "floor(@studyDate/10000)", "AS", "year",
-                    "GROUPBY", "2", "@modality", "@year", "GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "groups",
-                    "DIALECT", "2",
+                    "FT.AGGREGATE", index, "*", "TIMEOUT", "10000", "GROUPBY", "2", "@modality", "@studyYear",
+                    "GROUPBY",
+                    "0", "REDUCE", "COUNT", "0", "AS", "groups", "DIALECT", "2",
                 ],
             ])
         #expect(try argv("count by sex order by count asc").first?.contains("@count") == true)

@@ -22,14 +22,14 @@ import Testing
     }
 
     @Test func scenario2SearchThenFetch() throws {
-        // The demo's `@protocolName:194 @studyDate:{2019*}`: exact protocol, a numeric year range
+        // The demo's `@protocolName:194 @studyDate:{2019*}`: exact protocol, a numeric year
         // instead of a TAG prefix (which expands to at most 200 values).
         let plan = try compiler.compile("find where protocol='194' and year=2019 fetch to ./out")
         #expect(
-            plan.commands.first?.prefix(3) == ["FT.SEARCH", "dql:{m}:idx", "(@protocol:{$p0} @studyDate:[$p1 $p2])"])
+            plan.commands.first?.prefix(3) == ["FT.SEARCH", "dql:{m}:idx", "(@protocol:{$p0} @studyYear:[$p1 $p2])"])
         #expect(
             plan.commands.first?.suffix(10) == [
-                "PARAMS", "6", "p0", "194", "p1", "20190101", "p2", "20191231", "DIALECT", "2",
+                "PARAMS", "6", "p0", "194", "p1", "2019", "p2", "2019", "DIALECT", "2",
             ])
     }
 

