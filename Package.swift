@@ -21,8 +21,8 @@ let package = Package(
         .systemLibrary(name: "CEditLine", path: "Sources/CEditLine"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CIconv", path: "Sources/CIconv"),
-        // glibc's posix_spawn_file_actions_addclosefrom_np, for starting the Redis daemon.
-        .systemLibrary(name: "CSpawn", path: "Sources/CSpawn"),
+        // glibc functions Swift's Glibc module hides (posix_spawn's closefrom, openpty).
+        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
 
         // Redis protocol and transport over hiredis. Knows nothing about DICOM.
         .target(name: "RedisIO", dependencies: ["CHiredis"]),
@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "Shell",
             dependencies: [
-                "DQL", "RedisIO", "DicomCore", "CEditLine", "CSpawn",
+                "DQL", "RedisIO", "DicomCore", "CEditLine", "CSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "RedisIOTests", dependencies: ["RedisIO", "TestSupport"]),
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore", "TestSupport"]),
         .testTarget(name: "DQLTests", dependencies: ["DQL", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Shell", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Shell", "TestSupport", "CSystem"]),
     ],
     swiftLanguageModes: [.v6]
 )

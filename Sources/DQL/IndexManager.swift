@@ -1,5 +1,9 @@
 import RedisIO
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Creates dql's index on first use and brings an index made by an older dql up to date: an
 /// outdated index is dropped without its documents, the documents gain any field the newer
 /// schema derives from what they already hold, and the index is created again, so RediSearch
@@ -54,6 +58,7 @@ public struct IndexManager: Sendable {
             RedisCommand(
                 ["FT.CREATE", layout.indexName] + Schema.indexDefinition(documentPrefix: layout.documentPrefix)))
         try connection.call("SET", versionKey, String(Self.schemaVersion))
+        try waitForIndexing(connection)
         return exists ? .migrated(fromVersion: recorded ?? 0) : .created
     }
 
@@ -76,5 +81,20 @@ public struct IndexManager: Sendable {
             }
             _ = try connection.pipeline(updates)
         } while cursor != "0"
+    }
+
+    /// A new index over existing documents fills in the background; until it is done a query
+    /// would see only some of them. Waits until RediSearch reports the scan finished.
+    func waitForIndexing(_ connection: RedisConnection) throws {
+        while true {
+            let info = try connection.call("FT.INFO", layout.indexName).array ?? []
+            var indexing = false
+            for position in stride(from: 0, to: info.count - 1, by: 2) where info[position].string == "indexing" {
+                let value = info[position + 1]
+                indexing = (value.integer ?? Int64(value.string ?? "0") ?? 0) != 0
+            }
+            if !indexing { return }
+            usleep(10_000)
+        }
     }
 }

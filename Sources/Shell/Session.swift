@@ -227,10 +227,19 @@ final class Session {
             var next = configuration
             next.url = url
             let previous = executor
+            let previousConfiguration = configuration
             configuration = next
             executor = nil
+            let connected: Executor
+            do {
+                connected = try connectedExecutor()
+            } catch {
+                // Like psql: a failed \connect keeps the session on the server it had.
+                configuration = previousConfiguration
+                executor = previous
+                throw error
+            }
             tagValueCache.removeAll()
-            let connected = try connectedExecutor()
             if let previous {
                 connected.chunkSize = previous.chunkSize
                 connected.connections = previous.connections
@@ -271,13 +280,19 @@ final class Session {
     }
 
     /// Tag values of `field` from the index, for Tab completion; cached until data changes.
+    /// Read with a GROUPBY rather than FT.TAGVALS: the tags are not CASESENSITIVE, so
+    /// FT.TAGVALS gives them lower-cased, and people expect `CT`, not `ct`.
     func tagValues(of field: Field) -> [String] {
         if let cached = tagValueCache[field.name] { return cached }
         guard let executor = try? connectedExecutor() else { return [] }
         let reply = try? executor.pool.withConnection {
-            try $0.call("FT.TAGVALS", executor.layout.indexName, field.attribute)
+            try $0.call(
+                RedisCommand([
+                    "FT.AGGREGATE", executor.layout.indexName, "*", "GROUPBY", "1", "@" + field.attribute, "SORTBY",
+                    "2", "@" + field.attribute, "ASC", "MAX", "10000", "DIALECT", "2",
+                ]))
         }
-        let values = (reply?.array ?? []).compactMap(\.string).filter { !$0.isEmpty }.sorted()
+        let values = (reply?.array ?? []).dropFirst().compactMap { $0.array?.last?.string }.filter { !$0.isEmpty }
         tagValueCache[field.name] = values
         return values
     }

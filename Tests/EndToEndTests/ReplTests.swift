@@ -1,0 +1,160 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The interactive shell on a real pseudo-terminal: history, multi-line statements, Tab
+/// completion, Ctrl-C and Ctrl-D.
+@Suite(.serialized) struct ReplTests {
+    static let prompt = "> "
+
+    func start(_ fixture: ShellFixture, _ extra: [String: String] = [:]) throws -> PseudoTerminal {
+        let terminal = try PseudoTerminal(
+            arguments: [],
+            environment: fixture.environment.merging(["TERM": "xterm", "LANG": "C.UTF-8"].merging(extra) { $1 }) { $1 })
+        try terminal.expect("\\q to quit.")
+        try terminal.expect(Self.prompt)
+        return terminal
+    }
+
+    @Test func historyIsRecalledInTheNextSessionAndCtrlDExits() throws {
+        let fixture = try ShellFixture()
+        let first = try start(fixture)
+        first.send("count where modality = 'MR'\r")
+        try first.expect("count")
+        try first.expect(Self.prompt)
+        first.send("find name where\r")
+        try first.expect("...> ")
+        first.send("  name = 'CT_small.dcm'\r")
+        try first.expect("CT_small.dcm")
+        try first.expect(Self.prompt)
+        let port = try freePort()
+        first.send("\\connect redis://:hunter2@127.0.0.1:\(port)\r")
+        // What follows the echoed line is dql's answer.
+        let answer = try first.expect(Self.prompt).components(separatedBy: "\r\n").dropFirst().joined()
+        #expect(answer.contains("cannot connect") && !answer.contains("hunter2"), "the error never shows the password")
+        first.send("count\r")  // still on the first server
+        try first.expect("\(ShellFixture.corpusNames.count)\r\n")
+        try first.expect(Self.prompt)
+        first.send("\u{4}")
+        #expect(try first.waitForExit() == 0)
+
+        // libedit's history file escapes blanks as \040.
+        let history = try String(contentsOfFile: fixture.environment["DQL_HISTORY"] ?? "", encoding: .utf8)
+            .replacingOccurrences(of: "\\040", with: " ")
+        #expect(history.contains("count where modality"))
+        #expect(history.contains("find name where name = 'CT_small.dcm'"), "one entry per statement")
+        #expect(!history.contains("hunter2"), "a \\connect with a password is not kept")
+
+        let second = try start(fixture)
+        second.send("\u{1B}[A")
+        try second.expect("count")
+        second.send("\u{1B}[A")  // the multi-line statement, as one line
+        try second.expect("find name where name = 'CT_small.dcm'")
+        second.send("\u{1B}[A")
+        try second.expect("count where modality = 'MR'")
+        second.send("\r")
+        let mr = try ShellFixture.oracleValues("Modality").values.filter { $0 == "MR" }.count
+        try second.expect("\(mr)\r\n")
+        try second.expect(Self.prompt)
+        second.send("\\q\r")
+        #expect(try second.waitForExit() == 0)
+    }
+
+    @Test func tabCompletesFieldsAndTagValues() throws {
+        let fixture = try ShellFixture()
+        let terminal = try start(fixture)
+        terminal.send("find name where moda\t")
+        try terminal.expect("lity ")
+        terminal.send("= 'RTP\t")
+        try terminal.expect("LAN'")
+        terminal.send("\r")
+        try terminal.expect("rtplan.dcm")
+        try terminal.expect("(1 file)")
+        try terminal.expect(Self.prompt)
+        terminal.send("\u{4}")
+        #expect(try terminal.waitForExit() == 0)
+    }
+
+    @Test func nonASCIIInputReachesTheQuery() throws {
+        let fixture = try ShellFixture()
+        let terminal = try start(fixture)
+        terminal.send("count where patient = 'Ærøskøbing^Zoë'\r")
+        try terminal.expect("count")
+        try terminal.expect("0\r\n")
+        try terminal.expect(Self.prompt)
+        terminal.send("find name where name = 'Zoë.dcm'\r")
+        try terminal.expect("(0 files)")
+        try terminal.expect(Self.prompt)
+        terminal.send("\u{4}")
+        #expect(try terminal.waitForExit() == 0)
+        let history = try String(contentsOfFile: fixture.environment["DQL_HISTORY"] ?? "", encoding: .utf8)
+        #expect(history.contains("Zo"))
+    }
+
+    @Test func ctrlCCancelsTheLineAndALongFetchWithoutLeavingAFile() throws {
+        let fixture = try ShellFixture(load: false)
+        let big = try LargeDicom.write(in: fixture.directory, megabytes: 128)
+        let loaded = try fixture.run(["-c", "load '\(big)' chunk 8KB"])
+        #expect(loaded.status == 0, "\(loaded.stderr)")
+        let out = fixture.directory.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+
+        let terminal = try start(fixture)
+        terminal.send("count where modal")  // a half-typed line, dropped by Ctrl-C
+        terminal.send("\u{3}")
+        try terminal.expect("^C")
+        try terminal.expect(Self.prompt)
+
+        terminal.send("set connections 1\r")
+        try terminal.expect(Self.prompt)
+        terminal.send("fetch 'big.dcm' to '\(out.path)'\r")
+        // Wait until the fetch is writing its temporary file, then press Ctrl-C.
+        let deadline = Date().addingTimeInterval(30)
+        while (try FileManager.default.contentsOfDirectory(atPath: out.path)).isEmpty && Date() < deadline {
+            usleep(2_000)
+        }
+        terminal.send("\u{3}")
+        try terminal.expect("cancelled")
+        try terminal.expect(Self.prompt)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == [], "no partial file")
+
+        terminal.send("count\r")
+        try terminal.expect("1\r\n")  // the shell survived and still answers
+        try terminal.expect(Self.prompt)
+        terminal.send("\u{4}")
+        #expect(try terminal.waitForExit() == 0)
+    }
+}
+
+/// A large DICOM file: a minimal header and random pixel data.
+enum LargeDicom {
+    static func write(in directory: URL, megabytes: Int, name: String = "big.dcm") throws -> String {
+        var header = [UInt8](repeating: 0, count: 128) + Array("DICM".utf8)
+        func element(_ group: UInt16, _ element: UInt16, _ vr: String, _ value: [UInt8]) -> [UInt8] {
+            var bytes = [UInt8(group & 0xFF), UInt8(group >> 8), UInt8(element & 0xFF), UInt8(element >> 8)]
+            bytes += Array(vr.utf8)
+            bytes += [UInt8(value.count & 0xFF), UInt8(value.count >> 8)]
+            return bytes + value
+        }
+        header += element(0x0002, 0x0010, "UI", Array("1.2.840.10008.1.2.1\0".utf8))
+        header += element(0x0008, 0x0060, "CS", Array("OT".utf8))
+        header += element(0x0010, 0x0010, "PN", Array("Big^File".utf8))
+        let size = megabytes << 20
+        header += [0xE0, 0x7F, 0x10, 0x00] + Array("OB".utf8) + [0, 0]
+        header += withUnsafeBytes(of: UInt32(size).littleEndian) { Array($0) }
+        let path = directory.appendingPathComponent(name).path
+        FileManager.default.createFile(atPath: path, contents: Data(header))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        var generator = SplitMix64(seed: 42)
+        var block = [UInt8](repeating: 0, count: 1 << 20)
+        for _ in 0..<megabytes {
+            for index in stride(from: 0, to: block.count, by: 8) {
+                withUnsafeBytes(of: generator.next()) { block.replaceSubrange(index..<index + 8, with: $0) }
+            }
+            try handle.write(contentsOf: block)
+        }
+        return path
+    }
+}
