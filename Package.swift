@@ -54,7 +54,9 @@ let package = Package(
         .testTarget(name: "RedisIOTests", dependencies: ["RedisIO", "TestSupport"]),
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore", "TestSupport"]),
         .testTarget(name: "DQLTests", dependencies: ["DQL", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Shell", "TestSupport", "CSystem"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Shell", "TestSupport", "CSystem", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v6]
 )

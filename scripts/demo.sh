@@ -1,25 +1,45 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, starts the local Redis (port $DQL_REDIS_PORT,
-# default 6379, data kept in .run/), builds dql and checks it against the server.
+# The main job, on a fresh machine: installs what is missing, builds dql, starts the local Redis
+# (port $DQL_REDIS_PORT, default 6379; data and AOF in dql's per-user data directory), loads the
+# sample corpus (the DICOM files of the pydicom and pydicom-data packages), runs the demo's
+# three scenarios (examples/scenarios.dql) with timing on, and says how to open the shell.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$DQL_ROOT"
 
 "$DQL_ROOT/scripts/setup.sh"
-port="${DQL_REDIS_PORT:-6379}"
-"$DQL_ROOT/scripts/redis.sh" start --port "$port" --persist
-
 note "building dql (release)"
 swift build -c release --product dql
 dql="$(swift build -c release --show-bin-path)/dql"
+port="${DQL_REDIS_PORT:-6379}"
 url="redis://127.0.0.1:$port"
+export DQL_VENV
 
 "$dql" --version
+"$dql" server start --port "$port"
 "$dql" ping --url "$url"
+
+note "loading the sample corpus"
+loads=()
+while IFS= read -r root; do
+    loads+=(-c "load '$root' recursive")
+done < <("$DQL_PYTHON" "$DQL_ROOT/scripts/dicom_oracle.py" --roots)
+# Files that are not DICOM (READMEs, JSON, a gzip) are reported and skipped.
+"$dql" --url "$url" --timing "${loads[@]}" -c stats
+
+note "the demo's three scenarios (examples/scenarios.dql), fetching into .run/demo/out"
+rm -rf "$DQL_ROOT/.run/demo/out"
+mkdir -p "$DQL_ROOT/.run/demo"
+(cd "$DQL_ROOT/.run/demo" && "$dql" --url "$url" --timing -f "$DQL_ROOT/examples/scenarios.dql")
 
 cat <<TXT
 
-dql is built at $dql and a Redis with RediSearch and RedisJSON runs at $url.
-  $dql ping --url $url
-  scripts/redis.sh stop --port $port     # stop the server (data stays in .run/redis-$port)
+The corpus is loaded into the Redis at $url; the scenarios' files are in .run/demo/out.
+Open the shell on that data:
+
+  $dql --url $url
+
+then try:  count by modality, year      find where patient contains 'doe'      \\help      \\q
+Other examples: examples/*.dql  (run one with: $dql --url $url -f examples/find-patient.dql)
+Stop the server with: $dql server stop --port $port   (its data stays for the next start)
 TXT

@@ -6,7 +6,9 @@ The corpus is every file under pydicom's data/test_files, data/charset_files and
 pydicom's download helpers are never called. DicomCore's oracle test compares its reading of
 each file with this output.
 
-Usage: dicom_oracle.py [--list]      (--list prints only the corpus paths, one per line)
+Usage: dicom_oracle.py [--list | --roots]
+  --list   prints only the corpus paths, one per line
+  --roots  prints the installed folders the corpus comes from, one per line
 """
 import json
 import os
@@ -121,6 +123,10 @@ def describe(path):
 
 
 def main():
+    if "--roots" in sys.argv[1:]:
+        for _, root in corpus_roots():
+            print(root)
+        return
     files = list(corpus_files())
     if "--list" in sys.argv[1:]:
         for _, path in files:

@@ -160,9 +160,11 @@ enum ResultRenderer {
         let rate = seconds > 0 ? Double(report.bytesLoaded) / seconds : 0
         switch style.format {
         case .table, .csv:
+            var parts = ["loaded \(plural(report.loaded, "file")) (\(formatBytes(report.bytesLoaded)))"]
+            if report.alreadyLoaded > 0 { parts.append("\(report.alreadyLoaded) already stored") }
+            if report.failed > 0 { parts.append("\(report.failed) failed") }
             rendered.data =
-                "loaded \(plural(report.loaded, "file")) (\(formatBytes(report.bytesLoaded))), "
-                + "\(report.alreadyLoaded) already stored, \(report.failed) failed, in \(formatSeconds(seconds))"
+                parts.joined(separator: ", ") + " in \(formatSeconds(seconds))"
                 + (report.bytesLoaded > 0 ? ", \(formatBytes(Int(rate)))/s" : "") + "\n"
         case .json, .ndjson:
             var loaded: [JSONValue] = []
@@ -272,9 +274,12 @@ enum ResultRenderer {
                 return RenderedResult(
                     data: table(columns: [members[0].0], rows: [[text(members[0].1)]], numeric: [0], style: style))
             }
+            let width = members.map { displayWidth($0.0) }.max() ?? 0
             return RenderedResult(
-                data: TextTable(columns: ["", ""], rows: members.map { [$0.0, text($0.1)] })
-                    .renderExpanded(bold: false).split(separator: "\n").dropFirst().joined(separator: "\n") + "\n")
+                data: members.map { name, value in
+                    name + String(repeating: " ", count: width - displayWidth(name)) + " | " + visible(text(value))
+                        + "\n"
+                }.joined())
         case .csv:
             return RenderedResult(data: CSV.render(header: members.map(\.0), rows: [members.map { text($0.1) }]))
         case .json, .ndjson:

@@ -10,10 +10,12 @@ enum DQLBinary {
     }
 
     static func run(
-        _ arguments: [String], input: String? = nil, environment: [String: String] = [:]
+        _ arguments: [String], input: String? = nil, environment: [String: String] = [:],
+        currentDirectory: String? = nil
     ) throws -> ProcessResult {
         var merged = ProcessInfo.processInfo.environment
         merged.merge(environment) { $1 }
-        return try ProcessResult.run(path, arguments, input: input, environment: merged)
+        return try ProcessResult.run(
+            path, arguments, input: input, environment: merged, currentDirectory: currentDirectory)
     }
 }

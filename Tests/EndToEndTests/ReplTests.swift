@@ -143,7 +143,7 @@ enum LargeDicom {
         header += [0xE0, 0x7F, 0x10, 0x00] + Array("OB".utf8) + [0, 0]
         header += withUnsafeBytes(of: UInt32(size).littleEndian) { Array($0) }
         let path = directory.appendingPathComponent(name).path
-        FileManager.default.createFile(atPath: path, contents: Data(header))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(header))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         try handle.seekToEnd()

@@ -44,11 +44,12 @@ final class ShellFixture {
     }
 
     func run(
-        _ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]
-    ) throws
-        -> ProcessResult
-    {
-        try DQLBinary.run(arguments, input: input, environment: environment.merging(extra) { $1 })
+        _ arguments: [String], input: String? = nil, environment extra: [String: String] = [:],
+        currentDirectory: String? = nil
+    ) throws -> ProcessResult {
+        try DQLBinary.run(
+            arguments, input: input, environment: environment.merging(extra) { $1 },
+            currentDirectory: currentDirectory)
     }
 
     /// Writes a script into the scratch directory and returns its path.

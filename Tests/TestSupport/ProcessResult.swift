@@ -9,9 +9,10 @@ public struct ProcessResult: Sendable {
     /// Runs `executable` with `arguments`, feeding `input` on stdin, and waits for it.
     public static func run(
         _ executable: String, _ arguments: [String], input: String? = nil,
-        environment: [String: String]? = nil
+        environment: [String: String]? = nil, currentDirectory: String? = nil
     ) throws -> ProcessResult {
         let process = Process()
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }

@@ -1,0 +1,44 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `dql server`: the local Redis with its modules, persisted with AOF so stored files survive
+/// a restart.
+@Suite struct ServerCommandTests {
+    @Test func startLoadStopStartAndTheDataIsStillThere() throws {
+        let port = try freePort()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-server-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: data) }
+        var environment = ["DQL_PREFIX": "persist"]
+        if let venv = ProcessInfo.processInfo.environment["DQL_TEST_VENV"] { environment["DQL_VENV"] = venv }
+        let place = ["--port", String(port), "--data-dir", data.path]
+        func server(_ action: String) throws -> ProcessResult {
+            try DQLBinary.run(["server", action] + place, environment: environment)
+        }
+        defer { _ = try? server("stop") }
+        let url = "redis://127.0.0.1:\(port)"
+
+        let before = try server("status")
+        #expect(before.status == 3 && before.stdout.hasPrefix("not running"))
+        let started = try server("start")
+        #expect(started.status == 0, "\(started.stderr)")
+        #expect(started.stdout.contains("RediSearch and RedisJSON on \(url)"))
+        #expect(try server("start").stdout.hasPrefix("already running"))
+        #expect(try server("status").status == 0)
+
+        let file = try Corpus.path("pydicom/test_files/CT_small.dcm")
+        let load = try DQLBinary.run(["--url", url, "-c", "load '\(file)'"], environment: environment)
+        #expect(load.status == 0, "\(load.stderr)")
+
+        let stopped = try server("stop")
+        #expect(stopped.status == 0 && stopped.stdout.hasPrefix("stopped"))
+        #expect(try server("status").status == 3)
+        #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("appendonlydir").path))
+
+        #expect(try server("start").status == 0)
+        let count = try DQLBinary.run(
+            ["--url", url, "--format", "csv", "-c", "count where name = 'CT_small.dcm'"], environment: environment)
+        #expect(count.stdout == "count\n1\n", "\(count.stderr)")
+    }
+}
