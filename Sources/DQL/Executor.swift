@@ -9,6 +9,8 @@ public final class Executor: @unchecked Sendable {
     public var compiler: Compiler
     public var chunkSize = 512 * 1024
     public var connections = 8
+    /// Seconds a load's lease on its chunks lasts unrenewed.
+    public var leaseSeconds = StorageLayout.loadingLeaseSeconds
     /// Whether this executor has made sure the index exists and is current.
     private var indexChecked = false
 
@@ -90,9 +92,10 @@ public final class Executor: @unchecked Sendable {
     // MARK: load
 
     func load(_ statement: LoadStatement, context: StatementContext) throws -> LoadReport {
-        let loader = Loader(
+        var loader = Loader(
             layout: layout, chunkSize: statement.chunkSize ?? chunkSize,
             connections: statement.connections ?? connections)
+        loader.leaseSeconds = leaseSeconds
         let files = try Loader.files(at: statement.path, recursive: statement.recursive)
         let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
         context.activity.begin(files: files.count, bytes: sizes.reduce(0, +))

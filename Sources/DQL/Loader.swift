@@ -11,6 +11,9 @@ public struct Loader: Sendable {
     public var layout: StorageLayout
     public var transfer: ChunkTransfer
 
+    /// Seconds a load's lease lasts unrenewed (see ``LoadLease``).
+    public var leaseSeconds = StorageLayout.loadingLeaseSeconds
+
     public init(layout: StorageLayout, chunkSize: Int = 512 * 1024, connections: Int = 8, window: Int = 8) {
         self.layout = layout
         self.transfer = ChunkTransfer(chunkSize: chunkSize, connections: connections, window: window)
@@ -96,11 +99,8 @@ public struct Loader: Sendable {
             return .alreadyLoaded(id: id, name: name)
         }
         let layout = layout
-        let lease = layout.loadingKey(id: id)
-        _ = try pool.withConnection {
-            try $0.call("SET", lease, String(now), "EX", String(StorageLayout.loadingLeaseSeconds))
-        }
-        defer { _ = try? pool.withConnection { try $0.call("DEL", lease) } }
+        let lease = try LoadLease(key: layout.loadingKey(id: id), seconds: leaseSeconds, pool: pool, now: now)
+        defer { lease.release() }
         let activity = context.activity
         do {
             try context.profile.measure(.transfer) {

@@ -24,8 +24,9 @@ public struct StorageLayout: Sendable, Hashable {
     /// those chunks alone. A load that dies leaves it to expire.
     public func loadingKey(id: String) -> String { "\(prefix):loading:\(id)" }
 
-    /// How long a load's claim on its chunks lasts without being renewed, in seconds.
-    public static let loadingLeaseSeconds = 600
+    /// How long a load's claim on its chunks lasts without being renewed, in seconds. A live
+    /// load renews it every third of that; a dead one's chunks are reclaimable after it.
+    public static let loadingLeaseSeconds = 30
 
     /// The id in a document key, or nil if the key is not one of ours.
     public func id(fromDocumentKey key: String) -> String? {

@@ -270,6 +270,10 @@ final class Session {
         }
         let executor = Executor(
             pool: RedisPool(configuration, maximumConnections: 64), layout: StorageLayout(prefix: prefix))
+        // For tests of interrupted loads; the default suits real use.
+        if let seconds = ProcessInfo.processInfo.environment["DQL_LOAD_LEASE_SECONDS"].flatMap(Int.init), seconds > 0 {
+            executor.leaseSeconds = seconds
+        }
         self.executor = executor
         return executor
     }

@@ -1,0 +1,128 @@
+import Crypto
+import Foundation
+import RedisIO
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Loads that do not finish: killed, cancelled with Ctrl-C, or cut off from the server. None
+/// may leave a visible document, and whatever chunks remain must be reclaimable by `vacuum`.
+@Suite(.serialized) struct LoadInterruptionTests {
+    /// Starts `dql` without waiting for it.
+    static func launch(_ arguments: [String], environment: [String: String]) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DQLBinary.path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return (process, errors)
+    }
+
+    /// Keys under `prefix` matching `pattern` (SCAN).
+    static func keys(_ pattern: String, _ connection: RedisConnection) throws -> [String] {
+        var cursor = "0"
+        var found: [String] = []
+        repeat {
+            let reply = try connection.call("SCAN", cursor, "MATCH", pattern, "COUNT", "10000")
+            cursor = reply.array?.first?.string ?? "0"
+            found += (reply.array?.last?.array ?? []).compactMap(\.string)
+        } while cursor != "0"
+        return found
+    }
+
+    /// Waits until the load of `file` has written some chunks.
+    static func waitForChunks(
+        of file: String, _ prefix: String, _ connection: RedisConnection, process: Process
+    ) throws {
+        guard let data = FileManager.default.contents(atPath: file) else { throw TestSetupError("cannot read \(file)") }
+        let id = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && process.isRunning {
+            if try connection.call("EXISTS", "\(prefix):chunk:\(id):200").integer == 1 { return }
+            usleep(1_000)
+        }
+        throw TestSetupError("the load wrote no chunks in time (running: \(process.isRunning))")
+    }
+
+    static func waitForLeaseToExpire(_ prefix: String, _ connection: RedisConnection) throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if try keys("\(prefix):loading:*", connection).isEmpty { return }
+            usleep(50_000)
+        }
+        throw TestSetupError("the lease did not expire")
+    }
+
+    func start(_ fixture: ShellFixture) throws -> (Process, Pipe, String) {
+        let big = try LargeDicom.write(in: fixture.directory, megabytes: 96)
+        let (process, errors) = try Self.launch(
+            ["-c", "load '\(big)' chunk 8KB connections 1"],
+            environment: fixture.environment.merging(["DQL_LOAD_LEASE_SECONDS": "2"]) { $1 })
+        return (process, errors, big)
+    }
+
+    @Test func aKilledLoadLeavesNoDocumentAndVacuumRemovesItsChunks() throws {
+        let fixture = try ShellFixture(load: false)
+        let connection = try TestRedis.connection()
+        let (process, _, big) = try start(fixture)
+        try Self.waitForChunks(of: big, fixture.prefix, connection, process: process)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\n0\n", "nothing visible")
+        let left = try Self.keys("\(fixture.prefix):chunk:*", connection)
+        #expect(left.count > 200, "the killed load left its chunks")
+        let early = try jsonObject(try fixture.run(["--format", "json", "-c", "vacuum"]).stdout)
+        #expect(early["chunksRemoved"] as? Int == 0, "the lease still protects them")
+
+        try Self.waitForLeaseToExpire(fixture.prefix, connection)
+        let vacuum = try jsonObject(try fixture.run(["--format", "json", "-c", "vacuum"]).stdout)
+        #expect(vacuum["chunksRemoved"] as? Int == left.count)
+        #expect(vacuum["interruptedLoads"] as? Int == 1)
+        #expect(try Self.keys("\(fixture.prefix):chunk:*", connection).isEmpty)
+    }
+
+    @Test func ctrlCDuringALoadRollsItBack() throws {
+        let fixture = try ShellFixture(load: false)
+        let connection = try TestRedis.connection()
+        let (process, errors, big) = try start(fixture)
+        try Self.waitForChunks(of: big, fixture.prefix, connection, process: process)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 130, "\(stderr)")
+        #expect(stderr.contains("load cancelled; the file in progress was rolled back"))
+        #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\n0\n")
+        #expect(try Self.keys("\(fixture.prefix):chunk:*", connection).isEmpty, "its chunks were deleted")
+        #expect(try Self.keys("\(fixture.prefix):loading:*", connection).isEmpty, "and its lease released")
+    }
+
+    @Test func aDroppedConnectionStopsTheLoadWithoutAVisibleFile() throws {
+        let server = try ScratchServer()
+        let fixture = try ShellFixture(load: false)
+        let environment = fixture.environment.merging(["REDIS_URL": server.url.description]) { $1 }
+        let connection = try RedisConnection(url: server.url)
+        let big = try LargeDicom.write(in: fixture.directory, megabytes: 96)
+        let (process, errors) = try Self.launch(
+            ["-c", "load '\(big)' chunk 8KB connections 1"],
+            environment: environment.merging(["DQL_LOAD_LEASE_SECONDS": "2"]) { $1 })
+        try Self.waitForChunks(of: big, fixture.prefix, connection, process: process)
+        try connection.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 69, "\(stderr)")
+        #expect(stderr.contains("load stopped") && stderr.contains(server.url.endpoint))
+
+        let count = try DQLBinary.run(["--format", "csv", "-c", "count"], environment: environment)
+        #expect(count.stdout == "count\n0\n", "\(count.stderr)")
+        try Self.waitForLeaseToExpire(fixture.prefix, connection)
+        _ = try DQLBinary.run(["-c", "vacuum"], environment: environment)
+        #expect(try Self.keys("\(fixture.prefix):chunk:*", connection).isEmpty)
+    }
+}
