@@ -24,7 +24,13 @@ struct ServerCheck {
         let connection = try RedisConnection(configuration)
         let clock = ContinuousClock()
         let start = clock.now
-        try connection.call("PING")
+        do {
+            try connection.call("PING")
+        } catch let error as RedisError where error.serverErrorCode == "NOAUTH" {
+            throw RedisError(
+                .authentication, endpoint: error.endpoint,
+                "authentication required: put the password in the URL (redis://[user]:PASSWORD@host) or use --password")
+        }
         let elapsed = clock.now - start
         let info = try connection.call("INFO", "server").string ?? ""
         let version =

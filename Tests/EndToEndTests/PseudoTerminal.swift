@@ -36,7 +36,10 @@ final class PseudoTerminal {
         defer { posix_spawnattr_destroy(&attributes) }
         // POSIX_SPAWN_SETSID (glibc): a new session, so the terminal opened below becomes the
         // child's controlling terminal and Ctrl-C reaches it as SIGINT.
-        posix_spawnattr_setflags(&attributes, Int16(0x80))
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setflags(&attributes, Int16(0x80 | POSIX_SPAWN_SETSIGMASK))
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
