@@ -39,6 +39,7 @@ let package = Package(
             dependencies: [
                 "DQL", "RedisIO", "DicomCore", "CEditLine", "CSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // `dql-bench`: dql against its baselines, side by side.

@@ -184,8 +184,8 @@ private struct SendableBuffer: @unchecked Sendable {
     init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 }
 
-/// pwrite until every byte is written.
-func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+/// pwrite until every byte is written; a failure names the offset.
+public func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
     var written = 0
     while written < bytes.count {
         guard let base = bytes.baseAddress else { return }

@@ -19,7 +19,7 @@ struct DQLCommand: AsyncParsableCommand {
             credentials refused, or modules missing; 130 interrupted (Ctrl-C).
             """,
         version: "dql \(DQLVersion.current)",
-        subcommands: [DumpCommand.self, PingCommand.self, ServerCommand.self]
+        subcommands: [DumpCommand.self, PingCommand.self, ServerCommand.self, SpeedTestCommand.self]
     )
 
     @Option(name: [.customShort("c"), .customLong("command")], help: "Run a statement (repeatable).")

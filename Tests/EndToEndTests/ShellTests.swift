@@ -215,4 +215,18 @@ import Testing
         #expect(json["name"] as? String == "CT_small.dcm")
         #expect((json["dicom"] as? [String: Any])?["00100010"] != nil)
     }
+
+    @Test func benchMeasuresEveryCellVerifiesAndCleansUp() throws {
+        let fixture = try ShellFixture(load: false)
+        let result = try fixture.run(["bench", "--size", "4MB", "--chunk", "64KB,256KB", "--connections", "1,4"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let table = parseTable(result.stdout)
+        #expect(table.header == ["chunk", "load MB/s", "fetch, 1 conn. MB/s", "fetch, 4 conn. MB/s"])
+        #expect(table.rows.map(\.first) == ["64 KiB", "256 KiB"])
+        #expect(table.rows.allSatisfy { $0.dropFirst().allSatisfy { (Double($0) ?? 0) > 0 } })
+        #expect(result.stderr.components(separatedBy: "(verified)").count == 5)
+        let connection = try TestRedis.connection()
+        let left = try connection.call("SCAN", "0", "MATCH", "dql-bench:*", "COUNT", "100000")
+        #expect(left.array?.last?.array?.isEmpty == true, "the test object is gone")
+    }
 }
