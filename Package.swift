@@ -48,6 +48,7 @@ let package = Package(
             dependencies: [
                 "DicomCore", "RedisIO", "DQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
 

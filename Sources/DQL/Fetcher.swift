@@ -112,24 +112,28 @@ public struct Fetcher: Sendable {
         let transfer = ChunkTransfer(chunkSize: facts.chunkSize, connections: connections, window: window)
         let storage = layout
         let activity = context.activity
-        let writeTime = try context.profile.measure(.transfer) {
-            try transfer.download(
-                into: descriptor, totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, pool: pool,
-                progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled)
+        // The hash follows the transfer chunk by chunk instead of reading the file afterwards.
+        let hasher = StreamingHasher(descriptor: descriptor, totalSize: facts.size, chunkSize: facts.chunkSize)
+        let writeTime: Duration
+        do {
+            writeTime = try context.profile.measure(.transfer) {
+                try transfer.download(
+                    into: descriptor, totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, pool: pool,
+                    progress: { activity.add(bytes: $0) }, written: { hasher.chunkWritten($0) },
+                    isCancelled: context.isCancelled)
+            }
+        } catch {
+            hasher.cancel()
+            throw error
         }
         context.profile.add(writeTime, to: .write)
         context.profile.add(bytes: facts.size)
-        let digest = try context.profile.measure(.checksum) { try Self.sha256(of: temporary) }
+        // What remains of the hash once the last chunk is in (it ran alongside the transfer).
+        let digest = try context.profile.measure(.checksum) { try hasher.finish() }
         guard digest == id else { throw FetchError.checksumMismatch(id: id, found: digest) }
         let final = try Self.link(
             temporary, into: directory, name: SafeName.make(facts.name, fallback: String(id.prefix(16)) + ".dcm"))
         return Result(id: id, path: final, size: facts.size)
-    }
-
-    /// SHA-256 of a file, hex.
-    static func sha256(of path: String) throws -> String {
-        let mapped = try MappedFile(path: path)
-        return withExtendedLifetime(mapped) { SHA256.hash(data: mapped.buffer).map { Loader.hex($0) }.joined() }
     }
 
     /// Links `temporary` into `directory` as `name`, or `stem_2.ext`, `stem_3.ext`, … if taken;

@@ -58,12 +58,13 @@ public struct ChunkTransfer: Sendable {
     /// Reads chunks into the file open as `descriptor`, each written at its offset straight
     /// from the reply buffer. A missing chunk, or one of the wrong length, is an error naming
     /// it. The file is not truncated or renamed here; the caller owns it. Calls `progress`
-    /// with the size of each chunk written. Returns the time spent in writes, summed over the
-    /// connections.
+    /// with the size of each chunk written and `written` with its index (from worker threads).
+    /// Returns the time spent in writes, summed over the connections.
     @discardableResult
     public func download(
         into descriptor: Int32, totalSize: Int, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
-        progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
+        progress: (@Sendable (Int) -> Void)? = nil, written: (@Sendable (Int) -> Void)? = nil,
+        isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws -> Duration {
         let chunkSize = chunkSize
         let writeNanoseconds = Atomic<Int>(0)
@@ -86,6 +87,7 @@ public struct ChunkTransfer: Sendable {
                         Int(elapsed.components.seconds) * 1_000_000_000
                             + Int(elapsed.components.attoseconds / 1_000_000_000),
                         ordering: .relaxed)
+                    written?(index)
                 case .null:
                     throw ChunkTransferError.missing(index: index, key: key(index))
                 case .error:

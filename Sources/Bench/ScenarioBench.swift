@@ -1,0 +1,85 @@
+import ArgumentParser
+import DQL
+import Foundation
+import RedisIO
+
+/// The demo's scenario 2 (search, then fetch the file) and scenario 3 (count by protocol):
+/// dql in-process against the notebook's redis-py code (scripts/demo_scenarios.py), each timed
+/// over many runs on the same server, medians compared.
+struct ScenarioBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scenarios",
+        abstract: "The demo's scenarios 2 and 3: dql vs the notebook's redis-py code, median of N runs."
+    )
+
+    @Option(help: "Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379).")
+    var url: String?
+
+    @Option(help: "Timed runs of each scenario.")
+    var runs = 100
+
+    @Option(help: "Python with redis-py and pydicom (the repository's venv by default).")
+    var python = "\(repositoryRoot)/.venv/bin/python"
+
+    func run() throws {
+        let redisURL = try RedisURL.resolve(explicit: url, environment: ProcessInfo.processInfo.environment)
+        // The notebook loaded pydicom's test files (get_testdata_files()).
+        let files = try runCapturing(python, ["\(repositoryRoot)/scripts/dicom_oracle.py", "--list"])
+            .split(separator: "\n").map(String.init).filter { $0.contains("/pydicom/data/test_files/") }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-scenarios-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let layout = StorageLayout(prefix: "dqlscenarios-\(UUID().uuidString.prefix(8))")
+        let pool = RedisPool(RedisConfiguration(url: redisURL), maximumConnections: 16)
+        defer { pool.close() }
+        let executor = Executor(pool: pool, layout: layout)
+        defer { Self.removeAll(layout, pool) }
+        for file in files { _ = try executor.run("load '\(file)'") }
+
+        let scenario2 = try Parser.parseStatement("find where protocol = '194' and year = 2019 fetch to '\(directory.path)'")
+        let scenario3 = try Parser.parseStatement("count by protocol")
+        var times2: [Double] = []
+        var times3: [Double] = []
+        let clock = ContinuousClock()
+        for round in -1..<runs {
+            let start2 = clock.now
+            guard case .rows(let found) = try executor.execute(scenario2), found.fetched.count == 1 else {
+                throw ValidationError("scenario 2 did not fetch exactly one file")
+            }
+            let elapsed2 = (clock.now - start2).seconds
+            try FileManager.default.removeItem(atPath: found.fetched[0].path)
+            let start3 = clock.now
+            _ = try executor.execute(scenario3)
+            let elapsed3 = (clock.now - start3).seconds
+            if round >= 0 {  // round -1 warms up connections and the index check
+                times2.append(elapsed2)
+                times3.append(elapsed3)
+            }
+        }
+        let demo = try runCapturing(
+            python, ["\(repositoryRoot)/scripts/demo_scenarios.py", redisURL.description, "demoscn-\(UUID().uuidString.prefix(8)):", String(runs)] + files)
+        guard let object = try JSONSerialization.jsonObject(with: Data(demo.utf8)) as? [String: Any],
+            let demo2 = object["scenario2"] as? [Double], let demo3 = object["scenario3"] as? [Double]
+        else { throw ValidationError("unexpected output from demo_scenarios.py: \(demo)") }
+        func ms(_ values: [Double]) -> String { String(format: "%.3f ms", median(values) * 1000) }
+        print("medians of \(runs) runs; \(files.count) files of pydicom's test_files; server \(redisURL)")
+        print("scenario 2 (search + fetch J2K_pixelrep_mismatch.dcm): dql \(ms(times2)), redis-py \(ms(demo2)), redis-py / dql = \(format(median(demo2) / median(times2)))x")
+        print("scenario 3 (count by protocol):                        dql \(ms(times3)), redis-py \(ms(demo3)), redis-py / dql = \(format(median(demo3) / median(times3)))x")
+        print("(dql's scenario 2 writes the file to disk through a temporary file and checks its SHA-256; the notebook's joins the chunks in memory)")
+    }
+
+    static func removeAll(_ layout: StorageLayout, _ pool: RedisPool) {
+        _ = try? pool.withConnection { connection in
+            _ = try? connection.call("FT.DROPINDEX", layout.indexName)
+            var cursor = "0"
+            repeat {
+                let reply = try connection.call("SCAN", cursor, "MATCH", layout.prefix + ":*", "COUNT", "1000")
+                cursor = reply.array?.first?.string ?? "0"
+                let keys = (reply.array?.last?.array ?? []).compactMap(\.string)
+                if !keys.isEmpty { try connection.call(RedisCommand(["UNLINK"] + keys)) }
+            } while cursor != "0"
+        }
+    }
+}
