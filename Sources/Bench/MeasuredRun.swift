@@ -5,7 +5,7 @@ import Foundation
     import Glibc
 #endif
 
-/// One run of a program: its wall time and peak resident memory (from wait4's rusage), with
+/// One run of a program: its wall time and peak resident memory (VmHWM), with
 /// stdout and stderr kept in files for error reports.
 struct MeasuredRun {
     var seconds: Double
@@ -13,7 +13,9 @@ struct MeasuredRun {
     var peakMemory: Int
     var stdout: String
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: String) throws
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], in directory: String
+    ) throws
         -> MeasuredRun
     {
         let out = directory + "/run.stdout"
@@ -32,16 +34,32 @@ struct MeasuredRun {
         var pid: pid_t = 0
         let start = ContinuousClock.now
         let result = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
-        guard result == 0 else { throw ValidationError("cannot run \(arguments[0]): \(String(cString: strerror(result)))") }
+        guard result == 0 else {
+            throw ValidationError("cannot run \(arguments[0]): \(String(cString: strerror(result)))")
+        }
+        // Peak memory from the child's own VmHWM, sampled until it exits: wait4's ru_maxrss
+        // would count the parent's memory too (posix_spawn's child shares the parent's
+        // address space until exec, and Linux carries that high-water mark across exec).
         var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        var peak = 0
+        while true {
+            if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+            {
+                peak = max(peak, kilobytes * 1024)
+            }
+            let waited = waitpid(pid, &status, WNOHANG)
+            if waited == pid { break }
+            if waited < 0 && errno != EINTR { break }
+            usleep(2_000)
+        }
         let elapsed = (ContinuousClock.now - start).seconds
         let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         guard status == 0 else {
             let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
             throw ValidationError("\(arguments.joined(separator: " ")) failed (status \(status >> 8)): \(stderr)")
         }
-        return MeasuredRun(seconds: elapsed, peakMemory: usage.ru_maxrss * 1024, stdout: stdout)
+        return MeasuredRun(seconds: elapsed, peakMemory: peak, stdout: stdout)
     }
 }

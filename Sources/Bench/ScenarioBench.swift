@@ -38,7 +38,8 @@ struct ScenarioBench: ParsableCommand {
         defer { Self.removeAll(layout, pool) }
         for file in files { _ = try executor.run("load '\(file)'") }
 
-        let scenario2 = try Parser.parseStatement("find where protocol = '194' and year = 2019 fetch to '\(directory.path)'")
+        let scenario2 = try Parser.parseStatement(
+            "find where protocol = '194' and year = 2019 fetch to '\(directory.path)'")
         let scenario3 = try Parser.parseStatement("count by protocol")
         var times2: [Double] = []
         var times3: [Double] = []
@@ -59,15 +60,25 @@ struct ScenarioBench: ParsableCommand {
             }
         }
         let demo = try runCapturing(
-            python, ["\(repositoryRoot)/scripts/demo_scenarios.py", redisURL.description, "demoscn-\(UUID().uuidString.prefix(8)):", String(runs)] + files)
+            python,
+            [
+                "\(repositoryRoot)/scripts/demo_scenarios.py", redisURL.description,
+                "demoscn-\(UUID().uuidString.prefix(8)):", String(runs),
+            ] + files)
         guard let object = try JSONSerialization.jsonObject(with: Data(demo.utf8)) as? [String: Any],
             let demo2 = object["scenario2"] as? [Double], let demo3 = object["scenario3"] as? [Double]
         else { throw ValidationError("unexpected output from demo_scenarios.py: \(demo)") }
         func ms(_ values: [Double]) -> String { String(format: "%.3f ms", median(values) * 1000) }
         print("medians of \(runs) runs; \(files.count) files of pydicom's test_files; server \(redisURL)")
-        print("scenario 2 (search + fetch J2K_pixelrep_mismatch.dcm): dql \(ms(times2)), redis-py \(ms(demo2)), redis-py / dql = \(format(median(demo2) / median(times2)))x")
-        print("scenario 3 (count by protocol):                        dql \(ms(times3)), redis-py \(ms(demo3)), redis-py / dql = \(format(median(demo3) / median(times3)))x")
-        print("(dql's scenario 2 writes the file to disk through a temporary file and checks its SHA-256; the notebook's joins the chunks in memory)")
+        print(
+            "scenario 2 (search + fetch J2K_pixelrep_mismatch.dcm): dql \(ms(times2)), redis-py \(ms(demo2)), redis-py / dql = \(format(median(demo2) / median(times2)))x"
+        )
+        print(
+            "scenario 3 (count by protocol):                        dql \(ms(times3)), redis-py \(ms(demo3)), redis-py / dql = \(format(median(demo3) / median(times3)))x"
+        )
+        print(
+            "(dql's scenario 2 writes the file to disk through a temporary file and checks its SHA-256; the notebook's joins the chunks in memory)"
+        )
     }
 
     static func removeAll(_ layout: StorageLayout, _ pool: RedisPool) {

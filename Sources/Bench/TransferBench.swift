@@ -47,7 +47,8 @@ struct TransferBench: ParsableCommand {
     func run() throws {
         let redisURL = try RedisURL.resolve(explicit: url, environment: ProcessInfo.processInfo.environment)
         let dqlPath =
-            dql ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            dql
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
                 "dql"
             ).path
         let size = sizeMiB << 20
@@ -94,7 +95,8 @@ struct TransferBench: ParsableCommand {
                     String(demoConnections), directory.appendingPathComponent("demo.out").path,
                 ])
             guard let object = try JSONSerialization.jsonObject(with: Data(demo.utf8)) as? [String: Any],
-                let loadSeconds = object["loadSeconds"] as? Double, let fetchSeconds = object["fetchSeconds"] as? Double,
+                let loadSeconds = object["loadSeconds"] as? Double,
+                let fetchSeconds = object["fetchSeconds"] as? Double,
                 object["verified"] as? Bool == true
             else { throw ValidationError("unexpected output from demo_speedtest.py: \(demo)") }
             rates["demo load", default: []].append(Double(fileSize) / loadSeconds)

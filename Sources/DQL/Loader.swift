@@ -73,20 +73,39 @@ public struct Loader: Sendable {
 
     private func loadOrThrow(
         file path: String, pool: RedisPool, context: StatementContext, now: Int
-    ) throws
-        -> Outcome
-    {
+    ) throws -> Outcome {
         let mapped = try MappedFile(path: path)
         let bytes = mapped.buffer
-        let id = context.profile.measure(.checksum) { SHA256.hash(data: bytes).map { Self.hex($0) }.joined() }
         let name = URL(fileURLWithPath: path).lastPathComponent
         let header = try DicomReader.read(bytes, options: .metadataOnly)
-        let documentKey = layout.documentKey(id: id)
         let source = URL(fileURLWithPath: path).standardizedFileURL.path
+        let provisional: String?
+        if bytes.count >= overlapThreshold, try !anyDocument(ofSize: bytes.count, pool: pool, context: context) {
+            // No stored file has this size, so these bytes are new: upload under a provisional
+            // id while the hash is computed, instead of hashing first.
+            provisional = "new-" + UUID().uuidString.lowercased()
+        } else {
+            provisional = nil
+        }
+        let hashing = HashingThread(mapped)
+        // The provisional chunks stay claimed until they have their final names.
+        let provisionalLease = try provisional.map {
+            try LoadLease(key: layout.loadingKey(id: $0), seconds: leaseSeconds, pool: pool, now: now)
+        }
+        defer { provisionalLease?.release() }
+        if let provisional {
+            try upload(bytes, id: provisional, mapped: mapped, pool: pool, context: context)
+        }
+        let uploaded = provisional != nil
+        let id = try context.profile.measure(.checksum) { try hashing.wait() }
+        let documentKey = layout.documentKey(id: id)
         let exists = try context.profile.measure(.query) {
             try pool.withConnection { try $0.call("EXISTS", documentKey).integer == 1 }
         }
         if exists {
+            if let provisional {
+                removeChunks(id: provisional, count: transfer.chunkCount(totalSize: bytes.count), pool: pool)
+            }
             try pool.withConnection { connection in
                 // Remember a new source path; the bytes are already there.
                 let known = try connection.call("JSON.GET", documentKey, "$.sources").string ?? ""
@@ -95,12 +114,55 @@ public struct Loader: Sendable {
                         "JSON.ARRAPPEND", documentKey, "$.sources", JSONValue.string(source).serialized())
                 }
             }
-            context.activity.add(bytes: bytes.count)
+            if !uploaded { context.activity.add(bytes: bytes.count) }
             return .alreadyLoaded(id: id, name: name)
         }
-        let layout = layout
         let lease = try LoadLease(key: layout.loadingKey(id: id), seconds: leaseSeconds, pool: pool, now: now)
         defer { lease.release() }
+        if let provisional {
+            try rename(from: provisional, to: id, count: transfer.chunkCount(totalSize: bytes.count), pool: pool)
+        } else {
+            try upload(bytes, id: id, mapped: mapped, pool: pool, context: context)
+        }
+        context.profile.add(bytes: bytes.count)
+        let document = FileDocument(
+            file: header, id: id, name: name, size: bytes.count, chunkSize: transfer.chunkSize, loadedAt: now,
+            source: source)
+        // NX: if another loader finished the same bytes meanwhile, its document stands.
+        try context.profile.measure(.query) {
+            try pool.withConnection { connection in
+                try connection.call(RedisCommand(["JSON.SET", documentKey, "$", document.json.serialized(), "NX"]))
+            }
+        }
+        return .loaded(id: id, name: name, size: bytes.count)
+    }
+
+    /// Files at least this large upload while they are hashed (when no stored file has their
+    /// size); smaller ones are hashed first, which costs little and skips the upload of bytes
+    /// already stored.
+    var overlapThreshold: Int { max(4 << 20, 4 * transfer.chunkSize) }
+
+    /// Whether any stored file has exactly `size` bytes (only those could hold the same bytes).
+    func anyDocument(ofSize size: Int, pool: RedisPool, context: StatementContext) throws -> Bool {
+        let reply = try context.profile.measure(.query) {
+            try pool.withConnection { connection in
+                try connection.call(
+                    RedisCommand([
+                        "FT.SEARCH", layout.indexName, "@size:[\(size) \(size)]", "LIMIT", "0", "0", "DIALECT", "2",
+                    ]))
+            }
+        }
+        guard let total = reply.array?.first?.integer else {
+            throw RedisError(.unexpectedReply, "FT.SEARCH by size replied \(reply)")
+        }
+        return total > 0
+    }
+
+    /// Writes the chunks of `bytes` under `id`; on failure removes what it wrote.
+    private func upload(
+        _ bytes: UnsafeRawBufferPointer, id: String, mapped: MappedFile, pool: RedisPool, context: StatementContext
+    ) throws {
+        let layout = layout
         let activity = context.activity
         do {
             try context.profile.measure(.transfer) {
@@ -114,17 +176,28 @@ public struct Loader: Sendable {
             removeChunks(id: id, count: transfer.chunkCount(totalSize: bytes.count), pool: pool)
             throw error
         }
-        context.profile.add(bytes: bytes.count)
-        let document = FileDocument(
-            file: header, id: id, name: name, size: bytes.count, chunkSize: transfer.chunkSize, loadedAt: now,
-            source: source)
-        // NX: if another loader finished the same bytes meanwhile, its document stands.
-        try context.profile.measure(.query) {
+    }
+
+    /// Moves chunks from their provisional keys to the keys of the file's id (one server: RENAME
+    /// is a pointer move, not a copy).
+    private func rename(from provisional: String, to id: String, count: Int, pool: RedisPool) throws {
+        do {
             try pool.withConnection { connection in
-                try connection.call(RedisCommand(["JSON.SET", documentKey, "$", document.json.serialized(), "NX"]))
+                for start in stride(from: 0, to: count, by: 1000) {
+                    let replies = try connection.pipeline(
+                        (start..<min(count, start + 1000)).map {
+                            RedisCommand(
+                                "RENAME", layout.chunkKey(id: provisional, index: $0),
+                                layout.chunkKey(id: id, index: $0))
+                        })
+                    for reply in replies { _ = try reply.checked() }
+                }
             }
+        } catch {
+            removeChunks(id: provisional, count: count, pool: pool)
+            removeChunks(id: id, count: count, pool: pool)
+            throw error
         }
-        return .loaded(id: id, name: name, size: bytes.count)
     }
 
     /// Best effort: deletes the chunks of an unfinished load. Whatever cannot be deleted now
@@ -149,4 +222,31 @@ public struct Loader: Sendable {
 public struct LoadError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// SHA-256 of a mapped file on a thread of its own, so it can run alongside an upload.
+final class HashingThread: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var digest: String?
+
+    /// Starts hashing; the thread keeps `file` mapped until it is done.
+    init(_ file: MappedFile) {
+        let thread = Thread { [self] in
+            let hex = withExtendedLifetime(file) { SHA256.hash(data: file.buffer).map { Loader.hex($0) }.joined() }
+            condition.withLock {
+                digest = hex
+                condition.broadcast()
+            }
+        }
+        thread.name = "dql.hash"
+        thread.start()
+    }
+
+    /// The digest (hex), once computed.
+    func wait() throws -> String {
+        condition.withLock {
+            while digest == nil { condition.wait() }
+            return digest ?? ""
+        }
+    }
 }

@@ -68,10 +68,12 @@ final class StreamingHasher: @unchecked Sendable {
                 let length = min(chunkSize, totalSize - index * chunkSize)
                 var done = 0
                 while done < length {
-                    let count = pread(descriptor, buffer.baseAddress! + done, length - done, off_t(index * chunkSize + done))
+                    let count = pread(
+                        descriptor, buffer.baseAddress! + done, length - done, off_t(index * chunkSize + done))
                     if count < 0 && errno == EINTR { continue }
                     guard count > 0 else {
-                        throw FetchError.cannotWrite(path: "(temporary file)", reason: "cannot read back: \(String(cString: strerror(errno)))")
+                        throw FetchError.cannotWrite(
+                            path: "(temporary file)", reason: "cannot read back: \(String(cString: strerror(errno)))")
                     }
                     done += count
                 }

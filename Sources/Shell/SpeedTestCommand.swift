@@ -118,7 +118,8 @@ struct SpeedTestCommand: ParsableCommand {
 
     /// `64 KiB`, `1 MiB`: sizes as the options take them.
     static func binarySize(_ bytes: Int) -> String {
-        for (unit, size) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes >= size && bytes % size == 0 {
+        for (unit, size) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        where bytes >= size && bytes % size == 0 {
             return "\(bytes / size) \(unit)"
         }
         return "\(bytes) B"

@@ -87,6 +87,56 @@ import Testing
         #expect(groups.rows.map(\.count).reduce(0, +) == 3)
     }
 
+    @Test func aLargeNewFileUploadsWhileHashingAndEndsUpUnderItsId() throws {
+        let connection = try TestRedis.connection()
+        let layout = Self.layout()
+        defer { Self.dropAll(layout, connection) }
+        try IndexManager(layout: layout).ensureIndex(connection)
+        let pool = RedisPool(try TestRedis.configuration())
+        defer { pool.close() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-overlap-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Two different 6 MiB DICOM files of the same size: a header, then different pixel bytes.
+        let header = try Data(contentsOf: URL(fileURLWithPath: try Corpus.path("pydicom/test_files/CT_small.dcm")))
+        var random = SplitMix64(seed: 7)
+        func write(_ name: String) throws -> String {
+            var data = header
+            data.append(contentsOf: (0..<(6 << 20)).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+            let path = directory.appendingPathComponent(name).path
+            try data.write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let first = try write("a.dcm")
+        let second = try write("b.dcm")
+        let loader = Loader(layout: layout, chunkSize: 256 << 10, connections: 4)
+        #expect(loader.overlapThreshold <= 6 << 20)
+        guard case .loaded(let id, _, let size) = try loader.load(file: first, pool: pool) else {
+            Issue.record("not loaded")
+            return
+        }
+        // Every chunk is under the file's id; nothing provisional is left, no lease either.
+        let chunks = try connection.call("SCAN", "0", "MATCH", layout.prefix + ":chunk:*", "COUNT", "100000")
+        let keys = (chunks.array?.last?.array ?? []).compactMap(\.string)
+        #expect(keys.count == (size + (256 << 10) - 1) / (256 << 10))
+        #expect(keys.allSatisfy { $0.hasPrefix(layout.prefix + ":chunk:" + id + ":") })
+        let leases = try connection.call("SCAN", "0", "MATCH", layout.prefix + ":loading:*", "COUNT", "100000")
+        #expect(leases.array?.last?.array?.isEmpty == true)
+        // The same bytes again: a file of that size exists, so it is hashed first and not sent.
+        #expect(try loader.load(file: first, pool: pool) == .alreadyLoaded(id: id, name: "a.dcm"))
+        // Different bytes of the same size load too.
+        guard case .loaded(let otherId, _, _) = try loader.load(file: second, pool: pool) else {
+            Issue.record("second not loaded")
+            return
+        }
+        #expect(otherId != id)
+        let fetched = try Fetcher(layout: layout).fetch(
+            id: id, into: directory.appendingPathComponent("out").path, pool: pool)
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: fetched.path)) == Data(contentsOf: URL(fileURLWithPath: first)))
+    }
+
     @Test func anIndexFromANewerDqlIsLeftAlone() throws {
         let connection = try TestRedis.connection()
         let layout = Self.layout()
