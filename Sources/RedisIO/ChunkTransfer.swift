@@ -30,36 +30,34 @@ public struct ChunkTransfer: Sendable {
         totalSize == 0 ? 0 : (totalSize + chunkSize - 1) / chunkSize
     }
 
-    /// Writes `source` as chunks: `SET key(i) bytes[i*chunkSize ..< …]`. `source` must stay valid
-    /// until this returns. Calls `progress` with the size of each chunk written (from worker
-    /// threads).
+    /// Writes `source` as chunks: `SET key(i) bytes[i*chunkSize ..< …]`, each sent straight
+    /// from `source`. `source` must stay valid until this returns. Calls `progress` with the
+    /// size of each chunk written (from worker threads).
     public func upload(
         _ source: UnsafeRawBufferPointer, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
         progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws {
         let base = SendableBuffer(source)
         let chunkSize = chunkSize
-        try run(totalSize: source.count, pool: pool, progress: progress, isCancelled: isCancelled) {
-            index, connection in
+        try run(totalSize: source.count, scratchSize: 0, pool: pool, progress: progress, isCancelled: isCancelled) {
+            index, channel, _ in
             let start = index * chunkSize
             let chunk = UnsafeRawBufferPointer(rebasing: base.buffer[start..<min(start + chunkSize, base.buffer.count)])
-            try withArgv([Array("SET".utf8), Array(key(index).utf8)]) { head in
-                try connection.append(arguments: head + [chunk])
-            }
-        } receive: { index, connection in
-            let reply = try connection.readReply()
-            if let message = reply.errorMessage {
+            try channel.send(["SET", key(index)], body: chunk)
+        } receive: { index, channel, _ in
+            if let message = try channel.readStatus() {
                 throw RedisError(
-                    .server, endpoint: connection.endpoint, "writing chunk \(index) (\(key(index))): \(message)")
+                    .server, endpoint: channel.endpoint, "writing chunk \(index) (\(key(index))): \(message)")
             }
         }
     }
 
-    /// Reads chunks into the file open as `descriptor`, each written at its offset straight
-    /// from the reply buffer. A missing chunk, or one of the wrong length, is an error naming
-    /// it. The file is not truncated or renamed here; the caller owns it. Calls `progress`
-    /// with the size of each chunk written and `written` with its index (from worker threads).
-    /// Returns the time spent in writes, summed over the connections.
+    /// Reads chunks into the file open as `descriptor`: each reply read straight into a buffer
+    /// of its connection and written at its offset. A missing chunk, or one of the wrong
+    /// length, is an error naming it. The file is not truncated or renamed here; the caller
+    /// owns it. Calls `progress` with the size of each chunk written and `written` with its
+    /// index (from worker threads). Returns the time spent in writes, summed over the
+    /// connections.
     @discardableResult
     public func download(
         into descriptor: Int32, totalSize: Int, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
@@ -68,64 +66,64 @@ public struct ChunkTransfer: Sendable {
     ) throws -> Duration {
         let chunkSize = chunkSize
         let writeNanoseconds = Atomic<Int>(0)
-        try run(totalSize: totalSize, pool: pool, progress: progress, isCancelled: isCancelled) { index, connection in
-            try connection.append(RedisCommand("GET", key(index)))
-        } receive: { index, connection in
+        try run(totalSize: totalSize, scratchSize: chunkSize, pool: pool, progress: progress, isCancelled: isCancelled)
+        {
+            index, channel, _ in
+            try channel.send(["GET", key(index)])
+        } receive: { index, channel, scratch in
             let expected = min(chunkSize, totalSize - index * chunkSize)
-            try connection.withNextReply { reply in
-                switch reply.kind {
-                case .bulk:
-                    let bytes = reply.bytes
-                    guard bytes.count == expected else {
-                        throw ChunkTransferError.wrongLength(
-                            index: index, key: key(index), found: bytes.count, expected: expected)
-                    }
-                    let started = ContinuousClock.now
-                    try writeFully(descriptor, bytes, at: index * chunkSize)
-                    let elapsed = ContinuousClock.now - started
-                    writeNanoseconds.wrappingAdd(
-                        Int(elapsed.components.seconds) * 1_000_000_000
-                            + Int(elapsed.components.attoseconds / 1_000_000_000),
-                        ordering: .relaxed)
-                    written?(index)
-                case .null:
-                    throw ChunkTransferError.missing(index: index, key: key(index))
-                case .error:
-                    throw RedisError(
-                        .server, endpoint: connection.endpoint,
-                        "reading chunk \(index) (\(key(index))): \(String(decoding: reply.bytes, as: UTF8.self))")
-                default:
-                    throw ChunkTransferError.wrongLength(index: index, key: key(index), found: -1, expected: expected)
-                }
+            let destination = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<expected])
+            switch try channel.readBulk(into: destination) {
+            case .value:
+                let started = ContinuousClock.now
+                try writeFully(descriptor, UnsafeRawBufferPointer(destination), at: index * chunkSize)
+                let elapsed = ContinuousClock.now - started
+                writeNanoseconds.wrappingAdd(
+                    Int(elapsed.components.seconds) * 1_000_000_000
+                        + Int(elapsed.components.attoseconds / 1_000_000_000),
+                    ordering: .relaxed)
+                written?(index)
+            case .missing:
+                throw ChunkTransferError.missing(index: index, key: key(index))
+            case .wrongLength(let found):
+                throw ChunkTransferError.wrongLength(index: index, key: key(index), found: found, expected: expected)
+            case .error(let message):
+                throw RedisError(
+                    .server, endpoint: channel.endpoint, "reading chunk \(index) (\(key(index))): \(message)")
             }
         }
         return .nanoseconds(writeNanoseconds.load(ordering: .relaxed))
     }
 
     /// The engine both directions share: each connection claims chunks while it has fewer than
-    /// `window` in flight, sends them with `send`, and takes replies in order with `receive`.
+    /// `window` in flight, sends them with `send`, and takes replies in order with `receive`,
+    /// on the connection's socket directly (``RawChannel``), with a scratch buffer of its own.
     private func run(
-        totalSize: Int, pool: RedisPool, progress: (@Sendable (Int) -> Void)?,
+        totalSize: Int, scratchSize: Int, pool: RedisPool, progress: (@Sendable (Int) -> Void)?,
         isCancelled: @escaping @Sendable () -> Bool,
-        send: @escaping @Sendable (Int, RedisConnection) throws -> Void,
-        receive: @escaping @Sendable (Int, RedisConnection) throws -> Void
+        send: @escaping @Sendable (Int, RawChannel, UnsafeMutableRawBufferPointer) throws -> Void,
+        receive: @escaping @Sendable (Int, RawChannel, UnsafeMutableRawBufferPointer) throws -> Void
     ) throws {
         let count = chunkCount(totalSize: totalSize)
         let claims = ChunkClaims(count: count)
         let chunkSize = chunkSize
         let window = window
         _ = try pool.parallel(min(connections, max(count, 1))) { _, connection in
-            var inFlight: [Int] = []
-            inFlight.reserveCapacity(window)
-            while true {
-                while inFlight.count < window, !claims.failed, !isCancelled(), let index = claims.claim() {
-                    try claims.failing { try send(index, connection) }
-                    inFlight.append(index)
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(scratchSize, 1), alignment: 4096)
+            defer { scratch.deallocate() }
+            try connection.withRawChannel { channel in
+                var inFlight: [Int] = []
+                inFlight.reserveCapacity(window)
+                while true {
+                    while inFlight.count < window, !claims.failed, !isCancelled(), let index = claims.claim() {
+                        try claims.failing { try send(index, channel, scratch) }
+                        inFlight.append(index)
+                    }
+                    guard let index = inFlight.first else { break }
+                    inFlight.removeFirst()
+                    try claims.failing { try receive(index, channel, scratch) }
+                    progress?(min(chunkSize, totalSize - index * chunkSize))
                 }
-                guard let index = inFlight.first else { break }
-                inFlight.removeFirst()
-                try claims.failing { try receive(index, connection) }
-                progress?(min(chunkSize, totalSize - index * chunkSize))
             }
             if isCancelled() { throw ChunkTransferError.cancelled }
         }

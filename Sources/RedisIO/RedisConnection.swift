@@ -182,6 +182,17 @@ public final class RedisConnection: @unchecked Sendable {
         }
     }
 
+    /// The socket, for ``withRawChannel(_:)``: only when hiredis holds nothing unsent and no
+    /// reply is owed, so the stream is at a command boundary.
+    func rawDescriptor() throws -> Int32 {
+        try ensureUsable()
+        guard let context else { throw notConnected() }
+        guard pendingReplies == 0, context.pointee.obuf == nil || sdslen(context.pointee.obuf) == 0 else {
+            throw RedisError(.unexpectedReply, endpoint: endpoint, "raw access with replies pending")
+        }
+        return context.pointee.fd
+    }
+
     private func ensureUsable() throws {
         if context == nil || context?.pointee.err != 0 {
             discardContext()
