@@ -52,20 +52,35 @@ public struct ChunkTransfer: Sendable {
         }
     }
 
-    /// Reads chunks into the file open as `descriptor`: each reply read straight into a buffer
-    /// of its connection and written at its offset. A missing chunk, or one of the wrong
-    /// length, is an error naming it. The file is not truncated or renamed here; the caller
-    /// owns it. Calls `progress` with the size of each chunk written and `written` with its
-    /// index (from worker threads). Returns the time spent in writes, summed over the
+    /// Reads chunks into the file open as `descriptor`, each written at its offset. A
+    /// missing chunk, or one of the wrong length, is an error naming it. The file is not
+    /// truncated or renamed here; the caller owns it. Calls `progress` with the size of each
+    /// chunk written (from worker threads). Returns the time spent in writes, summed over the
     /// connections.
     @discardableResult
     public func download(
         into descriptor: Int32, totalSize: Int, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
-        progress: (@Sendable (Int) -> Void)? = nil, written: (@Sendable (Int) -> Void)? = nil,
-        isCancelled: @escaping @Sendable () -> Bool = { false }
+        progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws -> Duration {
         let chunkSize = chunkSize
-        let writeNanoseconds = Atomic<Int>(0)
+        return try download(
+            totalSize: totalSize, key: key, pool: pool, progress: progress, isCancelled: isCancelled
+        ) { index, bytes in
+            try writeFully(descriptor, bytes, at: index * chunkSize)
+        }
+    }
+
+    /// Reads chunks and hands each to `deliver` with its index, straight from the buffer its
+    /// reply was read into (valid only during the call; calls come from worker threads, in
+    /// any order). Returns the time spent in `deliver`, summed over the connections.
+    @discardableResult
+    public func download(
+        totalSize: Int, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
+        progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false },
+        deliver: @escaping @Sendable (Int, UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Duration {
+        let chunkSize = chunkSize
+        let deliverNanoseconds = Atomic<Int>(0)
         try run(totalSize: totalSize, scratchSize: chunkSize, pool: pool, progress: progress, isCancelled: isCancelled)
         {
             index, channel, _ in
@@ -76,13 +91,12 @@ public struct ChunkTransfer: Sendable {
             switch try channel.readBulk(into: destination) {
             case .value:
                 let started = ContinuousClock.now
-                try writeFully(descriptor, UnsafeRawBufferPointer(destination), at: index * chunkSize)
+                try deliver(index, UnsafeRawBufferPointer(destination))
                 let elapsed = ContinuousClock.now - started
-                writeNanoseconds.wrappingAdd(
+                deliverNanoseconds.wrappingAdd(
                     Int(elapsed.components.seconds) * 1_000_000_000
                         + Int(elapsed.components.attoseconds / 1_000_000_000),
                     ordering: .relaxed)
-                written?(index)
             case .missing:
                 throw ChunkTransferError.missing(index: index, key: key(index))
             case .wrongLength(let found):
@@ -92,7 +106,7 @@ public struct ChunkTransfer: Sendable {
                     .server, endpoint: channel.endpoint, "reading chunk \(index) (\(key(index))): \(message)")
             }
         }
-        return .nanoseconds(writeNanoseconds.load(ordering: .relaxed))
+        return .nanoseconds(deliverNanoseconds.load(ordering: .relaxed))
     }
 
     /// The engine both directions share: each connection claims chunks while it has fewer than
