@@ -2,13 +2,15 @@ import Crypto
 import Foundation
 
 /// SHA-256 of a file whose chunks arrive in any order, computed alongside the transfer: each
-/// chunk is copied aside as it arrives and a thread of its own hashes them in order. Copies
-/// waiting to be hashed are bounded (`limit` chunks); a transfer that outruns the hash waits,
-/// so memory stays bounded whatever the file size.
+/// chunk is copied aside as it arrives and a thread of its own hashes them in order. A chunk
+/// more than `limit` places ahead of the one being hashed waits to be copied, so memory stays
+/// bounded whatever the file size (and the chunk the hash needs next is never held back).
 final class StreamingHasher: @unchecked Sendable {
     private let condition = NSCondition()
     private var parked: [Int: [UInt8]] = [:]
     private var stopped = false
+    /// The chunk the hash needs next.
+    private var next = 0
     private var digest: Result<String, Error>?
     let chunkCount: Int
     let limit: Int
@@ -25,7 +27,7 @@ final class StreamingHasher: @unchecked Sendable {
     func add(_ index: Int, _ bytes: UnsafeRawBufferPointer) {
         let copy = Array(bytes)
         condition.withLock {
-            while parked.count >= limit && !stopped { condition.wait() }
+            while index >= next + limit && !stopped { condition.wait() }
             parked[index] = copy
             condition.broadcast()
         }
@@ -54,6 +56,7 @@ final class StreamingHasher: @unchecked Sendable {
             let chunk: [UInt8]? = condition.withLock {
                 while parked[index] == nil && !stopped { condition.wait() }
                 let chunk = parked.removeValue(forKey: index)
+                next = index + 1
                 condition.broadcast()
                 return chunk
             }
