@@ -124,6 +124,31 @@ import Testing
         terminal.send("\u{4}")
         #expect(try terminal.waitForExit() == 0)
     }
+
+    @Test func passwordIsAskedWithoutEcho() throws {
+        let server = try ServerProblemTests.PlainServer(password: "right-one")
+        let fixture = try ShellFixture(load: false)
+        let terminal = try PseudoTerminal(
+            arguments: ["--password", "--url", "redis://127.0.0.1:\(server.port)", "-c", "\\help set"],
+            environment: fixture.environment.merging(["TERM": "xterm"]) { $1 })
+        try terminal.expect("Password for redis://127.0.0.1:\(server.port): ")
+        terminal.send("right-one\r")
+        try terminal.expect("set chunk SIZE")
+        #expect(try terminal.waitForExit() == 0)
+        #expect(!terminal.output.contains("right-one"), "the password is not echoed")
+    }
+
+    @Test func loadShowsAProgressBarOnATerminalThenASummary() throws {
+        let fixture = try ShellFixture(load: false)
+        let big = try LargeDicom.write(in: fixture.directory, megabytes: 64)
+        let terminal = try start(fixture)
+        terminal.send("load '\(big)' chunk 8KB connections 1\r")
+        try terminal.expect(" of 67.1 MB")  // the bar: bytes of the total, rate, time left
+        try terminal.expect("loaded 1 file (67.1 MB)")
+        try terminal.expect(Self.prompt)
+        terminal.send("\u{4}")
+        #expect(try terminal.waitForExit() == 0)
+    }
 }
 
 /// A large DICOM file: a minimal header and random pixel data.
