@@ -52,7 +52,7 @@ let package = Package(
             ]
         ),
 
-        .target(name: "TestSupport", dependencies: ["RedisIO"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RedisIO", "CSystem"], path: "Tests/TestSupport"),
         .testTarget(name: "RedisIOTests", dependencies: ["RedisIO", "TestSupport"]),
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore", "TestSupport"]),
         .testTarget(name: "DQLTests", dependencies: ["DQL", "TestSupport"]),

@@ -31,30 +31,9 @@ final class PseudoTerminal {
         close(slaveDescriptor)
         let slave = String(cString: name)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // POSIX_SPAWN_SETSID (glibc): a new session, so the terminal opened below becomes the
-        // child's controlling terminal and Ctrl-C reaches it as SIGINT.
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setflags(&attributes, Int16(0x80 | POSIX_SPAWN_SETSIGMASK))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, slave, O_RDWR, 0)
-        posix_spawn_file_actions_adddup2(&actions, 0, 1)
-        posix_spawn_file_actions_adddup2(&actions, 0, 2)
-        let argv = ([DQLBinary.path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
         var merged = ProcessInfo.processInfo.environment
         merged.merge(environment) { $1 }
-        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-        var child: pid_t = 0
-        let result = posix_spawn(&child, DQLBinary.path, &actions, &attributes, argv, envp)
-        guard result == 0 else { throw TestSetupError("cannot start dql: \(String(cString: strerror(result)))") }
+        let child = try spawn([DQLBinary.path] + arguments, environment: merged, terminal: slave, newSession: true)
         pid = child
         mark = output.startIndex
     }

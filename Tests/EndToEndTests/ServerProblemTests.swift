@@ -1,4 +1,3 @@
-import CSystem
 import Foundation
 import RedisIO
 import TestSupport
@@ -42,18 +41,7 @@ import Testing
             posix_spawn_file_actions_addclosefrom_np(&actions, 3)
             let argv = arguments.map { strdup($0) } + [nil]
             defer { argv.forEach { free($0) } }
-            var attributes = posix_spawnattr_t()
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            // The child starts with no signals blocked (a worker thread's mask blocks SIGTERM),
-            // so it can be stopped.
-            var noSignals = sigset_t()
-            sigemptyset(&noSignals)
-            posix_spawnattr_setsigmask(&attributes, &noSignals)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-            var child: pid_t = 0
-            let result = posix_spawn(&child, arguments[0], &actions, &attributes, argv, environ)
-            guard result == 0 else { throw TestSetupError("cannot start redis-server: \(result)") }
+            let child = try spawn(arguments)
             pid = child
             let url = RedisURL(host: "127.0.0.1", port: port, password: password)
             for _ in 0..<200 {
