@@ -31,3 +31,25 @@ else:
     raise SystemExit("no free port found in 20000-32000")
 '
 }
+
+# Prints a base port N where N, N+1, N+2 and their cluster bus ports (N+10000 …) are all free,
+# below the kernel's ephemeral range.
+free_cluster_base() {
+    python3 -c '
+import random, socket
+def free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+for _ in range(200):
+    base = random.randrange(20000, 22000)
+    if all(free(p) and free(p + 10000) for p in (base, base + 1, base + 2)):
+        print(base)
+        break
+else:
+    raise SystemExit("no free ports for a test cluster")
+'
+}

@@ -8,6 +8,8 @@ struct ServerCheck {
     var roundTripMilliseconds: Double
     var redisVersion: String
     var modules: [String: String]
+    /// The server runs in cluster mode.
+    var isCluster = false
 
     var missingModules: [String] {
         Self.requiredModules.filter { modules[$0] == nil }
@@ -53,7 +55,8 @@ struct ServerCheck {
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return ServerCheck(
-            url: configuration.url, roundTripMilliseconds: seconds * 1000, redisVersion: version, modules: modules)
+            url: configuration.url, roundTripMilliseconds: seconds * 1000, redisVersion: version, modules: modules,
+            isCluster: try ClusterSlotMap.isCluster(connection))
     }
 
     /// Modules report versions as one number, 21005 for 2.10.5.

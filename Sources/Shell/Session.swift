@@ -263,6 +263,13 @@ final class Session {
     func connectedExecutor() throws -> Executor {
         if let executor { return executor }
         let check = try ServerCheck.run(configuration)
+        if check.isCluster {
+            // Documents and index would work on the {m} slot's master, but chunk traffic needs
+            // per-shard routing that dql does not have yet; refuse rather than fail halfway.
+            throw SessionError(
+                "\(configuration.url) is a Redis Cluster node; dql does not run on a cluster yet: use a single server",
+                exitCode: ExitCodes.connection)
+        }
         if !check.missingModules.isEmpty {
             throw SessionError(
                 "\(configuration.url) lacks module(s) \(check.missingModules.joined(separator: ", ")); dql needs RediSearch (search) and RedisJSON (ReJSON)",
