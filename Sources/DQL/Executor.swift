@@ -302,7 +302,7 @@ public final class Executor: @unchecked Sendable {
             try Schema.fields.map { field in
                 // The most common values as stored (FT.TAGVALS would give them lower-cased).
                 var examples: [String] = []
-                if field.kind != .year && field.name != "id" {
+                if field.name != "id" {
                     let reply = try connection.send(
                         RedisCommand([
                             "FT.AGGREGATE", layout.indexName, "*", "GROUPBY", "1", "@" + field.attribute, "REDUCE",
@@ -311,7 +311,9 @@ public final class Executor: @unchecked Sendable {
                             "2",
                         ]))
                     for row in (reply.array ?? []).dropFirst().compactMap(\.array) where row.count >= 2 {
-                        if let value = row[1].string, !value.isEmpty { examples.append(value) }
+                        if let value = row[1].string, !value.isEmpty {
+                            examples.append(Self.display(field, [field.attribute: value]) ?? value)
+                        }
                     }
                 }
                 return FieldSummary(

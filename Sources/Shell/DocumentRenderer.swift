@@ -57,7 +57,8 @@ enum DocumentRenderer {
             } else if let uri = element["BulkDataURI"] as? String {
                 value = "(bulk data \(uri))"
             } else if let inline = element["InlineBinary"] as? String {
-                value = "(binary, \(inline.count * 3 / 4) bytes)"
+                let bytes = Data(base64Encoded: inline)?.count ?? inline.count * 3 / 4
+                value = "(binary, \(plural(bytes, "byte")))"
             } else {
                 value = ""
             }
