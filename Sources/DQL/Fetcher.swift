@@ -65,6 +65,17 @@ public struct Fetcher: Sendable {
         let next = Atomic<Int>(0)
         let collected = Mutex<[Int: Result]>([:])
         let this = self
+        // Small files run side by side: their transfer time is the wall time of the lot.
+        let sideBySide = StatementContext(
+            profile: ProfileRecorder(), activity: context.activity, isCancelled: context.isCancelled)
+        let started = ContinuousClock.now
+        defer {
+            context.profile.add(ContinuousClock.now - started, to: .transfer)
+            let parts = sideBySide.profile.profile
+            context.profile.add(parts[.write], to: .write)
+            context.profile.add(parts[.checksum], to: .checksum)
+            context.profile.add(bytes: parts.bytesTransferred)
+        }
         _ = try DedicatedThreads.run(count: min(connections, small.count), name: "dql.fetch") { _ in
             while !context.isCancelled() {
                 let claimed = next.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -74,7 +85,7 @@ public struct Fetcher: Sendable {
                 do {
                     result = try this.fetch(
                         id: ids[index], facts: facts[index], into: directory, pool: pool, connections: 1,
-                        context: context)
+                        context: sideBySide)
                 } catch {
                     next.store(small.count, ordering: .relaxed)  // the other workers stop claiming
                     throw error

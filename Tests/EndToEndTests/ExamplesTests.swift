@@ -150,4 +150,21 @@ import Testing
             #expect(Self.sha256(work + "/out/series/" + file.name) == Self.sha256(file.path), "\(file.name)")
         }
     }
+
+    @Test func theWholeCorpusFetchesBackByteIdentical() throws {
+        let fixture = try ShellFixture(load: false)
+        try loadCorpus(fixture)
+        let out = fixture.directory.appendingPathComponent("all").path
+        let result = try fixture.run(["--format", "json", "-c", "find name fetch to '\(out)'"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let fetched = try #require(try jsonObject(result.stdout)["fetched"] as? [[String: Any]])
+        // Every distinct content of the corpus is stored once, and comes back with its bytes.
+        let expected = Set(try Self.corpus().compactMap { Self.sha256($0.path) })
+        #expect(Set(fetched.compactMap { $0["id"] as? String }) == expected)
+        for file in fetched {
+            let path = try #require(file["path"] as? String)
+            #expect(Self.sha256(path) == file["id"] as? String, "\(path)")
+            #expect(path.hasPrefix(out + "/"))
+        }
+    }
 }
