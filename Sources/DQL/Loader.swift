@@ -142,19 +142,19 @@ public struct Loader: Sendable {
     /// already stored.
     var overlapThreshold: Int { max(4 << 20, 4 * transfer.chunkSize) }
 
-    /// Whether any stored file has exactly `size` bytes (only those could hold the same bytes).
+    /// Whether any stored file may have exactly `size` bytes (only those could hold the same
+    /// bytes).
     func anyDocument(ofSize size: Int, pool: RedisPool, context: StatementContext) throws -> Bool {
         let reply = try context.profile.measure(.query) {
             try pool.withConnection { connection in
-                try connection.call(
+                try connection.send(
                     RedisCommand([
                         "FT.SEARCH", layout.indexName, "@size:[\(size) \(size)]", "LIMIT", "0", "0", "DIALECT", "2",
                     ]))
             }
         }
-        guard let total = reply.array?.first?.integer else {
-            throw RedisError(.unexpectedReply, "FT.SEARCH by size replied \(reply)")
-        }
+        // No answer (no index yet, say): assume there may be one, and hash first.
+        guard let total = reply.array?.first?.integer else { return true }
         return total > 0
     }
 

@@ -110,6 +110,13 @@ import Testing
         }
         let first = try write("a.dcm")
         let second = try write("b.dcm")
+        // Without an index the loader cannot ask whether the size is new: it hashes first.
+        let unindexed = StorageLayout(prefix: layout.prefix + "-noindex")
+        defer { Self.dropAll(unindexed, connection) }
+        guard case .loaded = try Loader(layout: unindexed, chunkSize: 256 << 10).load(file: first, pool: pool) else {
+            Issue.record("not loaded without an index")
+            return
+        }
         let loader = Loader(layout: layout, chunkSize: 256 << 10, connections: 4)
         #expect(loader.overlapThreshold <= 6 << 20)
         guard case .loaded(let id, _, let size) = try loader.load(file: first, pool: pool) else {
