@@ -1,16 +1,17 @@
 import Foundation
 import RedisIO
-import Synchronization
 
 /// A load's claim on the chunks it is writing: the `loading:<id>` key, set with a short
 /// expiry and renewed by a thread of its own while the load runs. `vacuum` leaves chunks
 /// with a live lease alone; when a loader dies (killed, crashed, machine gone) the lease
 /// expires within `seconds` and its chunks become orphans that `vacuum` removes.
-final class LoadLease: Sendable {
+final class LoadLease: @unchecked Sendable {
     let key: String
     let seconds: Int
     private let pool: RedisPool
-    private let running = Mutex(true)
+    /// Guards `running`; signalled by `release` so the renewing thread stops at once.
+    private let condition = NSCondition()
+    nonisolated(unsafe) private var running = true
     private let finished = DispatchSemaphore(value: 0)
 
     /// Takes the lease and starts renewing it every `seconds / 3`.
@@ -28,18 +29,22 @@ final class LoadLease: Sendable {
 
     /// Stops renewing and deletes the key.
     func release() {
-        running.withLock { $0 = false }
+        condition.withLock {
+            running = false
+            condition.signal()
+        }
         finished.wait()
         _ = try? pool.withConnection { try $0.call("DEL", key) }
     }
 
     private func renewUntilReleased() {
         let interval = Double(seconds) / 3
-        var last = Date()
-        while running.withLock({ $0 }) {
-            Thread.sleep(forTimeInterval: min(0.05, interval))
-            guard Date().timeIntervalSince(last) >= interval else { continue }
-            last = Date()
+        while true {
+            let stillRunning = condition.withLock {
+                if running { _ = condition.wait(until: Date().addingTimeInterval(interval)) }
+                return running
+            }
+            guard stillRunning else { break }
             // A failed renewal is not fatal here: the transfer itself will fail on the same
             // connection problem, and an expired lease only lets vacuum reclaim the chunks.
             _ = try? pool.withConnection { try $0.call("EXPIRE", key, String(seconds)) }
