@@ -298,27 +298,32 @@ public final class Executor: @unchecked Sendable {
     // MARK: fields
 
     func fieldSummaries() throws -> [FieldSummary] {
-        try pool.withConnection { connection in
-            try Schema.fields.map { field in
-                // The most common values as stored (FT.TAGVALS would give them lower-cased).
-                var examples: [String] = []
-                if field.name != "id" {
-                    let reply = try connection.send(
-                        RedisCommand([
-                            "FT.AGGREGATE", layout.indexName, "*", "GROUPBY", "1", "@" + field.attribute, "REDUCE",
-                            "COUNT", "0",
-                            "AS", "n", "SORTBY", "4", "@n", "DESC", "@" + field.attribute, "ASC", "MAX", "5", "DIALECT",
-                            "2",
-                        ]))
-                    for row in (reply.array ?? []).dropFirst().compactMap(\.array) where row.count >= 2 {
-                        if let value = row[1].string, !value.isEmpty {
-                            examples.append(Self.display(field, [field.attribute: value]) ?? value)
-                        }
-                    }
-                }
-                return FieldSummary(
-                    name: field.name, type: field.valueDescription, summary: field.summary, examples: examples)
-            }
+        try Schema.fields.map { field in
+            FieldSummary(
+                name: field.name, type: field.valueDescription, summary: field.summary,
+                examples: field.name == "id"
+                    ? []
+                    : try storedValues(of: field, mostCommonFirst: true, max: 5).map {
+                        Self.display(field, [field.attribute: $0]) ?? $0
+                    })
+        }
+    }
+
+    /// Distinct values of `field` as stored (FT.TAGVALS would give tags lower-cased): the most
+    /// common first, or in value order; empty values left out.
+    public func storedValues(of field: Field, mostCommonFirst: Bool, max: Int) throws -> [String] {
+        let group = "@" + field.attribute
+        let sort = mostCommonFirst ? ["SORTBY", "4", "@n", "DESC", group, "ASC"] : ["SORTBY", "2", group, "ASC"]
+        // An error reply (a field the index cannot group) means no values to show, not a failure.
+        let reply = try pool.withConnection { connection in
+            try connection.send(
+                RedisCommand(
+                    ["FT.AGGREGATE", layout.indexName, "*", "GROUPBY", "1", group, "REDUCE", "COUNT", "0", "AS", "n"]
+                        + sort + ["MAX", String(max), "DIALECT", "2"]))
+        }
+        return (reply.array ?? []).dropFirst().compactMap(\.array).compactMap { row -> String? in
+            guard row.count >= 2, let value = row[1].string, !value.isEmpty else { return nil }
+            return value
         }
     }
 }

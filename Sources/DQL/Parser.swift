@@ -75,7 +75,8 @@ public struct Parser {
 
     // MARK: Statements
 
-    static let statementKeywords = [
+    /// The words a statement starts with.
+    public static let statementKeywords = [
         "find", "count", "show", "fetch", "load", "delete", "vacuum", "explain", "fields", "stats", "set",
     ]
 

@@ -18,9 +18,6 @@ struct Completer {
         case fileNames
     }
 
-    static let statementKeywords = [
-        "find", "count", "show", "fetch", "load", "delete", "vacuum", "explain", "fields", "stats", "set",
-    ]
     static let keywords = [
         "where", "and", "or", "not", "in", "between", "like", "contains", "is", "missing", "order", "by", "asc",
         "desc", "limit", "offset", "fetch", "to", "recursive", "chunk", "connections", "count",
@@ -44,7 +41,7 @@ struct Completer {
         if previous == "load" || previous == "to" { return .fileNames }
         let statementStart = words.isEmpty || before.trimmingCharacters(in: .whitespaces).hasSuffix(";")
         if statementStart {
-            return .candidates(Self.statementKeywords.filter { $0.hasPrefix(lowered) }, append: " ")
+            return .candidates(Parser.statementKeywords.filter { $0.hasPrefix(lowered) }, append: " ")
         }
         let fields = Schema.fields.map(\.name).filter { $0.lowercased().hasPrefix(lowered) }
         let keywords = Self.keywords.filter { $0.hasPrefix(lowered) && !lowered.isEmpty }

@@ -1,21 +1,47 @@
 import ArgumentParser
 import RedisIO
 
-/// Runs a command body, printing any error as one `dql: …` line on stderr and exiting with the
-/// documented code for its category.
+/// Runs a subcommand's body, printing a failure as one `dql: …` line on stderr and exiting
+/// with the documented code for its category.
 func reportingErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
     do {
         return try await body()
-    } catch let error as RedisError {
+    } catch {
+        throw report(error)
+    }
+}
+
+/// The same for synchronous bodies.
+func reportingErrors<Result>(_ body: () throws -> Result) throws -> Result {
+    do {
+        return try body()
+    } catch {
+        throw report(error)
+    }
+}
+
+/// Prints `error` and returns the exit to throw; errors dql does not know go on unchanged
+/// (argument parsing reports its own).
+private func report(_ error: Error) -> Error {
+    switch error {
+    case let error as SessionError:
         printError("dql: \(error)")
-        throw ExitCode(exitCode(for: error))
+        return ExitCode(error.exitCode)
+    case let error as RedisError:
+        printError("dql: \(error)")
+        return ExitCode(exitCode(for: error))
+    case ChunkTransferError.cancelled:
+        printError("dql: cancelled; nothing partial was kept")
+        return ExitCode(ExitCodes.interrupted)
+    default:
+        return error
     }
 }
 
 func exitCode(for error: RedisError) -> Int32 {
+    if error.isConnectionFailure { return ExitCodes.connection }
     switch error.kind {
-    case .invalidURL, .unsupported: ExitCodes.usage
-    case .server, .unexpectedReply: ExitCodes.statement
-    case .connect, .timeout, .authentication, .io, .protocolViolation: ExitCodes.connection
+    case .invalidURL, .unsupported: return ExitCodes.usage
+    default: return ExitCodes.statement
     }
 }

@@ -38,7 +38,7 @@ struct ServerCommand: ParsableCommand {
         var modules: String?
 
         func run() throws {
-            try reportingSessionErrors {
+            try reportingErrors {
                 let installation = try LocalServer.Installation.find(
                     server: redisServer, modules: modules, environment: ProcessInfo.processInfo.environment)
                 print(try place.server().start(installation))
@@ -51,7 +51,7 @@ struct ServerCommand: ParsableCommand {
         @OptionGroup var place: Place
 
         func run() throws {
-            try reportingSessionErrors { print(try place.server().stop()) }
+            try reportingErrors { print(try place.server().stop()) }
         }
     }
 
@@ -65,15 +65,5 @@ struct ServerCommand: ParsableCommand {
             print(text)
             if !running { throw ExitCode(3) }
         }
-    }
-}
-
-/// Prints a ``SessionError`` as one `dql: …` line and exits with its code.
-func reportingSessionErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as SessionError {
-        printError("dql: \(error)")
-        throw ExitCode(error.exitCode)
     }
 }

@@ -63,7 +63,7 @@ final class Session {
             case .interrupted:
                 reader.discard()
                 Interrupt.clear()
-                if !interactive { return fail(ExitCodes.interrupted, "dql: interrupted") }
+                if !interactive { return failed(ExitCodes.interrupted, "dql: interrupted", interactive: false) }
             case .line(let line):
                 guard let unit = reader.feed(line) else { continue }
                 source.remember(unit)
@@ -291,19 +291,12 @@ final class Session {
     }
 
     /// Tag values of `field` from the index, for Tab completion; cached until data changes.
-    /// Read with a GROUPBY rather than FT.TAGVALS: the tags are not CASESENSITIVE, so
-    /// FT.TAGVALS gives them lower-cased, and people expect `CT`, not `ct`.
+    /// As stored, not from FT.TAGVALS: the tags are not CASESENSITIVE, so FT.TAGVALS gives them
+    /// lower-cased, and people expect `CT`, not `ct`.
     func tagValues(of field: Field) -> [String] {
         if let cached = tagValueCache[field.name] { return cached }
         guard let executor = try? connectedExecutor() else { return [] }
-        let reply = try? executor.pool.withConnection {
-            try $0.call(
-                RedisCommand([
-                    "FT.AGGREGATE", executor.layout.indexName, "*", "GROUPBY", "1", "@" + field.attribute, "SORTBY",
-                    "2", "@" + field.attribute, "ASC", "MAX", "10000", "DIALECT", "2",
-                ]))
-        }
-        let values = (reply?.array ?? []).dropFirst().compactMap { $0.array?.last?.string }.filter { !$0.isEmpty }
+        let values = (try? executor.storedValues(of: field, mostCommonFirst: false, max: 10_000)) ?? []
         tagValueCache[field.name] = values
         return values
     }
@@ -323,16 +316,10 @@ final class Session {
         return .stop
     }
 
-    private func fail(_ code: Int32, _ message: String) -> Flow {
-        printError(message)
-        exitStatus = code
-        return .stop
-    }
-
     func code(for error: Error) -> Int32 {
         switch error {
         case let error as SessionError: error.exitCode
-        case let error as RedisError: error.isConnectionFailure ? ExitCodes.connection : exitCode(for: error)
+        case let error as RedisError: exitCode(for: error)
         default: ExitCodes.statement
         }
     }
@@ -341,12 +328,7 @@ final class Session {
         (error as? ChunkTransferError) == .cancelled
     }
 
-    func describe(_ error: Error) -> String {
-        switch error {
-        case let error as CustomStringConvertible: error.description
-        default: "\(error)"
-        }
-    }
+    func describe(_ error: Error) -> String { "\(error)" }
 }
 
 /// A problem the session itself reports (a file it cannot open, a server without modules).

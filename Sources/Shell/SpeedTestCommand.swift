@@ -49,7 +49,7 @@ struct SpeedTestCommand: ParsableCommand {
             return count
         }
         guard !chunkSizes.isEmpty, !connectionCounts.isEmpty else { throw ValidationError("nothing to measure") }
-        try reportingErrorsSync {
+        try reportingErrors {
             try measure(objectSize: objectSize, chunkSizes: chunkSizes, connectionCounts: connectionCounts)
         }
     }
@@ -173,21 +173,5 @@ enum RandomFile {
             }
             offset += count
         }
-    }
-}
-
-/// Prints a session-level error as one `dql: …` line and exits with its code.
-func reportingErrorsSync(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as SessionError {
-        printError("dql: \(error)")
-        throw ExitCode(error.exitCode)
-    } catch let error as RedisError {
-        printError("dql: \(error)")
-        throw ExitCode(exitCode(for: error))
-    } catch ChunkTransferError.cancelled {
-        printError("dql: cancelled; the test keys were removed")
-        throw ExitCode(ExitCodes.interrupted)
     }
 }
