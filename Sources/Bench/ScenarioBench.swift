@@ -34,7 +34,7 @@ struct ScenarioBench: ParsableCommand {
         let layout = StorageLayout(prefix: "dqlscenarios-\(UUID().uuidString.prefix(8))")
         let pool = RedisPool(RedisConfiguration(url: redisURL), maximumConnections: 16)
         defer { pool.close() }
-        let executor = Executor(pool: pool, layout: layout)
+        let executor = Executor(client: RedisClient(pool: pool), layout: layout)
         defer { Self.removeAll(layout, pool) }
         for file in files { _ = try executor.run("load '\(file)'") }
 

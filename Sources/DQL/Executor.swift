@@ -5,7 +5,9 @@ import RedisIO
 /// results in full (page by page), so nothing is silently cut; a user's `limit` is reported as
 /// "N of M" through the totals in the results.
 public final class Executor: @unchecked Sendable {
-    public let pool: RedisPool
+    /// The server or cluster; metadata commands go to the master of the `{m}` slot, chunks
+    /// to wherever their keys live.
+    public let client: RedisClient
     public var compiler: Compiler
     public var chunkSize = 512 * 1024
     public var connections = 8
@@ -14,12 +16,17 @@ public final class Executor: @unchecked Sendable {
     /// Whether this executor has made sure the index exists and is current.
     private var indexChecked = false
 
-    public init(pool: RedisPool, layout: StorageLayout = StorageLayout()) {
-        self.pool = pool
+    public init(client: RedisClient, layout: StorageLayout = StorageLayout()) {
+        self.client = client
         self.compiler = Compiler(layout: layout)
     }
 
     public var layout: StorageLayout { compiler.layout }
+
+    /// Borrows a connection to the server holding the documents and the index.
+    func metadata<Result>(_ body: (RedisConnection) throws -> Result) throws -> Result {
+        try client.withConnection(routedBy: layout.metadataRoutingKey, body)
+    }
 
     /// Parses and runs every statement in `source`, in order.
     public func run(_ source: String, context: StatementContext = StatementContext()) throws -> [StatementResult] {
@@ -35,13 +42,13 @@ public final class Executor: @unchecked Sendable {
         let plan = try context.profile.measure(.compile) { try compiler.compile(statement) }
         if plan.usesIndex && !indexChecked {
             try context.profile.measure(.query) {
-                try pool.withConnection { try IndexManager(layout: layout).ensureIndex($0) }
+                try metadata { try IndexManager(layout: layout).ensureIndex($0) }
             }
             indexChecked = true
         }
         /// A round trip to the server, timed as a query.
         func query<Result>(_ body: (RedisConnection) throws -> Result) throws -> Result {
-            try context.profile.measure(.query) { try pool.withConnection(body) }
+            try context.profile.measure(.query) { try metadata(body) }
         }
         switch plan {
         case .find(let search): return .rows(try find(search, context: context))
@@ -54,27 +61,27 @@ public final class Executor: @unchecked Sendable {
             let id = try resolve(lookup, context: context)
             return .fetched(
                 try Fetcher(layout: layout, connections: connections).fetchAll(
-                    ids: [id], into: directory, pool: pool, context: context))
+                    ids: [id], into: directory, client: client, context: context))
         case .load(let load):
             return .loaded(try self.load(load, context: context))
         case .delete(let search):
             let ids = try allIds(search, context: context)
             let maintenance = Maintenance(layout: layout)
-            let deleted = try query { connection in
-                try ids.filter { try maintenance.delete(id: $0, connection) }.count
+            let deleted = try context.profile.measure(.query) {
+                try ids.filter { try maintenance.delete(id: $0, client: client) }.count
             }
             return .deleted(deleted)
         case .vacuum:
-            return .vacuumed(try query { try Maintenance(layout: layout).vacuum($0) })
+            return .vacuumed(try context.profile.measure(.query) { try Maintenance(layout: layout).vacuum(client) })
         case .explain(let inner, let searchQuery):
             var serverPlan: String?
             if let searchQuery {
-                let reply = try query { connection in
-                    try connection.send(
+                let reply = try context.profile.measure(.query) {
+                    try client.send(
                         RedisCommand(
                             ["FT.EXPLAIN", layout.indexName, searchQuery.text] + searchQuery.paramsArguments + [
                                 "DIALECT", "2",
-                            ]))
+                            ]), routedBy: layout.metadataRoutingKey)
                 }
                 serverPlan = reply.string ?? reply.errorMessage
             }
@@ -108,7 +115,7 @@ public final class Executor: @unchecked Sendable {
                 break
             }
             do {
-                report.outcomes.append(try loader.load(file: file, pool: pool, context: context))
+                report.outcomes.append(try loader.load(file: file, client: client, context: context))
             } catch ChunkTransferError.cancelled {
                 report.interruption = .cancelled
                 break
@@ -141,7 +148,7 @@ public final class Executor: @unchecked Sendable {
             if wanted <= 0 { break }
             let count = min(wanted, plan.pageSize)
             let reply = try context.profile.measure(.query) {
-                try pool.withConnection { try $0.call(RedisCommand(plan.command(offset: offset, count: count))) }
+                try metadata { try $0.call(RedisCommand(plan.command(offset: offset, count: count))) }
             }
             let page = try Self.searchPage(reply, returning: !plan.returnAttributes.isEmpty)
             found.total = page.total
@@ -154,7 +161,7 @@ public final class Executor: @unchecked Sendable {
         }
         if let directory = plan.fetchDirectory {
             found.fetched = try Fetcher(layout: layout, connections: connections).fetchAll(
-                ids: found.ids, into: directory, pool: pool, context: context)
+                ids: found.ids, into: directory, client: client, context: context)
         }
         return found
     }
@@ -165,7 +172,7 @@ public final class Executor: @unchecked Sendable {
         var offset = 0
         while true {
             let reply = try context.profile.measure(.query) {
-                try pool.withConnection {
+                try metadata {
                     try $0.call(RedisCommand(plan.command(offset: offset, count: plan.pageSize)))
                 }
             }
@@ -216,7 +223,7 @@ public final class Executor: @unchecked Sendable {
 
     func count(_ plan: CountPlan, context: StatementContext) throws -> StatementResult {
         func query(_ command: [String]) throws -> RedisReply {
-            try context.profile.measure(.query) { try pool.withConnection { try $0.call(RedisCommand(command)) } }
+            try context.profile.measure(.query) { try metadata { try $0.call(RedisCommand(command)) } }
         }
         if plan.groupBy.isEmpty {
             let reply = try query(plan.command(offset: 0))
@@ -259,7 +266,7 @@ public final class Executor: @unchecked Sendable {
         if let id = lookup.id { return id }
         guard let command = lookup.command else { throw FetchError.notFound(id: lookup.given) }
         let reply = try context.profile.measure(.query) {
-            try pool.withConnection { try $0.call(RedisCommand(command)) }
+            try metadata { try $0.call(RedisCommand(command)) }
         }
         let page = try Self.searchPage(reply, returning: false)
         let ids = page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
@@ -275,7 +282,7 @@ public final class Executor: @unchecked Sendable {
     // MARK: stats
 
     func stats() throws -> StoreStats {
-        try pool.withConnection { connection in
+        let (files, bytes, endpoint) = try metadata { connection in
             let files = try connection.call(
                 RedisCommand(["FT.SEARCH", layout.indexName, "*", "LIMIT", "0", "0", "DIALECT", "2"]))
             let sum = try connection.call(
@@ -285,14 +292,23 @@ public final class Executor: @unchecked Sendable {
                 ]))
             let row = (sum.array ?? []).dropFirst().first?.array ?? []
             let bytes = row.count >= 2 ? Int(row[1].string.flatMap(Double.init) ?? 0) : 0
-            let memory = try connection.call("INFO", "memory").string ?? ""
-            let used =
-                memory.split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
-                .flatMap { Int($0.dropFirst("used_memory:".count)) } ?? 0
-            return StoreStats(
-                files: Int(files.array?.first?.integer ?? 0), bytes: bytes, serverMemory: used,
-                endpoint: connection.endpoint, index: layout.indexName)
+            return (Int(files.array?.first?.integer ?? 0), bytes, connection.endpoint)
         }
+        let shards = try client.shards.map { shard in
+            try client.pool(host: shard.host, port: shard.port).withConnection { connection in
+                let keys = try connection.call("DBSIZE").integer ?? 0
+                let memory = try connection.call("INFO", "memory").string ?? ""
+                let used =
+                    memory.split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
+                    .flatMap { Int($0.dropFirst("used_memory:".count)) } ?? 0
+                return ShardStats(
+                    endpoint: shard.endpoint, slots: client.isCluster ? shard.slotList : "", keys: Int(keys),
+                    memory: used)
+            }
+        }
+        return StoreStats(
+            files: files, bytes: bytes, serverMemory: shards.reduce(0) { $0 + $1.memory }, endpoint: endpoint,
+            index: layout.indexName, isCluster: client.isCluster, shards: shards)
     }
 
     // MARK: fields
@@ -315,12 +331,10 @@ public final class Executor: @unchecked Sendable {
         let group = "@" + field.attribute
         let sort = mostCommonFirst ? ["SORTBY", "4", "@n", "DESC", group, "ASC"] : ["SORTBY", "2", group, "ASC"]
         // An error reply (a field the index cannot group) means no values to show, not a failure.
-        let reply = try pool.withConnection { connection in
-            try connection.send(
-                RedisCommand(
-                    ["FT.AGGREGATE", layout.indexName, "*", "GROUPBY", "1", group, "REDUCE", "COUNT", "0", "AS", "n"]
-                        + sort + ["MAX", String(max), "DIALECT", "2"]))
-        }
+        let reply = try client.send(
+            RedisCommand(
+                ["FT.AGGREGATE", layout.indexName, "*", "GROUPBY", "1", group, "REDUCE", "COUNT", "0", "AS", "n"]
+                    + sort + ["MAX", String(max), "DIALECT", "2"]), routedBy: layout.metadataRoutingKey)
         return (reply.array ?? []).dropFirst().compactMap(\.array).compactMap { row -> String? in
             guard row.count >= 2, let value = row[1].string, !value.isEmpty else { return nil }
             return value

@@ -31,12 +31,13 @@ public struct Fetcher: Sendable {
 
     /// Fetches file `id` into `directory` (created if needed).
     public func fetch(
-        id: String, into directory: String, pool: RedisPool, context: StatementContext = StatementContext()
+        id: String, into directory: String, client: RedisClient, context: StatementContext = StatementContext()
     ) throws -> Result {
         let facts = try context.profile.measure(.query) {
-            try pool.withConnection { try StoredFacts.read(id: id, layout: layout, connection: $0) }
+            try StoredFacts.read(ids: [id], layout: layout, client: client)[0]
         }
-        return try fetch(id: id, facts: facts, into: directory, pool: pool, connections: connections, context: context)
+        return try fetch(
+            id: id, facts: facts, into: directory, client: client, connections: connections, context: context)
     }
 
     /// Fetches many files into `directory`: a file with enough chunks to keep every connection
@@ -44,20 +45,18 @@ public struct Fetcher: Sendable {
     /// connection each. Stops at the first failure; files already written stay (each is whole
     /// and verified).
     public func fetchAll(
-        ids: [String], into directory: String, pool: RedisPool, context: StatementContext = StatementContext()
+        ids: [String], into directory: String, client: RedisClient, context: StatementContext = StatementContext()
     ) throws -> [Result] {
         let layout = layout
         let facts = try context.profile.measure(.query) {
-            try pool.withConnection { connection in
-                try ids.map { try StoredFacts.read(id: $0, layout: layout, connection: connection) }
-            }
+            try StoredFacts.read(ids: ids, layout: layout, client: client)
         }
         context.activity.begin(files: ids.count, bytes: facts.reduce(0) { $0 + $1.size })
         var results = [Result?](repeating: nil, count: ids.count)
         let isLarge = facts.map { ($0.size + $0.chunkSize - 1) / $0.chunkSize >= connections }
         for index in ids.indices where isLarge[index] {
             results[index] = try fetch(
-                id: ids[index], facts: facts[index], into: directory, pool: pool, connections: connections,
+                id: ids[index], facts: facts[index], into: directory, client: client, connections: connections,
                 context: context)
             context.activity.finishFile()
         }
@@ -84,7 +83,7 @@ public struct Fetcher: Sendable {
                 let result: Result
                 do {
                     result = try this.fetch(
-                        id: ids[index], facts: facts[index], into: directory, pool: pool, connections: 1,
+                        id: ids[index], facts: facts[index], into: directory, client: client, connections: 1,
                         context: sideBySide)
                 } catch {
                     next.store(small.count, ordering: .relaxed)  // the other workers stop claiming
@@ -101,7 +100,7 @@ public struct Fetcher: Sendable {
     }
 
     private func fetch(
-        id: String, facts: StoredFacts, into directory: String, pool: RedisPool, connections: Int,
+        id: String, facts: StoredFacts, into directory: String, client: RedisClient, connections: Int,
         context: StatementContext
     ) throws -> Result {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -131,8 +130,9 @@ public struct Fetcher: Sendable {
         defer { hasher.cancel() }
         let writeTime = try context.profile.measure(.transfer) {
             try transfer.download(
-                totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, pool: pool,
-                progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled
+                totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, client: client,
+                progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled,
+                abandon: { hasher.abandon() }
             ) { index, bytes in
                 // Whole blocks go around the page cache; a short last chunk goes through it.
                 let aligned = bytes.count % Self.directAlignment == 0
@@ -204,8 +204,15 @@ struct StoredFacts: Sendable {
     var size: Int
     var chunkSize: Int
 
-    static func read(id: String, layout: StorageLayout, connection: RedisConnection) throws -> StoredFacts {
-        let reply = try connection.call("JSON.GET", layout.documentKey(id: id), "$.name", "$.size", "$.chunkSize")
+    /// The facts of each of `ids`, in one pipeline to the metadata server.
+    static func read(ids: [String], layout: StorageLayout, client: RedisClient) throws -> [StoredFacts] {
+        let keys = ids.map { layout.documentKey(id: $0) }
+        let replies = try client.pipeline(
+            keys.map { RedisCommand("JSON.GET", $0, "$.name", "$.size", "$.chunkSize") }, routedBy: keys)
+        return try zip(ids, replies).map { id, reply in try read(id: id, reply: reply.checked()) }
+    }
+
+    static func read(id: String, reply: RedisReply) throws -> StoredFacts {
         guard let text = reply.string else { throw FetchError.notFound(id: id) }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [Any]],
             let name = object["$.name"]?.first as? String, let size = object["$.size"]?.first as? Int,

@@ -8,20 +8,18 @@ import RedisIO
 final class LoadLease: @unchecked Sendable {
     let key: String
     let seconds: Int
-    private let pool: RedisPool
+    private let client: RedisClient
     /// Guards `running`; signalled by `release` so the renewing thread stops at once.
     private let condition = NSCondition()
     nonisolated(unsafe) private var running = true
     private let finished = DispatchSemaphore(value: 0)
 
     /// Takes the lease and starts renewing it every `seconds / 3`.
-    init(key: String, seconds: Int, pool: RedisPool, now: Int) throws {
+    init(key: String, seconds: Int, client: RedisClient, now: Int) throws {
         self.key = key
         self.seconds = max(1, seconds)
-        self.pool = pool
-        _ = try pool.withConnection {
-            try $0.call("SET", key, String(now), "EX", String(self.seconds))
-        }
+        self.client = client
+        try client.call(RedisCommand("SET", key, String(now), "EX", String(self.seconds)), routedBy: key)
         let thread = Thread { [self] in renewUntilReleased() }
         thread.name = "dql.lease"
         thread.start()
@@ -34,7 +32,7 @@ final class LoadLease: @unchecked Sendable {
             condition.signal()
         }
         finished.wait()
-        _ = try? pool.withConnection { try $0.call("DEL", key) }
+        _ = try? client.call(RedisCommand("DEL", key), routedBy: key)
     }
 
     private func renewUntilReleased() {
@@ -47,7 +45,7 @@ final class LoadLease: @unchecked Sendable {
             guard stillRunning else { break }
             // A failed renewal is not fatal here: the transfer itself will fail on the same
             // connection problem, and an expired lease only lets vacuum reclaim the chunks.
-            _ = try? pool.withConnection { try $0.call("EXPIRE", key, String(seconds)) }
+            _ = try? client.call(RedisCommand("EXPIRE", key, String(seconds)), routedBy: key)
         }
         finished.signal()
     }

@@ -55,11 +55,11 @@ public struct Loader: Sendable {
     /// connection throws, after removing the chunks this load wrote, so nothing half-written
     /// stays behind (what cannot be removed then is left for `vacuum`).
     public func load(
-        file path: String, pool: RedisPool, context: StatementContext = StatementContext(),
+        file path: String, client: RedisClient, context: StatementContext = StatementContext(),
         now: Int = Int(Date().timeIntervalSince1970)
     ) throws -> Outcome {
         do {
-            return try loadOrThrow(file: path, pool: pool, context: context, now: now)
+            return try loadOrThrow(file: path, client: client, context: context, now: now)
         } catch let error as RedisError where error.isConnectionFailure {
             throw error
         } catch ChunkTransferError.cancelled {
@@ -72,7 +72,7 @@ public struct Loader: Sendable {
     }
 
     private func loadOrThrow(
-        file path: String, pool: RedisPool, context: StatementContext, now: Int
+        file path: String, client: RedisClient, context: StatementContext, now: Int
     ) throws -> Outcome {
         let mapped = try MappedFile(path: path)
         let bytes = mapped.buffer
@@ -80,7 +80,10 @@ public struct Loader: Sendable {
         let header = try DicomReader.read(bytes, options: .metadataOnly)
         let source = URL(fileURLWithPath: path).standardizedFileURL.path
         let provisional: String?
-        if bytes.count >= overlapThreshold, try !anyDocument(ofSize: bytes.count, pool: pool, context: context) {
+        // On a cluster the provisional chunks could not be renamed (RENAME stays within a slot).
+        if bytes.count >= overlapThreshold, !client.isCluster,
+            try !anyDocument(ofSize: bytes.count, client: client, context: context)
+        {
             // No stored file has this size, so these bytes are new: upload under a provisional
             // id while the hash is computed, instead of hashing first.
             provisional = "new-" + UUID().uuidString.lowercased()
@@ -90,23 +93,23 @@ public struct Loader: Sendable {
         let hashing = HashingThread(mapped)
         // The provisional chunks stay claimed until they have their final names.
         let provisionalLease = try provisional.map {
-            try LoadLease(key: layout.loadingKey(id: $0), seconds: leaseSeconds, pool: pool, now: now)
+            try LoadLease(key: layout.loadingKey(id: $0), seconds: leaseSeconds, client: client, now: now)
         }
         defer { provisionalLease?.release() }
         if let provisional {
-            try upload(bytes, id: provisional, mapped: mapped, pool: pool, context: context)
+            try upload(bytes, id: provisional, mapped: mapped, client: client, context: context)
         }
         let uploaded = provisional != nil
         let id = try context.profile.measure(.checksum) { try hashing.wait() }
         let documentKey = layout.documentKey(id: id)
         let exists = try context.profile.measure(.query) {
-            try pool.withConnection { try $0.call("EXISTS", documentKey).integer == 1 }
+            try client.call(RedisCommand("EXISTS", documentKey), routedBy: documentKey).integer == 1
         }
         if exists {
             if let provisional {
-                removeChunks(id: provisional, count: transfer.chunkCount(totalSize: bytes.count), pool: pool)
+                removeChunks(id: provisional, count: transfer.chunkCount(totalSize: bytes.count), client: client)
             }
-            try pool.withConnection { connection in
+            try client.withConnection(routedBy: documentKey) { connection in
                 // Remember a new source path; the bytes are already there.
                 let known = try connection.call("JSON.GET", documentKey, "$.sources").string ?? ""
                 if !known.contains(JSONValue.string(source).serialized()) {
@@ -117,12 +120,12 @@ public struct Loader: Sendable {
             if !uploaded { context.activity.add(bytes: bytes.count) }
             return .alreadyLoaded(id: id, name: name)
         }
-        let lease = try LoadLease(key: layout.loadingKey(id: id), seconds: leaseSeconds, pool: pool, now: now)
+        let lease = try LoadLease(key: layout.loadingKey(id: id), seconds: leaseSeconds, client: client, now: now)
         defer { lease.release() }
         if let provisional {
-            try rename(from: provisional, to: id, count: transfer.chunkCount(totalSize: bytes.count), pool: pool)
+            try rename(from: provisional, to: id, count: transfer.chunkCount(totalSize: bytes.count), client: client)
         } else {
-            try upload(bytes, id: id, mapped: mapped, pool: pool, context: context)
+            try upload(bytes, id: id, mapped: mapped, client: client, context: context)
         }
         context.profile.add(bytes: bytes.count)
         let document = FileDocument(
@@ -130,9 +133,8 @@ public struct Loader: Sendable {
             source: source)
         // NX: if another loader finished the same bytes meanwhile, its document stands.
         try context.profile.measure(.query) {
-            try pool.withConnection { connection in
-                try connection.call(RedisCommand(["JSON.SET", documentKey, "$", document.json.serialized(), "NX"]))
-            }
+            try client.call(
+                RedisCommand(["JSON.SET", documentKey, "$", document.json.serialized(), "NX"]), routedBy: documentKey)
         }
         return .loaded(id: id, name: name, size: bytes.count)
     }
@@ -144,14 +146,12 @@ public struct Loader: Sendable {
 
     /// Whether any stored file may have exactly `size` bytes (only those could hold the same
     /// bytes).
-    func anyDocument(ofSize size: Int, pool: RedisPool, context: StatementContext) throws -> Bool {
+    func anyDocument(ofSize size: Int, client: RedisClient, context: StatementContext) throws -> Bool {
         let reply = try context.profile.measure(.query) {
-            try pool.withConnection { connection in
-                try connection.send(
-                    RedisCommand([
-                        "FT.SEARCH", layout.indexName, "@size:[\(size) \(size)]", "LIMIT", "0", "0", "DIALECT", "2",
-                    ]))
-            }
+            try client.send(
+                RedisCommand([
+                    "FT.SEARCH", layout.indexName, "@size:[\(size) \(size)]", "LIMIT", "0", "0", "DIALECT", "2",
+                ]), routedBy: layout.metadataRoutingKey)
         }
         // No answer (no index yet, say): assume there may be one, and hash first.
         guard let total = reply.array?.first?.integer else { return true }
@@ -160,7 +160,7 @@ public struct Loader: Sendable {
 
     /// Writes the chunks of `bytes` under `id`; on failure removes what it wrote.
     private func upload(
-        _ bytes: UnsafeRawBufferPointer, id: String, mapped: MappedFile, pool: RedisPool, context: StatementContext
+        _ bytes: UnsafeRawBufferPointer, id: String, mapped: MappedFile, client: RedisClient, context: StatementContext
     ) throws {
         let layout = layout
         let activity = context.activity
@@ -168,21 +168,21 @@ public struct Loader: Sendable {
             try context.profile.measure(.transfer) {
                 try withExtendedLifetime(mapped) {
                     try transfer.upload(
-                        bytes, key: { layout.chunkKey(id: id, index: $0) }, pool: pool,
+                        bytes, key: { layout.chunkKey(id: id, index: $0) }, client: client,
                         progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled)
                 }
             }
         } catch {
-            removeChunks(id: id, count: transfer.chunkCount(totalSize: bytes.count), pool: pool)
+            removeChunks(id: id, count: transfer.chunkCount(totalSize: bytes.count), client: client)
             throw error
         }
     }
 
-    /// Moves chunks from their provisional keys to the keys of the file's id (one server: RENAME
-    /// is a pointer move, not a copy).
-    private func rename(from provisional: String, to id: String, count: Int, pool: RedisPool) throws {
+    /// Moves chunks from their provisional keys to the keys of the file's id (one server only:
+    /// RENAME is a pointer move, not a copy, but it cannot cross cluster slots).
+    private func rename(from provisional: String, to id: String, count: Int, client: RedisClient) throws {
         do {
-            try pool.withConnection { connection in
+            try client.pool(forSlot: 0).withConnection { connection in
                 for start in stride(from: 0, to: count, by: 1000) {
                     let replies = try connection.pipeline(
                         (start..<min(count, start + 1000)).map {
@@ -194,22 +194,16 @@ public struct Loader: Sendable {
                 }
             }
         } catch {
-            removeChunks(id: provisional, count: count, pool: pool)
-            removeChunks(id: id, count: count, pool: pool)
+            removeChunks(id: provisional, count: count, client: client)
+            removeChunks(id: id, count: count, client: client)
             throw error
         }
     }
 
     /// Best effort: deletes the chunks of an unfinished load. Whatever cannot be deleted now
     /// (the server went away) has no document pointing at it, and `vacuum` removes it later.
-    func removeChunks(id: String, count: Int, pool: RedisPool) {
-        let batch = 1000
-        _ = try? pool.withConnection { connection in
-            for start in stride(from: 0, to: count, by: batch) {
-                let keys = (start..<min(count, start + batch)).map { layout.chunkKey(id: id, index: $0) }
-                try connection.call(RedisCommand(["UNLINK"] + keys))
-            }
-        }
+    func removeChunks(id: String, count: Int, client: RedisClient) {
+        _ = try? client.unlink((0..<count).map { layout.chunkKey(id: id, index: $0) })
     }
 
     static func hex(_ byte: UInt8) -> String {

@@ -18,38 +18,39 @@ public struct Maintenance: Sendable {
 
     /// Deletes chunks that no document refers to: what a load leaves when it is interrupted
     /// after writing chunks and before writing its document (which it writes last). Chunks of
-    /// a load still under way (its lease key exists) are left alone.
-    public func vacuum(_ connection: RedisConnection) throws -> VacuumReport {
+    /// a load still under way (its lease key exists) are left alone. On a cluster every master
+    /// is scanned; documents and leases share the `{m}` slot, so one EXISTS asks about both.
+    public func vacuum(_ client: RedisClient) throws -> VacuumReport {
         let pattern = "\(layout.prefix):chunk:*"
         let idStart = layout.prefix.count + ":chunk:".count
         var chunksById: [String: [String]] = [:]
-        var cursor = "0"
-        repeat {
-            let reply = try connection.call("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
-                throw RedisError(.unexpectedReply, endpoint: connection.endpoint, "SCAN replied \(reply)")
+        for pool in client.masterPools() {
+            try pool.withConnection { connection in
+                var cursor = "0"
+                repeat {
+                    let reply = try connection.call("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
+                    guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
+                        throw RedisError(.unexpectedReply, endpoint: connection.endpoint, "SCAN replied \(reply)")
+                    }
+                    cursor = next
+                    for key in (parts[1].array ?? []).compactMap(\.string) {
+                        let rest = key.dropFirst(idStart)
+                        guard let colon = rest.lastIndex(of: ":") else { continue }
+                        chunksById[String(rest[..<colon]), default: []].append(key)
+                    }
+                } while cursor != "0"
             }
-            cursor = next
-            for key in (parts[1].array ?? []).compactMap(\.string) {
-                let rest = key.dropFirst(idStart)
-                guard let colon = rest.lastIndex(of: ":") else { continue }
-                chunksById[String(rest[..<colon]), default: []].append(key)
-            }
-        } while cursor != "0"
+        }
         let ids = chunksById.keys.sorted()
-        let exists = try connection.pipeline(
-            ids.map { RedisCommand("EXISTS", layout.documentKey(id: $0), layout.loadingKey(id: $0)) })
+        let exists = try client.pipeline(
+            ids.map { RedisCommand("EXISTS", layout.documentKey(id: $0), layout.loadingKey(id: $0)) },
+            routedBy: ids.map { _ in layout.metadataRoutingKey })
         var orphans: [String] = []
         var removed = 0
         // Neither a document nor a live load: orphans.
-        for (id, reply) in zip(ids, exists) where reply.integer == 0 {
+        for (id, reply) in zip(ids, exists) where try reply.checked().integer == 0 {
             orphans.append(id)
-            let keys = chunksById[id] ?? []
-            for batch in stride(from: 0, to: keys.count, by: 1000) {
-                removed += Int(
-                    try connection.call(RedisCommand(["UNLINK"] + keys[batch..<min(batch + 1000, keys.count)])).integer
-                        ?? 0)
-            }
+            removed += try client.unlink(Array(Set(chunksById[id] ?? [])))
         }
         return VacuumReport(orphanIds: orphans, chunksRemoved: removed)
     }
@@ -57,17 +58,14 @@ public struct Maintenance: Sendable {
     /// Deletes a stored file: its document first (so it disappears from every query at once),
     /// then its chunks. Returns false if there was no such file.
     @discardableResult
-    public func delete(id: String, _ connection: RedisConnection) throws -> Bool {
+    public func delete(id: String, client: RedisClient) throws -> Bool {
         let documentKey = layout.documentKey(id: id)
-        let count = try connection.call("JSON.GET", documentKey, "$.chunkCount").string
+        let count = try client.call(RedisCommand("JSON.GET", documentKey, "$.chunkCount"), routedBy: documentKey).string
         guard let count, let chunkCount = Int(count.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))) else {
             return false
         }
-        try connection.call("UNLINK", documentKey)
-        for batch in stride(from: 0, to: chunkCount, by: 1000) {
-            let keys = (batch..<min(batch + 1000, chunkCount)).map { layout.chunkKey(id: id, index: $0) }
-            try connection.call(RedisCommand(["UNLINK"] + keys))
-        }
+        try client.call(RedisCommand("UNLINK", documentKey), routedBy: documentKey)
+        try client.unlink((0..<chunkCount).map { layout.chunkKey(id: id, index: $0) })
         return true
     }
 }

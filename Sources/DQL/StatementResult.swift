@@ -29,10 +29,33 @@ public struct StoreStats: Sendable, Equatable {
     public var files: Int
     /// Bytes of the stored files (their sizes summed).
     public var bytes: Int
-    /// The server's used_memory.
+    /// used_memory summed over the servers.
     public var serverMemory: Int
+    /// The server holding the documents and the index.
     public var endpoint: String
     public var index: String
+    /// Whether the store is a Redis Cluster.
+    public var isCluster: Bool
+    /// Each master (on one server, that server): what it holds.
+    public var shards: [ShardStats]
+}
+
+/// What one server of the store holds.
+public struct ShardStats: Sendable, Equatable {
+    public var endpoint: String
+    /// The hash slots it serves, as `0-5460`; empty on a single server.
+    public var slots: String
+    /// Keys of every kind (DBSIZE): documents, chunks, and anything else in the database.
+    public var keys: Int
+    /// The server's used_memory.
+    public var memory: Int
+
+    public init(endpoint: String, slots: String, keys: Int, memory: Int) {
+        self.endpoint = endpoint
+        self.slots = slots
+        self.keys = keys
+        self.memory = memory
+    }
 }
 
 /// Rows from `find`.

@@ -22,7 +22,12 @@ public struct StorageLayout: Sendable, Hashable {
 
     /// Present (with an expiry) while a load of file `id` is writing chunks: `vacuum` leaves
     /// those chunks alone. A load that dies leaves it to expire.
-    public func loadingKey(id: String) -> String { "\(prefix):loading:\(id)" }
+    /// It shares the documents' `{m}` slot, so one EXISTS asks about both on a cluster too.
+    public func loadingKey(id: String) -> String { "\(prefix):{m}:loading:\(id)" }
+
+    /// The key that routes metadata commands (documents, index, leases) on a cluster: every
+    /// one of them is in the `{m}` slot.
+    public var metadataRoutingKey: String { indexName }
 
     /// How long a load's claim on its chunks lasts without being renewed, in seconds. A live
     /// load renews it every third of that; a dead one's chunks are reclaimable after it.

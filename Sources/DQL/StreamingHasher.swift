@@ -70,6 +70,15 @@ final class StreamingHasher: @unchecked Sendable {
         }
     }
 
+    /// Stops waiting for chunks, without waiting for the thread: callers of ``add(_:_:)``
+    /// blocked on a chunk that will never come (its transfer failed) return at once.
+    func abandon() {
+        condition.withLock {
+            stopped = true
+            condition.broadcast()
+        }
+    }
+
     private func run() {
         var hasher = SHA256()
         var complete = true

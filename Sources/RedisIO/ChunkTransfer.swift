@@ -31,24 +31,25 @@ public struct ChunkTransfer: Sendable {
     }
 
     /// Writes `source` as chunks: `SET key(i) bytes[i*chunkSize ..< …]`, each sent straight
-    /// from `source`. `source` must stay valid until this returns. Calls `progress` with the
-    /// size of each chunk written (from worker threads).
+    /// from `source` to the server that owns `key(i)`. `source` must stay valid until this
+    /// returns. Calls `progress` with the size of each chunk written (from worker threads).
     public func upload(
-        _ source: UnsafeRawBufferPointer, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
+        _ source: UnsafeRawBufferPointer, key: @escaping @Sendable (Int) -> String, client: RedisClient,
         progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws {
         let base = SendableBuffer(source)
         let chunkSize = chunkSize
-        try run(totalSize: source.count, scratchSize: 0, pool: pool, progress: progress, isCancelled: isCancelled) {
-            index, channel, _ in
+        try run(
+            totalSize: source.count, scratchSize: 0, key: key, client: client, progress: progress,
+            isCancelled: isCancelled
+        ) { index, channel, _ in
             let start = index * chunkSize
             let chunk = UnsafeRawBufferPointer(rebasing: base.buffer[start..<min(start + chunkSize, base.buffer.count)])
             try channel.send(["SET", key(index)], body: chunk)
         } receive: { index, channel, _ in
-            if let message = try channel.readStatus() {
-                throw RedisError(
-                    .server, endpoint: channel.endpoint, "writing chunk \(index) (\(key(index))): \(message)")
-            }
+            guard let message = try channel.readStatus() else { return nil }
+            if let redirect = ClusterRedirect(errorMessage: message) { return redirect }
+            throw RedisError(.server, endpoint: channel.endpoint, "writing chunk \(index) (\(key(index))): \(message)")
         }
     }
 
@@ -59,12 +60,12 @@ public struct ChunkTransfer: Sendable {
     /// connections.
     @discardableResult
     public func download(
-        into descriptor: Int32, totalSize: Int, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
+        into descriptor: Int32, totalSize: Int, key: @escaping @Sendable (Int) -> String, client: RedisClient,
         progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws -> Duration {
         let chunkSize = chunkSize
         return try download(
-            totalSize: totalSize, key: key, pool: pool, progress: progress, isCancelled: isCancelled
+            totalSize: totalSize, key: key, client: client, progress: progress, isCancelled: isCancelled
         ) { index, bytes in
             try writeFully(descriptor, bytes, at: index * chunkSize)
         }
@@ -72,18 +73,22 @@ public struct ChunkTransfer: Sendable {
 
     /// Reads chunks and hands each to `deliver` with its index, straight from the buffer its
     /// reply was read into (valid only during the call; calls come from worker threads, in
-    /// any order). Returns the time spent in `deliver`, summed over the connections.
+    /// any order). `abandon` is called as soon as any worker fails, so a `deliver` that waits
+    /// for other chunks can stop waiting. Returns the time spent in `deliver`, summed over the
+    /// connections.
     @discardableResult
     public func download(
-        totalSize: Int, key: @escaping @Sendable (Int) -> String, pool: RedisPool,
+        totalSize: Int, key: @escaping @Sendable (Int) -> String, client: RedisClient,
         progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false },
+        abandon: (@Sendable () -> Void)? = nil,
         deliver: @escaping @Sendable (Int, UnsafeRawBufferPointer) throws -> Void
     ) throws -> Duration {
         let chunkSize = chunkSize
         let deliverNanoseconds = Atomic<Int>(0)
-        try run(totalSize: totalSize, scratchSize: chunkSize, pool: pool, progress: progress, isCancelled: isCancelled)
-        {
-            index, channel, _ in
+        try run(
+            totalSize: totalSize, scratchSize: chunkSize, key: key, client: client, progress: progress,
+            isCancelled: isCancelled, abandon: abandon
+        ) { index, channel, _ in
             try channel.send(["GET", key(index)])
         } receive: { index, channel, scratch in
             let expected = min(chunkSize, totalSize - index * chunkSize)
@@ -97,11 +102,13 @@ public struct ChunkTransfer: Sendable {
                     Int(elapsed.components.seconds) * 1_000_000_000
                         + Int(elapsed.components.attoseconds / 1_000_000_000),
                     ordering: .relaxed)
+                return nil
             case .missing:
                 throw ChunkTransferError.missing(index: index, key: key(index))
             case .wrongLength(let found):
                 throw ChunkTransferError.wrongLength(index: index, key: key(index), found: found, expected: expected)
             case .error(let message):
+                if let redirect = ClusterRedirect(errorMessage: message) { return redirect }
                 throw RedisError(
                     .server, endpoint: channel.endpoint, "reading chunk \(index) (\(key(index))): \(message)")
             }
@@ -109,38 +116,128 @@ public struct ChunkTransfer: Sendable {
         return .nanoseconds(deliverNanoseconds.load(ordering: .relaxed))
     }
 
-    /// The engine both directions share: each connection claims chunks while it has fewer than
-    /// `window` in flight, sends them with `send`, and takes replies in order with `receive`,
-    /// on the connection's socket directly (``RawChannel``), with a scratch buffer of its own.
+    /// The engine both directions share. Chunks are grouped by the server that owns their key
+    /// (one group on a single server); each group gets its share of the connections. Each
+    /// connection claims chunks of its group while it has fewer than `window` in flight,
+    /// sends them with `send`, and takes replies in order with `receive`, on the socket
+    /// directly (``RawChannel``), with a scratch buffer of its own. A chunk whose server
+    /// redirects it (`MOVED`, `ASK`, `TRYAGAIN`: a cluster being resharded) is sent again
+    /// where the redirect points, on a side connection, in its turn.
     private func run(
-        totalSize: Int, scratchSize: Int, pool: RedisPool, progress: (@Sendable (Int) -> Void)?,
-        isCancelled: @escaping @Sendable () -> Bool,
+        totalSize: Int, scratchSize: Int, key: @escaping @Sendable (Int) -> String, client: RedisClient,
+        progress: (@Sendable (Int) -> Void)?, isCancelled: @escaping @Sendable () -> Bool,
+        abandon: (@Sendable () -> Void)? = nil,
         send: @escaping @Sendable (Int, RawChannel, UnsafeMutableRawBufferPointer) throws -> Void,
-        receive: @escaping @Sendable (Int, RawChannel, UnsafeMutableRawBufferPointer) throws -> Void
+        receive: @escaping @Sendable (Int, RawChannel, UnsafeMutableRawBufferPointer) throws -> ClusterRedirect?
     ) throws {
         let count = chunkCount(totalSize: totalSize)
-        let claims = ChunkClaims(count: count)
         let chunkSize = chunkSize
         let window = window
-        _ = try pool.parallel(min(connections, max(count, 1))) { _, connection in
+        let groups = try Self.group(count: count, key: key, client: client)
+        let perGroup = max(1, (connections + groups.count - 1) / max(groups.count, 1))
+        let workers = groups.indices.flatMap { Array(repeating: $0, count: min(perGroup, groups[$0].queue.count)) }
+        let failure = TransferFailure()
+        _ = try DedicatedThreads.run(count: workers.count, name: "dql.redis") { worker in
+            let group = groups[workers[worker]]
             let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(scratchSize, 1), alignment: 4096)
-            defer { scratch.deallocate() }
-            try connection.withRawChannel { channel in
-                var inFlight: [Int] = []
-                inFlight.reserveCapacity(window)
+            var side: [String: RedisConnection] = [:]
+            defer {
+                scratch.deallocate()
+                side.values.forEach { $0.close() }
+            }
+            func done(_ index: Int) { progress?(min(chunkSize, totalSize - index * chunkSize)) }
+            /// Sends chunk `index` where `redirect` points (nil: to its owner by the current
+            /// map), following further redirects within the bound.
+            func resend(_ index: Int, _ first: ClusterRedirect?) throws {
+                var redirect = first
+                var attempt = 0
                 while true {
-                    while inFlight.count < window, !claims.failed, !isCancelled(), let index = claims.claim() {
-                        try claims.failing { try send(index, channel, scratch) }
-                        inFlight.append(index)
+                    if let redirect { client.follow(redirect, attempt: attempt + 1) }
+                    let pool =
+                        try redirect?.target.map { client.pool(host: $0.host, port: $0.port) }
+                        ?? client.pool(forKey: key(index))
+                    let endpoint = pool.configuration.url.endpoint
+                    let connection = try side[endpoint] ?? RedisConnection(pool.configuration)
+                    side[endpoint] = connection
+                    if redirect?.needsAsking == true { try connection.call("ASKING") }
+                    let next = try connection.withRawChannel { channel in
+                        try send(index, channel, scratch)
+                        return try receive(index, channel, scratch)
                     }
-                    guard let index = inFlight.first else { break }
-                    inFlight.removeFirst()
-                    try claims.failing { try receive(index, channel, scratch) }
-                    progress?(min(chunkSize, totalSize - index * chunkSize))
+                    guard let next else { return done(index) }
+                    attempt += 1
+                    guard attempt < ClusterRedirect.maximumFollowed else {
+                        throw RedisError(
+                            .server, endpoint: endpoint,
+                            "chunk \(index) (\(key(index))) was still redirected after \(attempt) attempts")
+                    }
+                    redirect = next
                 }
+            }
+            do {
+                try group.pool.withConnection { connection in
+                    try connection.withRawChannel { channel in
+                        // In order of claim; a chunk whose slot moved since the grouping is
+                        // not sent here but to its new owner when its turn comes, so chunks
+                        // are delivered in claim order (a delivery may wait for lower chunks).
+                        var inFlight: [(index: Int, sent: Bool)] = []
+                        inFlight.reserveCapacity(window)
+                        while true {
+                            while inFlight.count < window, !failure.failed, !isCancelled(),
+                                let index = group.queue.claim()
+                            {
+                                if client.isCluster, try client.pool(forKey: key(index)) !== group.pool {
+                                    inFlight.append((index, false))
+                                    continue
+                                }
+                                try failure.failing { try send(index, channel, scratch) }
+                                inFlight.append((index, true))
+                            }
+                            guard let (index, sent) = inFlight.first else { break }
+                            inFlight.removeFirst()
+                            if !sent {
+                                try failure.failing { try resend(index, nil) }
+                            } else if let redirect = try failure.failing({ try receive(index, channel, scratch) }) {
+                                try failure.failing { try resend(index, redirect) }
+                            } else {
+                                done(index)
+                            }
+                        }
+                    }
+                }
+            } catch let error as RedisError where client.isCluster && error.isConnectionFailure {
+                failure.fail()
+                abandon?()
+                throw RedisError(
+                    error.kind, endpoint: error.endpoint,
+                    "cluster shard \(client.describeShard(error.endpoint)): \(error.message)")
+            } catch {
+                failure.fail()
+                abandon?()
+                throw error
             }
             if isCancelled() { throw ChunkTransferError.cancelled }
         }
+        if count == 0 && isCancelled() { throw ChunkTransferError.cancelled }
+    }
+
+    /// The chunks of each server, in index order: one group of all chunks on a single server.
+    private static func group(
+        count: Int, key: (Int) -> String, client: RedisClient
+    ) throws -> [(pool: RedisPool, queue: ChunkQueue)] {
+        guard client.isCluster else { return [(try client.pool(forSlot: 0), ChunkQueue(Array(0..<count)))] }
+        var order: [ObjectIdentifier] = []
+        var groups: [ObjectIdentifier: (pool: RedisPool, indices: [Int])] = [:]
+        for index in 0..<count {
+            let pool = try client.pool(forKey: key(index))
+            let id = ObjectIdentifier(pool)
+            if groups[id] == nil {
+                order.append(id)
+                groups[id] = (pool, [])
+            }
+            groups[id]?.indices.append(index)
+        }
+        return order.compactMap { groups[$0] }.map { ($0.pool, ChunkQueue($0.indices)) }
     }
 }
 
@@ -164,22 +261,27 @@ public enum ChunkTransferError: Error, Sendable, Equatable, CustomStringConverti
     }
 }
 
-/// The shared state of one transfer: the next unclaimed chunk, and whether any
-/// worker failed (the others then stop claiming).
-private final class ChunkClaims: Sendable {
+/// The chunks one group of connections has left to claim.
+private final class ChunkQueue: Sendable {
     private let next = Atomic<Int>(0)
-    private let failure = Atomic<Bool>(false)
-    let count: Int
+    let indices: [Int]
 
-    init(count: Int) { self.count = count }
+    init(_ indices: [Int]) { self.indices = indices }
+
+    var count: Int { indices.count }
 
     func claim() -> Int? {
-        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        return index < count ? index : nil
+        let position = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return position < indices.count ? indices[position] : nil
     }
+}
 
-    var failed: Bool { failure.load(ordering: .relaxed) }
-    func fail() { failure.store(true, ordering: .relaxed) }
+/// Whether any worker of a transfer failed (the others then stop claiming).
+private final class TransferFailure: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    var failed: Bool { flag.load(ordering: .relaxed) }
+    func fail() { flag.store(true, ordering: .relaxed) }
 
     /// Runs `body`, marking the transfer failed if it throws.
     func failing<Result>(_ body: () throws -> Result) throws -> Result {

@@ -25,13 +25,7 @@ enum ResultRenderer {
         case .explained(let commands, let serverPlan): return explained(commands, serverPlan, style: style)
         case .settingChanged: return RenderedResult()
         case .fields(let fields): return self.fields(fields, style: style)
-        case .stats(let stats):
-            return keyValues(
-                [
-                    ("files", .integer(Int64(stats.files))), ("bytes", .integer(Int64(stats.bytes))),
-                    ("serverMemory", .integer(Int64(stats.serverMemory))), ("endpoint", .string(stats.endpoint)),
-                    ("index", .string(stats.index)),
-                ], style: style)
+        case .stats(let stats): return self.stats(stats, style: style)
         }
     }
 
@@ -284,6 +278,49 @@ enum ResultRenderer {
             return RenderedResult(data: CSV.render(header: members.map(\.0), rows: [members.map { text($0.1) }]))
         case .json, .ndjson:
             return RenderedResult(data: JSONValue.object(members).serialized() + "\n")
+        }
+    }
+
+    // MARK: stats
+
+    /// The store's totals, then one row per server: on a cluster, per master with its slots.
+    static func stats(_ stats: StoreStats, style: OutputStyle) -> RenderedResult {
+        var members: [(String, JSONValue)] = [
+            ("files", .integer(Int64(stats.files))), ("bytes", .integer(Int64(stats.bytes))),
+            ("serverMemory", .integer(Int64(stats.serverMemory))), ("endpoint", .string(stats.endpoint)),
+            ("index", .string(stats.index)), ("cluster", .bool(stats.isCluster)),
+        ]
+        let columns = stats.isCluster ? ["shard", "slots", "keys", "memory"] : ["server", "keys", "memory"]
+        let rows = stats.shards.map { shard in
+            [shard.endpoint] + (stats.isCluster ? [shard.slots] : []) + [String(shard.keys), String(shard.memory)]
+        }
+        switch style.format {
+        case .table:
+            var rendered = keyValues(members, style: style)
+            rendered.data +=
+                "\n"
+                + table(columns: columns, rows: rows, numeric: [columns.count - 2, columns.count - 1], style: style)
+            return rendered
+        case .csv:
+            // One table per output: the totals, and the servers as a note on stderr.
+            var rendered = keyValues(members, style: style)
+            rendered.notes += rows.map { zip(columns, $0).map { "\($0)=\($1)" }.joined(separator: " ") }
+            return rendered
+        case .json, .ndjson:
+            members.append(
+                (
+                    "shards",
+                    .array(
+                        stats.shards.map { shard in
+                            .object(
+                                [("endpoint", .string(shard.endpoint))]
+                                    + (stats.isCluster ? [("slots", JSONValue.string(shard.slots))] : []) + [
+                                        ("keys", .integer(Int64(shard.keys))),
+                                        ("memory", .integer(Int64(shard.memory))),
+                                    ])
+                        })
+                ))
+            return keyValues(members, style: style)
         }
     }
 

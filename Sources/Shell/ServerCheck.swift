@@ -19,7 +19,7 @@ struct ServerCheck {
         let moduleText = modules.keys.sorted().map { "\($0) \(modules[$0] ?? "")" }.joined(separator: ", ")
         let milliseconds = (roundTripMilliseconds * 1000).rounded() / 1000
         return
-            "PONG from \(url) in \(milliseconds) ms: Redis \(redisVersion); modules: \(moduleText.isEmpty ? "none" : moduleText)"
+            "PONG from \(url) in \(milliseconds) ms: Redis \(redisVersion)\(isCluster ? " (cluster node)" : ""); modules: \(moduleText.isEmpty ? "none" : moduleText)"
     }
 
     static func run(_ configuration: RedisConfiguration) throws -> ServerCheck {

@@ -38,7 +38,7 @@ final class Session {
         self.showProgress = showProgress
     }
 
-    deinit { executor?.pool.close() }
+    deinit { executor?.client.close() }
 
     /// What the loop should do after a unit.
     enum Flow {
@@ -244,9 +244,10 @@ final class Session {
                 connected.chunkSize = previous.chunkSize
                 connected.connections = previous.connections
                 connected.compiler.timeoutMilliseconds = previous.compiler.timeoutMilliseconds
-                previous.pool.close()
+                previous.client.close()
             }
-            printError("connected to \(url)")
+            let shards = connected.client.isCluster ? " (Redis Cluster, \(connected.client.shards.count) masters)" : ""
+            printError("connected to \(url)\(shards)")
         case .help(let topic):
             write(try HelpText.text(for: topic))
         case .list:
@@ -263,20 +264,14 @@ final class Session {
     func connectedExecutor() throws -> Executor {
         if let executor { return executor }
         let check = try ServerCheck.run(configuration)
-        if check.isCluster {
-            // Documents and index would work on the {m} slot's master, but chunk traffic needs
-            // per-shard routing that dql does not have yet; refuse rather than fail halfway.
-            throw SessionError(
-                "\(configuration.url) is a Redis Cluster node; dql does not run on a cluster yet: use a single server",
-                exitCode: ExitCodes.connection)
-        }
         if !check.missingModules.isEmpty {
             throw SessionError(
                 "\(configuration.url) lacks module(s) \(check.missingModules.joined(separator: ", ")); dql needs RediSearch (search) and RedisJSON (ReJSON)",
                 exitCode: ExitCodes.connection)
         }
+        // A cluster is found out here: the client then routes every key to its shard.
         let executor = Executor(
-            pool: RedisPool(configuration, maximumConnections: 64), layout: StorageLayout(prefix: prefix))
+            client: try RedisClient(configuration, connectionsPerServer: 64), layout: StorageLayout(prefix: prefix))
         // For tests of interrupted loads; the default suits real use.
         if let seconds = ProcessInfo.processInfo.environment["DQL_LOAD_LEASE_SECONDS"].flatMap(Int.init), seconds > 0 {
             executor.leaseSeconds = seconds

@@ -64,23 +64,25 @@ struct SpeedTestCommand: ParsableCommand {
         try RandomFile.write(source, size: objectSize)
         let mapped = try MappedFile(path: source)
         let digest = withExtendedLifetime(mapped) { SHA256.hash(data: mapped.buffer) }
-        let pool = RedisPool(configuration, maximumConnections: max(connectionCounts.max() ?? 1, 8))
-        defer { pool.close() }
+        // On a cluster the chunks spread over every master, as a load's do.
+        let client = try RedisClient(configuration, connectionsPerServer: max(connectionCounts.max() ?? 1, 8))
+        defer { client.close() }
         let prefix = "dql-bench:\(UUID().uuidString.prefix(8)):"
         Interrupt.install()
         printError(
-            "test object: \(formatBytes(objectSize)) of random bytes; server \(configuration.url); window \(window)")
+            "test object: \(formatBytes(objectSize)) of random bytes; server \(configuration.url)"
+                + (client.isCluster ? " (Redis Cluster, \(client.shards.count) masters)" : "") + "; window \(window)")
 
         var rows: [[String]] = []
         for chunkSize in chunkSizes {
             let keyPrefix = prefix + "\(chunkSize):"
             let key: @Sendable (Int) -> String = { keyPrefix + String($0) }
             let upload = ChunkTransfer(chunkSize: chunkSize, connections: 8, window: window)
-            defer { Self.removeKeys(count: upload.chunkCount(totalSize: objectSize), key: key, pool: pool) }
+            defer { Self.removeKeys(count: upload.chunkCount(totalSize: objectSize), key: key, client: client) }
             let clock = ContinuousClock()
             let loadTime = try clock.measure {
                 try withExtendedLifetime(mapped) {
-                    try upload.upload(mapped.buffer, key: key, pool: pool, isCancelled: { Interrupt.isPending })
+                    try upload.upload(mapped.buffer, key: key, client: client, isCancelled: { Interrupt.isPending })
                 }
             }
             var row = [Self.binarySize(chunkSize), Self.rate(objectSize, loadTime)]
@@ -94,7 +96,7 @@ struct SpeedTestCommand: ParsableCommand {
                     defer { close(descriptor) }
                     fetchTime = try clock.measure {
                         try download.download(
-                            into: descriptor, totalSize: objectSize, key: key, pool: pool,
+                            into: descriptor, totalSize: objectSize, key: key, client: client,
                             isCancelled: { Interrupt.isPending })
                     }
                 }
@@ -129,12 +131,8 @@ struct SpeedTestCommand: ParsableCommand {
         String(format: "%.0f", Double(bytes) / max(time.seconds, 1e-9) / 1e6)
     }
 
-    static func removeKeys(count: Int, key: (Int) -> String, pool: RedisPool) {
-        _ = try? pool.withConnection { connection in
-            for first in stride(from: 0, to: count, by: 1000) {
-                try connection.call(RedisCommand(["UNLINK"] + (first..<min(count, first + 1000)).map(key)))
-            }
-        }
+    static func removeKeys(count: Int, key: (Int) -> String, client: RedisClient) {
+        _ = try? client.unlink((0..<count).map(key))
     }
 
     /// `1GiB`, `512KB`, `64K`, `1.5MB`, `4096`: bytes, powers of 1024.

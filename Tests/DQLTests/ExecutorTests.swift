@@ -17,7 +17,8 @@ import Testing
 
     static func setUp() throws -> Setup {
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 4)
-        let executor = Executor(pool: pool, layout: StorageTests.layout())
+        let client = RedisClient(pool: pool)
+        let executor = Executor(client: client, layout: StorageTests.layout())
         executor.chunkSize = 8192
         executor.connections = 3
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(

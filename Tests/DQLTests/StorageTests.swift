@@ -76,7 +76,7 @@ import Testing
         #expect(try connection.call("JSON.GET", layout.documentKey(id: "a"), "$.studyYear").string == "[2019]")
         #expect(try connection.call("JSON.GET", layout.documentKey(id: "c"), "$.studyYear").string == "[]")
         try Self.waitForIndexing(layout, connection)
-        let executor = Executor(pool: RedisPool(try TestRedis.configuration()), layout: layout)
+        let executor = Executor(client: RedisClient(pool: RedisPool(try TestRedis.configuration())), layout: layout)
         guard case .groups(let groups) = try executor.run("count by year order by year").first else {
             Issue.record("no groups")
             return
@@ -93,6 +93,7 @@ import Testing
         defer { Self.dropAll(layout, connection) }
         try IndexManager(layout: layout).ensureIndex(connection)
         let pool = RedisPool(try TestRedis.configuration())
+        let client = RedisClient(pool: pool)
         defer { pool.close() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "dql-overlap-\(UUID().uuidString.prefix(8))")
@@ -113,13 +114,14 @@ import Testing
         // Without an index the loader cannot ask whether the size is new: it hashes first.
         let unindexed = StorageLayout(prefix: layout.prefix + "-noindex")
         defer { Self.dropAll(unindexed, connection) }
-        guard case .loaded = try Loader(layout: unindexed, chunkSize: 256 << 10).load(file: first, pool: pool) else {
+        guard case .loaded = try Loader(layout: unindexed, chunkSize: 256 << 10).load(file: first, client: client)
+        else {
             Issue.record("not loaded without an index")
             return
         }
         let loader = Loader(layout: layout, chunkSize: 256 << 10, connections: 4)
         #expect(loader.overlapThreshold <= 6 << 20)
-        guard case .loaded(let id, _, let size) = try loader.load(file: first, pool: pool) else {
+        guard case .loaded(let id, _, let size) = try loader.load(file: first, client: client) else {
             Issue.record("not loaded")
             return
         }
@@ -128,18 +130,18 @@ import Testing
         let keys = (chunks.array?.last?.array ?? []).compactMap(\.string)
         #expect(keys.count == (size + (256 << 10) - 1) / (256 << 10))
         #expect(keys.allSatisfy { $0.hasPrefix(layout.prefix + ":chunk:" + id + ":") })
-        let leases = try connection.call("SCAN", "0", "MATCH", layout.prefix + ":loading:*", "COUNT", "100000")
+        let leases = try connection.call("SCAN", "0", "MATCH", layout.loadingKey(id: "*"), "COUNT", "100000")
         #expect(leases.array?.last?.array?.isEmpty == true)
         // The same bytes again: a file of that size exists, so it is hashed first and not sent.
-        #expect(try loader.load(file: first, pool: pool) == .alreadyLoaded(id: id, name: "a.dcm"))
+        #expect(try loader.load(file: first, client: client) == .alreadyLoaded(id: id, name: "a.dcm"))
         // Different bytes of the same size load too.
-        guard case .loaded(let otherId, _, _) = try loader.load(file: second, pool: pool) else {
+        guard case .loaded(let otherId, _, _) = try loader.load(file: second, client: client) else {
             Issue.record("second not loaded")
             return
         }
         #expect(otherId != id)
         let fetched = try Fetcher(layout: layout).fetch(
-            id: id, into: directory.appendingPathComponent("out").path, pool: pool)
+            id: id, into: directory.appendingPathComponent("out").path, client: client)
         #expect(
             try Data(contentsOf: URL(fileURLWithPath: fetched.path)) == Data(contentsOf: URL(fileURLWithPath: first)))
     }
@@ -177,12 +179,14 @@ import Testing
         try Data("not DICOM\n".utf8).write(to: directory.appendingPathComponent("notes.txt"))
 
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 4)
+
+        let client = RedisClient(pool: pool)
         defer { pool.close() }
         let loader = Loader(layout: layout, chunkSize: 4096, connections: 4, window: 4)
         #expect(try Loader.files(at: directory.path, recursive: false).count == 4)
         let paths = try Loader.files(at: directory.path, recursive: true)
         #expect(paths.count == 5)
-        let outcomes = try paths.map { try loader.load(file: $0, pool: pool, now: 1) }
+        let outcomes = try paths.map { try loader.load(file: $0, client: client, now: 1) }
         let loaded = outcomes.compactMap {
             if case .loaded(let id, let name, let size) = $0 { (id, name, size) } else { nil }
         }
@@ -217,7 +221,7 @@ import Testing
             let output = directory.appendingPathComponent("fetched-\(id)").path
             let descriptor = open(output, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             try loader.transfer.download(
-                into: descriptor, totalSize: size, key: { layout.chunkKey(id: id, index: $0) }, pool: pool)
+                into: descriptor, totalSize: size, key: { layout.chunkKey(id: id, index: $0) }, client: client)
             close(descriptor)
             let bytes = try Data(contentsOf: URL(fileURLWithPath: output))
             #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == id)
@@ -231,7 +235,7 @@ import Testing
         #expect(sources.contains("/copy.dcm"))
 
         // Loading everything again changes nothing.
-        let reload = try paths.map { try loader.load(file: $0, pool: pool, now: 2) }
+        let reload = try paths.map { try loader.load(file: $0, client: client, now: 2) }
         #expect(reload.filter { if case .alreadyLoaded = $0 { true } else { false } }.count == 4)
     }
 }
@@ -242,6 +246,7 @@ import Testing
     struct Setup {
         var layout: StorageLayout
         var pool: RedisPool
+        var client: RedisClient
         var id: String
         var original: Data
         var directory: URL
@@ -250,14 +255,17 @@ import Testing
     static func setUp(chunkSize: Int = 4096) throws -> Setup {
         let layout = StorageTests.layout()
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 4)
+        let client = RedisClient(pool: pool)
         try pool.withConnection { try IndexManager(layout: layout).ensureIndex($0) }
         let source = try Corpus.path("pydicom/test_files/CT_small.dcm")
-        let outcome = try Loader(layout: layout, chunkSize: chunkSize, connections: 4).load(file: source, pool: pool)
+        let outcome = try Loader(layout: layout, chunkSize: chunkSize, connections: 4).load(
+            file: source, client: client)
         guard case .loaded(let id, _, _) = outcome else { throw TestSetupError("load failed: \(outcome)") }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "dql-fetch-\(UUID().uuidString.prefix(8))")
         return Setup(
-            layout: layout, pool: pool, id: id, original: try Data(contentsOf: URL(fileURLWithPath: source)),
+            layout: layout, pool: pool, client: client, id: id,
+            original: try Data(contentsOf: URL(fileURLWithPath: source)),
             directory: directory)
     }
 
@@ -275,8 +283,8 @@ import Testing
         let setup = try Self.setUp()
         defer { Self.tearDown(setup) }
         let fetcher = Fetcher(layout: setup.layout, connections: 3)
-        let first = try fetcher.fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
-        let second = try fetcher.fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+        let first = try fetcher.fetch(id: setup.id, into: setup.directory.path, client: setup.client)
+        let second = try fetcher.fetch(id: setup.id, into: setup.directory.path, client: setup.client)
         #expect(first.path.hasSuffix("/CT_small.dcm"))
         #expect(second.path.hasSuffix("/CT_small_2.dcm"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: first.path)) == setup.original)
@@ -292,7 +300,8 @@ import Testing
             try connection.call(
                 "JSON.SET", setup.layout.documentKey(id: setup.id), "$.name", JSONValue.string(storedName).serialized())
         }
-        let result = try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+        let result = try Fetcher(layout: setup.layout).fetch(
+            id: setup.id, into: setup.directory.path, client: setup.client)
         let parent = URL(fileURLWithPath: result.path).deletingLastPathComponent().standardizedFileURL.path
         #expect(parent == setup.directory.standardizedFileURL.path)
         #expect(Self.listing(setup.directory).count == 1)
@@ -304,7 +313,7 @@ import Testing
         defer { Self.tearDown(setup) }
         try setup.pool.withConnection { try $0.call("DEL", setup.layout.chunkKey(id: setup.id, index: 3)) }
         let error = #expect(throws: ChunkTransferError.self) {
-            try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+            try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, client: setup.client)
         }
         #expect(error == .missing(index: 3, key: setup.layout.chunkKey(id: setup.id, index: 3)))
         #expect(Self.listing(setup.directory).isEmpty)
@@ -321,7 +330,7 @@ import Testing
                 ]))
         }
         let error = #expect(throws: FetchError.self) {
-            try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+            try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, client: setup.client)
         }
         guard case .checksumMismatch(let id, _)? = error else {
             Issue.record("expected a checksum mismatch, got \(String(describing: error))")
@@ -336,7 +345,7 @@ import Testing
         defer { Self.tearDown(setup) }
         let missing = String(repeating: "0", count: 64)
         let error = #expect(throws: FetchError.self) {
-            try Fetcher(layout: setup.layout).fetch(id: missing, into: setup.directory.path, pool: setup.pool)
+            try Fetcher(layout: setup.layout).fetch(id: missing, into: setup.directory.path, client: setup.client)
         }
         #expect(error == .notFound(id: missing))
     }
@@ -351,20 +360,20 @@ import Testing
         let transfer = ChunkTransfer(chunkSize: 1000, connections: 2)
         let layout = setup.layout
         try [UInt8](repeating: 7, count: 5500).withUnsafeBytes { bytes in
-            try transfer.upload(bytes, key: { layout.chunkKey(id: orphan, index: $0) }, pool: setup.pool)
+            try transfer.upload(bytes, key: { layout.chunkKey(id: orphan, index: $0) }, client: setup.client)
         }
         // While its load holds the lease, the chunks are not orphans.
         try setup.pool.withConnection { try $0.call("SET", layout.loadingKey(id: orphan), "1", "EX", "60") }
-        let during = try setup.pool.withConnection { try Maintenance(layout: layout).vacuum($0) }
+        let during = try Maintenance(layout: layout).vacuum(setup.client)
         #expect(during.orphanIds.isEmpty)
         // The load died: its lease is gone (expired), and vacuum removes the chunks.
         try setup.pool.withConnection { try $0.call("DEL", layout.loadingKey(id: orphan)) }
-        let report = try setup.pool.withConnection { try Maintenance(layout: layout).vacuum($0) }
+        let report = try Maintenance(layout: layout).vacuum(setup.client)
         #expect(report == Maintenance.VacuumReport(orphanIds: [orphan], chunksRemoved: 6))
         // The loaded file is untouched and still fetches.
-        let fetched = try Fetcher(layout: layout).fetch(id: setup.id, into: setup.directory.path, pool: setup.pool)
+        let fetched = try Fetcher(layout: layout).fetch(id: setup.id, into: setup.directory.path, client: setup.client)
         #expect(try Data(contentsOf: URL(fileURLWithPath: fetched.path)) == setup.original)
-        let again = try setup.pool.withConnection { try Maintenance(layout: layout).vacuum($0) }
+        let again = try Maintenance(layout: layout).vacuum(setup.client)
         #expect(again.orphanIds.isEmpty)
     }
 
@@ -372,14 +381,14 @@ import Testing
         let setup = try FetchTests.setUp()
         defer { FetchTests.tearDown(setup) }
         let maintenance = Maintenance(layout: setup.layout)
-        #expect(try setup.pool.withConnection { try maintenance.delete(id: setup.id, $0) })
+        #expect(try maintenance.delete(id: setup.id, client: setup.client))
         let remaining = try setup.pool.withConnection { connection in
             try connection.call(
                 "EXISTS", setup.layout.documentKey(id: setup.id), setup.layout.chunkKey(id: setup.id, index: 0)
             ).integer
         }
         #expect(remaining == 0)
-        #expect(try setup.pool.withConnection { try maintenance.vacuum($0) }.chunksRemoved == 0)
-        #expect(try setup.pool.withConnection { try maintenance.delete(id: setup.id, $0) } == false)
+        #expect(try maintenance.vacuum(setup.client).chunksRemoved == 0)
+        #expect(try maintenance.delete(id: setup.id, client: setup.client) == false)
     }
 }

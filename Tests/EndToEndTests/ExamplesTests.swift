@@ -30,20 +30,6 @@ import Testing
         return files
     }
 
-    /// The installed folders the corpus comes from.
-    static func corpusRoots() throws -> [String] {
-        var roots: Set<String> = []
-        for file in try Corpus.cachedOracle().files {
-            // `pydicom/test_files/x/y.dcm` lives at `<root>/x/y.dcm` where the label has one
-            // component for pydicom-data and two for pydicom's folders.
-            let components = file.name.split(separator: "/")
-            let labelCount = components.first == "pydicom" ? 2 : 1
-            let relative = components.dropFirst(labelCount).joined(separator: "/")
-            roots.insert(String(file.path.dropLast(relative.count + 1)))
-        }
-        return roots.sorted()
-    }
-
     static func text(_ value: OracleValue?) -> String {
         guard case .strings(let strings)? = value else { return "" }
         return strings.joined(separator: "\\").split(whereSeparator: {
@@ -61,7 +47,7 @@ import Testing
     /// Loads the corpus with dql, then deletes the files the oracle has no values for (pydicom
     /// returns an empty dataset for them; dql stores what it could read).
     func loadCorpus(_ fixture: ShellFixture) throws {
-        let load = try fixture.run(try Self.corpusRoots().flatMap { ["-c", "load '\($0)' recursive"] })
+        let load = try fixture.run(try Corpus.roots().flatMap { ["-c", "load '\($0)' recursive"] })
         #expect(load.status == 0, "\(load.stderr)")
         for name in CorpusExceptions.pydicomLosesElements.keys {
             let base = (name as NSString).lastPathComponent

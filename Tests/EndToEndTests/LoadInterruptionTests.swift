@@ -42,9 +42,9 @@ import Testing
     ) throws {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline && process.isRunning {
-            let reply = try connection.call("SCAN", "0", "MATCH", "\(prefix):loading:*", "COUNT", "100000")
+            let reply = try connection.call("SCAN", "0", "MATCH", "\(prefix):{m}:loading:*", "COUNT", "100000")
             if let lease = reply.array?.last?.array?.first?.string {
-                let id = String(lease.dropFirst("\(prefix):loading:".count))
+                let id = String(lease.dropFirst("\(prefix):{m}:loading:".count))
                 if try connection.call("EXISTS", "\(prefix):chunk:\(id):200").integer == 1 { return }
             }
             usleep(1_000)
@@ -55,7 +55,7 @@ import Testing
     static func waitForLeaseToExpire(_ prefix: String, _ connection: RedisConnection) throws {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if try keys("\(prefix):loading:*", connection).isEmpty { return }
+            if try keys("\(prefix):{m}:loading:*", connection).isEmpty { return }
             usleep(50_000)
         }
         throw TestSetupError("the lease did not expire")
@@ -102,7 +102,7 @@ import Testing
         #expect(stderr.contains("load cancelled; the file in progress was rolled back"))
         #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\n0\n")
         #expect(try Self.keys("\(fixture.prefix):chunk:*", connection).isEmpty, "its chunks were deleted")
-        #expect(try Self.keys("\(fixture.prefix):loading:*", connection).isEmpty, "and its lease released")
+        #expect(try Self.keys("\(fixture.prefix):{m}:loading:*", connection).isEmpty, "and its lease released")
     }
 
     @Test func aDroppedConnectionStopsTheLoadWithoutAVisibleFile() throws {

@@ -68,12 +68,4 @@ import Testing
         #expect(none.status == 69)
         #expect(none.stderr.lowercased().contains("auth"), "\(none.stderr)")
     }
-
-    @Test func aClusterIsRecognisedAndRefusedClearly() throws {
-        let url = try #require(ProcessInfo.processInfo.environment["DQL_TEST_CLUSTER_URL"])
-        let result = try DQLBinary.run(["--url", url, "-c", "count"])
-        #expect(result.status == 69)
-        #expect(result.stderr.contains("is a Redis Cluster node; dql does not run on a cluster yet"))
-        #expect(try DQLBinary.run(["--url", url, "ping"]).status == 0, "ping still works")
-    }
 }

@@ -14,12 +14,15 @@ final class ShellFixture {
     let prefix = "e2e-\(UUID().uuidString.prefix(8))"
     let directory: URL
     let environment: [String: String]
+    /// The server or cluster the store is on.
+    let url: RedisURL
 
-    init(load: Bool = true) throws {
+    init(load: Bool = true, url: RedisURL? = nil) throws {
+        self.url = try url ?? TestRedis.url()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(prefix)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         environment = [
-            "REDIS_URL": try TestRedis.url().description, "DQL_PREFIX": prefix, "NO_COLOR": "1",
+            "REDIS_URL": self.url.description, "DQL_PREFIX": prefix, "NO_COLOR": "1",
             "DQL_HISTORY": directory.appendingPathComponent("history").path,
         ]
         if load {
@@ -36,10 +39,7 @@ final class ShellFixture {
     }
 
     deinit {
-        if let connection = try? TestRedis.connection() {
-            _ = try? connection.call("FT.DROPINDEX", "\(prefix):{m}:idx")
-            TestNamespace.delete(prefix: prefix + ":", connection: connection)
-        }
+        TestRedis.removeStore(prefix: prefix, url: url)
         try? FileManager.default.removeItem(at: directory)
     }
 

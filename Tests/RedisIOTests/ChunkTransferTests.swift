@@ -35,6 +35,7 @@ import Testing
         defer { namespace.cleanup() }
         let payload = Self.randomBytes(3 * 65536 + 12345, seed: 1)
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 4)
+        let client = RedisClient(pool: pool)
         defer { pool.close() }
         let transfer = ChunkTransfer(chunkSize: 65536, connections: 4, window: 3)
         #expect(transfer.chunkCount(totalSize: payload.count) == 4)
@@ -42,7 +43,7 @@ import Testing
         let uploaded = Mutex(0)
         try payload.withUnsafeBytes { bytes in
             try transfer.upload(
-                bytes, key: key, pool: pool, progress: { bytes in uploaded.withLock { $0 += bytes } })
+                bytes, key: key, client: client, progress: { bytes in uploaded.withLock { $0 += bytes } })
         }
         #expect(uploaded.withLock { $0 } == payload.count)
         let lengths = try pool.withConnection { connection in
@@ -53,7 +54,7 @@ import Testing
         let file = TemporaryFile()
         let downloaded = Mutex(0)
         try transfer.download(
-            into: file.descriptor, totalSize: payload.count, key: key, pool: pool,
+            into: file.descriptor, totalSize: payload.count, key: key, client: client,
             progress: { bytes in downloaded.withLock { $0 += bytes } })
         #expect(try file.contents() == payload)
         #expect(downloaded.withLock { $0 } == payload.count)
@@ -64,18 +65,54 @@ import Testing
         defer { namespace.cleanup() }
         let payload = Self.randomBytes(10 * 1000, seed: 2)
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 2)
+        let client = RedisClient(pool: pool)
         defer { pool.close() }
         let transfer = ChunkTransfer(chunkSize: 1000, connections: 2, window: 4)
         let key: @Sendable (Int) -> String = { namespace.key("c:\($0)") }
-        try payload.withUnsafeBytes { try transfer.upload($0, key: key, pool: pool) }
+        try payload.withUnsafeBytes { try transfer.upload($0, key: key, client: client) }
         try pool.withConnection { try $0.call("DEL", key(7)) }
         let file = TemporaryFile()
         let error = #expect(throws: ChunkTransferError.self) {
-            try transfer.download(into: file.descriptor, totalSize: payload.count, key: key, pool: pool)
+            try transfer.download(into: file.descriptor, totalSize: payload.count, key: key, client: client)
         }
         #expect(error == .missing(index: 7, key: key(7)))
         // The pool still works after the failed transfer.
         #expect(try pool.withConnection { try $0.call("PING") } == .status("PONG"))
+    }
+
+    /// A delivery waiting for an earlier chunk (as the fetch's hasher does) must be released
+    /// when the transfer fails, or the transfer would wait for it forever.
+    @Test(.timeLimit(.minutes(1))) func aFailureReleasesDeliveriesWaitingForIt() throws {
+        let namespace = TestNamespace("abandon")
+        defer { namespace.cleanup() }
+        let payload = Self.randomBytes(4 * 1000, seed: 5)
+        let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 2)
+        let client = RedisClient(pool: pool)
+        defer { pool.close() }
+        let key: @Sendable (Int) -> String = { namespace.key("c:\($0)") }
+        try payload.withUnsafeBytes { try ChunkTransfer(chunkSize: 1000).upload($0, key: key, client: client) }
+        let someoneWaits = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        let waitedAndReleased = Mutex(false)
+        let transfer = ChunkTransfer(chunkSize: 1000, connections: 2, window: 1)
+        let error = #expect(throws: ChunkTransferError.self) {
+            try transfer.download(
+                totalSize: payload.count, key: key, client: client, abandon: { released.signal() }
+            ) { index, _ in
+                if index == 0 {
+                    // Fails once the other connection's delivery is waiting for this chunk.
+                    _ = someoneWaits.wait(timeout: .now() + 20)
+                    throw ChunkTransferError.write(offset: 0, message: "disk full")
+                }
+                someoneWaits.signal()
+                if released.wait(timeout: .now() + 20) == .success {
+                    waitedAndReleased.withLock { $0 = true }
+                    released.signal()
+                }
+            }
+        }
+        #expect(error == .write(offset: 0, message: "disk full"))
+        #expect(waitedAndReleased.withLock { $0 }, "the waiting delivery was released by the failure")
     }
 
     @Test func aChunkOfTheWrongLengthIsNamed() throws {
@@ -83,14 +120,15 @@ import Testing
         defer { namespace.cleanup() }
         let payload = Self.randomBytes(5000, seed: 3)
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 1)
+        let client = RedisClient(pool: pool)
         defer { pool.close() }
         let transfer = ChunkTransfer(chunkSize: 1000, connections: 1, window: 2)
         let key: @Sendable (Int) -> String = { namespace.key("c:\($0)") }
-        try payload.withUnsafeBytes { try transfer.upload($0, key: key, pool: pool) }
+        try payload.withUnsafeBytes { try transfer.upload($0, key: key, client: client) }
         try pool.withConnection { try $0.call("SET", key(2), "short") }
         let file = TemporaryFile()
         let error = #expect(throws: ChunkTransferError.self) {
-            try transfer.download(into: file.descriptor, totalSize: payload.count, key: key, pool: pool)
+            try transfer.download(into: file.descriptor, totalSize: payload.count, key: key, client: client)
         }
         #expect(error == .wrongLength(index: 2, key: key(2), found: 5, expected: 1000))
     }
@@ -100,6 +138,7 @@ import Testing
         defer { namespace.cleanup() }
         let payload = Self.randomBytes(64 * 100, seed: 4)
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 2)
+        let client = RedisClient(pool: pool)
         defer { pool.close() }
         let transfer = ChunkTransfer(chunkSize: 64, connections: 2, window: 2)
         let key: @Sendable (Int) -> String = { namespace.key("c:\($0)") }
@@ -107,7 +146,8 @@ import Testing
         let error = #expect(throws: ChunkTransferError.self) {
             try payload.withUnsafeBytes { bytes in
                 try transfer.upload(
-                    bytes, key: key, pool: pool, isCancelled: { calls.wrappingAdd(1, ordering: .relaxed).newValue > 10 }
+                    bytes, key: key, client: client,
+                    isCancelled: { calls.wrappingAdd(1, ordering: .relaxed).newValue > 10 }
                 )
             }
         }
@@ -118,12 +158,13 @@ import Testing
 
     @Test func emptyPayloadHasNoChunks() throws {
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 1)
+        let client = RedisClient(pool: pool)
         defer { pool.close() }
         let transfer = ChunkTransfer(chunkSize: 1024)
         #expect(transfer.chunkCount(totalSize: 0) == 0)
-        try [UInt8]().withUnsafeBytes { try transfer.upload($0, key: { "never:\($0)" }, pool: pool) }
+        try [UInt8]().withUnsafeBytes { try transfer.upload($0, key: { "never:\($0)" }, client: client) }
         let file = TemporaryFile()
-        try transfer.download(into: file.descriptor, totalSize: 0, key: { "never:\($0)" }, pool: pool)
+        try transfer.download(into: file.descriptor, totalSize: 0, key: { "never:\($0)" }, client: client)
         #expect(try file.contents().isEmpty)
     }
 }

@@ -13,6 +13,20 @@ public enum Corpus {
     public static func cachedOracle() throws -> Oracle {
         try OracleCache.shared.get()
     }
+
+    /// The installed folders the corpus comes from.
+    public static func roots() throws -> [String] {
+        var roots: Set<String> = []
+        for file in try Corpus.cachedOracle().files {
+            // `pydicom/test_files/x/y.dcm` lives at `<root>/x/y.dcm` where the label has one
+            // component for pydicom-data and two for pydicom's folders.
+            let components = file.name.split(separator: "/")
+            let labelCount = components.first == "pydicom" ? 2 : 1
+            let relative = components.dropFirst(labelCount).joined(separator: "/")
+            roots.insert(String(file.path.dropLast(relative.count + 1)))
+        }
+        return roots.sorted()
+    }
 }
 
 private final class OracleCache: @unchecked Sendable {
@@ -28,4 +42,5 @@ private final class OracleCache: @unchecked Sendable {
             return loaded
         }
     }
+
 }

@@ -20,6 +20,39 @@ public enum TestRedis {
     public static func connection() throws -> RedisConnection {
         try RedisConnection(configuration())
     }
+
+    /// Any node of the three-master test cluster `scripts/test.sh` started.
+    public static func clusterURL() throws -> RedisURL {
+        guard let text = ProcessInfo.processInfo.environment["DQL_TEST_CLUSTER_URL"], !text.isEmpty else {
+            throw TestSetupError("DQL_TEST_CLUSTER_URL is not set: run the tests with scripts/test.sh")
+        }
+        return try RedisURL(parsing: text)
+    }
+
+    public static func clusterConfiguration(commandTimeout: Double? = 30) throws -> RedisConfiguration {
+        RedisConfiguration(url: try clusterURL(), connectTimeout: 5, commandTimeout: commandTimeout)
+    }
+
+    /// Removes a dql store: its index and every key under `prefix`, on a server or a cluster.
+    public static func removeStore(prefix: String, url: RedisURL) {
+        guard let client = try? RedisClient(RedisConfiguration(url: url)) else { return }
+        defer { client.close() }
+        let index = "\(prefix):{m}:idx"
+        _ = try? client.send(RedisCommand("FT.DROPINDEX", index), routedBy: index)
+        for pool in client.masterPools() {
+            var keys: [String] = []
+            _ = try? pool.withConnection { connection in
+                var cursor = "0"
+                repeat {
+                    let reply = try connection.call("SCAN", cursor, "MATCH", prefix + ":*", "COUNT", "1000")
+                    guard let parts = reply.array, parts.count == 2, let next = parts[0].string else { return }
+                    cursor = next
+                    keys += (parts[1].array ?? []).compactMap(\.string)
+                } while cursor != "0"
+            }
+            _ = try? client.unlink(keys)
+        }
+    }
 }
 
 /// A key prefix no other test uses; ``cleanup()`` deletes every key under it.

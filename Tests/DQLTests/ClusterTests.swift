@@ -1,0 +1,395 @@
+import Crypto
+import Foundation
+import RedisIO
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import DQL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// dql on the three-master test cluster (`scripts/cluster.sh`, started by `scripts/test.sh`):
+/// the same answers as one server, chunks on every shard, transfers that follow slots being
+/// moved under them, and a clear error, with no file left, when a shard stops.
+@Suite(.serialized) struct ClusterTests {
+    static func clusterClient(_ url: RedisURL? = nil) throws -> RedisClient {
+        try RedisClient(
+            RedisConfiguration(url: url ?? TestRedis.clusterURL(), commandTimeout: 30), connectionsPerServer: 16)
+    }
+
+    static func sha256(_ path: String) -> String? {
+        FileManager.default.contents(atPath: path).map {
+            SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    static func layout(_ label: String) -> StorageLayout {
+        StorageLayout(prefix: "dqltest-\(label)-\(UUID().uuidString.prefix(8))")
+    }
+
+    /// A scratch directory, removed at deinit.
+    final class Scratch {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dql-cluster-\(UUID().uuidString)")
+        var path: String { url.path }
+        init() throws { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(at: url) }
+        func subdirectory(_ name: String) -> String { url.appendingPathComponent(name).path }
+    }
+
+    /// The id of the one file named `name` in the store.
+    static func id(of name: String, _ executor: Executor) throws -> String {
+        guard case .rows(let found) = try executor.run("find name where name = '\(name)'").first,
+            let id = found.ids.first, found.total == 1
+        else { throw TestSetupError("\(name) is not stored once") }
+        return id
+    }
+
+    // MARK: The corpus
+
+    /// Rows compared as a multiset: files with equal sort keys may come in either order.
+    static func comparable(_ results: [StatementResult]) -> [StatementResult] {
+        results.map { result in
+            guard case .rows(var found) = result else { return result }
+            var pairs = Array(zip(found.ids, found.rows))
+            pairs.sort {
+                ($0.0, $0.1.map { $0 ?? "" }.joined(separator: "\u{1}")) < (
+                    $1.0, $1.1.map { $0 ?? "" }.joined(separator: "\u{1}")
+                )
+            }
+            found.ids = pairs.map(\.0)
+            found.rows = pairs.map(\.1)
+            return .rows(found)
+        }
+    }
+
+    /// A stored document without the time it was loaded.
+    static func document(_ result: StatementResult?) throws -> NSDictionary {
+        guard case .document(_, let json)? = result,
+            let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        else { throw TestSetupError("not a document: \(String(describing: result))") }
+        return object.filter { $0.key != "loadedAt" } as NSDictionary
+    }
+
+    @Test func theCorpusAnswersOnTheClusterExactlyAsOnOneServer() throws {
+        let layout = Self.layout("corpus")
+        let cluster = try Self.clusterClient()
+        let single = try RedisClient(TestRedis.configuration(), connectionsPerServer: 16)
+        defer {
+            TestRedis.removeStore(prefix: layout.prefix, url: cluster.configuration.url)
+            TestRedis.removeStore(prefix: layout.prefix, url: single.configuration.url)
+            cluster.close()
+            single.close()
+        }
+        let onCluster = Executor(client: cluster, layout: layout)
+        let onServer = Executor(client: single, layout: layout)
+        for root in try Corpus.roots() {
+            for executor in [onCluster, onServer] { _ = try executor.run("load '\(root)' recursive") }
+        }
+        let statements = [
+            "count", "count by protocol", "count by modality", "count by modality, year order by year desc",
+            "count where protocol is not missing by protocol order by count desc", "count by manufacturer limit 5",
+            "find name, modality, date where modality = 'CT' order by name",
+            "find name, patientName where patient contains 'compressedsamples'",
+            "find where protocol = '194' and year = 2019", "find name, rows, columns where rows >= 512 order by rows",
+            "find name where date between 2000-01-01 and 2010-12-31 order by date limit 7",
+            "find name, transferSyntax where name like 'JPEG*' order by name",
+        ]
+        for statement in statements {
+            let clustered = Self.comparable(try onCluster.run(statement))
+            let alone = Self.comparable(try onServer.run(statement))
+            #expect(clustered == alone, "\(statement)")
+        }
+        for name in ["CT_small.dcm", "JPGExtended.dcm", "rtplan.dcm", "emri_small.dcm"] {
+            #expect(
+                try Self.document(onCluster.run("show '\(name)'").first)
+                    == Self.document(onServer.run("show '\(name)'").first), "\(name)")
+        }
+        // Every file comes back byte-identical from the cluster.
+        let scratch = try Scratch()
+        guard case .rows(let found) = try onCluster.run("find name fetch to '\(scratch.path)'").first else {
+            Issue.record("no rows")
+            return
+        }
+        #expect(found.total > 200)
+        #expect(found.fetched.count == found.total)
+        for file in found.fetched {
+            #expect(Self.sha256(file.path) == file.id, "\(file.path)")
+        }
+        guard case .stats(let stats) = try onCluster.run("stats").first else {
+            Issue.record("no stats")
+            return
+        }
+        #expect(stats.isCluster)
+        #expect(stats.files == found.total)
+        #expect(stats.shards.count == 3)
+        #expect(stats.shards.allSatisfy { $0.keys > 0 && !$0.slots.isEmpty })
+        #expect(stats.endpoint == (try cluster.pool(forKey: layout.indexName).configuration.url.endpoint))
+    }
+
+    @Test func aLargeFilesChunksLandOnEveryShardAndComeBackWhole() throws {
+        let layout = Self.layout("spread")
+        let client = try Self.clusterClient()
+        defer {
+            TestRedis.removeStore(prefix: layout.prefix, url: client.configuration.url)
+            client.close()
+        }
+        let scratch = try Scratch()
+        let source = try LargeDicom.write(in: scratch.url, megabytes: 8)
+        let executor = Executor(client: client, layout: layout)
+        _ = try executor.run("load '\(source)' chunk 64KB")
+        let id = try Self.id(of: "big.dcm", executor)
+        var perShard: [String: Int] = [:]
+        for pool in client.masterPools() {
+            perShard[pool.configuration.url.endpoint] = try Self.keys(
+                matching: layout.chunkKey(id: id, index: 0).dropLast() + "*", on: pool
+            ).count
+        }
+        #expect(perShard.count == 3)
+        #expect(perShard.values.allSatisfy { $0 > 0 }, "chunks per shard: \(perShard)")
+        #expect(perShard.values.reduce(0, +) == 129)  // 8 MiB of pixels and a header: 129 chunks of 64 KiB
+        _ = try executor.run("fetch '\(id)' to '\(scratch.subdirectory("out"))'")
+        #expect(Self.sha256(scratch.subdirectory("out/big.dcm")) == Self.sha256(source))
+    }
+
+    static func keys(matching pattern: String, on pool: RedisPool) throws -> [String] {
+        try pool.withConnection { connection in
+            var keys: [String] = []
+            var cursor = "0"
+            repeat {
+                let reply = try connection.call("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
+                cursor = reply.array?.first?.string ?? "0"
+                keys += (reply.array?.last?.array ?? []).compactMap(\.string)
+            } while cursor != "0"
+            return keys
+        }
+    }
+
+    // MARK: Resharding
+
+    @Test func transfersFollowSlotsBeingMovedUnderThem() throws {
+        let layout = Self.layout("moving")
+        let client = try Self.clusterClient()
+        let admin = try ClusterAdmin(url: TestRedis.clusterURL())
+        var moved: [(slot: Int, home: String)] = []
+        defer {
+            // Every slot goes back where it was, keys and all.
+            for (slot, home) in moved { try? admin.move(slot: slot, to: home) }
+            TestRedis.removeStore(prefix: layout.prefix, url: client.configuration.url)
+            client.close()
+        }
+        let scratch = try Scratch()
+        let first = try LargeDicom.write(in: scratch.url, megabytes: 4, name: "first.dcm")
+        let executor = Executor(client: client, layout: layout)
+        executor.chunkSize = 16 << 10
+        _ = try executor.run("load '\(first)'")
+        let id = try Self.id(of: "first.dcm", executor)
+        let metadataHome = try admin.owner(ofSlot: HashSlot.of(layout.indexName))
+        let (home, away) = try admin.twoMasters(other: metadataHome)
+        let chunkCount = (4 << 20) / (16 << 10) + 1
+        let slots = (0..<chunkCount).map { HashSlot.of(layout.chunkKey(id: id, index: $0)) }
+        let homeSlots = try Array(Set(slots)).sorted().filter { try admin.owner(ofSlot: $0) == home }
+        #expect(homeSlots.count >= 2)
+        guard homeSlots.count >= 2 else { return }
+
+        // A slot half way through a migration: its keys are already at the target, so the old
+        // owner answers ASK. Another slot moved for good: the client's map is stale, MOVED.
+        let asking = homeSlots[0]
+        let movedForGood = homeSlots[1]
+        moved += [(asking, home), (movedForGood, home)]
+        try admin.beginMigration(slot: asking, from: home, to: away)
+        try admin.migrateKeys(slot: asking, from: home, to: away)
+        try admin.move(slot: movedForGood, to: away)
+        let before = client.redirectsFollowed
+        _ = try executor.run("fetch '\(id)' to '\(scratch.subdirectory("one"))'")
+        #expect(Self.sha256(scratch.subdirectory("one/first.dcm")) == Self.sha256(first))
+        // At least the ASK for each key of the first slot and the MOVED of the second.
+        #expect(client.redirectsFollowed - before >= 2)
+        try admin.finishMigration(slot: asking, to: away)
+
+        // A load while a slot migrates: new keys of that slot are written at the target (ASK).
+        let second = try LargeDicom.write(in: scratch.url, megabytes: 3, name: "second.dcm")
+        let secondId = try #require(Self.sha256(second))
+        let secondSlots = (0..<((3 << 20) / (16 << 10) + 1)).map {
+            HashSlot.of(layout.chunkKey(id: secondId, index: $0))
+        }
+        let migrating = try #require(try Set(secondSlots).sorted().first { try admin.owner(ofSlot: $0) == home })
+        moved.append((migrating, home))
+        try admin.beginMigration(slot: migrating, from: home, to: away)
+        let beforeLoad = client.redirectsFollowed
+        _ = try executor.run("load '\(second)'")
+        #expect(client.redirectsFollowed > beforeLoad, "the old owner answered ASK for new keys")
+        try admin.finishMigration(slot: migrating, to: away)
+        let atTarget = try admin.connection(away).call(
+            RedisCommand("CLUSTER", "COUNTKEYSINSLOT", String(migrating))
+        ).integer
+        #expect((atTarget ?? 0) > 0, "the chunks of the migrating slot were written at its new owner")
+        _ = try executor.run("fetch '\(secondId)' to '\(scratch.subdirectory("two"))'")
+        #expect(Self.sha256(scratch.subdirectory("two/second.dcm")) == secondId)
+    }
+
+    @Test func aFetchRunsWhileTheClusterIsResharded() throws {
+        let layout = Self.layout("reshard")
+        let client = try Self.clusterClient()
+        let admin = try ClusterAdmin(url: TestRedis.clusterURL())
+        defer {
+            TestRedis.removeStore(prefix: layout.prefix, url: client.configuration.url)
+            client.close()
+        }
+        let scratch = try Scratch()
+        let source = try LargeDicom.write(in: scratch.url, megabytes: 16)
+        let executor = Executor(client: client, layout: layout)
+        executor.chunkSize = 8 << 10
+        _ = try executor.run("load '\(source)'")
+        let id = try Self.id(of: "big.dcm", executor)
+        let expected = try #require(Self.sha256(source))
+        // Between the two masters that do not hold the index, so the documents never move.
+        let (from, to) = try admin.twoMasters(other: try admin.owner(ofSlot: HashSlot.of(layout.indexName)))
+        var fetches = 0
+        for (source, target) in [(from, to), (to, from)] {
+            let reshard = try spawn([
+                "/usr/bin/env", "redis-cli", "--cluster", "reshard", source, "--cluster-from", try admin.id(source),
+                "--cluster-to", try admin.id(target), "--cluster-slots", "600", "--cluster-yes",
+            ])
+            var status: Int32 = 0
+            var running = true
+            // Fetch again and again while the slots move: every fetch must come back whole.
+            while running {
+                let directory = scratch.subdirectory("fetch-\(fetches)")
+                let results = try Fetcher(layout: layout).fetchAll(ids: [id], into: directory, client: client)
+                #expect(results.count == 1)
+                #expect(results.first.flatMap { Self.sha256($0.path) } == expected, "fetch \(fetches)")
+                try FileManager.default.removeItem(atPath: directory)
+                fetches += 1
+                running = waitpid(reshard, &status, WNOHANG) == 0
+            }
+            #expect(status == 0, "redis-cli --cluster reshard failed")
+        }
+        #expect(fetches >= 2)
+        #expect(client.redirectsFollowed > 0, "the fetches met slots on the move")
+        // After the moves the client's map is stale; the next fetch follows MOVED.
+        let after = try Fetcher(layout: layout).fetchAll(ids: [id], into: scratch.subdirectory("after"), client: client)
+        #expect(after.first.flatMap { Self.sha256($0.path) } == expected)
+    }
+
+    // MARK: A shard stops
+
+    @Test func aShardStoppedMidFetchFailsNamingItAndLeavesNoFile() throws {
+        let scratchCluster = try ScratchCluster()
+        let layout = Self.layout("stop")
+        let client = try Self.clusterClient(scratchCluster.url)
+        defer { client.close() }
+        let scratch = try Scratch()
+        let source = try LargeDicom.write(in: scratch.url, megabytes: 8)
+        let executor = Executor(client: client, layout: layout)
+        executor.chunkSize = 16 << 10
+        _ = try executor.run("load '\(source)'")
+        let id = try Self.id(of: "big.dcm", executor)
+        let admin = try ClusterAdmin(url: scratchCluster.url)
+        let (victim, _) = try admin.twoMasters(other: try admin.owner(ofSlot: HashSlot.of(layout.indexName)))
+        let victimConnection = try admin.connection(victim)
+        let polls = Atomic<Int>(0)
+        // Part way through the chunks, the shard goes down.
+        let context = StatementContext(isCancelled: {
+            if polls.wrappingAdd(1, ordering: .relaxed).newValue == 60 {
+                _ = try? victimConnection.send(RedisCommand("SHUTDOWN", "NOSAVE"))
+            }
+            return false
+        })
+        let output = scratch.subdirectory("out")
+        let error = #expect(throws: RedisError.self) {
+            try Fetcher(layout: layout, connections: 4).fetchAll(
+                ids: [id], into: output, client: client, context: context)
+        }
+        #expect(polls.load(ordering: .relaxed) >= 60, "the shard was stopped during the fetch")
+        #expect(error?.endpoint == victim)
+        #expect(error?.description.contains("cluster shard \(victim) (slots ") == true, "\(String(describing: error))")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []).isEmpty)
+    }
+}
+
+/// Moves slots between the masters of a cluster the way `redis-cli --cluster` does, one step at
+/// a time, so a test can stop half way.
+struct ClusterAdmin {
+    let connections: [String: RedisConnection]
+    let ids: [String: String]
+
+    init(url: RedisURL) throws {
+        let client = try RedisClient(RedisConfiguration(url: url))
+        defer { client.close() }
+        var connections: [String: RedisConnection] = [:]
+        var ids: [String: String] = [:]
+        for shard in client.shards {
+            let connection = try RedisConnection(url: RedisURL(host: shard.host, port: shard.port))
+            connections[shard.endpoint] = connection
+            ids[shard.endpoint] = try connection.call("CLUSTER", "MYID").string
+        }
+        self.connections = connections
+        self.ids = ids
+    }
+
+    func connection(_ endpoint: String) throws -> RedisConnection {
+        guard let connection = connections[endpoint] else { throw TestSetupError("no master \(endpoint)") }
+        return connection
+    }
+
+    func id(_ endpoint: String) throws -> String {
+        guard let id = ids[endpoint] else { throw TestSetupError("no master \(endpoint)") }
+        return id
+    }
+
+    /// The master serving `slot` now, by a fresh CLUSTER SLOTS.
+    func owner(ofSlot slot: Int) throws -> String {
+        let map = try ClusterSlotMap.discover(try connection(connections.keys.sorted()[0]))
+        guard let range = map.range(forSlot: slot) else { throw TestSetupError("slot \(slot) has no master") }
+        return range.endpoint
+    }
+
+    /// Two masters other than `other`, in a stable order.
+    func twoMasters(other: String) throws -> (String, String) {
+        let rest = connections.keys.sorted().filter { $0 != other }
+        guard rest.count >= 2 else { throw TestSetupError("fewer than three masters") }
+        return (rest[0], rest[1])
+    }
+
+    func beginMigration(slot: Int, from source: String, to target: String) throws {
+        try connection(target).call("CLUSTER", "SETSLOT", String(slot), "IMPORTING", try id(source))
+        try connection(source).call("CLUSTER", "SETSLOT", String(slot), "MIGRATING", try id(target))
+    }
+
+    func migrateKeys(slot: Int, from source: String, to target: String) throws {
+        let from = try connection(source)
+        let (host, port) = try hostAndPort(target)
+        while true {
+            let keys = (try from.call("CLUSTER", "GETKEYSINSLOT", String(slot), "100").array ?? []).compactMap(\.string)
+            if keys.isEmpty { return }
+            try from.call(RedisCommand(["MIGRATE", host, String(port), "", "0", "10000", "KEYS"] + keys))
+        }
+    }
+
+    /// Gives `slot` to `target` on every master (the target first, as redis-cli does).
+    func finishMigration(slot: Int, to target: String) throws {
+        let order = [target] + connections.keys.sorted().filter { $0 != target }
+        for endpoint in order {
+            try connection(endpoint).call("CLUSTER", "SETSLOT", String(slot), "NODE", try id(target))
+        }
+    }
+
+    /// Moves `slot` with its keys to `target`, from wherever it is.
+    func move(slot: Int, to target: String) throws {
+        let source = try owner(ofSlot: slot)
+        guard source != target else { return }
+        try beginMigration(slot: slot, from: source, to: target)
+        try migrateKeys(slot: slot, from: source, to: target)
+        try finishMigration(slot: slot, to: target)
+    }
+
+    private func hostAndPort(_ endpoint: String) throws -> (String, Int) {
+        guard let colon = endpoint.lastIndex(of: ":"), let port = Int(endpoint[endpoint.index(after: colon)...]) else {
+            throw TestSetupError("bad endpoint \(endpoint)")
+        }
+        return (String(endpoint[..<colon]), port)
+    }
+}

@@ -1,0 +1,71 @@
+import Crypto
+import Foundation
+import RedisIO
+import TestSupport
+import Testing
+
+/// The `dql` executable pointed at a node of the test cluster: it finds out by itself, and
+/// every statement answers as it does on one server.
+@Suite(.serialized) struct ClusterShellTests {
+    static func sha256(_ path: String) -> String? {
+        FileManager.default.contents(atPath: path).map {
+            SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    @Test func statementsAnswerOnAClusterAsOnOneServer() throws {
+        let cluster = try ShellFixture(url: TestRedis.clusterURL())
+        let single = try ShellFixture()
+        for statement in [
+            "count", "count by modality", "count by protocol order by count desc",
+            "find name, modality, patientName, date order by name", "find name where rows >= 256 order by name",
+            "explain count by modality",
+        ] {
+            let onCluster = try cluster.run(["--format", "csv", "-c", statement])
+            let alone = try single.run(["--format", "csv", "-c", statement])
+            #expect(onCluster.status == 0, "\(statement): \(onCluster.stderr)")
+            #expect(
+                onCluster.stdout.replacingOccurrences(of: cluster.prefix, with: "P")
+                    == alone.stdout.replacingOccurrences(of: single.prefix, with: "P"), "\(statement)")
+        }
+
+        let out = cluster.directory.appendingPathComponent("out").path
+        let fetched = try cluster.run(["--format", "json", "-c", "find name fetch to '\(out)'"])
+        #expect(fetched.status == 0, "\(fetched.stderr)")
+        let files = try #require(try jsonObject(fetched.stdout)["fetched"] as? [[String: Any]])
+        #expect(files.count == ShellFixture.corpusNames.count)
+        for name in ShellFixture.corpusNames {
+            let base = (name as NSString).lastPathComponent
+            #expect(Self.sha256(out + "/" + base) == Self.sha256(try Corpus.path(name)), "\(base)")
+        }
+
+        let stats = try jsonObject(try cluster.run(["--format", "json", "-c", "stats"]).stdout)
+        #expect(stats["cluster"] as? Bool == true)
+        #expect(stats["files"] as? Int == ShellFixture.corpusNames.count)
+        let shards = try #require(stats["shards"] as? [[String: Any]])
+        #expect(shards.count == 3)
+        #expect(shards.allSatisfy { ($0["slots"] as? String)?.isEmpty == false && ($0["keys"] as? Int ?? 0) > 0 })
+        let table = try cluster.run(["-c", "stats"])
+        #expect(table.stdout.contains(" shard "), "a table of the shards: \(table.stdout)")
+
+        let ping = try cluster.run(["ping"])
+        #expect(ping.status == 0)
+        #expect(ping.stdout.contains("(cluster node)"), "\(ping.stdout)")
+    }
+
+    @Test func theSpeedTestSpreadsOverTheShardsAndCleansUp() throws {
+        let url = try TestRedis.clusterURL()
+        let result = try DQLBinary.run([
+            "--url", url.description, "bench", "--size", "4MiB", "--chunk", "64KB", "--connections", "1,4",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("(Redis Cluster, 3 masters)"), "\(result.stderr)")
+        #expect(result.stderr.contains("every fetch was written to disk and matched"))
+        let client = try RedisClient(RedisConfiguration(url: url))
+        defer { client.close() }
+        for pool in client.masterPools() {
+            let left = try pool.withConnection { try $0.call("SCAN", "0", "MATCH", "dql-bench:*", "COUNT", "100000") }
+            #expect(left.array?.last?.array?.isEmpty == true, "test keys left on \(pool.configuration.url.endpoint)")
+        }
+    }
+}
