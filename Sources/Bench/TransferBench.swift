@@ -20,10 +20,10 @@ struct TransferBench: ParsableCommand {
     @Option(help: "Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379).")
     var url: String?
 
-    @Option(help: "Object size in MiB.")
+    @Option(name: .customLong("size-mib"), help: "Object size in MiB.")
     var sizeMiB = 1024
 
-    @Option(help: "Chunk size in KiB.")
+    @Option(name: .customLong("chunk-kib"), help: "Chunk size in KiB.")
     var chunkKiB = 512
 
     @Option(help: "dql connections.")
@@ -46,47 +46,24 @@ struct TransferBench: ParsableCommand {
 
     func run() throws {
         let redisURL = try RedisURL.resolve(explicit: url, environment: ProcessInfo.processInfo.environment)
-        let dqlPath =
-            dql
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-                "dql"
-            ).path
-        let size = sizeMiB << 20
         let chunk = chunkKiB << 10
-        let base = workDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
-        let directory = base.appendingPathComponent("dql-bench-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let source = directory.appendingPathComponent("large.dcm").path
-        let id = try LargeDicomFile.write(source, pixelBytes: size)
-        let fileSize = (try FileManager.default.attributesOfItem(atPath: source)[.size] as? Int) ?? size
+        let transfer = try DQLTransfer(sizeMiB: sizeMiB, workDirectory: workDirectory, dql: dql)
+        let directory = transfer.directory
+        let source = transfer.source
+        let fileSize = transfer.fileSize
         print(
             "object: \(sizeMiB) MiB of random pixel data in a DICOM file, chunks of \(chunkKiB) KiB; dql: \(connections) connections; demo: \(demoConnections) \"connections\"; server \(redisURL)"
         )
-        let prefix = "dqlbench-\(UUID().uuidString.prefix(8))"
-        let environment = ["REDIS_URL": redisURL.description, "DQL_PREFIX": prefix, "NO_COLOR": "1"]
-        func dqlRun(_ statement: String) throws -> MeasuredRun {
-            try MeasuredRun.run([dqlPath, "-c", statement], environment: environment, in: directory.path)
-        }
-        defer { _ = try? dqlRun("delete where id = '\(id)'") }
+        defer { try? transfer.remove(from: redisURL) }
 
         var rates: [String: [Double]] = [:]
         var peaks: [String: [Int]] = [:]
         for _ in 0..<repeats {
-            let load = try dqlRun("load '\(source)' chunk \(chunkKiB)KB connections \(connections)")
-            rates["dql load", default: []].append(Double(fileSize) / load.seconds)
+            let (load, fetch) = try transfer.loadAndFetch(on: redisURL, chunkKiB: chunkKiB, connections: connections)
+            rates["dql load", default: []].append(transfer.rate(load))
             peaks["dql load", default: []].append(load.peakMemory)
-            let out = directory.appendingPathComponent("out").path
-            let fetch = try dqlRun("set connections \(connections); fetch '\(id)' to '\(out)'")
-            rates["dql fetch", default: []].append(Double(fileSize) / fetch.seconds)
+            rates["dql fetch", default: []].append(transfer.rate(fetch))
             peaks["dql fetch", default: []].append(fetch.peakMemory)
-            let fetched = try MappedFile(path: out + "/large.dcm")
-            let original = try MappedFile(path: source)
-            guard withExtendedLifetime((fetched, original), { fetched.sameBytes(as: original) }) else {
-                throw ValidationError("dql fetched different bytes")
-            }
-            try FileManager.default.removeItem(atPath: out)
-            _ = try dqlRun("delete where id = '\(id)'")
 
             let demo = try runCapturing(
                 python,
