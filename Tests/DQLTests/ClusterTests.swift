@@ -39,6 +39,32 @@ import Testing
         func subdirectory(_ name: String) -> String { url.appendingPathComponent(name).path }
     }
 
+    /// A store of a test's own on a cluster, holding one large file: removed at deinit.
+    final class LargeFileStore {
+        let layout: StorageLayout
+        let client: RedisClient
+        let executor: Executor
+        let scratch: Scratch
+        let source: String
+        let id: String
+
+        init(_ label: String, url: RedisURL? = nil, megabytes: Int, chunkSize: Int, name: String = "big.dcm") throws {
+            layout = ClusterTests.layout(label)
+            client = try ClusterTests.clusterClient(url)
+            executor = Executor(client: client, layout: layout)
+            executor.chunkSize = chunkSize
+            scratch = try Scratch()
+            source = try LargeDicom.write(in: scratch.url, megabytes: megabytes, name: name)
+            _ = try executor.run("load '\(source)'")
+            id = try ClusterTests.id(of: name, executor)
+        }
+
+        deinit {
+            TestRedis.removeStore(prefix: layout.prefix, url: client.configuration.url)
+            client.close()
+        }
+    }
+
     /// The id of the one file named `name` in the store.
     static func id(of name: String, _ executor: Executor) throws -> String {
         guard case .rows(let found) = try executor.run("find name where name = '\(name)'").first,
@@ -130,22 +156,16 @@ import Testing
     }
 
     @Test func aLargeFilesChunksLandOnEveryShardAndComeBackWhole() throws {
-        let layout = Self.layout("spread")
-        let client = try Self.clusterClient()
-        defer {
-            TestRedis.removeStore(prefix: layout.prefix, url: client.configuration.url)
-            client.close()
-        }
-        let scratch = try Scratch()
-        let source = try LargeDicom.write(in: scratch.url, megabytes: 8)
-        let executor = Executor(client: client, layout: layout)
-        _ = try executor.run("load '\(source)' chunk 64KB")
-        let id = try Self.id(of: "big.dcm", executor)
+        let store = try LargeFileStore("spread", megabytes: 8, chunkSize: 64 << 10)
+        defer { withExtendedLifetime(store) {} }  // removed only when the test is done
+        let (layout, client, executor, scratch, source, id) = (
+            store.layout, store.client, store.executor, store.scratch, store.source, store.id
+        )
         var perShard: [String: Int] = [:]
         for pool in client.masterPools() {
-            perShard[pool.configuration.url.endpoint] = try Self.keys(
-                matching: layout.chunkKey(id: id, index: 0).dropLast() + "*", on: pool
-            ).count
+            perShard[pool.configuration.url.endpoint] = try pool.withConnection {
+                try TestRedis.scanKeys(layout.chunkKey(id: id, index: 0).dropLast() + "*", $0)
+            }.count
         }
         #expect(perShard.count == 3)
         #expect(perShard.values.allSatisfy { $0 > 0 }, "chunks per shard: \(perShard)")
@@ -154,38 +174,20 @@ import Testing
         #expect(Self.sha256(scratch.subdirectory("out/big.dcm")) == Self.sha256(source))
     }
 
-    static func keys(matching pattern: String, on pool: RedisPool) throws -> [String] {
-        try pool.withConnection { connection in
-            var keys: [String] = []
-            var cursor = "0"
-            repeat {
-                let reply = try connection.call("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
-                cursor = reply.array?.first?.string ?? "0"
-                keys += (reply.array?.last?.array ?? []).compactMap(\.string)
-            } while cursor != "0"
-            return keys
-        }
-    }
-
     // MARK: Resharding
 
     @Test func transfersFollowSlotsBeingMovedUnderThem() throws {
-        let layout = Self.layout("moving")
-        let client = try Self.clusterClient()
+        let store = try LargeFileStore("moving", megabytes: 4, chunkSize: 16 << 10, name: "first.dcm")
+        defer { withExtendedLifetime(store) {} }  // removed only when the test is done
+        let (layout, client, executor, scratch, first, id) = (
+            store.layout, store.client, store.executor, store.scratch, store.source, store.id
+        )
         let admin = try ClusterAdmin(url: TestRedis.clusterURL())
         var moved: [(slot: Int, home: String)] = []
         defer {
             // Every slot goes back where it was, keys and all.
             for (slot, home) in moved { try? admin.move(slot: slot, to: home) }
-            TestRedis.removeStore(prefix: layout.prefix, url: client.configuration.url)
-            client.close()
         }
-        let scratch = try Scratch()
-        let first = try LargeDicom.write(in: scratch.url, megabytes: 4, name: "first.dcm")
-        let executor = Executor(client: client, layout: layout)
-        executor.chunkSize = 16 << 10
-        _ = try executor.run("load '\(first)'")
-        let id = try Self.id(of: "first.dcm", executor)
         let metadataHome = try admin.owner(ofSlot: HashSlot.of(layout.indexName))
         let (home, away) = try admin.twoMasters(other: metadataHome)
         let chunkCount = (4 << 20) / (16 << 10) + 1
@@ -231,19 +233,10 @@ import Testing
     }
 
     @Test func aFetchRunsWhileTheClusterIsResharded() throws {
-        let layout = Self.layout("reshard")
-        let client = try Self.clusterClient()
+        let store = try LargeFileStore("reshard", megabytes: 16, chunkSize: 8 << 10)
+        defer { withExtendedLifetime(store) {} }  // removed only when the test is done
+        let (layout, client, scratch, source, id) = (store.layout, store.client, store.scratch, store.source, store.id)
         let admin = try ClusterAdmin(url: TestRedis.clusterURL())
-        defer {
-            TestRedis.removeStore(prefix: layout.prefix, url: client.configuration.url)
-            client.close()
-        }
-        let scratch = try Scratch()
-        let source = try LargeDicom.write(in: scratch.url, megabytes: 16)
-        let executor = Executor(client: client, layout: layout)
-        executor.chunkSize = 8 << 10
-        _ = try executor.run("load '\(source)'")
-        let id = try Self.id(of: "big.dcm", executor)
         let expected = try #require(Self.sha256(source))
         // Between the two masters that do not hold the index, so the documents never move.
         let (from, to) = try admin.twoMasters(other: try admin.owner(ofSlot: HashSlot.of(layout.indexName)))
@@ -278,15 +271,10 @@ import Testing
 
     @Test func aShardStoppedMidFetchFailsNamingItAndLeavesNoFile() throws {
         let scratchCluster = try ScratchCluster()
-        let layout = Self.layout("stop")
-        let client = try Self.clusterClient(scratchCluster.url)
-        defer { client.close() }
-        let scratch = try Scratch()
-        let source = try LargeDicom.write(in: scratch.url, megabytes: 8)
-        let executor = Executor(client: client, layout: layout)
-        executor.chunkSize = 16 << 10
-        _ = try executor.run("load '\(source)'")
-        let id = try Self.id(of: "big.dcm", executor)
+        defer { withExtendedLifetime(scratchCluster) {} }
+        let store = try LargeFileStore("stop", url: scratchCluster.url, megabytes: 8, chunkSize: 16 << 10)
+        defer { withExtendedLifetime(store) {} }  // removed only when the test is done
+        let (layout, client, scratch, id) = (store.layout, store.client, store.scratch, store.id)
         let admin = try ClusterAdmin(url: scratchCluster.url)
         let (victim, _) = try admin.twoMasters(other: try admin.owner(ofSlot: HashSlot.of(layout.indexName)))
         let victimConnection = try admin.connection(victim)

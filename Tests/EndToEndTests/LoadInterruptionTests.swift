@@ -23,18 +23,6 @@ import Testing
         return (process, errors)
     }
 
-    /// Keys under `prefix` matching `pattern` (SCAN).
-    static func keys(_ pattern: String, _ connection: RedisConnection) throws -> [String] {
-        var cursor = "0"
-        var found: [String] = []
-        repeat {
-            let reply = try connection.call("SCAN", cursor, "MATCH", pattern, "COUNT", "10000")
-            cursor = reply.array?.first?.string ?? "0"
-            found += (reply.array?.last?.array ?? []).compactMap(\.string)
-        } while cursor != "0"
-        return found
-    }
-
     /// Waits until the load has written some chunks (under whatever id: a large new file is
     /// uploaded under a provisional id while it is hashed).
     static func waitForChunks(
@@ -55,7 +43,7 @@ import Testing
     static func waitForLeaseToExpire(_ prefix: String, _ connection: RedisConnection) throws {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if try keys("\(prefix):{m}:loading:*", connection).isEmpty { return }
+            if try TestRedis.scanKeys("\(prefix):{m}:loading:*", connection).isEmpty { return }
             usleep(50_000)
         }
         throw TestSetupError("the lease did not expire")
@@ -78,7 +66,7 @@ import Testing
         process.waitUntilExit()
 
         #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\n0\n", "nothing visible")
-        let left = try Self.keys("\(fixture.prefix):chunk:*", connection)
+        let left = try TestRedis.scanKeys("\(fixture.prefix):chunk:*", connection)
         #expect(left.count > 200, "the killed load left its chunks")
         let early = try jsonObject(try fixture.run(["--format", "json", "-c", "vacuum"]).stdout)
         #expect(early["chunksRemoved"] as? Int == 0, "the lease still protects them")
@@ -87,7 +75,7 @@ import Testing
         let vacuum = try jsonObject(try fixture.run(["--format", "json", "-c", "vacuum"]).stdout)
         #expect(vacuum["chunksRemoved"] as? Int == left.count)
         #expect(vacuum["interruptedLoads"] as? Int == 1)
-        #expect(try Self.keys("\(fixture.prefix):chunk:*", connection).isEmpty)
+        #expect(try TestRedis.scanKeys("\(fixture.prefix):chunk:*", connection).isEmpty)
     }
 
     @Test func ctrlCDuringALoadRollsItBack() throws {
@@ -101,8 +89,8 @@ import Testing
         #expect(process.terminationStatus == 130, "\(stderr)")
         #expect(stderr.contains("load cancelled; the file in progress was rolled back"))
         #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\n0\n")
-        #expect(try Self.keys("\(fixture.prefix):chunk:*", connection).isEmpty, "its chunks were deleted")
-        #expect(try Self.keys("\(fixture.prefix):{m}:loading:*", connection).isEmpty, "and its lease released")
+        #expect(try TestRedis.scanKeys("\(fixture.prefix):chunk:*", connection).isEmpty, "its chunks were deleted")
+        #expect(try TestRedis.scanKeys("\(fixture.prefix):{m}:loading:*", connection).isEmpty, "and its lease released")
     }
 
     @Test func aDroppedConnectionStopsTheLoadWithoutAVisibleFile() throws {
@@ -125,6 +113,6 @@ import Testing
         #expect(count.stdout == "count\n0\n", "\(count.stderr)")
         try Self.waitForLeaseToExpire(fixture.prefix, connection)
         _ = try DQLBinary.run(["-c", "vacuum"], environment: environment)
-        #expect(try Self.keys("\(fixture.prefix):chunk:*", connection).isEmpty)
+        #expect(try TestRedis.scanKeys("\(fixture.prefix):chunk:*", connection).isEmpty)
     }
 }

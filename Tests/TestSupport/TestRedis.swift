@@ -40,18 +40,25 @@ public enum TestRedis {
         let index = "\(prefix):{m}:idx"
         _ = try? client.send(RedisCommand("FT.DROPINDEX", index), routedBy: index)
         for pool in client.masterPools() {
-            var keys: [String] = []
-            _ = try? pool.withConnection { connection in
-                var cursor = "0"
-                repeat {
-                    let reply = try connection.call("SCAN", cursor, "MATCH", prefix + ":*", "COUNT", "1000")
-                    guard let parts = reply.array, parts.count == 2, let next = parts[0].string else { return }
-                    cursor = next
-                    keys += (parts[1].array ?? []).compactMap(\.string)
-                } while cursor != "0"
+            if let keys = try? pool.withConnection({ try scanKeys(prefix + ":*", $0) }) {
+                _ = try? client.unlink(keys)
             }
-            _ = try? client.unlink(keys)
         }
+    }
+
+    /// Every key of the server at the other end of `connection` matching `pattern` (SCAN).
+    public static func scanKeys(_ pattern: String, _ connection: RedisConnection) throws -> [String] {
+        var keys: [String] = []
+        var cursor = "0"
+        repeat {
+            let reply = try connection.call("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
+                throw TestSetupError("SCAN replied \(reply)")
+            }
+            cursor = next
+            keys += (parts[1].array ?? []).compactMap(\.string)
+        } while cursor != "0"
+        return keys
     }
 }
 
