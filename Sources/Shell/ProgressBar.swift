@@ -30,18 +30,24 @@ final class ProgressBar: Sendable {
         finished.wait()
     }
 
+    /// Seconds a statement runs before the bar appears; `DQL_PROGRESS_DELAY_MS` sets it (for
+    /// tests, which cannot rely on a load being slow).
+    static let delay: Double =
+        ProcessInfo.processInfo.environment["DQL_PROGRESS_DELAY_MS"].flatMap(Double.init).map { $0 / 1000 } ?? 0.3
+
     private func loop() {
         let clock = ContinuousClock()
         let started = clock.now
         var drawn = false
         while running.withLock({ $0 }) {
-            Thread.sleep(forTimeInterval: 0.1)
             let elapsed = (clock.now - started).seconds
             let snapshot = activity.snapshot
-            guard elapsed > 0.3, snapshot.filesTotal > 0 || snapshot.bytesDone > 0 else { continue }
-            let line = Self.line(snapshot, elapsed: elapsed, width: Terminal.width)
-            FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
-            drawn = true
+            if elapsed >= Self.delay, snapshot.filesTotal > 0 || snapshot.bytesDone > 0 {
+                let line = Self.line(snapshot, elapsed: elapsed, width: Terminal.width)
+                FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+                drawn = true
+            }
+            Thread.sleep(forTimeInterval: 0.1)
         }
         if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         finished.signal()
