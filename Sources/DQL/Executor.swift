@@ -46,6 +46,22 @@ public final class Executor: @unchecked Sendable {
             }
             indexChecked = true
         }
+        do {
+            return try run(plan, context: context)
+        } catch let error as RedisError
+            where client.isCluster && plan.usesIndex && error.message.contains("no such index")
+        {
+            // A reshard moved the `{m}` slot, documents and all, to a master without the index
+            // (RediSearch indexes per node): create it there, as on first use, and run again.
+            // Safe to repeat: `delete` searches before it changes anything, and `load` is idempotent.
+            try context.profile.measure(.query) {
+                try metadata { try IndexManager(layout: layout).ensureIndex($0) }
+            }
+            return try run(plan, context: context)
+        }
+    }
+
+    private func run(_ plan: Plan, context: StatementContext) throws -> StatementResult {
         /// A round trip to the server, timed as a query.
         func query<Result>(_ body: (RedisConnection) throws -> Result) throws -> Result {
             try context.profile.measure(.query) { try metadata(body) }

@@ -267,6 +267,34 @@ import Testing
         #expect(after.first.flatMap { Self.sha256($0.path) } == expected)
     }
 
+    /// RediSearch keeps an index on one node: when resharding moves the `{m}` slot, the
+    /// documents go to a master without it, and dql creates it there.
+    @Test func searchKeepsWorkingWhenTheMetadataSlotMoves() throws {
+        let scratchCluster = try ScratchCluster()
+        defer { withExtendedLifetime(scratchCluster) {} }
+        let layout = Self.layout("metadata")
+        let client = try Self.clusterClient(scratchCluster.url)
+        defer { client.close() }
+        let executor = Executor(client: client, layout: layout)
+        for name in ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm"] {
+            _ = try executor.run("load '\(try Corpus.path("pydicom/test_files/" + name))'")
+        }
+        let before = try executor.run("count by modality")
+        let admin = try ClusterAdmin(url: scratchCluster.url)
+        let slot = HashSlot.of(layout.indexName)
+        let home = try admin.owner(ofSlot: slot)
+        let (away, _) = try admin.twoMasters(other: home)
+        try admin.move(slot: slot, to: away)
+        // The same executor, its slot map now stale: MOVED, then no index at the new owner.
+        #expect(try executor.run("count by modality") == before)
+        #expect(try admin.connection(away).send(RedisCommand("FT.INFO", layout.indexName)).errorMessage == nil)
+        guard case .rows(let found) = try executor.run("find name where modality = 'MR'").first else {
+            Issue.record("no rows")
+            return
+        }
+        #expect(found.rows.map { $0.first ?? nil } == ["MR_small.dcm"])
+    }
+
     // MARK: A shard stops
 
     @Test func aShardStoppedMidFetchFailsNamingItAndLeavesNoFile() throws {
