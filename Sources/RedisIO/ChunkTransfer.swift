@@ -190,15 +190,15 @@ public struct ChunkTransfer: Sendable {
                                     inFlight.append((index, false))
                                     continue
                                 }
-                                try failure.failing { try send(index, channel, scratch) }
+                                try send(index, channel, scratch)
                                 inFlight.append((index, true))
                             }
                             guard let (index, sent) = inFlight.first else { break }
                             inFlight.removeFirst()
                             if !sent {
-                                try failure.failing { try resend(index, nil) }
-                            } else if let redirect = try failure.failing({ try receive(index, channel, scratch) }) {
-                                try failure.failing { try resend(index, redirect) }
+                                try resend(index, nil)
+                            } else if let redirect = try receive(index, channel, scratch) {
+                                try resend(index, redirect)
                             } else {
                                 done(index)
                             }
@@ -282,16 +282,6 @@ private final class TransferFailure: Sendable {
 
     var failed: Bool { flag.load(ordering: .relaxed) }
     func fail() { flag.store(true, ordering: .relaxed) }
-
-    /// Runs `body`, marking the transfer failed if it throws.
-    func failing<Result>(_ body: () throws -> Result) throws -> Result {
-        do {
-            return try body()
-        } catch {
-            fail()
-            throw error
-        }
-    }
 }
 
 /// A buffer handed to worker threads; the caller guarantees it outlives them.
