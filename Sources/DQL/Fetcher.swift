@@ -125,19 +125,21 @@ public struct Fetcher: Sendable {
         let storage = layout
         let activity = context.activity
         let chunkSize = facts.chunkSize
-        // The hash follows the transfer chunk by chunk instead of reading the file afterwards.
+        // The hash follows the transfer chunk by chunk, on the very buffers the replies were
+        // read into, instead of reading the file afterwards.
         let hasher = StreamingHasher(totalSize: facts.size, chunkSize: facts.chunkSize)
         defer { hasher.cancel() }
         let writeTime = try context.profile.measure(.transfer) {
             try transfer.download(
                 totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, client: client,
+                buffersPerConnection: Self.buffersPerConnection(chunkSize: chunkSize, connections: connections),
                 progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled,
                 abandon: { hasher.abandon() }
-            ) { index, bytes in
+            ) { loan in
                 // Whole blocks go around the page cache; a short last chunk goes through it.
-                let aligned = bytes.count % Self.directAlignment == 0
-                try writeFully(aligned ? direct ?? descriptor : descriptor, bytes, at: index * chunkSize)
-                hasher.add(index, bytes)
+                let aligned = loan.bytes.count % Self.directAlignment == 0
+                try writeFully(aligned ? direct ?? descriptor : descriptor, loan.bytes, at: loan.index * chunkSize)
+                hasher.add(loan)
             }
         }
         context.profile.add(writeTime, to: .write)
@@ -147,6 +149,12 @@ public struct Fetcher: Sendable {
         let final = try Self.link(
             temporary, into: directory, name: SafeName.make(facts.name, fallback: String(id.prefix(16)) + ".dcm"))
         return Result(id: id, path: final, size: facts.size)
+    }
+
+    /// Receive buffers per connection: chunks waiting for the hash hold theirs, so a
+    /// connection can run this far ahead of the hash. About 32 MiB in all, 2 to 16 each.
+    static func buffersPerConnection(chunkSize: Int, connections: Int) -> Int {
+        max(2, min(16, (32 << 20) / max(1, chunkSize * connections)))
     }
 
     /// Block size for direct I/O: offsets, lengths and buffers must be multiples of it.

@@ -1,56 +1,41 @@
 import Crypto
 import Foundation
+import RedisIO
 
-/// SHA-256 of a file whose chunks arrive in any order, computed alongside the transfer: each
-/// chunk is copied into one of a few reusable buffers as it arrives and a thread of its own
-/// hashes them in order. A chunk more than `limit` places ahead of the one being hashed waits
-/// for its copy, so memory stays at `limit` chunks whatever the file size (and the chunk the
-/// hash needs next is never held back).
+/// SHA-256 of a file whose chunks arrive in any order, computed alongside the transfer without
+/// copying a byte: the transfer lends each chunk's receive buffer (``ChunkLoan``) and a thread
+/// of its own hashes the loans in order, releasing each when done. Memory stays at the
+/// transfer's own buffers whatever the file size; a connection whose buffers are all lent
+/// waits, and the one holding the chunk the hash needs next never does (the transfer claims
+/// chunks in order).
 final class StreamingHasher: @unchecked Sendable {
     private let condition = NSCondition()
-    private var parked: [Int: UnsafeMutableRawBufferPointer] = [:]
-    /// Buffers ready for reuse; each is `chunkSize` bytes.
-    private var spare: [UnsafeMutableRawBufferPointer] = []
-    private var allocated: [UnsafeMutableRawBufferPointer] = []
+    private var parked: [Int: ChunkLoan] = [:]
     private var stopped = false
-    /// The chunk the hash needs next.
-    private var next = 0
     private var digest: Result<String, Error>?
     let chunkCount: Int
     let chunkSize: Int
     let totalSize: Int
-    let limit: Int
 
-    init(totalSize: Int, chunkSize: Int, limit: Int = 64) {
+    init(totalSize: Int, chunkSize: Int) {
         self.totalSize = totalSize
         self.chunkSize = max(chunkSize, 1)
-        chunkCount = totalSize == 0 ? 0 : (totalSize + chunkSize - 1) / chunkSize
-        self.limit = max(limit, 1)
+        chunkCount = totalSize == 0 ? 0 : (totalSize + self.chunkSize - 1) / self.chunkSize
         let thread = Thread { [self] in run() }
         thread.name = "dql.hash"
         thread.start()
     }
 
-    deinit {
-        for buffer in allocated { buffer.deallocate() }
-    }
-
-    /// Chunk `index` has arrived with these bytes (valid only during the call).
-    func add(_ index: Int, _ bytes: UnsafeRawBufferPointer) {
-        let buffer: UnsafeMutableRawBufferPointer? = condition.withLock {
-            while index >= next + limit && !stopped { condition.wait() }
-            if stopped { return nil }
-            if let reused = spare.popLast() { return reused }
-            let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
-            allocated.append(fresh)
-            return fresh
-        }
-        guard let buffer, let target = buffer.baseAddress, let source = bytes.baseAddress else { return }
-        memcpy(target, source, min(bytes.count, buffer.count))
-        condition.withLock {
-            parked[index] = buffer
+    /// Takes chunk `loan.index`; the loan is released once hashed (at once if the hash has
+    /// stopped).
+    func add(_ loan: ChunkLoan) {
+        let accepted = condition.withLock {
+            guard !stopped else { return false }
+            parked[loan.index] = loan
             condition.broadcast()
+            return true
         }
+        if !accepted { loan.release() }
     }
 
     /// The hex digest, once every chunk has been added.
@@ -61,43 +46,43 @@ final class StreamingHasher: @unchecked Sendable {
         }
     }
 
-    /// Stops the thread (the transfer failed) and waits for it.
+    /// Stops the thread (the transfer failed, or is over) and waits for it; every loan it
+    /// held is released.
     func cancel() {
+        abandon()
         condition.withLock {
-            stopped = true
-            condition.broadcast()
             while digest == nil { condition.wait() }
         }
     }
 
-    /// Stops waiting for chunks, without waiting for the thread: callers of ``add(_:_:)``
-    /// blocked on a chunk that will never come (its transfer failed) return at once.
+    /// Stops waiting for chunks, without waiting for the thread: the loans parked here are
+    /// released, so the connections waiting for their buffers (and the transfer's end) go on,
+    /// and later loans are released on arrival.
     func abandon() {
-        condition.withLock {
+        let dropped = condition.withLock {
             stopped = true
             condition.broadcast()
+            defer { parked = [:] }
+            return Array(parked.values)
         }
+        dropped.forEach { $0.release() }
     }
 
     private func run() {
         var hasher = SHA256()
         var complete = true
         for index in 0..<chunkCount {
-            let buffer: UnsafeMutableRawBufferPointer? = condition.withLock {
+            let loan: ChunkLoan? = condition.withLock {
                 while parked[index] == nil && !stopped { condition.wait() }
                 return parked.removeValue(forKey: index)
             }
-            guard let buffer else {
+            guard let loan else {
                 complete = false
                 break
             }
-            let length = min(chunkSize, totalSize - index * chunkSize)
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<length]))
-            condition.withLock {
-                spare.append(buffer)
-                next = index + 1
-                condition.broadcast()
-            }
+            let length = min(chunkSize, totalSize - index * chunkSize, loan.bytes.count)
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: loan.bytes[0..<length]))
+            loan.release()
         }
         let outcome: Result<String, Error> =
             complete ? .success(hasher.finalize().map { Loader.hex($0) }.joined()) : .failure(CancellationError())

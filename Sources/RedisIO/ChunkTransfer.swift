@@ -40,7 +40,7 @@ public struct ChunkTransfer: Sendable {
         let base = SendableBuffer(source)
         let chunkSize = chunkSize
         try run(
-            totalSize: source.count, scratchSize: 0, key: key, client: client, progress: progress,
+            totalSize: source.count, buffersPerConnection: 0, key: key, client: client, progress: progress,
             isCancelled: isCancelled
         ) { index, channel, _ in
             let start = index * chunkSize
@@ -83,20 +83,60 @@ public struct ChunkTransfer: Sendable {
         abandon: (@Sendable () -> Void)? = nil,
         deliver: @escaping @Sendable (Int, UnsafeRawBufferPointer) throws -> Void
     ) throws -> Duration {
+        try download(
+            totalSize: totalSize, key: key, client: client, buffersPerConnection: 1, progress: progress,
+            isCancelled: isCancelled, abandon: abandon
+        ) { loan in
+            defer { loan.release() }
+            try deliver(loan.index, loan.bytes)
+        }
+    }
+
+    /// Reads chunks and lends each to `deliver` in the buffer its reply was read into, which
+    /// stays out of use until the loan is released (from any thread, at any time after). Each
+    /// connection has `buffersPerConnection` buffers and waits when all are lent. If `deliver`
+    /// throws, the loan is released for it, so it must not have passed the loan on. Calls come
+    /// from worker threads, in any order, but the chunks are claimed in index order, so the
+    /// lowest chunk not yet delivered always has a connection able to read it once the loans
+    /// of lower chunks are released. `abandon` is called as soon as any worker fails, so a
+    /// consumer can release what it holds and stop waiting. Returns the time spent in
+    /// `deliver`, summed over the connections.
+    @discardableResult
+    public func download(
+        totalSize: Int, key: @escaping @Sendable (Int) -> String, client: RedisClient, buffersPerConnection: Int,
+        progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false },
+        abandon: (@Sendable () -> Void)? = nil,
+        deliver: @escaping @Sendable (ChunkLoan) throws -> Void
+    ) throws -> Duration {
         let chunkSize = chunkSize
         let deliverNanoseconds = Atomic<Int>(0)
         try run(
-            totalSize: totalSize, scratchSize: chunkSize, key: key, client: client, progress: progress,
-            isCancelled: isCancelled, abandon: abandon
+            totalSize: totalSize, buffersPerConnection: buffersPerConnection, key: key, client: client,
+            progress: progress, isCancelled: isCancelled, abandon: abandon
         ) { index, channel, _ in
             try channel.send(["GET", key(index)])
-        } receive: { index, channel, scratch in
+        } receive: { index, channel, ring in
             let expected = min(chunkSize, totalSize - index * chunkSize)
-            let destination = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<expected])
-            switch try channel.readBulk(into: destination) {
+            guard let ring else { preconditionFailure("a download has receive buffers") }
+            let (slot, buffer) = ring.take()
+            let loan = ChunkLoan(index: index, bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<expected])) {
+                ring.giveBack(slot)
+            }
+            let bulk: RawChannel.Bulk
+            do {
+                bulk = try channel.readBulk(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<expected]))
+            } catch {
+                loan.release()
+                throw error
+            }
+            if bulk != .value { loan.release() }
+            switch bulk {
             case .value:
                 let started = ContinuousClock.now
-                try deliver(index, UnsafeRawBufferPointer(destination))
+                do { try deliver(loan) } catch {
+                    loan.release()
+                    throw error
+                }
                 let elapsed = ContinuousClock.now - started
                 deliverNanoseconds.wrappingAdd(
                     Int(elapsed.components.seconds) * 1_000_000_000
@@ -120,15 +160,15 @@ public struct ChunkTransfer: Sendable {
     /// (one group on a single server); each group gets its share of the connections. Each
     /// connection claims chunks of its group while it has fewer than `window` in flight,
     /// sends them with `send`, and takes replies in order with `receive`, on the socket
-    /// directly (``RawChannel``), with a scratch buffer of its own. A chunk whose server
+    /// directly (``RawChannel``), with receive buffers of its own (none for an upload). A chunk whose server
     /// redirects it (`MOVED`, `ASK`, `TRYAGAIN`: a cluster being resharded) is sent again
     /// where the redirect points, on a side connection, in its turn.
     private func run(
-        totalSize: Int, scratchSize: Int, key: @escaping @Sendable (Int) -> String, client: RedisClient,
+        totalSize: Int, buffersPerConnection: Int, key: @escaping @Sendable (Int) -> String, client: RedisClient,
         progress: (@Sendable (Int) -> Void)?, isCancelled: @escaping @Sendable () -> Bool,
         abandon: (@Sendable () -> Void)? = nil,
-        send: @escaping @Sendable (Int, RawChannel, UnsafeMutableRawBufferPointer) throws -> Void,
-        receive: @escaping @Sendable (Int, RawChannel, UnsafeMutableRawBufferPointer) throws -> ClusterRedirect?
+        send: @escaping @Sendable (Int, RawChannel, BufferRing?) throws -> Void,
+        receive: @escaping @Sendable (Int, RawChannel, BufferRing?) throws -> ClusterRedirect?
     ) throws {
         let count = chunkCount(totalSize: totalSize)
         let chunkSize = chunkSize
@@ -139,10 +179,13 @@ public struct ChunkTransfer: Sendable {
         let failure = TransferFailure()
         _ = try DedicatedThreads.run(count: workers.count, name: "dql.redis") { worker in
             let group = groups[workers[worker]]
-            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(scratchSize, 1), alignment: 4096)
+            let ring =
+                buffersPerConnection > 0
+                ? BufferRing(count: min(buffersPerConnection, group.queue.count), size: chunkSize) : nil
             var side: [String: RedisConnection] = [:]
             defer {
-                scratch.deallocate()
+                // Loans may still be out (with a consumer that has yet to see the failure).
+                ring?.drainAndDeallocate()
                 side.values.forEach { $0.close() }
             }
             func done(_ index: Int) { progress?(min(chunkSize, totalSize - index * chunkSize)) }
@@ -161,8 +204,8 @@ public struct ChunkTransfer: Sendable {
                     side[endpoint] = connection
                     if redirect?.needsAsking == true { try connection.call("ASKING") }
                     let next = try connection.withRawChannel { channel in
-                        try send(index, channel, scratch)
-                        return try receive(index, channel, scratch)
+                        try send(index, channel, ring)
+                        return try receive(index, channel, ring)
                     }
                     guard let next else { return done(index) }
                     attempt += 1
@@ -190,14 +233,14 @@ public struct ChunkTransfer: Sendable {
                                     inFlight.append((index, false))
                                     continue
                                 }
-                                try send(index, channel, scratch)
+                                try send(index, channel, ring)
                                 inFlight.append((index, true))
                             }
                             guard let (index, sent) = inFlight.first else { break }
                             inFlight.removeFirst()
                             if !sent {
                                 try resend(index, nil)
-                            } else if let redirect = try receive(index, channel, scratch) {
+                            } else if let redirect = try receive(index, channel, ring) {
                                 try resend(index, redirect)
                             } else {
                                 done(index)

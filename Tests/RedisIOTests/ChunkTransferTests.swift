@@ -156,6 +156,97 @@ import Testing
         #expect(stored == 0)
     }
 
+    /// Lent chunks, consumed in index order on a thread of the test's own (as the fetch's hash
+    /// does): the transfer finishes whatever order they arrive in, no connection ever has more
+    /// than its buffers out, and every byte arrives.
+    @Test(.timeLimit(.minutes(1))) func lentChunksBoundEachConnectionAndReachAnInOrderConsumer() throws {
+        let namespace = TestNamespace("loans")
+        defer { namespace.cleanup() }
+        let chunkSize = 1000
+        let payload = Self.randomBytes(60 * chunkSize + 7, seed: 6)
+        let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 3)
+        let client = RedisClient(pool: pool)
+        defer { pool.close() }
+        let key: @Sendable (Int) -> String = { namespace.key("c:\($0)") }
+        let transfer = ChunkTransfer(chunkSize: chunkSize, connections: 3, window: 4)
+        try payload.withUnsafeBytes { try transfer.upload($0, key: key, client: client) }
+        let count = transfer.chunkCount(totalSize: payload.count)
+
+        struct Consumer {
+            var parked: [Int: ChunkLoan] = [:]
+            var next = 0
+            var received: [UInt8] = []
+            var outstanding = 0
+            var mostOutstanding = 0
+        }
+        let consumer = Mutex(Consumer())
+        let arrived = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            while consumer.withLock({ $0.next < count }) {
+                arrived.wait()
+                while let loan = consumer.withLock({ $0.parked.removeValue(forKey: $0.next) }) {
+                    usleep(200)  // slower than the network, so loans pile up
+                    consumer.withLock {
+                        $0.received += loan.bytes
+                        $0.next += 1
+                        $0.outstanding -= 1
+                    }
+                    loan.release()
+                }
+            }
+        }
+        thread.start()
+        try transfer.download(totalSize: payload.count, key: key, client: client, buffersPerConnection: 2) { loan in
+            consumer.withLock {
+                $0.parked[loan.index] = loan
+                $0.outstanding += 1
+                $0.mostOutstanding = max($0.mostOutstanding, $0.outstanding)
+            }
+            arrived.signal()
+        }
+        let result = consumer.withLock { $0 }
+        #expect(result.next == count)
+        #expect(result.received == payload)
+        #expect(result.mostOutstanding <= 3 * 2, "at most 2 buffers lent per connection")
+        #expect(result.mostOutstanding > 1, "the consumer did hold several loans at once")
+    }
+
+    /// A transfer that fails while its consumer holds loans returns once the consumer, told
+    /// by `abandon`, gives them back (the buffers are only freed then).
+    @Test(.timeLimit(.minutes(1))) func aFailedTransferWaitsForItsLoansAndReturns() throws {
+        let namespace = TestNamespace("loanfail")
+        defer { namespace.cleanup() }
+        let payload = Self.randomBytes(40 * 100, seed: 8)
+        let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 2)
+        let client = RedisClient(pool: pool)
+        defer { pool.close() }
+        let key: @Sendable (Int) -> String = { namespace.key("c:\($0)") }
+        let transfer = ChunkTransfer(chunkSize: 100, connections: 2, window: 2)
+        try payload.withUnsafeBytes { try transfer.upload($0, key: key, client: client) }
+        try pool.withConnection { try $0.call("DEL", key(9)) }
+        let held = Mutex<[ChunkLoan]>([])
+        let abandoned = Mutex(false)
+        let error = #expect(throws: ChunkTransferError.self) {
+            try transfer.download(
+                totalSize: payload.count, key: key, client: client, buffersPerConnection: 3,
+                abandon: {
+                    abandoned.withLock { $0 = true }
+                    held.withLock { loans in
+                        loans.forEach { $0.release() }
+                        loans = []
+                    }
+                }
+            ) { loan in
+                // An in-order consumer: chunks before 9 are used and given back at once; later
+                // ones wait for 9, which never comes.
+                let keep = loan.index > 9 && abandoned.withLock { !$0 }
+                if keep { held.withLock { $0.append(loan) } } else { loan.release() }
+            }
+        }
+        #expect(error == .missing(index: 9, key: key(9)))
+        #expect(abandoned.withLock { $0 })
+    }
+
     @Test func emptyPayloadHasNoChunks() throws {
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 1)
         let client = RedisClient(pool: pool)
