@@ -21,7 +21,7 @@ let package = Package(
         .systemLibrary(name: "CEditLine", path: "Sources/CEditLine"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CIconv", path: "Sources/CIconv"),
-        // glibc functions Swift's Glibc module hides (posix_spawn's closefrom, openpty).
+        // glibc functions Swift's Glibc module hides (posix_spawn's closefrom, openpty, fallocate).
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
 
         // Redis protocol and transport over hiredis. Knows nothing about DICOM.
@@ -31,7 +31,7 @@ let package = Package(
         // The query language, its compiler and executor, the storage layout.
         .target(
             name: "DQL",
-            dependencies: ["RedisIO", "DicomCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["RedisIO", "DicomCore", "CSystem", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The `dql` executable.
         .executableTarget(

@@ -11,3 +11,6 @@ extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *
 
 /// Opens a pseudo-terminal pair (for driving the shell in tests).
 extern int openpty(int *master, int *slave, char *name, const struct termios *termp, const struct winsize *winp);
+
+/// Allocates a file's blocks (Linux fallocate(2); `mode` 0 also extends the size).
+extern int fallocate(int fd, int mode, off_t offset, off_t len);

@@ -1,3 +1,4 @@
+import CSystem
 import Crypto
 import DicomCore
 import Foundation
@@ -116,11 +117,25 @@ public struct Fetcher: Sendable {
             close(descriptor)
             unlink(temporary)
         }
-        guard ftruncate(descriptor, off_t(facts.size)) == 0 else {
-            throw FetchError.cannotWrite(path: temporary, reason: String(cString: strerror(errno)))
-        }
         let direct = Self.directDescriptor(temporary, size: facts.size, chunkSize: facts.chunkSize)
         defer { if let direct { close(direct) } }
+        // Large files get their blocks allocated up front: direct writes into them run side by
+        // side (ext4 serialises direct writes that must allocate blocks: 1.0 s against 0.8 s
+        // for a 1 GiB fetch here), and a file that cannot fit fails before the transfer.
+        // Where that is not supported the file is sized sparse.
+        func noRoom(_ error: Int32) -> Bool { [ENOSPC, EDQUOT, EFBIG].contains(error) }
+        func failure(_ error: Int32) -> FetchError {
+            let reason = String(cString: strerror(error))
+            return noRoom(error)
+                ? .noRoom(name: facts.name, size: facts.size, directory: directory, reason: reason)
+                : .cannotWrite(path: temporary, reason: reason)
+        }
+        var allocated = false
+        if direct != nil {
+            allocated = fallocate(descriptor, 0, 0, off_t(facts.size)) == 0
+            if !allocated, noRoom(errno) { throw failure(errno) }
+        }
+        guard allocated || ftruncate(descriptor, off_t(facts.size)) == 0 else { throw failure(errno) }
         let transfer = ChunkTransfer(chunkSize: facts.chunkSize, connections: connections, window: window)
         let storage = layout
         let activity = context.activity
@@ -194,6 +209,8 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     case damagedDocument(id: String, reason: String)
     case checksumMismatch(id: String, found: String)
     case cannotWrite(path: String, reason: String)
+    /// The file would not fit where it was to go (found before any byte was fetched).
+    case noRoom(name: String, size: Int, directory: String, reason: String)
 
     public var description: String {
         switch self {
@@ -202,6 +219,8 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
         case .checksumMismatch(let id, let found):
             "checksum mismatch for \(id): the stored chunks hash to \(found); nothing was written"
         case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
+        case .noRoom(let name, let size, let directory, let reason):
+            "no room for \(name) (\(size) bytes) in \(directory): \(reason); nothing was written"
         }
     }
 }
