@@ -40,14 +40,19 @@ struct MeasuredRun {
         // Peak memory from the child's own VmHWM, sampled until it exits: wait4's ru_maxrss
         // would count the parent's memory too (posix_spawn's child shares the parent's
         // address space until exec, and Linux carries that high-water mark across exec).
+        // Sampled with plain reads into a fixed buffer: this loop shares the machine with the
+        // run it measures.
         var status: Int32 = 0
         var peak = 0
+        let statusFile = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
+        defer { if statusFile >= 0 { close(statusFile) } }
+        var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-                let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
-            {
-                peak = max(peak, kilobytes * 1024)
+            if statusFile >= 0 {
+                let count = buffer.withUnsafeMutableBytes { pread(statusFile, $0.baseAddress, $0.count, 0) }
+                if count > 0, let kilobytes = Self.highWaterMark(in: buffer[..<count]) {
+                    peak = max(peak, kilobytes * 1024)
+                }
             }
             let waited = waitpid(pid, &status, WNOHANG)
             if waited == pid { break }
@@ -61,5 +66,21 @@ struct MeasuredRun {
             throw ValidationError("\(arguments.joined(separator: " ")) failed (status \(status >> 8)): \(stderr)")
         }
         return MeasuredRun(seconds: elapsed, peakMemory: peak, stdout: stdout)
+    }
+
+    /// The kilobytes on the `VmHWM:` line of a /proc status text.
+    static func highWaterMark(in text: ArraySlice<UInt8>) -> Int? {
+        let label = Array("VmHWM:".utf8)
+        guard let start = text.indices.first(where: { text[$0...].starts(with: label) }) else { return nil }
+        var value: Int?
+        for byte in text[(start + label.count)...] {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                if value != nil { break }
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
+            value = (value ?? 0) * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
     }
 }

@@ -79,8 +79,10 @@ struct TransferBench: ParsableCommand {
             rates["demo load", default: []].append(Double(fileSize) / loadSeconds)
             rates["demo fetch", default: []].append(Double(fileSize) / fetchSeconds)
             unlink(directory.appendingPathComponent("demo.out").path)
+            // The baseline in every round too: on a shared machine it drifts as much as the rest.
+            rates["redis-benchmark GET", default: []].append(try redisBenchmarkGetRate(redisURL, valueSize: chunk))
         }
-        let benchmark = try redisBenchmarkGetRate(redisURL, valueSize: chunk)
+        let benchmark = median(rates["redis-benchmark GET"] ?? [])
         func rate(_ name: String) -> Double { median(rates[name] ?? []) / Double(1 << 20) }
         for name in ["dql load", "demo load", "dql fetch", "demo fetch"] {
             let peak = peaks[name].map { "   peak memory \(($0.max() ?? 0) >> 20) MiB" } ?? ""
@@ -89,12 +91,18 @@ struct TransferBench: ParsableCommand {
         print(
             "redis-benchmark GET, \(chunkKiB) KiB values, 10 clients: \(format(benchmark / Double(1 << 20))) MiB/s of payload"
         )
-        print("load:  dql / demo = \(format(rate("dql load") / rate("demo load")))x")
+        /// The median of per-round ratios, with their range: each round's figures were taken
+        /// minutes apart at most, so the ratios drift less than the rates.
+        func ratio(_ numerator: String, _ denominator: String, scale: Double = 1, unit: String) -> String {
+            let ratios = zip(rates[numerator] ?? [], rates[denominator] ?? []).map { $0 / $1 * scale }
+            let range = "\(format(ratios.min() ?? 0))–\(format(ratios.max() ?? 0))\(unit)"
+            return "\(format(median(ratios)))\(unit) (rounds: \(range))"
+        }
+        print("load:  dql / demo = \(ratio("dql load", "demo load", unit: "x"))")
+        print("fetch: dql / demo = \(ratio("dql fetch", "demo fetch", unit: "x"))")
+        print("fetch: dql / redis-benchmark GET = \(ratio("dql fetch", "redis-benchmark GET", scale: 100, unit: "%"))")
         print(
-            "fetch: dql / demo = \(format(rate("dql fetch") / rate("demo fetch")))x; dql / redis-benchmark GET = \(format(rate("dql fetch") * Double(1 << 20) / benchmark * 100))%"
-        )
-        print(
-            "(medians of \(repeats); dql times are whole `dql -c` runs: load includes SHA-256 and the header, fetch includes writing to disk and the SHA-256 check)"
+            "(rates are medians of \(repeats) rounds; ratios are medians of the rounds' ratios; dql times are whole `dql -c` runs: load includes SHA-256 and the header, fetch includes writing to disk and the SHA-256 check)"
         )
     }
 
