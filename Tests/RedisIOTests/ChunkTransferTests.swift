@@ -70,7 +70,7 @@ import Testing
         let transfer = ChunkTransfer(chunkSize: 1000, connections: 2, window: 4)
         let key: @Sendable (Int) -> String = { namespace.key("c:\($0)") }
         try payload.withUnsafeBytes { try transfer.upload($0, key: key, client: client) }
-        try pool.withConnection { try $0.call("DEL", key(7)) }
+        _ = try pool.withConnection { try $0.call("DEL", key(7)) }
         let file = TemporaryFile()
         let error = #expect(throws: ChunkTransferError.self) {
             try transfer.download(into: file.descriptor, totalSize: payload.count, key: key, client: client)
@@ -125,7 +125,7 @@ import Testing
         let transfer = ChunkTransfer(chunkSize: 1000, connections: 1, window: 2)
         let key: @Sendable (Int) -> String = { namespace.key("c:\($0)") }
         try payload.withUnsafeBytes { try transfer.upload($0, key: key, client: client) }
-        try pool.withConnection { try $0.call("SET", key(2), "short") }
+        _ = try pool.withConnection { try $0.call("SET", key(2), "short") }
         let file = TemporaryFile()
         let error = #expect(throws: ChunkTransferError.self) {
             try transfer.download(into: file.descriptor, totalSize: payload.count, key: key, client: client)
@@ -223,7 +223,7 @@ import Testing
         let key: @Sendable (Int) -> String = { namespace.key("c:\($0)") }
         let transfer = ChunkTransfer(chunkSize: 100, connections: 2, window: 2)
         try payload.withUnsafeBytes { try transfer.upload($0, key: key, client: client) }
-        try pool.withConnection { try $0.call("DEL", key(9)) }
+        _ = try pool.withConnection { try $0.call("DEL", key(9)) }
         let held = Mutex<[ChunkLoan]>([])
         let abandoned = Mutex(false)
         let error = #expect(throws: ChunkTransferError.self) {
