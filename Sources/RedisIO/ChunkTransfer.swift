@@ -42,7 +42,7 @@ public struct ChunkTransfer: Sendable {
         try run(
             totalSize: source.count, buffersPerConnection: 0, key: key, client: client, progress: progress,
             isCancelled: isCancelled
-        ) { index, channel, _ in
+        ) { index, channel in
             let start = index * chunkSize
             let chunk = UnsafeRawBufferPointer(rebasing: base.buffer[start..<min(start + chunkSize, base.buffer.count)])
             try channel.send(["SET", key(index)], body: chunk)
@@ -113,30 +113,21 @@ public struct ChunkTransfer: Sendable {
         try run(
             totalSize: totalSize, buffersPerConnection: buffersPerConnection, key: key, client: client,
             progress: progress, isCancelled: isCancelled, abandon: abandon
-        ) { index, channel, _ in
+        ) { index, channel in
             try channel.send(["GET", key(index)])
         } receive: { index, channel, ring in
             let expected = min(chunkSize, totalSize - index * chunkSize)
             guard let ring else { preconditionFailure("a download has receive buffers") }
             let (slot, buffer) = ring.take()
-            let loan = ChunkLoan(index: index, bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<expected])) {
-                ring.giveBack(slot)
-            }
-            let bulk: RawChannel.Bulk
-            do {
-                bulk = try channel.readBulk(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<expected]))
-            } catch {
-                loan.release()
-                throw error
-            }
-            if bulk != .value { loan.release() }
-            switch bulk {
+            let destination = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<expected])
+            let loan = ChunkLoan(index: index, bytes: UnsafeRawBufferPointer(destination)) { ring.giveBack(slot) }
+            var lent = false
+            defer { if !lent { loan.release() } }
+            switch try channel.readBulk(into: destination) {
             case .value:
                 let started = ContinuousClock.now
-                do { try deliver(loan) } catch {
-                    loan.release()
-                    throw error
-                }
+                try deliver(loan)
+                lent = true
                 let elapsed = ContinuousClock.now - started
                 deliverNanoseconds.wrappingAdd(
                     Int(elapsed.components.seconds) * 1_000_000_000
@@ -160,14 +151,14 @@ public struct ChunkTransfer: Sendable {
     /// (one group on a single server); each group gets its share of the connections. Each
     /// connection claims chunks of its group while it has fewer than `window` in flight,
     /// sends them with `send`, and takes replies in order with `receive`, on the socket
-    /// directly (``RawChannel``), with receive buffers of its own (none for an upload). A chunk whose server
-    /// redirects it (`MOVED`, `ASK`, `TRYAGAIN`: a cluster being resharded) is sent again
-    /// where the redirect points, on a side connection, in its turn.
+    /// directly (``RawChannel``), with receive buffers of its own (none for an upload). A
+    /// chunk whose server redirects it (`MOVED`, `ASK`, `TRYAGAIN`: a cluster being
+    /// resharded) is sent again where the redirect points, on a side connection, in its turn.
     private func run(
         totalSize: Int, buffersPerConnection: Int, key: @escaping @Sendable (Int) -> String, client: RedisClient,
         progress: (@Sendable (Int) -> Void)?, isCancelled: @escaping @Sendable () -> Bool,
         abandon: (@Sendable () -> Void)? = nil,
-        send: @escaping @Sendable (Int, RawChannel, BufferRing?) throws -> Void,
+        send: @escaping @Sendable (Int, RawChannel) throws -> Void,
         receive: @escaping @Sendable (Int, RawChannel, BufferRing?) throws -> ClusterRedirect?
     ) throws {
         let count = chunkCount(totalSize: totalSize)
@@ -204,7 +195,7 @@ public struct ChunkTransfer: Sendable {
                     side[endpoint] = connection
                     if redirect?.needsAsking == true { try connection.call("ASKING") }
                     let next = try connection.withRawChannel { channel in
-                        try send(index, channel, ring)
+                        try send(index, channel)
                         return try receive(index, channel, ring)
                     }
                     guard let next else { return done(index) }
@@ -233,7 +224,7 @@ public struct ChunkTransfer: Sendable {
                                     inFlight.append((index, false))
                                     continue
                                 }
-                                try send(index, channel, ring)
+                                try send(index, channel)
                                 inFlight.append((index, true))
                             }
                             guard let (index, sent) = inFlight.first else { break }
