@@ -256,7 +256,7 @@ import Testing
         let layout = StorageTests.layout()
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 4)
         let client = RedisClient(pool: pool)
-        try pool.withConnection { try IndexManager(layout: layout).ensureIndex($0) }
+        _ = try pool.withConnection { try IndexManager(layout: layout).ensureIndex($0) }
         let source = try Corpus.path("pydicom/test_files/CT_small.dcm")
         let outcome = try Loader(layout: layout, chunkSize: chunkSize, connections: 4).load(
             file: source, client: client)
@@ -296,7 +296,7 @@ import Testing
     func storedNamesNeverEscapeTheTargetDirectory(storedName: String) throws {
         let setup = try Self.setUp()
         defer { Self.tearDown(setup) }
-        try setup.pool.withConnection { connection in
+        _ = try setup.pool.withConnection { connection in
             try connection.call(
                 "JSON.SET", setup.layout.documentKey(id: setup.id), "$.name", JSONValue.string(storedName).serialized())
         }
@@ -311,7 +311,7 @@ import Testing
     @Test func aDeletedChunkFailsClearlyAndLeavesNoFile() throws {
         let setup = try Self.setUp()
         defer { Self.tearDown(setup) }
-        try setup.pool.withConnection { try $0.call("DEL", setup.layout.chunkKey(id: setup.id, index: 3)) }
+        _ = try setup.pool.withConnection { try $0.call("DEL", setup.layout.chunkKey(id: setup.id, index: 3)) }
         let error = #expect(throws: ChunkTransferError.self) {
             try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, client: setup.client)
         }
@@ -322,7 +322,7 @@ import Testing
     @Test func anOverwrittenChunkFailsTheChecksumAndLeavesNoFile() throws {
         let setup = try Self.setUp()
         defer { Self.tearDown(setup) }
-        try setup.pool.withConnection { connection in
+        _ = try setup.pool.withConnection { connection in
             try connection.call(
                 RedisCommand(arguments: [
                     Array("SET".utf8), Array(setup.layout.chunkKey(id: setup.id, index: 1).utf8),
@@ -363,11 +363,11 @@ import Testing
             try transfer.upload(bytes, key: { layout.chunkKey(id: orphan, index: $0) }, client: setup.client)
         }
         // While its load holds the lease, the chunks are not orphans.
-        try setup.pool.withConnection { try $0.call("SET", layout.loadingKey(id: orphan), "1", "EX", "60") }
+        _ = try setup.pool.withConnection { try $0.call("SET", layout.loadingKey(id: orphan), "1", "EX", "60") }
         let during = try Maintenance(layout: layout).vacuum(setup.client)
         #expect(during.orphanIds.isEmpty)
         // The load died: its lease is gone (expired), and vacuum removes the chunks.
-        try setup.pool.withConnection { try $0.call("DEL", layout.loadingKey(id: orphan)) }
+        _ = try setup.pool.withConnection { try $0.call("DEL", layout.loadingKey(id: orphan)) }
         let report = try Maintenance(layout: layout).vacuum(setup.client)
         #expect(report == Maintenance.VacuumReport(orphanIds: [orphan], chunksRemoved: 6))
         // The loaded file is untouched and still fetches.
