@@ -33,15 +33,20 @@ let package = Package(
             name: "DQL",
             dependencies: ["RedisIO", "DicomCore", "CSystem", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        // The `dql` executable.
-        .executableTarget(
-            name: "Shell",
+        // The shell's logic: command line, session loop, statement reader, line editor and
+        // completion, meta-commands, rendering, settings. Tested in-process.
+        .target(
+            name: "ShellCore",
             dependencies: [
                 "DQL", "RedisIO", "DicomCore", "CEditLine", "CSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The `dql` executable: a thin entry point into ShellCore.
+        .executableTarget(
+            name: "Shell",
+            dependencies: ["ShellCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // `dql-bench`: dql against its baselines, side by side.
         .executableTarget(
             name: "Bench",
@@ -56,6 +61,7 @@ let package = Package(
         .testTarget(name: "RedisIOTests", dependencies: ["RedisIO", "TestSupport"]),
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore", "TestSupport"]),
         .testTarget(name: "DQLTests", dependencies: ["DQL", "TestSupport"]),
+        .testTarget(name: "ShellCoreTests", dependencies: ["ShellCore", "DQL", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["Shell", "TestSupport", "CSystem", .product(name: "Crypto", package: "swift-crypto")]),

@@ -54,6 +54,7 @@ start() {
             --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
             --loadmodule "$modules_dir/rejson.so" \
             --loadmodule "$modules_dir/redisearch.so" MAXSEARCHRESULTS 1000000 MAXAGGREGATERESULTS 1000000 \
+            MAXEXPANSIONS 1000000 ON_TIMEOUT FAIL \
             </dev/null >/dev/null 2>&1 || die "redis-server on port $port failed to start; its log: $root/$port/redis.log"
     done
     for port in "${ports[@]}"; do

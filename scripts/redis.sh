@@ -92,6 +92,7 @@ start() {
         --save "" --appendonly "$persist"
         --loadmodule "$modules_dir/rejson.so"
         --loadmodule "$modules_dir/redisearch.so" MAXSEARCHRESULTS 1000000 MAXAGGREGATERESULTS 1000000
+        MAXEXPANSIONS 1000000 ON_TIMEOUT FAIL
     )
     [[ "$debug_command" == yes ]] && args+=(--enable-debug-command local)
     # Launched with every inherited descriptor above stderr closed: a daemon that keeps a

@@ -84,13 +84,9 @@ struct ScenarioBench: ParsableCommand {
     static func removeAll(_ layout: StorageLayout, _ pool: RedisPool) {
         _ = try? pool.withConnection { connection in
             _ = try? connection.call("FT.DROPINDEX", layout.indexName)
-            var cursor = "0"
-            repeat {
-                let reply = try connection.call("SCAN", cursor, "MATCH", layout.prefix + ":*", "COUNT", "1000")
-                cursor = reply.array?.first?.string ?? "0"
-                let keys = (reply.array?.last?.array ?? []).compactMap(\.string)
-                if !keys.isEmpty { try connection.call(RedisCommand(["UNLINK"] + keys)) }
-            } while cursor != "0"
+            try connection.scan(matching: layout.prefix + ":*") { keys in
+                try connection.call(RedisCommand(["UNLINK"] + keys))
+            }
         }
     }
 }

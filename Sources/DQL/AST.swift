@@ -11,10 +11,38 @@ public struct Literal: Sendable, Hashable {
 
     public var value: Value
     public var range: SourceRange
+    /// The literal as written (`1e19`, `'CT'`), for messages.
+    public var written: String
 
-    public init(_ value: Value, range: SourceRange) {
+    public init(_ value: Value, range: SourceRange, written: String? = nil) {
         self.value = value
         self.range = range
+        self.written = written ?? Self.text(of: value)
+    }
+
+    static func text(of value: Value) -> String {
+        switch value {
+        case .text(let text): "'\(text)'"
+        case .number(let number): "\(number)"
+        case .date(let date): String(date)
+        case .size(let bytes): "\(bytes)B"
+        }
+    }
+}
+
+/// A path as written (`./out`, `'~/my scans'`), with where it was written. `~` is expanded
+/// when the statement runs, not here: the compiler stays pure.
+public struct PathLiteral: Sendable, Hashable, ExpressibleByStringLiteral {
+    public var text: String
+    public var range: SourceRange
+
+    public init(_ text: String, range: SourceRange) {
+        self.text = text
+        self.range = range
+    }
+
+    public init(stringLiteral text: String) {
+        self.init(text, range: SourceRange(.start, .start))
     }
 }
 
@@ -100,7 +128,7 @@ public struct FindStatement: Sendable, Hashable {
     public var limit: Int?
     public var offset: Int?
     /// `fetch to PATH`: write the matching files there.
-    public var fetchDirectory: String?
+    public var fetchDirectory: PathLiteral?
 }
 
 /// `count … order by count|FIELD`.
@@ -117,20 +145,24 @@ public struct CountStatement: Sendable, Hashable {
 }
 
 public struct LoadStatement: Sendable, Hashable {
-    public var path: String
+    public var path: PathLiteral
     public var recursive = false
     public var chunkSize: Int?
     public var connections: Int?
+    public var window: Int?
 }
 
-/// A session setting and its value.
+/// A session setting and its value (see ``SettingName`` for their limits).
 public enum Setting: Sendable, Hashable {
     case chunkSize(Int)
     case connections(Int)
+    case window(Int)
     /// Milliseconds.
     case timeout(Int)
     case format(OutputFormat)
     case timing(Bool)
+    /// Whether an interactive session asks before a delete.
+    case confirm(Bool)
 }
 
 /// How results are printed.
@@ -144,7 +176,7 @@ public indirect enum Statement: Sendable, Hashable {
     case count(CountStatement)
     /// Every attribute of one file, by name or id.
     case show(Literal)
-    case fetch(Literal, to: String)
+    case fetch(Literal, to: PathLiteral)
     case load(LoadStatement)
     case delete(Condition)
     case vacuum
@@ -152,6 +184,17 @@ public indirect enum Statement: Sendable, Hashable {
     case fields
     case stats
     case set(Setting)
+}
+
+extension Statement {
+    /// Whether the statement changes what is stored. Only these may create keys on the
+    /// server (the index included): reading statements never write anything.
+    public var changesStore: Bool {
+        switch self {
+        case .load, .delete, .vacuum: true
+        case .explain, .find, .count, .show, .fetch, .fields, .stats, .set: false
+        }
+    }
 }
 
 /// A statement with the source range it was parsed from.

@@ -2,7 +2,9 @@ import Foundation
 
 /// Turns statements into plans: RediSearch commands that are correct by construction. Every
 /// literal travels as a `PARAMS` value, every command says `DIALECT 2` and has an explicit
-/// `LIMIT` (and `MAX` for sorted aggregates), dates become numeric ranges. Pure: no I/O.
+/// `LIMIT` (and `MAX` for sorted aggregates), dates become numeric ranges, and every FT.*
+/// command dql sends is built here or by the plan types, so `explain` and the golden tests
+/// see all of them. Pure: no I/O.
 public struct Compiler: Sendable {
     public var layout: StorageLayout
     public var timeoutMilliseconds: Int
@@ -35,9 +37,9 @@ public struct Compiler: Sendable {
         case .vacuum: return .vacuum
         case .explain(let inner):
             let plan = try compile(inner)
-            return .explain(plan, query: Self.query(of: plan))
-        case .fields: return .fields
-        case .stats: return .stats
+            return .explain(plan, serverPlan: Self.query(of: plan).map { explainCommand($0) })
+        case .fields: return .fields(fieldsPlan())
+        case .stats: return .stats(statsPlan())
         case .set(let setting): return .set(setting)
         }
     }
@@ -78,7 +80,7 @@ public struct Compiler: Sendable {
         var seen: Set<String> = []
         for reference in count.groupBy {
             guard seen.insert(reference.field.name).inserted else {
-                throw DQLError("'\(reference.field.name)' is grouped twice", at: reference.range)
+                throw DQLError(.groupedTwice(field: reference.field.name), at: reference.range)
             }
         }
         var sortKeys: [(String, SortOrder)]
@@ -87,9 +89,7 @@ public struct Compiler: Sendable {
         case .count(let direction): sortKeys = [("count", direction)]
         case .field(let reference, let direction):
             guard count.groupBy.contains(where: { $0.field == reference.field }) else {
-                throw DQLError(
-                    "cannot order by '\(reference.field.name)': it is not grouped", at: reference.range,
-                    help: "order by count, or by one of the fields after `by`")
+                throw DQLError(.orderByUngrouped(field: reference.field.name), at: reference.range)
             }
             sortKeys = [(Self.groupName(reference.field), direction)]
         }
@@ -117,7 +117,7 @@ public struct Compiler: Sendable {
         case .size(let size): text = String(size)
         }
         if text.count == 64, text.allSatisfy({ $0.isHexDigit }) {
-            return FileLookup(given: text, id: text.lowercased(), command: nil)
+            return FileLookup(given: text, range: name.range, id: text.lowercased(), command: nil)
         }
         // Two matches are enough to tell a unique name from an ambiguous one.
         var builder = QueryBuilder()
@@ -125,7 +125,65 @@ public struct Compiler: Sendable {
         let search = SearchPlan(
             index: layout.indexName, query: query, returnAttributes: [], columns: [], limit: 2, offset: 0,
             pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds)
-        return FileLookup(given: text, id: nil, command: search.command(offset: 0, count: 2))
+        return FileLookup(given: text, range: name.range, id: nil, command: search.command(offset: 0, count: 2))
+    }
+
+    /// The server's own plan for a query (`FT.EXPLAIN`).
+    func explainCommand(_ query: SearchQuery) -> [String] {
+        ["FT.EXPLAIN", layout.indexName, query.text] + query.paramsArguments + ["DIALECT", "2"]
+    }
+
+    /// `stats`: how many files, and their bytes summed.
+    func statsPlan() -> StatsPlan {
+        StatsPlan(
+            filesCommand: [
+                "FT.SEARCH", layout.indexName, "*", "LIMIT", "0", "0", "TIMEOUT", String(timeoutMilliseconds),
+                "DIALECT", "2",
+            ],
+            bytesCommand: [
+                "FT.AGGREGATE", layout.indexName, "*", "TIMEOUT", String(timeoutMilliseconds), "GROUPBY", "0",
+                "REDUCE", "SUM", "1", "@size", "AS", "bytes", "DIALECT", "2",
+            ])
+    }
+
+    /// `fields`: every field with its five most common stored values.
+    func fieldsPlan() -> FieldsPlan {
+        FieldsPlan(
+            fields: Schema.fields.map { field in
+                (field, field.name == "id" ? nil : storedValuesCommand(field, mostCommonFirst: true, max: 5))
+            })
+    }
+
+    /// Distinct stored values of `field` (FT.TAGVALS would give tags lower-cased): the most
+    /// common first, or in value order.
+    public func storedValuesCommand(_ field: Field, mostCommonFirst: Bool, max: Int) -> [String] {
+        let group = "@" + field.attribute
+        let sort = mostCommonFirst ? ["SORTBY", "4", "@n", "DESC", group, "ASC"] : ["SORTBY", "2", group, "ASC"]
+        return ["FT.AGGREGATE", layout.indexName, "*", "TIMEOUT", String(timeoutMilliseconds), "GROUPBY", "1", group]
+            + ["REDUCE", "COUNT", "0", "AS", "n"] + sort + ["MAX", String(max), "DIALECT", "2"]
+    }
+
+    /// Whether any stored file has exactly `size` bytes (the loader's test for bytes that may
+    /// be stored already): `count where size = N`.
+    public func sizeLookupCommand(_ size: Int) -> [String] {
+        var builder = QueryBuilder()
+        let value = builder.parameter(String(size))
+        let query = SearchQuery(text: "@size:[\(value) \(value)]", parameters: builder.parameters)
+        return CountPlan(
+            index: layout.indexName, query: query, groupBy: [], sortKeys: [], limit: nil, pageSize: pageSize,
+            timeoutMilliseconds: timeoutMilliseconds
+        ).command(offset: 0)
+    }
+
+    /// How many different values of its field a `like` pattern matches as the server expands
+    /// it (at most MAXEXPANSIONS): the distinct values grouped, then counted.
+    public func patternValuesCommand(_ pattern: PatternMatch) -> [String] {
+        var builder = QueryBuilder()
+        let value = builder.parameter(pattern.pattern)
+        return ["FT.AGGREGATE", layout.indexName, "@\(pattern.field.attribute):{w'\(value)'}"]
+            + ["TIMEOUT", String(timeoutMilliseconds), "GROUPBY", "1", "@" + pattern.field.attribute]
+            + ["GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "values"]
+            + SearchQuery(text: "", parameters: builder.parameters).paramsArguments + ["DIALECT", "2"]
     }
 
     // MARK: Conditions
@@ -135,12 +193,14 @@ public struct Compiler: Sendable {
         guard let condition else { return SearchQuery(text: "*", parameters: []) }
         var builder = QueryBuilder()
         let text = try builder.compile(condition)
-        return SearchQuery(text: text, parameters: builder.parameters)
+        return SearchQuery(text: text, parameters: builder.parameters, patterns: builder.patterns)
     }
 
     /// A number as a query parameter: integral values without a fraction.
     static func format(_ number: Double) -> String {
-        if number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
+        if number == number.rounded(), abs(number) < 1e15, let integer = Int64(exactly: number) {
+            return String(integer)
+        }
         return "\(number)"
     }
 }
@@ -148,6 +208,8 @@ public struct Compiler: Sendable {
 /// Builds RediSearch query text for conditions, collecting literals as `$p0, $p1, …`.
 struct QueryBuilder {
     var parameters: [(String, String)] = []
+    /// The `like` patterns with wildcards, which the server may expand only so far.
+    var patterns: [PatternMatch] = []
 
     mutating func parameter(_ value: String) -> String {
         let name = "p\(parameters.count)"
@@ -164,6 +226,19 @@ struct QueryBuilder {
 
     static func escapingBackslashes(_ value: String) -> String {
         value.contains("\\") ? value.replacing("\\", with: "\\\\") : value
+    }
+
+    /// A word in lower and in upper case, as the index could hold it once the server has
+    /// lower-cased its ASCII letters; one spelling when they are the same (ASCII words).
+    static func caseVariants(_ word: String) -> [String] {
+        let lower = word.lowercased()
+        let upper = word.uppercased()
+        func asciiLowered(_ text: String) -> String {
+            String(
+                String.UnicodeScalarView(
+                    text.unicodeScalars.map { ("A"..."Z").contains($0) ? Unicode.Scalar(UInt8($0.value + 32)) : $0 }))
+        }
+        return asciiLowered(upper) == asciiLowered(lower) ? [lower] : [lower, upper]
     }
 
     mutating func compile(_ condition: Condition) throws(DQLError) -> String {
@@ -195,15 +270,13 @@ struct QueryBuilder {
             }
         case .between(let reference, let low, let high):
             guard reference.field.kind != .tag else {
-                throw DQLError(
-                    "between compares numbers and dates; '\(reference.field.name)' is text", at: reference.range,
-                    help: "use = or in (…) for text")
+                throw DQLError(.betweenOnText(field: reference.field.name), at: reference.range)
             }
             let lower = try bounds(reference, low).lower
             let upper = try bounds(reference, high).upper
             if upper < lower {
                 throw DQLError(
-                    "between \(Compiler.format(lower)) and \(Compiler.format(upper)) matches nothing: the bounds are reversed",
+                    .betweenReversed(low: Compiler.format(lower), high: Compiler.format(upper)),
                     at: low.range.union(high.range))
             }
             return range(reference, lower: (lower, false), upper: (upper, false))
@@ -211,23 +284,30 @@ struct QueryBuilder {
             // The pattern keeps RediSearch's wildcard syntax: `*`, `?`, and `\\` to escape them.
             guard reference.field.kind == .tag else {
                 throw DQLError(
-                    "like matches text; '\(reference.field.name)' is \(reference.field.valueDescription)",
+                    .likeOnNonText(field: reference.field.name, type: reference.field.kindName),
                     at: reference.range)
             }
-            return "@\(reference.field.attribute):{w'\(parameter(try text(literal, for: reference)))'}"
+            let pattern = try text(literal, for: reference)
+            if PatternMatch.hasWildcard(pattern) {
+                patterns.append(PatternMatch(field: reference.field, pattern: pattern, range: literal.range))
+            }
+            return "@\(reference.field.attribute):{w'\(parameter(pattern))'}"
         case .contains(let reference, let literal):
             guard let words = reference.field.wordAttribute else {
                 let wordy = Schema.fields.filter { $0.wordAttribute != nil }.map(\.name)
                 throw DQLError(
-                    "contains searches words, and '\(reference.field.name)' has no word index", at: reference.range,
-                    help: "use = or like for it; contains works on " + wordy.joined(separator: ", "))
+                    .containsWithoutWordIndex(field: reference.field.name, wordFields: wordy), at: reference.range)
             }
             let terms = try text(literal, for: reference).split { !$0.isLetter && !$0.isNumber }
-            guard !terms.isEmpty else {
-                throw DQLError("contains needs at least one word (letters or digits)", at: literal.range)
-            }
+            guard !terms.isEmpty else { throw DQLError(.containsWithoutWords, at: literal.range) }
+            // The server lower-cases only ASCII letters, in the index and in the query alike:
+            // `Jérôme` is kept as `jérôme`, `JÉRÔME` as `jÉrÔme`. Each word is looked up in both
+            // spellings, so a word matches whatever its case (`JÉRÔME` finds `Jérôme`).
             var names: [String] = []
-            for term in terms { names.append(parameter(String(term))) }
+            for term in terms {
+                let spellings = Self.caseVariants(String(term)).map { parameter($0) }
+                names.append(spellings.count == 1 ? spellings[0] : "(" + spellings.joined(separator: "|") + ")")
+            }
             return "@\(words):(" + names.joined(separator: " ") + ")"
         }
     }
@@ -245,8 +325,8 @@ struct QueryBuilder {
             case .notEqual: return "-@\(field.attribute):{\(value)}"
             default:
                 throw DQLError(
-                    "'\(comparison.rawValue)' compares numbers and dates; '\(field.name)' is text",
-                    at: reference.range.union(literal.range), help: "use =, !=, in, like or contains for text")
+                    .comparisonOnText(comparison: comparison.rawValue, field: field.name),
+                    at: reference.range.union(literal.range))
             }
         }
         let (lower, upper) = try bounds(reference, literal)
@@ -273,66 +353,97 @@ struct QueryBuilder {
         _ reference: FieldReference, _ literal: Literal
     ) throws(DQLError) -> (lower: Double, upper: Double) {
         let field = reference.field
+        func wrong(_ hint: String? = nil) -> DQLError {
+            DQLError(
+                .wrongValueType(field: field.name, type: field.kindName, found: describe(literal), hint: hint),
+                at: literal.range)
+        }
         switch field.kind {
         case .numeric:
             switch literal.value {
             case .number(let number): return (number, number)
             case .size(let bytes): return (Double(bytes), Double(bytes))
             case .text(let text):
-                if let number = Double(text.trimmingCharacters(in: .whitespaces)) { return (number, number) }
+                if let number = Double(text.trimmingCharacters(in: .whitespaces)), number.isFinite {
+                    return (number, number)
+                }
             case .date: break
             }
-            throw DQLError(
-                "'\(field.name)' is a number; \(describe(literal)) is not", at: literal.range)
+            throw wrong()
         case .date:
+            let hint = "write 2019-03-05, 20190305, or a year such as 2019"
             switch literal.value {
             case .date(let date): return (Double(date), Double(date))
-            case .number(let number) where number == number.rounded():
-                let value = Int(number)
+            case .number(let number):
+                // Range-checked before it becomes an Int: 1e19 is no date.
+                guard let value = Int(exactly: number) else { throw wrong(hint) }
                 if (1...9999).contains(value) { return (Double(value * 10000 + 101), Double(value * 10000 + 1231)) }
                 if DateValue.isValid(year: value / 10000, month: value / 100 % 100, day: value % 100) {
                     return (number, number)
                 }
             case .text(let text):
                 let digits = text.filter { $0 != "-" }
-                if let value = Int(digits), digits.count == 8,
+                if digits.count == 8, let value = Int(digits),
                     DateValue.isValid(year: value / 10000, month: value / 100 % 100, day: value % 100)
                 {
                     return (Double(value), Double(value))
                 }
             default: break
             }
-            throw DQLError(
-                "'\(field.name)' is a date; \(describe(literal)) is not", at: literal.range,
-                help: "write 2019-03-05, 20190305, or a year such as 2019")
+            throw wrong(hint)
         case .year:
-            if case .number(let number) = literal.value, number == number.rounded(), (1...9999).contains(number) {
+            if case .number(let number) = literal.value, let year = Int(exactly: number), (1...9999).contains(year) {
                 return (number, number)
             }
-            throw DQLError("'year' is a year such as 2019; \(describe(literal)) is not", at: literal.range)
+            throw wrong("a year is a whole number from 1 to 9999")
         case .tag:
-            throw DQLError("'\(field.name)' is text, not a number", at: reference.range)
+            throw DQLError(
+                .comparisonOnText(comparison: "between", field: field.name), at: reference.range)
         }
     }
 
-    /// A literal as text for a TAG field; numbers are written without a fraction when whole.
+    /// A literal as text for a TAG field, normalised as the field's stored values are; numbers
+    /// are written without a fraction when whole.
     private func text(_ literal: Literal, for reference: FieldReference) throws(DQLError) -> String {
         switch literal.value {
-        case .text(let text): return text
+        case .text(let text): return reference.field.normalize(text)
         case .number(let number): return Compiler.format(number)
         case .date(let date): return String(date)
         case .size:
             throw DQLError(
-                "'\(reference.field.name)' is text; a size such as \(literal.range) is not", at: literal.range)
+                .wrongValueType(field: reference.field.name, type: "text", found: describe(literal), hint: nil),
+                at: literal.range)
         }
     }
 
     private func describe(_ literal: Literal) -> String {
         switch literal.value {
-        case .text(let text): "'\(text)'"
-        case .number(let number): Compiler.format(number)
-        case .date(let date): "the date \(date)"
-        case .size(let bytes): "the size \(bytes) bytes"
+        case .text(let text): "'\(excerpt(text))'"
+        case .number, .date: excerpt(literal.written)
+        case .size: "the size " + excerpt(literal.written)
         }
+    }
+}
+
+/// A `like` pattern with wildcards: the server expands it into the matching values, but only
+/// up to its MAXEXPANSIONS, so the executor checks that the expansion was whole.
+public struct PatternMatch: Sendable, Hashable {
+    public var field: Field
+    public var pattern: String
+    public var range: SourceRange
+
+    /// Whether `pattern` has an unescaped `*` or `?`.
+    static func hasWildcard(_ pattern: String) -> Bool {
+        var escaped = false
+        for character in pattern {
+            if escaped {
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == "*" || character == "?" {
+                return true
+            }
+        }
+        return false
     }
 }

@@ -1,32 +1,39 @@
-/// A diagnostic about DQL text: what is wrong, where, and what to do about it. Rendered with
-/// the offending line and a caret under the exact text, like a compiler's.
+/// A diagnostic about a DQL statement: a message from the catalogue (``DiagnosticMessage``)
+/// and the source range it is about. Lexer, parser, compiler and executor-side checks all
+/// throw it; failures that are not about the text (the server, the disk) become one at their
+/// statement's range, so every error is printed by ``rendered(source:file:firstLine:)``.
 public struct DQLError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Severity: String, Sendable {
         case error
         case warning
     }
 
-    public var message: String
+    public var kind: DiagnosticMessage
     public var range: SourceRange
-    public var severity: Severity
-    /// A suggestion, e.g. "did you mean 'protocol'?".
-    public var help: String?
-    /// Replacement text for `range` that fixes the problem, when one is clear.
-    public var fixIt: String?
     /// True when the input simply ended too soon: more lines could complete the statement.
     public var isIncomplete: Bool
 
-    public init(
-        _ message: String, at range: SourceRange, severity: Severity = .error, help: String? = nil,
-        fixIt: String? = nil, isIncomplete: Bool = false
-    ) {
-        self.message = message
+    public init(_ kind: DiagnosticMessage, at range: SourceRange, isIncomplete: Bool = false) {
+        self.kind = kind
         self.range = range
-        self.severity = severity
-        self.help = help
-        self.fixIt = fixIt
         self.isIncomplete = isIncomplete
     }
+
+    /// The catalogue identifier, e.g. `DQL208` for an unknown field.
+    public var id: String { kind.id }
+    public var severity: Severity { kind.severity }
+    /// The message, one line.
+    public var message: String { kind.text }
+    /// A suggestion, e.g. "did you mean 'protocol'?".
+    public var help: String? { kind.help }
+
+    /// Replacement text for the range that fixes the mistake, when one is clear.
+    public struct FixIt: Sendable, Equatable {
+        public var range: SourceRange
+        public var replacement: String
+    }
+
+    public var fixIt: FixIt? { kind.replacement.map { FixIt(range: range, replacement: $0) } }
 
     /// `line:column: error: message`.
     public var description: String {
@@ -45,22 +52,78 @@ public struct DQLError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The full diagnostic: `file:line:column: error: message`, the source line, a caret
-    /// underline, and the help line. `source` is the text the range points into; it starts at
-    /// line `firstLine` when it is a piece of a longer file.
+    /// under the range, and the help line. `source` is the text the range points into; it
+    /// starts at line `firstLine` when it is a piece of a longer file. Long lines are cut to a
+    /// window around the caret, and control characters are shown as `�`, so a diagnostic
+    /// stays a few short lines whatever the input.
     public func rendered(source: String, file: String? = nil, firstLine: Int = 1) -> String {
-        let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
         var output =
             (file.map { "\($0):" } ?? "")
             + "\(range.start.line):\(range.start.column): \(severity.rawValue): \(message)\n"
-        let lineIndex = range.start.line - firstLine
-        if lineIndex >= 0, lineIndex < lines.count {
-            let line = String(lines[lineIndex])
-            output += "    " + line + "\n"
+        if let line = Self.line(range.start.line - firstLine, of: source) {
             let width = range.end.line == range.start.line ? max(1, range.end.column - range.start.column) : 1
-            let padding = String(line.unicodeScalars.prefix(range.start.column - 1).map { $0 == "\t" ? "\t" : " " })
-            output += "    " + padding + "^" + String(repeating: "~", count: width - 1) + "\n"
+            let (shown, caretColumn, caretWidth) = Self.window(
+                of: line, column: range.start.column, width: width)
+            output += "    " + shown + "\n"
+            let padding = String(
+                shown.unicodeScalars.prefix(caretColumn - 1).map { $0 == "\t" ? "\t" : " " })
+            output += "    " + padding + "^" + String(repeating: "~", count: caretWidth - 1) + "\n"
         }
         if let help { output += "    help: \(help)\n" }
         return output
     }
+
+    /// Line `index` (0-based) of `source`, without scanning past it.
+    static func line(_ index: Int, of source: String) -> [Unicode.Scalar]? {
+        guard index >= 0 else { return nil }
+        var current = 0
+        var line: [Unicode.Scalar] = []
+        for scalar in source.unicodeScalars {
+            if scalar == "\n" {
+                if current == index { return line }
+                current += 1
+                continue
+            }
+            if current == index { line.append(scalar) }
+        }
+        return current == index ? line : nil
+    }
+
+    /// Columns of source shown around the caret at most.
+    static let windowWidth = 100
+
+    /// The part of `line` to show, and where the caret goes in it (1-based) and how wide.
+    static func window(
+        of line: [Unicode.Scalar], column: Int, width: Int
+    ) -> (text: String, caretColumn: Int, caretWidth: Int) {
+        let cleaned = line.map { $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F) ? $0 : "\u{FFFD}" }
+        let caret = max(0, min(column - 1, cleaned.count))
+        var start = 0
+        var end = cleaned.count
+        if cleaned.count > windowWidth {
+            start = max(0, min(caret - windowWidth / 3, cleaned.count - windowWidth))
+            end = min(cleaned.count, start + windowWidth)
+        }
+        var text = start > 0 ? "…" : ""
+        text.unicodeScalars.append(contentsOf: cleaned[start..<end])
+        if end < cleaned.count { text += "…" }
+        let caretColumn = caret - start + 1 + (start > 0 ? 1 : 0)
+        let caretWidth = max(1, min(width, end - caret))
+        return (text, caretColumn, caretWidth)
+    }
+}
+
+/// A statement that ran into a problem with the data or the server rather than the text: a
+/// message from the catalogue, and where in the statement it is about when that is known (the
+/// shell shows it at the whole statement otherwise).
+public struct ExecutionError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var kind: DiagnosticMessage
+    public var range: SourceRange?
+
+    public init(_ kind: DiagnosticMessage, at range: SourceRange? = nil) {
+        self.kind = kind
+        self.range = range
+    }
+
+    public var description: String { kind.text }
 }

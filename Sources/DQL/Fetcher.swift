@@ -104,12 +104,12 @@ public struct Fetcher: Sendable {
         id: String, facts: StoredFacts, into directory: String, client: RedisClient, connections: Int,
         context: StatementContext
     ) throws -> Result {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Self.makeDirectory(directory)
         let temporary = (directory as NSString).appendingPathComponent(
             ".dql-\(id.prefix(16))-\(UUID().uuidString.prefix(8)).part")
         let descriptor = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw FetchError.cannotWrite(path: temporary, reason: String(cString: strerror(errno)))
+            throw FetchError.cannotWrite(path: directory, reason: systemMessage(errno))
         }
         // The temporary name goes in every case: on success the file lives on under its final
         // name (a hard link), on failure nothing is left.
@@ -125,7 +125,7 @@ public struct Fetcher: Sendable {
         // Where that is not supported the file is sized sparse.
         func noRoom(_ error: Int32) -> Bool { [ENOSPC, EDQUOT, EFBIG].contains(error) }
         func failure(_ error: Int32) -> FetchError {
-            let reason = String(cString: strerror(error))
+            let reason = systemMessage(error)
             return noRoom(error)
                 ? .noRoom(name: facts.name, size: facts.size, directory: directory, reason: reason)
                 : .cannotWrite(path: temporary, reason: reason)
@@ -166,6 +166,24 @@ public struct Fetcher: Sendable {
         return Result(id: id, path: final, size: facts.size)
     }
 
+    /// Creates `path` and its parents as `mkdir -p` does; a part that exists but is not a
+    /// directory, or cannot be created, is an error that says which and why.
+    static func makeDirectory(_ path: String) throws {
+        var status = stat()
+        if stat(path, &status) == 0 {
+            guard (status.st_mode & S_IFMT) == S_IFDIR else {
+                throw FetchError.cannotWrite(path: path, reason: "it is \(fileKind(status.st_mode)), not a directory")
+            }
+            return
+        }
+        guard errno == ENOENT else { throw FetchError.cannotWrite(path: path, reason: systemMessage(errno)) }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path { try makeDirectory(parent) }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+            throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))
+        }
+    }
+
     /// Receive buffers per connection: chunks waiting for the hash hold theirs, so a
     /// connection can run this far ahead of the hash. About 32 MiB in all, 2 to 16 each.
     static func buffersPerConnection(chunkSize: Int, connections: Int) -> Int {
@@ -196,7 +214,7 @@ public struct Fetcher: Sendable {
             let path = (directory as NSString).appendingPathComponent(candidate)
             if Glibc.link(temporary, path) == 0 { return path }
             guard errno == EEXIST else {
-                throw FetchError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
+                throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))
             }
         }
         throw FetchError.cannotWrite(path: directory, reason: "no free name for \(name)")
@@ -231,6 +249,9 @@ struct StoredFacts: Sendable {
     var size: Int
     var chunkSize: Int
 
+    /// The largest value Redis stores (proto-max-bulk-len's default): no chunk can be larger.
+    static let largestChunk = 512 << 20
+
     /// The facts of each of `ids`, in one pipeline to the metadata server.
     static func read(ids: [String], layout: StorageLayout, client: RedisClient) throws -> [StoredFacts] {
         let keys = ids.map { layout.documentKey(id: $0) }
@@ -240,10 +261,11 @@ struct StoredFacts: Sendable {
     }
 
     static func read(id: String, reply: RedisReply) throws -> StoredFacts {
-        guard let text = reply.string else { throw FetchError.notFound(id: id) }
+        guard let text = reply.string, text != "{}" else { throw FetchError.notFound(id: id) }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [Any]],
             let name = object["$.name"]?.first as? String, let size = object["$.size"]?.first as? Int,
-            let chunkSize = object["$.chunkSize"]?.first as? Int, size >= 0, chunkSize > 0
+            let chunkSize = object["$.chunkSize"]?.first as? Int, size >= 0, chunkSize > 0,
+            chunkSize <= Self.largestChunk
         else { throw FetchError.damagedDocument(id: id, reason: "name, size or chunkSize missing or invalid") }
         return StoredFacts(name: name, size: size, chunkSize: chunkSize)
     }

@@ -62,7 +62,7 @@ public struct FileDocument: Sendable {
     ) -> [(key: String, value: JSONValue)] {
         var values: [String: JSONValue] = [:]
         for field in Schema.fields {
-            let key = String(field.path.dropFirst(2))
+            let key = field.documentKey
             guard values[key] == nil else { continue }
             switch key {
             case "name": values[key] = .string(name)
@@ -89,7 +89,7 @@ public struct FileDocument: Sendable {
                 if field.kind == .numeric {
                     if let number = element.integer { values[key] = .integer(number) }
                 } else {
-                    let texts = element.strings.map(Self.collapsingWhitespace).filter { !$0.isEmpty }
+                    let texts = element.strings.map(field.normalize).filter { !$0.isEmpty }
                     if texts.count == 1 {
                         values[key] = .string(texts[0])
                     } else if texts.count > 1 {
@@ -101,13 +101,9 @@ public struct FileDocument: Sendable {
         // Schema order, so documents read the same way every time.
         var ordered: [(key: String, value: JSONValue)] = []
         for field in Schema.fields {
-            let key = String(field.path.dropFirst(2))
+            let key = field.documentKey
             if let value = values.removeValue(forKey: key) { ordered.append((key, value)) }
         }
         return ordered
-    }
-
-    static func collapsingWhitespace(_ text: String) -> String {
-        text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
     }
 }

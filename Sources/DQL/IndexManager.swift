@@ -31,25 +31,44 @@ public struct IndexManager: Sendable {
         case migrated(fromVersion: Int)
     }
 
-    /// Makes sure the index exists with the current definition.
-    @discardableResult
-    public func ensureIndex(_ connection: RedisConnection) throws -> Outcome {
+    /// What the server holds under the prefix.
+    public enum State: Sendable, Equatable {
+        /// The index exists with the current definition.
+        case current
+        /// No index and no record of one: no dql data under this prefix.
+        case absent
+        /// An index made by an older dql.
+        case outdated(version: Int)
+        /// A record of an index but no index (dropped, or its slot moved to another master).
+        case lost
+    }
+
+    /// What the server holds, without changing anything.
+    public func state(_ connection: RedisConnection) throws -> State {
         let recorded = try connection.call("GET", versionKey).string.flatMap { Int($0) }
         let info = try connection.send(["FT.INFO", layout.indexName])
-        let exists = info.errorMessage == nil
-        if let message = info.errorMessage, !message.lowercased().contains("unknown index"),
-            !message.lowercased().contains("no such index")
-        {
-            throw RedisError(.server, endpoint: connection.endpoint, "FT.INFO \(layout.indexName): \(message)")
+        if let message = info.errorMessage {
+            let lowered = message.lowercased()
+            guard lowered.contains("unknown index") || lowered.contains("no such index") else {
+                throw RedisError(.server, endpoint: connection.endpoint, "FT.INFO \(layout.indexName): \(message)")
+            }
+            return recorded == nil ? .absent : .lost
         }
-        if exists, let recorded, recorded > Self.schemaVersion {
+        if let recorded, recorded > Self.schemaVersion {
             throw RedisError(
                 .unsupported, endpoint: connection.endpoint,
                 "the index \(layout.indexName) was made by a newer dql (schema \(recorded), this dql knows \(Self.schemaVersion)); upgrade dql"
             )
         }
-        if exists && recorded == Self.schemaVersion { return .existed }
-        if exists {
+        return recorded == Self.schemaVersion ? .current : .outdated(version: recorded ?? 0)
+    }
+
+    /// Makes sure the index exists with the current definition.
+    @discardableResult
+    public func ensureIndex(_ connection: RedisConnection) throws -> Outcome {
+        let state = try state(connection)
+        if state == .current { return .existed }
+        if case .outdated = state {
             // Without DD: the documents stay.
             try connection.call("FT.DROPINDEX", layout.indexName)
         }
@@ -59,20 +78,16 @@ public struct IndexManager: Sendable {
                 ["FT.CREATE", layout.indexName] + Schema.indexDefinition(documentPrefix: layout.documentPrefix)))
         try connection.call("SET", versionKey, String(Self.schemaVersion))
         try waitForIndexing(connection)
-        return exists ? .migrated(fromVersion: recorded ?? 0) : .created
+        switch state {
+        case .outdated(let version): return .migrated(fromVersion: version)
+        default: return .created
+        }
     }
 
     /// Schema 2: every document with a `studyDate` gets its `studyYear`. Idempotent (NX), so
     /// an interrupted migration simply runs again.
     func addStudyYears(_ connection: RedisConnection) throws {
-        var cursor = "0"
-        repeat {
-            let reply = try connection.call("SCAN", cursor, "MATCH", layout.documentPrefix + "*", "COUNT", "1000")
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
-                throw RedisError(.unexpectedReply, endpoint: connection.endpoint, "SCAN replied \(reply)")
-            }
-            cursor = next
-            let keys = (parts[1].array ?? []).compactMap(\.string)
+        try connection.scan(matching: layout.documentPrefix + "*") { keys in
             let dates = try connection.pipeline(keys.map { RedisCommand("JSON.GET", $0, "$.studyDate") })
             var updates: [RedisCommand] = []
             for (key, date) in zip(keys, dates) {
@@ -80,19 +95,15 @@ public struct IndexManager: Sendable {
                 updates.append(RedisCommand("JSON.SET", key, "$.studyYear", String(number / 10000), "NX"))
             }
             _ = try connection.pipeline(updates)
-        } while cursor != "0"
+        }
     }
 
     /// A new index over existing documents fills in the background; until it is done a query
     /// would see only some of them. Waits until RediSearch reports the scan finished.
     func waitForIndexing(_ connection: RedisConnection) throws {
         while true {
-            let info = try connection.call("FT.INFO", layout.indexName).array ?? []
-            var indexing = false
-            for position in stride(from: 0, to: info.count - 1, by: 2) where info[position].string == "indexing" {
-                let value = info[position + 1]
-                indexing = (value.integer ?? Int64(value.string ?? "0") ?? 0) != 0
-            }
+            let info = try connection.call("FT.INFO", layout.indexName).pairs ?? []
+            let indexing = info.first { $0.name == "indexing" }.map { ($0.value.integer ?? 0) != 0 } ?? false
             if !indexing { return }
             usleep(10_000)
         }

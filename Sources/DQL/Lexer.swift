@@ -23,8 +23,6 @@ public struct Lexer {
         }
     }
 
-    static let pathKeywords: Set<String> = ["to", "load", "show", "fetch"]
-
     public mutating func next() throws(DQLError) -> Token {
         skipSpacesAndComments()
         let start = location
@@ -44,11 +42,11 @@ public struct Lexer {
         if pathExpected && !isSymbolStart(scalar) {
             let word = lexBareWord()
             // `fetch to ./out`: the keyword `to` is not a path.
-            if word.lowercased() == "to" {
+            if Keyword(word: word) == .to {
                 expectPath = true
                 return token(.word(word), from: start)
             }
-            if isWordShaped(word) && Self.keywordsAfterPaths.contains(word.lowercased()) {
+            if isWordShaped(word), Keyword(word: word)?.followsPath == true {
                 return token(.word(word), from: start)
             }
             return token(.path(word), from: start)
@@ -69,7 +67,7 @@ public struct Lexer {
                 word.unicodeScalars.append(next)
                 advance()
             }
-            if Self.pathKeywords.contains(word.lowercased()) { expectPath = true }
+            if Keyword(word: word)?.takesPath == true { expectPath = true }
             return token(.word(word), from: start)
         }
         for symbol in ["!=", "<>", "<=", ">=", "(", ")", ",", "*", "=", "<", ">"] where matches(symbol) {
@@ -77,13 +75,8 @@ public struct Lexer {
             return token(.symbol(symbol), from: start)
         }
         advance()
-        throw DQLError(
-            "unexpected character '\(scalar)'", at: SourceRange(start, location),
-            help: scalar == "`" ? "quote strings with ' or \"" : nil)
+        throw DQLError(.unexpectedCharacter(scalar), at: SourceRange(start, location))
     }
-
-    /// Words that may follow a path and are never paths themselves (`load ./x recursive`).
-    static let keywordsAfterPaths: Set<String> = ["recursive", "chunk", "connections"]
 
     // MARK: Pieces
 
@@ -93,8 +86,7 @@ public struct Lexer {
         while true {
             guard let scalar = peek() else {
                 throw DQLError(
-                    "unterminated string", at: SourceRange(start, location),
-                    help: "close it with \(quote)", isIncomplete: true)
+                    .unterminatedString(quote: quote), at: SourceRange(start, location), isIncomplete: true)
             }
             if scalar == quote {
                 advance()
@@ -107,38 +99,67 @@ public struct Lexer {
                 return token(.string(value), from: start)
             }
             if scalar == "\\" {
-                let escapeStart = location
-                advance()
-                guard let escaped = peek() else { continue }
-                advance()
-                switch escaped {
-                case "n": value += "\n"
-                case "t": value += "\t"
-                case "r": value += "\r"
-                case "0": value += "\0"
-                case "\\", "'", "\"": value.unicodeScalars.append(escaped)
-                case "u":
-                    var hex = ""
-                    while hex.count < 6, let digit = peek(), digit.properties.isASCIIHexDigit {
-                        hex.unicodeScalars.append(digit)
-                        advance()
-                    }
-                    guard let code = UInt32(hex, radix: 16), let unicode = Unicode.Scalar(code), !hex.isEmpty else {
-                        throw DQLError(
-                            "invalid \\u escape", at: SourceRange(escapeStart, location),
-                            help: "write \\u followed by 1 to 6 hex digits, e.g. \\u00e9")
-                    }
-                    value.unicodeScalars.append(unicode)
-                default:
-                    throw DQLError(
-                        "unknown escape '\\\(escaped)'", at: SourceRange(escapeStart, location),
-                        help: "use \\\\ for a backslash")
-                }
+                value.unicodeScalars.append(try lexEscape(quote: quote))
                 continue
+            }
+            if scalar == "\0" {
+                let at = location
+                advance()
+                throw DQLError(.nulInValue, at: SourceRange(at, location))
             }
             value.unicodeScalars.append(scalar)
             advance()
         }
+    }
+
+    /// One escape after a backslash: `\\ \' \" \n \t \r`, and Unicode as `\u` with exactly
+    /// four hex digits, `\U` with exactly eight, or `\u{…}` with one to six, so no letter
+    /// after an escape is ever taken as part of it.
+    private mutating func lexEscape(quote: Unicode.Scalar) throws(DQLError) -> Unicode.Scalar {
+        let escapeStart = location
+        advance()
+        guard let escaped = peek() else {
+            throw DQLError(
+                .unterminatedString(quote: quote), at: SourceRange(escapeStart, location), isIncomplete: true)
+        }
+        advance()
+        switch escaped {
+        case "n": return "\n"
+        case "t": return "\t"
+        case "r": return "\r"
+        case "\\", "'", "\"": return escaped
+        case "0": throw DQLError(.nulInValue, at: SourceRange(escapeStart, location))
+        case "u", "U":
+            var hex = ""
+            let braced = escaped == "u" && peek() == "{"
+            if braced {
+                advance()
+                while hex.unicodeScalars.count < 7, let digit = peek(), digit.properties.isASCIIHexDigit {
+                    hex.unicodeScalars.append(digit)
+                    advance()
+                }
+                guard peek() == "}" else { throw invalidEscape(from: escapeStart) }
+                advance()
+            } else {
+                let wanted = escaped == "u" ? 4 : 8
+                while hex.unicodeScalars.count < wanted, let digit = peek(), digit.properties.isASCIIHexDigit {
+                    hex.unicodeScalars.append(digit)
+                    advance()
+                }
+                guard hex.unicodeScalars.count == wanted else { throw invalidEscape(from: escapeStart) }
+            }
+            guard (1...(braced ? 6 : 8)).contains(hex.unicodeScalars.count), let code = UInt32(hex, radix: 16),
+                let unicode = Unicode.Scalar(code)
+            else { throw invalidEscape(from: escapeStart) }
+            if code == 0 { throw DQLError(.nulInValue, at: SourceRange(escapeStart, location)) }
+            return unicode
+        default:
+            throw DQLError(.unknownEscape(escaped), at: SourceRange(escapeStart, location))
+        }
+    }
+
+    private func invalidEscape(from start: SourceLocation) -> DQLError {
+        DQLError(.invalidUnicodeEscape(text(from: start)), at: SourceRange(start, location))
     }
 
     private mutating func lexNumber(start: SourceLocation) throws(DQLError) -> Token {
@@ -163,9 +184,7 @@ public struct Lexer {
                 let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
                 DateValue.isValid(year: year, month: month, day: day)
             else {
-                throw DQLError(
-                    "invalid date '\(date)'", at: SourceRange(start, location),
-                    help: "write dates as YYYY-MM-DD, e.g. 2019-03-05")
+                throw DQLError(.invalidDate(date), at: SourceRange(start, location))
             }
             return token(.date(year * 10000 + month * 100 + day), from: start)
         }
@@ -179,9 +198,10 @@ public struct Lexer {
                 advance()
             }
         }
-        guard Double(text) != nil, text.filter({ $0 == "." }).count <= 1 else {
-            throw DQLError("invalid number '\(text)'", at: SourceRange(start, location))
+        guard let parsed = Double(text), text.filter({ $0 == "." }).count <= 1 else {
+            throw DQLError(.invalidNumber(text), at: SourceRange(start, location))
         }
+        guard parsed.isFinite else { throw DQLError(.numberOutOfRange(text), at: SourceRange(start, location)) }
         // A size: 64KB, 1.5MB, 512K.
         if let scalar = peek(), scalar.properties.isAlphabetic {
             var unit = ""
@@ -189,16 +209,15 @@ public struct Lexer {
                 unit.unicodeScalars.append(next)
                 advance()
             }
-            guard let multiplier = Self.sizeUnits[unit.lowercased()], let number = Double(text) else {
-                throw DQLError(
-                    "unknown size unit '\(unit)'", at: SourceRange(start, location),
-                    help: "use B, KB, MB, GB (powers of 1024), e.g. 64KB")
+            guard let multiplier = Self.sizeUnits[unit.lowercased()] else {
+                throw DQLError(.unknownSizeUnit(unit), at: SourceRange(start, location))
             }
-            let bytes = number * Double(multiplier)
-            guard bytes >= 0, bytes < 1e18, bytes == bytes.rounded() else {
-                throw DQLError("size '\(text)\(unit)' is not a whole number of bytes", at: SourceRange(start, location))
+            let bytes = parsed * Double(multiplier)
+            guard bytes < 1e18 else { throw DQLError(.sizeTooLarge(text + unit), at: SourceRange(start, location)) }
+            guard bytes >= 0, bytes == bytes.rounded(), let whole = Int(exactly: bytes) else {
+                throw DQLError(.sizeNotWhole(text + unit), at: SourceRange(start, location))
             }
-            return token(.size(Int(bytes)), from: start)
+            return token(.size(whole), from: start)
         }
         return token(.number(text), from: start)
     }

@@ -10,6 +10,8 @@ import RedisIO
 public struct Loader: Sendable {
     public var layout: StorageLayout
     public var transfer: ChunkTransfer
+    /// Builds the size lookup (the same settings as the statement's).
+    public var compiler: Compiler
 
     /// Seconds a load's lease lasts unrenewed (see ``LoadLease``).
     public var leaseSeconds = StorageLayout.loadingLeaseSeconds
@@ -17,6 +19,7 @@ public struct Loader: Sendable {
     public init(layout: StorageLayout, chunkSize: Int = 512 * 1024, connections: Int = 8, window: Int = 8) {
         self.layout = layout
         self.transfer = ChunkTransfer(chunkSize: chunkSize, connections: connections, window: window)
+        self.compiler = Compiler(layout: layout)
     }
 
     /// What happened to one file.
@@ -26,29 +29,48 @@ public struct Loader: Sendable {
         case failed(path: String, reason: String)
     }
 
-    /// The files a path names: the file itself, or the regular files in a directory (sorted;
-    /// with `recursive`, also in its subdirectories). Hidden files are skipped.
-    public static func files(at path: String, recursive: Bool) throws -> [String] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw LoadError("no such file or directory: \(path)")
+    /// Loads every file `path` names (see ``FileWalker``), one after the other. A file that
+    /// cannot be loaded is reported and the load goes on; a cancel, a lost connection, or a
+    /// refusal that every further file would meet too (NOPERM, OOM, READONLY, …) stops it,
+    /// said once.
+    func load(path: PathLiteral, recursive: Bool, client: RedisClient, context: StatementContext) throws -> LoadReport {
+        let expanded = try PathExpansion.expand(path)
+        let walk: FileWalker.Walk
+        do {
+            walk = try FileWalker.walk(expanded, recursive: recursive)
+        } catch {
+            throw ExecutionError(.cannotLoad(path: error.path, reason: error.reason), at: path.range)
         }
-        guard isDirectory.boolValue else { return [path] }
-        let base = URL(fileURLWithPath: path)
-        var found: [String] = []
-        let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-        for name in names where !name.hasPrefix(".") {
-            let child = base.appendingPathComponent(name).path
-            var childIsDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: child, isDirectory: &childIsDirectory)
-            if childIsDirectory.boolValue {
-                if recursive { found += try files(at: child, recursive: true) }
-            } else {
-                found.append(child)
+        context.activity.begin(files: walk.files.count, bytes: walk.files.reduce(0) { $0 + $1.size })
+        let clock = ContinuousClock()
+        let started = clock.now
+        var report = LoadReport()
+        report.outcomes = walk.skipped.map { .failed(path: $0.path, reason: $0.reason) }
+        for file in walk.files {
+            if context.isCancelled() {
+                report.interruption = .cancelled
+                break
             }
+            do {
+                let (outcome, repairs) = try loadReporting(file: file.path, client: client, context: context)
+                report.outcomes.append(outcome)
+                if !repairs.isEmpty, case .loaded = outcome { report.repaired.append((file.path, repairs)) }
+            } catch ChunkTransferError.cancelled {
+                report.interruption = .cancelled
+                break
+            } catch let error as RedisError {
+                report.interruption = .connection(error)
+                break
+            }
+            context.activity.finishFile()
         }
-        return found
+        report.elapsed = clock.now - started
+        return report
     }
+
+    /// Server error codes that refuse every write alike: once one file meets them, so will
+    /// all the others.
+    static let refusalsForEveryFile: Set<Substring> = ["NOPERM", "OOM", "READONLY", "MISCONF", "NOAUTH", "NOREPLICAS"]
 
     /// Loads one file. Problems with the file itself (not DICOM, unreadable, refused by the
     /// server) come back as `.failed` so a load of many files goes on; a cancel or a lost
@@ -58,26 +80,40 @@ public struct Loader: Sendable {
         file path: String, client: RedisClient, context: StatementContext = StatementContext(),
         now: Int = Int(Date().timeIntervalSince1970)
     ) throws -> Outcome {
+        try loadReporting(file: path, client: client, context: context, now: now).outcome
+    }
+
+    /// ``load(file:client:context:now:)``, with what the reader repaired or skipped in the
+    /// header (the document was made from what could be read).
+    func loadReporting(
+        file path: String, client: RedisClient, context: StatementContext = StatementContext(),
+        now: Int = Int(Date().timeIntervalSince1970)
+    ) throws -> (outcome: Outcome, repairs: [String]) {
         do {
             return try loadOrThrow(file: path, client: client, context: context, now: now)
         } catch let error as RedisError where error.isConnectionFailure {
             throw error
+        } catch let error as RedisError
+            where error.serverErrorCode.map(Self.refusalsForEveryFile.contains) == true
+        {
+            throw error
         } catch ChunkTransferError.cancelled {
             throw ChunkTransferError.cancelled
         } catch let error as DicomError {
-            return .failed(path: path, reason: error.description)
+            return (.failed(path: path, reason: error.detail), [])
         } catch {
-            return .failed(path: path, reason: "\(error)")
+            return (.failed(path: path, reason: "\(error)"), [])
         }
     }
 
     private func loadOrThrow(
         file path: String, client: RedisClient, context: StatementContext, now: Int
-    ) throws -> Outcome {
+    ) throws -> (outcome: Outcome, repairs: [String]) {
         let mapped = try MappedFile(path: path)
         let bytes = mapped.buffer
         let name = URL(fileURLWithPath: path).lastPathComponent
         let header = try DicomReader.read(bytes, options: .metadataOnly)
+        let repairs = header.diagnostics.map(\.description)
         let source = URL(fileURLWithPath: path).standardizedFileURL.path
         let provisional: String?
         // On a cluster the provisional chunks could not be renamed (RENAME stays within a slot).
@@ -118,7 +154,7 @@ public struct Loader: Sendable {
                 }
             }
             if !uploaded { context.activity.add(bytes: bytes.count) }
-            return .alreadyLoaded(id: id, name: name)
+            return (.alreadyLoaded(id: id, name: name), repairs)
         }
         let lease = try LoadLease(key: layout.loadingKey(id: id), seconds: leaseSeconds, client: client, now: now)
         defer { lease.release() }
@@ -136,7 +172,7 @@ public struct Loader: Sendable {
             try client.call(
                 RedisCommand(["JSON.SET", documentKey, "$", document.json.serialized(), "NX"]), routedBy: documentKey)
         }
-        return .loaded(id: id, name: name, size: bytes.count)
+        return (.loaded(id: id, name: name, size: bytes.count), repairs)
     }
 
     /// Files at least this large upload while they are hashed (when no stored file has their
@@ -148,10 +184,7 @@ public struct Loader: Sendable {
     /// bytes).
     func anyDocument(ofSize size: Int, client: RedisClient, context: StatementContext) throws -> Bool {
         let reply = try context.profile.measure(.query) {
-            try client.send(
-                RedisCommand([
-                    "FT.SEARCH", layout.indexName, "@size:[\(size) \(size)]", "LIMIT", "0", "0", "DIALECT", "2",
-                ]), routedBy: layout.metadataRoutingKey)
+            try client.send(RedisCommand(compiler.sizeLookupCommand(size)), routedBy: layout.metadataRoutingKey)
         }
         // No answer (no index yet, say): assume there may be one, and hash first.
         guard let total = reply.array?.first?.integer else { return true }
@@ -182,7 +215,7 @@ public struct Loader: Sendable {
     /// RENAME is a pointer move, not a copy, but it cannot cross cluster slots).
     private func rename(from provisional: String, to id: String, count: Int, client: RedisClient) throws {
         do {
-            try client.pool(forSlot: 0).withConnection { connection in
+            try client.pool(forKey: layout.chunkKey(id: id, index: 0)).withConnection { connection in
                 for start in stride(from: 0, to: count, by: 1000) {
                     let replies = try connection.pipeline(
                         (start..<min(count, start + 1000)).map {
@@ -210,12 +243,6 @@ public struct Loader: Sendable {
         let digits = String(byte, radix: 16)
         return digits.count == 1 ? "0" + digits : digits
     }
-}
-
-/// A load that could not start (the path does not exist).
-public struct LoadError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }
 
 /// SHA-256 of a mapped file on a thread of its own, so it can run alongside an upload.

@@ -26,19 +26,13 @@ public struct Maintenance: Sendable {
         var chunksById: [String: [String]] = [:]
         for pool in client.masterPools() {
             try pool.withConnection { connection in
-                var cursor = "0"
-                repeat {
-                    let reply = try connection.call("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
-                    guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
-                        throw RedisError(.unexpectedReply, endpoint: connection.endpoint, "SCAN replied \(reply)")
-                    }
-                    cursor = next
-                    for key in (parts[1].array ?? []).compactMap(\.string) {
+                try connection.scan(matching: pattern) { keys in
+                    for key in keys {
                         let rest = key.dropFirst(idStart)
                         guard let colon = rest.lastIndex(of: ":") else { continue }
                         chunksById[String(rest[..<colon]), default: []].append(key)
                     }
-                } while cursor != "0"
+                }
             }
         }
         let ids = chunksById.keys.sorted()

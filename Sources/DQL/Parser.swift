@@ -2,11 +2,28 @@
 /// range of the offending token and, where one is clear, a suggestion.
 ///
 /// Statements end with `;`, or with a newline where the statement could be complete: a newline
-/// after `where a = 1` ends it, a newline after `and` or inside parentheses does not.
+/// after `where a = 1` ends it, a newline after `and` or inside parentheses does not, and
+/// neither does a newline before a line that starts with a word that can only continue a
+/// statement (`and`, `or`, `where`, `order`, `by`, `limit`, `offset`, `fetch to`).
+///
+/// Conditions nest at most ``maximumNesting`` levels, so no input can exhaust the stack.
 public struct Parser {
     private var tokens: [Token]
     private var position = 0
     private var parenthesisDepth = 0
+    /// Levels of parentheses and `not` around the condition being parsed.
+    private var nesting = 0
+    /// Values in the statement so far.
+    private var values = 0
+    /// Keywords tried at `triedPosition` and not found: what a misspelled word there might
+    /// have meant.
+    private var tried: [Keyword] = []
+    private var triedPosition = -1
+
+    /// How deep conditions may nest (parentheses and `not`).
+    public static let maximumNesting = 64
+    /// How many values one statement may hold.
+    public static let maximumValues = 10_000
 
     public init(tokens: [Token]) {
         self.tokens = tokens
@@ -22,10 +39,13 @@ public struct Parser {
     public static func parseStatement(_ source: String) throws(DQLError) -> Statement {
         let statements = try parse(source)
         guard let first = statements.first else {
-            throw DQLError("expected a statement", at: SourceRange(.start, .start), isIncomplete: true)
+            throw DQLError(
+                .expectedStatement(found: "end of input", suggestion: nil, continuation: false),
+                at: SourceRange(.start, .start), isIncomplete: true)
         }
         if statements.count > 1 {
-            throw DQLError("expected one statement, found \(statements.count)", at: statements[1].range)
+            throw DQLError(
+                .expectedEndOfStatement(found: "another statement", suggestion: nil), at: statements[1].range)
         }
         return first.statement
     }
@@ -60,14 +80,16 @@ public struct Parser {
             while current.kind == .newline || current.kind == .semicolon { position += 1 }
             if current.kind == .endOfInput { return }
             let start = current.range
+            values = 0
             let statement = try parseStatement()
             let range = start.union(tokens[max(0, position - 1)].range)
+            skipContinuationNewlines()
             switch current.kind {
             case .semicolon, .newline, .endOfInput: break
             default:
                 throw DQLError(
-                    "expected end of statement, found \(current.quoted)", at: current.range,
-                    help: "end statements with ';' or a new line")
+                    .expectedEndOfStatement(found: current.quoted, suggestion: suggestion(for: current)),
+                    at: current.range)
             }
             statements.append(ParsedStatement(statement: statement, range: range))
         }
@@ -75,44 +97,37 @@ public struct Parser {
 
     // MARK: Statements
 
-    /// The words a statement starts with.
-    public static let statementKeywords = [
-        "find", "count", "show", "fetch", "load", "delete", "vacuum", "explain", "fields", "stats", "set",
-    ]
-
     private mutating func parseStatement() throws(DQLError) -> Statement {
         let token = current
-        guard let keyword = token.keyword, Self.statementKeywords.contains(keyword) else {
-            let suggestion = token.keyword.flatMap { word in
-                Self.statementKeywords.min { editDistance($0, word) < editDistance($1, word) }
-                    .flatMap { editDistance($0, word) <= 2 ? $0 : nil }
+        guard let keyword = token.keyword.flatMap(Keyword.init(word:)), keyword.startsStatement else {
+            let continuation = token.keyword.flatMap(Keyword.init(word:))?.continuesStatement == true
+            let suggestion = token.keyword.flatMap {
+                Suggestion.closest(to: $0, among: Keyword.statements.map(\.rawValue))
             }
             throw DQLError(
-                "expected a statement, found \(token.quoted)", at: token.range,
-                help: suggestion.map { "did you mean '\($0)'?" }
-                    ?? "statements are: " + Self.statementKeywords.joined(separator: ", "),
-                fixIt: suggestion)
+                .expectedStatement(found: token.quoted, suggestion: suggestion, continuation: continuation),
+                at: token.range, isIncomplete: token.kind == .endOfInput)
         }
         position += 1
         switch keyword {
-        case "find": return .find(try parseFind())
-        case "count": return .count(try parseCount())
-        case "show": return .show(try parseName(after: "show"))
-        case "fetch":
+        case .find: return .find(try parseFind())
+        case .count: return .count(try parseCount())
+        case .show: return .show(try parseName(after: "show"))
+        case .fetch:
             let name = try parseName(after: "fetch")
-            try expectKeyword("to")
+            try expectKeyword(.to)
             return .fetch(name, to: try parsePath(after: "to"))
-        case "load": return .load(try parseLoad())
-        case "delete":
-            try expectKeyword("where", help: "delete needs a condition; `delete where name = 'x.dcm'`")
+        case .load: return .load(try parseLoad())
+        case .delete:
+            try expectKeyword(.where)
             return .delete(try parseCondition())
-        case "vacuum": return .vacuum
-        case "fields": return .fields
-        case "stats": return .stats
-        case "explain":
+        case .vacuum: return .vacuum
+        case .fields: return .fields
+        case .stats: return .stats
+        case .explain:
             skipNewlines()
-            if current.keyword == "explain" {
-                throw DQLError("explain takes a statement other than explain", at: current.range)
+            if current.keyword == Keyword.explain.rawValue {
+                throw DQLError(.explainOfExplain, at: current.range)
             }
             return .explain(try parseStatement())
         default: return .set(try parseSetting())
@@ -121,52 +136,51 @@ public struct Parser {
 
     private mutating func parseFind() throws(DQLError) -> FindStatement {
         var find = FindStatement()
+        let clauses: [Keyword] = [.where, .order, .limit, .offset, .fetch]
         if current.kind == .symbol("*") {
             position += 1
             find.projection = .all
-        } else if case .word = current.kind, let word = current.keyword,
-            !["where", "order", "limit", "offset", "fetch"].contains(word)
-        {
+        } else if case .word = current.kind, !clauses.contains(where: { current.keyword == $0.rawValue }) {
+            note(clauses)
             var fields = [try parseField()]
             while accept(.symbol(",")) { fields.append(try parseField()) }
             find.projection = .fields(fields)
         }
-        if acceptKeyword("where") { find.condition = try parseCondition() }
-        if acceptKeyword("order") {
-            try expectKeyword("by")
+        if acceptKeyword(.where) { find.condition = try parseCondition() }
+        if acceptKeyword(.order) {
+            try expectKeyword(.by)
             let field = try parseField()
             find.order = Ordering(field: field, direction: parseDirection())
         }
-        if acceptKeyword("limit") {
-            find.limit = try parseCount(what: "limit")
-            if acceptKeyword("offset") { find.offset = try parseCount(what: "offset") }
-        } else if current.keyword == "offset" {
-            throw DQLError("offset needs a limit before it", at: current.range, help: "write `limit N offset M`")
+        if acceptKeyword(.limit) {
+            find.limit = try parseWholeNumber("limit", in: Self.rowCounts)
+            if acceptKeyword(.offset) { find.offset = try parseWholeNumber("offset", in: Self.rowCounts) }
+        } else if current.keyword == Keyword.offset.rawValue {
+            throw DQLError(.offsetWithoutLimit, at: current.range)
         }
-        if acceptKeyword("fetch") {
-            try expectKeyword("to")
+        if acceptKeyword(.fetch) {
+            try expectKeyword(.to)
             find.fetchDirectory = try parsePath(after: "to")
         }
         return find
     }
 
+    /// Limits and offsets: up to a billion rows.
+    public static let rowCounts = 0...1_000_000_000
+
     private mutating func parseCount() throws(DQLError) -> CountStatement {
         var count = CountStatement()
-        if acceptKeyword("where") { count.condition = try parseCondition() }
-        if acceptKeyword("by") {
+        if acceptKeyword(.where) { count.condition = try parseCondition() }
+        if acceptKeyword(.by) {
             count.groupBy = [try parseField()]
             while accept(.symbol(",")) { count.groupBy.append(try parseField()) }
         }
         let orderToken = current
-        if acceptKeyword("order") {
-            if count.groupBy.isEmpty {
-                throw DQLError(
-                    "order by needs `by`: a plain count is one number", at: orderToken.range,
-                    help: "write `count by FIELD order by count desc`")
-            }
-            try expectKeyword("by")
+        if acceptKeyword(.order) {
+            if count.groupBy.isEmpty { throw DQLError(.countOrderWithoutGroups, at: orderToken.range) }
+            try expectKeyword(.by)
             skipNewlines()
-            if current.keyword == "count" {
+            if current.keyword == Keyword.count.rawValue {
                 position += 1
                 count.order = .count(parseDirection())
             } else {
@@ -174,19 +188,21 @@ public struct Parser {
                 count.order = .field(field, parseDirection())
             }
         }
-        if acceptKeyword("limit") { count.limit = try parseCount(what: "limit") }
+        if acceptKeyword(.limit) { count.limit = try parseWholeNumber("limit", in: Self.rowCounts) }
         return count
     }
 
     private mutating func parseLoad() throws(DQLError) -> LoadStatement {
         var load = LoadStatement(path: try parsePath(after: "load"))
         while true {
-            if acceptKeyword("recursive") {
+            if acceptKeyword(.recursive) {
                 load.recursive = true
-            } else if acceptKeyword("chunk") {
-                load.chunkSize = try parseSize(what: "chunk")
-            } else if acceptKeyword("connections") {
-                load.connections = try parseCount(what: "connections", minimum: 1)
+            } else if acceptKeyword(.chunk) {
+                load.chunkSize = try parseSize(.chunk)
+            } else if acceptKeyword(.connections) {
+                load.connections = try parseCount(.connections)
+            } else if acceptKeyword(.window) {
+                load.window = try parseCount(.window)
             } else {
                 return load
             }
@@ -196,39 +212,47 @@ public struct Parser {
     private mutating func parseSetting() throws(DQLError) -> Setting {
         skipNewlines()
         let nameToken = current
-        guard let name = nameToken.keyword else {
-            throw error(expected: "a setting name (chunk, connections, timeout, format, timing)")
+        guard let word = nameToken.keyword else {
+            throw DQLError(
+                .expected(.settingName, found: nameToken.quoted), at: nameToken.range,
+                isIncomplete: nameToken.kind == .endOfInput)
+        }
+        guard let name = SettingName(word: word) else {
+            throw DQLError(
+                .unknownSetting(
+                    word, suggestion: Suggestion.closest(to: word, among: SettingName.allCases.map(\.rawValue))),
+                at: nameToken.range)
         }
         position += 1
         _ = accept(.symbol("="))
         skipNewlines()
         switch name {
-        case "chunk", "chunksize": return .chunkSize(try parseSize(what: "chunk"))
-        case "connections": return .connections(try parseCount(what: "connections", minimum: 1))
-        case "timeout": return .timeout(try parseCount(what: "timeout (milliseconds)", minimum: 1))
-        case "format":
+        case .chunk: return .chunkSize(try parseSize(name))
+        case .connections: return .connections(try parseCount(name))
+        case .window: return .window(try parseCount(name))
+        case .timeout: return .timeout(try parseCount(name))
+        case .format:
             let token = current
-            guard let word = wordValue(token), let format = OutputFormat(rawValue: word.lowercased()) else {
-                throw DQLError(
-                    "unknown format \(token.quoted)", at: token.range,
-                    help: "formats are " + OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))
+            guard let value = wordValue(token), let format = OutputFormat(rawValue: value.lowercased()) else {
+                throw invalidValue(name, token)
             }
             position += 1
             return .format(format)
-        case "timing":
-            let token = current
-            switch wordValue(token)?.lowercased() {
-            case "on", "true": position += 1; return .timing(true)
-            case "off", "false": position += 1; return .timing(false)
-            default: throw DQLError("timing is on or off, not \(token.quoted)", at: token.range)
-            }
-        default:
-            let known = ["chunk", "connections", "timeout", "format", "timing"]
-            let suggestion = known.min { editDistance($0, name) < editDistance($1, name) }
-            throw DQLError(
-                "unknown setting '\(nameToken.text)'", at: nameToken.range,
-                help: suggestion.map { "did you mean '\($0)'? settings are " + known.joined(separator: ", ") },
-                fixIt: suggestion)
+        case .timing: return .timing(try parseOnOff(name))
+        case .confirm: return .confirm(try parseOnOff(name))
+        }
+    }
+
+    private mutating func parseOnOff(_ name: SettingName) throws(DQLError) -> Bool {
+        let token = current
+        switch wordValue(token)?.lowercased() {
+        case "on", "true":
+            position += 1
+            return true
+        case "off", "false":
+            position += 1
+            return false
+        default: throw invalidValue(name, token)
         }
     }
 
@@ -236,20 +260,26 @@ public struct Parser {
 
     mutating func parseCondition() throws(DQLError) -> Condition {
         var terms = [try parseConjunction()]
-        while acceptKeyword("or") { terms.append(try parseConjunction()) }
+        while acceptKeyword(.or) { terms.append(try parseConjunction()) }
         return .any(terms)
     }
 
     private mutating func parseConjunction() throws(DQLError) -> Condition {
         var terms = [try parseUnary()]
-        while acceptKeyword("and") { terms.append(try parseUnary()) }
+        while acceptKeyword(.and) { terms.append(try parseUnary()) }
         return .all(terms)
     }
 
     private mutating func parseUnary() throws(DQLError) -> Condition {
         skipNewlines()
-        if acceptKeyword("not") { return .negation(try parseUnary()) }
-        if current.kind == .symbol("(") {
+        note([.not])
+        if current.keyword == Keyword.not.rawValue || current.kind == .symbol("(") {
+            guard nesting < Self.maximumNesting else {
+                throw DQLError(.nestingTooDeep(limit: Self.maximumNesting), at: current.range)
+            }
+            nesting += 1
+            defer { nesting -= 1 }
+            if acceptKeyword(.not) { return .negation(try parseUnary()) }
             let open = current
             position += 1
             parenthesisDepth += 1
@@ -257,7 +287,7 @@ public struct Parser {
             skipNewlines()
             guard current.kind == .symbol(")") else {
                 throw DQLError(
-                    "expected ')' to close the '(' at \(open.range.start), found \(current.quoted)", at: current.range,
+                    .unclosedParenthesis(openedAt: open.range.start, found: current.quoted), at: current.range,
                     isIncomplete: current.kind == .endOfInput)
             }
             parenthesisDepth -= 1
@@ -280,48 +310,49 @@ public struct Parser {
             case "<=": comparison = .lessOrEqual
             case ">": comparison = .greater
             case ">=": comparison = .greaterOrEqual
-            default: throw error(expected: "a comparison (=, !=, <, <=, >, >=) or in, between, like, contains, is")
+            default: throw error(expected: .comparison)
             }
             position += 1
             return .compare(field, comparison, try parseValue())
         }
         var negated = false
-        if token.keyword == "not" {
+        if token.keyword == Keyword.not.rawValue {
             negated = true
             position += 1
             skipNewlines()
         }
         let condition: Condition
-        switch current.keyword {
-        case "in":
+        note([.in, .between, .like, .contains] + (negated ? [] : [.is, .not]))
+        switch current.keyword.flatMap(Keyword.init(word:)) {
+        case .in:
             position += 1
-            try expect(.symbol("("), what: "'(' after in")
+            try expect(.symbol("("), .listOpen)
             parenthesisDepth += 1
             var values = [try parseValue()]
             while accept(.symbol(",")) { values.append(try parseValue()) }
             skipNewlines()
-            try expect(.symbol(")"), what: "')' or ',' in the list")
+            try expect(.symbol(")"), .listContinuation)
             parenthesisDepth -= 1
             condition = .oneOf(field, values)
-        case "between":
+        case .between:
             position += 1
             let low = try parseValue()
-            try expectKeyword("and", help: "write `between LOW and HIGH`")
+            try expectKeyword(.and)
             condition = .between(field, low, try parseValue())
-        case "like":
+        case .like:
             position += 1
             condition = .like(field, try parseValue())
-        case "contains":
+        case .contains:
             position += 1
             condition = .contains(field, try parseValue())
-        case "is" where !negated:
+        case .is where !negated:
             position += 1
             skipNewlines()
-            let isNot = acceptKeyword("not")
-            try expectKeyword("missing", help: "write `is missing` or `is not missing`")
+            let isNot = acceptKeyword(.not)
+            try expectKeyword(.missing)
             return isNot ? .negation(.missing(field)) : .missing(field)
         default:
-            throw error(expected: "a comparison (=, !=, <, <=, >, >=) or in, between, like, contains, is missing")
+            throw error(expected: .comparison)
         }
         return negated ? .negation(condition) : condition
     }
@@ -331,12 +362,16 @@ public struct Parser {
     private mutating func parseField() throws(DQLError) -> FieldReference {
         skipNewlines()
         let token = current
-        guard case .word(let name) = token.kind else { throw error(expected: "a field name") }
+        guard case .word(let name) = token.kind else { throw error(expected: .fieldName) }
         guard let field = Schema.field(named: name) else {
-            let suggestion = Schema.suggestion(for: name)
+            // A keyword that fits here may be what was meant rather than a field.
+            let keywords = triedPosition == position ? tried.map(\.rawValue) : []
+            let best = Suggestion.closest(to: name, among: Schema.fieldNames + keywords)
+            if let best, keywords.contains(best) {
+                throw DQLError(.misspelledKeyword(name, keyword: best), at: token.range)
+            }
             throw DQLError(
-                "unknown field '\(name)'", at: token.range,
-                help: suggestion.map { "did you mean '\($0)'?" } ?? "`fields` lists the fields", fixIt: suggestion)
+                .unknownField(name, suggestion: best.flatMap(Schema.field(named:))?.name), at: token.range)
         }
         position += 1
         return FieldReference(field: field, range: token.range)
@@ -349,16 +384,22 @@ public struct Parser {
         switch token.kind {
         case .string(let text): value = .text(text)
         case .number(let text):
-            guard let number = Double(text) else { throw DQLError("invalid number \(token.quoted)", at: token.range) }
+            guard let number = Double(text), number.isFinite else {
+                throw DQLError(.numberOutOfRange(text), at: token.range)
+            }
             value = .number(number)
         case .date(let date): value = .date(date)
         case .size(let bytes): value = .size(bytes)
-        case .word(let word) where !["and", "or", "not"].contains(word.lowercased()): value = .text(word)
+        case .word(let word) where Keyword(word: word)?.isConditionWord != true: value = .text(word)
         case .path(let path): value = .text(path)
-        default: throw error(expected: "a value (a quoted string, a number, a date)")
+        default: throw error(expected: .value)
+        }
+        values += 1
+        guard values <= Self.maximumValues else {
+            throw DQLError(.tooManyValues(limit: Self.maximumValues), at: token.range)
         }
         position += 1
-        return Literal(value, range: token.range)
+        return Literal(value, range: token.range, written: token.text)
     }
 
     /// A file name or id after show/fetch: quoted, or bare.
@@ -370,55 +411,78 @@ public struct Parser {
             position += 1
             return Literal(.text(text), range: token.range)
         default:
-            throw error(expected: "a file name or id after \(keyword), e.g. \(keyword) 'CT_small.dcm'")
+            throw error(expected: .name(after: keyword))
         }
     }
 
-    private mutating func parsePath(after keyword: String) throws(DQLError) -> String {
+    private mutating func parsePath(after keyword: String) throws(DQLError) -> PathLiteral {
         skipNewlines()
         let token = current
         switch token.kind {
         case .string(let text) where !text.isEmpty, .path(let text):
             position += 1
-            return text
+            return PathLiteral(text, range: token.range)
         default:
-            throw error(expected: "a path after \(keyword), e.g. ./out or '/data/my scans'")
+            throw error(expected: .path(after: keyword))
         }
     }
 
-    private mutating func parseCount(what: String, minimum: Int = 0) throws(DQLError) -> Int {
+    /// A whole number within `range`, for `limit` and `offset`.
+    private mutating func parseWholeNumber(_ what: String, in range: ClosedRange<Int>) throws(DQLError) -> Int {
         skipNewlines()
         let token = current
-        guard case .number(let text) = token.kind, let value = Int(text), value >= minimum else {
+        guard case .number(let text) = token.kind, let value = Int(text), range.contains(value) else {
             throw DQLError(
-                "\(what) must be a whole number\(minimum > 0 ? " of at least \(minimum)" : ""), not \(token.quoted)",
+                .invalidSettingValue(
+                    setting: what, allowed: "a whole number from \(range.lowerBound) to \(range.upperBound)",
+                    found: token.quoted),
                 at: token.range, isIncomplete: token.kind == .endOfInput)
         }
         position += 1
         return value
     }
 
-    private mutating func parseSize(what: String) throws(DQLError) -> Int {
+    /// The value of a count setting (connections, window, timeout), within its limits.
+    private mutating func parseCount(_ name: SettingName) throws(DQLError) -> Int {
         skipNewlines()
         let token = current
-        switch token.kind {
-        case .size(let bytes) where bytes > 0:
-            position += 1
-            return bytes
-        case .number(let text):
-            guard let bytes = Int(text), bytes > 0 else { fallthrough }
-            position += 1
-            return bytes
-        default:
-            throw DQLError(
-                "\(what) must be a size such as 512KB or 1MB, not \(token.quoted)", at: token.range,
-                isIncomplete: token.kind == .endOfInput)
+        let range: ClosedRange<Int>
+        switch name.definition.value {
+        case .count(let limits), .milliseconds(let limits): range = limits
+        default: range = 0...0
         }
+        guard case .number(let text) = token.kind, let value = Int(text), range.contains(value) else {
+            throw invalidValue(name, token)
+        }
+        position += 1
+        return value
+    }
+
+    /// The value of a size setting (chunk), within its limits.
+    private mutating func parseSize(_ name: SettingName) throws(DQLError) -> Int {
+        skipNewlines()
+        let token = current
+        guard case .size(let limits) = name.definition.value else { throw invalidValue(name, token) }
+        let bytes: Int?
+        switch token.kind {
+        case .size(let size): bytes = size
+        case .number(let text): bytes = Int(text)
+        default: bytes = nil
+        }
+        guard let bytes, limits.contains(bytes) else { throw invalidValue(name, token) }
+        position += 1
+        return bytes
+    }
+
+    private func invalidValue(_ name: SettingName, _ token: Token) -> DQLError {
+        DQLError(
+            .invalidSettingValue(setting: name.rawValue, allowed: name.definition.allowed, found: token.quoted),
+            at: token.range, isIncomplete: token.kind == .endOfInput)
     }
 
     private mutating func parseDirection() -> SortOrder {
-        if acceptKeyword("desc") || acceptKeyword("descending") { return .descending }
-        _ = acceptKeyword("asc") || acceptKeyword("ascending")
+        if acceptKeyword(.desc) || acceptKeyword(.descending) { return .descending }
+        _ = acceptKeyword(.asc) || acceptKeyword(.ascending)
         return .ascending
     }
 
@@ -427,6 +491,28 @@ public struct Parser {
         case .word(let word), .string(let word): word
         default: nil
         }
+    }
+
+    // MARK: Suggestions
+
+    /// Remembers that `keywords` would have fitted at the current position.
+    private mutating func note(_ keywords: [Keyword]) {
+        if triedPosition != position {
+            triedPosition = position
+            tried = []
+        }
+        tried += keywords
+    }
+
+    /// The keyword a misspelled word at the current position most likely meant.
+    private func keywordSuggestion(for token: Token) -> String? {
+        guard triedPosition == position, let word = token.keyword else { return nil }
+        return Suggestion.closest(to: word, among: tried.map(\.rawValue))
+    }
+
+    /// For "expected end of statement": a keyword that could have continued it.
+    private func suggestion(for token: Token) -> String? {
+        keywordSuggestion(for: token)
     }
 
     // MARK: Token handling
@@ -440,10 +526,25 @@ public struct Parser {
         while current.kind == .newline { position += 1 }
     }
 
-    /// Takes an optional keyword. Outside parentheses a newline before it ends the statement.
-    private mutating func acceptKeyword(_ keyword: String) -> Bool {
-        if parenthesisDepth > 0 { skipNewlines() }
-        guard current.keyword == keyword else { return false }
+    /// Outside parentheses, newlines followed by a line that can only continue a statement
+    /// (`and …`, `order by …`, `fetch to …`) do not end it.
+    private mutating func skipContinuationNewlines() {
+        guard current.kind == .newline else { return }
+        var ahead = position
+        while ahead < tokens.count, tokens[ahead].kind == .newline { ahead += 1 }
+        guard ahead < tokens.count, let word = tokens[ahead].keyword, let keyword = Keyword(word: word) else { return }
+        let isFetchTo = keyword == .fetch && ahead + 1 < tokens.count && tokens[ahead + 1].keyword == "to"
+        if keyword.continuesStatement || isFetchTo { position = ahead }
+    }
+
+    /// Takes an optional keyword. Outside parentheses a newline before it ends the statement,
+    /// unless the keyword can only continue one.
+    private mutating func acceptKeyword(_ keyword: Keyword) -> Bool {
+        if parenthesisDepth > 0 { skipNewlines() } else { skipContinuationNewlines() }
+        guard current.keyword == keyword.rawValue else {
+            note([keyword])
+            return false
+        }
         position += 1
         return true
     }
@@ -455,24 +556,27 @@ public struct Parser {
         return true
     }
 
-    private mutating func expectKeyword(_ keyword: String, help: String? = nil) throws(DQLError) {
+    private mutating func expectKeyword(_ keyword: Keyword) throws(DQLError) {
         skipNewlines()
-        guard current.keyword == keyword else {
-            throw DQLError(
-                "expected '\(keyword)', found \(current.quoted)", at: current.range, help: help,
-                isIncomplete: current.kind == .endOfInput)
+        guard current.keyword == keyword.rawValue else {
+            note([keyword])
+            throw error(expected: .keyword(keyword.rawValue))
         }
         position += 1
     }
 
-    private mutating func expect(_ kind: Token.Kind, what: String) throws(DQLError) {
+    private mutating func expect(_ kind: Token.Kind, _ expectation: DiagnosticMessage.Expectation) throws(DQLError) {
         skipNewlines()
-        guard current.kind == kind else { throw error(expected: what) }
+        guard current.kind == kind else { throw error(expected: expectation) }
         position += 1
     }
 
-    private func error(expected what: String) -> DQLError {
-        DQLError(
-            "expected \(what), found \(current.quoted)", at: current.range, isIncomplete: current.kind == .endOfInput)
+    private func error(expected expectation: DiagnosticMessage.Expectation) -> DQLError {
+        if case .word(let word) = current.kind, let suggestion = keywordSuggestion(for: current) {
+            return DQLError(.misspelledKeyword(word, keyword: suggestion), at: current.range)
+        }
+        return DQLError(
+            .expected(expectation, found: current.quoted), at: current.range,
+            isIncomplete: current.kind == .endOfInput)
     }
 }

@@ -4,22 +4,16 @@ public indirect enum Plan: Sendable, Equatable {
     case find(SearchPlan)
     case count(CountPlan)
     case show(FileLookup)
-    case fetch(FileLookup, to: String)
+    case fetch(FileLookup, to: PathLiteral)
     case load(LoadStatement)
     /// Find the matching documents page by page, then delete each document and its chunks.
     case delete(SearchPlan)
     case vacuum
-    /// Show the inner plan's commands and the server's plan for its query.
-    case explain(Plan, query: SearchQuery?)
-    case fields
-    case stats
+    /// Show the inner plan's commands and the server's plan for its query (`FT.EXPLAIN`).
+    case explain(Plan, serverPlan: [String]?)
+    case fields(FieldsPlan)
+    case stats(StatsPlan)
     case set(Setting)
-
-    /// Whether running the plan needs the index (everything but changing a setting).
-    public var usesIndex: Bool {
-        if case .set = self { return false }
-        return true
-    }
 
     /// Every command the plan starts with, as sent (for `explain` and golden tests).
     public var commands: [[String]] {
@@ -28,7 +22,9 @@ public indirect enum Plan: Sendable, Equatable {
         case .count(let plan): [plan.command(offset: 0)] + (plan.totalGroupsCommand.map { [$0] } ?? [])
         case .show(let lookup), .fetch(let lookup, _): lookup.command.map { [$0] } ?? []
         case .explain(let inner, _): inner.commands
-        case .load, .vacuum, .fields, .stats, .set: []
+        case .fields(let plan): plan.fields.compactMap(\.command)
+        case .stats(let plan): [plan.filesCommand, plan.bytesCommand]
+        case .load, .vacuum, .set: []
         }
     }
 }
@@ -38,9 +34,18 @@ public struct SearchQuery: Sendable, Equatable {
     public var text: String
     /// Name/value pairs, in order.
     public var parameters: [(String, String)]
+    /// The `like` patterns in it with wildcards (see ``PatternMatch``).
+    public var patterns: [PatternMatch] = []
+
+    public init(text: String, parameters: [(String, String)], patterns: [PatternMatch] = []) {
+        self.text = text
+        self.parameters = parameters
+        self.patterns = patterns
+    }
 
     public static func == (lhs: SearchQuery, rhs: SearchQuery) -> Bool {
         lhs.text == rhs.text && lhs.parameters.elementsEqual(rhs.parameters) { $0 == $1 }
+            && lhs.patterns == rhs.patterns
     }
 
     /// `PARAMS n name value …`, or nothing without parameters.
@@ -63,7 +68,7 @@ public struct SearchPlan: Sendable, Equatable {
     public var offset: Int
     public var pageSize: Int
     public var timeoutMilliseconds: Int
-    public var fetchDirectory: String?
+    public var fetchDirectory: PathLiteral?
 
     public static func == (lhs: SearchPlan, rhs: SearchPlan) -> Bool {
         lhs.command(offset: lhs.offset, count: lhs.firstPageSize)
@@ -143,8 +148,25 @@ public struct CountPlan: Sendable, Equatable {
 /// How `show` and `fetch` find their file: by id directly, or by name through the index.
 public struct FileLookup: Sendable, Equatable {
     public var given: String
+    /// Where the name or id was written, for diagnostics.
+    public var range: SourceRange
     /// The id, when `given` is a SHA-256 (64 hex digits).
     public var id: String?
     /// The name search, when `given` is a name: asks for two matches to detect ambiguity.
     public var command: [String]?
+}
+
+/// `stats`: the number of files and their bytes summed.
+public struct StatsPlan: Sendable, Equatable {
+    public var filesCommand: [String]
+    public var bytesCommand: [String]
+}
+
+/// `fields`: each field and the command for its most common values (none for `id`).
+public struct FieldsPlan: Sendable, Equatable {
+    public var fields: [(field: Field, command: [String]?)]
+
+    public static func == (lhs: FieldsPlan, rhs: FieldsPlan) -> Bool {
+        lhs.fields.elementsEqual(rhs.fields) { $0.field == $1.field && $0.command == $1.command }
+    }
 }

@@ -22,20 +22,53 @@ public struct Field: Sendable, Hashable {
     public var attribute: String
     /// A second attribute indexing the same path as TEXT, for `contains`.
     public var wordAttribute: String?
+    /// Declared SORTABLE: it can be grouped and sorted on.
+    public var isSortable: Bool
+    /// Stored with whitespace runs collapsed and trimmed (header text, padded by scanners);
+    /// a value compared with it is normalised the same way (``normalize(_:)``).
+    public var collapsesWhitespace: Bool
     public var summary: String
 
     public init(
-        _ name: String, _ kind: Kind, path: String, attribute: String? = nil, words: Bool = false, _ summary: String
+        _ name: String, _ kind: Kind, path: String, attribute: String? = nil, words: Bool = false,
+        sortable: Bool = false, collapsesWhitespace: Bool = false, _ summary: String
     ) {
         self.name = name
         self.kind = kind
         self.path = path
         self.attribute = attribute ?? name
         self.wordAttribute = words ? (attribute ?? name) + "_words" : nil
+        self.isSortable = sortable
+        self.collapsesWhitespace = collapsesWhitespace
         self.summary = summary
     }
 
-    /// The kind of value the field compares against, for messages.
+    /// The JSON key in the metadata document (`$.protocol` → `protocol`).
+    public var documentKey: String { String(path.dropFirst(2)) }
+
+    public var isText: Bool { kind == .tag }
+
+    /// A text value as the field stores it: what is done to stored values is done to values
+    /// compared with them, so `protocol = 'a b  c'` finds the Protocol Name `a b  c`.
+    public func normalize(_ text: String) -> String {
+        collapsesWhitespace ? Self.collapsingWhitespace(text) : text
+    }
+
+    static func collapsingWhitespace(_ text: String) -> String {
+        text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+    }
+
+    /// The kind of value the field holds, in a word, for messages: "a date".
+    public var kindName: String {
+        switch kind {
+        case .tag: "text"
+        case .numeric: "a number"
+        case .date: "a date"
+        case .year: "a year"
+        }
+    }
+
+    /// The kind of value the field compares against, with an example, for `fields`.
     public var valueDescription: String {
         switch kind {
         case .tag: "text"
@@ -49,29 +82,46 @@ public struct Field: Sendable, Hashable {
 /// All fields, in the order `fields` lists them.
 public enum Schema {
     public static let fields: [Field] = [
-        Field("name", .tag, path: "$.name", words: true, "file name (the name it was loaded under)"),
-        Field("patient", .tag, path: "$.patientName", words: true, "Patient's Name (0010,0010)"),
-        Field("patientId", .tag, path: "$.patientId", "Patient ID (0010,0020)"),
-        Field("sex", .tag, path: "$.sex", "Patient's Sex (0010,0040)"),
-        Field("date", .date, path: "$.studyDate", attribute: "studyDate", "Study Date (0008,0020), as a date"),
-        Field("year", .year, path: "$.studyYear", attribute: "studyYear", "year of the Study Date"),
-        Field("modality", .tag, path: "$.modality", "Modality (0008,0060)"),
-        Field("protocol", .tag, path: "$.protocol", words: true, "Protocol Name (0018,1030)"),
-        Field("study", .tag, path: "$.studyDescription", words: true, "Study Description (0008,1030)"),
-        Field("series", .tag, path: "$.seriesDescription", words: true, "Series Description (0008,103E)"),
-        Field("bodyPart", .tag, path: "$.bodyPart", "Body Part Examined (0018,0015)"),
-        Field("manufacturer", .tag, path: "$.manufacturer", words: true, "Manufacturer (0008,0070)"),
-        Field("institution", .tag, path: "$.institution", words: true, "Institution Name (0008,0080)"),
-        Field("studyUid", .tag, path: "$.studyUid", "Study Instance UID (0020,000D)"),
-        Field("seriesUid", .tag, path: "$.seriesUid", "Series Instance UID (0020,000E)"),
-        Field("sopUid", .tag, path: "$.sopUid", "SOP Instance UID (0008,0018)"),
-        Field("sopClass", .tag, path: "$.sopClass", "SOP Class UID (0008,0016)"),
+        Field("name", .tag, path: "$.name", words: true, sortable: true, "file name (the name it was loaded under)"),
+        Field(
+            "patient", .tag, path: "$.patientName", words: true, sortable: true, collapsesWhitespace: true,
+            "Patient's Name (0010,0010)"),
+        Field(
+            "patientId", .tag, path: "$.patientId", sortable: true, collapsesWhitespace: true, "Patient ID (0010,0020)"),
+        Field("sex", .tag, path: "$.sex", sortable: true, collapsesWhitespace: true, "Patient's Sex (0010,0040)"),
+        Field(
+            "date", .date, path: "$.studyDate", attribute: "studyDate", sortable: true,
+            "Study Date (0008,0020), as a date"),
+        Field("year", .year, path: "$.studyYear", attribute: "studyYear", sortable: true, "year of the Study Date"),
+        Field("modality", .tag, path: "$.modality", sortable: true, collapsesWhitespace: true, "Modality (0008,0060)"),
+        Field(
+            "protocol", .tag, path: "$.protocol", words: true, sortable: true, collapsesWhitespace: true,
+            "Protocol Name (0018,1030)"),
+        Field(
+            "study", .tag, path: "$.studyDescription", words: true, sortable: true, collapsesWhitespace: true,
+            "Study Description (0008,1030)"),
+        Field(
+            "series", .tag, path: "$.seriesDescription", words: true, sortable: true, collapsesWhitespace: true,
+            "Series Description (0008,103E)"),
+        Field(
+            "bodyPart", .tag, path: "$.bodyPart", sortable: true, collapsesWhitespace: true,
+            "Body Part Examined (0018,0015)"),
+        Field(
+            "manufacturer", .tag, path: "$.manufacturer", words: true, sortable: true, collapsesWhitespace: true,
+            "Manufacturer (0008,0070)"),
+        Field(
+            "institution", .tag, path: "$.institution", words: true, sortable: true, collapsesWhitespace: true,
+            "Institution Name (0008,0080)"),
+        Field("studyUid", .tag, path: "$.studyUid", collapsesWhitespace: true, "Study Instance UID (0020,000D)"),
+        Field("seriesUid", .tag, path: "$.seriesUid", collapsesWhitespace: true, "Series Instance UID (0020,000E)"),
+        Field("sopUid", .tag, path: "$.sopUid", collapsesWhitespace: true, "SOP Instance UID (0008,0018)"),
+        Field("sopClass", .tag, path: "$.sopClass", collapsesWhitespace: true, "SOP Class UID (0008,0016)"),
         Field("sop", .tag, path: "$.sopClassName", words: true, "SOP class name, e.g. CT Image Storage"),
         Field("transferSyntax", .tag, path: "$.transferSyntax", "Transfer Syntax UID (0002,0010)"),
-        Field("rows", .numeric, path: "$.rows", "Rows (0028,0010)"),
-        Field("columns", .numeric, path: "$.columns", "Columns (0028,0011)"),
-        Field("frames", .numeric, path: "$.frames", "Number of Frames (0028,0008), 1 if absent"),
-        Field("size", .numeric, path: "$.size", "file size in bytes"),
+        Field("rows", .numeric, path: "$.rows", sortable: true, "Rows (0028,0010)"),
+        Field("columns", .numeric, path: "$.columns", sortable: true, "Columns (0028,0011)"),
+        Field("frames", .numeric, path: "$.frames", sortable: true, "Number of Frames (0028,0008), 1 if absent"),
+        Field("size", .numeric, path: "$.size", sortable: true, "file size in bytes"),
         Field("id", .tag, path: "$.sha256", attribute: "sha256", "SHA-256 of the file's bytes (its id)"),
     ]
 
@@ -90,22 +140,16 @@ public enum Schema {
         return fields.first { $0.name.lowercased() == canonical }
     }
 
+    /// Every name a field answers to (names and aliases), for suggestions.
+    public static let fieldNames: [String] = fields.map(\.name) + aliases.keys.sorted()
+
     /// The closest field name, for "did you mean".
     public static func suggestion(for name: String) -> String? {
-        let candidates = fields.map(\.name) + Array(aliases.keys)
-        let scored = candidates.map { ($0, editDistance($0.lowercased(), name.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, name.count / 3) else { return nil }
-        return field(named: best.0)?.name
+        Suggestion.closest(to: name, among: fieldNames).flatMap(field(named:))?.name
     }
 
     /// The columns `find` shows when none are named.
     public static let defaultColumns = ["name", "patient", "modality", "protocol", "date", "size"]
-
-    /// Attributes grouped or sorted on: declared SORTABLE.
-    static let sortableAttributes: Set<String> = [
-        "name", "patient", "patientId", "modality", "protocol", "studyDate", "study", "series", "bodyPart",
-        "manufacturer", "institution", "rows", "columns", "frames", "size", "sex", "studyYear",
-    ]
 
     /// The FT.CREATE arguments after the index name: JSON documents under `prefix`, no
     /// stopwords, every field with its type. Strings are TAGs (exact, empty and missing values
@@ -121,7 +165,7 @@ public enum Schema {
             case .numeric, .date, .year:
                 arguments += ["NUMERIC", "INDEXMISSING"]
             }
-            if sortableAttributes.contains(field.attribute) {
+            if field.isSortable {
                 arguments += field.kind == .tag ? ["SORTABLE", "UNF"] : ["SORTABLE"]
             }
             if let words = field.wordAttribute {
@@ -130,21 +174,4 @@ public enum Schema {
         }
         return arguments
     }
-}
-
-/// Levenshtein distance, for "did you mean" suggestions.
-public func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a)
-    let b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    for i in 1...a.count {
-        var current = [i] + Array(repeating: 0, count: b.count)
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return previous[b.count]
 }

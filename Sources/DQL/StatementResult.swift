@@ -12,7 +12,8 @@ public enum StatementResult: Sendable, Equatable {
     case document(id: String, json: String)
     case fetched([Fetcher.Result])
     case loaded(LoadReport)
-    case deleted(Int)
+    /// `delete`: how many files went; `declined` when the user said no and nothing changed.
+    case deleted(Int, declined: Bool = false)
     case vacuumed(Maintenance.VacuumReport)
     /// `explain`: the commands as sent, and the server's plan for the query.
     case explained(commands: [[String]], serverPlan: String?)
@@ -61,13 +62,26 @@ public struct ShardStats: Sendable, Equatable {
 /// Rows from `find`.
 public struct FoundRows: Sendable, Equatable {
     public var columns: [String]
-    /// One array per row, a value (or nil) per column.
+    /// One array per row, a value (or nil) per column; empty when the rows went to the
+    /// statement's ``RowSink`` as they arrived.
     public var rows: [[String?]]
     public var ids: [String]
-    /// Matches in all; more than `rows.count` when a limit cut the result.
+    /// Matches in all; more than `returned` when a limit cut the result.
     public var total: Int
+    /// Rows returned (collected or streamed).
+    public var returned: Int
+    /// Whether the rows were streamed to a ``RowSink`` instead of collected here.
+    public var streamed = false
     /// Files written by `fetch to`.
     public var fetched: [Fetcher.Result] = []
+
+    public init(columns: [String], rows: [[String?]] = [], ids: [String] = [], total: Int = 0, returned: Int = 0) {
+        self.columns = columns
+        self.rows = rows
+        self.ids = ids
+        self.total = total
+        self.returned = returned
+    }
 }
 
 /// Groups from `count by`.
@@ -96,15 +110,23 @@ public struct LoadReport: Sendable, Equatable {
     public enum Interruption: Sendable, Equatable {
         /// The user pressed Ctrl-C; the file in progress was rolled back.
         case cancelled
-        /// The server could not be reached any more.
+        /// The server could not be reached any more, or refuses every write alike
+        /// (NOPERM, OOM, READONLY).
         case connection(RedisError)
     }
 
     public var outcomes: [Loader.Outcome] = []
+    /// Files loaded from a header the reader had to repair or partly skip: what it said.
+    public var repaired: [(path: String, notes: [String])] = []
     public var interruption: Interruption?
     public var elapsed: Duration = .zero
 
     public init() {}
+
+    public static func == (lhs: LoadReport, rhs: LoadReport) -> Bool {
+        lhs.outcomes == rhs.outcomes && lhs.interruption == rhs.interruption && lhs.elapsed == rhs.elapsed
+            && lhs.repaired.elementsEqual(rhs.repaired) { $0.path == $1.path && $0.notes == $1.notes }
+    }
 
     public var loaded: Int { outcomes.count { if case .loaded = $0 { true } else { false } } }
     public var alreadyLoaded: Int { outcomes.count { if case .alreadyLoaded = $0 { true } else { false } } }

@@ -37,7 +37,7 @@ public struct Token: Sendable, Equatable {
         case .newline: "end of line"
         case .endOfInput: "end of input"
         case .semicolon: "';'"
-        default: "'\(text)'"
+        default: "'\(excerpt(text))'"
         }
     }
 }

@@ -24,7 +24,13 @@ public struct DicomError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        (path.map { "\($0): " } ?? "") + "\(message) (at byte \(offset))"
+        (path.map { "\($0): " } ?? "") + detail
+    }
+
+    /// The message and where, without the path (for a caller that names the file itself).
+    /// Opening and reading a file fail as a whole; only a place in the data has an offset.
+    public var detail: String {
+        message + (kind == .io && offset == 0 ? "" : " (at byte \(offset))")
     }
 }
 

@@ -9,7 +9,8 @@ public final class MappedFile: @unchecked Sendable {
     private let mapping: UnsafeMutableRawPointer?
 
     public init(path: String) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so a FIFO or a device never stalls the open; it is refused below.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
             throw DicomError(.io, offset: 0, "cannot open: \(String(cString: strerror(errno)))", path: path)
         }
@@ -19,7 +20,7 @@ public final class MappedFile: @unchecked Sendable {
             throw DicomError(.io, offset: 0, "cannot stat: \(String(cString: strerror(errno)))", path: path)
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw DicomError(.io, offset: 0, "not a regular file", path: path)
+            throw DicomError(.io, offset: 0, "not a regular file (\(fileKind(status.st_mode)))", path: path)
         }
         let size = Int(status.st_size)
         if size == 0 {
@@ -39,13 +40,27 @@ public final class MappedFile: @unchecked Sendable {
     }
 }
 
+/// What kind of file a mode says, for messages: "a directory", "a FIFO", ….
+public func fileKind(_ mode: mode_t) -> String {
+    switch mode & S_IFMT {
+    case S_IFREG: "a regular file"
+    case S_IFDIR: "a directory"
+    case S_IFIFO: "a FIFO"
+    case S_IFSOCK: "a socket"
+    case S_IFCHR: "a character device"
+    case S_IFBLK: "a block device"
+    case S_IFLNK: "a symbolic link"
+    default: "an unknown kind of file"
+    }
+}
+
 /// Lends growing prefixes of a file to `body`, read with pread into a pooled buffer (no fresh
 /// pages to fault in per file): first `steps[0]` bytes, then more up to each further step,
 /// until `body` returns a result or the steps run out.
 func withFilePrefixes<Result>(
     path: String, steps: [Int], _ body: (UnsafeRawBufferPointer, _ fileSize: Int) throws -> Result?
 ) throws -> Result? {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else {
         throw DicomError(.io, offset: 0, "cannot open: \(String(cString: strerror(errno)))", path: path)
     }
@@ -58,7 +73,7 @@ func withFilePrefixes<Result>(
         if let knownSize { return knownSize }
         var status = stat()
         guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-            throw DicomError(.io, offset: 0, "not a regular file", path: path)
+            throw DicomError(.io, offset: 0, "not a regular file (\(fileKind(status.st_mode)))", path: path)
         }
         knownSize = Int(status.st_size)
         return Int(status.st_size)

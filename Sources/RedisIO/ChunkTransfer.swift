@@ -53,45 +53,6 @@ public struct ChunkTransfer: Sendable {
         }
     }
 
-    /// Reads chunks into the file open as `descriptor`, each written at its offset. A
-    /// missing chunk, or one of the wrong length, is an error naming it. The file is not
-    /// truncated or renamed here; the caller owns it. Calls `progress` with the size of each
-    /// chunk written (from worker threads). Returns the time spent in writes, summed over the
-    /// connections.
-    @discardableResult
-    public func download(
-        into descriptor: Int32, totalSize: Int, key: @escaping @Sendable (Int) -> String, client: RedisClient,
-        progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
-    ) throws -> Duration {
-        let chunkSize = chunkSize
-        return try download(
-            totalSize: totalSize, key: key, client: client, progress: progress, isCancelled: isCancelled
-        ) { index, bytes in
-            try writeFully(descriptor, bytes, at: index * chunkSize)
-        }
-    }
-
-    /// Reads chunks and hands each to `deliver` with its index, straight from the buffer its
-    /// reply was read into (valid only during the call; calls come from worker threads, in
-    /// any order). `abandon` is called as soon as any worker fails, so a `deliver` that waits
-    /// for other chunks can stop waiting. Returns the time spent in `deliver`, summed over the
-    /// connections.
-    @discardableResult
-    public func download(
-        totalSize: Int, key: @escaping @Sendable (Int) -> String, client: RedisClient,
-        progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false },
-        abandon: (@Sendable () -> Void)? = nil,
-        deliver: @escaping @Sendable (Int, UnsafeRawBufferPointer) throws -> Void
-    ) throws -> Duration {
-        try download(
-            totalSize: totalSize, key: key, client: client, buffersPerConnection: 1, progress: progress,
-            isCancelled: isCancelled, abandon: abandon
-        ) { loan in
-            defer { loan.release() }
-            try deliver(loan.index, loan.bytes)
-        }
-    }
-
     /// Reads chunks and lends each to `deliver` in the buffer its reply was read into, which
     /// stays out of use until the loan is released (from any thread, at any time after). Each
     /// connection has `buffersPerConnection` buffers and waits when all are lent. If `deliver`
@@ -165,14 +126,17 @@ public struct ChunkTransfer: Sendable {
         let chunkSize = chunkSize
         let window = window
         let groups = try Self.group(count: count, key: key, client: client)
-        let perGroup = max(1, (connections + groups.count - 1) / max(groups.count, 1))
+        // No more connections than chunks: also keeps the arithmetic small for any setting.
+        let wanted = max(1, min(connections, count))
+        let perGroup = max(1, (wanted + groups.count - 1) / max(groups.count, 1))
         let workers = groups.indices.flatMap { Array(repeating: $0, count: min(perGroup, groups[$0].queue.count)) }
         let failure = TransferFailure()
         _ = try DedicatedThreads.run(count: workers.count, name: "dql.redis") { worker in
             let group = groups[workers[worker]]
             let ring =
                 buffersPerConnection > 0
-                ? BufferRing(count: min(buffersPerConnection, group.queue.count), size: chunkSize) : nil
+                ? BufferRing(count: min(buffersPerConnection, group.queue.count), size: min(chunkSize, totalSize))
+                : nil
             var side: [String: RedisConnection] = [:]
             defer {
                 // Loans may still be out (with a consumer that has yet to see the failure).
@@ -184,13 +148,16 @@ public struct ChunkTransfer: Sendable {
             /// map), following further redirects within the bound.
             func resend(_ index: Int, _ first: ClusterRedirect?) throws {
                 var redirect = first
-                var attempt = 0
+                var budget = RedirectBudget()
                 while true {
-                    if let redirect { client.follow(redirect, attempt: attempt + 1) }
                     let pool =
                         try redirect?.target.map { client.pool(host: $0.host, port: $0.port) }
                         ?? client.pool(forKey: key(index))
                     let endpoint = pool.configuration.url.endpoint
+                    if let redirect {
+                        try budget.follow(
+                            redirect, client: client, endpoint: endpoint, subject: "chunk \(index) (\(key(index)))")
+                    }
                     let connection = try side[endpoint] ?? RedisConnection(pool.configuration)
                     side[endpoint] = connection
                     if redirect?.needsAsking == true { try connection.call("ASKING") }
@@ -199,12 +166,6 @@ public struct ChunkTransfer: Sendable {
                         return try receive(index, channel, ring)
                     }
                     guard let next else { return done(index) }
-                    attempt += 1
-                    guard attempt < ClusterRedirect.maximumFollowed else {
-                        throw RedisError(
-                            .server, endpoint: endpoint,
-                            "chunk \(index) (\(key(index))) was still redirected after \(attempt) attempts")
-                    }
                     redirect = next
                 }
             }
@@ -259,7 +220,7 @@ public struct ChunkTransfer: Sendable {
     private static func group(
         count: Int, key: (Int) -> String, client: RedisClient
     ) throws -> [(pool: RedisPool, queue: ChunkQueue)] {
-        guard client.isCluster else { return [(try client.pool(forSlot: 0), ChunkQueue(Array(0..<count)))] }
+        guard client.isCluster else { return [(try client.pool(forKey: key(0)), ChunkQueue(Array(0..<count)))] }
         var order: [ObjectIdentifier] = []
         var groups: [ObjectIdentifier: (pool: RedisPool, indices: [Int])] = [:]
         for index in 0..<count {
@@ -279,7 +240,6 @@ public struct ChunkTransfer: Sendable {
 public enum ChunkTransferError: Error, Sendable, Equatable, CustomStringConvertible {
     case missing(index: Int, key: String)
     case wrongLength(index: Int, key: String, found: Int, expected: Int)
-    case write(offset: Int, message: String)
     case cancelled
 
     public var description: String {
@@ -289,7 +249,6 @@ public enum ChunkTransferError: Error, Sendable, Equatable, CustomStringConverti
             found < 0
                 ? "chunk \(index) (\(key)) is not a string value"
                 : "chunk \(index) (\(key)) has \(found) bytes, expected \(expected)"
-        case .write(let offset, let message): "cannot write at offset \(offset): \(message)"
         case .cancelled: "cancelled"
         }
     }
@@ -322,18 +281,4 @@ private final class TransferFailure: Sendable {
 private struct SendableBuffer: @unchecked Sendable {
     let buffer: UnsafeRawBufferPointer
     init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
-}
-
-/// pwrite until every byte is written; a failure names the offset.
-public func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
-    var written = 0
-    while written < bytes.count {
-        guard let base = bytes.baseAddress else { return }
-        let result = pwrite(descriptor, base + written, bytes.count - written, off_t(offset + written))
-        if result < 0 {
-            if errno == EINTR { continue }
-            throw ChunkTransferError.write(offset: offset + written, message: String(cString: strerror(errno)))
-        }
-        written += result
-    }
 }

@@ -32,12 +32,9 @@ public struct ClusterSlotMap: Sendable, Equatable {
     }
 
     /// The master serving `slot`, or nil when no master does (the cluster is incomplete).
-    public func range(forSlot slot: Int) -> Range? {
-        ranges.first { $0.slots.contains(slot) }
+    public func range(for slot: HashSlot) -> Range? {
+        ranges.first { $0.slots.contains(slot.value) }
     }
-
-    /// The master serving `key`.
-    public func range(forKey key: String) -> Range? { range(forSlot: HashSlot.of(key)) }
 
     /// True when every slot has a master.
     public var coversAllSlots: Bool {
@@ -47,12 +44,6 @@ public struct ClusterSlotMap: Sendable, Equatable {
             next = range.slots.upperBound + 1
         }
         return next == HashSlot.count
-    }
-
-    /// The distinct masters, in slot order.
-    public var masters: [String] {
-        var seen: Set<String> = []
-        return ranges.map(\.endpoint).filter { seen.insert($0).inserted }
     }
 
     /// Whether the server at the other end of `connection` runs in cluster mode

@@ -29,17 +29,18 @@ public enum DedicatedThreads {
         return try results.values()
     }
 
-    /// Runs `body` on a new thread and resumes the caller when it is done, so async code can
-    /// call blocking Redis code without occupying a cooperative thread.
+    /// Runs `body` on a new thread (with a stack of `stackSize` bytes) and resumes the caller
+    /// when it is done, so async code can call blocking Redis code without occupying a
+    /// cooperative thread.
     public static func detach<Result: Sendable>(
-        name: String = "dql.worker", _ body: @escaping @Sendable () throws -> Result
+        name: String = "dql.worker", stackSize: Int = 1 << 20, _ body: @escaping @Sendable () throws -> Result
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(with: Swift.Result { try body() })
             }
             thread.name = name
-            thread.stackSize = 1 << 20
+            thread.stackSize = stackSize
             thread.start()
         }
     }

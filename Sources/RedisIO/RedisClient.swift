@@ -86,10 +86,10 @@ public final class RedisClient: @unchecked Sendable {
     // MARK: Routing
 
     /// The pool of the master serving `slot` (on one server, its only pool).
-    public func pool(forSlot slot: Int) throws -> RedisPool {
+    public func pool(for slot: HashSlot) throws -> RedisPool {
         guard isCluster else { return seed }
         return try lock.withLock {
-            let owner = owners[slot]
+            let owner = owners[slot.value]
             guard owner >= 0 else {
                 throw RedisError(
                     .server, endpoint: configuration.url.endpoint,
@@ -101,7 +101,7 @@ public final class RedisClient: @unchecked Sendable {
 
     /// The pool of the master serving `key`.
     public func pool(forKey key: String) throws -> RedisPool {
-        try pool(forSlot: isCluster ? HashSlot.of(key) : 0)
+        isCluster ? try pool(for: HashSlot(key: key)) : seed
     }
 
     /// The pool of the server at `host:port` (a redirect's target, say).
@@ -175,7 +175,7 @@ public final class RedisClient: @unchecked Sendable {
         switch redirect {
         case .moved(let slot, let host, let port):
             let refreshDue: Bool = lock.withLock {
-                owners[slot] = nodeIndexLocked(host: host, port: port)
+                owners[slot.value] = nodeIndexLocked(host: host, port: port)
                 return ContinuousClock.now - lastRefresh > .milliseconds(100)
             }
             if refreshDue { try? refreshTopology() }
@@ -194,7 +194,7 @@ public final class RedisClient: @unchecked Sendable {
     ) throws -> Result {
         guard isCluster else { return try seed.withConnection(body) }
         var redirect: ClusterRedirect?
-        var attempt = 0
+        var budget = RedirectBudget()
         while true {
             let pool = try redirect?.target.map { self.pool(host: $0.host, port: $0.port) } ?? self.pool(forKey: key)
             do {
@@ -207,14 +207,7 @@ public final class RedisClient: @unchecked Sendable {
                     let next = ClusterRedirect(
                         errorMessage: error.message, fallbackHost: pool.configuration.url.host)
                 else { throw error }
-                attempt += 1
-                guard attempt <= ClusterRedirect.maximumFollowed else {
-                    throw RedisError(
-                        .server, endpoint: error.endpoint,
-                        "'\(key)' was still redirected after \(ClusterRedirect.maximumFollowed) attempts: "
-                            + error.message)
-                }
-                follow(next, attempt: attempt)
+                try budget.follow(next, client: self, endpoint: error.endpoint, subject: "'\(key)'")
                 redirect = next
             }
         }
@@ -271,8 +264,8 @@ public final class RedisClient: @unchecked Sendable {
     public func unlink(_ keys: [String]) throws -> Int {
         var batches: [[String]] = []
         if isCluster {
-            var bySlot: [Int: [String]] = [:]
-            for key in keys { bySlot[HashSlot.of(key), default: []].append(key) }
+            var bySlot: [HashSlot: [String]] = [:]
+            for key in keys { bySlot[HashSlot(key: key), default: []].append(key) }
             batches = bySlot.keys.sorted().compactMap { bySlot[$0] }
         } else {
             batches = stride(from: 0, to: keys.count, by: 1000).map { Array(keys[$0..<min($0 + 1000, keys.count)]) }

@@ -10,7 +10,7 @@ import CHiredis
 ///
 /// A connection is used by one thread at a time (like a file handle); ``RedisPool`` hands
 /// connections between threads. Calls block, so run them on dedicated threads
-/// (``BlockingExecutor``), never on the Swift concurrency pool.
+/// (``DedicatedThreads``), never on the Swift concurrency pool.
 ///
 /// After an I/O error hiredis's context is unusable; the connection discards it and connects
 /// afresh on the next call, so one dropped connection does not poison a long-lived client.
@@ -45,10 +45,14 @@ public final class RedisConnection: @unchecked Sendable {
         return context.pointee.err == 0
     }
 
-    /// Drops the current context (if any) and connects again, re-running AUTH and SELECT.
-    public func reconnect() throws {
-        discardContext()
-        try connect()
+    /// Whether the server has closed this idle connection, or sent something nobody asked
+    /// for: looked at without blocking or reading (a peek at the socket), so a pool never lends
+    /// a connection that is sure to fail.
+    public var isClosedByServer: Bool {
+        guard let context, context.pointee.err == 0, pendingReplies == 0 else { return true }
+        var byte: UInt8 = 0
+        let peeked = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return peeked >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
     }
 
     /// Closes the connection now rather than at deinit.

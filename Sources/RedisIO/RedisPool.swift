@@ -4,7 +4,9 @@ import Foundation
 ///
 /// Connections are opened lazily up to ``maximumConnections``; a caller that finds none free
 /// waits. A connection that saw an I/O error or was returned with replies unread is closed
-/// instead of being reused, so a failure never leaks into the next borrower.
+/// instead of being reused, so a failure never leaks into the next borrower; an idle one the
+/// server has closed meanwhile (it restarted, or dropped idle clients) is replaced before it
+/// is lent, so a long-lived client survives a server restart without failing a command.
 public final class RedisPool: @unchecked Sendable {
     public let configuration: RedisConfiguration
     public let maximumConnections: Int
@@ -32,25 +34,6 @@ public final class RedisPool: @unchecked Sendable {
         return try body(connection)
     }
 
-    /// Runs `body` for each index on its own dedicated thread, each with its own connection
-    /// from this pool, and returns the results in index order.
-    public func parallel<Result: Sendable>(
-        _ count: Int, _ body: @escaping @Sendable (Int, RedisConnection) throws -> Result
-    ) throws -> [Result] {
-        try DedicatedThreads.run(count: count, name: "dql.redis") { index in
-            try self.withConnection { try body(index, $0) }
-        }
-    }
-
-    /// Runs `body` with a borrowed connection on a dedicated thread, for async callers.
-    public func run<Result: Sendable>(
-        _ body: @escaping @Sendable (RedisConnection) throws -> Result
-    ) async throws -> Result {
-        try await DedicatedThreads.detach(name: "dql.redis") {
-            try self.withConnection(body)
-        }
-    }
-
     /// Closes idle connections; borrowed ones close when they come back.
     public func close() {
         let toClose: [RedisConnection] = condition.withLock {
@@ -72,6 +55,11 @@ public final class RedisPool: @unchecked Sendable {
                 throw RedisError(.io, endpoint: configuration.url.endpoint, "connection pool is closed")
             }
             if let connection = idle.popLast() {
+                if connection.isClosedByServer {
+                    openCount -= 1
+                    connection.close()
+                    continue
+                }
                 condition.unlock()
                 return connection
             }

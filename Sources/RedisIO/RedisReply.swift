@@ -44,7 +44,24 @@ public enum RedisReply: Sendable, Equatable, CustomStringConvertible {
         if case .array(let elements) = self { elements } else { nil }
     }
 
-    public var isNull: Bool { self == .null }
+    /// An array of alternating names and values (`[name, value, …]`, as FT.INFO, FT.CONFIG
+    /// GET, aggregate rows and MODULE LIST entries come), as pairs in order; nil for any other
+    /// reply. An odd element at the end is left out.
+    public var pairs: [(name: String, value: RedisReply)]? {
+        guard let elements = array else { return nil }
+        return stride(from: 0, to: elements.count - 1, by: 2).compactMap { position in
+            elements[position].string.map { ($0, elements[position + 1]) }
+        }
+    }
+
+    /// ``pairs`` with text values, as a dictionary (the first of a repeated name wins).
+    public var textPairs: [String: String]? {
+        pairs.map { pairs in
+            var result: [String: String] = [:]
+            for (name, value) in pairs where result[name] == nil { result[name] = value.string }
+            return result
+        }
+    }
 
     /// The message of an error reply.
     public var errorMessage: String? {

@@ -52,7 +52,7 @@ import Testing
             layout = ClusterTests.layout(label)
             client = try ClusterTests.clusterClient(url)
             executor = Executor(client: client, layout: layout)
-            executor.chunkSize = chunkSize
+            executor.settings.chunkSize = chunkSize
             scratch = try Scratch()
             source = try LargeDicom.write(in: scratch.url, megabytes: megabytes, name: name)
             _ = try executor.run("load '\(source)'")
@@ -188,10 +188,10 @@ import Testing
             // Every slot goes back where it was, keys and all.
             for (slot, home) in moved { try? admin.move(slot: slot, to: home) }
         }
-        let metadataHome = try admin.owner(ofSlot: HashSlot.of(layout.indexName))
+        let metadataHome = try admin.owner(ofSlot: HashSlot(key: layout.indexName).value)
         let (home, away) = try admin.twoMasters(other: metadataHome)
         let chunkCount = (4 << 20) / (16 << 10) + 1
-        let slots = (0..<chunkCount).map { HashSlot.of(layout.chunkKey(id: id, index: $0)) }
+        let slots = (0..<chunkCount).map { HashSlot(key: layout.chunkKey(id: id, index: $0)).value }
         let homeSlots = try Array(Set(slots)).sorted().filter { try admin.owner(ofSlot: $0) == home }
         #expect(homeSlots.count >= 2)
         guard homeSlots.count >= 2 else { return }
@@ -215,7 +215,7 @@ import Testing
         let second = try LargeDicom.write(in: scratch.url, megabytes: 3, name: "second.dcm")
         let secondId = try #require(Self.sha256(second))
         let secondSlots = (0..<((3 << 20) / (16 << 10) + 1)).map {
-            HashSlot.of(layout.chunkKey(id: secondId, index: $0))
+            HashSlot(key: layout.chunkKey(id: secondId, index: $0)).value
         }
         let migrating = try #require(try Set(secondSlots).sorted().first { try admin.owner(ofSlot: $0) == home })
         moved.append((migrating, home))
@@ -239,7 +239,7 @@ import Testing
         let admin = try ClusterAdmin(url: TestRedis.clusterURL())
         let expected = try #require(Self.sha256(source))
         // Between the two masters that do not hold the index, so the documents never move.
-        let (from, to) = try admin.twoMasters(other: try admin.owner(ofSlot: HashSlot.of(layout.indexName)))
+        let (from, to) = try admin.twoMasters(other: try admin.owner(ofSlot: HashSlot(key: layout.indexName).value))
         var fetches = 0
         for (source, target) in [(from, to), (to, from)] {
             let reshard = try spawn([
@@ -281,7 +281,7 @@ import Testing
         }
         let before = try executor.run("count by modality")
         let admin = try ClusterAdmin(url: scratchCluster.url)
-        let slot = HashSlot.of(layout.indexName)
+        let slot = HashSlot(key: layout.indexName).value
         let home = try admin.owner(ofSlot: slot)
         let (away, _) = try admin.twoMasters(other: home)
         try admin.move(slot: slot, to: away)
@@ -304,7 +304,7 @@ import Testing
         defer { withExtendedLifetime(store) {} }  // removed only when the test is done
         let (layout, client, scratch, id) = (store.layout, store.client, store.scratch, store.id)
         let admin = try ClusterAdmin(url: scratchCluster.url)
-        let (victim, _) = try admin.twoMasters(other: try admin.owner(ofSlot: HashSlot.of(layout.indexName)))
+        let (victim, _) = try admin.twoMasters(other: try admin.owner(ofSlot: HashSlot(key: layout.indexName).value))
         let victimConnection = try admin.connection(victim)
         let polls = Atomic<Int>(0)
         // Part way through the chunks, the shard goes down.
@@ -359,7 +359,9 @@ struct ClusterAdmin {
     /// The master serving `slot` now, by a fresh CLUSTER SLOTS.
     func owner(ofSlot slot: Int) throws -> String {
         let map = try ClusterSlotMap.discover(try connection(connections.keys.sorted()[0]))
-        guard let range = map.range(forSlot: slot) else { throw TestSetupError("slot \(slot) has no master") }
+        guard let range = map.range(for: HashSlot(slot) ?? HashSlot(key: "")) else {
+            throw TestSetupError("slot \(slot) has no master")
+        }
         return range.endpoint
     }
 

@@ -37,7 +37,7 @@ import Testing
                     returning: Self.defaultReturn + ["sha256"])
             ])
         guard case .find(let find) = plan else { Issue.record("not a find"); return }
-        #expect(find.fetchDirectory == "./out")
+        #expect(find.fetchDirectory?.text == "./out")
         #expect(find.limit == nil)
     }
 
@@ -201,20 +201,31 @@ import Testing
             return
         }
         #expect(byName.given == "x y.dcm")
-        #expect(directory == "/tmp/out dir")
+        #expect(directory.text == "/tmp/out dir")
     }
 
     @Test func loadDeleteAndTheRest() throws {
-        #expect(
-            try compiler.compile("load ./scans recursive chunk 64KB connections 8")
-                == .load(
-                    LoadStatement(path: "./scans", recursive: true, chunkSize: 65536, connections: 8)))
-        #expect(try compiler.compile("load '/data/my scans'") == .load(LoadStatement(path: "/data/my scans")))
+        guard case .load(let load) = try compiler.compile("load ./scans recursive chunk 64KB connections 8 window 4")
+        else {
+            Issue.record("not a load")
+            return
+        }
+        #expect(load.path.text == "./scans" && load.recursive && load.chunkSize == 65536)
+        #expect(load.connections == 8 && load.window == 4)
+        guard case .load(let quoted) = try compiler.compile("load '/data/my scans'") else { return }
+        #expect(quoted.path.text == "/data/my scans" && !quoted.recursive && quoted.chunkSize == nil)
         #expect(
             try argv("delete where name = 'x.dcm'") == [search("@name:{$p0}", params: ["p0", "x.dcm"], returning: [])])
         #expect(try compiler.compile("vacuum") == .vacuum)
-        #expect(try compiler.compile("fields") == .fields)
-        #expect(try compiler.compile("stats") == .stats)
+        #expect(try compiler.compile("fields").commands.count == Schema.fields.count - 1)
+        #expect(
+            try compiler.compile("stats").commands == [
+                ["FT.SEARCH", index, "*", "LIMIT", "0", "0", "TIMEOUT", "10000", "DIALECT", "2"],
+                [
+                    "FT.AGGREGATE", index, "*", "TIMEOUT", "10000", "GROUPBY", "0", "REDUCE", "SUM", "1", "@size", "AS",
+                    "bytes", "DIALECT", "2",
+                ],
+            ])
         #expect(try compiler.compile("set chunk = 512KB") == .set(.chunkSize(524288)))
         #expect(try compiler.compile("set connections 16") == .set(.connections(16)))
         #expect(try compiler.compile("set timeout = 2500") == .set(.timeout(2500)))
@@ -224,9 +235,9 @@ import Testing
 
     @Test func explainCarriesTheInnerCommandsAndQuery() throws {
         let plan = try compiler.compile("explain count where modality = 'CT'")
-        guard case .explain(let inner, let query) = plan else { Issue.record("not explain"); return }
+        guard case .explain(let inner, let serverPlan) = plan else { Issue.record("not explain"); return }
         #expect(plan.commands == inner.commands)
-        #expect(query == SearchQuery(text: "@modality:{$p0}", parameters: [("p0", "CT")]))
+        #expect(serverPlan == ["FT.EXPLAIN", index, "@modality:{$p0}", "PARAMS", "2", "p0", "CT", "DIALECT", "2"])
     }
 
     @Test func layoutAndTimeoutAreConfigurable() throws {

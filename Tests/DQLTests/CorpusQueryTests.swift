@@ -45,7 +45,7 @@ import Testing
 
     static func oracleText(_ file: Oracle.File, _ keyword: String) -> String? {
         guard case .strings(let values)? = file.values?[keyword] else { return nil }
-        let text = values.map(FileDocument.collapsingWhitespace).filter { !$0.isEmpty }
+        let text = values.map(Field.collapsingWhitespace).filter { !$0.isEmpty }
         return text.count == 1 ? text[0] : nil
     }
 

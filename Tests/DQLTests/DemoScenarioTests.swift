@@ -12,7 +12,7 @@ import Testing
             Issue.record("not a fetch")
             return
         }
-        #expect(directory == "./out")
+        #expect(directory.text == "./out")
         #expect(
             lookup.command == [
                 "FT.SEARCH", "dql:{m}:idx", "@name:{$p0}", "NOCONTENT", "LIMIT", "0", "2", "TIMEOUT", "10000", "PARAMS",

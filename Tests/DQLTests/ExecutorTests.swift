@@ -19,8 +19,8 @@ import Testing
         let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 4)
         let client = RedisClient(pool: pool)
         let executor = Executor(client: client, layout: StorageTests.layout())
-        executor.chunkSize = 8192
-        executor.connections = 3
+        executor.settings.chunkSize = 8192
+        executor.settings.connections = 3
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "dql-exec-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(
@@ -119,14 +119,14 @@ import Testing
         let unknown = #expect(throws: ExecutionError.self) { try setup.executor.run("show 'nope.dcm'") }
         #expect(unknown?.description == "no file named 'nope.dcm'")
         #expect(try setup.executor.run("set connections = 2") == [.settingChanged(.connections(2))])
-        #expect(setup.executor.connections == 2)
+        #expect(setup.executor.settings.connections == 2)
     }
 
     @Test func limitsLargerThanAPageReadSeveralPages() throws {
         let setup = try Self.setUp()
         defer { Self.tearDown(setup) }
         _ = try setup.executor.run("load '\(setup.directory.appendingPathComponent("in").path)'")
-        setup.executor.compiler.pageSize = 2
+        setup.executor.pageSize = 2
         guard case .groups(let limited) = try setup.executor.run("count by modality limit 3").first else {
             Issue.record("no groups")
             return

@@ -42,10 +42,8 @@ import Testing
                 let reply = try connection.send(RedisCommand(command))
                 #expect(reply.errorMessage == nil, "\(statement): \(reply)")
             }
-            if case .explain(_, let query?) = plan {
-                let reply = try connection.send(
-                    RedisCommand(
-                        ["FT.EXPLAIN", layout.indexName, query.text] + query.paramsArguments + ["DIALECT", "2"]))
+            if case .explain(_, let explain?) = plan {
+                let reply = try connection.send(RedisCommand(explain))
                 #expect(reply.string?.contains("TAG:@modality") == true, "\(reply)")
             }
         }

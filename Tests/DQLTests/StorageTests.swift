@@ -126,12 +126,10 @@ import Testing
             return
         }
         // Every chunk is under the file's id; nothing provisional is left, no lease either.
-        let chunks = try connection.call("SCAN", "0", "MATCH", layout.prefix + ":chunk:*", "COUNT", "100000")
-        let keys = (chunks.array?.last?.array ?? []).compactMap(\.string)
+        let keys = try connection.keys(matching: layout.prefix + ":chunk:*")
         #expect(keys.count == (size + (256 << 10) - 1) / (256 << 10))
         #expect(keys.allSatisfy { $0.hasPrefix(layout.prefix + ":chunk:" + id + ":") })
-        let leases = try connection.call("SCAN", "0", "MATCH", layout.loadingKey(id: "*"), "COUNT", "100000")
-        #expect(leases.array?.last?.array?.isEmpty == true)
+        #expect(try connection.keys(matching: layout.loadingKey(id: "*")).isEmpty)
         // The same bytes again: a file of that size exists, so it is hashed first and not sent.
         #expect(try loader.load(file: first, client: client) == .alreadyLoaded(id: id, name: "a.dcm"))
         // Different bytes of the same size load too.
@@ -183,8 +181,8 @@ import Testing
         let client = RedisClient(pool: pool)
         defer { pool.close() }
         let loader = Loader(layout: layout, chunkSize: 4096, connections: 4, window: 4)
-        #expect(try Loader.files(at: directory.path, recursive: false).count == 4)
-        let paths = try Loader.files(at: directory.path, recursive: true)
+        #expect(try FileWalker.walk(directory.path, recursive: false).files.count == 4)
+        let paths = try FileWalker.walk(directory.path, recursive: true).files.map(\.path)
         #expect(paths.count == 5)
         let outcomes = try paths.map { try loader.load(file: $0, client: client, now: 1) }
         let loaded = outcomes.compactMap {

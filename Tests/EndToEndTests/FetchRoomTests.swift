@@ -26,7 +26,7 @@ import Testing
         #expect(result.status == 1, "\(result.stderr)")
         #expect(
             result.stderr.contains("no room for big.dcm (\(size) bytes) in \(out.path)")
-                && result.stderr.contains("File too large"),
+                && result.stderr.contains("file too large"),
             "\(result.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == [], "no file, whole or partial")
         // The stored file is untouched: without the limit it fetches whole.

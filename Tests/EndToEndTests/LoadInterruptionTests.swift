@@ -30,8 +30,7 @@ import Testing
     ) throws {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline && process.isRunning {
-            let reply = try connection.call("SCAN", "0", "MATCH", "\(prefix):{m}:loading:*", "COUNT", "100000")
-            if let lease = reply.array?.last?.array?.first?.string {
+            if let lease = try connection.keys(matching: "\(prefix):{m}:loading:*").first {
                 let id = String(lease.dropFirst("\(prefix):{m}:loading:".count))
                 if try connection.call("EXISTS", "\(prefix):chunk:\(id):200").integer == 1 { return }
             }

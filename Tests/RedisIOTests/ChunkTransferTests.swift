@@ -95,14 +95,14 @@ import Testing
         let released = DispatchSemaphore(value: 0)
         let waitedAndReleased = Mutex(false)
         let transfer = ChunkTransfer(chunkSize: 1000, connections: 2, window: 1)
-        let error = #expect(throws: ChunkTransferError.self) {
+        let error = #expect(throws: TestWriteError.self) {
             try transfer.download(
                 totalSize: payload.count, key: key, client: client, abandon: { released.signal() }
             ) { index, _ in
                 if index == 0 {
                     // Fails once the other connection's delivery is waiting for this chunk.
                     _ = someoneWaits.wait(timeout: .now() + 20)
-                    throw ChunkTransferError.write(offset: 0, message: "disk full")
+                    throw TestWriteError(reason: "disk full")
                 }
                 someoneWaits.signal()
                 if released.wait(timeout: .now() + 20) == .success {
@@ -111,7 +111,7 @@ import Testing
                 }
             }
         }
-        #expect(error == .write(offset: 0, message: "disk full"))
+        #expect(error == TestWriteError(reason: "disk full"))
         #expect(waitedAndReleased.withLock { $0 }, "the waiting delivery was released by the failure")
     }
 

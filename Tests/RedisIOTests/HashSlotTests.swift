@@ -5,26 +5,26 @@ import Testing
 /// `CLUSTER KEYSLOT` on Redis 8.2).
 @Suite struct HashSlotTests {
     @Test func matchesRedisClusterSlots() {
-        #expect(HashSlot.of("123456789") == 0x31C3 % 16384)
-        #expect(HashSlot.of("foo") == 12182)
-        #expect(HashSlot.of("bar") == 5061)
-        #expect(HashSlot.of("") == 0)
+        #expect(HashSlot(key: "123456789").value == 0x31C3 % 16384)
+        #expect(HashSlot(key: "foo").value == 12182)
+        #expect(HashSlot(key: "bar").value == 5061)
+        #expect(HashSlot(key: "").value == 0)
     }
 
     @Test func hashTagsPickTheSlot() {
-        #expect(HashSlot.of("{user1000}.following") == HashSlot.of("user1000"))
-        #expect(HashSlot.of("dql:{m}:idx") == HashSlot.of("m"))
-        #expect(HashSlot.of("dql:{m}:file:abc") == HashSlot.of("dql:{m}:idx"))
+        #expect(HashSlot(key: "{user1000}.following").value == HashSlot(key: "user1000").value)
+        #expect(HashSlot(key: "dql:{m}:idx").value == HashSlot(key: "m").value)
+        #expect(HashSlot(key: "dql:{m}:file:abc").value == HashSlot(key: "dql:{m}:idx").value)
         // An empty tag does not count: the whole key is hashed.
-        #expect(HashSlot.of("foo{}{bar}") == HashSlot.of(Array("foo{}{bar}".utf8)))
-        #expect(HashSlot.of("foo{}{bar}") != HashSlot.of("bar"))
+        #expect(HashSlot(key: "foo{}{bar}").value == HashSlot(key: Array("foo{}{bar}".utf8)).value)
+        #expect(HashSlot(key: "foo{}{bar}").value != HashSlot(key: "bar").value)
         // Only the first `{` and the next `}`.
-        #expect(HashSlot.of("foo{{bar}}zap") == HashSlot.of("{bar"))
-        #expect(HashSlot.of("foo{bar}{zap}") == HashSlot.of("bar"))
+        #expect(HashSlot(key: "foo{{bar}}zap").value == HashSlot(key: "{bar").value)
+        #expect(HashSlot(key: "foo{bar}{zap}").value == HashSlot(key: "bar").value)
     }
 
     @Test func chunksOfOneFileSpreadOverTheSlots() {
-        let slots = Set((0..<2048).map { HashSlot.of("dql:chunk:\(String(repeating: "a", count: 64)):\($0)") })
+        let slots = Set((0..<2048).map { HashSlot(key: "dql:chunk:\(String(repeating: "a", count: 64)):\($0)") })
         #expect(slots.count > 1900, "chunk keys carry no tag, so they spread over the cluster")
     }
 }

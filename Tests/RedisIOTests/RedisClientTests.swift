@@ -39,10 +39,10 @@ import Testing
     }
 
     @Test(arguments: [
-        ("MOVED 3999 127.0.0.1:6381", ClusterRedirect.moved(slot: 3999, host: "127.0.0.1", port: 6381)),
-        ("ASK 15627 10.0.0.7:7002", .ask(slot: 15627, host: "10.0.0.7", port: 7002)),
-        ("MOVED 12 :7100", .moved(slot: 12, host: "192.0.2.1", port: 7100)),
-        ("MOVED 12 [::1]:7100", .moved(slot: 12, host: "::1", port: 7100)),
+        ("MOVED 3999 127.0.0.1:6381", ClusterRedirect.moved(slot: HashSlot(3999)!, host: "127.0.0.1", port: 6381)),
+        ("ASK 15627 10.0.0.7:7002", .ask(slot: HashSlot(15627)!, host: "10.0.0.7", port: 7002)),
+        ("MOVED 12 :7100", .moved(slot: HashSlot(12)!, host: "192.0.2.1", port: 7100)),
+        ("MOVED 12 [::1]:7100", .moved(slot: HashSlot(12)!, host: "::1", port: 7100)),
         ("TRYAGAIN Multiple keys request during rehashing of slot", .tryAgain),
     ])
     func redirectsAreParsed(message: String, expected: ClusterRedirect) {

@@ -16,7 +16,6 @@ import Testing
         #expect(RedisReply.bulk(Array("42".utf8)).integer == 42)
         #expect(RedisReply.integer(7).string == "7")
         #expect(RedisReply.bulk([0xFF]).string == nil)
-        #expect(RedisReply.null.isNull)
         #expect(throws: RedisError.self) { try RedisReply.error("ERR no").checked() }
         #expect(try RedisReply.status("OK").checked() == .status("OK"))
     }

@@ -48,17 +48,7 @@ public enum TestRedis {
 
     /// Every key of the server at the other end of `connection` matching `pattern` (SCAN).
     public static func scanKeys(_ pattern: String, _ connection: RedisConnection) throws -> [String] {
-        var keys: [String] = []
-        var cursor = "0"
-        repeat {
-            let reply = try connection.call("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
-                throw TestSetupError("SCAN replied \(reply)")
-            }
-            cursor = next
-            keys += (parts[1].array ?? []).compactMap(\.string)
-        } while cursor != "0"
-        return keys
+        try connection.keys(matching: pattern)
     }
 }
 
@@ -80,17 +70,9 @@ public final class TestNamespace: Sendable {
 
     /// Deletes every key that starts with `prefix`.
     public static func delete(prefix: String, connection: RedisConnection) {
-        var cursor = "0"
-        repeat {
-            guard let reply = try? connection.call("SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"),
-                let parts = reply.array, parts.count == 2, let next = parts[0].string
-            else { return }
-            cursor = next
-            let keys = (parts[1].array ?? []).compactMap(\.bytes)
-            if !keys.isEmpty {
-                _ = try? connection.send(RedisCommand(arguments: [Array("UNLINK".utf8)] + keys))
-            }
-        } while cursor != "0"
+        try? connection.scan(matching: prefix + "*") { keys in
+            _ = try connection.send(RedisCommand(["UNLINK"] + keys))
+        }
     }
 }
 

@@ -5,9 +5,8 @@ import RedisIO
 
 /// The `dql` command line: a REPL on a terminal, statements from `-c` and `-f`, or a script
 /// piped on stdin; plus the `dump`, `ping` and `server` subcommands.
-@main
-struct DQLCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct DQLCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "dql",
         abstract: "A query shell for DICOM images stored in Redis.",
         discussion: """
@@ -50,10 +49,15 @@ struct DQLCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Keep running a script after a failed statement (the exit status still reports it).")
     var continueOnError = false
 
+    @Flag(name: [.customShort("y"), .customLong("yes")], help: "Do not ask before a delete in an interactive session.")
+    var yes = false
+
     @Option(name: .long, help: "Key prefix of the dql data in Redis (default: $DQL_PREFIX, else dql).")
     var prefix: String?
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration: RedisConfiguration
         do {
@@ -69,22 +73,26 @@ struct DQLCommand: AsyncParsableCommand {
             }
             configuration.url.password = secret
         }
-        let style = OutputStyle(format: format, expanded: expanded, color: !noColor && Terminal.colorAllowed())
+        var settings = SessionSettings()
+        settings.style = OutputStyle(format: format, expanded: expanded, color: !noColor && Terminal.colorAllowed())
+        settings.timing = timing
+        settings.continueOnError = continueOnError
+        settings.confirm = !yes
         let prefix = prefix ?? environment["DQL_PREFIX"].flatMap { $0.isEmpty ? nil : $0 } ?? "dql"
-        let settings = (timing: timing, continueOnError: continueOnError)
-        let status = try await DedicatedThreads.detach(name: "dql.session") { [self, configuration] in
-            let session = Session(
-                configuration: configuration, prefix: prefix, style: style, timing: settings.timing,
-                continueOnError: settings.continueOnError, showProgress: true)
-            return self.runSession(session, environment: environment)
+        // The session parses and runs statements: a stack with room to spare for the deepest
+        // condition the parser allows.
+        let actions = Self.orderedActions(arguments: CommandLine.arguments, commands: commands, files: files)
+        let status = try await DedicatedThreads.detach(name: "dql.session", stackSize: 8 << 20) {
+            [configuration, settings] in
+            let session = Session(configuration: configuration, prefix: prefix, settings: settings)
+            return Self.runSession(session, actions: actions, environment: environment)
         }
         if status != ExitCodes.success { throw ExitCode(status) }
     }
 
     /// Runs the session on a thread of its own (it blocks on the terminal and on Redis).
-    private func runSession(_ session: Session, environment: [String: String]) -> Int32 {
+    static func runSession(_ session: Session, actions: [Action], environment: [String: String]) -> Int32 {
         Interrupt.install()
-        let actions = Self.orderedActions(arguments: CommandLine.arguments, commands: commands, files: files)
         if !actions.isEmpty {
             for action in actions {
                 switch action {
@@ -94,8 +102,11 @@ struct DQLCommand: AsyncParsableCommand {
                         return session.exitStatus
                     }
                 case .file(let path):
-                    guard let found = try? ScriptLines(path: path), var lines = Optional(found) else {
-                        printError("dql: cannot read \(path): no such file or not readable")
+                    var lines: ScriptLines
+                    do {
+                        lines = try ScriptLines(path: path)
+                    } catch {
+                        printError("dql: \(error)")
                         return ExitCodes.usage
                     }
                     if session.run(lines: &lines, name: path == "-" ? "<stdin>" : path, interactive: false) == .stop {
@@ -113,11 +124,11 @@ struct DQLCommand: AsyncParsableCommand {
         return session.exitStatus
     }
 
-    private func runInteractive(_ session: Session, environment: [String: String]) -> Int32 {
+    private static func runInteractive(_ session: Session, environment: [String: String]) -> Int32 {
         do {
             _ = try session.connectedExecutor()
         } catch {
-            printError("dql: \(session.describe(error))")
+            printError("dql: \(error)")
             return session.code(for: error)
         }
         printError(
@@ -131,7 +142,7 @@ struct DQLCommand: AsyncParsableCommand {
         return ExitCodes.success
     }
 
-    enum Action: Equatable {
+    enum Action: Equatable, Sendable {
         case command(String)
         case file(String)
     }

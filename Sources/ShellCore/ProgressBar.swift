@@ -44,12 +44,12 @@ final class ProgressBar: Sendable {
             let snapshot = activity.snapshot
             if elapsed >= Self.delay, snapshot.filesTotal > 0 || snapshot.bytesDone > 0 {
                 let line = Self.line(snapshot, elapsed: elapsed, width: Terminal.width)
-                FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+                OutputTarget.standardError.write(("\r" + line + "\u{1B}[K"))
                 drawn = true
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if drawn { OutputTarget.standardError.write("\r\u{1B}[K") }
         finished.signal()
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Crypto
+import DQL
 import DicomCore
 import Foundation
 import RedisIO

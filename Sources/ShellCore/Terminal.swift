@@ -25,6 +25,16 @@ enum Terminal {
         return 80
     }
 
+    /// Asks a question on the terminal and reads the answer (for confirmations); nil when
+    /// there is no terminal to ask on.
+    static func ask(_ prompt: String) -> String? {
+        let descriptor = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        _ = prompt.withCString { write(descriptor, $0, strlen($0)) }
+        return readLine(descriptor)
+    }
+
     /// Reads a line from the terminal without echoing it (for passwords). Reads /dev/tty, so it
     /// works when stdin is a pipe.
     static func readSecret(prompt: String) -> String? {
@@ -41,6 +51,12 @@ enum Terminal {
         }
         defer { if isTerminal { tcsetattr(descriptor, TCSAFLUSH, &saved) } }
         _ = prompt.withCString { write(descriptor, $0, strlen($0)) }
+        return readLine(descriptor)
+    }
+
+    /// One line from `descriptor`, without its newline; nil at the end (or Ctrl-C) before
+    /// anything was typed.
+    private static func readLine(_ descriptor: Int32) -> String? {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while read(descriptor, &byte, 1) == 1 {

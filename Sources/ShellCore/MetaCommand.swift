@@ -83,11 +83,9 @@ enum MetaCommand: Equatable {
         case "\\?": try extra(0); return .list
         case "\\q", "\\quit": try extra(0); return .quit
         default:
-            let known = catalogue.map(\.name)
-            let closest = known.min { editDistance($0, name.text) < editDistance($1, name.text) }
+            let closest = Suggestion.closest(to: name.text, among: catalogue.map(\.name))
             throw MetaCommandError(
-                "unknown meta-command '\(name.text)'"
-                    + (closest.map { editDistance($0, name.text) <= 2 ? "; did you mean '\($0)'?" : "" } ?? "")
+                "unknown meta-command '\(excerpt(name.text))'" + (closest.map { "; did you mean '\($0)'?" } ?? "")
                     + " (\\? lists them)",
                 column: name.column)
         }

@@ -43,16 +43,16 @@ struct LineEditor: LineSource {
         Self.pendingText = pending.isEmpty ? "" : pending + "\n"
         guard let pointer = readline(prompt) else {
             if Interrupt.isPending {
-                FileHandle.standardError.write(Data("^C\n".utf8))
+                OutputTarget.standardError.write("^C\n")
                 return .interrupted
             }
-            FileHandle.standardError.write(Data("\n".utf8))
+            OutputTarget.standardError.write("\n")
             return .end
         }
         defer { free(pointer) }
         if Interrupt.isPending {
             // Ctrl-C arrived while the line was being edited but readline returned it anyway.
-            FileHandle.standardError.write(Data("^C\n".utf8))
+            OutputTarget.standardError.write("^C\n")
             return .interrupted
         }
         return .line(String(cString: pointer))

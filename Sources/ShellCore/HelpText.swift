@@ -2,26 +2,11 @@ import DQL
 
 /// `\help` and `\?`: the statements' syntax with an example each, and the meta-commands.
 enum HelpText {
-    static let statements: [(name: String, synopsis: String, example: String)] = [
-        (
-            "find",
-            "find [* | FIELD, …] [where CONDITION] [order by FIELD [asc|desc]] [limit N [offset M]] [fetch to PATH]",
-            "find where protocol = '194' and year = 2019 fetch to ./out"
-        ),
-        (
-            "count", "count [where CONDITION] [by FIELD, …] [order by count|FIELD [asc|desc]] [limit N]",
-            "count by modality, year order by count desc"
-        ),
-        ("show", "show NAME|ID", "show 'CT_small.dcm'"),
-        ("fetch", "fetch NAME|ID to PATH", "fetch 'CT_small.dcm' to ./out"),
-        ("load", "load PATH [recursive] [chunk SIZE] [connections N]", "load ./scans recursive"),
-        ("delete", "delete where CONDITION", "delete where patientId = 'ANON123'"),
-        ("vacuum", "vacuum", "vacuum"),
-        ("explain", "explain STATEMENT", "explain count by protocol"),
-        ("fields", "fields", "fields"),
-        ("stats", "stats", "stats"),
-        ("set", "set chunk SIZE | connections N | timeout MS | format FORMAT | timing on|off", "set chunk 1MB"),
-    ]
+    /// Every statement with its synopsis and an example, from the keyword table.
+    static let statements: [(name: String, synopsis: String, example: String)] = Keyword.statements.compactMap {
+        keyword in
+        keyword.syntax.map { (keyword.rawValue, $0.synopsis, $0.example) }
+    }
 
     static let conditions = """
         Conditions: FIELD = value, != < <= > >=, FIELD in (a, b), FIELD between a and b,
@@ -44,7 +29,7 @@ enum HelpText {
         }
         let key = topic.lowercased()
         guard let statement = statements.first(where: { $0.name == key }) else {
-            let closest = statements.map(\.name).min { editDistance($0, key) < editDistance($1, key) }
+            let closest = Suggestion.closest(to: key, among: statements.map(\.name))
             throw SessionError(
                 "no help for '\(topic)'" + (closest.map { "; did you mean '\($0)'?" } ?? "")
                     + " (statements: \(statements.map(\.name).joined(separator: ", ")))")

@@ -18,6 +18,14 @@ struct LocalServer {
     var url: RedisURL { RedisURL(host: "127.0.0.1", port: port) }
 
     /// `$DQL_DATA_DIR`, else `$XDG_DATA_HOME/dql/redis-PORT`, else `~/.local/share/dql/redis-PORT`.
+    /// RediSearch settings under which no answer comes back short without a word: a query
+    /// that runs out of time fails (instead of answering with what it found so far), a
+    /// wildcard expands to a million values, and a million results can be paged through.
+    static let searchSettings = [
+        "MAXSEARCHRESULTS", "1000000", "MAXAGGREGATERESULTS", "1000000", "MAXEXPANSIONS", "1000000",
+        "ON_TIMEOUT", "FAIL",
+    ]
+
     static func defaultDataDirectory(port: Int, environment: [String: String]) -> String {
         if let directory = environment["DQL_DATA_DIR"], !directory.isEmpty { return directory }
         if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return data + "/dql/redis-\(port)" }
@@ -94,14 +102,14 @@ struct LocalServer {
         }
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         unlink(pidFile)
-        let arguments = [
-            installation.server, "--port", String(port), "--bind", "127.0.0.1", "--dir", dataDirectory,
-            "--daemonize", "yes", "--pidfile", pidFile, "--logfile", logFile, "--appendonly", "yes",
-            "--appendfsync", "everysec", "--save", "",
-            "--loadmodule", installation.modules + "/rejson.so",
-            "--loadmodule", installation.modules + "/redisearch.so", "MAXSEARCHRESULTS", "1000000",
-            "MAXAGGREGATERESULTS", "1000000",
-        ]
+        let arguments =
+            [
+                installation.server, "--port", String(port), "--bind", "127.0.0.1", "--dir", dataDirectory,
+                "--daemonize", "yes", "--pidfile", pidFile, "--logfile", logFile, "--appendonly", "yes",
+                "--appendfsync", "everysec", "--save", "",
+                "--loadmodule", installation.modules + "/rejson.so",
+                "--loadmodule", installation.modules + "/redisearch.so",
+            ] + Self.searchSettings
         let status = try Self.spawnAndWait(arguments)
         guard status == 0 else {
             throw SessionError(

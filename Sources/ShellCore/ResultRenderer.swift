@@ -15,7 +15,10 @@ enum ResultRenderer {
         case .document(let id, let json): return DocumentRenderer.render(id: id, json: json, style: style)
         case .fetched(let files): return fetched(files, style: style)
         case .loaded(let report): return loaded(report, style: style)
-        case .deleted(let count): return keyValues([("deleted", .integer(Int64(count)))], style: style)
+        case .deleted(let count, let declined):
+            var rendered = keyValues([("deleted", .integer(Int64(count)))], style: style)
+            if declined { rendered.notes.append("nothing was deleted") }
+            return rendered
         case .vacuumed(let report):
             return keyValues(
                 [
@@ -31,51 +34,14 @@ enum ResultRenderer {
 
     // MARK: find
 
+    /// Rows collected in the result; streamed rows are finished by their ``RowStream``.
     static func rows(_ found: FoundRows, style: OutputStyle) -> RenderedResult {
-        let kinds = found.columns.map { Schema.field(named: $0)?.kind }
-        func value(_ text: String?, _ column: Int) -> JSONValue {
-            guard let text else { return .null }
-            switch kinds[column] {
-            case .numeric, .year: return number(text)
-            default: return .string(text)
-            }
-        }
-        var rendered = RenderedResult()
-        let cut = found.total > found.rows.count
-        let summary = cut ? "\(found.rows.count) of \(found.total) files" : plural(found.rows.count, "file")
-        let withId = !found.columns.contains("id")
-        switch style.format {
-        case .table:
-            rendered.data = table(
-                columns: found.columns, rows: found.rows.map { $0.map { $0 ?? "" } },
-                numeric: Set(kinds.indices.filter { kinds[$0] == .numeric || kinds[$0] == .year }), style: style)
-            rendered.data += "(\(summary))\n"
-        case .csv:
-            rendered.data = CSV.render(header: found.columns, rows: found.rows)
-            if cut { rendered.notes.append(summary) }
-        case .json, .ndjson:
-            let objects: [JSONValue] = zip(found.ids, found.rows).map { id, row in
-                .object(
-                    (withId ? [("id", JSONValue.string(id))] : [])
-                        + row.enumerated().map { (found.columns[$0.offset], value($0.element, $0.offset)) })
-            }
-            if style.format == .ndjson {
-                rendered.data = objects.map { $0.serialized() + "\n" }.joined()
-                if cut { rendered.notes.append(summary) }
-            } else {
-                var members: [(String, JSONValue)] = [
-                    ("rows", .array(objects)), ("returned", .integer(Int64(found.rows.count))),
-                    ("total", .integer(Int64(found.total))),
-                ]
-                if !found.fetched.isEmpty { members.append(("fetched", .array(found.fetched.map(fetchedJSON)))) }
-                rendered.data = JSONValue.object(members).serialized() + "\n"
-            }
-        }
-        if !found.fetched.isEmpty && style.format != .json {
-            let bytes = found.fetched.reduce(0) { $0 + $1.size }
-            rendered.notes.append("fetched \(plural(found.fetched.count, "file")) (\(formatBytes(bytes)))")
-        }
-        return rendered
+        var text = ""
+        let stream = RowStream(style: style) { text += $0 }
+        stream.begin(columns: found.columns, total: found.total)
+        stream.page(ids: found.ids, rows: found.rows)
+        let notes = stream.finish(found)
+        return RenderedResult(data: text, notes: notes)
     }
 
     // MARK: count by
@@ -150,12 +116,17 @@ enum ResultRenderer {
         for case .failed(let path, let reason) in report.outcomes {
             rendered.notes.append("cannot load \(path): \(reason)")
         }
+        for (path, notes) in report.repaired {
+            let more = notes.count > 1 ? " (and \(notes.count - 1) more)" : ""
+            rendered.notes.append("loaded \(path) from a damaged header: \(notes[0])\(more); `dql dump` shows all")
+        }
         let seconds = report.elapsed.seconds
         let rate = seconds > 0 ? Double(report.bytesLoaded) / seconds : 0
         switch style.format {
         case .table, .csv:
             var parts = ["loaded \(plural(report.loaded, "file")) (\(formatBytes(report.bytesLoaded)))"]
             if report.alreadyLoaded > 0 { parts.append("\(report.alreadyLoaded) already stored") }
+            if !report.repaired.isEmpty { parts.append("\(report.repaired.count) with repaired headers") }
             if report.failed > 0 { parts.append("\(report.failed) failed") }
             rendered.data =
                 parts.joined(separator: ", ") + " in \(formatSeconds(seconds))"
@@ -178,6 +149,13 @@ enum ResultRenderer {
             rendered.data =
                 JSONValue.object([
                     ("loaded", .array(loaded)), ("alreadyLoaded", .array(already)), ("failed", .array(failed)),
+                    (
+                        "repaired",
+                        .array(
+                            report.repaired.map {
+                                .object([("path", .string($0.path)), ("notes", .array($0.notes.map(JSONValue.string)))])
+                            })
+                    ),
                     ("bytes", .integer(Int64(report.bytesLoaded))), ("seconds", .real(seconds)),
                     ("interrupted", .bool(report.interruption != nil)),
                 ]).serialized() + "\n"

@@ -18,10 +18,9 @@ struct Completer {
         case fileNames
     }
 
-    static let keywords = [
-        "where", "and", "or", "not", "in", "between", "like", "contains", "is", "missing", "order", "by", "asc",
-        "desc", "limit", "offset", "fetch", "to", "recursive", "chunk", "connections", "count",
-    ]
+    /// Keywords offered inside a statement: every one that does not start a statement, and
+    /// `count` (for `order by count`).
+    static let keywords = Keyword.allCases.filter { !$0.startsStatement || $0 == .count }.map(\.rawValue)
 
     func complete(word: String, before: String) -> Completion {
         let lowered = word.lowercased()
@@ -41,7 +40,8 @@ struct Completer {
         if previous == "load" || previous == "to" { return .fileNames }
         let statementStart = words.isEmpty || before.trimmingCharacters(in: .whitespaces).hasSuffix(";")
         if statementStart {
-            return .candidates(Parser.statementKeywords.filter { $0.hasPrefix(lowered) }, append: " ")
+            return .candidates(
+                Keyword.statements.map(\.rawValue).filter { $0.hasPrefix(lowered) }, append: " ")
         }
         let fields = Schema.fields.map(\.name).filter { $0.lowercased().hasPrefix(lowered) }
         let keywords = Self.keywords.filter { $0.hasPrefix(lowered) && !lowered.isEmpty }

@@ -8,35 +8,53 @@ struct TextTable {
 
     /// ` a | b ` rows under a header and a rule.
     func render(bold: Bool) -> String {
+        let widths = widths(fitting: rows)
+        return header(widths: widths, bold: bold) + body(rows, widths: widths)
+    }
+
+    /// Column widths wide enough for the header, `rows`, and at least `minimum`.
+    func widths(fitting rows: [[String]], minimum: [Int] = []) -> [Int] {
         var widths = columns.map(displayWidth)
+        for (index, width) in minimum.enumerated() where index < widths.count {
+            widths[index] = max(widths[index], width)
+        }
         for row in rows {
             for (index, value) in row.enumerated() where index < widths.count {
                 widths[index] = max(widths[index], displayWidth(value))
             }
         }
-        func line(_ values: [String], header: Bool) -> String {
-            var cells: [String] = []
-            for (index, width) in widths.enumerated() {
-                let value = index < values.count ? values[index] : ""
-                let padding = String(repeating: " ", count: max(0, width - displayWidth(value)))
-                var cell = header || !rightAligned.contains(index) ? value + padding : padding + value
-                if header && bold { cell = "\u{1B}[1m" + cell + "\u{1B}[0m" }
-                cells.append(cell)
-            }
-            return (" " + cells.joined(separator: " | ")).trimmingTrailingSpaces() + "\n"
-        }
-        var output = line(columns, header: true)
-        output += widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+") + "\n"
-        for row in rows { output += line(row, header: false) }
-        return output
+        return widths
     }
 
-    /// `-[ RECORD n ]-` blocks with `column | value` lines.
-    func renderExpanded(bold: Bool) -> String {
+    /// The header line and the rule under it.
+    func header(widths: [Int], bold: Bool) -> String {
+        line(columns, widths: widths, header: true, bold: bold)
+            + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+") + "\n"
+    }
+
+    /// Data lines for `rows`.
+    func body(_ rows: [[String]], widths: [Int]) -> String {
+        rows.map { line($0, widths: widths, header: false, bold: false) }.joined()
+    }
+
+    private func line(_ values: [String], widths: [Int], header: Bool, bold: Bool) -> String {
+        var cells: [String] = []
+        for (index, width) in widths.enumerated() {
+            let value = index < values.count ? values[index] : ""
+            let padding = String(repeating: " ", count: max(0, width - displayWidth(value)))
+            var cell = header || !rightAligned.contains(index) ? value + padding : padding + value
+            if header && bold { cell = "\u{1B}[1m" + cell + "\u{1B}[0m" }
+            cells.append(cell)
+        }
+        return (" " + cells.joined(separator: " | ")).trimmingTrailingSpaces() + "\n"
+    }
+
+    /// `-[ RECORD n ]-` blocks with `column | value` lines; numbered from `firstNumber`.
+    func renderExpanded(bold: Bool, firstNumber: Int = 1) -> String {
         let nameWidth = columns.map(displayWidth).max() ?? 0
         var output = ""
         for (number, row) in rows.enumerated() {
-            let title = "-[ RECORD \(number + 1) ]"
+            let title = "-[ RECORD \(number + firstNumber) ]"
             output += (bold ? "\u{1B}[1m" + title + "\u{1B}[0m" : title) + String(repeating: "-", count: 8) + "\n"
             for (index, name) in columns.enumerated() {
                 let value = index < row.count ? row[index] : ""

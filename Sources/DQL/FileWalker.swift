@@ -1,0 +1,108 @@
+import DicomCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The files a `load` path names: the file itself, or the regular files in a directory
+/// (sorted; with `recursive`, in its subdirectories too; hidden names skipped). Nothing is
+/// opened while walking: FIFOs, devices and sockets are reported as "not a regular file"
+/// from their metadata; each real directory and file is visited once however many symbolic
+/// links lead to it, so link cycles end; a directory that cannot be read is reported and
+/// the walk goes on.
+struct FileWalker {
+    /// A file to load, with its size.
+    struct Entry: Sendable, Equatable {
+        var path: String
+        var size: Int
+    }
+
+    /// What the walk found: files to load, and paths it had to pass over with the reason.
+    struct Walk: Sendable, Equatable {
+        var files: [Entry] = []
+        var skipped: [(path: String, reason: String)] = []
+
+        static func == (lhs: Walk, rhs: Walk) -> Bool {
+            lhs.files == rhs.files && lhs.skipped.elementsEqual(rhs.skipped) { $0 == $1 }
+        }
+    }
+
+    private struct Identity: Hashable {
+        var device: UInt
+        var inode: UInt
+    }
+
+    private var visited: Set<Identity> = []
+    private var walk = Walk()
+
+    /// Walks `path`. Throws only when `path` itself cannot be looked at.
+    static func walk(_ path: String, recursive: Bool) throws(WalkError) -> Walk {
+        var walker = FileWalker()
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw WalkError(path: path, reason: systemMessage(errno))
+        }
+        if (status.st_mode & S_IFMT) == S_IFDIR {
+            walker.visit(directory: path, status: status, recursive: recursive)
+        } else {
+            walker.visit(file: path, status: status)
+        }
+        return walker.walk
+    }
+
+    private mutating func visit(file path: String, status: stat) {
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            walk.skipped.append((path, "not a regular file (\(fileKind(status.st_mode)))"))
+            return
+        }
+        guard visited.insert(Identity(device: UInt(status.st_dev), inode: UInt(status.st_ino))).inserted else { return }
+        walk.files.append(Entry(path: path, size: Int(status.st_size)))
+    }
+
+    private mutating func visit(directory path: String, status: stat, recursive: Bool) {
+        guard visited.insert(Identity(device: UInt(status.st_dev), inode: UInt(status.st_ino))).inserted else { return }
+        guard let handle = opendir(path) else {
+            walk.skipped.append((path, "cannot read the directory: " + systemMessage(errno)))
+            return
+        }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                let shown = String(decoding: bytes, as: UTF8.self)
+                walk.skipped.append(((path.hasSuffix("/") ? path : path + "/") + shown, "the name is not valid UTF-8"))
+                continue
+            }
+            if !name.hasPrefix(".") { names.append(name) }
+        }
+        closedir(handle)
+        let base = path.hasSuffix("/") ? path : path + "/"
+        for name in names.sorted() {
+            let child = base + name
+            var childStatus = stat()
+            // Following links: a link to a file loads the file, a link to a directory walks it.
+            guard stat(child, &childStatus) == 0 else {
+                walk.skipped.append((child, systemMessage(errno)))
+                continue
+            }
+            if (childStatus.st_mode & S_IFMT) == S_IFDIR {
+                if recursive { visit(directory: child, status: childStatus, recursive: true) }
+            } else {
+                visit(file: child, status: childStatus)
+            }
+        }
+    }
+}
+
+/// A `load` path that cannot be looked at.
+struct WalkError: Error, Sendable, Equatable {
+    var path: String
+    var reason: String
+}
+
+/// `strerror` of an errno value, lower-cased as dql's messages are: "permission denied",
+/// "no such file or directory".
+public func systemMessage(_ code: Int32) -> String {
+    let text = String(cString: strerror(code))
+    return text.prefix(1).lowercased() + text.dropFirst()
+}

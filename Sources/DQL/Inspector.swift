@@ -1,0 +1,66 @@
+import RedisIO
+
+/// What the store holds, for `stats`, `fields` and Tab completion: totals, every server's
+/// share, and the values stored in a field. Commands come from the compiler's plans.
+struct Inspector {
+    let client: RedisClient
+    let layout: StorageLayout
+    let compiler: Compiler
+    let runner: SearchRunner
+
+    /// `stats`: files and bytes from the index (zero when there is no dql data yet), then
+    /// every server's keys and memory.
+    func stats(_ plan: StatsPlan, hasIndex: Bool, context: StatementContext) throws -> StoreStats {
+        var files = 0
+        var bytes = 0
+        if hasIndex {
+            files = try SearchPage(runner.query(plan.filesCommand, context: context), returning: false).total
+            let row = try AggregateRows(runner.query(plan.bytesCommand, context: context)).rows.first
+            bytes = Int(row?["bytes"].flatMap(Double.init) ?? 0)
+        }
+        let endpoint = try client.pool(forKey: layout.metadataRoutingKey).configuration.url.endpoint
+        let shards = try context.profile.measure(.query) {
+            try client.shards.map { shard in
+                try client.pool(host: shard.host, port: shard.port).withConnection { connection in
+                    let keys = try connection.call("DBSIZE").integer ?? 0
+                    let memory = try connection.call("INFO", "memory").string ?? ""
+                    let used =
+                        memory.split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
+                        .flatMap { Int($0.dropFirst("used_memory:".count)) } ?? 0
+                    return ShardStats(
+                        endpoint: shard.endpoint, slots: client.isCluster ? shard.slotList : "", keys: Int(keys),
+                        memory: used)
+                }
+            }
+        }
+        return StoreStats(
+            files: files, bytes: bytes, serverMemory: shards.reduce(0) { $0 + $1.memory }, endpoint: endpoint,
+            index: layout.indexName, isCluster: client.isCluster, shards: shards)
+    }
+
+    /// `fields`: the schema, with each field's most common values when there is data.
+    func fields(_ plan: FieldsPlan, hasIndex: Bool, context: StatementContext) throws -> [FieldSummary] {
+        try plan.fields.map { field, command in
+            let examples = try command.flatMap { hasIndex ? $0 : nil }.map {
+                try values(of: field, reply: runner.query($0, context: context))
+            }
+            return FieldSummary(
+                name: field.name, type: field.valueDescription, summary: field.summary, examples: examples ?? [])
+        }
+    }
+
+    /// Distinct values of `field` as stored, the most common first or in value order; empty
+    /// values left out, dates shown as dates. A field the index cannot group gives none.
+    func storedValues(of field: Field, mostCommonFirst: Bool, max: Int) throws -> [String] {
+        let command = compiler.storedValuesCommand(field, mostCommonFirst: mostCommonFirst, max: max)
+        guard let reply = try? runner.query(command, context: StatementContext()) else { return [] }
+        return try values(of: field, reply: reply)
+    }
+
+    private func values(of field: Field, reply: RedisReply) throws -> [String] {
+        try AggregateRows(reply).rows.compactMap { row in
+            guard let value = row[field.attribute], !value.isEmpty else { return nil }
+            return Executor.display(field, [field.attribute: value]) ?? value
+        }
+    }
+}

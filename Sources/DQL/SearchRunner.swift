@@ -1,0 +1,94 @@
+import RedisIO
+
+/// Sends searches and aggregates to the server holding the index and decodes their replies
+/// into typed pages; the one paging loop of DQL lives here. A query that runs out of time is
+/// an error, never a short answer (see ``ServerLimits`` for servers that would answer).
+struct SearchRunner {
+    let client: RedisClient
+    let layout: StorageLayout
+
+    /// Sends one query command (to the master of the index's slot) and returns its reply.
+    func query(_ command: [String], context: StatementContext) throws -> RedisReply {
+        let reply = try context.profile.measure(.query) {
+            try client.send(RedisCommand(command), routedBy: layout.metadataRoutingKey)
+        }
+        if let message = reply.errorMessage { throw failure(message, command: command) }
+        return reply
+    }
+
+    /// What an error reply means for the statement.
+    private func failure(_ message: String, command: [String]) -> Error {
+        let lowered = message.lowercased()
+        if lowered.contains("timeout limit was reached") {
+            return ExecutionError(.queryTimedOut(milliseconds: Self.timeout(of: command)))
+        }
+        if lowered.hasPrefix("offset exceeds maximum of") || lowered.hasPrefix("limit exceeds maximum of") {
+            let maximum = message.split(separator: " ").last.flatMap { Int($0) } ?? 0
+            return ExecutionError(.resultWindowTooLarge(maximum: maximum))
+        }
+        return RedisError(.server, endpoint: client.configuration.url.endpoint, message)
+    }
+
+    /// The `TIMEOUT` argument of a command, for messages.
+    static func timeout(of command: [String]) -> Int {
+        command.firstIndex(of: "TIMEOUT").flatMap { command.indices.contains($0 + 1) ? Int(command[$0 + 1]) : nil }
+            ?? 0
+    }
+
+    /// The one paging loop: asks `fetch` for pages of at most `pageSize` items starting at
+    /// `offset`, until `limit` items came (nil: all of them) or a page comes back short.
+    /// `fetch` returns how many items its page held. With `consuming`, every page starts at
+    /// `offset` again, for a loop that removes what it was given (delete).
+    static func page(
+        from offset: Int, limit: Int?, pageSize: Int, consuming: Bool = false,
+        _ fetch: (_ offset: Int, _ count: Int) throws -> Int
+    ) rethrows {
+        var position = offset
+        var delivered = 0
+        while true {
+            let wanted = limit.map { $0 - delivered } ?? pageSize
+            guard wanted > 0 else { return }
+            let count = min(wanted, pageSize)
+            let received = try fetch(position, count)
+            delivered += received
+            if !consuming { position += received }
+            if received < count || received == 0 { return }
+        }
+    }
+}
+
+/// One page of an FT.SEARCH reply: the total, then each document's key and returned
+/// attributes.
+struct SearchPage {
+    var total: Int
+    var documents: [(key: String, attributes: [String: String])]
+
+    init(_ reply: RedisReply, returning: Bool) throws {
+        guard let items = reply.array, let total = items.first?.integer else {
+            throw RedisError(.unexpectedReply, "FT.SEARCH replied \(reply)")
+        }
+        self.total = Int(total)
+        documents = []
+        var index = 1
+        while index < items.count {
+            let key = items[index].string ?? ""
+            var attributes: [String: String] = [:]
+            if returning, index + 1 < items.count, let fields = items[index + 1].textPairs {
+                attributes = fields
+                index += 1
+            }
+            documents.append((key, attributes))
+            index += 1
+        }
+    }
+}
+
+/// The rows of an FT.AGGREGATE reply, each a dictionary of its fields.
+struct AggregateRows {
+    var rows: [[String: String]]
+
+    init(_ reply: RedisReply) throws {
+        guard let items = reply.array else { throw RedisError(.unexpectedReply, "FT.AGGREGATE replied \(reply)") }
+        rows = items.dropFirst().compactMap(\.textPairs)
+    }
+}

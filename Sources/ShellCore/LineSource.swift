@@ -1,0 +1,153 @@
+import DQL
+import DicomCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What reading a line gave.
+enum LineRead: Equatable {
+    case line(String)
+    /// Ctrl-C at the prompt.
+    case interrupted
+    /// End of input (Ctrl-D, end of file).
+    case end
+}
+
+/// Where the session's lines come from: the line editor, a script, piped stdin, `-c` text.
+protocol LineSource {
+    /// Reads the next line; `pending` is the unfinished statement so far (for completion).
+    mutating func readLine(prompt: String, pending: String) -> LineRead
+    /// Called with each complete unit, so the line editor can add it to its history.
+    mutating func remember(_ unit: InputUnit)
+    /// Whether the next line (or the end) can be read without waiting: a script holds a
+    /// complete statement back only while it can see the next line.
+    var hasLineReady: Bool { get }
+}
+
+extension LineSource {
+    mutating func remember(_ unit: InputUnit) {}
+    var hasLineReady: Bool { true }
+}
+
+/// Lines of a script file, of given text, or of stdin. No prompts: prompts are for people at
+/// a terminal.
+struct ScriptLines: LineSource {
+    private var lines: [String] = []
+    private var position = 0
+    private var input: DescriptorLines?
+
+    /// The lines of `text`.
+    init(text: String) {
+        lines = Self.split(text)
+    }
+
+    /// Standard input, read as it arrives, so a pipe is served line by line.
+    static func standardInput() -> ScriptLines {
+        var lines = ScriptLines(text: "")
+        lines.input = DescriptorLines(descriptor: STDIN_FILENO)
+        return lines
+    }
+
+    /// The lines of the file at `path` (`-` is stdin); a file that cannot be read is an error
+    /// that says why.
+    init(path: String) throws {
+        if path == "-" {
+            self = .standardInput()
+            return
+        }
+        guard let expanded = PathExpansion.expand(path) else {
+            throw SessionError("cannot read \(path): no such user", exitCode: ExitCodes.usage)
+        }
+        var status = stat()
+        guard stat(expanded, &status) == 0 else {
+            throw SessionError("cannot read \(path): \(systemMessage(errno))", exitCode: ExitCodes.usage)
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw SessionError(
+                "cannot read \(path): it is \(fileKind(status.st_mode)), not a script", exitCode: ExitCodes.usage)
+        }
+        guard let data = FileManager.default.contents(atPath: expanded) else {
+            throw SessionError("cannot read \(path): \(systemMessage(errno))", exitCode: ExitCodes.usage)
+        }
+        self.init(text: String(decoding: data, as: UTF8.self))
+    }
+
+    mutating func readLine(prompt: String, pending: String) -> LineRead {
+        if input != nil {
+            guard let line = input?.next() else { return .end }
+            return .line(line)
+        }
+        guard position < lines.count else { return .end }
+        defer { position += 1 }
+        return .line(lines[position])
+    }
+
+    var hasLineReady: Bool { input?.hasLineReady ?? true }
+
+    static func split(_ text: String) -> [String] {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { (line: Substring) -> String in
+            line.last == "\r" ? String(line.dropLast()) : String(line)
+        }
+        if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+}
+
+/// Lines read from a file descriptor with a buffer of its own, so the reader can tell whether
+/// another line is already there without waiting for it.
+final class DescriptorLines {
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    /// The next line without its newline (and a `\r` before it), or nil at the end.
+    func next() -> String? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                var line = buffer[start..<newline]
+                if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+                start = newline + 1
+                return String(decoding: line, as: UTF8.self)
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                let rest = buffer[start...]
+                start = buffer.count
+                return String(decoding: rest.last == UInt8(ascii: "\r") ? rest.dropLast() : rest, as: UTF8.self)
+            }
+            fill()
+        }
+    }
+
+    /// Whether `next()` would return without waiting.
+    var hasLineReady: Bool {
+        if atEnd || buffer[start...].contains(UInt8(ascii: "\n")) { return true }
+        var poll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return Glibc.poll(&poll, 1, 0) > 0
+    }
+
+    private func fill() {
+        if start > 0 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR && !Interrupt.isPending { continue }
+            if count <= 0 {
+                atEnd = true
+                return
+            }
+            buffer += chunk[0..<count]
+            return
+        }
+    }
+}

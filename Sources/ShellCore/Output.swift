@@ -1,0 +1,73 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where text goes: stdout (results), stderr (everything else), or the file `\o` named.
+/// Written with write(2), whole, retried on EINTR; a reader that went away (EPIPE, as in
+/// `dql … | head`) ends that output quietly instead of the process.
+final class OutputTarget: @unchecked Sendable {
+    let descriptor: Int32
+    /// The file written to, for `\o`; nil for stdout and stderr.
+    let path: String?
+    private let lock = NSLock()
+    private var broken = false
+
+    static let standardOutput = OutputTarget(descriptor: STDOUT_FILENO, path: nil)
+    static let standardError = OutputTarget(descriptor: STDERR_FILENO, path: nil)
+
+    private init(descriptor: Int32, path: String?) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    /// A new file at `path` (truncated), for `\o FILE`.
+    static func create(_ path: String) throws -> OutputTarget {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw SessionError("cannot write \(path): \(String(cString: strerror(errno)).lowercased())")
+        }
+        return OutputTarget(descriptor: descriptor, path: path)
+    }
+
+    /// Whether the reader has gone away.
+    var isBroken: Bool { lock.withLock { broken } }
+
+    func write(_ text: String) {
+        guard !text.isEmpty else { return }
+        lock.withLock {
+            guard !broken else { return }
+            var bytes = Array(text.utf8)
+            var written = 0
+            while written < bytes.count {
+                let count = bytes.withUnsafeMutableBytes { raw in
+                    Glibc.write(descriptor, raw.baseAddress.map { $0 + written }, raw.count - written)
+                }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    broken = true
+                    return
+                }
+                written += count
+            }
+            bytes.removeAll()
+        }
+    }
+
+    /// Closes a file target (never stdout or stderr).
+    func close() {
+        guard path != nil else { return }
+        lock.withLock { _ = Glibc.close(descriptor) }
+    }
+}
+
+/// Writes a diagnostic line to stderr, keeping stdout for data.
+func printError(_ message: String) {
+    OutputTarget.standardError.write(message + "\n")
+}
+
+/// Writes data to stdout.
+func writeOutput(_ text: String) {
+    OutputTarget.standardOutput.write(text)
+}

@@ -1,0 +1,108 @@
+import DQL
+import DicomCore
+
+/// `find` rows rendered as they arrive, a page at a time, in any format: memory stays at a
+/// page whatever the size of the result. The table takes its column widths from the first
+/// page (later pages widen a column only if they must); JSON opens its `rows` array at the
+/// start and closes it at the end. A collected result goes through the same code
+/// (``ResultRenderer``), so both print alike.
+final class RowStream: RowSink, @unchecked Sendable {
+    let style: OutputStyle
+    private let write: (String) -> Void
+    private var columns: [String] = []
+    private var kinds: [Field.Kind?] = []
+    private var table = TextTable(columns: [], rows: [])
+    private var widths: [Int] = []
+    private var rowsWritten = 0
+
+    init(style: OutputStyle, write: @escaping (String) -> Void) {
+        self.style = style
+        self.write = write
+    }
+
+    func begin(columns: [String], total: Int) {
+        self.columns = columns
+        kinds = columns.map { Schema.field(named: $0)?.kind }
+        table = TextTable(
+            columns: columns, rows: [],
+            rightAligned: Set(kinds.indices.filter { kinds[$0] == .numeric || kinds[$0] == .year }))
+        switch style.format {
+        case .csv: write(CSV.line(columns))
+        case .json: write("{\"rows\":[")
+        case .table, .ndjson: break
+        }
+    }
+
+    func page(ids: [String], rows: [[String?]]) {
+        switch style.format {
+        case .table:
+            let cells = rows.map { $0.map { visible($0 ?? "") } }
+            if style.expanded {
+                var expanded = table
+                expanded.rows = cells
+                write(expanded.renderExpanded(bold: style.color, firstNumber: rowsWritten + 1))
+            } else {
+                let first = widths.isEmpty
+                widths = table.widths(fitting: cells, minimum: widths)
+                if first { write(table.header(widths: widths, bold: style.color)) }
+                write(table.body(cells, widths: widths))
+            }
+        case .csv:
+            write(rows.map { CSV.line($0.map { $0 ?? "" }) }.joined())
+        case .ndjson:
+            write(zip(ids, rows).map { object(id: $0, row: $1).serialized() + "\n" }.joined())
+        case .json:
+            let objects = zip(ids, rows).map { object(id: $0, row: $1).serialized() }
+            guard !objects.isEmpty else { break }
+            write((rowsWritten > 0 ? "," : "") + objects.joined(separator: ","))
+        }
+        rowsWritten += rows.count
+    }
+
+    /// Ends the output (the table's footer, the JSON object's last members) and returns the
+    /// notes for stderr.
+    func finish(_ found: FoundRows) -> [String] {
+        if style.format == .table && !style.expanded && widths.isEmpty {
+            write(table.header(widths: table.widths(fitting: []), bold: style.color))
+        }
+        let cut = found.total > found.returned
+        let summary = cut ? "\(found.returned) of \(found.total) files" : plural(found.returned, "file")
+        var notes: [String] = []
+        switch style.format {
+        case .table: write("(\(summary))\n")
+        case .csv, .ndjson: if cut { notes.append(summary) }
+        case .json:
+            var members: [(String, JSONValue)] = [
+                ("returned", .integer(Int64(found.returned))), ("total", .integer(Int64(found.total))),
+            ]
+            if !found.fetched.isEmpty {
+                members.append(("fetched", .array(found.fetched.map(ResultRenderer.fetchedJSON))))
+            }
+            // The members after `rows`, written as the rest of one object.
+            let rest = JSONValue.object(members).serialized().dropFirst()
+            write("]," + rest + "\n")
+        }
+        if !found.fetched.isEmpty && style.format != .json {
+            let bytes = found.fetched.reduce(0) { $0 + $1.size }
+            notes.append("fetched \(plural(found.fetched.count, "file")) (\(formatBytes(bytes)))")
+        }
+        return notes
+    }
+
+    /// A row as a JSON object: its id (unless a column is the id), then each column, numbers
+    /// as numbers.
+    private func object(id: String, row: [String?]) -> JSONValue {
+        let withId = !columns.contains("id")
+        return .object(
+            (withId ? [("id", JSONValue.string(id))] : [])
+                + row.enumerated().map { offset, text in
+                    let value: JSONValue =
+                        text.map {
+                            kinds[offset] == .numeric || kinds[offset] == .year
+                                ? ResultRenderer.number($0) : .string($0)
+                        }
+                        ?? .null
+                    return (columns[offset], value)
+                })
+    }
+}

@@ -1,0 +1,369 @@
+import DQL
+import Foundation
+import RedisIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One `dql` session: the connection, the settings, where results go, and the loop that runs
+/// units of input from any source (the REPL, `-c`, `-f`, `\i`, piped stdin) the same way.
+/// Every failure is reported through ``DQLError/rendered(source:file:firstLine:)``: at its
+/// place in a script, relative to what was typed in the REPL.
+final class Session {
+    var settings: SessionSettings
+    private(set) var configuration: RedisConfiguration
+    let prefix: String
+
+    /// The exit status so far: 0, or the code of the last failure.
+    private(set) var exitStatus: Int32 = ExitCodes.success
+    private var executor: Executor?
+    private var output: OutputTarget = .standardOutput
+    private var includeDepth = 0
+    /// Tag values per field, for completion; emptied when data changes.
+    private var tagValueCache: [String: [String]] = [:]
+
+    init(configuration: RedisConfiguration, prefix: String, settings: SessionSettings) {
+        self.configuration = configuration
+        self.prefix = prefix
+        self.settings = settings
+    }
+
+    deinit { executor?.client.close() }
+
+    /// What the loop should do after a unit.
+    enum Flow {
+        case proceed
+        /// `\q`, or a script that stops at its first error.
+        case stop
+    }
+
+    /// Where a unit came from, for diagnostics.
+    struct Origin {
+        /// The file name shown before positions (a script); nil for the REPL and `-c`, whose
+        /// positions are relative to the text itself.
+        var name: String?
+        var interactive: Bool
+    }
+
+    // MARK: Running input
+
+    /// Runs every unit from `lines`. Returns `.stop` when the session should end.
+    func run(lines source: inout some LineSource, name: String?, interactive: Bool) -> Flow {
+        let origin = Origin(name: name, interactive: interactive)
+        var reader = StatementReader(holdsCompleteStatements: !interactive)
+        while true {
+            // A held statement runs as soon as no further line is there to continue it.
+            if reader.isHolding && !source.hasLineReady, let unit = reader.finish() {
+                if run(unit, origin: origin) == .stop { return .stop }
+            }
+            let prompt = reader.isContinuing ? continuationPrompt : prompt
+            switch source.readLine(prompt: prompt, pending: reader.pendingText) {
+            case .end:
+                if !interactive && Interrupt.isPending {
+                    return failed(ExitCodes.interrupted, "dql: interrupted", origin: origin)
+                }
+                guard let unit = reader.finish() else { return .proceed }
+                source.remember(unit)
+                return run(unit, origin: origin)
+            case .interrupted:
+                reader.discard()
+                Interrupt.clear()
+                if !interactive { return failed(ExitCodes.interrupted, "dql: interrupted", origin: origin) }
+            case .line(let line):
+                for unit in reader.feed(line) {
+                    source.remember(unit)
+                    if run(unit, origin: origin) == .stop { return .stop }
+                }
+            }
+        }
+    }
+
+    /// Runs one unit; on failure, reports it and says whether to go on.
+    func run(_ unit: InputUnit, origin: Origin) -> Flow {
+        switch unit.kind {
+        case .meta(let line):
+            do {
+                return try runMeta(MetaCommand.parse(line), interactive: origin.interactive)
+            } catch let error as MetaCommandError {
+                let location = SourceLocation(line: 1, column: error.column, offset: 0)
+                let diagnostic = DQLError(.metaCommand(error.message), at: SourceRange(location, location))
+                return report(diagnostic, text: line, unit: unit, origin: origin, code: ExitCodes.statement)
+            } catch {
+                return failed(code(for: error), "dql: \(error)", origin: origin)
+            }
+        case .statements(let text):
+            let clock = ContinuousClock()
+            let parseStart = clock.now
+            let (statements, syntaxError) = Parser.parseUntilError(text)
+            var parseTime = clock.now - parseStart
+            for parsed in statements {
+                let flow = execute(parsed, text: text, unit: unit, origin: origin, parseTime: parseTime)
+                parseTime = .zero
+                if flow == .stop { return .stop }
+            }
+            if let syntaxError {
+                return report(syntaxError, text: text, unit: unit, origin: origin, code: ExitCodes.statement)
+            }
+            return .proceed
+        }
+    }
+
+    private func execute(
+        _ parsed: ParsedStatement, text: String, unit: InputUnit, origin: Origin, parseTime: Duration
+    ) -> Flow {
+        let clock = ContinuousClock()
+        let start = clock.now
+        Interrupt.clear()
+        let stream = RowStream(style: settings.style) { [output] in output.write($0) }
+        let confirmDeletes = origin.interactive && settings.confirm
+        let context = StatementContext(
+            isCancelled: { Interrupt.isPending }, rows: stream,
+            confirm: { confirmation in confirmDeletes ? Self.ask(confirmation) : true }, note: { printError($0) })
+        context.profile.add(parseTime, to: .compile)
+        let result: StatementResult
+        do {
+            let executor = try connectedExecutor()
+            executor.settings = settings.execution
+            let bar = ProgressBar.start(
+                for: context.activity, enabled: settings.showProgress && Self.movesFiles(parsed.statement))
+            defer { bar?.stop() }
+            result = try executor.execute(parsed.statement, context: context)
+            settings.execution = executor.settings
+        } catch {
+            let cancelled = (error as? ChunkTransferError) == .cancelled
+            if cancelled { Interrupt.clear() }
+            if settings.timing {
+                printError(TimingReport.line(total: clock.now - start, profile: context.profile.profile))
+            }
+            let diagnostic =
+                cancelled
+                ? DQLError(.statementFailed("cancelled; nothing partial was kept"), at: parsed.range)
+                : Self.diagnostic(for: error, at: parsed.range)
+            return report(
+                diagnostic, text: text, unit: unit, origin: origin,
+                code: cancelled ? ExitCodes.interrupted : code(for: error))
+        }
+        apply(result)
+        var notes: [String]
+        if case .rows(let found) = result, found.streamed {
+            notes = stream.finish(found)
+        } else {
+            let rendered = ResultRenderer.render(result, style: settings.style)
+            output.write(rendered.data)
+            notes = rendered.notes
+        }
+        for note in notes { printError(note) }
+        if settings.timing {
+            printError(TimingReport.line(total: clock.now - start, profile: context.profile.profile))
+        }
+        guard case .loaded(let report) = result else { return .proceed }
+        switch report.interruption {
+        case .cancelled:
+            Interrupt.clear()
+            let diagnostic = DQLError(
+                .statementFailed("load cancelled; the file in progress was rolled back"), at: parsed.range)
+            return self.report(diagnostic, text: text, unit: unit, origin: origin, code: ExitCodes.interrupted)
+        case .connection(let error):
+            let diagnostic = DQLError(.statementFailed("load stopped: \(error)"), at: parsed.range)
+            return self.report(diagnostic, text: text, unit: unit, origin: origin, code: code(for: error))
+        case nil:
+            guard report.failed > 0 else { return .proceed }
+            let diagnostic = DQLError(
+                .statementFailed("\(plural(report.failed, "file")) could not be loaded (named above)"),
+                at: parsed.range)
+            return self.report(diagnostic, text: text, unit: unit, origin: origin, code: ExitCodes.statement)
+        }
+    }
+
+    /// Any failure of a statement as a diagnostic: DQL's own keep their place, executor checks
+    /// point at what they are about (or the statement), anything else (the server, the disk)
+    /// is shown at the statement.
+    static func diagnostic(for error: Error, at range: SourceRange) -> DQLError {
+        switch error {
+        case let error as DQLError: error
+        case let error as ExecutionError: DQLError(error.kind, at: error.range ?? range)
+        default: DQLError(.statementFailed("\(error)"), at: range)
+        }
+    }
+
+    /// Asks on the terminal before data goes; anything but yes is no.
+    static func ask(_ confirmation: Confirmation) -> Bool {
+        switch confirmation {
+        case .delete(let files):
+            let answer = Terminal.ask("delete \(plural(files, "file"))? [y/N] ")
+            return ["y", "yes"].contains(answer?.trimmingCharacters(in: .whitespaces).lowercased() ?? "")
+        }
+    }
+
+    static func movesFiles(_ statement: Statement) -> Bool {
+        switch statement {
+        case .load, .fetch: true
+        case .find(let find): find.fetchDirectory != nil
+        default: false
+        }
+    }
+
+    /// Settings a statement changed, and caches it invalidated.
+    private func apply(_ result: StatementResult) {
+        switch result {
+        case .settingChanged(let setting):
+            settings = settings.with(setting)
+            printError(SessionSettings.describe(setting))
+        case .loaded, .deleted:
+            tagValueCache.removeAll()
+        default: break
+        }
+    }
+
+    // MARK: Meta-commands
+
+    private func runMeta(_ command: MetaCommand, interactive: Bool) throws -> Flow {
+        switch command {
+        case .timing(let on):
+            settings.timing = on ?? !settings.timing
+            printError("timing is \(settings.timing ? "on" : "off")")
+        case .format(let format):
+            if let format { settings.style.format = format }
+            printError("format is \(settings.style.format.rawValue)")
+        case .expanded(let on):
+            settings.style.expanded = on ?? !settings.style.expanded
+            printError("expanded display is \(settings.style.expanded ? "on" : "off")")
+        case .include(let path):
+            guard includeDepth < 16 else {
+                throw SessionError("\\i nested more than 16 deep (does \(path) include itself?)")
+            }
+            var file = try ScriptLines(path: path)
+            includeDepth += 1
+            defer { includeDepth -= 1 }
+            let saved = settings.continueOnError
+            let flow = run(lines: &file, name: path, interactive: false)
+            settings.continueOnError = saved
+            if flow == .stop && !interactive { return .stop }
+        case .output(let path):
+            output.close()
+            output = .standardOutput
+            if let path {
+                guard let expanded = PathExpansion.expand(path) else {
+                    throw SessionError("cannot write \(path): no such user")
+                }
+                output = try OutputTarget.create(expanded)
+                printError("results go to \(path)")
+            } else {
+                printError("results go to stdout")
+            }
+        case .connect(let text):
+            var next = configuration
+            if let text { next.url = try RedisURL(parsing: text) }
+            let previous = executor
+            let previousConfiguration = configuration
+            configuration = next
+            executor = nil
+            let connected: Executor
+            do {
+                connected = try connectedExecutor()
+            } catch {
+                // Like psql: a failed \connect keeps the session on the server it had.
+                configuration = previousConfiguration
+                executor = previous
+                throw error
+            }
+            tagValueCache.removeAll()
+            previous?.client.close()
+            let shards = connected.client.isCluster ? " (Redis Cluster, \(connected.client.shards.count) masters)" : ""
+            printError("connected to \(next.url)\(shards)")
+        case .help(let topic):
+            output.write(try HelpText.text(for: topic))
+        case .list:
+            output.write(HelpText.metaCommands)
+        case .quit:
+            return .stop
+        }
+        return .proceed
+    }
+
+    // MARK: Connection
+
+    /// The executor, connecting (and checking the server) on first use.
+    func connectedExecutor() throws -> Executor {
+        if let executor { return executor }
+        if configuration.url.database != 0 {
+            throw SessionError(
+                "\(configuration.url): dql needs database 0; RediSearch indexes only database 0, and the URL selects database \(configuration.url.database)",
+                exitCode: ExitCodes.usage)
+        }
+        let check = try ServerCheck.run(configuration)
+        if !check.missingModules.isEmpty {
+            throw SessionError(
+                "\(configuration.url) lacks module(s) \(check.missingModules.joined(separator: ", ")); dql needs RediSearch (search) and RedisJSON (ReJSON)",
+                exitCode: ExitCodes.connection)
+        }
+        // A cluster is found out here: the client then routes every key to its shard.
+        let executor = Executor(
+            client: try RedisClient(configuration, connectionsPerServer: 64), layout: StorageLayout(prefix: prefix))
+        // For tests of interrupted loads; the default suits real use.
+        if let seconds = ProcessInfo.processInfo.environment["DQL_LOAD_LEASE_SECONDS"].flatMap(Int.init), seconds > 0 {
+            executor.leaseSeconds = seconds
+        }
+        self.executor = executor
+        return executor
+    }
+
+    var prompt: String { "dql \(configuration.url.endpoint)> " }
+    var continuationPrompt: String {
+        String(repeating: " ", count: max(0, prompt.count - 5)) + "...> "
+    }
+
+    /// Tag values of `field` from the index, for Tab completion; cached until data changes.
+    /// As stored, not from FT.TAGVALS: the tags are not CASESENSITIVE, so FT.TAGVALS gives them
+    /// lower-cased, and people expect `CT`, not `ct`.
+    func tagValues(of field: Field) -> [String] {
+        if let cached = tagValueCache[field.name] { return cached }
+        guard let executor = try? connectedExecutor() else { return [] }
+        let values = (try? executor.storedValues(of: field, mostCommonFirst: false, max: 10_000)) ?? []
+        tagValueCache[field.name] = values
+        return values
+    }
+
+    // MARK: Failures
+
+    /// Prints a diagnostic about `text` (the unit's text) and records the failure. In a
+    /// script the position is the file's; in the REPL and `-c`, the text's own.
+    private func report(_ diagnostic: DQLError, text: String, unit: InputUnit, origin: Origin, code: Int32) -> Flow {
+        let rendered: String
+        if let name = origin.name {
+            rendered = diagnostic.shifted(lines: unit.firstLine - 1, bytes: unit.firstByte)
+                .rendered(source: text, file: name, firstLine: unit.firstLine)
+        } else {
+            rendered = diagnostic.rendered(source: text)
+        }
+        return failed(code, String(rendered.dropLast()), origin: origin)
+    }
+
+    /// Records a failure: prints `message` and says whether the input should go on.
+    private func failed(_ code: Int32, _ message: String, origin: Origin) -> Flow {
+        printError(message)
+        exitStatus = code
+        if origin.interactive || (settings.continueOnError && code != ExitCodes.interrupted) { return .proceed }
+        return .stop
+    }
+
+    func code(for error: Error) -> Int32 {
+        switch error {
+        case let error as SessionError: error.exitCode
+        case let error as RedisError: exitCode(for: error)
+        default: ExitCodes.statement
+        }
+    }
+}
+
+/// A problem the session itself reports (a file it cannot open, a server without modules).
+struct SessionError: Error, CustomStringConvertible {
+    var description: String
+    var exitCode: Int32
+
+    init(_ description: String, exitCode: Int32 = ExitCodes.statement) {
+        self.description = description
+        self.exitCode = exitCode
+    }
+}

@@ -1,0 +1,128 @@
+import DQL
+
+/// One thing to run, cut from a stream of lines: a meta-command (`\timing on`) or DQL text
+/// holding one or more complete statements, with the line it started on.
+struct InputUnit: Equatable {
+    enum Kind: Equatable {
+        case meta(String)
+        case statements(String)
+    }
+
+    var kind: Kind
+    /// 1-based line of the unit's first line in its source.
+    var firstLine: Int
+    /// Byte offset of the unit's first line in its source.
+    var firstByte: Int
+}
+
+/// Cuts lines into units the way the REPL, `-f` and piped stdin all do: a line starting with
+/// `\` on its own is a meta-command; otherwise lines gather until what was gathered parses or
+/// fails for a reason other than running out of input (a newline inside parentheses, after
+/// `and`, or inside a string keeps the statement open).
+///
+/// In a script (`holdsCompleteStatements`), a complete statement is held until the next line
+/// shows whether it goes on: a line that starts with a word that can only continue a
+/// statement (`and`, `or`, `where`, `order`, `by`, `limit`, `offset`, `fetch to`) joins it,
+/// so a condition split over lines never runs half-read. The REPL runs a complete statement at
+/// once (and asks before a delete).
+struct StatementReader {
+    let holdsCompleteStatements: Bool
+    private var pending: [String] = []
+    private var pendingFirstLine = 1
+    private var pendingFirstByte = 0
+    private var nextLine = 1
+    private var nextByte = 0
+    /// The pending text parses as complete statements (held for the next line).
+    private var pendingIsComplete = false
+
+    init(holdsCompleteStatements: Bool = false) {
+        self.holdsCompleteStatements = holdsCompleteStatements
+    }
+
+    /// True while a statement has started but is not complete (the REPL shows `...>`).
+    var isContinuing: Bool { !pending.isEmpty && !pendingIsComplete }
+
+    /// True while a complete statement waits for the next line.
+    var isHolding: Bool { !pending.isEmpty && pendingIsComplete }
+
+    /// The text gathered so far.
+    var pendingText: String { pending.joined(separator: "\n") }
+
+    /// Feeds one line (without its newline); returns the units it completed, in order (a held
+    /// statement, then possibly the line itself).
+    mutating func feed(_ line: String) -> [InputUnit] {
+        var units: [InputUnit] = []
+        let trimmed = line.drop { $0 == " " || $0 == "\t" }
+        if isHolding {
+            if trimmed.isEmpty || trimmed.hasPrefix("--") || Self.continues(trimmed) {
+                return append(line)
+            }
+            units.append(takePending())
+        }
+        let lineNumber = nextLine
+        let byte = nextByte
+        if pending.isEmpty {
+            if trimmed.hasPrefix("\\") {
+                advance(past: line)
+                return units + [InputUnit(kind: .meta(String(trimmed)), firstLine: lineNumber, firstByte: byte)]
+            }
+            if trimmed.isEmpty || trimmed.hasPrefix("--") {
+                advance(past: line)
+                return units
+            }
+            pendingFirstLine = lineNumber
+            pendingFirstByte = byte
+        }
+        return units + append(line)
+    }
+
+    /// At end of input, or when no more input is ready: whatever is still gathered (a held
+    /// statement, or one to be reported as incomplete).
+    mutating func finish() -> InputUnit? {
+        pending.isEmpty ? nil : takePending()
+    }
+
+    /// Drops a half-typed statement (Ctrl-C in the REPL).
+    mutating func discard() {
+        pending.removeAll()
+        pendingIsComplete = false
+    }
+
+    /// Whether a line (without leading blanks) can only continue a statement.
+    static func continues(_ line: Substring) -> Bool {
+        guard line.first?.isLetter == true else { return false }
+        let words = line.split(whereSeparator: { !$0.isLetter }).prefix(2).map(String.init)
+        guard let first = words.first, let keyword = Keyword(word: first) else { return false }
+        return keyword.continuesStatement
+            || (keyword == .fetch && words.count > 1 && Keyword(word: words[1]) == .to
+                && line.dropFirst(first.count).first?.isWhitespace == true)
+    }
+
+    private mutating func advance(past line: String) {
+        nextLine += 1
+        nextByte += line.utf8.count + 1
+    }
+
+    private mutating func append(_ line: String) -> [InputUnit] {
+        advance(past: line)
+        pending.append(line)
+        let error = Parser.parseUntilError(pendingText).error
+        if let error, error.isIncomplete {
+            pendingIsComplete = false
+            return []
+        }
+        if error == nil && holdsCompleteStatements {
+            pendingIsComplete = true
+            return []
+        }
+        return [takePending()]
+    }
+
+    private mutating func takePending() -> InputUnit {
+        defer {
+            pending.removeAll()
+            pendingIsComplete = false
+        }
+        return InputUnit(kind: .statements(pendingText), firstLine: pendingFirstLine, firstByte: pendingFirstByte)
+    }
+}
