@@ -136,7 +136,8 @@ public struct Fetcher: Sendable {
             if !allocated, noRoom(errno) { throw failure(errno) }
         }
         guard allocated || ftruncate(descriptor, off_t(facts.size)) == 0 else { throw failure(errno) }
-        let transfer = ChunkTransfer(chunkSize: facts.chunkSize, connections: connections, window: window)
+        let memory = Self.memoryPlan(chunkSize: facts.chunkSize, size: facts.size, connections: connections)
+        let transfer = ChunkTransfer(chunkSize: facts.chunkSize, connections: memory.connections, window: window)
         let storage = layout
         let activity = context.activity
         let chunkSize = facts.chunkSize
@@ -147,7 +148,7 @@ public struct Fetcher: Sendable {
         let writeTime = try context.profile.measure(.transfer) {
             try transfer.download(
                 totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, client: client,
-                buffersPerConnection: Self.buffersPerConnection(chunkSize: chunkSize, connections: connections),
+                buffersPerConnection: memory.buffers,
                 progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled,
                 abandon: { hasher.abandon() }
             ) { loan in
@@ -184,10 +185,17 @@ public struct Fetcher: Sendable {
         }
     }
 
-    /// Receive buffers per connection: chunks waiting for the hash hold theirs, so a
-    /// connection can run this far ahead of the hash. About 32 MiB in all, 2 to 16 each.
-    static func buffersPerConnection(chunkSize: Int, connections: Int) -> Int {
-        max(2, min(16, (32 << 20) / max(1, chunkSize * connections)))
+    /// Connections and receive buffers for one file. Chunks waiting for the hash hold their
+    /// buffers, so a connection can run ahead of the hash by its buffers: about 32 MiB of them
+    /// in all, 2 to 16 a connection, and at most 128 MiB however large the chunks (fewer
+    /// connections for large ones; one connection and one buffer for a chunk of 32 MiB or
+    /// more, as a store written with huge chunks can hold). A buffer is never larger than the
+    /// file.
+    static func memoryPlan(chunkSize: Int, size: Int, connections: Int) -> (connections: Int, buffers: Int) {
+        let chunk = max(1, min(chunkSize, size))
+        if chunk >= 32 << 20 { return (1, 1) }
+        let usable = max(1, min(connections, (128 << 20) / (2 * chunk)))
+        return (usable, max(2, min(16, (32 << 20) / (chunk * usable))))
     }
 
     /// Block size for direct I/O: offsets, lengths and buffers must be multiples of it.
@@ -265,7 +273,7 @@ struct StoredFacts: Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [Any]],
             let name = object["$.name"]?.first as? String, let size = object["$.size"]?.first as? Int,
             let chunkSize = object["$.chunkSize"]?.first as? Int, size >= 0, chunkSize > 0,
-            chunkSize <= Self.largestChunk
+            min(chunkSize, size) <= Self.largestChunk
         else { throw FetchError.damagedDocument(id: id, reason: "name, size or chunkSize missing or invalid") }
         return StoredFacts(name: name, size: size, chunkSize: chunkSize)
     }

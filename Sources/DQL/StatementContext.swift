@@ -12,14 +12,14 @@ public struct StatementContext: Sendable {
     public var rows: (any RowSink)?
     /// Asked before data is removed, with what is about to go; false stops the statement
     /// with nothing changed.
-    public var confirm: @Sendable (Confirmation) -> Bool
+    public var confirm: @Sendable (IrreversibleAction) -> Bool
     /// Receives what the user should know that is neither a result nor an error.
     public var note: @Sendable (String) -> Void
 
     public init(
         profile: ProfileRecorder = ProfileRecorder(), activity: Activity = Activity(),
         isCancelled: @escaping @Sendable () -> Bool = { false }, rows: (any RowSink)? = nil,
-        confirm: @escaping @Sendable (Confirmation) -> Bool = { _ in true },
+        confirm: @escaping @Sendable (IrreversibleAction) -> Bool = { _ in true },
         note: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.profile = profile
@@ -32,7 +32,7 @@ public struct StatementContext: Sendable {
 }
 
 /// What a statement is about to do that cannot be undone.
-public enum Confirmation: Sendable, Equatable {
+public enum IrreversibleAction: Sendable, Equatable {
     /// Delete this many files (documents and chunks).
     case delete(files: Int)
 }

@@ -188,7 +188,7 @@ final class Session {
     }
 
     /// Asks on the terminal before data goes; anything but yes is no.
-    static func ask(_ confirmation: Confirmation) -> Bool {
+    static func ask(_ confirmation: IrreversibleAction) -> Bool {
         switch confirmation {
         case .delete(let files):
             let answer = Terminal.ask("delete \(plural(files, "file"))? [y/N] ")

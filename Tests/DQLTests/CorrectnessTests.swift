@@ -1,0 +1,262 @@
+import Foundation
+import RedisIO
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import DQL
+
+/// The defects of issue 13 that the executor itself answers for, against the real server: each
+/// test failed before its fix.
+@Suite(.serialized) struct CorrectnessTests {
+    struct Store {
+        var executor: Executor
+        var layout: StorageLayout
+        var pool: RedisPool
+        var directory: URL
+
+        func close() {
+            try? pool.withConnection { StorageTests.dropAll(layout, $0) }
+            pool.close()
+            try? FileManager.default.removeItem(at: directory)
+        }
+
+        func write(_ name: String, _ elements: [SmallDicom.Element]) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            try SmallDicom.write(elements, to: path)
+            return path
+        }
+    }
+
+    static func store() throws -> Store {
+        let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 8)
+        let layout = StorageTests.layout()
+        let executor = Executor(client: RedisClient(pool: pool), layout: layout)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-correct-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return Store(executor: executor, layout: layout, pool: pool, directory: directory)
+    }
+
+    /// `dql --prefix typo -c count` created `typo:{m}:idx` and printed 0.
+    @Test func readingStatementsNeverWriteAndSayWhenThereIsNoData() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        for statement in [
+            "count", "find", "count by modality", "show 'x.dcm'", "fetch 'x.dcm' to /tmp/none", "explain count",
+            "delete where modality = 'CT'",
+        ] {
+            let error = #expect(throws: ExecutionError.self, "\(statement)") { try store.executor.run(statement) }
+            #expect(error?.kind == .noData(prefix: store.layout.prefix, endpoint: try TestRedis.url().endpoint))
+        }
+        // Statements that need no files answer without any.
+        guard case .stats(let stats) = try store.executor.run("stats").first else {
+            Issue.record("no stats")
+            return
+        }
+        #expect(stats.files == 0)
+        guard case .fields(let fields) = try store.executor.run("fields").first else { return }
+        #expect(fields.count == Schema.fields.count && fields.allSatisfy(\.examples.isEmpty))
+        let keys = try store.pool.withConnection { try $0.keys(matching: store.layout.prefix + ":*") }
+        #expect(keys.isEmpty, "nothing was created: \(keys)")
+    }
+
+    /// A Protocol Name `a b  c` is stored as `a b c`; the literal compared with it must be
+    /// normalised the same way.
+    @Test func literalsAreNormalisedAsStoredValuesAre() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        _ = try store.write(
+            "spaced.dcm",
+            [
+                .init(0x0008, 0x0060, "CS", "MR"), .init(0x0010, 0x0010, "PN", "Doe^Jane "),
+                .init(0x0018, 0x1030, "LO", "a b  c"),
+            ])
+        _ = try store.executor.run("load '\(store.directory.path)'")
+        for statement in [
+            "count where protocol = 'a b  c'", "count where protocol = ' a  b c '", "count where protocol = 'a b c'",
+            "count where protocol in ('x', 'a\tb c')", "count where protocol like 'a b  *'",
+            "count where patient = 'Doe^Jane'", "count where protocol contains 'B'",
+        ] {
+            #expect(try store.executor.run(statement) == [.count(1)], "\(statement)")
+        }
+        #expect(try store.executor.run("count where protocol != 'a  b c'") == [.count(0)])
+    }
+
+    @Test func showOfAnIdThatDoesNotExistSaysSo() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        _ = try store.write("one.dcm", [.init(0x0008, 0x0060, "CS", "CT")])
+        _ = try store.executor.run("load '\(store.directory.path)'")
+        let id = String(repeating: "ab", count: 32)
+        let error = #expect(throws: ExecutionError.self) { try store.executor.run("show '\(id)'") }
+        #expect(error?.kind == .noFileWithId(id))
+        #expect(error?.range?.start.column == 6)
+    }
+
+    /// `load FILE chunk 64GB` used to be accepted, and every fetch of that file then aborted
+    /// allocating 64 GiB. Such documents may exist: a fetch sizes its buffers by the file.
+    @Test func aFileStoredWithAHugeChunkSizeStillFetches() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let path = try store.write("huge-chunk.dcm", [.init(0x0008, 0x0060, "CS", "CT")])
+        store.executor.settings.chunkSize = 16 << 20
+        guard case .loaded(let report) = try store.executor.run("load '\(path)'").first,
+            case .loaded(let id, _, let size) = report.outcomes.first
+        else {
+            Issue.record("not loaded")
+            return
+        }
+        // As an older dql would have written it.
+        try store.pool.withConnection {
+            try $0.call("JSON.SET", store.layout.documentKey(id: id), "$.chunkSize", "68719476736")
+        }
+        let out = store.directory.appendingPathComponent("out").path
+        guard case .fetched(let files) = try store.executor.run("fetch '\(id)' to '\(out)'").first else {
+            Issue.record("not fetched")
+            return
+        }
+        #expect(files.map(\.size) == [size])
+        #expect(FileManager.default.contents(atPath: files[0].path) == FileManager.default.contents(atPath: path))
+        #expect(Fetcher.memoryPlan(chunkSize: 68_719_476_736, size: 1 << 30, connections: 8) == (1, 1))
+        #expect(Fetcher.memoryPlan(chunkSize: 512 << 20, size: 2 << 30, connections: 64) == (1, 1))
+        #expect(Fetcher.memoryPlan(chunkSize: 512 << 10, size: 1 << 30, connections: 8) == (8, 8))
+        let (connections, buffers) = Fetcher.memoryPlan(chunkSize: 16 << 20, size: 1 << 30, connections: 64)
+        #expect(connections * buffers * (16 << 20) <= 128 << 20)
+    }
+
+    /// Rows reach the statement's sink a page at a time; nothing is collected.
+    @Test func rowsStreamAPageAtATime() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        for index in 0..<7 {
+            _ = try store.write(
+                "f\(index).dcm", [.init(0x0008, 0x0060, "CS", "CT"), .init(0x0020, 0x0013, "IS", "\(index)")])
+        }
+        _ = try store.executor.run("load '\(store.directory.path)'")
+        store.executor.pageSize = 3
+        final class Pages: RowSink, @unchecked Sendable {
+            var began: (columns: [String], total: Int)?
+            var sizes: [Int] = []
+            var names: [String] = []
+            func begin(columns: [String], total: Int) { began = (columns, total) }
+            func page(ids: [String], rows: [[String?]]) {
+                sizes.append(rows.count)
+                names += rows.compactMap { $0.first ?? nil }
+            }
+        }
+        let sink = Pages()
+        guard
+            case .rows(let found) = try store.executor.execute(
+                Parser.parseStatement("find name order by name"), context: StatementContext(rows: sink))
+        else {
+            Issue.record("no rows")
+            return
+        }
+        #expect(sink.sizes == [3, 3, 1])
+        #expect(sink.names == (0..<7).map { "f\($0).dcm" })
+        #expect(sink.began?.total == 7 && sink.began?.columns == ["name"])
+        #expect(found.streamed && found.rows.isEmpty && found.returned == 7 && found.total == 7)
+    }
+
+    /// In the REPL a delete that was meant to continue on the next line ran at once; now the
+    /// count is confirmed first, and a no changes nothing.
+    @Test func deleteIsConfirmedWithItsCountAndNoChangesNothing() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        for index in 0..<5 {
+            _ = try store.write(
+                "d\(index).dcm",
+                [.init(0x0008, 0x0060, "CS", index < 3 ? "CT" : "MR"), .init(0x0020, 0x0013, "IS", "\(index)")])
+        }
+        _ = try store.executor.run("load '\(store.directory.path)'")
+        let asked = Mutex<[IrreversibleAction]>([])
+        let refuse = StatementContext(confirm: { question in
+            asked.withLock { $0.append(question) }
+            return false
+        })
+        let statement = try Parser.parseStatement("delete where modality = 'CT'")
+        #expect(try store.executor.execute(statement, context: refuse) == .deleted(0, declined: true))
+        #expect(asked.withLock { $0 } == [.delete(files: 3)])
+        #expect(try store.executor.run("count") == [.count(5)])
+        #expect(try store.executor.execute(statement) == .deleted(3))
+        #expect(try store.executor.run("count") == [.count(2)])
+        // Nothing to delete: nothing to ask.
+        #expect(try store.executor.execute(statement, context: refuse) == .deleted(0))
+        #expect(asked.withLock { $0.count } == 1)
+    }
+
+    /// Symbolic links to `.` made a recursive load count a file 41 times (or never end);
+    /// FIFOs hung the load in open(); devices were opened.
+    @Test func walkingVisitsEachRealFileOnceAndOpensNothing() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let root = store.directory.path
+        _ = try store.write("a.dcm", [.init(0x0008, 0x0060, "CS", "CT")])
+        try FileManager.default.createDirectory(atPath: root + "/sub", withIntermediateDirectories: true)
+        try SmallDicom.write([.init(0x0008, 0x0060, "CS", "MR")], to: root + "/sub/b.dcm")
+        try FileManager.default.createSymbolicLink(atPath: root + "/self", withDestinationPath: ".")
+        try FileManager.default.createSymbolicLink(atPath: root + "/sub/up", withDestinationPath: "..")
+        try FileManager.default.createSymbolicLink(atPath: root + "/sub/again", withDestinationPath: root)
+        try FileManager.default.createSymbolicLink(atPath: root + "/dangling", withDestinationPath: root + "/nowhere")
+        try FileManager.default.createSymbolicLink(atPath: root + "/null", withDestinationPath: "/dev/null")
+        #expect(mkfifo(root + "/pipe", 0o644) == 0)
+        let walk = try FileWalker.walk(root, recursive: true)
+        #expect(walk.files.map(\.path) == [root + "/a.dcm", root + "/sub/b.dcm"])
+        #expect(
+            walk.skipped.map(\.path) == [root + "/dangling", root + "/null", root + "/pipe"],
+            "\(walk.skipped)")
+        #expect(
+            walk.skipped.map(\.reason) == [
+                "no such file or directory", "not a regular file (a character device)", "not a regular file (a FIFO)",
+            ])
+        // The load names them, goes on, and each file gets one source.
+        guard case .loaded(let report) = try store.executor.run("load '\(root)' recursive").first else { return }
+        #expect(report.loaded == 2 && report.failed == 3)
+        let sources = try store.pool.withConnection { connection in
+            try connection.keys(matching: store.layout.documentPrefix + "*").map {
+                try connection.call("JSON.GET", $0, "$.sources").string ?? ""
+            }
+        }
+        #expect(sources.allSatisfy { $0.components(separatedBy: "\",\"").count == 1 }, "\(sources)")
+        // A FIFO named directly is refused without opening it.
+        guard case .loaded(let direct) = try store.executor.run("load '\(root)/pipe'").first else { return }
+        #expect(direct.outcomes == [.failed(path: root + "/pipe", reason: "not a regular file (a FIFO)")])
+    }
+
+    @Test func aPathThatDoesNotExistIsAnErrorAtThePath() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let error = #expect(throws: ExecutionError.self) { try store.executor.run("load '/no/such/place' recursive") }
+        #expect(error?.kind == .cannotLoad(path: "/no/such/place", reason: "no such file or directory"))
+        #expect(error?.range?.start.column == 6)
+        let user = #expect(throws: ExecutionError.self) { try store.executor.run("load ~nosuchuser4711/x") }
+        #expect(user?.kind == .unknownUser("nosuchuser4711"))
+    }
+
+    /// A header the reader had to repair loads, and says so.
+    @Test func aRepairedHeaderIsReported() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        var bytes = SmallDicom.bytes([.init(0x0008, 0x0060, "CS", "CT"), .init(0x0010, 0x0010, "PN", "Test^Nasty")])
+        bytes.removeLast(3)  // the name runs past the end of the file
+        try Data(bytes).write(to: store.directory.appendingPathComponent("cut.dcm"))
+        guard case .loaded(let report) = try store.executor.run("load '\(store.directory.path)'").first else { return }
+        #expect(report.loaded == 1)
+        #expect(report.repaired.count == 1)
+        #expect(
+            report.repaired.first?.notes.first?.contains("runs past the end of the data") == true, "\(report.repaired)")
+    }
+
+    @Test func pathExpansionFollowsTheShell() throws {
+        let environment = ["HOME": "/home/someone"]
+        #expect(PathExpansion.expand("~", environment: environment) == "/home/someone")
+        #expect(PathExpansion.expand("~/scans/a", environment: environment) == "/home/someone/scans/a")
+        #expect(PathExpansion.expand("./~/a", environment: environment) == "./~/a")
+        #expect(PathExpansion.expand("/x/~y", environment: environment) == "/x/~y")
+        #expect(PathExpansion.expand("~root/x", environment: environment) == "/root/x")
+        #expect(PathExpansion.expand("~nosuchuser4711/x", environment: environment) == nil)
+        #expect(PathExpansion.expand("~", environment: ["HOME": "/h/"]) == "/h/")
+        #expect(PathExpansion.expand("~/a", environment: ["HOME": "/h/"]) == "/h/a")
+    }
+}
