@@ -7,9 +7,13 @@ import Testing
 @Suite(.serialized) struct ReplTests {
     static let prompt = "> "
 
-    func start(_ fixture: ShellFixture, _ extra: [String: String] = [:]) throws -> PseudoTerminal {
+    func start(
+        _ fixture: ShellFixture, _ extra: [String: String] = [:], arguments: [String] = []
+    ) throws
+        -> PseudoTerminal
+    {
         let terminal = try PseudoTerminal(
-            arguments: [],
+            arguments: arguments,
             environment: fixture.environment.merging(["TERM": "xterm", "LANG": "C.UTF-8"].merging(extra) { $1 }) { $1 })
         try terminal.expect("\\q to quit.")
         try terminal.expect(Self.prompt)
@@ -149,5 +153,46 @@ import Testing
         try terminal.expect(Self.prompt)
         terminal.send("\u{4}")
         #expect(try terminal.waitForExit() == 0)
+    }
+
+    /// A delete typed at the prompt ran before the user could add `and …` on the next line:
+    /// now it says how many files it will remove and asks. Errors point into what was typed.
+    @Test func aDeleteAsksFirstAndErrorsPointIntoTheTypedLine() throws {
+        let fixture = try ShellFixture()
+        let mr = try ShellFixture.oracleValues("Modality").values.filter { $0 == "MR" }.count
+        let terminal = try start(fixture)
+        for _ in 0..<3 {
+            terminal.send("count\r")
+            try terminal.expect(Self.prompt)
+        }
+        terminal.send("count where fnord = 1\r")
+        try terminal.expect("1:13: error: unknown field 'fnord'")
+        try terminal.expect(Self.prompt)
+        terminal.send("delete where modality = 'MR'\r")
+        try terminal.expect("delete \(mr) files? [y/N] ")
+        terminal.send("n\r")
+        try terminal.expect("nothing was deleted")
+        try terminal.expect(Self.prompt)
+        terminal.send("count\r")
+        try terminal.expect("\(ShellFixture.corpusNames.count)\r\n")
+        try terminal.expect(Self.prompt)
+        terminal.send("delete where modality = 'MR'\r")
+        try terminal.expect("[y/N] ")
+        terminal.send("y\r")
+        try terminal.expect("deleted")
+        try terminal.expect(Self.prompt)
+        terminal.send("count\r")
+        try terminal.expect("\(ShellFixture.corpusNames.count - mr)\r\n")
+        try terminal.expect(Self.prompt)
+        terminal.send("\u{4}")
+        #expect(try terminal.waitForExit() == 0)
+        // With --yes nothing is asked.
+        let quiet = try start(fixture, [:], arguments: ["--yes"])
+        quiet.send("delete where modality = 'CT'\r")
+        try quiet.expect("deleted")
+        try quiet.expect(Self.prompt)
+        #expect(!quiet.output.contains("[y/N]"))
+        quiet.send("\u{4}")
+        #expect(try quiet.waitForExit() == 0)
     }
 }

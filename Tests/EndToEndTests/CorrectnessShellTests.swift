@@ -1,0 +1,255 @@
+import Foundation
+import RedisIO
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Issue 13's defects as a user meets them, with the built `dql`: each test failed before its
+/// fix.
+@Suite(.serialized) struct CorrectnessShellTests {
+    /// `fetch … to ~/fx` wrote into a directory literally named `~`; `load ~/x` said "no such
+    /// file".
+    @Test func tildeIsExpandedInEveryPath() throws {
+        let fixture = try ShellFixture()
+        let home = fixture.directory.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let work = fixture.directory.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try SmallDicom.write([.init(0x0008, 0x0060, "CS", "XA")], to: home.appendingPathComponent("mine.dcm").path)
+        try "count where modality = 'XA'\n".write(
+            to: home.appendingPathComponent("s.dql"), atomically: true, encoding: .utf8)
+        let result = try fixture.run(
+            [
+                "-c", "fetch 'CT_small.dcm' to ~/fx", "-c", "load ~/mine.dcm", "-c", "\\o ~/out.txt", "-c",
+                "\\i ~/s.dql",
+            ], environment: ["HOME": home.path], currentDirectory: work.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: home.appendingPathComponent("fx/CT_small.dcm").path))
+        #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("~").path))
+        let written = try String(contentsOf: home.appendingPathComponent("out.txt"), encoding: .utf8)
+        #expect(parseTable(written).rows == [["1"]], "\(written)")
+    }
+
+    /// `dql --prefix typo -c count` printed 0 and created `typo:{m}:idx` and `typo:{m}:schema`.
+    @Test func aReadingStatementUnderAnEmptyPrefixWritesNothingAndSaysSo() throws {
+        let fixture = try ShellFixture(load: false)
+        let prefix = "typo-\(UUID().uuidString.prefix(6))"
+        let result = try fixture.run(["--prefix", prefix, "-c", "count"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr == """
+                1:1: error: no dql data under prefix '\(prefix)' on \(fixture.url.endpoint)
+                    count
+                    ^~~~~
+                    help: `load` files first, or check --prefix (or $DQL_PREFIX)
+
+                """)
+        #expect(try TestRedis.connection().keys(matching: prefix + ":*").isEmpty)
+    }
+
+    /// A script line that starts with `and` ran as a separate (failing) statement after the
+    /// delete before it had deleted too much.
+    @Test func aDeleteSplitOverScriptLinesDeletesWhatTheWholeConditionSays() throws {
+        let fixture = try ShellFixture()
+        let script = try fixture.script(
+            "d.dql", "delete where modality = 'MR'\n  and name = 'MR_small.dcm'\ncount where modality = 'MR'\n")
+        let result = try fixture.run(["--format", "csv", "-f", script])
+        #expect(result.status == 0, "\(result.stderr)")
+        let mr = try ShellFixture.oracleValues("Modality").values.filter { $0 == "MR" }.count
+        #expect(result.stdout == "deleted\n1\ncount\n\(mr - 1)\n")
+    }
+
+    /// A FIFO hung the load in open(); damaged headers loaded silently; a failed file did not
+    /// show in the exit status.
+    @Test(.timeLimit(.minutes(1))) func specialAndDamagedFilesInALoadAreNamedAndTheLoadGoesOn() throws {
+        let fixture = try ShellFixture(load: false)
+        let input = fixture.directory.appendingPathComponent("mixed")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        try SmallDicom.write([.init(0x0008, 0x0060, "CS", "CT")], to: input.appendingPathComponent("good.dcm").path)
+        var cut = SmallDicom.bytes([.init(0x0008, 0x0060, "CS", "MR"), .init(0x0010, 0x0010, "PN", "Test^Nasty")])
+        cut.removeLast(3)
+        try Data(cut).write(to: input.appendingPathComponent("cut.dcm"))
+        try Data("hello\n".utf8).write(to: input.appendingPathComponent("notes.txt"))
+        #expect(mkfifo(input.appendingPathComponent("pipe").path, 0o644) == 0)
+        let result = try fixture.run(["-c", "load '\(input.path)'", "--continue-on-error", "-c", "count"])
+        #expect(result.status == 1, "a load with a failed file exits 1: \(result.stderr)")
+        #expect(result.stderr.contains("cannot load \(input.path)/pipe: not a regular file (a FIFO)"))
+        #expect(result.stderr.contains("cannot load \(input.path)/notes.txt: not DICOM"))
+        #expect(result.stderr.contains("loaded \(input.path)/cut.dcm from a damaged header: error: (0010,0010)"))
+        #expect(result.stdout.contains("loaded 2 files"))
+        #expect(result.stdout.contains("1 with repaired headers, 2 failed"))
+        let counted = result.stdout.split(separator: "\n", maxSplits: 1).last.map(String.init) ?? ""
+        #expect(parseTable(counted).rows == [["2"]], "\(result.stdout)")
+        #expect(!result.stderr.contains("NSCocoaErrorDomain"))
+    }
+
+    /// An unreadable subdirectory aborted a recursive load with a raw Foundation error.
+    @Test func anUnreadableDirectoryIsSkippedAndNamed() throws {
+        let fixture = try ShellFixture(load: false)
+        let input = fixture.directory.appendingPathComponent("tree")
+        let closed = input.appendingPathComponent("closed")
+        try FileManager.default.createDirectory(at: closed, withIntermediateDirectories: true)
+        try SmallDicom.write([.init(0x0008, 0x0060, "CS", "CT")], to: input.appendingPathComponent("a.dcm").path)
+        try SmallDicom.write([.init(0x0008, 0x0060, "CS", "MR")], to: closed.appendingPathComponent("b.dcm").path)
+        chmod(closed.path, 0)
+        defer { chmod(closed.path, 0o755) }
+        // root reads any directory: run dql as nobody then.
+        var arguments = [DQLBinary.path, "-c", "load '\(input.path)' recursive"]
+        if geteuid() == 0 {
+            chmod(fixture.directory.path, 0o755)
+            chmod(input.path, 0o755)
+            chmod(input.appendingPathComponent("a.dcm").path, 0o644)
+            arguments = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + arguments
+        }
+        var environment = ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 }
+        environment["HOME"] = fixture.directory.path
+        environment["DQL_HISTORY"] = ""
+        let result = try ProcessResult.run(arguments[0], Array(arguments.dropFirst()), environment: environment)
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("cannot load \(closed.path): cannot read the directory: permission denied"))
+        #expect(result.stdout.contains("loaded 1 file"))
+        #expect(!result.stderr.contains("NSCocoaErrorDomain"))
+    }
+
+    /// `fetch … to` a path that is a file printed `NSCocoaErrorDomain Code=516`.
+    @Test func fetchIntoAFileSaysWhatIsWrong() throws {
+        let fixture = try ShellFixture()
+        let file = fixture.directory.appendingPathComponent("plain.txt")
+        try Data("x".utf8).write(to: file)
+        let result = try fixture.run(["-c", "fetch 'CT_small.dcm' to '\(file.path)'"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.hasPrefix("1:1: error: cannot write \(file.path): it is a regular file, not a directory\n"))
+        #expect(!result.stderr.contains("NSCocoa"))
+    }
+
+    @Test func aUrlNamingAnotherDatabaseIsRefusedAtConnect() throws {
+        let fixture = try ShellFixture(load: false)
+        let result = try fixture.run(["--url", "redis://\(fixture.url.endpoint)/3", "-c", "count"])
+        #expect(result.status == 64)
+        #expect(
+            result.stderr.contains(
+                "dql needs database 0; RediSearch indexes only database 0, and the URL selects database 3"),
+            "\(result.stderr)")
+    }
+
+    @Test func showOfAnIdThatIsNotStoredFails() throws {
+        let fixture = try ShellFixture()
+        let id = String(repeating: "0", count: 64)
+        let result = try fixture.run(["-c", "show '\(id)'"])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("1:6: error: no file with id \(id)\n"))
+    }
+
+    /// With a read-only account a load printed one NOPERM per file and exited 0.
+    @Test func aLoadRefusedForEveryFileStopsOnceWithTheReason() throws {
+        let fixture = try ShellFixture()
+        let user = "dqlro-\(UUID().uuidString.prefix(6))"
+        let admin = try TestRedis.connection()
+        try admin.call("ACL", "SETUSER", user, "on", ">secret", "~*", "&*", "+@all", "-@write")
+        defer { _ = try? admin.call("ACL", "DELUSER", user) }
+        let url = "redis://\(user):secret@\(fixture.url.endpoint)"
+        let input = fixture.directory.appendingPathComponent("new")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        for index in 0..<4 {
+            try SmallDicom.write(
+                [.init(0x0008, 0x0060, "CS", "CT"), .init(0x0020, 0x0013, "IS", "\(index)")],
+                to: input.appendingPathComponent("n\(index).dcm").path)
+        }
+        let result = try fixture.run(["--url", url, "-c", "load '\(input.path)'"])
+        #expect(result.status == 1)
+        #expect(result.stderr.components(separatedBy: "NOPERM").count == 2, "said once: \(result.stderr)")
+        #expect(result.stderr.contains("load stopped: "))
+        #expect(!result.stderr.contains("cannot load"))
+        #expect(!result.stderr.contains("secret"))
+        // Reading still works for that account.
+        let count = try fixture.run(["--url", url, "-c", "count"])
+        #expect(count.status == 0, "\(count.stderr)")
+    }
+
+    /// A compile error in a script printed two locations and neither the line nor a caret.
+    @Test func aScriptErrorHasOneLocationTheLineAndACaret() throws {
+        let fixture = try ShellFixture()
+        let script = try fixture.script("ce.dql", "count\ncount by sex, sex\n")
+        let result = try fixture.run(["-f", script])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr == """
+                \(script):2:15: error: 'sex' is grouped twice
+                    count by sex, sex
+                                  ^~~
+
+                """)
+    }
+
+    /// Inputs that killed dql: deep nesting, numbers past Int, a 5 MB word.
+    @Test func hostileStatementsGetShortClearErrors() throws {
+        let fixture = try ShellFixture()
+        let statements = [
+            "count where " + String(repeating: "(", count: 750) + "modality = 'CT'"
+                + String(repeating: ")", count: 750),
+            "count where " + String(repeating: "not ", count: 2000) + "modality = 'CT'",
+            "count where date = 1e19", "count where date in (1e400)", "count where date between -1e19 and 1",
+            "load x connections 9223372036854775807", "set connections = 9223372036854775807",
+            "load x chunk 64GB", "find where " + String(repeating: "q", count: 5_000_000) + " = 1",
+        ]
+        for statement in statements {
+            // On stdin: an argument may not be 5 MB.
+            let result = try fixture.run([], input: statement + "\n")
+            #expect(result.status == 1, "\(statement.prefix(60))")
+            #expect(result.stderr.count < 1000, "\(statement.prefix(60))")
+            #expect(result.stderr.contains("error: "))
+        }
+    }
+
+    /// `dql … | head` must not crash when the reader goes away.
+    @Test func aReaderThatGoesAwayEndsTheOutputQuietly() throws {
+        let fixture = try ShellFixture()
+        let result = try ProcessResult.run(
+            "/bin/bash",
+            [
+                "-c", "\"$0\" -c 'find *' -c 'find *' -c 'count' | head -c 10 >/dev/null; exit ${PIPESTATUS[0]}",
+                DQLBinary.path,
+            ],
+            environment: ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 })
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    /// After the server restarted, an open shell failed every statement until `\connect`.
+    @Test(.timeLimit(.minutes(1))) func theShellCarriesOnAfterTheServerRestarts() throws {
+        let server = try ScratchServer()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DQLBinary.path)
+        process.arguments = ["--url", server.url.description, "--format", "csv"]
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        func answer() throws -> String {
+            var text = ""
+            while !text.hasSuffix("\n") || text.split(separator: "\n").count < 2 {
+                let data = output.fileHandleForReading.availableData
+                guard !data.isEmpty else { throw TestSetupError("dql ended early: \(text)") }
+                text += String(decoding: data, as: UTF8.self)
+            }
+            return text
+        }
+        input.fileHandleForWriting.write(Data("stats\n".utf8))
+        #expect(try answer().hasPrefix("files,bytes"))
+        try server.stop()
+        try server.start()
+        input.fileHandleForWriting.write(Data("stats\n".utf8))
+        #expect(try answer().hasPrefix("files,bytes"))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(!stderr.contains("closed the connection"), "\(stderr)")
+    }
+}
