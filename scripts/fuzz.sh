@@ -1,27 +1,58 @@
 #!/usr/bin/env bash
-# Fuzzes DicomCore's reader with libFuzzer and AddressSanitizer, seeded with the installed DICOM
-# corpus. Crashes are written to .run/fuzz/ (git-ignored) as crash-* files.
+# Fuzzes dql's parsers with libFuzzer and AddressSanitizer:
 #
-#   scripts/fuzz.sh [SECONDS]     (default 300)
+#   scripts/fuzz.sh [dicom|dql] [SECONDS]     (default: dicom, 300 s)
+#
+# dicom: DicomCore's reader, seeded with the installed DICOM corpus.
+# dql:   DQL's lexer, parser and compiler, seeded with the example scripts and the statements of
+#        docs/DQL.md.
+# Crashes are written to .run/fuzz/<target>/artifacts/ (git-ignored) as crash-* files; keep
+# each as a regression test.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$DQL_ROOT"
+target="dicom"
+if [[ "${1:-}" == dicom || "${1:-}" == dql ]]; then
+    target="$1"
+    shift
+fi
 seconds="${1:-300}"
 
 "$DQL_ROOT/scripts/setup.sh"
-work="$DQL_ROOT/.run/fuzz"
+work="$DQL_ROOT/.run/fuzz/$target"
 mkdir -p "$work/corpus" "$work/artifacts"
-if [[ -z "$(ls -A "$work/corpus")" ]]; then
-    "$DQL_PYTHON" "$DQL_ROOT/scripts/dicom_oracle.py" --list | while read -r file; do
-        cp "$file" "$work/corpus/$(basename "$(dirname "$file")")_$(basename "$file")"
-    done
-fi
 
-note "building the fuzz target (libFuzzer + AddressSanitizer)"
-swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DicomFuzz \
-    -I Sources/CZlib -I Sources/CIconv \
-    Sources/DicomCore/*.swift Fuzz/FuzzDicomReader.swift -lz -o "$work/fuzz-dicom"
+case "$target" in
+dicom)
+    if [[ -z "$(ls -A "$work/corpus")" ]]; then
+        "$DQL_PYTHON" "$DQL_ROOT/scripts/dicom_oracle.py" --list | while read -r file; do
+            cp "$file" "$work/corpus/$(basename "$(dirname "$file")")_$(basename "$file")"
+        done
+    fi
+    note "building the DICOM fuzz target (libFuzzer + AddressSanitizer)"
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DicomFuzz \
+        -I Sources/CZlib -I Sources/CIconv \
+        Sources/DicomCore/*.swift Fuzz/FuzzDicomReader.swift -lz -o "$work/fuzz"
+    max_len=262144
+    ;;
+dql)
+    if [[ -z "$(ls -A "$work/corpus")" ]]; then
+        index=0
+        for script in examples/*.dql; do cp "$script" "$work/corpus/example-$((index++))"; done
+        sed -n '/^```dql$/,/^```$/p' docs/DQL.md | grep -v '^```' | while IFS= read -r line; do
+            printf '%s\n' "$line" >"$work/corpus/doc-$((index++))"
+        done
+    fi
+    note "building the DQL fuzz target (libFuzzer + AddressSanitizer)"
+    # The pure part of DQL: no Redis, no DICOM, no crypto.
+    sources=(Token Lexer SourceLocation DQLError DiagnosticMessage Suggestion Keyword Settings AST Parser Schema
+        Compiler Plan StorageLayout)
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DQLFuzz \
+        $(printf 'Sources/DQL/%s.swift ' "${sources[@]}") Fuzz/FuzzDQL.swift -o "$work/fuzz"
+    max_len=65536
+    ;;
+esac
 
-note "fuzzing for $seconds s"
-"$work/fuzz-dicom" -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=2048 -timeout=10 \
+note "fuzzing $target for $seconds s"
+"$work/fuzz" -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$work/artifacts/" "$work/corpus" 2>&1 | tail -n 25

@@ -180,10 +180,12 @@ public struct Compiler: Sendable {
     public func patternValuesCommand(_ pattern: PatternMatch) -> [String] {
         var builder = QueryBuilder()
         let value = builder.parameter(pattern.pattern)
-        return ["FT.AGGREGATE", layout.indexName, "@\(pattern.field.attribute):{w'\(value)'}"]
-            + ["TIMEOUT", String(timeoutMilliseconds), "GROUPBY", "1", "@" + pattern.field.attribute]
-            + ["GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "values"]
-            + SearchQuery(text: "", parameters: builder.parameters).paramsArguments + ["DIALECT", "2"]
+        let attribute = pattern.field.attribute
+        var argv = ["FT.AGGREGATE", layout.indexName, "@" + attribute + ":{w'" + value + "'}"]
+        argv += ["TIMEOUT", String(timeoutMilliseconds), "GROUPBY", "1", "@" + attribute]
+        argv += ["GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "values"]
+        argv += SearchQuery(text: "", parameters: builder.parameters).paramsArguments
+        return argv + ["DIALECT", "2"]
     }
 
     // MARK: Conditions

@@ -104,7 +104,7 @@ public struct Fetcher: Sendable {
         id: String, facts: StoredFacts, into directory: String, client: RedisClient, connections: Int,
         context: StatementContext
     ) throws -> Result {
-        try Self.makeDirectory(directory)
+        try createDirectories(directory)
         let temporary = (directory as NSString).appendingPathComponent(
             ".dql-\(id.prefix(16))-\(UUID().uuidString.prefix(8)).part")
         let descriptor = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -165,24 +165,6 @@ public struct Fetcher: Sendable {
         let final = try Self.link(
             temporary, into: directory, name: SafeName.make(facts.name, fallback: String(id.prefix(16)) + ".dcm"))
         return Result(id: id, path: final, size: facts.size)
-    }
-
-    /// Creates `path` and its parents as `mkdir -p` does; a part that exists but is not a
-    /// directory, or cannot be created, is an error that says which and why.
-    static func makeDirectory(_ path: String) throws {
-        var status = stat()
-        if stat(path, &status) == 0 {
-            guard (status.st_mode & S_IFMT) == S_IFDIR else {
-                throw FetchError.cannotWrite(path: path, reason: "it is \(fileKind(status.st_mode)), not a directory")
-            }
-            return
-        }
-        guard errno == ENOENT else { throw FetchError.cannotWrite(path: path, reason: systemMessage(errno)) }
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != path { try makeDirectory(parent) }
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
-            throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))
-        }
     }
 
     /// Connections and receive buffers for one file. Chunks waiting for the hash hold their

@@ -1,3 +1,5 @@
+import DicomCore
+import Foundation
 import RedisIO
 
 #if canImport(Glibc)
@@ -16,6 +18,25 @@ public func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at 
             throw FileWriteError(offset: offset + written, reason: systemMessage(errno))
         }
         written += result
+    }
+}
+
+/// Creates `path` and its parents as `mkdir -p` does; a part that exists but is not a
+/// directory, or cannot be created, is an error that says which and why ("permission denied",
+/// "it is a regular file, not a directory").
+public func createDirectories(_ path: String) throws {
+    var status = stat()
+    if stat(path, &status) == 0 {
+        guard (status.st_mode & S_IFMT) == S_IFDIR else {
+            throw FetchError.cannotWrite(path: path, reason: "it is \(fileKind(status.st_mode)), not a directory")
+        }
+        return
+    }
+    guard errno == ENOENT else { throw FetchError.cannotWrite(path: path, reason: systemMessage(errno)) }
+    let parent = (path as NSString).deletingLastPathComponent
+    if !parent.isEmpty, parent != path { try createDirectories(parent) }
+    guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+        throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))
     }
 }
 

@@ -68,10 +68,16 @@ struct ScriptLines: LineSource {
             throw SessionError(
                 "cannot read \(path): it is \(fileKind(status.st_mode)), not a script", exitCode: ExitCodes.usage)
         }
-        guard let data = FileManager.default.contents(atPath: expanded) else {
+        let descriptor = open(expanded, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
             throw SessionError("cannot read \(path): \(systemMessage(errno))", exitCode: ExitCodes.usage)
         }
-        self.init(text: String(decoding: data, as: UTF8.self))
+        defer { close(descriptor) }
+        let lines = DescriptorLines(descriptor: descriptor)
+        var read: [String] = []
+        while let line = lines.next() { read.append(line) }
+        self.init(text: "")
+        self.lines = read
     }
 
     mutating func readLine(prompt: String, pending: String) -> LineRead {

@@ -1,4 +1,5 @@
 import CSystem
+import DQL
 import Foundation
 import RedisIO
 
@@ -100,7 +101,7 @@ struct LocalServer {
             return
                 "already running: \(url) (\(runningPid.map { "pid \($0), data in \(dataDirectory)" } ?? "not started by dql"))"
         }
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try createDirectories(dataDirectory)
         unlink(pidFile)
         let arguments =
             [

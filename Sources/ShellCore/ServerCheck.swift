@@ -41,16 +41,9 @@ struct ServerCheck {
             .map { String($0.dropFirst("redis_version:".count)) } ?? "unknown"
         var modules: [String: String] = [:]
         for module in try connection.call("MODULE", "LIST").array ?? [] {
-            let fields = module.array ?? []
-            var name: String?
-            var number: Int64?
-            for index in stride(from: 0, to: fields.count - 1, by: 2) {
-                switch fields[index].string {
-                case "name": name = fields[index + 1].string
-                case "ver": number = fields[index + 1].integer
-                default: break
-                }
-            }
+            let fields = module.pairs ?? []
+            let name = fields.first { $0.name == "name" }?.value.string
+            let number = fields.first { $0.name == "ver" }?.value.integer
             if let name { modules[name] = number.map(formatModuleVersion) ?? "" }
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

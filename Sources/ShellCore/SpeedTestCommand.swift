@@ -59,7 +59,7 @@ struct SpeedTestCommand: ParsableCommand {
         let configuration = try connection.configuration()
         let base = workDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
         let directory = base.appendingPathComponent("dql-bench-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try createDirectories(directory.path)
         defer { try? FileManager.default.removeItem(at: directory) }
         let source = directory.appendingPathComponent("object").path
         try RandomFile.write(source, size: objectSize)

@@ -288,26 +288,29 @@ import Testing
 
     /// Every message of the catalogue has its own identifier.
     @Test func catalogueIdentifiersAreUnique() {
-        let samples: [DiagnosticMessage] = [
-            .unexpectedCharacter("x"), .unterminatedString(quote: "'"), .unknownEscape("q"),
-            .invalidUnicodeEscape(""), .nulInValue, .invalidDate(""), .invalidNumber(""), .numberOutOfRange(""),
-            .unknownSizeUnit(""), .sizeNotWhole(""), .sizeTooLarge(""),
-            .expectedStatement(found: "", suggestion: nil, continuation: false),
-            .expectedEndOfStatement(found: "", suggestion: nil), .expected(.value, found: ""),
-            .unclosedParenthesis(openedAt: .start, found: ""), .explainOfExplain, .unknownSetting("", suggestion: nil),
-            .invalidSettingValue(setting: "", allowed: "", found: ""), .unknownField("", suggestion: nil),
-            .misspelledKeyword("", keyword: ""), .offsetWithoutLimit, .countOrderWithoutGroups,
-            .nestingTooDeep(limit: 1), .tooManyValues(limit: 1), .groupedTwice(field: ""),
-            .orderByUngrouped(field: ""), .betweenOnText(field: ""), .betweenReversed(low: "", high: ""),
-            .likeOnNonText(field: "", type: ""), .containsWithoutWordIndex(field: "", wordFields: []),
-            .containsWithoutWords, .comparisonOnText(comparison: "", field: ""),
-            .wrongValueType(field: "", type: "", found: "", hint: nil), .noFileNamed(""),
-            .ambiguousName("", count: 2, ids: []), .noFileWithId(""), .noData(prefix: "", endpoint: ""),
-            .patternTooBroad(field: "", pattern: "", limit: 1), .queryTimedOut(milliseconds: 1),
-            .resultWindowTooLarge(maximum: 1), .unknownUser(""), .cannotLoad(path: "", reason: ""),
-            .metaCommand(""), .statementFailed(""),
-        ]
+        let samples = Self.catalogue
         #expect(Set(samples.map(\.id)).count == samples.count)
         #expect(samples.allSatisfy { $0.id.hasPrefix("DQL") })
     }
+
+    /// One message of each kind in the catalogue.
+    static let catalogue: [DiagnosticMessage] = [
+        .unexpectedCharacter("x"), .unterminatedString(quote: "'"), .unknownEscape("q"),
+        .invalidUnicodeEscape(""), .nulInValue, .invalidDate(""), .invalidNumber(""), .numberOutOfRange(""),
+        .unknownSizeUnit(""), .sizeNotWhole(""), .sizeTooLarge(""),
+        .expectedStatement(found: "", suggestion: nil, continuation: false),
+        .expectedEndOfStatement(found: "", suggestion: nil), .expected(.value, found: ""),
+        .unclosedParenthesis(openedAt: .start, found: ""), .explainOfExplain, .unknownSetting("", suggestion: nil),
+        .invalidSettingValue(setting: "", allowed: "", found: ""), .unknownField("", suggestion: nil),
+        .misspelledKeyword("", keyword: ""), .offsetWithoutLimit, .countOrderWithoutGroups,
+        .nestingTooDeep(limit: 1), .tooManyValues(limit: 1), .groupedTwice(field: ""),
+        .orderByUngrouped(field: ""), .betweenOnText(field: ""), .betweenReversed(low: "", high: ""),
+        .likeOnNonText(field: "", type: ""), .containsWithoutWordIndex(field: "", wordFields: []),
+        .containsWithoutWords, .comparisonOnText(comparison: "", field: ""),
+        .wrongValueType(field: "", type: "", found: "", hint: nil), .noFileNamed(""),
+        .ambiguousName("", count: 2, ids: []), .noFileWithId(""), .noData(prefix: "", endpoint: ""),
+        .patternTooBroad(field: "", pattern: "", limit: 1), .queryTimedOut(milliseconds: 1),
+        .resultWindowTooLarge(maximum: 1), .unknownUser(""), .cannotLoad(path: "", reason: ""),
+        .metaCommand(""), .statementFailed(""),
+    ]
 }

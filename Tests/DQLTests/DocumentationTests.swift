@@ -30,6 +30,9 @@ import Testing
             index = cursor
         }
         #expect(examples.count >= 10)
+        for message in DiagnosticTests.catalogue {
+            #expect(text.contains("| \(message.id) |"), "docs/DQL.md lists \(message.id)")
+        }
         for example in examples {
             let compiled = try Compiler().compile(example.statement).commands.map { RedisCommand($0).description }
             #expect(compiled == example.commands, "\(example.statement)")
