@@ -3,6 +3,9 @@
 #
 #   scripts/fuzz.sh [dicom|dql] [SECONDS]     (default: dicom, 300 s)
 #
+# DQL_FUZZ_MAX_LEN overrides the largest input (dicom 262144 bytes, dql 65536); smaller inputs
+# run faster (the DICOM target does about 170 runs a second at 8192 bytes on 2 cores).
+#
 # dicom: DicomCore's reader, seeded with the installed DICOM corpus.
 # dql:   DQL's lexer, parser and compiler, seeded with the example scripts and the statements of
 #        docs/DQL.md.
@@ -54,5 +57,5 @@ dql)
 esac
 
 note "fuzzing $target for $seconds s"
-"$work/fuzz" -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 -timeout=10 \
+"$work/fuzz" -max_total_time="$seconds" -max_len="${DQL_FUZZ_MAX_LEN:-$max_len}" -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$work/artifacts/" "$work/corpus" 2>&1 | tail -n 25

@@ -37,7 +37,10 @@ struct Completer {
         }
         let words = before.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
         let previous = words.last.map { $0.lowercased() }
-        if previous == "load" || previous == "to" { return .fileNames }
+        if previous == "load" || previous == "to" {
+            // libedit expands `~` from the password database; dql from $HOME, as a shell does.
+            return word.hasPrefix("~") ? .candidates(Self.homePaths(word), append: nil) : .fileNames
+        }
         let statementStart = words.isEmpty || before.trimmingCharacters(in: .whitespaces).hasSuffix(";")
         if statementStart {
             return .candidates(
@@ -46,6 +49,23 @@ struct Completer {
         let fields = Schema.fields.map(\.name).filter { $0.lowercased().hasPrefix(lowered) }
         let keywords = Self.keywords.filter { $0.hasPrefix(lowered) && !lowered.isEmpty }
         return .candidates(fields + keywords, append: " ")
+    }
+
+    /// Paths under a home directory that complete `word` (`~/sc` → `~/scans/`), keeping the
+    /// `~` as typed; directories end with `/` so completion goes on inside them.
+    static func homePaths(_ word: String) -> [String] {
+        guard let slash = word.lastIndex(of: "/") else { return PathExpansion.expand(word) == nil ? [] : [word + "/"] }
+        let typedDirectory = String(word[...slash])
+        let partial = String(word[word.index(after: slash)...])
+        guard let directory = PathExpansion.expand(typedDirectory),
+            let names = try? FileManager.default.contentsOfDirectory(atPath: directory)
+        else { return [] }
+        return names.filter { $0.hasPrefix(partial) && (partial.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map {
+            name in
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: directory + "/" + name, isDirectory: &isDirectory)
+            return typedDirectory + name + (isDirectory.boolValue ? "/" : "")
+        }
     }
 
     /// The field and the value typed so far when the text ends inside a quoted value:

@@ -154,12 +154,18 @@ import Testing
         #expect(failures.isEmpty, Comment(rawValue: failures.prefix(20).joined(separator: "\n")))
     }
 
-    @Test func caseIsIgnoredForText() throws {
-        let connection = try TestRedis.connection()
+    /// An empty index with dql's schema under a fresh prefix.
+    static func emptyIndex(_ connection: RedisConnection) throws -> StorageLayout {
         let layout = StorageLayout(prefix: "dqltest-\(UUID().uuidString.prefix(8))")
         try connection.call(
             RedisCommand(
                 ["FT.CREATE", layout.indexName] + Schema.indexDefinition(documentPrefix: layout.documentPrefix)))
+        return layout
+    }
+
+    @Test func caseIsIgnoredForText() throws {
+        let connection = try TestRedis.connection()
+        let layout = try Self.emptyIndex(connection)
         defer { Self.tearDown(connection, layout) }
         try connection.call(
             "JSON.SET", layout.documentKey(id: "a"), "$", #"{"protocol":"T/S/C RF FAST PILOT","modality":"MR"}"#)
@@ -176,10 +182,7 @@ import Testing
     /// finds a word whatever the case of its other letters, written as the user likes.
     @Test func containsIgnoresTheCaseOfNonASCIILetters() throws {
         let connection = try TestRedis.connection()
-        let layout = StorageLayout(prefix: "dqltest-\(UUID().uuidString.prefix(8))")
-        try connection.call(
-            RedisCommand(
-                ["FT.CREATE", layout.indexName] + Schema.indexDefinition(documentPrefix: layout.documentPrefix)))
+        let layout = try Self.emptyIndex(connection)
         defer { Self.tearDown(connection, layout) }
         for (id, name) in [
             ("a", "Jérôme^Dupont"), ("b", "JÉRÔME^DUPONT"), ("c", "jérôme^dupont"), ("d", "Jerome^Dupont"),

@@ -195,4 +195,21 @@ import Testing
         quiet.send("\u{4}")
         #expect(try quiet.waitForExit() == 0)
     }
+
+    /// `~` in a path completes from the home directory, as it loads from there.
+    @Test func tabCompletesPathsUnderTheHomeDirectory() throws {
+        let fixture = try ShellFixture(load: false)
+        let home = fixture.directory.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        try SmallDicom.write(
+            [.init(0x0008, 0x0060, "CS", "CT")], to: home.appendingPathComponent("tildefile-unique.dcm").path)
+        let terminal = try start(fixture, ["HOME": home.path])
+        terminal.send("load ~/tildef\t")
+        try terminal.expect("ile-unique.dcm")
+        terminal.send("\r")
+        try terminal.expect("loaded 1 file")
+        try terminal.expect(Self.prompt)
+        terminal.send("\u{4}")
+        #expect(try terminal.waitForExit() == 0)
+    }
 }
