@@ -224,6 +224,24 @@ import Testing
         #expect(direct.outcomes == [.failed(path: root + "/pipe", reason: "not a regular file (a FIFO)")])
     }
 
+    /// Copying each directory entry whole read past the end of readdir's buffer: a
+    /// segmentation fault in a directory of 5,000 files (found by trying dql as a new user).
+    @Test func aDirectoryOfManyFilesIsWalkedWhole() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-many-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var expected: [String] = []
+        for index in 0..<20_000 {
+            let name = String(repeating: "n", count: index % 200) + String(format: "%05d", index)
+            expected.append(directory.path + "/" + name)
+            _ = FileManager.default.createFile(atPath: directory.path + "/" + name, contents: nil)
+        }
+        let walk = try FileWalker.walk(directory.path, recursive: false)
+        #expect(walk.files.map(\.path) == expected.sorted())
+        #expect(walk.skipped.isEmpty)
+    }
+
     @Test func aPathThatDoesNotExistIsAnErrorAtThePath() throws {
         let store = try Self.store()
         defer { store.close() }
