@@ -23,11 +23,13 @@ let package = Package(
         .systemLibrary(name: "CIconv", path: "Sources/CIconv"),
         // glibc functions Swift's Glibc module hides (posix_spawn's closefrom, openpty, fallocate).
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
+        // A SIGBUS guard for read-only file mappings (a file truncated while it is mapped).
+        .target(name: "CMappingGuard", path: "Sources/CMappingGuard"),
 
         // Redis protocol and transport over hiredis. Knows nothing about DICOM.
         .target(name: "RedisIO", dependencies: ["CHiredis"]),
         // DICOM Part 10 reading. Knows nothing about Redis.
-        .target(name: "DicomCore", dependencies: ["CZlib", "CIconv"]),
+        .target(name: "DicomCore", dependencies: ["CZlib", "CIconv", "CMappingGuard"]),
         // The query language, its compiler and executor, the storage layout.
         .target(
             name: "DQL",

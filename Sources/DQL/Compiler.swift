@@ -98,10 +98,15 @@ public struct Compiler: Sendable {
             sortKeys.append((Self.groupName(field), .ascending))
         }
         if count.groupBy.isEmpty { sortKeys = [] }
+        // The server sorts by at most 8 keys; ties past them stay in the server's order.
+        sortKeys = Array(sortKeys.prefix(Self.maximumSortKeys))
         return CountPlan(
             index: layout.indexName, query: query, groupBy: count.groupBy.map(\.field),
             sortKeys: sortKeys, limit: count.limit, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds)
     }
+
+    /// Keys an aggregate sorts by at most (RediSearch refuses more).
+    static let maximumSortKeys = 8
 
     /// The name a grouped field has in aggregate rows.
     static func groupName(_ field: Field) -> String {
@@ -130,7 +135,7 @@ public struct Compiler: Sendable {
 
     /// The server's own plan for a query (`FT.EXPLAIN`).
     func explainCommand(_ query: SearchQuery) -> [String] {
-        ["FT.EXPLAIN", layout.indexName, query.text] + query.paramsArguments + ["DIALECT", "2"]
+        ["FT.EXPLAIN", layout.indexName] + query.queryArguments + query.paramsArguments + ["DIALECT", "2"]
     }
 
     /// `stats`: how many files, and their bytes summed.
@@ -179,7 +184,7 @@ public struct Compiler: Sendable {
     /// it (at most MAXEXPANSIONS): the distinct values grouped, then counted.
     public func patternValuesCommand(_ pattern: PatternMatch) -> [String] {
         var builder = QueryBuilder()
-        let value = builder.parameter(pattern.pattern)
+        let value = builder.parameter(pattern.serverPattern)
         let attribute = pattern.field.attribute
         var argv = ["FT.AGGREGATE", layout.indexName, "@" + attribute + ":{w'" + value + "'}"]
         argv += ["TIMEOUT", String(timeoutMilliseconds), "GROUPBY", "1", "@" + attribute]
@@ -195,7 +200,8 @@ public struct Compiler: Sendable {
         guard let condition else { return SearchQuery(text: "*", parameters: []) }
         var builder = QueryBuilder()
         let text = try builder.compile(condition)
-        return SearchQuery(text: text, parameters: builder.parameters, patterns: builder.patterns)
+        return SearchQuery(
+            text: text, parameters: builder.parameters, patterns: builder.patterns, verbatim: builder.usesWords)
     }
 
     /// A number as a query parameter: integral values without a fraction.
@@ -212,6 +218,12 @@ struct QueryBuilder {
     var parameters: [(String, String)] = []
     /// The `like` patterns with wildcards, which the server may expand only so far.
     var patterns: [PatternMatch] = []
+    /// Whether the query searches words (`contains`): then it must say VERBATIM, or the
+    /// server would match other forms of each word (its stemmer makes `plains` find `Plain`).
+    var usesWords = false
+
+    /// Words one `contains` may hold.
+    static let maximumWords = 100
 
     mutating func parameter(_ value: String) -> String {
         let name = "p\(parameters.count)"
@@ -283,17 +295,25 @@ struct QueryBuilder {
             }
             return range(reference, lower: (lower, false), upper: (upper, false))
         case .like(let reference, let literal):
-            // The pattern keeps RediSearch's wildcard syntax: `*`, `?`, and `\\` to escape them.
             guard reference.field.kind == .tag else {
                 throw DQLError(
                     .likeOnNonText(field: reference.field.name, type: reference.field.kindName),
                     at: reference.range)
             }
-            let pattern = try text(literal, for: reference)
-            if PatternMatch.hasWildcard(pattern) {
-                patterns.append(PatternMatch(field: reference.field, pattern: pattern, range: literal.range))
+            let written = try text(literal, for: reference)
+            let pattern = LikePattern(written)
+            // Without a wildcard it is an exact value (`\\*` matching a literal star).
+            guard pattern.hasWildcard else {
+                return "@\(reference.field.attribute):{\(tagParameter(pattern.literalText))}"
             }
-            return "@\(reference.field.attribute):{w'\(parameter(pattern))'}"
+            // The server's wildcards cannot be escaped: every `*` and `?` in one is a wildcard.
+            guard !pattern.hasLiteralWildcardCharacter else {
+                throw DQLError(.likeLiteralWildcard, at: literal.range)
+            }
+            patterns.append(
+                PatternMatch(
+                    field: reference.field, pattern: written, serverPattern: pattern.serverText, range: literal.range))
+            return "@\(reference.field.attribute):{w'\(parameter(pattern.serverText))'}"
         case .contains(let reference, let literal):
             guard let words = reference.field.wordAttribute else {
                 let wordy = Schema.fields.filter { $0.wordAttribute != nil }.map(\.name)
@@ -302,6 +322,11 @@ struct QueryBuilder {
             }
             let terms = try text(literal, for: reference).split { !$0.isLetter && !$0.isNumber }
             guard !terms.isEmpty else { throw DQLError(.containsWithoutWords, at: literal.range) }
+            // The server's query parser overflows past about 250 terms.
+            guard terms.count <= Self.maximumWords else {
+                throw DQLError(.tooManyWords(limit: Self.maximumWords), at: literal.range)
+            }
+            usesWords = true
             // The server lower-cases only ASCII letters, in the index and in the query alike:
             // `Jérôme` is kept as `jérôme`, `JÉRÔME` as `jÉrÔme`. Each word is looked up in both
             // spellings, so a word matches whatever its case (`JÉRÔME` finds `Jérôme`).
@@ -394,7 +419,13 @@ struct QueryBuilder {
             }
             throw wrong(hint)
         case .year:
-            if case .number(let number) = literal.value, let year = Int(exactly: number), (1...9999).contains(year) {
+            var number: Double?
+            switch literal.value {
+            case .number(let value): number = value
+            case .text(let text): number = Double(text.trimmingCharacters(in: .whitespaces))
+            default: break
+            }
+            if let number, let year = Int(exactly: number), (1...9999).contains(year) {
                 return (number, number)
             }
             throw wrong("a year is a whole number from 1 to 9999")
@@ -409,8 +440,9 @@ struct QueryBuilder {
     private func text(_ literal: Literal, for reference: FieldReference) throws(DQLError) -> String {
         switch literal.value {
         case .text(let text): return reference.field.normalize(text)
-        case .number(let number): return Compiler.format(number)
-        case .date(let date): return String(date)
+        // A number or date compared with text is the text as written: `patientId = 007` is
+        // the ID 007, not 7.
+        case .number, .date: return reference.field.normalize(literal.written)
         case .size:
             throw DQLError(
                 .wrongValueType(field: reference.field.name, type: "text", found: describe(literal), hint: nil),
@@ -431,21 +463,71 @@ struct QueryBuilder {
 /// up to its MAXEXPANSIONS, so the executor checks that the expansion was whole.
 public struct PatternMatch: Sendable, Hashable {
     public var field: Field
+    /// As the user wrote it (after string escapes).
     public var pattern: String
+    /// As the server's wildcard syntax takes it.
+    public var serverPattern: String
     public var range: SourceRange
+}
 
-    /// Whether `pattern` has an unescaped `*` or `?`.
-    static func hasWildcard(_ pattern: String) -> Bool {
+/// A `like` pattern: `*` any run of characters, `?` one character, and `\` before a character
+/// makes it stand for itself (`'star\*'` is the value `star*`, `'a\\\\b'` the value `a\b`).
+struct LikePattern: Sendable, Equatable {
+    enum Piece: Sendable, Equatable {
+        case literal(Character)
+        case anyRun
+        case oneCharacter
+    }
+
+    var pieces: [Piece] = []
+
+    init(_ text: String) {
         var escaped = false
-        for character in pattern {
+        for character in text {
             if escaped {
+                pieces.append(.literal(character))
                 escaped = false
             } else if character == "\\" {
                 escaped = true
-            } else if character == "*" || character == "?" {
-                return true
+            } else if character == "*" {
+                pieces.append(.anyRun)
+            } else if character == "?" {
+                pieces.append(.oneCharacter)
+            } else {
+                pieces.append(.literal(character))
             }
         }
-        return false
+        if escaped { pieces.append(.literal("\\")) }
+    }
+
+    var hasWildcard: Bool { pieces.contains { !$0.isLiteral } }
+
+    /// The characters, for a pattern without wildcards.
+    var literalText: String {
+        String(pieces.compactMap { if case .literal(let character) = $0 { character } else { nil } })
+    }
+
+    /// A literal `*` or `?`, which the server's wildcard syntax cannot express.
+    var hasLiteralWildcardCharacter: Bool {
+        pieces.contains { $0 == .literal("*") || $0 == .literal("?") }
+    }
+
+    /// The pattern in the server's wildcard syntax, as a parameter: a literal backslash is
+    /// four (measured against RediSearch 2.10: two match nothing but the next character).
+    var serverText: String {
+        pieces.map { piece in
+            switch piece {
+            case .anyRun: "*"
+            case .oneCharacter: "?"
+            case .literal("\\"): "\\\\\\\\"
+            case .literal(let character): String(character)
+            }
+        }.joined()
+    }
+}
+
+extension LikePattern.Piece {
+    fileprivate var isLiteral: Bool {
+        if case .literal = self { true } else { false }
     }
 }

@@ -58,8 +58,8 @@ public struct DQLError: Error, Sendable, Equatable, CustomStringConvertible {
     /// stays a few short lines whatever the input.
     public func rendered(source: String, file: String? = nil, firstLine: Int = 1) -> String {
         var output =
-            (file.map { "\($0):" } ?? "")
-            + "\(range.start.line):\(range.start.column): \(severity.rawValue): \(message)\n"
+            (file.map { "\(visible($0)):" } ?? "")
+            + "\(range.start.line):\(range.start.column): \(severity.rawValue): \(visible(message))\n"
         if let line = Self.line(range.start.line - firstLine, of: source) {
             let width = range.end.line == range.start.line ? max(1, range.end.column - range.start.column) : 1
             let (shown, caretColumn, caretWidth) = Self.window(
@@ -69,7 +69,7 @@ public struct DQLError: Error, Sendable, Equatable, CustomStringConvertible {
                 shown.unicodeScalars.prefix(caretColumn - 1).map { $0 == "\t" ? "\t" : " " })
             output += "    " + padding + "^" + String(repeating: "~", count: caretWidth - 1) + "\n"
         }
-        if let help { output += "    help: \(help)\n" }
+        if let help { output += "    help: \(visible(help))\n" }
         return output
     }
 
@@ -96,7 +96,7 @@ public struct DQLError: Error, Sendable, Equatable, CustomStringConvertible {
     static func window(
         of line: [Unicode.Scalar], column: Int, width: Int
     ) -> (text: String, caretColumn: Int, caretWidth: Int) {
-        let cleaned = line.map { $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F) ? $0 : "\u{FFFD}" }
+        let cleaned = line.map { $0 == "\t" || !isUnsafeOnATerminal($0) ? $0 : "\u{FFFD}" }
         let caret = max(0, min(column - 1, cleaned.count))
         var start = 0
         var end = cleaned.count

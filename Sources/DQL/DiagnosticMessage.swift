@@ -41,6 +41,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
     case containsWithoutWords
     case comparisonOnText(comparison: String, field: String)
     case wrongValueType(field: String, type: String, found: String, hint: String?)
+    case likeLiteralWildcard
+    case tooManyWords(limit: Int)
 
     // MARK: Executor
     case noFileNamed(String)
@@ -134,6 +136,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .containsWithoutWords: "DQL307"
         case .comparisonOnText: "DQL308"
         case .wrongValueType: "DQL309"
+        case .likeLiteralWildcard: "DQL310"
+        case .tooManyWords: "DQL311"
         case .noFileNamed: "DQL401"
         case .ambiguousName: "DQL402"
         case .noFileWithId: "DQL403"
@@ -188,6 +192,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .comparisonOnText(let comparison, let field):
             "'\(comparison)' compares numbers and dates; '\(field)' is text"
         case .wrongValueType(let field, let type, let found, _): "'\(field)' is \(type); \(found) is not"
+        case .likeLiteralWildcard: "like cannot match a literal '*' or '?' in a pattern with wildcards"
+        case .tooManyWords(let limit): "contains takes at most \(limit) words"
         case .noFileNamed(let name): "no file named '\(excerpt(name))'"
         case .ambiguousName(let name, let count, _): "\(count) files are named '\(excerpt(name))'"
         case .noFileWithId(let id): "no file with id \(excerpt(id, limit: 64))"
@@ -209,13 +215,15 @@ public enum DiagnosticMessage: Sendable, Hashable {
         switch self {
         case .unexpectedCharacter(let scalar): scalar == "`" ? "quote strings with ' or \"" : nil
         case .unterminatedString(let quote): "close it with \(quote)"
+        case .unknownEscape(let scalar) where scalar == "*" || scalar == "?":
+            "for a literal \(scalar) in a like pattern write \\\\\(scalar) (a backslash, escaped, before it)"
         case .unknownEscape: "escapes are \\\\ \\' \\\" \\n \\t \\r \\uXXXX \\UXXXXXXXX \\u{X…}; \\\\ is a backslash"
         case .invalidUnicodeEscape:
             "write \\u and 4 hex digits (\\u00e9), \\U and 8 (\\U0001F600), or \\u{…} with 1 to 6 (\\u{e9})"
         case .nulInValue: "DICOM text never holds NUL, and the server would cut the value there"
         case .invalidDate: "write dates as YYYY-MM-DD, e.g. 2019-03-05"
         case .numberOutOfRange: "numbers must be finite, at most about 1e300 in size"
-        case .unknownSizeUnit: "use B, KB, MB, GB (powers of 1024), e.g. 64KB"
+        case .unknownSizeUnit: "use B, KB, MB, GB, TB (powers of 1024), e.g. 64KB"
         case .sizeTooLarge: "sizes go up to 1000000TB"
         case .expectedStatement(let found, let suggestion, let continuation):
             if let suggestion {
@@ -245,9 +253,12 @@ public enum DiagnosticMessage: Sendable, Hashable {
             "use = or like for it; contains works on " + wordFields.joined(separator: ", ")
         case .comparisonOnText: "use =, !=, in, like or contains for text"
         case .wrongValueType(_, _, _, let hint): hint
+        case .likeLiteralWildcard:
+            "the server takes every * and ? of a pattern as a wildcard; without wildcards (`like 'star\\*.dcm'`) the value is matched exactly"
         case .ambiguousName(_, let count, let ids):
             "name one by its id: " + ids.joined(separator: ", ") + (count > ids.count ? ", …" : "")
-        case .noFileNamed: "`find where name like '…'` lists similar names"
+        case .noFileNamed(let name):
+            "`find name where name like '\(excerpt(String(name.prefix(3)).replacingOccurrences(of: "'", with: "''")))*'` lists the names that start the same way"
         case .noData: "`load` files first, or check --prefix (or $DQL_PREFIX)"
         case .queryTimedOut: "nothing partial was shown; `set timeout` raises the limit, or narrow the query"
         case .patternTooBroad:

@@ -1,3 +1,4 @@
+import DicomCore
 import Foundation
 import RedisIO
 
@@ -190,12 +191,25 @@ public final class Executor: @unchecked Sendable {
     func find(_ plan: SearchPlan, context: StatementContext) throws -> FoundRows {
         var found = FoundRows(columns: plan.columns.map(\.name))
         let directory = try plan.fetchDirectory.map(PathExpansion.expand)
+        // A directory that cannot take the files fails the statement before any row is shown.
+        if let directory {
+            try createDirectories(directory)
+            guard access(directory, W_OK) == 0 else {
+                throw FetchError.cannotWrite(path: directory, reason: systemMessage(errno))
+            }
+        }
         let sink = context.rows
         var begun = false
+        let maximum = try serverLimits(context: context).maximumSearchResults
         try SearchRunner.page(from: plan.offset, limit: plan.limit, pageSize: plan.pageSize) { offset, count in
             let page = try SearchPage(
                 runner.query(plan.command(offset: offset, count: count), context: context),
                 returning: !plan.returnAttributes.isEmpty)
+            // The server reads no further than MAXSEARCHRESULTS into a result and says nothing
+            // of the rest: a result that reaches past it is an error before any row is shown.
+            if offset == plan.offset, min(plan.limit.map { plan.offset + $0 } ?? page.total, page.total) > maximum {
+                throw ExecutionError(.resultWindowTooLarge(maximum: maximum))
+            }
             found.total = page.total
             let ids = page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
             let rows = page.documents.map { document in plan.columns.map { Self.display($0, document.attributes) } }
@@ -265,6 +279,16 @@ public final class Executor: @unchecked Sendable {
                 try SearchPage(runner.query(plan.command(offset: 0), context: context), returning: false).total)
         }
         var result = GroupCounts(columns: plan.groupBy.map(\.name), rows: [], totalGroups: 0)
+        // The server returns no more than MAXAGGREGATERESULTS groups and says nothing of the
+        // rest: when the groups wanted could be more, they are counted first.
+        let maximum = try serverLimits(context: context).maximumAggregateResults
+        if (plan.limit ?? Int.max) > maximum {
+            let row = try AggregateRows(runner.query(plan.allGroupsCommand, context: context)).rows.first
+            let groups = row?["groups"].flatMap { Int($0) } ?? 0
+            if min(plan.limit ?? groups, groups) > maximum {
+                throw ExecutionError(.resultWindowTooLarge(maximum: maximum))
+            }
+        }
         try SearchRunner.page(from: 0, limit: plan.limit, pageSize: plan.pageSize) { offset, _ in
             let rows = try AggregateRows(runner.query(plan.command(offset: offset), context: context)).rows
             for fields in rows {

@@ -267,7 +267,7 @@ enum SafeName {
     /// usable is left (empty, `.`, `..`).
     static func make(_ stored: String, fallback: String) -> String {
         let last = stored.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        var cleaned = String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F })
+        var cleaned = String(String.UnicodeScalarView(last.unicodeScalars.filter { !isUnsafeOnATerminal($0) }))
         while cleaned.utf8.count > 200 { cleaned.removeFirst() }
         if cleaned.isEmpty || cleaned == "." || cleaned == ".." || cleaned.hasPrefix(".dql-") { return fallback }
         return cleaned

@@ -21,9 +21,11 @@ struct FileWalker {
     struct Walk: Sendable, Equatable {
         var files: [Entry] = []
         var skipped: [(path: String, reason: String)] = []
+        /// Names starting with `.` left out (hidden files and directories, by convention).
+        var hidden = 0
 
         static func == (lhs: Walk, rhs: Walk) -> Bool {
-            lhs.files == rhs.files && lhs.skipped.elementsEqual(rhs.skipped) { $0 == $1 }
+            lhs.files == rhs.files && lhs.hidden == rhs.hidden && lhs.skipped.elementsEqual(rhs.skipped) { $0 == $1 }
         }
     }
 
@@ -73,7 +75,8 @@ struct FileWalker {
                 walk.skipped.append(((path.hasSuffix("/") ? path : path + "/") + shown, "the name is not valid UTF-8"))
                 continue
             }
-            if !name.hasPrefix(".") { names.append(name) }
+            if name == "." || name == ".." { continue }
+            if name.hasPrefix(".") { walk.hidden += 1 } else { names.append(name) }
         }
         closedir(handle)
         let base = path.hasSuffix("/") ? path : path + "/"
@@ -109,11 +112,4 @@ extension FileWalker {
 struct WalkError: Error, Sendable, Equatable {
     var path: String
     var reason: String
-}
-
-/// `strerror` of an errno value, lower-cased as dql's messages are: "permission denied",
-/// "no such file or directory".
-public func systemMessage(_ code: Int32) -> String {
-    let text = String(cString: strerror(code))
-    return text.prefix(1).lowercased() + text.dropFirst()
 }

@@ -32,7 +32,10 @@ public func createDirectories(_ path: String) throws {
         }
         return
     }
-    guard errno == ENOENT else { throw FetchError.cannotWrite(path: path, reason: systemMessage(errno)) }
+    // Not there (create it), or a part of the way is a file (the parent says which).
+    guard errno == ENOENT || errno == ENOTDIR else {
+        throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))
+    }
     let parent = (path as NSString).deletingLastPathComponent
     if !parent.isEmpty, parent != path { try createDirectories(parent) }
     guard mkdir(path, 0o755) == 0 || errno == EEXIST else {

@@ -60,7 +60,16 @@ public struct IndexManager: Sendable {
                 "the index \(layout.indexName) was made by a newer dql (schema \(recorded), this dql knows \(Self.schemaVersion)); upgrade dql"
             )
         }
-        return recorded == Self.schemaVersion ? .current : .outdated(version: recorded ?? 0)
+        guard recorded == Self.schemaVersion else { return .outdated(version: recorded ?? 0) }
+        // An index another client is (re)building answers from part of the documents: wait
+        // until it has indexed them all.
+        if Self.isIndexing(info) { try waitForIndexing(connection) }
+        return .current
+    }
+
+    static func isIndexing(_ info: RedisReply) -> Bool {
+        let pairs = info.pairs ?? []
+        return pairs.first { $0.name == "indexing" }.map { ($0.value.integer ?? 0) != 0 } ?? false
     }
 
     /// Makes sure the index exists with the current definition.
@@ -70,12 +79,22 @@ public struct IndexManager: Sendable {
         if state == .current { return .existed }
         if case .outdated = state {
             // Without DD: the documents stay.
-            try connection.call("FT.DROPINDEX", layout.indexName)
+            let dropped = try connection.send(["FT.DROPINDEX", layout.indexName])
+            // Another dql dropped it a moment ago, migrating too.
+            if let message = dropped.errorMessage, !message.lowercased().contains("unknown index"),
+                !message.lowercased().contains("no such index")
+            {
+                throw RedisError(.server, endpoint: connection.endpoint, message)
+            }
         }
         try addStudyYears(connection)
-        try connection.call(
+        let created = try connection.send(
             RedisCommand(
                 ["FT.CREATE", layout.indexName] + Schema.indexDefinition(documentPrefix: layout.documentPrefix)))
+        // Another dql created it a moment ago (two first loads at once): the same index.
+        if let message = created.errorMessage, !message.lowercased().contains("index already exists") {
+            throw RedisError(.server, endpoint: connection.endpoint, message)
+        }
         try connection.call("SET", versionKey, String(Self.schemaVersion))
         try waitForIndexing(connection)
         switch state {
@@ -87,7 +106,7 @@ public struct IndexManager: Sendable {
     /// Schema 2: every document with a `studyDate` gets its `studyYear`. Idempotent (NX), so
     /// an interrupted migration simply runs again.
     func addStudyYears(_ connection: RedisConnection) throws {
-        try connection.scan(matching: layout.documentPrefix + "*") { keys in
+        try connection.scan(matching: RedisConnection.globEscaped(layout.documentPrefix) + "*") { keys in
             let dates = try connection.pipeline(keys.map { RedisCommand("JSON.GET", $0, "$.studyDate") })
             var updates: [RedisCommand] = []
             for (key, date) in zip(keys, dates) {
@@ -102,9 +121,7 @@ public struct IndexManager: Sendable {
     /// would see only some of them. Waits until RediSearch reports the scan finished.
     func waitForIndexing(_ connection: RedisConnection) throws {
         while true {
-            let info = try connection.call("FT.INFO", layout.indexName).pairs ?? []
-            let indexing = info.first { $0.name == "indexing" }.map { ($0.value.integer ?? 0) != 0 } ?? false
-            if !indexing { return }
+            if !Self.isIndexing(try connection.call("FT.INFO", layout.indexName)) { return }
             usleep(10_000)
         }
     }

@@ -201,7 +201,11 @@ public struct Lexer {
         guard let parsed = Double(text), text.filter({ $0 == "." }).count <= 1 else {
             throw DQLError(.invalidNumber(text), at: SourceRange(start, location))
         }
-        guard parsed.isFinite else { throw DQLError(.numberOutOfRange(text), at: SourceRange(start, location)) }
+        // Too large (inf), or too small to be told from 0 (1e-400).
+        let significand = text.split(whereSeparator: { $0 == "e" || $0 == "E" }).first ?? ""
+        guard parsed.isFinite, parsed != 0 || !significand.contains(where: { ("1"..."9").contains($0) }) else {
+            throw DQLError(.numberOutOfRange(text), at: SourceRange(start, location))
+        }
         // A size: 64KB, 1.5MB, 512K.
         if let scalar = peek(), scalar.properties.isAlphabetic {
             var unit = ""
@@ -210,6 +214,10 @@ public struct Lexer {
                 advance()
             }
             guard let multiplier = Self.sizeUnits[unit.lowercased()] else {
+                // Digits then letters that are no unit: a word such as an id (`3dd3…`).
+                if text.allSatisfy(\.isNumber), (text + unit).unicodeScalars.allSatisfy(isWordPart) {
+                    return token(.word(text + unit), from: start)
+                }
                 throw DQLError(.unknownSizeUnit(unit), at: SourceRange(start, location))
             }
             let bytes = parsed * Double(multiplier)
@@ -225,7 +233,7 @@ public struct Lexer {
     /// Sizes are binary: 1 KB = 1024 bytes, as chunk sizes are.
     static let sizeUnits: [String: Int] = [
         "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
-        "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+        "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40,
     ]
 
     private mutating func lexBareWord() -> String {

@@ -1,38 +1,110 @@
 import Foundation
 import RedisIO
 
-/// A load's claim on the chunks it is writing: the `loading:<id>` key, set with a short
-/// expiry and renewed by a thread of its own while the load runs. `vacuum` leaves chunks
-/// with a live lease alone; when a loader dies (killed, crashed, machine gone) the lease
-/// expires within `seconds` and its chunks become orphans that `vacuum` removes.
+/// A load's exclusive claim on the chunks of one id: the `loading:<id>` key holds a token of
+/// this load, with a short expiry renewed by a thread of its own while the load runs.
+///
+/// - Only one load at a time writes the chunks of an id: a second load of the same bytes waits
+///   until the first has finished (its document exists: nothing to do) or died (its claim
+///   expired: it takes over). Two loads can never write one id's keys with different chunk
+///   sizes, or delete each other's chunks.
+/// - Renewal, commit and release check the token in one step on the server (a Lua script on
+///   the claim's slot, which the document shares): a load that stalled past its expiry and
+///   lost the claim to another neither writes its document nor removes chunks that are now the
+///   other load's.
+/// - `vacuum` leaves chunks with a live claim alone; a dead load's claim expires within
+///   `seconds` and its chunks become orphans that `vacuum` removes.
 final class LoadLease: @unchecked Sendable {
     let key: String
     let seconds: Int
+    /// This load's token, the key's value while the claim is ours.
+    let token = UUID().uuidString
     private let client: RedisClient
     /// Guards `running`; signalled by `release` so the renewing thread stops at once.
     private let condition = NSCondition()
     nonisolated(unsafe) private var running = true
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Takes the lease and starts renewing it every `seconds / 3`.
-    init(key: String, seconds: Int, client: RedisClient, now: Int) throws {
+    /// Sets the expiry again if the claim is still ours (1), else does nothing (0).
+    static let renewScript =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) else return 0 end"
+    /// Deletes the claim if it is still ours.
+    static let releaseScript =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"
+    /// Writes the document (NX) only while the claim is ours: -1 when it was lost.
+    static let commitScript =
+        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end "
+        + "if redis.call('JSON.SET', KEYS[2], '$', ARGV[2], 'NX') then return 1 else return 0 end"
+
+    /// What trying to claim an id found.
+    enum Claim {
+        case claimed(LoadLease)
+        /// Another load stored these bytes while this one waited.
+        case stored
+    }
+
+    /// Claims `key` for this load, waiting while another load holds it, until that load has
+    /// stored the document `documentKey` or its claim has expired. `isCancelled` is polled
+    /// while waiting.
+    static func claim(
+        key: String, documentKey: String, seconds: Int, client: RedisClient,
+        isCancelled: @Sendable () -> Bool = { false }
+    ) throws -> Claim {
+        let lease = LoadLease(key: key, seconds: seconds, client: client)
+        while true {
+            let reply = try client.call(
+                RedisCommand("SET", key, lease.token, "NX", "EX", String(lease.seconds)), routedBy: key)
+            if reply == .status("OK") {
+                // The load that held it may have finished just before: its document stands.
+                if try client.call(RedisCommand("EXISTS", documentKey), routedBy: documentKey).integer == 1 {
+                    _ = try? client.call(RedisCommand("EVAL", releaseScript, "1", key, lease.token), routedBy: key)
+                    return .stored
+                }
+                lease.startRenewing()
+                return .claimed(lease)
+            }
+            if try client.call(RedisCommand("EXISTS", documentKey), routedBy: documentKey).integer == 1 {
+                return .stored
+            }
+            if isCancelled() { throw ChunkTransferError.cancelled }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    private init(key: String, seconds: Int, client: RedisClient) {
         self.key = key
         self.seconds = max(1, seconds)
         self.client = client
-        try client.call(RedisCommand("SET", key, String(now), "EX", String(self.seconds)), routedBy: key)
-        let thread = Thread { [self] in renewUntilReleased() }
-        thread.name = "dql.lease"
-        thread.start()
     }
 
-    /// Stops renewing and deletes the key.
+    /// Whether the claim is still this load's.
+    func isHeld() -> Bool {
+        (try? client.call(RedisCommand("GET", key), routedBy: key).string) == token
+    }
+
+    /// Writes `json` as the document at `documentKey` (NX) if the claim is still ours.
+    /// Returns false when another load's document was there already.
+    func commit(documentKey: String, json: String) throws -> Bool {
+        let reply = try client.call(
+            RedisCommand("EVAL", Self.commitScript, "2", key, documentKey, token, json), routedBy: key)
+        guard reply.integer != -1 else { throw LoadLeaseError.lost(key: key, seconds: seconds) }
+        return reply.integer == 1
+    }
+
+    /// Stops renewing and deletes the claim if it is still ours.
     func release() {
         condition.withLock {
             running = false
             condition.signal()
         }
         finished.wait()
-        _ = try? client.call(RedisCommand("DEL", key), routedBy: key)
+        _ = try? client.call(RedisCommand("EVAL", Self.releaseScript, "1", key, token), routedBy: key)
+    }
+
+    private func startRenewing() {
+        let thread = Thread { [self] in renewUntilReleased() }
+        thread.name = "dql.lease"
+        thread.start()
     }
 
     private func renewUntilReleased() {
@@ -44,9 +116,23 @@ final class LoadLease: @unchecked Sendable {
             }
             guard stillRunning else { break }
             // A failed renewal is not fatal here: the transfer itself will fail on the same
-            // connection problem, and an expired lease only lets vacuum reclaim the chunks.
-            _ = try? client.call(RedisCommand("EXPIRE", key, String(seconds)), routedBy: key)
+            // connection problem, and a lost claim is found at commit.
+            _ = try? client.call(
+                RedisCommand("EVAL", Self.renewScript, "1", key, token, String(seconds)), routedBy: key)
         }
         finished.signal()
+    }
+}
+
+/// A load that lost its claim: it stalled longer than the claim lasts, and another load
+/// (or `vacuum`) may have taken over its id.
+enum LoadLeaseError: Error, Sendable, Equatable, CustomStringConvertible {
+    case lost(key: String, seconds: Int)
+
+    var description: String {
+        switch self {
+        case .lost(_, let seconds):
+            "the load stalled for more than \(seconds) s and lost its claim on its chunks to another load or to vacuum; nothing was stored, load it again"
+        }
     }
 }

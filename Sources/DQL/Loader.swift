@@ -46,6 +46,7 @@ public struct Loader: Sendable {
         let started = clock.now
         var report = LoadReport()
         report.outcomes = walk.skipped.map { .failed(path: $0.path, reason: $0.reason) }
+        report.hidden = walk.hidden
         for file in walk.files {
             if context.isCancelled() {
                 report.interruption = .cancelled
@@ -115,6 +116,7 @@ public struct Loader: Sendable {
         let header = try DicomReader.read(bytes, options: .metadataOnly)
         let repairs = header.diagnostics.map(\.description)
         let source = URL(fileURLWithPath: path).standardizedFileURL.path
+        let chunkCount = transfer.chunkCount(totalSize: bytes.count)
         let provisional: String?
         // On a cluster the provisional chunks could not be renamed (RENAME stays within a slot).
         if bytes.count >= overlapThreshold, !client.isCluster,
@@ -127,24 +129,36 @@ public struct Loader: Sendable {
             provisional = nil
         }
         let hashing = HashingThread(mapped)
-        // The provisional chunks stay claimed until they have their final names.
-        let provisionalLease = try provisional.map {
-            try LoadLease(key: layout.loadingKey(id: $0), seconds: leaseSeconds, client: client, now: now)
-        }
+        // The provisional chunks are this load's alone; claimed so vacuum leaves them alone.
+        var provisionalLease: LoadLease?
         defer { provisionalLease?.release() }
         if let provisional {
-            try upload(bytes, id: provisional, mapped: mapped, client: client, context: context)
+            let key = layout.loadingKey(id: provisional)
+            if case .claimed(let lease) = try LoadLease.claim(
+                key: key, documentKey: layout.documentKey(id: provisional), seconds: leaseSeconds, client: client)
+            {
+                provisionalLease = lease
+            }
+            do {
+                try upload(bytes, id: provisional, mapped: mapped, client: client, context: context)
+                try Self.checkUnchanged(mapped)
+            } catch {
+                removeChunks(id: provisional, count: chunkCount, client: client)
+                throw error
+            }
         }
         let uploaded = provisional != nil
         let id = try context.profile.measure(.checksum) { try hashing.wait() }
-        let documentKey = layout.documentKey(id: id)
-        let exists = try context.profile.measure(.query) {
-            try client.call(RedisCommand("EXISTS", documentKey), routedBy: documentKey).integer == 1
+        // The hash is of the bytes as they were read: worthless if the file changed meanwhile.
+        do {
+            try Self.checkUnchanged(mapped)
+        } catch {
+            if let provisional { removeChunks(id: provisional, count: chunkCount, client: client) }
+            throw error
         }
-        if exists {
-            if let provisional {
-                removeChunks(id: provisional, count: transfer.chunkCount(totalSize: bytes.count), client: client)
-            }
+        let documentKey = layout.documentKey(id: id)
+        func alreadyStored() throws -> (outcome: Outcome, repairs: [String]) {
+            if let provisional { removeChunks(id: provisional, count: chunkCount, client: client) }
             try client.withConnection(routedBy: documentKey) { connection in
                 // Remember a new source path; the bytes are already there.
                 let known = try connection.call("JSON.GET", documentKey, "$.sources").string ?? ""
@@ -156,23 +170,48 @@ public struct Loader: Sendable {
             if !uploaded { context.activity.add(bytes: bytes.count) }
             return (.alreadyLoaded(id: id, name: name), repairs)
         }
-        let lease = try LoadLease(key: layout.loadingKey(id: id), seconds: leaseSeconds, client: client, now: now)
-        defer { lease.release() }
-        if let provisional {
-            try rename(from: provisional, to: id, count: transfer.chunkCount(totalSize: bytes.count), client: client)
-        } else {
-            try upload(bytes, id: id, mapped: mapped, client: client, context: context)
+        let exists = try context.profile.measure(.query) {
+            try client.call(RedisCommand("EXISTS", documentKey), routedBy: documentKey).integer == 1
         }
-        context.profile.add(bytes: bytes.count)
-        let document = FileDocument(
-            file: header, id: id, name: name, size: bytes.count, chunkSize: transfer.chunkSize, loadedAt: now,
-            source: source)
-        // NX: if another loader finished the same bytes meanwhile, its document stands.
-        try context.profile.measure(.query) {
-            try client.call(
-                RedisCommand(["JSON.SET", documentKey, "$", document.json.serialized(), "NX"]), routedBy: documentKey)
+        if exists { return try alreadyStored() }
+        // One load at a time writes an id's chunks; a load of the same bytes already under way
+        // is waited for.
+        let lease: LoadLease
+        switch try LoadLease.claim(
+            key: layout.loadingKey(id: id), documentKey: documentKey, seconds: leaseSeconds, client: client,
+            isCancelled: context.isCancelled)
+        {
+        case .stored: return try alreadyStored()
+        case .claimed(let claimed): lease = claimed
+        }
+        defer { lease.release() }
+        do {
+            if let provisional {
+                try rename(from: provisional, to: id, count: chunkCount, client: client)
+            } else {
+                try upload(bytes, id: id, mapped: mapped, client: client, context: context)
+            }
+            try Self.checkUnchanged(mapped)
+            context.profile.add(bytes: bytes.count)
+            let document = FileDocument(
+                file: header, id: id, name: name, size: bytes.count, chunkSize: transfer.chunkSize, loadedAt: now,
+                source: source)
+            try context.profile.measure(.query) {
+                _ = try lease.commit(documentKey: documentKey, json: document.json.serialized())
+            }
+        } catch {
+            // The chunks under the final id are this load's only while the claim is.
+            if lease.isHeld() { removeChunks(id: id, count: chunkCount, client: client) }
+            if let provisional { removeChunks(id: provisional, count: chunkCount, client: client) }
+            throw error
         }
         return (.loaded(id: id, name: name, size: bytes.count), repairs)
+    }
+
+    /// Throws when the file changed while it was read (it shrank, or its size or modification
+    /// time differ): what was read from it cannot be stored under its hash.
+    static func checkUnchanged(_ file: MappedFile) throws {
+        if file.changedSinceOpened { throw LoadFileChanged() }
     }
 
     /// Files at least this large upload while they are hashed (when no stored file has their
@@ -191,7 +230,9 @@ public struct Loader: Sendable {
         return total > 0
     }
 
-    /// Writes the chunks of `bytes` under `id`; on failure removes what it wrote.
+    /// Writes the chunks of `bytes` under `id` (the caller removes them if anything fails). A
+    /// send from a file that shrank meanwhile fails in the kernel (EFAULT, taken for a broken
+    /// connection): that is reported as the file's change.
     private func upload(
         _ bytes: UnsafeRawBufferPointer, id: String, mapped: MappedFile, client: RedisClient, context: StatementContext
     ) throws {
@@ -206,30 +247,24 @@ public struct Loader: Sendable {
                 }
             }
         } catch {
-            removeChunks(id: id, count: transfer.chunkCount(totalSize: bytes.count), client: client)
+            if mapped.changedSinceOpened { throw LoadFileChanged() }
             throw error
         }
     }
 
     /// Moves chunks from their provisional keys to the keys of the file's id (one server only:
-    /// RENAME is a pointer move, not a copy, but it cannot cross cluster slots).
+    /// RENAME is a pointer move, not a copy, but it cannot cross cluster slots). The caller
+    /// holds the id's claim and removes both sets of keys if this fails.
     private func rename(from provisional: String, to id: String, count: Int, client: RedisClient) throws {
-        do {
-            try client.pool(forKey: layout.chunkKey(id: id, index: 0)).withConnection { connection in
-                for start in stride(from: 0, to: count, by: 1000) {
-                    let replies = try connection.pipeline(
-                        (start..<min(count, start + 1000)).map {
-                            RedisCommand(
-                                "RENAME", layout.chunkKey(id: provisional, index: $0),
-                                layout.chunkKey(id: id, index: $0))
-                        })
-                    for reply in replies { _ = try reply.checked() }
-                }
+        try client.pool(forKey: layout.chunkKey(id: id, index: 0)).withConnection { connection in
+            for start in stride(from: 0, to: count, by: 1000) {
+                let replies = try connection.pipeline(
+                    (start..<min(count, start + 1000)).map {
+                        RedisCommand(
+                            "RENAME", layout.chunkKey(id: provisional, index: $0), layout.chunkKey(id: id, index: $0))
+                    })
+                for reply in replies { _ = try reply.checked() }
             }
-        } catch {
-            removeChunks(id: provisional, count: count, client: client)
-            removeChunks(id: id, count: count, client: client)
-            throw error
         }
     }
 
@@ -243,6 +278,11 @@ public struct Loader: Sendable {
         let digits = String(byte, radix: 16)
         return digits.count == 1 ? "0" + digits : digits
     }
+}
+
+/// A file that changed while it was loaded.
+struct LoadFileChanged: Error, CustomStringConvertible {
+    var description: String { "the file changed while it was loaded; nothing was stored" }
 }
 
 /// SHA-256 of a mapped file on a thread of its own, so it can run alongside an upload.

@@ -21,16 +21,18 @@ public struct Maintenance: Sendable {
     /// a load still under way (its lease key exists) are left alone. On a cluster every master
     /// is scanned; documents and leases share the `{m}` slot, so one EXISTS asks about both.
     public func vacuum(_ client: RedisClient) throws -> VacuumReport {
-        let pattern = "\(layout.prefix):chunk:*"
-        let idStart = layout.prefix.count + ":chunk:".count
+        let chunkPrefix = "\(layout.prefix):chunk:"
+        let pattern = RedisConnection.globEscaped(chunkPrefix) + "*"
         var chunksById: [String: [String]] = [:]
         for pool in client.masterPools() {
             try pool.withConnection { connection in
                 try connection.scan(matching: pattern) { keys in
                     for key in keys {
-                        let rest = key.dropFirst(idStart)
-                        guard let colon = rest.lastIndex(of: ":") else { continue }
-                        chunksById[String(rest[..<colon]), default: []].append(key)
+                        // Only keys of dql's exact shape: another prefix that starts like this one
+                        // (`lab` and `lab:chunk`) has keys that match the pattern too.
+                        guard key.hasPrefix(chunkPrefix), let id = Self.chunkId(key.dropFirst(chunkPrefix.count))
+                        else { continue }
+                        chunksById[id, default: []].append(key)
                     }
                 }
             }
@@ -47,6 +49,20 @@ public struct Maintenance: Sendable {
             removed += try client.unlink(Array(Set(chunksById[id] ?? [])))
         }
         return VacuumReport(orphanIds: orphans, chunksRemoved: removed)
+    }
+
+    /// The id in the rest of a chunk key (`<id>:<index>`), where the id is a SHA-256 (64 hex
+    /// digits) or a provisional `new-<uuid>`; nil for anything else.
+    static func chunkId(_ rest: Substring) -> String? {
+        guard let colon = rest.lastIndex(of: ":") else { return nil }
+        let index = rest[rest.index(after: colon)...]
+        guard !index.isEmpty, index.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        let id = rest[..<colon]
+        let isHash = id.count == 64 && id.allSatisfy { $0.isHexDigit && !$0.isUppercase }
+        let isProvisional =
+            id.hasPrefix("new-") && id.count == 40
+            && id.dropFirst(4).allSatisfy { ($0.isHexDigit && !$0.isUppercase) || $0 == "-" }
+        return isHash || isProvisional ? String(id) : nil
     }
 
     /// Deletes a stored file: its document first (so it disappears from every query at once),

@@ -36,16 +36,22 @@ public struct SearchQuery: Sendable, Equatable {
     public var parameters: [(String, String)]
     /// The `like` patterns in it with wildcards (see ``PatternMatch``).
     public var patterns: [PatternMatch] = []
+    /// It searches words: sent with VERBATIM, so words match exactly (no stemming).
+    public var verbatim = false
 
-    public init(text: String, parameters: [(String, String)], patterns: [PatternMatch] = []) {
+    public init(text: String, parameters: [(String, String)], patterns: [PatternMatch] = [], verbatim: Bool = false) {
         self.text = text
         self.parameters = parameters
         self.patterns = patterns
+        self.verbatim = verbatim
     }
+
+    /// The query text, and VERBATIM when it searches words.
+    public var queryArguments: [String] { [text] + (verbatim ? ["VERBATIM"] : []) }
 
     public static func == (lhs: SearchQuery, rhs: SearchQuery) -> Bool {
         lhs.text == rhs.text && lhs.parameters.elementsEqual(rhs.parameters) { $0 == $1 }
-            && lhs.patterns == rhs.patterns
+            && lhs.patterns == rhs.patterns && lhs.verbatim == rhs.verbatim
     }
 
     /// `PARAMS n name value …`, or nothing without parameters.
@@ -81,7 +87,7 @@ public struct SearchPlan: Sendable, Equatable {
 
     /// FT.SEARCH for `count` rows starting at `offset`.
     public func command(offset: Int, count: Int) -> [String] {
-        var argv = ["FT.SEARCH", index, query.text]
+        var argv = ["FT.SEARCH", index] + query.queryArguments
         if returnAttributes.isEmpty {
             argv.append("NOCONTENT")
         } else {
@@ -120,11 +126,13 @@ public struct CountPlan: Sendable, Equatable {
     /// The command for the rows starting at `offset`.
     public func command(offset: Int) -> [String] {
         if groupBy.isEmpty {
-            return ["FT.SEARCH", index, query.text, "LIMIT", "0", "0", "TIMEOUT", String(timeoutMilliseconds)]
-                + query.paramsArguments + ["DIALECT", "2"]
+            return ["FT.SEARCH", index] + query.queryArguments
+                + ["LIMIT", "0", "0", "TIMEOUT", String(timeoutMilliseconds)] + query.paramsArguments + [
+                    "DIALECT", "2",
+                ]
         }
         let rows = pageRows(offset: offset)
-        var argv = ["FT.AGGREGATE", index, query.text, "TIMEOUT", String(timeoutMilliseconds)]
+        var argv = ["FT.AGGREGATE", index] + query.queryArguments + ["TIMEOUT", String(timeoutMilliseconds)]
         argv += ["GROUPBY", String(groupBy.count)] + groupNames.map { "@" + $0 }
         argv += ["REDUCE", "COUNT", "0", "AS", "count"]
         argv += ["SORTBY", String(sortKeys.count * 2)] + sortKeys.flatMap { ["@" + $0.0, $0.1.rawValue] }
@@ -137,7 +145,12 @@ public struct CountPlan: Sendable, Equatable {
     /// "N of M").
     public var totalGroupsCommand: [String]? {
         guard limit != nil, !groupBy.isEmpty else { return nil }
-        var argv = ["FT.AGGREGATE", index, query.text, "TIMEOUT", String(timeoutMilliseconds)]
+        return allGroupsCommand
+    }
+
+    /// The command that counts every group.
+    public var allGroupsCommand: [String] {
+        var argv = ["FT.AGGREGATE", index] + query.queryArguments + ["TIMEOUT", String(timeoutMilliseconds)]
         argv += ["GROUPBY", String(groupBy.count)] + groupNames.map { "@" + $0 }
         argv += ["GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "groups"]
         argv += query.paramsArguments + ["DIALECT", "2"]

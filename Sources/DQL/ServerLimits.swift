@@ -10,6 +10,10 @@ struct ServerLimits: Sendable, Equatable {
     var maximumExpansions: Int
     /// ON_TIMEOUT is FAIL: a query that runs out of time is an error, not a partial answer.
     var timeoutFails: Bool
+    /// MAXSEARCHRESULTS: a search reads no further into its results (the rest silently not).
+    var maximumSearchResults = 1_000_000
+    /// MAXAGGREGATERESULTS: the same for aggregates (groups).
+    var maximumAggregateResults = 1_000_000
 
     /// RediSearch's defaults.
     static let defaults = ServerLimits(maximumExpansions: 200, timeoutFails: false)
@@ -24,10 +28,20 @@ struct ServerLimits: Sendable, Equatable {
                 if let value = pair[1].integer { limits.maximumExpansions = Int(value) }
             case "ON_TIMEOUT":
                 limits.timeoutFails = pair[1].string?.lowercased() == "fail"
+            case "MAXSEARCHRESULTS":
+                limits.maximumSearchResults = Self.limit(pair[1])
+            case "MAXAGGREGATERESULTS":
+                limits.maximumAggregateResults = Self.limit(pair[1])
             default: break
             }
         }
         return limits
+    }
+
+    /// A configured maximum; negative or absent means none.
+    static func limit(_ reply: RedisReply) -> Int {
+        guard let value = reply.integer, value >= 0 else { return Int.max }
+        return Int(clamping: value)
     }
 
     /// The TIMEOUT a query is sent with: the session's where running out of time is an

@@ -118,6 +118,8 @@ public struct LoadReport: Sendable, Equatable {
     public var outcomes: [Loader.Outcome] = []
     /// Files loaded from a header the reader had to repair or partly skip: what it said.
     public var repaired: [(path: String, notes: [String])] = []
+    /// Hidden names (starting with `.`) in the directories walked, left out.
+    public var hidden = 0
     public var interruption: Interruption?
     public var elapsed: Duration = .zero
 
@@ -125,6 +127,7 @@ public struct LoadReport: Sendable, Equatable {
 
     public static func == (lhs: LoadReport, rhs: LoadReport) -> Bool {
         lhs.outcomes == rhs.outcomes && lhs.interruption == rhs.interruption && lhs.elapsed == rhs.elapsed
+            && lhs.hidden == rhs.hidden
             && lhs.repaired.elementsEqual(rhs.repaired) { $0.path == $1.path && $0.notes == $1.notes }
     }
 

@@ -11,6 +11,22 @@ public struct StorageLayout: Sendable, Hashable {
         self.prefix = prefix
     }
 
+    /// Why `prefix` cannot name a namespace, or nil if it can: letters, digits and `- _ . :`,
+    /// 1 to 100 of them. Braces would make a hash tag of it (and break cluster routing), and
+    /// the characters of key patterns or blanks have no place in key names.
+    public static func problem(with prefix: String) -> String? {
+        if prefix.isEmpty { return "the prefix is empty" }
+        if prefix.count > 100 { return "the prefix is longer than 100 characters" }
+        if let bad = prefix.unicodeScalars.first(where: {
+            !($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+                && !"-_.:".unicodeScalars.contains($0)
+        }) {
+            let shown = bad.value < 0x20 || bad.value == 0x7F ? "a control character" : "'\(bad)'"
+            return "the prefix may hold letters, digits and - _ . : only, not \(shown)"
+        }
+        return nil
+    }
+
     public var indexName: String { "\(prefix):{m}:idx" }
     public var documentPrefix: String { "\(prefix):{m}:file:" }
 

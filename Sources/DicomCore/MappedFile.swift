@@ -1,43 +1,91 @@
+import CMappingGuard
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// A file mapped read-only into memory (immutable while mapped): reading the header of a 2 GB
 /// file touches only the pages the parser looks at.
+///
+/// A file that shrinks while it is mapped cannot crash the reader: the pages past its new end
+/// read as zeros (CMappingGuard), and ``changedSinceOpened`` says the file changed, so whatever
+/// was read from it is discarded.
 public final class MappedFile: @unchecked Sendable {
     public let buffer: UnsafeRawBufferPointer
+    /// The file as it was when mapped.
+    public let identity: FileIdentity
+    public let path: String
     private let mapping: UnsafeMutableRawPointer?
+    private let guardSlot: Int32
 
     public init(path: String) throws {
+        self.path = path
         // Non-blocking, so a FIFO or a device never stalls the open; it is refused below.
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
-            throw DicomError(.io, offset: 0, "cannot open: \(String(cString: strerror(errno)))", path: path)
+            throw DicomError(.io, offset: 0, "cannot open: \(systemMessage(errno))", path: path)
         }
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
-            throw DicomError(.io, offset: 0, "cannot stat: \(String(cString: strerror(errno)))", path: path)
+            throw DicomError(.io, offset: 0, "cannot stat: \(systemMessage(errno))", path: path)
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             throw DicomError(.io, offset: 0, "not a regular file (\(fileKind(status.st_mode)))", path: path)
         }
+        identity = FileIdentity(status)
         let size = Int(status.st_size)
         if size == 0 {
             mapping = nil
             buffer = UnsafeRawBufferPointer(start: nil, count: 0)
+            guardSlot = -1
             return
         }
         guard let pointer = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), pointer != MAP_FAILED else {
-            throw DicomError(.io, offset: 0, "cannot map: \(String(cString: strerror(errno)))", path: path)
+            throw DicomError(.io, offset: 0, "cannot map: \(systemMessage(errno))", path: path)
         }
         mapping = pointer
         buffer = UnsafeRawBufferPointer(start: pointer, count: size)
+        guardSlot = dql_guard_mapping(pointer, size)
     }
 
     deinit {
+        dql_unguard_mapping(guardSlot)
         if let mapping { munmap(mapping, buffer.count) }
     }
+
+    /// Whether the file is no longer what was mapped: it shrank under a read, or its size,
+    /// modification time, or identity differ now. Bytes read from a changed file must not be
+    /// trusted.
+    public var changedSinceOpened: Bool {
+        if dql_mapping_was_cut(guardSlot) != 0 { return true }
+        var status = stat()
+        guard stat(path, &status) == 0 else { return true }
+        return FileIdentity(status) != identity
+    }
+}
+
+/// Which file, of what size, as last modified: enough to tell that a file changed.
+public struct FileIdentity: Sendable, Equatable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
+    public var modified: Int64
+    public var changed: Int64
+
+    public init(_ status: stat) {
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+        size = Int64(status.st_size)
+        modified = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
+        changed = Int64(status.st_ctim.tv_sec) * 1_000_000_000 + Int64(status.st_ctim.tv_nsec)
+    }
+}
+
+/// `strerror` of an errno value, lower-cased as dql's messages are: "permission denied".
+public func systemMessage(_ code: Int32) -> String {
+    let text = String(cString: strerror(code))
+    return text.prefix(1).lowercased() + text.dropFirst()
 }
 
 /// What kind of file a mode says, for messages: "a directory", "a FIFO", ….
@@ -62,7 +110,7 @@ func withFilePrefixes<Result>(
 ) throws -> Result? {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else {
-        throw DicomError(.io, offset: 0, "cannot open: \(String(cString: strerror(errno)))", path: path)
+        throw DicomError(.io, offset: 0, "cannot open: \(systemMessage(errno))", path: path)
     }
     defer { close(descriptor) }
     let capacity = steps.max() ?? 0
@@ -87,7 +135,7 @@ func withFilePrefixes<Result>(
             let got = pread(descriptor, buffer.baseAddress.map { $0 + filled }, wanted - filled, off_t(filled))
             if got < 0 {
                 if errno == EISDIR { throw DicomError(.io, offset: 0, "not a regular file", path: path) }
-                throw DicomError(.io, offset: filled, "cannot read: \(String(cString: strerror(errno)))", path: path)
+                throw DicomError(.io, offset: filled, "cannot read: \(systemMessage(errno))", path: path)
             }
             if got == 0 { break }
             filled += got

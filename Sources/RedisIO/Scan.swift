@@ -1,4 +1,14 @@
 extension RedisConnection {
+    /// `text` with SCAN's pattern characters (`* ? [ ] \\`) escaped, so it matches only itself.
+    public static func globEscaped(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if "*?[]\\".contains(character) { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
     /// Walks every key of this server that matches `pattern` with SCAN, handing each batch
     /// to `body` as it arrives (a key may come twice if the keyspace changes meanwhile, as
     /// SCAN guarantees no more). Memory stays at one batch.

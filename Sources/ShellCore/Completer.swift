@@ -30,7 +30,10 @@ struct Completer {
         }
         if let (field, typed) = Self.quotedValueContext(before + word) {
             let prefix = typed.lowercased()
-            let values = tagValues(field).filter { $0.lowercased().hasPrefix(prefix) }
+            // A value that could drive the terminal is not offered (it would be printed raw).
+            let values = tagValues(field).filter {
+                $0.lowercased().hasPrefix(prefix) && !$0.unicodeScalars.contains { isUnsafeOnATerminal($0) }
+            }
             // Only the part of the value after `word` is replaced, so candidates begin with it.
             let kept = typed.count - word.count
             return .candidates(values.map { word + String($0.dropFirst(max(0, kept) + word.count)) }, append: "'")

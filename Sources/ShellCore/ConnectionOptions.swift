@@ -15,6 +15,9 @@ struct ConnectionOptions: ParsableArguments {
     var connectTimeout: Double = 5
 
     func configuration() throws -> RedisConfiguration {
+        guard connectTimeout.isFinite, connectTimeout > 0, connectTimeout <= 3600 else {
+            throw RedisError(.invalidURL, "--connect-timeout must be a number of seconds above 0 and at most 3600")
+        }
         let resolved = try RedisURL.resolve(explicit: url, environment: ProcessInfo.processInfo.environment)
         return RedisConfiguration(url: resolved, connectTimeout: connectTimeout)
     }

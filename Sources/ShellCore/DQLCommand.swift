@@ -67,8 +67,17 @@ public struct DQLCommand: AsyncParsableCommand {
             throw ExitCode(ExitCodes.usage)
         }
         if password {
-            guard let secret = Terminal.readSecret(prompt: "Password for \(configuration.url): ") else {
-                printError("dql: --password needs a terminal to ask on")
+            Interrupt.install()
+            let answer = Terminal.readSecret(prompt: "Password for \(configuration.url): ")
+            switch answer {
+            case .typed: break
+            case .noTerminal: printError("dql: --password needs a terminal to ask on")
+            case .ended: printError("dql: no password was given")
+            case .interrupted:
+                printError("dql: interrupted")
+                throw ExitCode(Interrupt.exitCode)
+            }
+            guard case .typed(let secret) = answer else {
                 throw ExitCode(ExitCodes.usage)
             }
             configuration.url.password = secret
@@ -79,6 +88,10 @@ public struct DQLCommand: AsyncParsableCommand {
         settings.continueOnError = continueOnError
         settings.confirm = !yes
         let prefix = prefix ?? environment["DQL_PREFIX"].flatMap { $0.isEmpty ? nil : $0 } ?? "dql"
+        if let problem = StorageLayout.problem(with: prefix) {
+            printError("dql: invalid prefix '\(excerpt(prefix))': \(problem)")
+            throw ExitCode(ExitCodes.usage)
+        }
         // The session parses and runs statements: a stack with room to spare for the deepest
         // condition the parser allows.
         let actions = Self.orderedActions(arguments: CommandLine.arguments, commands: commands, files: files)
@@ -139,7 +152,7 @@ public struct DQLCommand: AsyncParsableCommand {
             historyPath: LineEditor.defaultHistoryPath(environment: environment), historySize: historySize,
             completer: Completer(tagValues: { session.tagValues(of: $0) }))
         _ = session.run(lines: &editor, name: nil, interactive: true)
-        return ExitCodes.success
+        return Interrupt.endsSession ? Interrupt.exitCode : ExitCodes.success
     }
 
     enum Action: Equatable, Sendable {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DQL
 import DicomCore
 import Foundation
 
@@ -34,7 +35,8 @@ struct DumpCommand: ParsableCommand {
                     writeOutput(DicomJSON.encode(file).serialized() + "\n")
                     for diagnostic in file.diagnostics { printError("dql: \(path): \(diagnostic)") }
                 } else {
-                    writeOutput(DicomDump.render(file, path: path))
+                    // A listing for people: values that could drive the terminal are shown, not obeyed.
+                    writeOutput(visible(DicomDump.render(file, path: path), keepingLines: true))
                 }
             } catch let error as DicomError {
                 printError("dql: \(error)")

@@ -7,9 +7,12 @@ import Synchronization
 /// Ctrl-C as a flag the shell and running statements poll, instead of the default action of
 /// killing the process. Installed without `SA_RESTART`, so a blocked `readline()` returns and
 /// the REPL can drop the line; a running statement sees the flag between chunks and stops
-/// cleanly. Pressing Ctrl-C three times while a statement ignores it exits at once.
+/// cleanly. Pressing Ctrl-C three times while a statement ignores it exits at once. SIGTERM
+/// and SIGHUP (`timeout`, a closed terminal) stop the running statement the same way, and
+/// then the session, with 128 + the signal as the exit status.
 enum Interrupt {
     private static let presses = Atomic<Int>(0)
+    private static let lastSignal = Atomic<Int32>(0)
     /// The thread that reads input: the kernel may deliver SIGINT to any thread, and only an
     /// interrupted read on this one makes `readline()` return.
     nonisolated(unsafe) private static var inputThread: pthread_t?
@@ -23,20 +26,33 @@ enum Interrupt {
                 pthread_kill(input, signal)
                 return
             }
+            Interrupt.lastSignal.store(signal, ordering: .relaxed)
             let count = Interrupt.presses.wrappingAdd(1, ordering: .relaxed).newValue
-            if count >= 3 { _exit(130) }
+            if count >= 3 { _exit(128 + signal) }
         }
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
-        sigaction(SIGINT, &action, nil)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaction(signal, &action, nil) }
         // Threads made from the concurrency runtime's workers inherit a mask that blocks SIGINT.
         var unblock = sigset_t()
         sigemptyset(&unblock)
-        sigaddset(&unblock, SIGINT)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblock, signal) }
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     static var isPending: Bool { presses.load(ordering: .relaxed) > 0 }
+
+    /// The exit status for an interruption: 128 + the last signal (130 for Ctrl-C).
+    static var exitCode: Int32 {
+        let signal = lastSignal.load(ordering: .relaxed)
+        return signal == 0 ? ExitCodes.interrupted : 128 + signal
+    }
+
+    /// Whether the session was asked to end (SIGTERM, SIGHUP), not just the statement.
+    static var endsSession: Bool {
+        let signal = lastSignal.load(ordering: .relaxed)
+        return signal == SIGTERM || signal == SIGHUP
+    }
 
     /// Forgets earlier presses; returns whether there were any.
     @discardableResult

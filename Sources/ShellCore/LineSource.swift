@@ -13,6 +13,8 @@ enum LineRead: Equatable {
     case interrupted
     /// End of input (Ctrl-D, end of file).
     case end
+    /// The input cannot be read on (a line past the limit, a read error): why.
+    case failed(String)
 }
 
 /// Where the session's lines come from: the line editor, a script, piped stdin, `-c` text.
@@ -64,7 +66,9 @@ struct ScriptLines: LineSource {
         guard stat(expanded, &status) == 0 else {
             throw SessionError("cannot read \(path): \(systemMessage(errno))", exitCode: ExitCodes.usage)
         }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
+        // A file, or a pipe (`dql -f <(…)`), read as it arrives; not a directory or a device.
+        let kind = status.st_mode & S_IFMT
+        guard kind == S_IFREG || kind == S_IFIFO else {
             throw SessionError(
                 "cannot read \(path): it is \(fileKind(status.st_mode)), not a script", exitCode: ExitCodes.usage)
         }
@@ -72,18 +76,18 @@ struct ScriptLines: LineSource {
         guard descriptor >= 0 else {
             throw SessionError("cannot read \(path): \(systemMessage(errno))", exitCode: ExitCodes.usage)
         }
-        defer { close(descriptor) }
-        let lines = DescriptorLines(descriptor: descriptor)
-        var read: [String] = []
-        while let line = lines.next() { read.append(line) }
         self.init(text: "")
-        self.lines = read
+        input = DescriptorLines(descriptor: descriptor, closesOnEnd: true)
     }
 
     mutating func readLine(prompt: String, pending: String) -> LineRead {
-        if input != nil {
-            guard let line = input?.next() else { return .end }
-            return .line(line)
+        if let input {
+            do {
+                guard let line = try input.next() else { return .end }
+                return .line(line)
+            } catch {
+                return .failed("\(error)")
+            }
         }
         guard position < lines.count else { return .end }
         defer { position += 1 }
@@ -102,21 +106,43 @@ struct ScriptLines: LineSource {
 }
 
 /// Lines read from a file descriptor with a buffer of its own, so the reader can tell whether
-/// another line is already there without waiting for it.
+/// another line is already there without waiting for it. A line may be at most
+/// ``maximumLine`` bytes: endless input without a newline (`/dev/zero`) is an error, not a
+/// process that grows until it is killed.
 final class DescriptorLines {
     private let descriptor: Int32
+    private let closesOnEnd: Bool
     private var buffer: [UInt8] = []
     private var start = 0
     private var atEnd = false
+    private var lineNumber = 0
 
-    init(descriptor: Int32) {
+    /// The longest line accepted: 64 MiB.
+    static let maximumLine = 64 << 20
+
+    init(descriptor: Int32, closesOnEnd: Bool = false) {
         self.descriptor = descriptor
+        self.closesOnEnd = closesOnEnd
+    }
+
+    deinit {
+        if closesOnEnd { close(descriptor) }
+    }
+
+    /// A line past the limit.
+    struct LineTooLong: Error, CustomStringConvertible {
+        var line: Int
+        var description: String { "line \(line) is longer than \(DescriptorLines.maximumLine >> 20) MiB" }
     }
 
     /// The next line without its newline (and a `\r` before it), or nil at the end.
-    func next() -> String? {
+    func next() throws -> String? {
+        lineNumber += 1
+        // Where the newline search goes on from: a long line is not scanned again per read.
+        var searched = start
         while true {
-            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            if buffer.count - start > Self.maximumLine { throw LineTooLong(line: lineNumber) }
+            if let newline = buffer[searched...].firstIndex(of: UInt8(ascii: "\n")) {
                 var line = buffer[start..<newline]
                 if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
                 start = newline + 1
@@ -128,6 +154,7 @@ final class DescriptorLines {
                 start = buffer.count
                 return String(decoding: rest.last == UInt8(ascii: "\r") ? rest.dropLast() : rest, as: UTF8.self)
             }
+            searched = buffer.count - start
             fill()
         }
     }

@@ -1,3 +1,5 @@
+import DQL
+import DicomCore
 import Foundation
 
 #if canImport(Glibc)
@@ -11,8 +13,12 @@ final class OutputTarget: @unchecked Sendable {
     let descriptor: Int32
     /// The file written to, for `\o`; nil for stdout and stderr.
     let path: String?
+    /// Whether it is a terminal (then text that could drive it is shown, not obeyed).
+    let isTerminal: Bool
     private let lock = NSLock()
     private var broken = false
+    /// Why a write failed (other than the reader going away), until someone asks.
+    private var failure: String?
 
     static let standardOutput = OutputTarget(descriptor: STDOUT_FILENO, path: nil)
     static let standardError = OutputTarget(descriptor: STDERR_FILENO, path: nil)
@@ -20,7 +26,19 @@ final class OutputTarget: @unchecked Sendable {
     private init(descriptor: Int32, path: String?) {
         self.descriptor = descriptor
         self.path = path
+        isTerminal = isatty(descriptor) == 1
     }
+
+    /// The first write failure since the last call (a full disk, a file size limit), once.
+    func takeFailure() -> String? {
+        lock.withLock {
+            defer { failure = nil }
+            return failure
+        }
+    }
+
+    /// Where this writes, for messages.
+    var name: String { path ?? (descriptor == STDOUT_FILENO ? "stdout" : "stderr") }
 
     /// A new file at `path` (truncated), for `\o FILE`.
     static func create(_ path: String) throws -> OutputTarget {
@@ -46,6 +64,9 @@ final class OutputTarget: @unchecked Sendable {
                 }
                 if count < 0 {
                     if errno == EINTR { continue }
+                    // A reader that went away (`| head`) ends the output quietly; anything
+                    // else is a failure the statement reports.
+                    if errno != EPIPE { failure = failure ?? systemMessage(errno) }
                     broken = true
                     return
                 }
@@ -62,9 +83,10 @@ final class OutputTarget: @unchecked Sendable {
     }
 }
 
-/// Writes a diagnostic line to stderr, keeping stdout for data.
+/// Writes a diagnostic line to stderr, keeping stdout for data. Anything in it that could
+/// drive the terminal (a file name or value with escape sequences) is shown, not obeyed.
 func printError(_ message: String) {
-    OutputTarget.standardError.write(message + "\n")
+    OutputTarget.standardError.write(visible(message, keepingLines: true) + "\n")
 }
 
 /// Writes data to stdout.

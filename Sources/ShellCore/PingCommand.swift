@@ -16,6 +16,11 @@ struct PingCommand: AsyncParsableCommand {
             let configuration = try connection.configuration()
             let report = try await DedicatedThreads.detach { try ServerCheck.run(configuration) }
             print(report.summary)
+            if configuration.url.database != 0 {
+                printError(
+                    "dql: note: the URL selects database \(configuration.url.database); dql's statements need database 0 (RediSearch indexes only that one)"
+                )
+            }
             if !report.missingModules.isEmpty {
                 printError(
                     "dql: \(configuration.url): missing module(s) \(report.missingModules.joined(separator: ", ")); dql needs RediSearch (search) and RedisJSON (ReJSON)"

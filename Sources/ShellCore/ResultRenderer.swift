@@ -116,6 +116,10 @@ enum ResultRenderer {
         for case .failed(let path, let reason) in report.outcomes {
             rendered.notes.append("cannot load \(path): \(reason)")
         }
+        if report.hidden > 0 {
+            rendered.notes.append(
+                "left out \(plural(report.hidden, "hidden name")) (starting with '.'); name a hidden file to load it")
+        }
         for (path, notes) in report.repaired {
             let more = notes.count > 1 ? " (and \(notes.count - 1) more)" : ""
             rendered.notes.append("loaded \(path) from a damaged header: \(notes[0])\(more); `dql dump` shows all")
@@ -305,7 +309,7 @@ enum ResultRenderer {
     // MARK: helpers
 
     static func table(columns: [String], rows: [[String]], numeric: Set<Int>, style: OutputStyle) -> String {
-        let table = TextTable(columns: columns, rows: rows.map { $0.map(visible) }, rightAligned: numeric)
+        let table = TextTable(columns: columns, rows: rows.map { $0.map { visible($0) } }, rightAligned: numeric)
         return style.expanded ? table.renderExpanded(bold: style.color) : table.render(bold: style.color)
     }
 
@@ -315,23 +319,6 @@ enum ResultRenderer {
         if let real = Double(text), real.isFinite { return .real(real) }
         return .string(text)
     }
-}
-
-/// Text safe to print on a terminal: control characters shown as escapes, so a stored value
-/// can never move the cursor or change colours.
-func visible(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F..<0xA0).contains($0.value) }) else {
-        return text
-    }
-    var output = ""
-    for scalar in text.unicodeScalars {
-        if scalar.value < 0x20 || (0x7F..<0xA0).contains(scalar.value) {
-            output += "\\x" + String(format: "%02x", scalar.value)
-        } else {
-            output.unicodeScalars.append(scalar)
-        }
-    }
-    return output
 }
 
 func plural(_ count: Int, _ noun: String) -> String {

@@ -61,19 +61,27 @@ final class Session {
             switch source.readLine(prompt: prompt, pending: reader.pendingText) {
             case .end:
                 if !interactive && Interrupt.isPending {
-                    return failed(ExitCodes.interrupted, "dql: interrupted", origin: origin)
+                    return failed(Interrupt.exitCode, "dql: interrupted", origin: origin)
                 }
                 guard let unit = reader.finish() else { return .proceed }
                 source.remember(unit)
                 return run(unit, origin: origin)
+            case .failed(let reason):
+                return failed(
+                    ExitCodes.statement, "dql: \(name ?? "input"): \(reason)",
+                    origin: Origin(name: name, interactive: false))
             case .interrupted:
                 reader.discard()
+                if !interactive || Interrupt.endsSession {
+                    return failed(
+                        Interrupt.exitCode, "dql: interrupted", origin: Origin(name: name, interactive: false))
+                }
                 Interrupt.clear()
-                if !interactive { return failed(ExitCodes.interrupted, "dql: interrupted", origin: origin) }
             case .line(let line):
                 for unit in reader.feed(line) {
                     source.remember(unit)
                     if run(unit, origin: origin) == .stop { return .stop }
+                    if Interrupt.endsSession { return .stop }
                 }
             }
         }
@@ -112,10 +120,11 @@ final class Session {
     private func execute(
         _ parsed: ParsedStatement, text: String, unit: InputUnit, origin: Origin, parseTime: Duration
     ) -> Flow {
+        if Interrupt.endsSession { return .stop }
         let clock = ContinuousClock()
         let start = clock.now
         Interrupt.clear()
-        let stream = RowStream(style: settings.style) { [output] in output.write($0) }
+        let stream = RowStream(style: settings.style) { [self] in emit($0) }
         let confirmDeletes = origin.interactive && settings.confirm
         let context = StatementContext(
             isCancelled: { Interrupt.isPending }, rows: stream,
@@ -142,7 +151,7 @@ final class Session {
                 : Self.diagnostic(for: error, at: parsed.range)
             return report(
                 diagnostic, text: text, unit: unit, origin: origin,
-                code: cancelled ? ExitCodes.interrupted : code(for: error))
+                code: cancelled ? Interrupt.exitCode : code(for: error))
         }
         apply(result)
         var notes: [String]
@@ -150,12 +159,17 @@ final class Session {
             notes = stream.finish(found)
         } else {
             let rendered = ResultRenderer.render(result, style: settings.style)
-            output.write(rendered.data)
+            emit(rendered.data)
             notes = rendered.notes
         }
         for note in notes { printError(note) }
         if settings.timing {
             printError(TimingReport.line(total: clock.now - start, profile: context.profile.profile))
+        }
+        if let failure = output.takeFailure() {
+            let diagnostic = DQLError(
+                .statementFailed("cannot write the results to \(output.name): \(failure)"), at: parsed.range)
+            return self.report(diagnostic, text: text, unit: unit, origin: origin, code: ExitCodes.statement)
         }
         guard case .loaded(let report) = result else { return .proceed }
         switch report.interruption {
@@ -163,7 +177,7 @@ final class Session {
             Interrupt.clear()
             let diagnostic = DQLError(
                 .statementFailed("load cancelled; the file in progress was rolled back"), at: parsed.range)
-            return self.report(diagnostic, text: text, unit: unit, origin: origin, code: ExitCodes.interrupted)
+            return self.report(diagnostic, text: text, unit: unit, origin: origin, code: Interrupt.exitCode)
         case .connection(let error):
             let diagnostic = DQLError(.statementFailed("load stopped: \(error)"), at: parsed.range)
             return self.report(diagnostic, text: text, unit: unit, origin: origin, code: code(for: error))
@@ -192,6 +206,8 @@ final class Session {
         switch confirmation {
         case .delete(let files):
             let answer = Terminal.ask("delete \(plural(files, "file"))? [y/N] ")
+            // Ctrl-C at the question is a no, and is not left to drop the next line typed.
+            if !Interrupt.endsSession { Interrupt.clear() }
             return ["y", "yes"].contains(answer?.trimmingCharacters(in: .whitespaces).lowercased() ?? "")
         }
     }
@@ -325,6 +341,12 @@ final class Session {
         return values
     }
 
+    /// Writes results. CSV reaches a terminal with control characters shown, as the table
+    /// does (JSON escapes them itself); to a file or a pipe every format is written exactly.
+    private func emit(_ text: String) {
+        output.write(output.isTerminal && settings.style.format == .csv ? visible(text, keepingLines: true) : text)
+    }
+
     // MARK: Failures
 
     /// Prints a diagnostic about `text` (the unit's text) and records the failure. In a
@@ -344,7 +366,8 @@ final class Session {
     private func failed(_ code: Int32, _ message: String, origin: Origin) -> Flow {
         printError(message)
         exitStatus = code
-        if origin.interactive || (settings.continueOnError && code != ExitCodes.interrupted) { return .proceed }
+        if Interrupt.endsSession { return .stop }
+        if origin.interactive || (settings.continueOnError && code != Interrupt.exitCode) { return .proceed }
         return .stop
     }
 

@@ -35,11 +35,23 @@ enum Terminal {
         return readLine(descriptor)
     }
 
+    /// What asking for a secret gave.
+    enum SecretAnswer: Equatable {
+        case typed(String)
+        /// There is no terminal to ask on.
+        case noTerminal
+        /// Ctrl-D before anything was typed.
+        case ended
+        /// Ctrl-C (or another interruption) while asking.
+        case interrupted
+    }
+
     /// Reads a line from the terminal without echoing it (for passwords). Reads /dev/tty, so it
-    /// works when stdin is a pipe.
-    static func readSecret(prompt: String) -> String? {
+    /// works when stdin is a pipe. The terminal's echo is restored however it ends (call
+    /// ``Interrupt/install()`` first, so Ctrl-C ends the question instead of the process).
+    static func readSecret(prompt: String) -> SecretAnswer {
         let descriptor = open("/dev/tty", O_RDWR | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
+        guard descriptor >= 0 else { return .noTerminal }
         defer { close(descriptor) }
         var saved = termios()
         let isTerminal = tcgetattr(descriptor, &saved) == 0
@@ -51,7 +63,12 @@ enum Terminal {
         }
         defer { if isTerminal { tcsetattr(descriptor, TCSAFLUSH, &saved) } }
         _ = prompt.withCString { write(descriptor, $0, strlen($0)) }
-        return readLine(descriptor)
+        let line = readLine(descriptor)
+        if Interrupt.isPending {
+            _ = "\n".withCString { write(descriptor, $0, 1) }
+            return .interrupted
+        }
+        return line.map { .typed($0) } ?? .ended
     }
 
     /// One line from `descriptor`, without its newline; nil at the end (or Ctrl-C) before

@@ -16,7 +16,8 @@ import Testing
         _ query: String, params: [String] = [], returning: [String] = defaultReturn, limit: [String] = ["0", "1000"],
         sort: [String] = []
     ) -> [String] {
-        var argv = ["FT.SEARCH", index, query]
+        // Word searches say VERBATIM (no stemming).
+        var argv = ["FT.SEARCH", index, query] + (query.contains("_words:") ? ["VERBATIM"] : [])
         argv += returning.isEmpty ? ["NOCONTENT"] : ["RETURN", String(returning.count)] + returning
         argv += sort + ["LIMIT"] + limit + ["TIMEOUT", "10000"]
         if !params.isEmpty { argv += ["PARAMS", String(params.count)] + params }
@@ -119,6 +120,20 @@ import Testing
             ("patientId = 'x'", "@patientId:{$p0}", ["p0", "x"]),
             ("PatientID = x", "@patientId:{$p0}", ["p0", "x"]),
             ("protocol = 194", "@protocol:{$p0}", ["p0", "194"]),
+            // Numbers and dates compared with text are the text as written.
+            ("patientId = 007", "@patientId:{$p0}", ["p0", "007"]),
+            ("patientId in (1.50, 2019-01-01)", "@patientId:{$p0 | $p1}", ["p0", "1.50", "p1", "2019-01-01"]),
+            // like: escaped wildcards without real ones are an exact value; a literal
+            // backslash goes to the server as four.
+            ("name like 'star\\\\*.dcm'", "@name:{$p0}", ["p0", "star*.dcm"]),
+            ("name like 'q\\\\?.dcm'", "@name:{$p0}", ["p0", "q?.dcm"]),
+            ("name like 'a\\\\\\\\b*'", "@name:{w'$p0'}", ["p0", "a\\\\\\\\b*"]),
+            ("name like 'a\\\\\\\\b'", "@name:{$p0}", ["p0", "a\\\\b"]),
+            // contains folds case beyond ASCII: each word in lower and upper case.
+            (
+                "patient contains 'JÉRÔME dupont'", "@patient_words:(($p0|$p1) $p2)",
+                ["p0", "jérôme", "p1", "JÉRÔME", "p2", "dupont"]
+            ),
         ] as [(String, String, [String])])
     func operatorCompilesToQuery(condition: String, query: String, params: [String]) throws {
         #expect(try argv("find where " + condition) == [search(query, params: params)])

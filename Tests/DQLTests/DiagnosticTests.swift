@@ -56,7 +56,9 @@ import Testing
             ("find where rows = ⟦1.2.3⟧", "DQL107", "invalid number '1.2.3'"),
             ("find where size > ⟦1e400⟧", "DQL108", "number '1e400' is out of range"),
             ("find where rows in (⟦1e400⟧, 2)", "DQL108", "number '1e400' is out of range"),
-            ("load ./x chunk ⟦64QB⟧", "DQL109", "unknown size unit 'QB'"),
+            ("load ./x chunk ⟦1.5QB⟧", "DQL109", "unknown size unit 'QB'"),
+            ("load ./x chunk ⟦64QB⟧", "DQL207", "chunk must be a size from 4KB to 16MB, not '64QB'"),
+            ("find where size > ⟦1e-400⟧", "DQL108", "number '1e-400' is out of range"),
             ("load ./x chunk ⟦1.3B⟧", "DQL110", "size '1.3B' is not a whole number of bytes"),
             ("load ./x chunk ⟦9e20GB⟧", "DQL111", "size '9e20GB' is too large"),
             // Parser
@@ -136,6 +138,14 @@ import Testing
             ("find where year = ⟦2019.5⟧", "DQL309", "'year' is a year; 2019.5 is not"),
             ("find where year = ⟦1e300⟧", "DQL309", "'year' is a year; 1e300 is not"),
             ("find where name = ⟦1KB⟧", "DQL309", "'name' is text; the size 1KB is not"),
+            (
+                "find where name like ⟦'star\\\\**'⟧", "DQL310",
+                "like cannot match a literal '*' or '?' in a pattern with wildcards"
+            ),
+            (
+                "find where protocol contains ⟦'\(Array(repeating: "w", count: 101).joined(separator: " "))'⟧",
+                "DQL311", "contains takes at most 100 words"
+            ),
         ] as [(String, String, String)])
     func errorsPointAtTheOffendingText(marked: String, id: String, message: String) {
         let (error, expected) = Self.diagnose(marked)

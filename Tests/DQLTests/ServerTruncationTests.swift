@@ -132,4 +132,48 @@ import Testing
         guard case .explained(let commands, _) = try returning.run("explain count by patient").first else { return }
         #expect(commands.first?.contains("TIMEOUT") == true && commands.first?[4] == "0", "\(commands)")
     }
+
+    /// Under MAXSEARCHRESULTS / MAXAGGREGATERESULTS of 1000, a plain `find` said "1000 of 20000"
+    /// as if limited, `count by patient` showed 1000 groups, and `limit 10 offset 995` gave 5.
+    @Test func resultsPastWhatTheServerReadsAreAnError() throws {
+        let archive = try Archive()
+        try archive.configure("MAXSEARCHRESULTS", "1000")
+        try archive.configure("MAXAGGREGATERESULTS", "1000")
+        let executor = try archive.executor()
+        for statement in [
+            "find", "find name limit 10 offset 995", "count by patient", "find where patient like 'P1*'",
+            "count by patient limit 1001",
+        ] {
+            let error = #expect(throws: ExecutionError.self, "\(statement)") { try executor.run(statement) }
+            #expect(error?.kind == .resultWindowTooLarge(maximum: 1000), "\(statement)")
+        }
+        // What fits is answered.
+        guard case .rows(let found) = try executor.run("find name limit 10 offset 990").first else { return }
+        #expect(found.returned == 10 && found.total == Self.files)
+        guard case .groups(let groups) = try executor.run("count by patient limit 1000").first else { return }
+        #expect(groups.rows.count == 1000 && groups.totalGroups == Self.files)
+        #expect(try executor.run("count") == [.count(Self.files)])
+        #expect(try executor.run("count where patient like 'P001*'") == [.count(100)])
+    }
+
+    /// A statement that met an index being built by another client answered from the part
+    /// indexed so far.
+    @Test func anIndexBeingBuiltIsWaitedFor() throws {
+        let archive = try Archive()
+        let connection = try RedisConnection(url: archive.server.url)
+        for _ in 0..<3 {
+            try connection.call("FT.DROPINDEX", archive.layout.indexName)
+            // Rebuilt by someone else, not waited for by them.
+            try connection.call(
+                RedisCommand(
+                    ["FT.CREATE", archive.layout.indexName]
+                        + Schema.indexDefinition(documentPrefix: archive.layout.documentPrefix)))
+            #expect(try archive.executor().run("count") == [.count(Self.files)])
+        }
+        // Two first uses at once: the second FT.CREATE meets the first's index.
+        try connection.call("FT.DROPINDEX", archive.layout.indexName)
+        let executors = try (0..<2).map { _ in try archive.executor() }
+        let counts = try DedicatedThreads.run(count: 2) { index in try executors[index].run("count") }
+        #expect(counts == [[.count(Self.files)], [.count(Self.files)]])
+    }
 }

@@ -252,4 +252,112 @@ import Testing
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(!stderr.contains("closed the connection"), "\(stderr)")
     }
+
+    /// Errors writing the results were ignored: `dql -c find > /dev/full` exited 0.
+    @Test func aResultThatCannotBeWrittenFailsTheStatement() throws {
+        let fixture = try ShellFixture()
+        let result = try ProcessResult.run(
+            "/bin/bash", ["-c", "exec \"$0\" -c 'find name' > /dev/full", DQLBinary.path],
+            environment: ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 })
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("error: cannot write the results to stdout: no space left on device"),
+            "\(result.stderr)")
+    }
+
+    /// Values, names and typed text reached the terminal raw in messages and dumps: an escape
+    /// sequence could set the title or clear the screen.
+    @Test func textThatCouldDriveTheTerminalIsShownNotObeyed() throws {
+        let fixture = try ShellFixture()
+        let result = try fixture.run(["-c", "show 'x\\u001b]0;title\\u0007\\u202Eevil'"])
+        #expect(result.status == 1)
+        #expect(!result.stderr.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" || $0 == "\u{202E}" })
+        #expect(result.stderr.contains("\\x1b]0;title\\x07\\u{202E}evil"), "\(result.stderr)")
+        let file = fixture.directory.appendingPathComponent("esc.dcm").path
+        try SmallDicom.write([.init(0x0010, 0x0010, "PN", "Doe^\u{1B}[2J\u{1B}]0;pwned\u{07}")], to: file)
+        let dump = try fixture.run(["dump", file])
+        #expect(dump.status == 0)
+        #expect(
+            !dump.stdout.contains("\u{1B}") && dump.stdout.contains("Doe^\\x1b[2J\\x1b]0;pwned\\x07"), "\(dump.stdout)")
+    }
+
+    /// SIGTERM or SIGHUP during a fetch (`timeout`, a closed terminal) left a full-size
+    /// `.part` file; now they stop the statement as Ctrl-C does.
+    @Test(.timeLimit(.minutes(1))) func terminationDuringAFetchLeavesNoFile() throws {
+        let fixture = try ShellFixture(load: false)
+        let big = try LargeDicom.write(in: fixture.directory, megabytes: 96)
+        #expect(try fixture.run(["-c", "load '\(big)' chunk 8KB"]).status == 0)
+        let out = fixture.directory.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DQLBinary.path)
+        process.arguments = ["-c", "set connections 1", "-c", "fetch 'big.dcm' to '\(out.path)'"]
+        process.environment = ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while (try FileManager.default.contentsOfDirectory(atPath: out.path)).isEmpty && Date() < deadline {
+            usleep(2_000)
+        }
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 143)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == [], "no partial file")
+    }
+
+    /// `find … fetch to` a directory that cannot take the files printed the whole result
+    /// first, then failed.
+    @Test func aFetchDirectoryThatCannotBeUsedFailsBeforeAnyRow() throws {
+        let fixture = try ShellFixture()
+        let file = fixture.directory.appendingPathComponent("plain")
+        try Data("x".utf8).write(to: file)
+        let result = try fixture.run(["-c", "find name fetch to '\(file.path)/sub'"])
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty, "\(result.stdout)")
+        #expect(result.stderr.contains("cannot write \(file.path): it is a regular file, not a directory"))
+    }
+
+    @Test func scriptsComeFromPipesAndEndlessInputIsRefused() throws {
+        let fixture = try ShellFixture()
+        let environment = ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 }
+        let piped = try ProcessResult.run(
+            "/bin/bash", ["-c", "exec \"$0\" --format csv -f <(echo count)", DQLBinary.path], environment: environment)
+        #expect(piped.status == 0 && piped.stdout == "count\n\(ShellFixture.corpusNames.count)\n", "\(piped.stderr)")
+        let endless = try ProcessResult.run(
+            "/bin/bash", ["-c", "exec \"$0\" -f <(head -c 80000000 /dev/zero)", DQLBinary.path],
+            environment: environment)
+        #expect(endless.status == 1)
+        #expect(endless.stderr.contains("line 1 is longer than 64 MiB"), "\(endless.stderr)")
+        let device = try fixture.run(["-f", "/dev/zero"])
+        #expect(device.status == 64 && device.stderr.contains("it is a character device, not a script"))
+    }
+
+    @Test func commandLineValuesAreChecked() throws {
+        let fixture = try ShellFixture(load: false)
+        for arguments in [
+            ["--connect-timeout", "nan", "-c", "stats"], ["--connect-timeout", "0", "-c", "stats"],
+            ["--prefix", "v*", "-c", "count"], ["--prefix", "{m}", "-c", "count"],
+        ] {
+            let result = try fixture.run(arguments)
+            #expect(result.status == 64, "\(arguments): \(result.stderr)")
+        }
+        let prefix = try fixture.run(["--prefix", "v*", "-c", "vacuum"])
+        #expect(
+            prefix.stderr == "dql: invalid prefix 'v*': the prefix may hold letters, digits and - _ . : only, not '*'\n"
+        )
+    }
+
+    @Test func hiddenFilesAreLeftOutAndSaidSo() throws {
+        let fixture = try ShellFixture(load: false)
+        let input = fixture.directory.appendingPathComponent("h")
+        try FileManager.default.createDirectory(
+            at: input.appendingPathComponent(".cache"), withIntermediateDirectories: true)
+        try SmallDicom.write([.init(0x0008, 0x0060, "CS", "CT")], to: input.appendingPathComponent("a.dcm").path)
+        try SmallDicom.write([.init(0x0008, 0x0060, "CS", "MR")], to: input.appendingPathComponent(".b.dcm").path)
+        let result = try fixture.run(["-c", "load '\(input.path)' recursive"])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("left out 2 hidden names (starting with '.')"), "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("loaded 1 file"))
+    }
 }

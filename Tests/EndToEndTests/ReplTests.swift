@@ -173,6 +173,12 @@ import Testing
         terminal.send("n\r")
         try terminal.expect("nothing was deleted")
         try terminal.expect(Self.prompt)
+        // Ctrl-C at the question is a no, and the next line typed still runs.
+        terminal.send("delete where modality = 'MR'\r")
+        try terminal.expect("[y/N] ")
+        terminal.send("\u{3}")
+        try terminal.expect("nothing was deleted")
+        try terminal.expect(Self.prompt)
         terminal.send("count\r")
         try terminal.expect("\(ShellFixture.corpusNames.count)\r\n")
         try terminal.expect(Self.prompt)
