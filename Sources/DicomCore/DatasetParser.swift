@@ -46,6 +46,10 @@ struct DatasetParser {
     let inInflatedStream: Bool
     var diagnostics: [DicomDiagnostic] = []
     var stoppedBeforePixelData = false
+    /// Elements read so far, at every depth (see ``DicomReadOptions/maximumElements``).
+    var elementsRead = 0
+    /// The element budget ran out: every level stops reading.
+    var exhausted = false
     /// Where text values keep their bytes until decoded.
     let textStorage = TextStorage()
 
@@ -146,7 +150,16 @@ struct DatasetParser {
         var characterSet = inherited
         var needsSorting = false
         var position = start
-        while position < end {
+        while position < end && !exhausted {
+            if elementsRead >= options.maximumElements {
+                exhausted = true
+                note(
+                    .error, at: position,
+                    "stopped after \(options.maximumElements) elements; the \(bytes.count - position) bytes after were not read"
+                )
+                break
+            }
+            elementsRead += 1
             if end - position < 8 {
                 if (position..<end).contains(where: { bytes[$0] != 0 }) {
                     note(.warning, at: position, "\(end - position) bytes after the last element ignored")

@@ -173,6 +173,7 @@ enum ResultRenderer {
         switch style.format {
         case .table, .csv:
             var text = commands.map { $0.map(quoteArgument).joined(separator: " ") + "\n" }.joined()
+            if commands.isEmpty && serverPlan == nil { text = "-- no search to explain: it sends no query\n" }
             if let serverPlan {
                 text += "-- server plan (FT.EXPLAIN):\n" + serverPlan + (serverPlan.hasSuffix("\n") ? "" : "\n")
             }

@@ -98,7 +98,13 @@ final class Session {
                 let diagnostic = DQLError(.metaCommand(error.message), at: SourceRange(location, location))
                 return report(diagnostic, text: line, unit: unit, origin: origin, code: ExitCodes.statement)
             } catch {
-                return failed(code(for: error), "dql: \(error)", origin: origin)
+                // A meta-command that ran into trouble (a file it cannot read, a server that
+                // refuses): at its line, like a statement; a connection problem keeps its code.
+                let start = SourceLocation(line: 1, column: 1, offset: 0)
+                let end = SourceLocation(line: 1, column: line.unicodeScalars.count + 1, offset: line.utf8.count)
+                let diagnostic = DQLError(.metaCommand("\(error)"), at: SourceRange(start, end))
+                let code = (error as? RedisError).map(exitCode(for:)) ?? ExitCodes.statement
+                return report(diagnostic, text: line, unit: unit, origin: origin, code: code)
             }
         case .statements(let text):
             let clock = ContinuousClock()

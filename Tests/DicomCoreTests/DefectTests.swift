@@ -49,6 +49,21 @@ import Testing
         TransferSyntaxTests.checkSample(file)
     }
 
+    /// Millions of tiny elements (garbage after a header) took some 25 times the file's size in
+    /// memory, and a 2 GB file took the machine down; reading stops at the element budget.
+    @Test func readingStopsAtTheElementBudget() throws {
+        var builder = DicomBuilder()
+        for index in 0..<5000 { builder.text(0x0009, UInt16(0x1000 + index % 0xEF00), .LO, "ab") }
+        let bytes = DicomBuilder.part10(syntax: explicitLE, body: builder)
+        let file = try DicomReader.read(bytes, options: DicomReadOptions(maximumElements: 1000))
+        #expect(file.dataset.elements.count <= 1000)
+        #expect(
+            file.diagnostics.contains { $0.message.hasPrefix("stopped after 1000 elements; the ") },
+            "\(file.diagnostics)")
+        let whole = try DicomReader.read(bytes)
+        #expect(whole.dataset.elements.count == 5000 && !whole.diagnostics.contains { $0.message.hasPrefix("stopped") })
+    }
+
     @Test func valueRunningPastTheEndKeepsWhatExists() throws {
         var body = DicomBuilder.sample(explicitVR: true, littleEndian: true)
         body.element(0x0010, 0x4000, .LT, Array("truncated comment".utf8), length: 1000)
