@@ -171,6 +171,18 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
 
     /// The raw URL text with any password masked, for error messages about URLs that did not
     /// parse.
+    /// `text` with the password of every URL in it (`scheme://user:password@host`) shown as
+    /// `***`: for echoing a line that may hold one (`\connect redis://:secret@host`).
+    public static func maskingPasswords(in text: String) -> String {
+        text.split(separator: " ", omittingEmptySubsequences: false).map { word -> String in
+            guard word.contains("://"), word.contains("@") else { return String(word) }
+            let quoted = word.first == "'" || word.first == "\""
+            let inner = quoted ? String(word.dropFirst().dropLast()) : String(word)
+            let masked = String(redacted(inner).dropFirst().dropLast())
+            return quoted ? String(word.first ?? "'") + masked + String(word.last ?? "'") : masked
+        }.joined(separator: " ")
+    }
+
     static func redacted(_ text: String) -> String {
         guard let schemeEnd = text.range(of: "://") else { return "'\(text)'" }
         let rest = text[schemeEnd.upperBound...]

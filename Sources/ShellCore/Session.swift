@@ -96,7 +96,9 @@ final class Session {
             } catch let error as MetaCommandError {
                 let location = SourceLocation(line: 1, column: error.column, offset: 0)
                 let diagnostic = DQLError(.metaCommand(error.message), at: SourceRange(location, location))
-                return report(diagnostic, text: line, unit: unit, origin: origin, code: ExitCodes.statement)
+                return report(
+                    diagnostic, text: RedisURL.maskingPasswords(in: line), unit: unit, origin: origin,
+                    code: ExitCodes.statement)
             } catch {
                 // A meta-command that ran into trouble (a file it cannot read, a server that
                 // refuses): at its line, like a statement; a connection problem keeps its code.
@@ -104,7 +106,9 @@ final class Session {
                 let end = SourceLocation(line: 1, column: line.unicodeScalars.count + 1, offset: line.utf8.count)
                 let diagnostic = DQLError(.metaCommand("\(error)"), at: SourceRange(start, end))
                 let code = (error as? RedisError).map(exitCode(for:)) ?? ExitCodes.statement
-                return report(diagnostic, text: line, unit: unit, origin: origin, code: code)
+                // The line is shown with any password in it masked (`\connect redis://:pw@…`).
+                return report(
+                    diagnostic, text: RedisURL.maskingPasswords(in: line), unit: unit, origin: origin, code: code)
             }
         case .statements(let text):
             let clock = ContinuousClock()

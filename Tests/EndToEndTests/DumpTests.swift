@@ -54,6 +54,6 @@ import Testing
     @Test func missingFileIsAClearError() throws {
         let result = try DQLBinary.run(["dump", "/nonexistent/file.dcm"])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("/nonexistent/file.dcm: cannot open: No such file or directory"))
+        #expect(result.stderr.contains("/nonexistent/file.dcm: cannot open: no such file or directory"))
     }
 }

@@ -118,7 +118,7 @@ import Testing
             :4:6: error: no file named 'nothing-here.dcm'
                 show 'nothing-here.dcm'
                      ^~~~~~~~~~~~~~~~~~
-                help: `find where name like '…'` lists similar names
+                help: `find name where name like 'not*'` lists the names that start the same way
 
             """
         #expect(viaFile.stderr == path + diagnostic)

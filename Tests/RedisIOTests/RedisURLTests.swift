@@ -84,4 +84,10 @@ import Testing
         #expect(RedisURL(host: "::1", port: 7).endpoint == "[::1]:7")
         #expect(RedisURL(host: "::1", port: 7).description == "redis://[::1]:7")
     }
+
+    @Test func passwordsInALineAreMasked() {
+        #expect(RedisURL.maskingPasswords(in: "\\connect redis://:hunter2@host:1") == "\\connect redis://:***@host:1")
+        #expect(RedisURL.maskingPasswords(in: "\\c 'redis://u:p@w@h/2' x") == "\\c 'redis://u:***@h/2' x")
+        #expect(RedisURL.maskingPasswords(in: "\\connect redis://host:1") == "\\connect redis://host:1")
+    }
 }
