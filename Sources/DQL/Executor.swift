@@ -279,16 +279,6 @@ public final class Executor: @unchecked Sendable {
                 try SearchPage(runner.query(plan.command(offset: 0), context: context), returning: false).total)
         }
         var result = GroupCounts(columns: plan.groupBy.map(\.name), rows: [], totalGroups: 0)
-        // The server returns no more than MAXAGGREGATERESULTS groups and says nothing of the
-        // rest: when the groups wanted could be more, they are counted first.
-        let maximum = try serverLimits(context: context).maximumAggregateResults
-        if (plan.limit ?? Int.max) > maximum {
-            let row = try AggregateRows(runner.query(plan.allGroupsCommand, context: context)).rows.first
-            let groups = row?["groups"].flatMap { Int($0) } ?? 0
-            if min(plan.limit ?? groups, groups) > maximum {
-                throw ExecutionError(.resultWindowTooLarge(maximum: maximum))
-            }
-        }
         try SearchRunner.page(from: 0, limit: plan.limit, pageSize: plan.pageSize) { offset, _ in
             let rows = try AggregateRows(runner.query(plan.command(offset: offset), context: context)).rows
             for fields in rows {
@@ -300,9 +290,18 @@ public final class Executor: @unchecked Sendable {
             return rows.count
         }
         result.totalGroups = result.rows.count
-        if let command = plan.totalGroupsCommand {
-            let row = try AggregateRows(runner.query(command, context: context)).rows.first
-            result.totalGroups = row?["groups"].flatMap { Int($0) } ?? result.rows.count
+        // The server returns no group past position MAXAGGREGATERESULTS and says nothing of
+        // the rest, and a limit may cut the groups short: only when the rows reached either
+        // bound are all groups counted (one more query), so the common case is one round trip.
+        let maximum = try serverLimits(context: context).maximumAggregateResults
+        let reachedLimit = plan.limit.map { result.rows.count >= $0 } ?? false
+        if result.rows.count >= maximum || reachedLimit {
+            let row = try AggregateRows(runner.query(plan.allGroupsCommand, context: context)).rows.first
+            let groups = row?["groups"].flatMap { Int($0) } ?? result.rows.count
+            if min(plan.limit ?? groups, groups) > maximum {
+                throw ExecutionError(.resultWindowTooLarge(maximum: maximum))
+            }
+            result.totalGroups = max(groups, result.rows.count)
         }
         return .groups(result)
     }
