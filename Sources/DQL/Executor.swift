@@ -139,7 +139,10 @@ public final class Executor: @unchecked Sendable {
             guard let json, json.hasPrefix("["), json.count > 2 else {
                 throw ExecutionError(.noFileWithId(id), at: lookup.range)
             }
-            return .document(id: id, json: String(json.dropFirst().dropLast()))
+            let document = try context.profile.measure(.query) {
+                try StoredHeader.document(String(json.dropFirst().dropLast()), id: id, layout: layout, client: client)
+            }
+            return .document(id: id, json: document)
         case .fetch(let lookup, let directory):
             let id = try resolve(lookup, context: context)
             return .fetched(

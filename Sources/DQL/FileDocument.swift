@@ -1,8 +1,11 @@
 import DicomCore
 
-/// The metadata document one stored file becomes (storage layout v1): the friendly fields the
-/// index searches, the storage facts needed to fetch it, and the whole header as DICOM JSON so
-/// any attribute can be shown without reading the file.
+/// The metadata document one stored file becomes (storage layout 2): the friendly fields the
+/// index searches and the storage facts needed to fetch it. The header itself is not copied
+/// into the document (as DICOM JSON it took three quarters of a document's memory, RedisJSON
+/// allocating every node): its bytes are the first `headerLength` bytes of the file's chunks,
+/// read again when an attribute is shown (see ``StoredHeader``). Documents of layout 1 carry
+/// the header as DICOM JSON under `dicom`, and are read as they are.
 public struct FileDocument: Sendable {
     /// SHA-256 of the file's bytes, lower-case hex: the file's id.
     public var id: String
@@ -16,8 +19,11 @@ public struct FileDocument: Sendable {
     public var sources: [String]
     /// Friendly field values by JSON key (`protocol`, `studyDate`, …).
     public var fields: [(key: String, value: JSONValue)]
-    /// The header (everything but bulk data) in the DICOM JSON model.
-    public var dicom: JSONValue
+    /// Bytes from the start of the file that hold the header (see ``DicomFile/headerLength``).
+    public var headerLength: Int
+
+    /// The layout this type writes.
+    public static let layout = 2
 
     public var chunkCount: Int { size == 0 ? 0 : (size + chunkSize - 1) / chunkSize }
 
@@ -29,7 +35,7 @@ public struct FileDocument: Sendable {
         self.chunkSize = chunkSize
         self.loadedAt = loadedAt
         self.sources = [source]
-        self.dicom = DicomJSON.encode(file)
+        self.headerLength = file.headerLength
         self.fields = Self.friendlyFields(of: file, name: name, size: size, id: id)
     }
 
@@ -39,7 +45,7 @@ public struct FileDocument: Sendable {
         members += [
             ("chunkSize", .integer(Int64(chunkSize))), ("chunkCount", .integer(Int64(chunkCount))),
             ("loadedAt", .integer(Int64(loadedAt))), ("sources", .array(sources.map { .string($0) })),
-            ("layout", .integer(1)), ("dicom", dicom),
+            ("layout", .integer(Int64(Self.layout))), ("headerLength", .integer(Int64(headerLength))),
         ]
         return .object(members)
     }

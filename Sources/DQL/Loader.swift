@@ -29,10 +29,12 @@ public struct Loader: Sendable {
         case failed(path: String, reason: String)
     }
 
-    /// Loads every file `path` names (see ``FileWalker``), one after the other. A file that
-    /// cannot be loaded is reported and the load goes on; a cancel, a lost connection, or a
-    /// refusal that every further file would meet too (NOPERM, OOM, READONLY, …) stops it,
-    /// said once.
+    /// Loads every file `path` names (see ``FileWalker``). Small files go in batches through a
+    /// pipeline (the next batch is read, hashed and parsed while the current one is stored;
+    /// see ``store(batch:keeper:client:context:)``), large ones one at a time with their hash
+    /// overlapped with their upload. A file that cannot be loaded is reported and the load
+    /// goes on; a cancel, a lost connection, or a refusal that every further file would meet
+    /// too (NOPERM, OOM, READONLY, …) stops it, said once.
     func load(path: PathLiteral, recursive: Bool, client: RedisClient, context: StatementContext) throws -> LoadReport {
         let expanded = try PathExpansion.expand(path)
         let walk: FileWalker.Walk
@@ -47,23 +49,54 @@ public struct Loader: Sendable {
         var report = LoadReport()
         report.outcomes = walk.skipped.map { .failed(path: $0.path, reason: $0.reason) }
         report.hidden = walk.hidden
-        for file in walk.files {
+        let keeper = LeaseKeeper(client: client, seconds: leaseSeconds)
+        let profile = context.profile
+        let chunkSize = transfer.chunkSize
+        let loadedAt = Int(Date().timeIntervalSince1970)
+        let pipeline = LoadPipeline(
+            files: walk.files, largeThreshold: overlapThreshold, checksum: { profile.add($0, to: .checksum) },
+            document: { file in
+                FileDocument(
+                    file: file.header, id: file.id, name: file.name, size: file.mapped.buffer.count,
+                    chunkSize: chunkSize, loadedAt: loadedAt, source: file.source
+                ).json.serialized()
+            })
+        defer {
+            pipeline.stop()
+            keeper.stop()
+        }
+        func record(_ outcome: Outcome, _ repairs: [String], path: String) {
+            report.outcomes.append(outcome)
+            if !repairs.isEmpty, case .loaded = outcome { report.repaired.append((path, repairs)) }
+            context.activity.finishFile()
+        }
+        func loadAlone(_ path: String) throws {
+            let (outcome, repairs) = try loadReporting(file: path, client: client, context: context)
+            record(outcome, repairs, path: path)
+        }
+        items: while let item = pipeline.next() {
             if context.isCancelled() {
                 report.interruption = .cancelled
                 break
             }
             do {
-                let (outcome, repairs) = try loadReporting(file: file.path, client: client, context: context)
-                report.outcomes.append(outcome)
-                if !repairs.isEmpty, case .loaded = outcome { report.repaired.append((file.path, repairs)) }
+                switch item {
+                case .large(let path): try loadAlone(path)
+                case .batch(let files):
+                    for result in try store(batch: files, keeper: keeper, client: client, context: context) {
+                        switch result {
+                        case .done(let outcome, let path, let repairs): record(outcome, repairs, path: path)
+                        case .alone(let path): try loadAlone(path)
+                        }
+                    }
+                }
             } catch ChunkTransferError.cancelled {
                 report.interruption = .cancelled
-                break
+                break items
             } catch let error as RedisError {
                 report.interruption = .connection(error)
-                break
+                break items
             }
-            context.activity.finishFile()
         }
         report.elapsed = clock.now - started
         return report
@@ -159,14 +192,8 @@ public struct Loader: Sendable {
         let documentKey = layout.documentKey(id: id)
         func alreadyStored() throws -> (outcome: Outcome, repairs: [String]) {
             if let provisional { removeChunks(id: provisional, count: chunkCount, client: client) }
-            try client.withConnection(routedBy: documentKey) { connection in
-                // Remember a new source path; the bytes are already there.
-                let known = try connection.call("JSON.GET", documentKey, "$.sources").string ?? ""
-                if !known.contains(JSONValue.string(source).serialized()) {
-                    try connection.call(
-                        "JSON.ARRAPPEND", documentKey, "$.sources", JSONValue.string(source).serialized())
-                }
-            }
+            // Remember a new source path; the bytes are already there.
+            try appendSources([(documentKey, source)], client: client)
             if !uploaded { context.activity.add(bytes: bytes.count) }
             return (.alreadyLoaded(id: id, name: name), repairs)
         }

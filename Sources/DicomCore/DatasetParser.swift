@@ -46,6 +46,8 @@ struct DatasetParser {
     let inInflatedStream: Bool
     var diagnostics: [DicomDiagnostic] = []
     var stoppedBeforePixelData = false
+    /// Where the Pixel Data element starts, when reading stopped before it.
+    var pixelDataOffset: Int?
     /// Elements read so far, at every depth (see ``DicomReadOptions/maximumElements``).
     var elementsRead = 0
     /// The element budget ran out: every level stops reading.
@@ -190,6 +192,7 @@ struct DatasetParser {
                 && (tag == pixelDataTag || tag == DicomTag(0x7FE0, 0x0008) || tag == DicomTag(0x7FE0, 0x0009))
             {
                 stoppedBeforePixelData = true
+                pixelDataOffset = position
                 break
             }
             let (element, next) = readElement(

@@ -18,4 +18,9 @@ public struct DicomFile: Sendable {
     public var datasetOffset: Int
     /// The size of the input in bytes.
     public var byteCount: Int
+    /// How many bytes from the start of the file a metadata-only read needs to give this same
+    /// header again: up to and including the Pixel Data element's tag and length when reading
+    /// stopped there; all of them otherwise (and for a deflated dataset, whose offsets are in
+    /// the inflated stream).
+    public var headerLength: Int
 }

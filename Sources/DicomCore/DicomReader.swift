@@ -109,7 +109,7 @@ public enum DicomReader {
                     return DicomFile(
                         hasPreamble: hasPreamble, meta: meta, dataset: dataset.dataSet, transferSyntax: syntax,
                         diagnostics: inner.diagnostics, stoppedBeforePixelData: inner.stoppedBeforePixelData,
-                        datasetOffset: offset, byteCount: count)
+                        datasetOffset: offset, byteCount: count, headerLength: count)
                 }
             }
             // A header needs only the start of the stream: if it ends at Pixel Data within the
@@ -128,8 +128,13 @@ public enum DicomReader {
         return DicomFile(
             hasPreamble: hasPreamble, meta: meta, dataset: dataset.dataSet, transferSyntax: syntax,
             diagnostics: parser.diagnostics, stoppedBeforePixelData: parser.stoppedBeforePixelData,
-            datasetOffset: offset, byteCount: count)
+            datasetOffset: offset, byteCount: count,
+            headerLength: parser.pixelDataOffset.map { min(count, $0 + Self.elementHeaderLength) } ?? count)
     }
+
+    /// The longest element header (explicit VR with a 4-byte length): the part of Pixel Data a
+    /// header read needs to see to stop there.
+    static let elementHeaderLength = 12
 
     /// How much of a deflated stream a metadata-only read inflates before inflating it all.
     static let headerInflateSteps = [64 << 10, 1 << 20]

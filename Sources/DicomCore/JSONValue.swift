@@ -57,6 +57,14 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     static func writeString(_ text: String, to output: inout String) {
         output += "\""
+        // Most values need no escape at all: appended whole, not a scalar at a time. (0xE2
+        // starts U+2028 and U+2029, which are escaped; any other character it starts takes
+        // the careful path too, harmlessly.)
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) {
+            output += text
+            output += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": output += "\\\""

@@ -37,19 +37,34 @@ public struct ChunkTransfer: Sendable {
         _ source: UnsafeRawBufferPointer, key: @escaping @Sendable (Int) -> String, client: RedisClient,
         progress: (@Sendable (Int) -> Void)? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws {
-        let base = SendableBuffer(source)
+        try upload([UploadPart(source, key: key)], client: client, progress: progress, isCancelled: isCancelled)
+    }
+
+    /// Writes the chunks of several byte ranges (the files of a batch) as one transfer, so the
+    /// connections stay busy across the boundaries between them: chunk `i` of part `p` goes
+    /// to `parts[p].key(i)`. Every part must stay valid until this returns.
+    public func upload(
+        _ parts: [UploadPart], client: RedisClient, progress: (@Sendable (Int) -> Void)? = nil,
+        isCancelled: @escaping @Sendable () -> Bool = { false }
+    ) throws {
         let chunkSize = chunkSize
+        var chunks: [(part: Int, index: Int)] = []
+        chunks.reserveCapacity(parts.reduce(0) { $0 + chunkCount(totalSize: $1.bytes.count) })
+        for (part, upload) in parts.enumerated() {
+            for index in 0..<chunkCount(totalSize: upload.bytes.count) { chunks.append((part, index)) }
+        }
+        let plan = UploadPlan(parts: parts, chunks: chunks, chunkSize: chunkSize)
         try run(
-            totalSize: source.count, buffersPerConnection: 0, key: key, client: client, progress: progress,
+            count: chunks.count, length: plan.length, bufferSize: 0, key: plan.key, client: client, progress: progress,
             isCancelled: isCancelled
-        ) { index, channel in
-            let start = index * chunkSize
-            let chunk = UnsafeRawBufferPointer(rebasing: base.buffer[start..<min(start + chunkSize, base.buffer.count)])
-            try channel.send(["SET", key(index)], body: chunk)
-        } receive: { index, channel, _ in
+        ) { position, channel in
+            try channel.send(["SET", plan.key(position)], body: plan.bytes(position))
+        } receive: { position, channel, _ in
             guard let message = try channel.readStatus() else { return nil }
             if let redirect = ClusterRedirect(errorMessage: message) { return redirect }
-            throw RedisError(.server, endpoint: channel.endpoint, "writing chunk \(index) (\(key(index))): \(message)")
+            let chunk = plan.chunks[position]
+            throw RedisError(
+                .server, endpoint: channel.endpoint, "writing chunk \(chunk.index) (\(plan.key(position))): \(message)")
         }
     }
 
@@ -72,8 +87,9 @@ public struct ChunkTransfer: Sendable {
         let chunkSize = chunkSize
         let deliverNanoseconds = Atomic<Int>(0)
         try run(
-            totalSize: totalSize, buffersPerConnection: buffersPerConnection, key: key, client: client,
-            progress: progress, isCancelled: isCancelled, abandon: abandon
+            count: chunkCount(totalSize: totalSize), length: { min(chunkSize, totalSize - $0 * chunkSize) },
+            bufferSize: min(chunkSize, totalSize), buffersPerConnection: buffersPerConnection, key: key,
+            client: client, progress: progress, isCancelled: isCancelled, abandon: abandon
         ) { index, channel in
             try channel.send(["GET", key(index)])
         } receive: { index, channel, ring in
@@ -116,14 +132,13 @@ public struct ChunkTransfer: Sendable {
     /// chunk whose server redirects it (`MOVED`, `ASK`, `TRYAGAIN`: a cluster being
     /// resharded) is sent again where the redirect points, on a side connection, in its turn.
     private func run(
-        totalSize: Int, buffersPerConnection: Int, key: @escaping @Sendable (Int) -> String, client: RedisClient,
+        count: Int, length: @escaping @Sendable (Int) -> Int, bufferSize: Int, buffersPerConnection: Int = 0,
+        key: @escaping @Sendable (Int) -> String, client: RedisClient,
         progress: (@Sendable (Int) -> Void)?, isCancelled: @escaping @Sendable () -> Bool,
         abandon: (@Sendable () -> Void)? = nil,
         send: @escaping @Sendable (Int, RawChannel) throws -> Void,
         receive: @escaping @Sendable (Int, RawChannel, BufferRing?) throws -> ClusterRedirect?
     ) throws {
-        let count = chunkCount(totalSize: totalSize)
-        let chunkSize = chunkSize
         let window = window
         let groups = try Self.group(count: count, key: key, client: client)
         // No more connections than chunks: also keeps the arithmetic small for any setting.
@@ -135,7 +150,7 @@ public struct ChunkTransfer: Sendable {
             let group = groups[workers[worker]]
             let ring =
                 buffersPerConnection > 0
-                ? BufferRing(count: min(buffersPerConnection, group.queue.count), size: min(chunkSize, totalSize))
+                ? BufferRing(count: min(buffersPerConnection, group.queue.count), size: bufferSize)
                 : nil
             var side: [String: RedisConnection] = [:]
             defer {
@@ -143,7 +158,7 @@ public struct ChunkTransfer: Sendable {
                 ring?.drainAndDeallocate()
                 side.values.forEach { $0.close() }
             }
-            func done(_ index: Int) { progress?(min(chunkSize, totalSize - index * chunkSize)) }
+            func done(_ index: Int) { progress?(length(index)) }
             /// Sends chunk `index` where `redirect` points (nil: to its owner by the current
             /// map), following further redirects within the bound.
             func resend(_ index: Int, _ first: ClusterRedirect?) throws {
@@ -220,6 +235,7 @@ public struct ChunkTransfer: Sendable {
     private static func group(
         count: Int, key: (Int) -> String, client: RedisClient
     ) throws -> [(pool: RedisPool, queue: ChunkQueue)] {
+        guard count > 0 else { return [] }
         guard client.isCluster else { return [(try client.pool(forKey: key(0)), ChunkQueue(Array(0..<count)))] }
         var order: [ObjectIdentifier] = []
         var groups: [ObjectIdentifier: (pool: RedisPool, indices: [Int])] = [:]
@@ -277,8 +293,35 @@ private final class TransferFailure: Sendable {
     func fail() { flag.store(true, ordering: .relaxed) }
 }
 
-/// A buffer handed to worker threads; the caller guarantees it outlives them.
-private struct SendableBuffer: @unchecked Sendable {
-    let buffer: UnsafeRawBufferPointer
-    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+/// One byte range to store as chunks, and the key of each of its chunks. The caller
+/// guarantees the bytes outlive the transfer.
+public struct UploadPart: @unchecked Sendable {
+    public var bytes: UnsafeRawBufferPointer
+    public var key: @Sendable (Int) -> String
+
+    public init(_ bytes: UnsafeRawBufferPointer, key: @escaping @Sendable (Int) -> String) {
+        self.bytes = bytes
+        self.key = key
+    }
+}
+
+/// The chunks of an upload of several parts, numbered across the parts.
+private struct UploadPlan: Sendable {
+    let parts: [UploadPart]
+    let chunks: [(part: Int, index: Int)]
+    let chunkSize: Int
+
+    @Sendable func key(_ position: Int) -> String {
+        let chunk = chunks[position]
+        return parts[chunk.part].key(chunk.index)
+    }
+
+    @Sendable func length(_ position: Int) -> Int { bytes(position).count }
+
+    func bytes(_ position: Int) -> UnsafeRawBufferPointer {
+        let chunk = chunks[position]
+        let buffer = parts[chunk.part].bytes
+        let start = chunk.index * chunkSize
+        return UnsafeRawBufferPointer(rebasing: buffer[start..<min(start + chunkSize, buffer.count)])
+    }
 }

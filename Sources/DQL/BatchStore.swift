@@ -1,0 +1,202 @@
+import DicomCore
+import Foundation
+import RedisIO
+
+/// Storing a batch of small prepared files with a few round trips for the whole batch: claims
+/// (one pipeline, which also finds the documents already there), the chunks of every claimed
+/// file as one transfer (the connections stay busy across the files), documents written with
+/// their claims given back (one) and new source paths (one, when there are any). The
+/// guarantees are those of a single file: chunks before the
+/// document, one load per id at a time, the same bytes twice is a no-op, and a cancel or a
+/// lost connection removes the chunks of every file not yet committed.
+extension Loader {
+    /// What became of one file of a batch.
+    enum BatchResult {
+        case done(Outcome, path: String, repairs: [String])
+        /// Another load holds its id, or it needs a second look: loaded alone, after the batch.
+        case alone(path: String)
+    }
+
+    /// Records a path a stored document's bytes were loaded from, unless it is recorded already.
+    static let appendSourceScript =
+        "local found = redis.pcall('JSON.ARRINDEX', KEYS[1], '$.sources', ARGV[1]) "
+        + "if type(found) == 'table' and found[1] == -1 then "
+        + "redis.call('JSON.ARRAPPEND', KEYS[1], '$.sources', ARGV[1]) return 1 end return 0"
+
+    /// Adds each source path to its document's `sources` (one round trip).
+    func appendSources(_ sources: [(documentKey: String, source: String)], client: RedisClient) throws {
+        guard !sources.isEmpty else { return }
+        let replies = try client.pipeline(
+            sources.map {
+                RedisCommand(
+                    "EVAL", Self.appendSourceScript, "1", $0.documentKey, JSONValue.string($0.source).serialized())
+            },
+            routedBy: sources.map(\.documentKey))
+        for reply in replies { _ = try reply.checked() }
+    }
+
+    /// Stores the files of one batch; results in the batch's order.
+    func store(
+        batch: [Result<PreparedFile, LoadPipeline.LoadFailure>], keeper: LeaseKeeper, client: RedisClient,
+        context: StatementContext
+    ) throws -> [BatchResult] {
+        var results = [BatchResult?](repeating: nil, count: batch.count)
+        // The first file of each id writes it; later ones with the same bytes follow it.
+        var writers: [(position: Int, file: PreparedFile)] = []
+        var followers: [(position: Int, file: PreparedFile)] = []
+        var seen: Set<String> = []
+        for (position, prepared) in batch.enumerated() {
+            switch prepared {
+            case .failure(let failure):
+                results[position] = .done(
+                    .failed(path: failure.path, reason: failure.reason), path: failure.path, repairs: [])
+            case .success(let file):
+                if seen.insert(file.id).inserted {
+                    writers.append((position, file))
+                } else {
+                    followers.append((position, file))
+                }
+            }
+        }
+        let layout = layout
+        // A claim finds a document already there as well: no separate look first.
+        let claims = try context.profile.measure(.query) {
+            try keeper.claim(
+                writers.map { (layout.loadingKey(id: $0.file.id), layout.documentKey(id: $0.file.id)) })
+        }
+        var stored: [(position: Int, file: PreparedFile)] = []
+        var claimed: [(position: Int, file: PreparedFile)] = []
+        for (writer, claim) in zip(writers, claims) {
+            switch claim {
+            case .claimed: claimed.append(writer)
+            case .stored: stored.append(writer)
+            case .busy: results[writer.position] = .alone(path: writer.file.path)
+            }
+        }
+        // Until committed, a claimed file's chunks are removed if anything goes wrong.
+        var uncommitted = claimed
+        func abandon(_ files: [(position: Int, file: PreparedFile)]) {
+            for (_, file) in files {
+                removeChunks(
+                    id: file.id, count: transfer.chunkCount(totalSize: file.mapped.buffer.count), client: client)
+            }
+            keeper.release(files.map { layout.loadingKey(id: $0.file.id) })
+        }
+        do {
+            let uploaded = try uploadChunks(of: claimed, client: client, context: context, results: &results)
+            let kept = Set(uploaded.map(\.position))
+            // Those to be loaded alone give their claims back first (or they would wait for them).
+            keeper.release(claimed.filter { !kept.contains($0.position) }.map { layout.loadingKey(id: $0.file.id) })
+            claimed = uploaded
+            uncommitted = claimed
+            // The hash is of the bytes as they were read: worthless if a file changed since.
+            let changed = claimed.filter { $0.file.mapped.changedSinceOpened }
+            abandon(changed)
+            for (position, file) in changed {
+                results[position] = .done(
+                    .failed(path: file.path, reason: LoadFileChanged().description), path: file.path, repairs: [])
+            }
+            claimed.removeAll { $0.file.mapped.changedSinceOpened }
+            uncommitted = claimed
+            let documents = claimed.map { _, file in
+                (
+                    key: layout.loadingKey(id: file.id), documentKey: layout.documentKey(id: file.id),
+                    json: file.document
+                )
+            }
+            let replies = try context.profile.measure(.query) { try keeper.commitAndRelease(documents) }
+            var refusal: RedisError?
+            var failed: [(position: Int, file: PreparedFile)] = []
+            for ((position, file), reply) in zip(claimed, replies) {
+                let outcome: Outcome
+                if let message = reply.errorMessage {
+                    let error = RedisError(.server, endpoint: "", message)
+                    if error.serverErrorCode.map(Self.refusalsForEveryFile.contains) == true { refusal = error }
+                    failed.append((position, file))
+                    outcome = .failed(path: file.path, reason: message)
+                } else if reply.integer == -1 {
+                    // Another load (or vacuum) took over the id: the chunks are no longer ours.
+                    outcome = .failed(
+                        path: file.path, reason: LoadLeaseError.lost(key: "", seconds: keeper.seconds).description)
+                } else if reply.integer == 0 {
+                    outcome = .alreadyLoaded(id: file.id, name: file.name)
+                } else {
+                    context.profile.add(bytes: file.mapped.buffer.count)
+                    outcome = .loaded(id: file.id, name: file.name, size: file.mapped.buffer.count)
+                }
+                results[position] = .done(outcome, path: file.path, repairs: file.repairs)
+            }
+            uncommitted = failed
+            abandon(failed)
+            uncommitted = []
+            if let refusal { throw refusal }
+        } catch {
+            abandon(uncommitted)
+            throw error
+        }
+        // Files whose bytes were stored already: only their paths are new.
+        for (position, file) in stored {
+            context.activity.add(bytes: file.mapped.buffer.count)
+            results[position] = .done(
+                .alreadyLoaded(id: file.id, name: file.name), path: file.path, repairs: file.repairs)
+        }
+        var sources = stored.map { (layout.documentKey(id: $0.file.id), $0.file.source) }
+        let storedIds = Set(
+            results.compactMap { result -> String? in
+                guard case .done(let outcome, _, _) = result else { return nil }
+                switch outcome {
+                case .loaded(let id, _, _), .alreadyLoaded(let id, _): return id
+                case .failed: return nil
+                }
+            })
+        for (position, file) in followers {
+            if storedIds.contains(file.id) {
+                context.activity.add(bytes: file.mapped.buffer.count)
+                results[position] = .done(
+                    .alreadyLoaded(id: file.id, name: file.name), path: file.path, repairs: file.repairs)
+                sources.append((layout.documentKey(id: file.id), file.source))
+            } else {
+                results[position] = .alone(path: file.path)
+            }
+        }
+        try context.profile.measure(.query) { try appendSources(sources, client: client) }
+        return results.map { $0 ?? .alone(path: "") }
+    }
+
+    /// Uploads the chunks of `files` as one transfer and returns the files to commit. A file
+    /// that shrank under the send (EFAULT, taken for a broken connection) is marked failed and
+    /// the others are loaded alone; any other failure is thrown.
+    private func uploadChunks(
+        of files: [(position: Int, file: PreparedFile)], client: RedisClient, context: StatementContext,
+        results: inout [BatchResult?]
+    ) throws -> [(position: Int, file: PreparedFile)] {
+        guard !files.isEmpty else { return [] }
+        let layout = layout
+        let activity = context.activity
+        let parts = files.map { _, file in
+            let id = file.id
+            return UploadPart(file.mapped.buffer) { layout.chunkKey(id: id, index: $0) }
+        }
+        do {
+            try context.profile.measure(.transfer) {
+                try withExtendedLifetime(files) {
+                    try transfer.upload(
+                        parts, client: client, progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled)
+                }
+            }
+            return files
+        } catch {
+            guard files.contains(where: { $0.file.mapped.changedSinceOpened }) else { throw error }
+            for (position, file) in files {
+                removeChunks(
+                    id: file.id, count: transfer.chunkCount(totalSize: file.mapped.buffer.count), client: client)
+                results[position] =
+                    file.mapped.changedSinceOpened
+                    ? .done(
+                        .failed(path: file.path, reason: LoadFileChanged().description), path: file.path, repairs: [])
+                    : .alone(path: file.path)
+            }
+            return []
+        }
+    }
+}

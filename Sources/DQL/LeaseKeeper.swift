@@ -1,0 +1,149 @@
+import Foundation
+import RedisIO
+
+/// The claims of one load statement on the ids of many files at once: the same rules as
+/// ``LoadLease`` (one load writes an id's chunks; renewal, commit and release check the token
+/// on the server), but one token for the statement, claims, commits and releases pipelined a
+/// batch at a time, and one thread renewing every live claim together, instead of a claim,
+/// a thread and several round trips per file.
+final class LeaseKeeper: @unchecked Sendable {
+    let seconds: Int
+    /// This statement's token, the value of every claim key it holds.
+    let token = UUID().uuidString
+    private let client: RedisClient
+    private let condition = NSCondition()
+    /// Guarded by `condition`.
+    nonisolated(unsafe) private var held: Set<String> = []
+    nonisolated(unsafe) private var running = true
+    nonisolated(unsafe) private var renewer: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Sets the expiry again on each claim that is still ours.
+    static let renewAllScript =
+        "for _, key in ipairs(KEYS) do if redis.call('GET', key) == ARGV[1] then "
+        + "redis.call('EXPIRE', key, ARGV[2]) end end return 1"
+
+    /// What claiming one id found.
+    enum Claim: Equatable {
+        case claimed
+        /// Its document exists: the bytes are stored already.
+        case stored
+        /// Another load holds it (it is waited for one file at a time, by ``LoadLease``).
+        case busy
+    }
+
+    init(client: RedisClient, seconds: Int) {
+        self.client = client
+        self.seconds = max(1, seconds)
+    }
+
+    /// Claims each `(claim key, document key)` in one round trip.
+    func claim(_ ids: [(key: String, documentKey: String)]) throws -> [Claim] {
+        guard !ids.isEmpty else { return [] }
+        let commands = ids.flatMap {
+            [
+                RedisCommand("SET", $0.key, token, "NX", "EX", String(seconds)),
+                RedisCommand("EXISTS", $0.documentKey),
+            ]
+        }
+        let replies = try client.pipeline(commands, routedBy: ids.flatMap { [$0.key, $0.documentKey] })
+        var claims: [Claim] = []
+        var storedMeanwhile: [String] = []
+        for (index, id) in ids.enumerated() {
+            let set = try replies[2 * index].checked()
+            let exists = try replies[2 * index + 1].checked().integer == 1
+            switch (set == .status("OK"), exists) {
+            case (true, false): claims.append(.claimed)
+            case (true, true):
+                // The load that held it finished just before: its document stands.
+                storedMeanwhile.append(id.key)
+                claims.append(.stored)
+            case (false, true): claims.append(.stored)
+            case (false, false): claims.append(.busy)
+            }
+        }
+        let claimed = zip(ids, claims).filter { $0.1 == .claimed }.map(\.0.key)
+        condition.withLock { held.formUnion(claimed) }
+        release(storedMeanwhile, tracked: false)
+        if !claimed.isEmpty { startRenewing() }
+        return claims
+    }
+
+    /// Writes the document (NX) and deletes the claim, if the claim is still ours: -1 when it
+    /// was lost.
+    static let commitAndReleaseScript =
+        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end "
+        + "local written = redis.call('JSON.SET', KEYS[2], '$', ARGV[2], 'NX') "
+        + "redis.call('DEL', KEYS[1]) if written then return 1 else return 0 end"
+
+    /// Writes each document (NX) and gives its claim back, while the claim is ours, in one
+    /// round trip: per document, 1 written, 0 another load's document was there, -1 the claim
+    /// was lost, or the server's error for it (the claim then stays, for ``release(_:)``).
+    func commitAndRelease(_ documents: [(key: String, documentKey: String, json: String)]) throws -> [RedisReply] {
+        guard !documents.isEmpty else { return [] }
+        let replies = try client.pipeline(
+            documents.map {
+                RedisCommand("EVAL", Self.commitAndReleaseScript, "2", $0.key, $0.documentKey, token, $0.json)
+            },
+            routedBy: documents.map(\.key))
+        let released = zip(documents, replies).filter { $0.1.errorMessage == nil }.map(\.0.key)
+        condition.withLock { held.subtract(released) }
+        return replies
+    }
+
+    /// Whether the claim `key` is still ours.
+    func isHeld(_ key: String) -> Bool {
+        (try? client.call(RedisCommand("GET", key), routedBy: key).string) == token
+    }
+
+    /// Deletes the claims that are still ours (best effort: an unreleased claim expires).
+    func release(_ keys: [String], tracked: Bool = true) {
+        guard !keys.isEmpty else { return }
+        if tracked { condition.withLock { held.subtract(keys) } }
+        _ = try? client.pipeline(
+            keys.map { RedisCommand("EVAL", LoadLease.releaseScript, "1", $0, token) }, routedBy: keys)
+    }
+
+    /// Releases every claim still held and stops the renewing thread.
+    func stop() {
+        let (remaining, thread) = condition.withLock {
+            running = false
+            condition.signal()
+            return (Array(held), renewer)
+        }
+        if thread != nil { finished.wait() }
+        release(remaining)
+    }
+
+    private func startRenewing() {
+        condition.withLock {
+            guard renewer == nil, running else { return }
+            let thread = Thread { [self] in renewUntilStopped() }
+            thread.name = "dql.leases"
+            renewer = thread
+            thread.start()
+        }
+    }
+
+    private func renewUntilStopped() {
+        let interval = Double(seconds) / 3
+        while true {
+            let keys: [String]? = condition.withLock {
+                if running { _ = condition.wait(until: Date().addingTimeInterval(interval)) }
+                return running ? Array(held) : nil
+            }
+            guard let keys else { break }
+            // Every claim key shares the metadata slot, so one script renews a batch of them.
+            // A failed renewal is not fatal here: the transfer fails on the same problem, and a
+            // lost claim is found at commit.
+            for start in stride(from: 0, to: keys.count, by: 500) {
+                let batch = Array(keys[start..<min(keys.count, start + 500)])
+                _ = try? client.call(
+                    RedisCommand(
+                        ["EVAL", Self.renewAllScript, String(batch.count)] + batch + [token, String(seconds)]),
+                    routedBy: batch[0])
+            }
+        }
+        finished.signal()
+    }
+}

@@ -1,0 +1,183 @@
+import Crypto
+import DicomCore
+import Foundation
+
+/// A file read, hashed and parsed, ready to be stored.
+struct PreparedFile: @unchecked Sendable {
+    var path: String
+    /// Mapped while the file waits to be stored (the chunks are sent straight from it).
+    var mapped: MappedFile
+    var header: DicomFile
+    /// SHA-256 of the bytes, lower-case hex.
+    var id: String
+    var name: String
+    /// The absolute path it was loaded from.
+    var source: String
+    /// What the reader repaired or skipped in the header.
+    var repairs: [String]
+    /// The metadata document, serialized (made here, on the preparing threads).
+    var document = ""
+}
+
+/// Reads files ahead of the stores that write them: a thread of its own prepares the next
+/// batch of small files (mapping, SHA-256 and header of each, the batch's files in parallel
+/// on the machine's cores) while the current batch is uploaded. Large files are left to the
+/// single-file path, which overlaps their hashing with their upload instead.
+final class LoadPipeline: @unchecked Sendable {
+    /// What the store gets next, in the order of the walk.
+    enum Item {
+        /// Consecutive small files: each prepared, or why it could not be.
+        case batch([Result<PreparedFile, LoadFailure>])
+        /// A file at least as large as the threshold, for the single-file path.
+        case large(path: String)
+    }
+
+    /// Why a file could not be prepared.
+    struct LoadFailure: Error {
+        var path: String
+        var reason: String
+    }
+
+    /// At most this many files in a batch: every mapped file takes one of CMappingGuard's 256
+    /// slots, and at most three batches are mapped at once.
+    static let maximumFiles = 64
+    /// At most this many bytes in a batch (more files are pointless once the connections are
+    /// busy with chunks).
+    static let maximumBytes = 32 << 20
+
+    private let condition = NSCondition()
+    /// Guarded by `condition`: the prepared item waiting, and whether the producer is done.
+    nonisolated(unsafe) private var ready: [Item] = []
+    nonisolated(unsafe) private var producing = true
+    nonisolated(unsafe) private var stopped = false
+    private let checksum: @Sendable (Duration) -> Void
+    private let document: @Sendable (PreparedFile) -> String
+
+    /// Starts preparing `files`; files of `largeThreshold` bytes or more go to the single path.
+    /// `checksum` is told the time each hash took, and `document` makes each file's metadata
+    /// document (both called from the preparing threads).
+    init(
+        files: [FileWalker.Entry], largeThreshold: Int, checksum: @escaping @Sendable (Duration) -> Void,
+        document: @escaping @Sendable (PreparedFile) -> String
+    ) {
+        self.checksum = checksum
+        self.document = document
+        let thread = Thread { [self] in produce(files, largeThreshold: largeThreshold) }
+        thread.name = "dql.prepare"
+        thread.start()
+    }
+
+    /// The next item, waiting for it to be prepared; nil when every file has been handed out
+    /// (or after ``stop()``).
+    func next() -> Item? {
+        condition.withLock {
+            while ready.isEmpty && producing && !stopped { condition.wait() }
+            guard !stopped, !ready.isEmpty else { return nil }
+            let item = ready.removeFirst()
+            condition.broadcast()
+            return item
+        }
+    }
+
+    /// Stops preparing (the files prepared and not taken are unmapped) and waits for the
+    /// producer to finish the batch in hand.
+    func stop() {
+        condition.withLock {
+            stopped = true
+            ready.removeAll()
+            condition.broadcast()
+            while producing { condition.wait() }
+        }
+    }
+
+    private func produce(_ files: [FileWalker.Entry], largeThreshold: Int) {
+        defer {
+            condition.withLock {
+                producing = false
+                condition.broadcast()
+            }
+        }
+        var index = 0
+        while index < files.count {
+            let item: Item
+            if files[index].size >= largeThreshold {
+                item = .large(path: files[index].path)
+                index += 1
+            } else {
+                var end = index
+                var bytes = 0
+                while end < files.count, end - index < Self.maximumFiles, files[end].size < largeThreshold,
+                    end == index || bytes + files[end].size <= Self.maximumBytes
+                {
+                    bytes += files[end].size
+                    end += 1
+                }
+                item = .batch(prepare(files[index..<end].map(\.path)))
+                index = end
+            }
+            // One item waits while the store works on the one before.
+            let keepGoing = condition.withLock {
+                while !ready.isEmpty && !stopped { condition.wait() }
+                guard !stopped else { return false }
+                ready.append(item)
+                condition.broadcast()
+                return true
+            }
+            guard keepGoing else { return }
+        }
+    }
+
+    /// Prepares `paths` in parallel on the machine's cores (no thread of its own per file).
+    private func prepare(_ paths: [String]) -> [Result<PreparedFile, LoadFailure>] {
+        let results = PreparedSlots(count: paths.count)
+        let checksum = checksum
+        let document = document
+        DispatchQueue.concurrentPerform(iterations: paths.count) { position in
+            results.set(
+                position,
+                Self.prepare(paths[position], checksum: checksum).map { file in
+                    var prepared = file
+                    prepared.document = document(file)
+                    return prepared
+                })
+        }
+        return results.values
+    }
+
+    /// Maps, hashes and parses one file.
+    static func prepare(_ path: String, checksum: (Duration) -> Void) -> Result<PreparedFile, LoadFailure> {
+        do {
+            let mapped = try MappedFile(path: path)
+            let header = try DicomReader.read(mapped.buffer, options: .metadataOnly)
+            let started = ContinuousClock.now
+            let id = SHA256.hash(data: mapped.buffer).map { Loader.hex($0) }.joined()
+            checksum(ContinuousClock.now - started)
+            try Loader.checkUnchanged(mapped)
+            let url = URL(fileURLWithPath: path)
+            return .success(
+                PreparedFile(
+                    path: path, mapped: mapped, header: header, id: id, name: url.lastPathComponent,
+                    source: url.standardizedFileURL.path, repairs: header.diagnostics.map(\.description)))
+        } catch let error as DicomError {
+            return .failure(LoadFailure(path: path, reason: error.detail))
+        } catch {
+            return .failure(LoadFailure(path: path, reason: "\(error)"))
+        }
+    }
+}
+
+/// Per-position results written by the preparing threads.
+private final class PreparedSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<PreparedFile, LoadPipeline.LoadFailure>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ position: Int, _ result: Result<PreparedFile, LoadPipeline.LoadFailure>) {
+        lock.withLock { slots[position] = result }
+    }
+
+    var values: [Result<PreparedFile, LoadPipeline.LoadFailure>] {
+        lock.withLock { slots.compactMap { $0 } }
+    }
+}
