@@ -61,21 +61,21 @@ public final class Executor: @unchecked Sendable {
         }
         _ = try serverLimits(context: context)
         let plan = try context.profile.measure(.compile) { try compiler.compile(statement) }
+        // A load writes documents without asking the index anything: it checks the index every
+        // time (the server may have been flushed or restarted since the last statement).
+        if Self.createsIndex(statement) { indexChecked = false }
         let hasIndex = try prepareIndex(for: statement, context: context)
         do {
             return try run(plan, hasIndex: hasIndex, context: context)
-        } catch let error as RedisError
-            where client.isCluster && hasIndex && error.message.contains("no such index")
-        {
-            // A reshard moved the `{m}` slot, documents and all, to a master without the index
-            // (RediSearch indexes per node): create it there, as on first use, and run again.
-            // Safe to repeat: `delete` searches before it changes anything, and `load` is idempotent.
-            try context.profile.measure(.query) {
-                try client.withConnection(routedBy: layout.metadataRoutingKey) {
-                    try IndexManager(layout: layout).ensureIndex($0)
-                }
-            }
-            return try run(plan, hasIndex: true, context: context)
+        } catch let error as RedisError where hasIndex && error.isMissingIndex {
+            // The index went away since it was checked: the server was flushed or restarted
+            // without it, someone dropped it, or a reshard moved the `{m}` slot, documents and
+            // all, to a master without it (RediSearch indexes per node). Check again (create
+            // or rebuild it as on first use) and run again. Safe to repeat: `delete` searches
+            // before it changes anything, and `load` is idempotent.
+            indexChecked = false
+            let hasIndexNow = try prepareIndex(for: statement, context: context)
+            return try run(plan, hasIndex: hasIndexNow, context: context)
         }
     }
 

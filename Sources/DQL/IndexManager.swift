@@ -35,7 +35,7 @@ public struct IndexManager: Sendable {
     public enum State: Sendable, Equatable {
         /// The index exists with the current definition.
         case current
-        /// No index and no record of one: no dql data under this prefix.
+        /// No index, no record of one, and no document: no dql data under this prefix.
         case absent
         /// An index made by an older dql.
         case outdated(version: Int)
@@ -48,11 +48,14 @@ public struct IndexManager: Sendable {
         let recorded = try connection.call("GET", versionKey).string.flatMap { Int($0) }
         let info = try connection.send(["FT.INFO", layout.indexName])
         if let message = info.errorMessage {
-            let lowered = message.lowercased()
-            guard lowered.contains("unknown index") || lowered.contains("no such index") else {
+            guard RedisError(.server, message).isMissingIndex else {
                 throw RedisError(.server, endpoint: connection.endpoint, "FT.INFO \(layout.indexName): \(message)")
             }
-            return recorded == nil ? .absent : .lost
+            if recorded != nil { return .lost }
+            // Documents without any record of their index (the record was removed, or a
+            // session that did not notice a flush loaded into an empty server): rebuild it.
+            let documents = RedisConnection.globEscaped(layout.documentPrefix) + "*"
+            return try connection.hasKey(matching: documents) ? .lost : .absent
         }
         if let recorded, recorded > Self.schemaVersion {
             throw RedisError(
@@ -81,9 +84,7 @@ public struct IndexManager: Sendable {
             // Without DD: the documents stay.
             let dropped = try connection.send(["FT.DROPINDEX", layout.indexName])
             // Another dql dropped it a moment ago, migrating too.
-            if let message = dropped.errorMessage, !message.lowercased().contains("unknown index"),
-                !message.lowercased().contains("no such index")
-            {
+            if let message = dropped.errorMessage, !RedisError(.server, message).isMissingIndex {
                 throw RedisError(.server, endpoint: connection.endpoint, message)
             }
         }

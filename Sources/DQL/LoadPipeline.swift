@@ -13,7 +13,7 @@ struct PreparedFile: @unchecked Sendable {
     var name: String
     /// The absolute path it was loaded from.
     var source: String
-    /// What the reader repaired or skipped in the header.
+    /// What the reader repaired or skipped, or found wrong (see ``Loader/damage(of:in:)``).
     var repairs: [String]
     /// The metadata document, serialized (made here, on the preparing threads).
     var document = ""
@@ -157,7 +157,7 @@ final class LoadPipeline: @unchecked Sendable {
             return .success(
                 PreparedFile(
                     path: path, mapped: mapped, header: header, id: id, name: url.lastPathComponent,
-                    source: url.standardizedFileURL.path, repairs: header.diagnostics.map(\.description)))
+                    source: url.standardizedFileURL.path, repairs: Loader.damage(of: header, in: mapped.buffer)))
         } catch let error as DicomError {
             return .failure(LoadFailure(path: path, reason: error.detail))
         } catch {

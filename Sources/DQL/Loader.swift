@@ -147,7 +147,7 @@ public struct Loader: Sendable {
         let bytes = mapped.buffer
         let name = URL(fileURLWithPath: path).lastPathComponent
         let header = try DicomReader.read(bytes, options: .metadataOnly)
-        let repairs = header.diagnostics.map(\.description)
+        let repairs = Self.damage(of: header, in: bytes)
         let source = URL(fileURLWithPath: path).standardizedFileURL.path
         let chunkCount = transfer.chunkCount(totalSize: bytes.count)
         let provisional: String?
@@ -233,6 +233,12 @@ public struct Loader: Sendable {
             throw error
         }
         return (.loaded(id: id, name: name, size: bytes.count), repairs)
+    }
+
+    /// What the reader repaired or skipped in the header, and what is wrong after it (a file
+    /// cut short inside Pixel Data): the notes a load prints for the file.
+    static func damage(of header: DicomFile, in bytes: UnsafeRawBufferPointer) -> [String] {
+        (header.diagnostics + DicomReader.diagnosticsAfterHeader(bytes, header: header)).map(\.description)
     }
 
     /// Throws when the file changed while it was read (it shrank, or its size or modification

@@ -18,9 +18,18 @@ public struct DicomFile: Sendable {
     public var datasetOffset: Int
     /// The size of the input in bytes.
     public var byteCount: Int
+    /// Where the Pixel Data element starts, when reading stopped before it.
+    public var pixelDataOffset: Int?
+
     /// How many bytes from the start of the file a metadata-only read needs to give this same
     /// header again: up to and including the Pixel Data element's tag and length when reading
     /// stopped there; all of them otherwise (and for a deflated dataset, whose offsets are in
     /// the inflated stream).
-    public var headerLength: Int
+    public var headerLength: Int {
+        pixelDataOffset.map { min(byteCount, $0 + Self.elementHeaderLength) } ?? byteCount
+    }
+
+    /// The longest element header (explicit VR with a 4-byte length): the part of Pixel Data a
+    /// header read needs to see to stop there.
+    static let elementHeaderLength = 12
 }

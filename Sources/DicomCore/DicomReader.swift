@@ -109,7 +109,7 @@ public enum DicomReader {
                     return DicomFile(
                         hasPreamble: hasPreamble, meta: meta, dataset: dataset.dataSet, transferSyntax: syntax,
                         diagnostics: inner.diagnostics, stoppedBeforePixelData: inner.stoppedBeforePixelData,
-                        datasetOffset: offset, byteCount: count, headerLength: count)
+                        datasetOffset: offset, byteCount: count)
                 }
             }
             // A header needs only the start of the stream: if it ends at Pixel Data within the
@@ -128,13 +128,29 @@ public enum DicomReader {
         return DicomFile(
             hasPreamble: hasPreamble, meta: meta, dataset: dataset.dataSet, transferSyntax: syntax,
             diagnostics: parser.diagnostics, stoppedBeforePixelData: parser.stoppedBeforePixelData,
-            datasetOffset: offset, byteCount: count,
-            headerLength: parser.pixelDataOffset.map { min(count, $0 + Self.elementHeaderLength) } ?? count)
+            datasetOffset: offset, byteCount: count, pixelDataOffset: parser.pixelDataOffset)
     }
 
-    /// The longest element header (explicit VR with a 4-byte length): the part of Pixel Data a
-    /// header read needs to see to stop there.
-    static let elementHeaderLength = 12
+    /// What is wrong with what follows a header read with ``DicomReadOptions/stopBeforePixelData``:
+    /// Pixel Data (and anything after it) read the way a full read does, only to collect its
+    /// diagnostics, the same ones `dql dump` shows (a file cut short inside Pixel Data, the
+    /// commonest damage of all, says so here). Bulk values are not copied, so this costs about
+    /// what walking the element headers costs. Nothing for a deflated dataset (its header read
+    /// inflates the stream) or a header that did not stop before Pixel Data.
+    public static func diagnosticsAfterHeader(
+        _ buffer: UnsafeRawBufferPointer, header: DicomFile, options: DicomReadOptions = DicomReadOptions()
+    ) -> [DicomDiagnostic] {
+        guard header.stoppedBeforePixelData, !header.transferSyntax.isDeflated, header.byteCount == buffer.count
+        else { return [] }
+        var options = options
+        options.stopBeforePixelData = false
+        var parser = DatasetParser(bytes: buffer, options: options, inInflatedStream: false)
+        guard let start = header.pixelDataOffset, start < buffer.count else { return [] }
+        _ = parser.readDataSet(
+            from: start, to: buffer.count, encoding: Encoding(header.transferSyntax), depth: 0, characterSet: .default,
+            context: .topLevel)
+        return parser.diagnostics
+    }
 
     /// How much of a deflated stream a metadata-only read inflates before inflating it all.
     static let headerInflateSteps = [64 << 10, 1 << 20]

@@ -41,6 +41,14 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// True when the server says a search index does not exist (RediSearch words it as "no
+    /// such index" or "Unknown index name").
+    public var isMissingIndex: Bool {
+        guard kind == .server else { return false }
+        let lowered = message.lowercased()
+        return lowered.contains("no such index") || lowered.contains("unknown index")
+    }
+
     public init(_ kind: Kind, endpoint: String = "", _ message: String) {
         self.kind = kind
         self.endpoint = endpoint

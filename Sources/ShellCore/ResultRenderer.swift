@@ -122,7 +122,7 @@ enum ResultRenderer {
         }
         for (path, notes) in report.repaired {
             let more = notes.count > 1 ? " (and \(notes.count - 1) more)" : ""
-            rendered.notes.append("loaded \(path) from a damaged header: \(notes[0])\(more); `dql dump` shows all")
+            rendered.notes.append("loaded \(path), which is damaged: \(notes[0])\(more); `dql dump` shows all")
         }
         let seconds = report.elapsed.seconds
         let rate = seconds > 0 ? Double(report.bytesLoaded) / seconds : 0
@@ -130,7 +130,7 @@ enum ResultRenderer {
         case .table, .csv:
             var parts = ["loaded \(plural(report.loaded, "file")) (\(formatBytes(report.bytesLoaded)))"]
             if report.alreadyLoaded > 0 { parts.append("\(report.alreadyLoaded) already stored") }
-            if !report.repaired.isEmpty { parts.append("\(report.repaired.count) with repaired headers") }
+            if !report.repaired.isEmpty { parts.append("\(report.repaired.count) damaged") }
             if report.failed > 0 { parts.append("\(report.failed) failed") }
             rendered.data =
                 parts.joined(separator: ", ") + " in \(formatSeconds(seconds))"

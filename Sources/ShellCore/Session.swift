@@ -152,6 +152,13 @@ final class Session {
         } catch {
             let cancelled = (error as? ChunkTransferError) == .cancelled
             if cancelled { Interrupt.clear() }
+            // A fetch that stopped part way keeps the files it finished: say how many.
+            let done = context.activity.snapshot
+            if Self.movesFiles(parsed.statement), !Self.isLoad(parsed.statement), done.filesTotal > 1 {
+                printError(
+                    "fetched \(done.filesDone) of \(plural(done.filesTotal, "file")) before the statement stopped; each of those is whole and verified"
+                )
+            }
             if settings.timing {
                 printError(TimingReport.line(total: clock.now - start, profile: context.profile.profile))
             }
@@ -220,6 +227,10 @@ final class Session {
             if !Interrupt.endsSession { Interrupt.clear() }
             return ["y", "yes"].contains(answer?.trimmingCharacters(in: .whitespaces).lowercased() ?? "")
         }
+    }
+
+    static func isLoad(_ statement: Statement) -> Bool {
+        if case .load = statement { true } else { false }
     }
 
     static func movesFiles(_ statement: Statement) -> Bool {

@@ -38,6 +38,34 @@ import Testing
         return Store(executor: executor, layout: layout, pool: pool, directory: directory)
     }
 
+    /// A session whose server was flushed (or restarted empty) after its first statement
+    /// answered reads with the raw "no such index", and its next `load` stored documents with
+    /// no index at all, which no later statement could find ("no dql data" beside them).
+    @Test func aServerFlushedUnderASessionIsNoticed() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let file = try Corpus.path("pydicom/test_files/CT_small.dcm")
+        _ = try store.executor.run("load '\(file)'")
+        #expect(try store.executor.run("count") == [.count(1)])
+        // What FLUSHALL does to this prefix.
+        try store.pool.withConnection { StorageTests.dropAll(store.layout, $0) }
+        let error = #expect(throws: ExecutionError.self) { try store.executor.run("count") }
+        #expect(error?.kind == .noData(prefix: store.layout.prefix, endpoint: try TestRedis.url().endpoint))
+        _ = try store.executor.run("load '\(file)'")
+        #expect(try store.executor.run("count where modality = 'CT'") == [.count(1)])
+        // Documents whose index and its record are gone: the next statement rebuilds the index,
+        // in this session and in a new one.
+        for executor in [store.executor, Executor(client: RedisClient(pool: store.pool), layout: store.layout)] {
+            try store.pool.withConnection {
+                try $0.call("FT.DROPINDEX", store.layout.indexName)
+                try $0.call("DEL", IndexManager(layout: store.layout).versionKey)
+            }
+            #expect(try executor.run("count where modality = 'CT'") == [.count(1)])
+            guard case .stats(let stats) = try executor.run("stats").first else { return }
+            #expect(stats.files == 1)
+        }
+    }
+
     /// `dql --prefix typo -c count` created `typo:{m}:idx` and printed 0.
     @Test func readingStatementsNeverWriteAndSayWhenThereIsNoData() throws {
         let store = try Self.store()

@@ -72,18 +72,48 @@ import Testing
         var cut = SmallDicom.bytes([.init(0x0008, 0x0060, "CS", "MR"), .init(0x0010, 0x0010, "PN", "Test^Nasty")])
         cut.removeLast(3)
         try Data(cut).write(to: input.appendingPathComponent("cut.dcm"))
+        // Cut inside Pixel Data (a transfer cut short): the header is whole, the file is not.
+        var pixels = SmallDicom.bytes([
+            .init(0x0008, 0x0060, "CS", "CT"), .init(0x7FE0, 0x0010, "OB", String(repeating: "p", count: 400)),
+        ])
+        pixels.removeLast(100)
+        try Data(pixels).write(to: input.appendingPathComponent("short.dcm"))
         try Data("hello\n".utf8).write(to: input.appendingPathComponent("notes.txt"))
         #expect(mkfifo(input.appendingPathComponent("pipe").path, 0o644) == 0)
         let result = try fixture.run(["-c", "load '\(input.path)'", "--continue-on-error", "-c", "count"])
         #expect(result.status == 1, "a load with a failed file exits 1: \(result.stderr)")
         #expect(result.stderr.contains("cannot load \(input.path)/pipe: not a regular file (a FIFO)"))
         #expect(result.stderr.contains("cannot load \(input.path)/notes.txt: not DICOM"))
-        #expect(result.stderr.contains("loaded \(input.path)/cut.dcm from a damaged header: error: (0010,0010)"))
-        #expect(result.stdout.contains("loaded 2 files"))
-        #expect(result.stdout.contains("1 with repaired headers, 2 failed"))
+        #expect(result.stderr.contains("loaded \(input.path)/cut.dcm, which is damaged: error: (0010,0010)"))
+        #expect(result.stderr.contains("loaded \(input.path)/short.dcm, which is damaged: error: (7FE0,0010)"))
+        #expect(result.stdout.contains("loaded 3 files"))
+        #expect(result.stdout.contains("2 damaged, 2 failed"))
         let counted = result.stdout.split(separator: "\n", maxSplits: 1).last.map(String.init) ?? ""
-        #expect(parseTable(counted).rows == [["2"]], "\(result.stdout)")
+        #expect(parseTable(counted).rows == [["3"]], "\(result.stdout)")
         #expect(!result.stderr.contains("NSCocoaErrorDomain"))
+    }
+
+    /// A `find … fetch` that failed part way printed the whole table and the error, and never
+    /// said how many of the files had been written.
+    @Test func aFetchThatStopsPartWaySaysHowManyFilesItWrote() throws {
+        let fixture = try ShellFixture()
+        // One file's bytes lost on the server.
+        let connection = try TestRedis.connection()
+        let chunks = try connection.keys(matching: fixture.prefix + ":chunk:*")
+        let victim = try #require(chunks.first)
+        try connection.call("DEL", victim)
+        let out = fixture.directory.appendingPathComponent("out")
+        let result = try fixture.run(["-c", "find fetch to '\(out.path)'"])
+        #expect(result.status != 0)
+        let written = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
+        let total = ShellFixture.corpusNames.count
+        #expect(written.count < total)
+        #expect(
+            result.stderr.contains(
+                "fetched \(written.count) of \(total) files before the statement stopped; each of those is whole and verified"
+            ),
+            "\(result.stderr)")
+        #expect(result.stderr.contains("is missing"), "\(result.stderr)")
     }
 
     /// An unreadable subdirectory aborted a recursive load with a raw Foundation error.
