@@ -159,6 +159,8 @@ public enum Setting: Sendable, Hashable {
     case window(Int)
     /// Milliseconds.
     case timeout(Int)
+    /// Replicas a load waits for.
+    case replicas(Int)
     case format(OutputFormat)
     case timing(Bool)
     /// Whether an interactive session asks before a delete.

@@ -185,6 +185,8 @@ public final class Executor: @unchecked Sendable {
             layout: layout, chunkSize: statement.chunkSize ?? settings.chunkSize,
             connections: statement.connections ?? settings.connections, window: statement.window ?? settings.window)
         loader.leaseSeconds = leaseSeconds
+        loader.replicas = settings.replicas
+        loader.durabilityTimeoutMilliseconds = settings.timeoutMilliseconds
         loader.compiler = compiler
         return try loader.load(path: statement.path, recursive: statement.recursive, client: client, context: context)
     }

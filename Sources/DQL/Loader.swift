@@ -15,6 +15,11 @@ public struct Loader: Sendable {
 
     /// Seconds a load's lease lasts unrenewed (see ``LoadLease``).
     public var leaseSeconds = StorageLayout.loadingLeaseSeconds
+    /// Replicas of each master the load waits for to have its writes (see ``Durability``).
+    public var replicas = 0
+    /// How long the load waits for its writes to reach the disks (the statement timeout; the
+    /// usual AOF policy, `appendfsync everysec`, writes them within about a second).
+    public var durabilityTimeoutMilliseconds = 10_000
 
     public init(layout: StorageLayout, chunkSize: Int = 512 * 1024, connections: Int = 8, window: Int = 8) {
         self.layout = layout
@@ -98,8 +103,30 @@ public struct Loader: Sendable {
                 break items
             }
         }
+        if report.loaded > 0, !report.interruption.isConnectionFailure {
+            confirmDurability(&report, client: client, context: context)
+        }
         report.elapsed = clock.now - started
         return report
+    }
+
+    /// A load counts as done when its writes are on the servers' disks: one wait per master
+    /// for everything written before it (WAITAOF where the server keeps an append-only file,
+    /// WAIT for replicas as the `replicas` setting says).
+    func confirmDurability(_ report: inout LoadReport, client: RedisClient, context: StatementContext) {
+        let layout = layout
+        report.replicas = replicas
+        do {
+            report.durability = try context.profile.measure(.query) {
+                try Durability.wait(
+                    client: client, replicas: replicas, timeoutMilliseconds: durabilityTimeoutMilliseconds,
+                    marker: { layout.durabilityMarker(tag: $0) })
+            }
+        } catch let error as RedisError {
+            report.durabilityError = error
+        } catch {
+            report.durabilityError = RedisError(.unexpectedReply, "\(error)")
+        }
     }
 
     /// Server error codes that refuse every write alike: once one file meets them, so will

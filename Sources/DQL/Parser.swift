@@ -231,6 +231,7 @@ public struct Parser {
         case .connections: return .connections(try parseCount(name))
         case .window: return .window(try parseCount(name))
         case .timeout: return .timeout(try parseCount(name))
+        case .replicas: return .replicas(try parseCount(name))
         case .format:
             let token = current
             guard let value = wordValue(token), let format = OutputFormat(rawValue: value.lowercased()) else {

@@ -2,7 +2,7 @@
 /// (`load … chunk 1MB connections 4`): one table with each setting's values and limits, read
 /// by the parser, the executor, completion and help.
 public enum SettingName: String, CaseIterable, Sendable {
-    case chunk, connections, window, timeout, format, timing, confirm
+    case chunk, connections, window, timeout, replicas, format, timing, confirm
 
     /// The setting a word names, ignoring case and accepting the older spellings.
     public init?(word: String) {
@@ -30,7 +30,12 @@ public enum SettingName: String, CaseIterable, Sendable {
                 value: .count(ExecutionSettings.windows), summary: "chunk commands in flight per connection")
         case .timeout:
             SettingDefinition(
-                value: .milliseconds(ExecutionSettings.timeouts), summary: "the server's time limit for a query")
+                value: .milliseconds(ExecutionSettings.timeouts),
+                summary: "the server's time limit for a query, and a load's for its writes to reach the disks")
+        case .replicas:
+            SettingDefinition(
+                value: .count(ExecutionSettings.replicaCounts),
+                summary: "replicas a load waits for to have its writes (WAITAOF/WAIT), besides the server's own disk")
         case .format:
             SettingDefinition(
                 value: .choice(OutputFormat.allCases.map(\.rawValue)), summary: "how results are printed")
@@ -90,6 +95,8 @@ public struct ExecutionSettings: Sendable, Equatable {
     public var connections = 8
     public var window = 8
     public var timeoutMilliseconds = 10_000
+    /// Replicas of each master a load waits for (0: the master's own append-only file only).
+    public var replicas = 0
 
     public init() {}
 
@@ -100,6 +107,7 @@ public struct ExecutionSettings: Sendable, Equatable {
     public static let windows = 1...64
     /// Up to a minute: the connection waits a little longer than that for any reply.
     public static let timeouts = 1...60_000
+    public static let replicaCounts = 0...16
 
     /// The settings with one changed. Only the execution settings change here; `format`,
     /// `timing` and `confirm` are the shell's.
@@ -110,6 +118,7 @@ public struct ExecutionSettings: Sendable, Equatable {
         case .connections(let count): copy.connections = count
         case .window(let count): copy.window = count
         case .timeout(let milliseconds): copy.timeoutMilliseconds = milliseconds
+        case .replicas(let count): copy.replicas = count
         case .format, .timing, .confirm: break
         }
         return copy

@@ -106,6 +106,14 @@ public struct FieldSummary: Sendable, Equatable {
 }
 
 /// What `load` did: an outcome per file tried, and why it stopped early, if it did.
+extension LoadReport.Interruption? {
+    /// Whether the load was cut off from the server (nothing more can be asked of it).
+    var isConnectionFailure: Bool {
+        if case .connection(let error)? = self { return error.isConnectionFailure }
+        return false
+    }
+}
+
 public struct LoadReport: Sendable, Equatable {
     public enum Interruption: Sendable, Equatable {
         /// The user pressed Ctrl-C; the file in progress was rolled back.
@@ -122,11 +130,19 @@ public struct LoadReport: Sendable, Equatable {
     public var hidden = 0
     public var interruption: Interruption?
     public var elapsed: Duration = .zero
+    /// What the servers said of the load's writes reaching their disks (nil: nothing was
+    /// written, or the load was cut off from the server).
+    public var durability: Durability?
+    /// Replicas the load waited for.
+    public var replicas = 0
+    /// Why the servers could not be asked whether the writes are on disk.
+    public var durabilityError: RedisError?
 
     public init() {}
 
     public static func == (lhs: LoadReport, rhs: LoadReport) -> Bool {
         lhs.outcomes == rhs.outcomes && lhs.interruption == rhs.interruption && lhs.elapsed == rhs.elapsed
+            && lhs.durability == rhs.durability && lhs.replicas == rhs.replicas
             && lhs.hidden == rhs.hidden
             && lhs.repaired.elementsEqual(rhs.repaired) { $0.path == $1.path && $0.notes == $1.notes }
     }

@@ -45,6 +45,10 @@ public struct StorageLayout: Sendable, Hashable {
     /// one of them is in the `{m}` slot.
     public var metadataRoutingKey: String { indexName }
 
+    /// A key written (and expired at once) on each master a load wrote to, so one `WAITAOF`
+    /// there covers every write before it (see ``Durability``); `tag` picks the master.
+    public func durabilityMarker(tag: String) -> String { "\(prefix):durable:{\(tag)}" }
+
     /// How long a load's claim on its chunks lasts without being renewed, in seconds. A live
     /// load renews it every third of that; a dead one's chunks are reclaimable after it.
     public static let loadingLeaseSeconds = 30

@@ -124,6 +124,18 @@ enum ResultRenderer {
             let more = notes.count > 1 ? " (and \(notes.count - 1) more)" : ""
             rendered.notes.append("loaded \(path), which is damaged: \(notes[0])\(more); `dql dump` shows all")
         }
+        if let durability = report.durability {
+            let volatile = durability.masters.filter { !$0.appendOnly }
+            if volatile.count == durability.masters.count {
+                rendered.notes.append(
+                    "not persisted: the server has no append-only file (appendonly no); a restart loses what was loaded"
+                )
+            } else if !volatile.isEmpty {
+                rendered.notes.append(
+                    "not persisted on \(volatile.map(\.endpoint).joined(separator: ", ")): no append-only file there; a restart of those loses what was loaded"
+                )
+            }
+        }
         let seconds = report.elapsed.seconds
         let rate = seconds > 0 ? Double(report.bytesLoaded) / seconds : 0
         switch style.format {
@@ -132,9 +144,11 @@ enum ResultRenderer {
             if report.alreadyLoaded > 0 { parts.append("\(report.alreadyLoaded) already stored") }
             if !report.repaired.isEmpty { parts.append("\(report.repaired.count) damaged") }
             if report.failed > 0 { parts.append("\(report.failed) failed") }
+            let files = report.loaded + report.alreadyLoaded
             rendered.data =
                 parts.joined(separator: ", ") + " in \(formatSeconds(seconds))"
-                + (report.bytesLoaded > 0 ? ", \(formatBytes(Int(rate)))/s" : "") + "\n"
+                + (report.bytesLoaded > 0 ? ", \(formatBytes(Int(rate)))/s" : "")
+                + (files > 1 && seconds > 0 ? ", \(Int((Double(files) / seconds).rounded())) files/s" : "") + "\n"
         case .json, .ndjson:
             var loaded: [JSONValue] = []
             var already: [JSONValue] = []

@@ -199,6 +199,27 @@ final class Session {
             let diagnostic = DQLError(.statementFailed("load stopped: \(error)"), at: parsed.range)
             return self.report(diagnostic, text: text, unit: unit, origin: origin, code: code(for: error))
         case nil:
+            if let error = report.durabilityError {
+                let diagnostic = DQLError(
+                    .statementFailed(
+                        "the files are loaded, but the server could not say whether they are on disk: \(error)"),
+                    at: parsed.range)
+                return self.report(diagnostic, text: text, unit: unit, origin: origin, code: code(for: error))
+            }
+            if let durability = report.durability, case let missing = durability.unconfirmed(replicas: report.replicas),
+                !missing.isEmpty
+            {
+                let what = missing.map { master in
+                    master.appendOnly && !master.onDisk
+                        ? "\(master.endpoint) did not confirm them on its disk"
+                        : "\(master.endpoint) had \(master.replicas) of \(report.replicas) replicas acknowledge them"
+                }
+                let diagnostic = DQLError(
+                    .statementFailed(
+                        "the files are loaded, but not confirmed durable in time: \(what.joined(separator: "; "))"),
+                    at: parsed.range)
+                return self.report(diagnostic, text: text, unit: unit, origin: origin, code: ExitCodes.connection)
+            }
             guard report.failed > 0 else { return .proceed }
             let diagnostic = DQLError(
                 .statementFailed("\(plural(report.failed, "file")) could not be loaded (named above)"),

@@ -21,7 +21,7 @@ struct SessionSettings: Equatable {
         case .format(let format): copy.style.format = format
         case .timing(let on): copy.timing = on
         case .confirm(let on): copy.confirm = on
-        case .chunkSize, .connections, .window, .timeout: copy.execution = execution.with(setting)
+        case .chunkSize, .connections, .window, .timeout, .replicas: copy.execution = execution.with(setting)
         }
         return copy
     }
@@ -33,6 +33,7 @@ struct SessionSettings: Equatable {
         case .connections(let count): "connections is \(count)"
         case .window(let count): "window is \(count)"
         case .timeout(let milliseconds): "timeout is \(milliseconds) ms"
+        case .replicas(let count): "replicas is \(count)"
         case .format(let format): "format is \(format.rawValue)"
         case .timing(let on): "timing is \(on ? "on" : "off")"
         case .confirm(let on): "confirm is \(on ? "on" : "off")"

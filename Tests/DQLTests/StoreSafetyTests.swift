@@ -102,6 +102,77 @@ import Testing
         }
     }
 
+    /// Two loads of the same directory of small files at once (the batch path, with chunk
+    /// sizes of their own): every file is stored once, by one of them, and fetches back whole.
+    @Test(.timeLimit(.minutes(2))) func concurrentBatchLoadsOfTheSameFilesStoreEachOnce() throws {
+        let store = try CorrectnessTests.store()
+        defer { store.close() }
+        let input = store.directory.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        for number in 0..<150 {
+            try SmallDicom.write(
+                [
+                    .init(0x0008, 0x0060, "CS", "CT"), .init(0x0010, 0x0020, "LO", "P\(number)"),
+                    .init(0x7FE0, 0x0010, "OB", String(repeating: "x", count: 2_000 + number)),
+                ],
+                to: input.appendingPathComponent("f\(number).dcm").path)
+        }
+        try store.pool.withConnection { try IndexManager(layout: store.layout).ensureIndex($0) }
+        let reports = Mutex<[LoadReport]>([])
+        let (client, layout) = (store.executor.client, store.layout)
+        _ = try DedicatedThreads.run(count: 2) { index in
+            let executor = Executor(client: client, layout: layout)
+            guard
+                case .loaded(let report) = try executor.run("load '\(input.path)' chunk \(index == 0 ? "4KB" : "1MB")")
+                    .first
+            else { return }
+            reports.withLock { $0.append(report) }
+        }
+        let all = reports.withLock { $0 }
+        #expect(all.count == 2)
+        #expect(all.map(\.loaded).reduce(0, +) == 150, "\(all.map(\.loaded))")
+        #expect(all.map { $0.loaded + $0.alreadyLoaded } == [150, 150])
+        #expect(try store.executor.run("count") == [.count(150)])
+        let out = store.directory.appendingPathComponent("out").path
+        guard case .rows(let found) = try store.executor.run("find name fetch to '\(out)'").first else { return }
+        #expect(found.fetched.count == 150)
+        for file in found.fetched {
+            let name = (file.path as NSString).lastPathComponent
+            #expect(
+                FileManager.default.contents(atPath: file.path)
+                    == FileManager.default.contents(atPath: input.appendingPathComponent(name).path), "\(name)")
+        }
+        #expect(try TestRedis.scanKeys("\(layout.prefix):{m}:loading:*", try TestRedis.connection()).isEmpty)
+    }
+
+    /// A batch whose claims were lost (it stalled past their expiry) commits nothing for them
+    /// and leaves the new holder's claims alone.
+    @Test func aBatchThatLostItsClaimsCommitsNothing() throws {
+        let store = try CorrectnessTests.store()
+        defer { store.close() }
+        let client = store.executor.client
+        let keeper = LeaseKeeper(client: client, seconds: 30)
+        defer { keeper.stop() }
+        let ids = ["a", "b"].map { (store.layout.loadingKey(id: $0), store.layout.documentKey(id: $0)) }
+        #expect(try keeper.claim(ids) == [.claimed, .claimed])
+        #expect(try keeper.claim(ids) == [.busy, .busy], "a claim is exclusive, even to its own token's batch")
+        // "b" expires and another load takes it.
+        try store.pool.withConnection {
+            _ = try $0.call("DEL", ids[1].0)
+            _ = try $0.call("SET", ids[1].0, "other")
+        }
+        let replies = try keeper.commitAndRelease([
+            (ids[0].0, ids[0].1, #"{"name":"a"}"#), (ids[1].0, ids[1].1, #"{"name":"b"}"#),
+        ])
+        #expect(replies.map(\.integer) == [1, -1])
+        let connection = try TestRedis.connection()
+        #expect(try connection.call("EXISTS", ids[0].1).integer == 1)
+        #expect(try connection.call("EXISTS", ids[1].1).integer == 0, "no document without the claim")
+        #expect(try connection.call("EXISTS", ids[0].0).integer == 0, "the committed claim was given back")
+        keeper.release([ids[1].0])
+        #expect(try connection.call("GET", ids[1].0).string == "other", "the other load's claim stays")
+    }
+
     /// A file truncated while it was mapped crashed the loader with SIGBUS.
     @Test func aMappedFileThatShrinksReadsZerosAndSaysItChanged() throws {
         let store = try CorrectnessTests.store()

@@ -1,4 +1,5 @@
 import Foundation
+import RedisIO
 import TestSupport
 import Testing
 
@@ -27,9 +28,24 @@ import Testing
         #expect(try server("start").stdout.hasPrefix("already running"))
         #expect(try server("status").status == 0)
 
+        // "Loaded" means on disk: the load waits once (WAITAOF) for its writes to reach the
+        // append-only file, and does not say "not persisted".
+        let admin = try RedisConnection(url: RedisURL(parsing: url))
+        func waits() throws -> Int {
+            let stats = try admin.call("INFO", "commandstats").string ?? ""
+            guard
+                let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_waitaof:") }),
+                let calls = line.split(separator: ",").first?.split(separator: "=").last
+            else { return 0 }
+            return Int(calls) ?? 0
+        }
+        let waitsBefore = try waits()
         let file = try Corpus.path("pydicom/test_files/CT_small.dcm")
         let load = try DQLBinary.run(["--url", url, "-c", "load '\(file)'"], environment: environment)
         #expect(load.status == 0, "\(load.stderr)")
+        #expect(!load.stderr.contains("not persisted"), "\(load.stderr)")
+        #expect(try waits() == waitsBefore + 1)
+        admin.close()
 
         let stopped = try server("stop")
         #expect(stopped.status == 0 && stopped.stdout.hasPrefix("stopped"))
