@@ -13,10 +13,15 @@ struct Inspector {
     func stats(_ plan: StatsPlan, hasIndex: Bool, context: StatementContext) throws -> StoreStats {
         var files = 0
         var bytes = 0
+        var indexMemory = 0
+        var documentMemory = 0
         if hasIndex {
             files = try SearchPage(runner.query(plan.filesCommand, context: context), returning: false).total
             let row = try AggregateRows(runner.query(plan.bytesCommand, context: context)).rows.first
             bytes = Int(row?["bytes"].flatMap(Double.init) ?? 0)
+            (indexMemory, documentMemory) = try context.profile.measure(.query) {
+                try client.withConnection(routedBy: layout.metadataRoutingKey) { try metadataMemory($0) }
+            }
         }
         let endpoint = try client.pool(forKey: layout.metadataRoutingKey).configuration.url.endpoint
         let shards = try context.profile.measure(.query) {
@@ -33,9 +38,27 @@ struct Inspector {
                 }
             }
         }
-        return StoreStats(
+        var stats = StoreStats(
             files: files, bytes: bytes, serverMemory: shards.reduce(0) { $0 + $1.memory }, endpoint: endpoint,
             index: layout.indexName, isCluster: client.isCluster, shards: shards)
+        stats.indexMemory = indexMemory
+        stats.metadataPerFile = files > 0 ? documentMemory + indexMemory / files : 0
+        return stats
+    }
+
+    /// The index's memory, and the mean memory of a document (MEMORY USAGE of up to 500 of
+    /// them, found by SCAN).
+    func metadataMemory(_ connection: RedisConnection) throws -> (index: Int, document: Int) {
+        let info = try connection.call("FT.INFO", layout.indexName).pairs ?? []
+        let megabytes = info.first { $0.name == "total_index_memory_sz_mb" }?.value.string.flatMap(Double.init) ?? 0
+        var sample: [String] = []
+        try connection.scanUntil(matching: RedisConnection.globEscaped(layout.documentPrefix) + "*") { keys in
+            sample += keys
+            return sample.count >= 500
+        }
+        let sizes = try connection.pipeline(sample.map { RedisCommand("MEMORY", "USAGE", $0, "SAMPLES", "0") })
+        let total = sizes.reduce(0) { $0 + Int($1.integer ?? 0) }
+        return (Int(megabytes * 1_048_576), sample.isEmpty ? 0 : total / sample.count)
     }
 
     /// `fields`: the schema, with each field's most common values when there is data.

@@ -39,6 +39,11 @@ public struct StoreStats: Sendable, Equatable {
     public var isCluster: Bool
     /// Each master (on one server, that server): what it holds.
     public var shards: [ShardStats]
+    /// Memory of the index (RediSearch's total_index_memory_sz_mb), in bytes.
+    public var indexMemory = 0
+    /// Redis memory of one file's metadata: the mean MEMORY USAGE of (a sample of) its
+    /// documents plus its share of the index.
+    public var metadataPerFile = 0
 }
 
 /// What one server of the store holds.

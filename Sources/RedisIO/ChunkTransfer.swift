@@ -146,7 +146,7 @@ public struct ChunkTransfer: Sendable {
         let perGroup = max(1, (wanted + groups.count - 1) / max(groups.count, 1))
         let workers = groups.indices.flatMap { Array(repeating: $0, count: min(perGroup, groups[$0].queue.count)) }
         let failure = TransferFailure()
-        _ = try DedicatedThreads.run(count: workers.count, name: "dql.redis") { worker in
+        let work: @Sendable (Int) throws -> Void = { worker in
             let group = groups[workers[worker]]
             let ring =
                 buffersPerConnection > 0
@@ -227,6 +227,13 @@ public struct ChunkTransfer: Sendable {
                 throw error
             }
             if isCancelled() { throw ChunkTransferError.cancelled }
+        }
+        // One connection's work runs on the calling thread: a fetch of many small files (one
+        // connection each, several files side by side) created a thread per file.
+        if workers.count == 1 {
+            try work(0)
+        } else {
+            _ = try DedicatedThreads.run(count: workers.count, name: "dql.redis", work)
         }
         if count == 0 && isCancelled() { throw ChunkTransferError.cancelled }
     }

@@ -284,6 +284,8 @@ enum ResultRenderer {
     static func stats(_ stats: StoreStats, style: OutputStyle) -> RenderedResult {
         var members: [(String, JSONValue)] = [
             ("files", .integer(Int64(stats.files))), ("bytes", .integer(Int64(stats.bytes))),
+            ("metadataPerFile", .integer(Int64(stats.metadataPerFile))),
+            ("indexMemory", .integer(Int64(stats.indexMemory))),
             ("serverMemory", .integer(Int64(stats.serverMemory))), ("endpoint", .string(stats.endpoint)),
             ("index", .string(stats.index)), ("cluster", .bool(stats.isCluster)),
         ]

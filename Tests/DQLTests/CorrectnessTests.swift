@@ -63,6 +63,7 @@ import Testing
             #expect(try executor.run("count where modality = 'CT'") == [.count(1)])
             guard case .stats(let stats) = try executor.run("stats").first else { return }
             #expect(stats.files == 1)
+            #expect(stats.indexMemory > 0 && stats.metadataPerFile > 500, "\(stats)")
         }
     }
 
