@@ -17,19 +17,23 @@ extension Loader {
         case alone(path: String)
     }
 
-    /// Records a path a stored document's bytes were loaded from, unless it is recorded already.
+    /// Records a path a stored document's bytes were loaded from (ARGV[1]) and the name they
+    /// were loaded under (ARGV[2]), each unless it is recorded already.
     static let appendSourceScript =
-        "local found = redis.pcall('JSON.ARRINDEX', KEYS[1], '$.sources', ARGV[1]) "
-        + "if type(found) == 'table' and found[1] == -1 then "
-        + "redis.call('JSON.ARRAPPEND', KEYS[1], '$.sources', ARGV[1]) return 1 end return 0"
+        "for i, path in ipairs({'$.sources', '$.names'}) do "
+        + "local found = redis.pcall('JSON.ARRINDEX', KEYS[1], path, ARGV[i]) "
+        + "if type(found) == 'table' and found[1] == -1 then redis.call('JSON.ARRAPPEND', KEYS[1], path, ARGV[i]) end "
+        + "end return 1"
 
-    /// Adds each source path to its document's `sources` (one round trip).
-    func appendSources(_ sources: [(documentKey: String, source: String)], client: RedisClient) throws {
+    /// Adds each source path to its document's `sources` and its name to `names` (one round
+    /// trip).
+    func appendSources(_ sources: [(documentKey: String, source: String, name: String)], client: RedisClient) throws {
         guard !sources.isEmpty else { return }
         let replies = try client.pipeline(
             sources.map {
                 RedisCommand(
-                    "EVAL", Self.appendSourceScript, "1", $0.documentKey, JSONValue.string($0.source).serialized())
+                    "EVAL", Self.appendSourceScript, "1", $0.documentKey, JSONValue.string($0.source).serialized(),
+                    JSONValue.string($0.name).serialized())
             },
             routedBy: sources.map(\.documentKey))
         for reply in replies { _ = try reply.checked() }
@@ -140,7 +144,7 @@ extension Loader {
             results[position] = .done(
                 .alreadyLoaded(id: file.id, name: file.name), path: file.path, repairs: file.repairs)
         }
-        var sources = stored.map { (layout.documentKey(id: $0.file.id), $0.file.source) }
+        var sources = stored.map { (layout.documentKey(id: $0.file.id), $0.file.source, $0.file.name) }
         let storedIds = Set(
             results.compactMap { result -> String? in
                 guard case .done(let outcome, _, _) = result else { return nil }
@@ -154,7 +158,7 @@ extension Loader {
                 context.activity.add(bytes: file.mapped.buffer.count)
                 results[position] = .done(
                     .alreadyLoaded(id: file.id, name: file.name), path: file.path, repairs: file.repairs)
-                sources.append((layout.documentKey(id: file.id), file.source))
+                sources.append((layout.documentKey(id: file.id), file.source, file.name))
             } else {
                 results[position] = .alone(path: file.path)
             }

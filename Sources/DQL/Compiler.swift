@@ -126,7 +126,10 @@ public struct Compiler: Sendable {
         }
         // Two matches are enough to tell a unique name from an ambiguous one.
         var builder = QueryBuilder()
-        let query = SearchQuery(text: "@name:{\(builder.tagParameter(text))}", parameters: builder.parameters)
+        // Any name the file was loaded under finds it.
+        let nameField = Schema.field(named: "name")?.matchAttribute ?? "names"
+        let query = SearchQuery(
+            text: "@\(nameField):{\(builder.tagParameter(text))}", parameters: builder.parameters)
         let search = SearchPlan(
             index: layout.indexName, query: query, returnAttributes: [], columns: [], limit: 2, offset: 0,
             pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds)
@@ -186,7 +189,7 @@ public struct Compiler: Sendable {
         var builder = QueryBuilder()
         let value = builder.parameter(pattern.serverPattern)
         let attribute = pattern.field.attribute
-        var argv = ["FT.AGGREGATE", layout.indexName, "@" + attribute + ":{w'" + value + "'}"]
+        var argv = ["FT.AGGREGATE", layout.indexName, "@" + pattern.field.matchAttribute + ":{w'" + value + "'}"]
         argv += ["TIMEOUT", String(timeoutMilliseconds), "GROUPBY", "1", "@" + attribute]
         argv += ["GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "values"]
         argv += SearchQuery(text: "", parameters: builder.parameters).paramsArguments
@@ -268,7 +271,7 @@ struct QueryBuilder {
         case .not(let inner):
             return "-" + (try compile(inner))
         case .missing(let reference):
-            return "ismissing(@\(reference.field.attribute))"
+            return "ismissing(@\(reference.field.matchAttribute))"
         case .compare(let reference, let comparison, let literal):
             return try compare(reference, comparison, literal)
         case .oneOf(let reference, let literals):
@@ -276,7 +279,7 @@ struct QueryBuilder {
             case .tag:
                 var names: [String] = []
                 for literal in literals { names.append(tagParameter(try text(literal, for: reference))) }
-                return "@\(reference.field.attribute):{" + names.joined(separator: " | ") + "}"
+                return "@\(reference.field.matchAttribute):{" + names.joined(separator: " | ") + "}"
             case .numeric, .date, .year:
                 var parts: [String] = []
                 for literal in literals { parts.append(try compare(reference, .equal, literal)) }
@@ -304,7 +307,7 @@ struct QueryBuilder {
             let pattern = LikePattern(written)
             // Without a wildcard it is an exact value (`\\*` matching a literal star).
             guard pattern.hasWildcard else {
-                return "@\(reference.field.attribute):{\(tagParameter(pattern.literalText))}"
+                return "@\(reference.field.matchAttribute):{\(tagParameter(pattern.literalText))}"
             }
             // The server's wildcards cannot be escaped: every `*` and `?` in one is a wildcard.
             guard !pattern.hasLiteralWildcardCharacter else {
@@ -313,7 +316,7 @@ struct QueryBuilder {
             patterns.append(
                 PatternMatch(
                     field: reference.field, pattern: written, serverPattern: pattern.serverText, range: literal.range))
-            return "@\(reference.field.attribute):{w'\(parameter(pattern.serverText))'}"
+            return "@\(reference.field.matchAttribute):{w'\(parameter(pattern.serverText))'}"
         case .contains(let reference, let literal):
             guard let words = reference.field.wordAttribute else {
                 let wordy = Schema.fields.filter { $0.wordAttribute != nil }.map(\.name)
@@ -348,8 +351,8 @@ struct QueryBuilder {
         if field.kind == .tag {
             let value = tagParameter(try text(literal, for: reference))
             switch comparison {
-            case .equal: return "@\(field.attribute):{\(value)}"
-            case .notEqual: return "-@\(field.attribute):{\(value)}"
+            case .equal: return "@\(field.matchAttribute):{\(value)}"
+            case .notEqual: return "-@\(field.matchAttribute):{\(value)}"
             default:
                 throw DQLError(
                     .comparisonOnText(comparison: comparison.rawValue, field: field.name),

@@ -145,9 +145,11 @@ public final class Executor: @unchecked Sendable {
             return .document(id: id, json: document)
         case .fetch(let lookup, let directory):
             let id = try resolve(lookup, context: context)
+            // Asked for by one of its names: written under that name.
             return .fetched(
                 try fetcher.fetchAll(
-                    ids: [id], into: try PathExpansion.expand(directory), client: client, context: context))
+                    ids: [id], into: try PathExpansion.expand(directory), client: client, context: context,
+                    name: lookup.id == nil ? lookup.given : nil))
         case .load(let load):
             return .loaded(try self.load(load, context: context))
         case .delete(let search):

@@ -44,13 +44,20 @@ public struct Fetcher: Sendable {
     /// Fetches many files into `directory`: a file with enough chunks to keep every connection
     /// busy is fetched alone over all of them; smaller files are fetched several at once, one
     /// connection each. Stops at the first failure; files already written stay (each is whole
-    /// and verified).
+    /// and verified). `name`, when given, is the name to write a single file under (the one
+    /// it was asked for by, which may be any of the names it was loaded under).
     public func fetchAll(
-        ids: [String], into directory: String, client: RedisClient, context: StatementContext = StatementContext()
+        ids: [String], into directory: String, client: RedisClient, context: StatementContext = StatementContext(),
+        name: String? = nil
     ) throws -> [Result] {
         let layout = layout
-        let facts = try context.profile.measure(.query) {
+        let stored = try context.profile.measure(.query) {
             try StoredFacts.read(ids: ids, layout: layout, client: client)
+        }
+        let facts = stored.map { fact in
+            var renamed = fact
+            if let name, ids.count == 1 { renamed.name = name }
+            return renamed
         }
         context.activity.begin(files: ids.count, bytes: facts.reduce(0) { $0 + $1.size })
         var results = [Result?](repeating: nil, count: ids.count)

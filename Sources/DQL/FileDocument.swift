@@ -9,8 +9,11 @@ import DicomCore
 public struct FileDocument: Sendable {
     /// SHA-256 of the file's bytes, lower-case hex: the file's id.
     public var id: String
-    /// The name it was loaded under (its base name).
+    /// The name it was first loaded under (its base name).
     public var name: String
+    /// Every name its bytes were loaded under, the first included (a later load of the same
+    /// bytes under another name adds it; `name = …` matches any of them).
+    public var names: [String]
     public var size: Int
     public var chunkSize: Int
     /// Seconds since 1970.
@@ -31,6 +34,7 @@ public struct FileDocument: Sendable {
     public init(file: DicomFile, id: String, name: String, size: Int, chunkSize: Int, loadedAt: Int, source: String) {
         self.id = id
         self.name = name
+        self.names = [name]
         self.size = size
         self.chunkSize = chunkSize
         self.loadedAt = loadedAt
@@ -45,6 +49,7 @@ public struct FileDocument: Sendable {
         members += [
             ("chunkSize", .integer(Int64(chunkSize))), ("chunkCount", .integer(Int64(chunkCount))),
             ("loadedAt", .integer(Int64(loadedAt))), ("sources", .array(sources.map { .string($0) })),
+            ("names", .array(names.map { .string($0) })),
             ("layout", .integer(Int64(Self.layout))), ("headerLength", .integer(Int64(headerLength))),
         ]
         return .object(members)

@@ -1,3 +1,5 @@
+import DicomCore
+import Foundation
 import RedisIO
 
 #if canImport(Glibc)
@@ -13,8 +15,9 @@ public struct IndexManager: Sendable {
     /// definition changes.
     ///
     /// 1: the first schema. 2: `year` is the stored `studyYear` (grouping on a year computed in
-    /// the query failed for files without a study date).
-    public static let schemaVersion = 2
+    /// the query failed for files without a study date). 3: `name` matches every name a file
+    /// was loaded under (`names`, a list; documents gain it from their `name`).
+    public static let schemaVersion = 3
 
     public var layout: StorageLayout
 
@@ -88,7 +91,7 @@ public struct IndexManager: Sendable {
                 throw RedisError(.server, endpoint: connection.endpoint, message)
             }
         }
-        try addStudyYears(connection)
+        try addDerivedFields(connection)
         let created = try connection.send(
             RedisCommand(
                 ["FT.CREATE", layout.indexName] + Schema.indexDefinition(documentPrefix: layout.documentPrefix)))
@@ -104,15 +107,24 @@ public struct IndexManager: Sendable {
         }
     }
 
-    /// Schema 2: every document with a `studyDate` gets its `studyYear`. Idempotent (NX), so
-    /// an interrupted migration simply runs again.
-    func addStudyYears(_ connection: RedisConnection) throws {
+    /// What later schemas index that older documents lack, derived from what they hold:
+    /// schema 2, `studyYear` from `studyDate`; schema 3, `names` from `name`. Idempotent (NX),
+    /// so an interrupted migration simply runs again.
+    func addDerivedFields(_ connection: RedisConnection) throws {
         try connection.scan(matching: RedisConnection.globEscaped(layout.documentPrefix) + "*") { keys in
-            let dates = try connection.pipeline(keys.map { RedisCommand("JSON.GET", $0, "$.studyDate") })
+            let facts = try connection.pipeline(keys.map { RedisCommand("JSON.GET", $0, "$.studyDate", "$.name") })
             var updates: [RedisCommand] = []
-            for (key, date) in zip(keys, dates) {
-                guard let text = date.string, let number = Int(text.dropFirst().dropLast()) else { continue }
-                updates.append(RedisCommand("JSON.SET", key, "$.studyYear", String(number / 10000), "NX"))
+            for (key, reply) in zip(keys, facts) {
+                guard let text = reply.string,
+                    let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                else { continue }
+                if let date = (object["$.studyDate"] as? [Any])?.first as? Int {
+                    updates.append(RedisCommand("JSON.SET", key, "$.studyYear", String(date / 10000), "NX"))
+                }
+                if let name = (object["$.name"] as? [Any])?.first as? String {
+                    updates.append(
+                        RedisCommand("JSON.SET", key, "$.names", JSONValue.array([.string(name)]).serialized(), "NX"))
+                }
             }
             _ = try connection.pipeline(updates)
         }

@@ -220,7 +220,7 @@ public struct Loader: Sendable {
         func alreadyStored() throws -> (outcome: Outcome, repairs: [String]) {
             if let provisional { removeChunks(id: provisional, count: chunkCount, client: client) }
             // Remember a new source path; the bytes are already there.
-            try appendSources([(documentKey, source)], client: client)
+            try appendSources([(documentKey, source, name)], client: client)
             if !uploaded { context.activity.add(bytes: bytes.count) }
             return (.alreadyLoaded(id: id, name: name), repairs)
         }

@@ -18,8 +18,13 @@ public struct Field: Sendable, Hashable {
     public var kind: Kind
     /// The JSON path in the metadata document.
     public var path: String
-    /// The index attribute for exact matches and ranges.
+    /// The index attribute it is sorted, grouped and returned by.
     public var attribute: String
+    /// The JSON path conditions match, when it differs from `path`: every value of a list
+    /// (a file's names, all of them, where `path` is the first).
+    public var matchPath: String?
+    /// The index attribute conditions match (`attribute` unless `matchPath` is set).
+    public var matchAttribute: String
     /// A second attribute indexing the same path as TEXT, for `contains`.
     public var wordAttribute: String?
     /// Declared SORTABLE: it can be grouped and sorted on.
@@ -30,13 +35,16 @@ public struct Field: Sendable, Hashable {
     public var summary: String
 
     public init(
-        _ name: String, _ kind: Kind, path: String, attribute: String? = nil, words: Bool = false,
-        sortable: Bool = false, collapsesWhitespace: Bool = false, _ summary: String
+        _ name: String, _ kind: Kind, path: String, attribute: String? = nil, matchPath: String? = nil,
+        matchAttribute: String? = nil, words: Bool = false, sortable: Bool = false, collapsesWhitespace: Bool = false,
+        _ summary: String
     ) {
         self.name = name
         self.kind = kind
         self.path = path
         self.attribute = attribute ?? name
+        self.matchPath = matchPath
+        self.matchAttribute = matchAttribute ?? attribute ?? name
         self.wordAttribute = words ? (attribute ?? name) + "_words" : nil
         self.isSortable = sortable
         self.collapsesWhitespace = collapsesWhitespace
@@ -82,7 +90,9 @@ public struct Field: Sendable, Hashable {
 /// All fields, in the order `fields` lists them.
 public enum Schema {
     public static let fields: [Field] = [
-        Field("name", .tag, path: "$.name", words: true, sortable: true, "file name (the name it was loaded under)"),
+        Field(
+            "name", .tag, path: "$.name", matchPath: "$.names[*]", matchAttribute: "names", words: true,
+            sortable: true, "file name: conditions match every name it was loaded under; shown and sorted by the first"),
         Field(
             "patient", .tag, path: "$.patientName", words: true, sortable: true, collapsesWhitespace: true,
             "Patient's Name (0010,0010)"),
@@ -168,8 +178,11 @@ public enum Schema {
             if field.isSortable {
                 arguments += field.kind == .tag ? ["SORTABLE", "UNF"] : ["SORTABLE"]
             }
+            if let matchPath = field.matchPath {
+                arguments += [matchPath, "AS", field.matchAttribute, "TAG", "INDEXEMPTY", "INDEXMISSING"]
+            }
             if let words = field.wordAttribute {
-                arguments += [field.path, "AS", words, "TEXT", "INDEXMISSING"]
+                arguments += [field.matchPath ?? field.path, "AS", words, "TEXT", "INDEXMISSING"]
             }
         }
         return arguments

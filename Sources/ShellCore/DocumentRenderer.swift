@@ -27,7 +27,7 @@ enum DocumentRenderer {
     /// Document keys in the order the document writes them: friendly fields, then storage.
     static let keyOrder: [String] =
         Schema.fields.map { String($0.path.dropFirst(2)) } + [
-            "chunkSize", "chunkCount", "loadedAt", "sources", "layout",
+            "chunkSize", "chunkCount", "loadedAt", "sources", "names", "layout",
         ]
 
     static func rows(of document: [String: Any]) -> [[String?]] {

@@ -125,10 +125,10 @@ import Testing
             ("patientId in (1.50, 2019-01-01)", "@patientId:{$p0 | $p1}", ["p0", "1.50", "p1", "2019-01-01"]),
             // like: escaped wildcards without real ones are an exact value; a literal
             // backslash goes to the server as four.
-            ("name like 'star\\\\*.dcm'", "@name:{$p0}", ["p0", "star*.dcm"]),
-            ("name like 'q\\\\?.dcm'", "@name:{$p0}", ["p0", "q?.dcm"]),
-            ("name like 'a\\\\\\\\b*'", "@name:{w'$p0'}", ["p0", "a\\\\\\\\b*"]),
-            ("name like 'a\\\\\\\\b'", "@name:{$p0}", ["p0", "a\\\\b"]),
+            ("name like 'star\\\\*.dcm'", "@names:{$p0}", ["p0", "star*.dcm"]),
+            ("name like 'q\\\\?.dcm'", "@names:{$p0}", ["p0", "q?.dcm"]),
+            ("name like 'a\\\\\\\\b*'", "@names:{w'$p0'}", ["p0", "a\\\\\\\\b*"]),
+            ("name like 'a\\\\\\\\b'", "@names:{$p0}", ["p0", "a\\\\b"]),
             // contains folds case beyond ASCII: each word in lower and upper case.
             (
                 "patient contains 'JÉRÔME dupont'", "@patient_words:(($p0|$p1) $p2)",
@@ -201,7 +201,7 @@ import Testing
         #expect(
             try argv("show 'CT_small.dcm'") == [
                 [
-                    "FT.SEARCH", index, "@name:{$p0}", "NOCONTENT", "LIMIT", "0", "2", "TIMEOUT", "10000", "PARAMS",
+                    "FT.SEARCH", index, "@names:{$p0}", "NOCONTENT", "LIMIT", "0", "2", "TIMEOUT", "10000", "PARAMS",
                     "2", "p0",
                     "CT_small.dcm", "DIALECT", "2",
                 ]
@@ -230,7 +230,7 @@ import Testing
         guard case .load(let quoted) = try compiler.compile("load '/data/my scans'") else { return }
         #expect(quoted.path.text == "/data/my scans" && !quoted.recursive && quoted.chunkSize == nil)
         #expect(
-            try argv("delete where name = 'x.dcm'") == [search("@name:{$p0}", params: ["p0", "x.dcm"], returning: [])])
+            try argv("delete where name = 'x.dcm'") == [search("@names:{$p0}", params: ["p0", "x.dcm"], returning: [])])
         #expect(try compiler.compile("vacuum") == .vacuum)
         #expect(try compiler.compile("fields").commands.count == Schema.fields.count - 1)
         #expect(

@@ -67,6 +67,46 @@ import Testing
         }
     }
 
+    /// Two files with the same bytes became one document under the first name: the other
+    /// name found nothing (`find where name = 'second.dcm'`, `fetch 'second.dcm'`).
+    @Test func everyNameAFileWasLoadedUnderFindsIt() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: try Corpus.path("pydicom/test_files/CT_small.dcm")))
+        let first = store.directory.appendingPathComponent("a")
+        let later = store.directory.appendingPathComponent("b")
+        for directory in [first, later] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+        try bytes.write(to: first.appendingPathComponent("first.dcm"))
+        try bytes.write(to: first.appendingPathComponent("second.dcm"))
+        try bytes.write(to: later.appendingPathComponent("third file.dcm"))
+        _ = try store.executor.run("load '\(first.path)'")  // one batch: the second follows the first
+        _ = try store.executor.run("load '\(later.path)/third file.dcm'")  // alone, later
+        #expect(try store.executor.run("count") == [.count(1)])
+        for condition in [
+            "name = 'first.dcm'", "name = 'second.dcm'", "name = 'third file.dcm'", "name in ('x.dcm', 'second.dcm')",
+            "name like 'sec*'", "name contains 'third'", "not name = 'nothing.dcm'",
+        ] {
+            #expect(try store.executor.run("count where \(condition)") == [.count(1)], "\(condition)")
+        }
+        #expect(try store.executor.run("count where name = 'fourth.dcm'") == [.count(0)])
+        // Shown and sorted by the first name; fetched under the name asked for.
+        guard case .rows(let found) = try store.executor.run("find name where name = 'second.dcm'").first else {
+            return
+        }
+        #expect(found.rows == [["first.dcm"]])
+        let out = store.directory.appendingPathComponent("out")
+        guard case .fetched(let fetched) = try store.executor.run("fetch 'third file.dcm' to '\(out.path)'").first
+        else { return }
+        #expect(fetched.map { ($0.path as NSString).lastPathComponent } == ["third file.dcm"])
+        #expect(FileManager.default.contents(atPath: fetched[0].path) == bytes)
+        guard case .document(_, let json) = try store.executor.run("show 'second.dcm'").first else { return }
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        #expect(object?["names"] as? [String] == ["first.dcm", "second.dcm", "third file.dcm"])
+        #expect((object?["sources"] as? [String])?.count == 3)
+    }
+
     /// `dql --prefix typo -c count` created `typo:{m}:idx` and printed 0.
     @Test func readingStatementsNeverWriteAndSayWhenThereIsNoData() throws {
         let store = try Self.store()

@@ -15,7 +15,8 @@ import Testing
         #expect(directory.text == "./out")
         #expect(
             lookup.command == [
-                "FT.SEARCH", "dql:{m}:idx", "@name:{$p0}", "NOCONTENT", "LIMIT", "0", "2", "TIMEOUT", "10000", "PARAMS",
+                "FT.SEARCH", "dql:{m}:idx", "@names:{$p0}", "NOCONTENT", "LIMIT", "0", "2", "TIMEOUT", "10000",
+                "PARAMS",
                 "2",
                 "p0", "JPGExtended.dcm", "DIALECT", "2",
             ])

@@ -87,6 +87,24 @@ import Testing
         #expect(groups.rows.map(\.count).reduce(0, +) == 3)
     }
 
+    /// Documents written before schema 3 have a `name` and no `names`: they gain it, and
+    /// `name = …` finds them through the index of schema 3.
+    @Test func schemaTwoDocumentsGainTheirNamesSoNameConditionsFindThem() throws {
+        let connection = try TestRedis.connection()
+        let layout = Self.layout()
+        defer { Self.dropAll(layout, connection) }
+        let manager = IndexManager(layout: layout)
+        try manager.ensureIndex(connection)
+        try connection.call("SET", manager.versionKey, "2")
+        try connection.call("JSON.SET", layout.documentKey(id: "a"), "$", #"{"name":"a.dcm","studyDate":20190305}"#)
+        #expect(try manager.ensureIndex(connection) == .migrated(fromVersion: 2))
+        #expect(try connection.call("JSON.GET", layout.documentKey(id: "a"), "$.names").string == #"[["a.dcm"]]"#)
+        try Self.waitForIndexing(layout, connection)
+        let executor = Executor(client: RedisClient(pool: RedisPool(try TestRedis.configuration())), layout: layout)
+        #expect(try executor.run("count where name = 'a.dcm'") == [.count(1)])
+        #expect(try executor.run("count where year = 2019") == [.count(1)])
+    }
+
     @Test func aLargeNewFileUploadsWhileHashingAndEndsUpUnderItsId() throws {
         let connection = try TestRedis.connection()
         let layout = Self.layout()

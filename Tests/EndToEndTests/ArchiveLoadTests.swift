@@ -67,6 +67,32 @@ import Testing
             parseCSV(studies.stdout).dropFirst().map(\.last) == ["100", "20", "20", "20", "20"], "\(studies.stdout)")
     }
 
+    /// pydicom's corpus holds one file under two names (`examples_jpeg2k.dcm` is
+    /// pydicom-data's `US1_J2KR.dcm`): both names find it and fetch it.
+    @Test func bothNamesOfTheCorpusDuplicatePairFindAndFetchIt() throws {
+        let fixture = try ShellFixture(load: false)
+        let input = fixture.directory.appendingPathComponent("pair")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        for name in ["pydicom/test_files/examples_jpeg2k.dcm", "pydicom-data/US1_J2KR.dcm"] {
+            try FileManager.default.copyItem(
+                atPath: try Corpus.path(name),
+                toPath: input.appendingPathComponent((name as NSString).lastPathComponent).path)
+        }
+        let load = try fixture.run(["-c", "load '\(input.path)'"])
+        #expect(load.stdout.hasPrefix("loaded 1 file"), "\(load.stdout)")
+        #expect(load.stdout.contains("1 already stored"), "\(load.stdout)")
+        for name in ["examples_jpeg2k.dcm", "US1_J2KR.dcm"] {
+            let count = try fixture.run(["--format", "csv", "-c", "count where name = '\(name)'"])
+            #expect(count.stdout == "count\n1\n", "\(name): \(count.stderr)")
+            let out = fixture.directory.appendingPathComponent("out-\(name)")
+            let fetch = try fixture.run(["-c", "fetch '\(name)' to '\(out.path)'"])
+            #expect(fetch.status == 0, "\(fetch.stderr)")
+            #expect(
+                FileManager.default.contents(atPath: out.appendingPathComponent(name).path)
+                    == FileManager.default.contents(atPath: input.appendingPathComponent(name).path))
+        }
+    }
+
     /// SIGKILL in the middle of an archive: every document that is visible is whole (its
     /// file fetches back), no file is half there, and `vacuum` removes the chunks of the
     /// unfinished ones once their claims expire.
