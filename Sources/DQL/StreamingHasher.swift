@@ -21,6 +21,10 @@ final class StreamingHasher: @unchecked Sendable {
         self.totalSize = totalSize
         self.chunkSize = max(chunkSize, 1)
         chunkCount = totalSize == 0 ? 0 : (totalSize + self.chunkSize - 1) / self.chunkSize
+        // A file of one chunk (most of an archive's) is hashed where it arrives: a thread per
+        // file cost more than the hash.
+        if chunkCount == 0 { digest = .success(SHA256.hash(data: Data()).map { Loader.hex($0) }.joined()) }
+        guard chunkCount > 1 else { return }
         let thread = Thread { [self] in run() }
         thread.name = "dql.hash"
         thread.start()
@@ -29,6 +33,17 @@ final class StreamingHasher: @unchecked Sendable {
     /// Takes chunk `loan.index`; the loan is released once hashed (at once if the hash has
     /// stopped).
     func add(_ loan: ChunkLoan) {
+        if chunkCount <= 1 {
+            let length = min(chunkSize, totalSize, loan.bytes.count)
+            let hex = SHA256.hash(data: UnsafeRawBufferPointer(rebasing: loan.bytes[0..<length])).map { Loader.hex($0) }
+                .joined()
+            loan.release()
+            condition.withLock {
+                if digest == nil { digest = stopped ? .failure(CancellationError()) : .success(hex) }
+                condition.broadcast()
+            }
+            return
+        }
         let accepted = condition.withLock {
             guard !stopped else { return false }
             parked[loan.index] = loan
@@ -51,6 +66,7 @@ final class StreamingHasher: @unchecked Sendable {
     func cancel() {
         abandon()
         condition.withLock {
+            if chunkCount <= 1 && digest == nil { digest = .failure(CancellationError()) }
             while digest == nil { condition.wait() }
         }
     }

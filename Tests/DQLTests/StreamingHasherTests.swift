@@ -10,6 +10,27 @@ import Testing
 /// The fetch's hash over lent chunks that arrive in any order, from many threads: always the
 /// SHA-256 of the whole, every loan released exactly once, and nothing held after a failure.
 @Suite struct StreamingHasherTests {
+    /// A file of one chunk (or none) is hashed where it arrives, without a thread of its own.
+    @Test func oneChunkOrNoneIsHashedInPlace() throws {
+        let empty = StreamingHasher(totalSize: 0, chunkSize: 1000)
+        #expect(try empty.finish() == SHA256.hash(data: Data()).map { String(format: "%02x", $0) }.joined())
+        empty.cancel()
+        let data = Array("one chunk".utf8)
+        let released = Mutex(0)
+        let hasher = StreamingHasher(totalSize: data.count, chunkSize: 1000)
+        data.withUnsafeBytes { bytes in
+            hasher.add(ChunkLoan(index: 0, bytes: bytes) { released.withLock { $0 += 1 } })
+        }
+        #expect(try hasher.finish() == SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined())
+        #expect(released.withLock { $0 } == 1)
+        hasher.cancel()
+        // Abandoned before its chunk came: finish says so instead of waiting.
+        let abandoned = StreamingHasher(totalSize: data.count, chunkSize: 1000)
+        abandoned.abandon()
+        abandoned.cancel()
+        #expect(throws: (any Error).self) { try abandoned.finish() }
+    }
+
     @Test func outOfOrderChunksFromManyThreadsHashToTheWhole() throws {
         let chunkSize = 1000
         var random = SplitMix64(seed: 3)
