@@ -17,25 +17,53 @@ extension Loader {
         case alone(path: String)
     }
 
-    /// Records a path a stored document's bytes were loaded from (ARGV[1]) and the name they
-    /// were loaded under (ARGV[2]), each unless it is recorded already.
-    static let appendSourceScript =
-        "for i, path in ipairs({'$.sources', '$.names'}) do "
-        + "local found = redis.pcall('JSON.ARRINDEX', KEYS[1], path, ARGV[i]) "
-        + "if type(found) == 'table' and found[1] == -1 then redis.call('JSON.ARRAPPEND', KEYS[1], path, ARGV[i]) end "
-        + "end return 1"
+    /// At most this many names and source paths are kept per file: 3,000 copies of one file
+    /// made a document of 224 KB, re-indexed at every name (134 MB of index for one file).
+    static let maximumNames = 256
 
-    /// Adds each source path to its document's `sources` and its name to `names` (one round
-    /// trip).
+    /// Adds paths and names (ARGV: path, name, path, name, …) to a document's `sources` and
+    /// `names`, each unless recorded already and up to ARGV[#ARGV] entries, in one write (the
+    /// index re-indexes a document at every write to it).
+    static let appendSourceScript = """
+        local found = redis.call('JSON.GET', KEYS[1], '$.sources', '$.names')
+        if not found then return 0 end
+        local current = cjson.decode(found)
+        local sources = (current['$.sources'] or {})[1] or {}
+        local names = (current['$.names'] or {})[1] or {}
+        local limit = tonumber(ARGV[#ARGV])
+        local known = {}
+        for _, value in ipairs(sources) do known['s' .. value] = true end
+        for _, value in ipairs(names) do known['n' .. value] = true end
+        local changed = false
+        for i = 1, #ARGV - 1, 2 do
+          if not known['s' .. ARGV[i]] and #sources < limit then
+            table.insert(sources, ARGV[i]); known['s' .. ARGV[i]] = true; changed = true
+          end
+          if not known['n' .. ARGV[i + 1]] and #names < limit then
+            table.insert(names, ARGV[i + 1]); known['n' .. ARGV[i + 1]] = true; changed = true
+          end
+        end
+        if not changed then return 0 end
+        redis.call('JSON.MSET', KEYS[1], '$.sources', cjson.encode(sources), KEYS[1], '$.names', cjson.encode(names))
+        return 1
+        """
+
+    /// Adds each source path to its document's `sources` and its name to `names`: one script
+    /// per document (one write however many files share its bytes), in one round trip.
     func appendSources(_ sources: [(documentKey: String, source: String, name: String)], client: RedisClient) throws {
         guard !sources.isEmpty else { return }
+        var order: [String] = []
+        var pairs: [String: [String]] = [:]
+        for (documentKey, source, name) in sources {
+            if pairs[documentKey] == nil { order.append(documentKey) }
+            pairs[documentKey, default: []] += [source, name]
+        }
         let replies = try client.pipeline(
-            sources.map {
+            order.map { key in
                 RedisCommand(
-                    "EVAL", Self.appendSourceScript, "1", $0.documentKey, JSONValue.string($0.source).serialized(),
-                    JSONValue.string($0.name).serialized())
+                    ["EVAL", Self.appendSourceScript, "1", key] + (pairs[key] ?? []) + [String(Self.maximumNames)])
             },
-            routedBy: sources.map(\.documentKey))
+            routedBy: order)
         for reply in replies { _ = try reply.checked() }
     }
 
@@ -80,10 +108,14 @@ extension Loader {
         // Until committed, a claimed file's chunks are removed if anything goes wrong.
         var uncommitted = claimed
         func abandon(_ files: [(position: Int, file: PreparedFile)]) {
-            for (_, file) in files {
-                removeChunks(
-                    id: file.id, count: transfer.chunkCount(totalSize: file.mapped.buffer.count), client: client)
-            }
+            guard !files.isEmpty else { return }
+            // One deletion for the lot (the server's round trips, not one a file).
+            _ = try? client.unlink(
+                files.flatMap { _, file in
+                    (0..<transfer.chunkCount(totalSize: file.mapped.buffer.count)).map {
+                        layout.chunkKey(id: file.id, index: $0)
+                    }
+                })
             keeper.release(files.map { layout.loadingKey(id: $0.file.id) })
         }
         do {
@@ -135,7 +167,10 @@ extension Loader {
             uncommitted = []
             if let refusal { throw refusal }
         } catch {
-            abandon(uncommitted)
+            // A server that stopped answering would make every clean-up wait out its timeout
+            // (a batch's worth of minutes): its claims expire instead, and `vacuum` removes
+            // the chunks.
+            if (error as? RedisError)?.isConnectionFailure != true { abandon(uncommitted) }
             throw error
         }
         // Files whose bytes were stored already: only their paths are new.

@@ -112,7 +112,8 @@ public struct Fetcher: Sendable {
         context: StatementContext
     ) throws -> Result {
         try createDirectories(directory)
-        let temporary = (directory as NSString).appendingPathComponent(
+        let temporary = PathText.join(
+            directory,
             ".dql-\(id.prefix(16))-\(UUID().uuidString.prefix(8)).part")
         let descriptor = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
@@ -210,13 +211,12 @@ public struct Fetcher: Sendable {
     private static let nextAttempt = Mutex<[String: Int]>([:])
 
     static func link(_ temporary: String, into directory: String, name: String) throws -> String {
-        let stem = (name as NSString).deletingPathExtension
-        let ext = (name as NSString).pathExtension
-        let target = (directory as NSString).appendingPathComponent(name)
+        let (stem, ext) = PathText.splitExtension(name)
+        let target = PathText.join(directory, name)
         let first = nextAttempt.withLock { $0[target] } ?? 1
         for attempt in first..<(first + 10_000) {
             let candidate = attempt == 1 ? name : stem + "_\(attempt)" + (ext.isEmpty ? "" : "." + ext)
-            let path = (directory as NSString).appendingPathComponent(candidate)
+            let path = PathText.join(directory, candidate)
             if Glibc.link(temporary, path) == 0 {
                 nextAttempt.withLock { hints in
                     if hints.count > 100_000 { hints.removeAll() }

@@ -36,7 +36,7 @@ public func createDirectories(_ path: String) throws {
     guard errno == ENOENT || errno == ENOTDIR else {
         throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))
     }
-    let parent = (path as NSString).deletingLastPathComponent
+    let parent = PathText.parent(path)
     if !parent.isEmpty, parent != path { try createDirectories(parent) }
     guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
         throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))

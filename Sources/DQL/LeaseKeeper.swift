@@ -104,15 +104,16 @@ final class LeaseKeeper: @unchecked Sendable {
             keys.map { RedisCommand("EVAL", LoadLease.releaseScript, "1", $0, token) }, routedBy: keys)
     }
 
-    /// Releases every claim still held and stops the renewing thread.
-    func stop() {
+    /// Releases every claim still held (unless told not to: they then expire) and stops the
+    /// renewing thread.
+    func stop(releasing: Bool = true) {
         let (remaining, thread) = condition.withLock {
             running = false
             condition.signal()
             return (Array(held), renewer)
         }
         if thread != nil { finished.wait() }
-        release(remaining)
+        if releasing { release(remaining) }
     }
 
     private func startRenewing() {

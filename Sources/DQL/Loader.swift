@@ -68,7 +68,9 @@ public struct Loader: Sendable {
             })
         defer {
             pipeline.stop()
-            keeper.stop()
+            // Releasing claims on a server that stopped answering would wait out its timeout:
+            // they expire by themselves.
+            keeper.stop(releasing: !report.interruption.isConnectionFailure)
         }
         func record(_ outcome: Outcome, _ repairs: [String], path: String) {
             report.outcomes.append(outcome)

@@ -25,7 +25,11 @@ enum StoredHeader {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(length)
         for (index, reply) in replies.enumerated() {
-            guard let chunk = try reply.checked().bytes else {
+            if let message = reply.errorMessage {
+                throw ExecutionError(
+                    .statementFailed("the header of \(id) cannot be read: chunk \(index) (\(keys[index])): \(message)"))
+            }
+            guard let chunk = reply.bytes else {
                 throw ExecutionError(
                     .statementFailed("the header of \(id) cannot be read: chunk \(index) (\(keys[index])) is missing"))
             }
@@ -36,7 +40,16 @@ enum StoredHeader {
                 .statementFailed(
                     "the header of \(id) cannot be read: its chunks hold \(bytes.count) of \(length) bytes"))
         }
-        let header = try DicomReader.read(Array(bytes[0..<length]), options: .metadataOnly)
+        let header: DicomFile
+        do {
+            header = try DicomReader.read(Array(bytes[0..<length]), options: .metadataOnly)
+        } catch let error as DicomError {
+            // The same bytes were read as DICOM when they were loaded.
+            throw ExecutionError(
+                .statementFailed(
+                    "the stored chunks of \(id) are damaged: its header no longer reads as DICOM (\(error.detail)); `fetch` checks the whole file's SHA-256"
+                ))
+        }
         return String(json.dropLast()) + ",\"dicom\":" + DicomJSON.encode(header).serialized() + "}"
     }
 }

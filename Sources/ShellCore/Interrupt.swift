@@ -9,7 +9,10 @@ import Synchronization
 /// the REPL can drop the line; a running statement sees the flag between chunks and stops
 /// cleanly. Pressing Ctrl-C three times while a statement ignores it exits at once. SIGTERM
 /// and SIGHUP (`timeout`, a closed terminal) stop the running statement the same way, and
-/// then the session, with 128 + the signal as the exit status.
+/// then the session, with 128 + the signal as the exit status; a statement that cannot stop
+/// within ``terminationGraceSeconds`` (blocked on a server that stopped answering) is not
+/// waited for: the process exits then, as a kill would end it (nothing half-stored is
+/// visible; claims expire and `vacuum` removes unclaimed chunks).
 enum Interrupt {
     private static let presses = Atomic<Int>(0)
     private static let lastSignal = Atomic<Int32>(0)
@@ -29,10 +32,18 @@ enum Interrupt {
             Interrupt.lastSignal.store(signal, ordering: .relaxed)
             let count = Interrupt.presses.wrappingAdd(1, ordering: .relaxed).newValue
             if count >= 3 { _exit(128 + signal) }
+            if signal == SIGTERM || signal == SIGHUP { alarm(Interrupt.terminationGraceSeconds) }
         }
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
         for signal in [SIGINT, SIGTERM, SIGHUP] { sigaction(signal, &action, nil) }
+        var expired = sigaction()
+        expired.__sigaction_handler.sa_handler = { _ in
+            let signal = Interrupt.lastSignal.load(ordering: .relaxed)
+            _exit(128 + (signal == 0 ? SIGTERM : signal))
+        }
+        sigemptyset(&expired.sa_mask)
+        sigaction(SIGALRM, &expired, nil)
         // Threads made from the concurrency runtime's workers inherit a mask that blocks SIGINT.
         var unblock = sigset_t()
         sigemptyset(&unblock)
@@ -41,6 +52,9 @@ enum Interrupt {
     }
 
     static var isPending: Bool { presses.load(ordering: .relaxed) > 0 }
+
+    /// How long a SIGTERM or SIGHUP waits for the running statement to stop cleanly.
+    static let terminationGraceSeconds: UInt32 = 10
 
     /// The exit status for an interruption: 128 + the last signal (130 for Ctrl-C).
     static var exitCode: Int32 {

@@ -34,7 +34,7 @@ struct LineEditor: LineSource {
         stifle_history(Int32(clamping: historySize))
         if let historyPath {
             try? FileManager.default.createDirectory(
-                atPath: (historyPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                atPath: PathText.parent(historyPath), withIntermediateDirectories: true)
             read_history(historyPath)
         }
     }

@@ -107,6 +107,50 @@ import Testing
         #expect((object?["sources"] as? [String])?.count == 3)
     }
 
+    /// 3,000 copies of one file re-indexed its document at every name (134 MB of index for
+    /// one file, 400 files/s) and grew it without bound: names are kept up to a limit, and a
+    /// batch's copies are recorded in one write.
+    @Test func manyCopiesOfOneFileAreRecordedBoundedAndInOneWriteABatch() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: try Corpus.path("pydicom/test_files/CT_small.dcm")))
+        let input = store.directory.appendingPathComponent("same")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        for number in 0..<300 { try bytes.write(to: input.appendingPathComponent("x\(number).dcm")) }
+        guard case .loaded(let report) = try store.executor.run("load '\(input.path)'").first else { return }
+        #expect(report.loaded == 1 && report.alreadyLoaded == 299)
+        let connection = try TestRedis.connection()
+        let key = try #require(try TestRedis.scanKeys(store.layout.documentPrefix + "*", connection).first)
+        let names = try connection.call("JSON.ARRLEN", key, "$.names").array?.first?.integer
+        let sources = try connection.call("JSON.ARRLEN", key, "$.sources").array?.first?.integer
+        #expect(names == Int64(Loader.maximumNames) && sources == Int64(Loader.maximumNames))
+        let info = try connection.call("FT.INFO", store.layout.indexName).pairs ?? []
+        let indexed = info.first { $0.name == "max_doc_id" }?.value.integer ?? 0
+        #expect(indexed < 20, "re-indexed once a batch, not once a copy: \(indexed)")
+        #expect(try store.executor.run("count where name = 'x0.dcm'") == [.count(1)])
+        #expect(try store.executor.run("count where name = 'x255.dcm'") == [.count(1)])
+    }
+
+    /// `show` reads the header back from the chunks: damaged ones are named as such, not
+    /// reported as a file that is "not DICOM" or with a bare WRONGTYPE.
+    @Test func showOfDamagedChunksSaysTheyAreDamaged() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        _ = try store.executor.run("load '\(try Corpus.path("pydicom/test_files/CT_small.dcm"))'")
+        let connection = try TestRedis.connection()
+        let chunk = try #require(try TestRedis.scanKeys(store.layout.prefix + ":chunk:*", connection).first)
+        let length = Int(try connection.call("STRLEN", chunk).integer ?? 0)
+        try connection.call("SET", chunk, String(repeating: "g", count: length))
+        let damaged = #expect(throws: ExecutionError.self) { try store.executor.run("show 'CT_small.dcm'") }
+        #expect(damaged.map { "\($0.kind)" }?.contains("are damaged: its header no longer reads as DICOM") == true)
+        try connection.call("DEL", chunk)
+        try connection.call("LPUSH", chunk, "x")
+        let wrongType = #expect(throws: ExecutionError.self) { try store.executor.run("show 'CT_small.dcm'") }
+        #expect(
+            wrongType.map { "\($0.kind)" }?.contains("chunk 0 (\(chunk)): WRONGTYPE") == true,
+            "\(String(describing: wrongType))")
+    }
+
     /// `dql --prefix typo -c count` created `typo:{m}:idx` and printed 0.
     @Test func readingStatementsNeverWriteAndSayWhenThereIsNoData() throws {
         let store = try Self.store()

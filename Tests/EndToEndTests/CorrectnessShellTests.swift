@@ -116,6 +116,25 @@ import Testing
         #expect(result.stderr.contains("is missing"), "\(result.stderr)")
     }
 
+    /// `fetch F to o` (a relative directory of one letter, not there yet) and a file named
+    /// with one letter crashed dql with SIGILL inside Foundation's NSString path methods.
+    @Test func oneLetterPathsAndNamesWork() throws {
+        let fixture = try ShellFixture(load: false)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: try Corpus.path("pydicom/test_files/CT_small.dcm")))
+        try bytes.write(to: fixture.directory.appendingPathComponent("a"))
+        let load = try fixture.run(["-c", "load a"], currentDirectory: fixture.directory.path)
+        #expect(load.status == 0, "\(load.stderr)")
+        for target in ["o", "p/", "x/y"] {
+            let fetch = try fixture.run(["-c", "fetch 'a' to \(target)"], currentDirectory: fixture.directory.path)
+            #expect(fetch.status == 0, "\(target): \(fetch.stderr)")
+            let written = fixture.directory.appendingPathComponent(target).appendingPathComponent("a")
+            #expect(FileManager.default.contents(atPath: written.path) == bytes, "\(target)")
+        }
+        let again = try fixture.run(["-c", "fetch 'a' to o"], currentDirectory: fixture.directory.path)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(FileManager.default.fileExists(atPath: fixture.directory.appendingPathComponent("o/a_2").path))
+    }
+
     /// An unreadable subdirectory aborted a recursive load with a raw Foundation error.
     @Test func anUnreadableDirectoryIsSkippedAndNamed() throws {
         let fixture = try ShellFixture(load: false)

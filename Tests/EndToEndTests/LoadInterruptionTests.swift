@@ -92,6 +92,29 @@ import Testing
         #expect(try TestRedis.scanKeys("\(fixture.prefix):{m}:loading:*", connection).isEmpty, "and its lease released")
     }
 
+    /// A server that stops answering (frozen, not gone) held a load for ten minutes and more:
+    /// SIGTERM waited for reads that would each time out after a minute, and the clean-up
+    /// after them waited again for every file. SIGTERM now ends dql within its grace period.
+    @Test(.timeLimit(.minutes(2))) func sigtermEndsALoadStuckOnAFrozenServer() throws {
+        let server = try ScratchServer()
+        let fixture = try ShellFixture(load: false)
+        let environment = fixture.environment.merging(["REDIS_URL": server.url.description]) { $1 }
+        let connection = try RedisConnection(url: server.url)
+        let big = try LargeDicom.write(in: fixture.directory, megabytes: 96)
+        let (process, errors) = try Self.launch(
+            ["-c", "load '\(big)' chunk 8KB connections 1"], environment: environment)
+        try Self.waitForChunks(of: big, fixture.prefix, connection, process: process)
+        try server.signal(SIGSTOP)
+        defer { try? server.signal(SIGCONT) }
+        // The test's time limit is the hang guard: the old behaviour took more than ten minutes.
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        _ = errors.fileHandleForReading.readDataToEndOfFile()
+        #expect(process.terminationStatus == 143)
+        try server.signal(SIGCONT)
+        #expect(try fixture.run(["--format", "csv", "-c", "count"], environment: environment).stdout == "count\n0\n")
+    }
+
     @Test func aDroppedConnectionStopsTheLoadWithoutAVisibleFile() throws {
         let server = try ScratchServer()
         let fixture = try ShellFixture(load: false)

@@ -33,12 +33,24 @@ public final class ScratchServer: Sendable {
         try runScript("stop")
     }
 
-    /// Kills the server with SIGKILL, as a crash would, and waits until it is gone.
-    public func kill() throws {
+    /// The server's process id.
+    public func pid() throws -> Int32 {
         let pidText = try String(contentsOf: directory.appendingPathComponent("redis.pid"), encoding: .utf8)
         guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw TestSetupError("bad pid file for scratch server on port \(port)")
         }
+        return pid
+    }
+
+    /// Sends `signal` to the server (SIGSTOP freezes it: it stops answering, connections
+    /// stay open).
+    public func signal(_ signal: Int32) throws {
+        _ = Glibc.kill(try pid(), signal)
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and waits until it is gone.
+    public func kill() throws {
+        let pid = try pid()
         _ = Glibc.kill(pid, SIGKILL)
         for _ in 0..<500 where Self.isAlive(pid) {
             usleep(10_000)
