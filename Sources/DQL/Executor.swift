@@ -356,7 +356,7 @@ public final class Executor: @unchecked Sendable {
         let read = try context.profile.measure(.query) {
             try client.withConnection(routedBy: layout.metadataRoutingKey) { try ServerLimits.read($0) }
         }
-        if !read.timeoutFails { context.note(ServerLimits.untimedNote) }
+        if !read.timeoutFails { context.note(read.note) }
         limits = read
         return read
     }

@@ -23,9 +23,12 @@ struct FileWalker {
         var skipped: [(path: String, reason: String)] = []
         /// Names starting with `.` left out (hidden files and directories, by convention).
         var hidden = 0
+        /// Subdirectories not walked (the load was not `recursive`).
+        var subdirectoriesLeft = 0
 
         static func == (lhs: Walk, rhs: Walk) -> Bool {
-            lhs.files == rhs.files && lhs.hidden == rhs.hidden && lhs.skipped.elementsEqual(rhs.skipped) { $0 == $1 }
+            lhs.files == rhs.files && lhs.hidden == rhs.hidden && lhs.subdirectoriesLeft == rhs.subdirectoriesLeft
+                && lhs.skipped.elementsEqual(rhs.skipped) { $0 == $1 }
         }
     }
 
@@ -89,7 +92,11 @@ struct FileWalker {
                 continue
             }
             if (childStatus.st_mode & S_IFMT) == S_IFDIR {
-                if recursive { visit(directory: child, status: childStatus, recursive: true) }
+                if recursive {
+                    visit(directory: child, status: childStatus, recursive: true)
+                } else {
+                    walk.subdirectoriesLeft += 1
+                }
             } else {
                 visit(file: child, status: childStatus)
             }

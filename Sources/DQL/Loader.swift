@@ -54,6 +54,7 @@ public struct Loader: Sendable {
         var report = LoadReport()
         report.outcomes = walk.skipped.map { .failed(path: $0.path, reason: $0.reason) }
         report.hidden = walk.hidden
+        report.subdirectoriesLeft = walk.subdirectoriesLeft
         let keeper = LeaseKeeper(client: client, seconds: leaseSeconds)
         let profile = context.profile
         let chunkSize = transfer.chunkSize

@@ -14,6 +14,9 @@ struct ServerLimits: Sendable, Equatable {
     var maximumSearchResults = 1_000_000
     /// MAXAGGREGATERESULTS: the same for aggregates (groups).
     var maximumAggregateResults = 1_000_000
+    /// The server said what its settings are (false: the account may not run FT.CONFIG, and
+    /// the defaults are assumed).
+    var known = true
 
     /// RediSearch's defaults.
     static let defaults = ServerLimits(maximumExpansions: 200, timeoutFails: false)
@@ -21,6 +24,7 @@ struct ServerLimits: Sendable, Equatable {
     static func read(_ connection: RedisConnection) throws -> ServerLimits {
         var limits = defaults
         let reply = try connection.send(RedisCommand("FT.CONFIG", "GET", "*"))
+        if reply.errorMessage != nil { limits.known = false }
         for entry in reply.array ?? [] {
             guard let pair = entry.array, pair.count == 2, let name = pair[0].string else { continue }
             switch name.uppercased() {
@@ -50,7 +54,13 @@ struct ServerLimits: Sendable, Equatable {
         timeoutFails ? milliseconds : 0
     }
 
-    /// Said once to the user of a server whose timeouts return partial answers.
+    /// Said once to the user of a server whose timeouts return partial answers (or that does
+    /// not say).
+    var note: String { known ? Self.untimedNote : Self.unknownTimeoutNote }
+
+    static let unknownTimeoutNote =
+        "note: this account may not read RediSearch's settings (FT.CONFIG), so dql cannot tell whether a query that runs out of time fails or returns part of the answer, and sends queries without a time limit; `set timeout` does not apply here"
+
     static let untimedNote =
         "note: this server answers a query that runs out of time with part of the answer (ON_TIMEOUT RETURN), so dql sends queries without a time limit; `set timeout` does not apply here"
 }

@@ -121,7 +121,7 @@ extension LoadReport.Interruption? {
 
 public struct LoadReport: Sendable, Equatable {
     public enum Interruption: Sendable, Equatable {
-        /// The user pressed Ctrl-C; the file in progress was rolled back.
+        /// The user pressed Ctrl-C; the files in progress were rolled back.
         case cancelled
         /// The server could not be reached any more, or refuses every write alike
         /// (NOPERM, OOM, READONLY).
@@ -133,6 +133,8 @@ public struct LoadReport: Sendable, Equatable {
     public var repaired: [(path: String, notes: [String])] = []
     /// Hidden names (starting with `.`) in the directories walked, left out.
     public var hidden = 0
+    /// Subdirectories left out of a load that was not `recursive`.
+    public var subdirectoriesLeft = 0
     public var interruption: Interruption?
     public var elapsed: Duration = .zero
     /// What the servers said of the load's writes reaching their disks (nil: nothing was

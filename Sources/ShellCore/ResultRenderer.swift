@@ -116,6 +116,11 @@ enum ResultRenderer {
         for case .failed(let path, let reason) in report.outcomes {
             rendered.notes.append("cannot load \(path): \(reason)")
         }
+        if report.subdirectoriesLeft > 0 {
+            rendered.notes.append(
+                "left out \(report.subdirectoriesLeft == 1 ? "1 subdirectory" : "\(report.subdirectoriesLeft) subdirectories"); `load … recursive` descends into them"
+            )
+        }
         if report.hidden > 0 {
             rendered.notes.append(
                 "left out \(plural(report.hidden, "hidden name")) (starting with '.'); name a hidden file to load it")

@@ -193,7 +193,7 @@ final class Session {
         case .cancelled:
             Interrupt.clear()
             let diagnostic = DQLError(
-                .statementFailed("load cancelled; the file in progress was rolled back"), at: parsed.range)
+                .statementFailed("load cancelled; the files in progress were rolled back"), at: parsed.range)
             return self.report(diagnostic, text: text, unit: unit, origin: origin, code: Interrupt.exitCode)
         case .connection(let error):
             let diagnostic = DQLError(.statementFailed("load stopped: \(error)"), at: parsed.range)

@@ -219,6 +219,42 @@ import Testing
         #expect(count.status == 0, "\(count.stderr)")
     }
 
+    /// An account that may not run FT.CONFIG was told the server answers timeouts with part
+    /// of the answer, which dql could not know (the server may well be set to fail).
+    @Test func anAccountThatCannotReadTheSettingsIsToldSo() throws {
+        let fixture = try ShellFixture()
+        let user = "dqlcfg-\(UUID().uuidString.prefix(6))"
+        let admin = try TestRedis.connection()
+        try admin.call("ACL", "SETUSER", user, "on", ">secret", "~*", "&*", "+@all", "-ft.config")
+        defer { _ = try? admin.call("ACL", "DELUSER", user) }
+        let result = try fixture.run(["--url", "redis://\(user):secret@\(fixture.url.endpoint)", "-c", "count"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(
+            result.stderr.contains("this account may not read RediSearch's settings (FT.CONFIG)"), "\(result.stderr)")
+        #expect(!result.stderr.contains("ON_TIMEOUT RETURN"))
+    }
+
+    /// A load of a directory that holds only subdirectories said "loaded 0 files" and nothing
+    /// of what it left out.
+    @Test func aLoadSaysWhichSubdirectoriesItLeftOut() throws {
+        let fixture = try ShellFixture(load: false)
+        let top = fixture.directory.appendingPathComponent("top")
+        for name in ["s1", "s2"] {
+            let directory = top.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try SmallDicom.write(
+                [.init(0x0008, 0x0060, "CS", "CT")], to: directory.appendingPathComponent("f.dcm").path)
+        }
+        let result = try fixture.run(["-c", "load '\(top.path)'"])
+        #expect(result.stdout.hasPrefix("loaded 0 files"))
+        #expect(
+            result.stderr.contains("left out 2 subdirectories; `load … recursive` descends into them"),
+            "\(result.stderr)")
+        let recursive = try fixture.run(["-c", "load '\(top.path)' recursive"])
+        #expect(recursive.stdout.hasPrefix("loaded 1 file"), "\(recursive.stdout)")
+        #expect(!recursive.stderr.contains("left out"))
+    }
+
     /// A compile error in a script printed two locations and neither the line nor a caret.
     @Test func aScriptErrorHasOneLocationTheLineAndACaret() throws {
         let fixture = try ShellFixture()

@@ -86,7 +86,7 @@ import Testing
         process.waitUntilExit()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 130, "\(stderr)")
-        #expect(stderr.contains("load cancelled; the file in progress was rolled back"))
+        #expect(stderr.contains("load cancelled; the files in progress were rolled back"))
         #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\n0\n")
         #expect(try TestRedis.scanKeys("\(fixture.prefix):chunk:*", connection).isEmpty, "its chunks were deleted")
         #expect(try TestRedis.scanKeys("\(fixture.prefix):{m}:loading:*", connection).isEmpty, "and its lease released")
