@@ -88,12 +88,14 @@ struct ArchiveBench: ParsableCommand {
                 throw ValidationError("dql load: \(load.stdout)")
             }
             seconds["dql load", default: []].append(load.seconds)
-            let out = scratch.appendingPathComponent("dql-out")
+            // Fetched copies stay until the end of the run: ext4 allocates inodes slowly right
+            // after thousands were deleted (it skips recently deleted ones), which made whichever
+            // fetch came after a deletion pay for it.
+            let out = scratch.appendingPathComponent("dql-out-\(UUID().uuidString.prefix(8))")
             let fetch = try dqlRun("set format csv; find name fetch to '\(out.path)'")
             let fetched = (try? FileManager.default.contentsOfDirectory(atPath: out.path).count) ?? 0
             guard fetched == sliceCount else { throw ValidationError("dql fetched \(fetched) of \(sliceCount) files") }
             seconds["dql fetch", default: []].append(fetch.seconds)
-            try FileManager.default.removeItem(at: out)
             if let tinyArchive {
                 let tinyLoad = try dqlRun("load '\(tinyArchive.path)' recursive chunk \(chunkKiB)KB")
                 seconds["dql tiny load", default: []].append(tinyLoad.seconds)
@@ -152,8 +154,7 @@ struct ArchiveBench: ParsableCommand {
 
     /// The demo's method over the archive at `path`: load (and fetch-all) seconds.
     func demoRun(_ url: RedisURL, _ path: String, _ scratch: URL, fetch: Bool) throws -> (load: Double, fetch: Double) {
-        let out = scratch.appendingPathComponent("demo-out")
-        defer { try? FileManager.default.removeItem(at: out) }
+        let out = scratch.appendingPathComponent("demo-out-\(UUID().uuidString.prefix(8))")
         let output = try runCapturing(
             python,
             [
