@@ -228,13 +228,8 @@ public struct ChunkTransfer: Sendable {
             }
             if isCancelled() { throw ChunkTransferError.cancelled }
         }
-        // One connection's work runs on the calling thread: a fetch of many small files (one
-        // connection each, several files side by side) created a thread per file.
-        if workers.count == 1 {
-            try work(0)
-        } else {
-            _ = try DedicatedThreads.run(count: workers.count, name: "dql.redis", work)
-        }
+        // (One connection's work runs on the calling thread: see DedicatedThreads.run.)
+        _ = try DedicatedThreads.run(count: workers.count, name: "dql.redis", work)
         if count == 0 && isCancelled() { throw ChunkTransferError.cancelled }
     }
 

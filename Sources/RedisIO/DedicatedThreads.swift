@@ -7,12 +7,15 @@ import Foundation
 public enum DedicatedThreads {
     /// Runs `body(0..<count)` on `count` new threads at once and waits for all of them.
     /// Returns the results in index order, or throws the error of the lowest failing index
-    /// after every thread has finished.
+    /// after every thread has finished. A single body runs on the calling thread (which waits
+    /// either way): a thread made for it cost more than small work itself, once per fetched
+    /// file.
     public static func run<Result: Sendable>(
         count: Int, name: String = "dql.worker",
         _ body: @escaping @Sendable (Int) throws -> Result
     ) throws -> [Result] {
         precondition(count >= 0, "negative thread count")
+        if count == 1 { return [try body(0)] }
         let results = ResultSlots<Result>(count: count)
         let finished = DispatchGroup()
         for index in 0..<count {
