@@ -318,7 +318,7 @@ public struct Loader: Sendable {
     /// Moves chunks from their provisional keys to the keys of the file's id (one server only:
     /// RENAME is a pointer move, not a copy, but it cannot cross cluster slots). The caller
     /// holds the id's claim and removes both sets of keys if this fails.
-    private func rename(from provisional: String, to id: String, count: Int, client: RedisClient) throws {
+    func rename(from provisional: String, to id: String, count: Int, client: RedisClient) throws {
         try client.pool(forKey: layout.chunkKey(id: id, index: 0)).withConnection { connection in
             for start in stride(from: 0, to: count, by: 1000) {
                 let replies = try connection.pipeline(
@@ -326,7 +326,14 @@ public struct Loader: Sendable {
                         RedisCommand(
                             "RENAME", layout.chunkKey(id: provisional, index: $0), layout.chunkKey(id: id, index: $0))
                     })
-                for reply in replies { _ = try reply.checked() }
+                for reply in replies {
+                    // The provisional chunks are gone: the load stalled past its claim and
+                    // `vacuum` took them as an interrupted load's.
+                    if let message = reply.errorMessage, message.lowercased().contains("no such key") {
+                        throw LoadLeaseError.lost(key: layout.loadingKey(id: provisional), seconds: leaseSeconds)
+                    }
+                    _ = try reply.checked()
+                }
             }
         }
     }

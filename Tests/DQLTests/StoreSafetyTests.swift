@@ -145,6 +145,18 @@ import Testing
         #expect(try TestRedis.scanKeys("\(layout.prefix):{m}:loading:*", try TestRedis.connection()).isEmpty)
     }
 
+    /// A large file whose provisional chunks `vacuum` took (the load stalled past its claim)
+    /// failed with a bare "ERR no such key": it says the claim was lost.
+    @Test func aLargeFileWhoseProvisionalChunksWentSaysItsClaimWasLost() throws {
+        let store = try CorrectnessTests.store()
+        defer { store.close() }
+        let loader = Loader(layout: store.layout)
+        let error = #expect(throws: LoadLeaseError.self) {
+            try loader.rename(from: "new-gone", to: "final", count: 3, client: store.executor.client)
+        }
+        #expect(error.map { "\($0)" }?.contains("lost its claim") == true)
+    }
+
     /// A batch whose claims were lost (it stalled past their expiry) commits nothing for them
     /// and leaves the new holder's claims alone.
     @Test func aBatchThatLostItsClaimsCommitsNothing() throws {
