@@ -46,10 +46,7 @@ struct ArchiveBench: ParsableCommand {
         guard parts.count == 4, parts.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--shape is PATIENTSxSTUDIESxSERIESxSLICES, e.g. 4x5x5x20")
         }
-        let dqlPath =
-            dql
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dql")
-            .path
+        let dqlPath = dqlExecutable(dql)
         let base = URL(fileURLWithPath: workDirectory ?? FileManager.default.temporaryDirectory.path)
         let slices = try generated(
             base.appendingPathComponent("dql-bench-archive-\(shape)-\(matrix)"),

@@ -18,11 +18,7 @@ final class DQLTransfer {
     /// system's temporary directory by default); `dql` is the executable, by default the one
     /// next to `dql-bench`.
     init(sizeMiB: Int, workDirectory: String?, dql: String?) throws {
-        dqlPath =
-            dql
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-                "dql"
-            ).path
+        dqlPath = dqlExecutable(dql)
         let base = workDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
         directory = base.appendingPathComponent("dql-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

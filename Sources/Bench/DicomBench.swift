@@ -97,6 +97,12 @@ struct DicomBench: ParsableCommand {
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 
+/// The `dql` executable a benchmark runs: the one given, else the one next to `dql-bench`.
+func dqlExecutable(_ explicit: String?) -> String {
+    explicit
+        ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dql").path
+}
+
 func runCapturing(_ executable: String, _ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)

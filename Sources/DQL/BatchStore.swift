@@ -109,13 +109,7 @@ extension Loader {
         var uncommitted = claimed
         func abandon(_ files: [(position: Int, file: PreparedFile)]) {
             guard !files.isEmpty else { return }
-            // One deletion for the lot (the server's round trips, not one a file).
-            _ = try? client.unlink(
-                files.flatMap { _, file in
-                    (0..<transfer.chunkCount(totalSize: file.mapped.buffer.count)).map {
-                        layout.chunkKey(id: file.id, index: $0)
-                    }
-                })
+            removeChunks(of: files.map(\.file), client: client)
             keeper.release(files.map { layout.loadingKey(id: $0.file.id) })
         }
         do {
@@ -202,6 +196,17 @@ extension Loader {
         return results.map { $0 ?? .alone(path: "") }
     }
 
+    /// Best effort: deletes the chunks of unfinished files, in one deletion for the lot (what
+    /// cannot be deleted now is left to `vacuum`).
+    func removeChunks(of files: [PreparedFile], client: RedisClient) {
+        _ = try? client.unlink(
+            files.flatMap { file in
+                (0..<transfer.chunkCount(totalSize: file.mapped.buffer.count)).map {
+                    layout.chunkKey(id: file.id, index: $0)
+                }
+            })
+    }
+
     /// Uploads the chunks of `files` as one transfer and returns the files to commit. A file
     /// that shrank under the send (EFAULT, taken for a broken connection) is marked failed and
     /// the others are loaded alone; any other failure is thrown.
@@ -226,9 +231,8 @@ extension Loader {
             return files
         } catch {
             guard files.contains(where: { $0.file.mapped.changedSinceOpened }) else { throw error }
+            removeChunks(of: files.map(\.file), client: client)
             for (position, file) in files {
-                removeChunks(
-                    id: file.id, count: transfer.chunkCount(totalSize: file.mapped.buffer.count), client: client)
                 results[position] =
                     file.mapped.changedSinceOpened
                     ? .done(

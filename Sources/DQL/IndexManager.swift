@@ -51,7 +51,7 @@ public struct IndexManager: Sendable {
         let recorded = try connection.call("GET", versionKey).string.flatMap { Int($0) }
         let info = try connection.send(["FT.INFO", layout.indexName])
         if let message = info.errorMessage {
-            guard RedisError(.server, message).isMissingIndex else {
+            guard RedisError.saysIndexIsMissing(message) else {
                 throw RedisError(.server, endpoint: connection.endpoint, "FT.INFO \(layout.indexName): \(message)")
             }
             if recorded != nil { return .lost }
@@ -87,7 +87,7 @@ public struct IndexManager: Sendable {
             // Without DD: the documents stay.
             let dropped = try connection.send(["FT.DROPINDEX", layout.indexName])
             // Another dql dropped it a moment ago, migrating too.
-            if let message = dropped.errorMessage, !RedisError(.server, message).isMissingIndex {
+            if let message = dropped.errorMessage, !RedisError.saysIndexIsMissing(message) {
                 throw RedisError(.server, endpoint: connection.endpoint, message)
             }
         }

@@ -47,15 +47,13 @@ struct Inspector {
     }
 
     /// The index's memory, and the mean memory of a document (MEMORY USAGE of up to 500 of
-    /// them, found by SCAN).
+    /// them, named by the index: a SCAN for them would walk every chunk key too).
     func metadataMemory(_ connection: RedisConnection) throws -> (index: Int, document: Int) {
         let info = try connection.call("FT.INFO", layout.indexName).pairs ?? []
         let megabytes = info.first { $0.name == "total_index_memory_sz_mb" }?.value.string.flatMap(Double.init) ?? 0
-        var sample: [String] = []
-        try connection.scanUntil(matching: RedisConnection.globEscaped(layout.documentPrefix) + "*") { keys in
-            sample += keys
-            return sample.count >= 500
-        }
+        let found = try connection.call(
+            "FT.SEARCH", layout.indexName, "*", "NOCONTENT", "LIMIT", "0", "500", "DIALECT", "2")
+        let sample = try SearchPage(found, returning: false).documents.map(\.key)
         let sizes = try connection.pipeline(sample.map { RedisCommand("MEMORY", "USAGE", $0, "SAMPLES", "0") })
         let total = sizes.reduce(0) { $0 + Int($1.integer ?? 0) }
         return (Int(megabytes * 1_048_576), sample.isEmpty ? 0 : total / sample.count)

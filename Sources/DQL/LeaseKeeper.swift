@@ -69,13 +69,6 @@ final class LeaseKeeper: @unchecked Sendable {
         return claims
     }
 
-    /// Writes the document (NX) and deletes the claim, if the claim is still ours: -1 when it
-    /// was lost.
-    static let commitAndReleaseScript =
-        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end "
-        + "local written = redis.call('JSON.SET', KEYS[2], '$', ARGV[2], 'NX') "
-        + "redis.call('DEL', KEYS[1]) if written then return 1 else return 0 end"
-
     /// Writes each document (NX) and gives its claim back, while the claim is ours, in one
     /// round trip: per document, 1 written, 0 another load's document was there, -1 the claim
     /// was lost, or the server's error for it (the claim then stays, for ``release(_:)``).
@@ -83,17 +76,12 @@ final class LeaseKeeper: @unchecked Sendable {
         guard !documents.isEmpty else { return [] }
         let replies = try client.pipeline(
             documents.map {
-                RedisCommand("EVAL", Self.commitAndReleaseScript, "2", $0.key, $0.documentKey, token, $0.json)
+                RedisCommand("EVAL", LoadLease.commitScript, "2", $0.key, $0.documentKey, token, $0.json)
             },
             routedBy: documents.map(\.key))
         let released = zip(documents, replies).filter { $0.1.errorMessage == nil }.map(\.0.key)
         condition.withLock { held.subtract(released) }
         return replies
-    }
-
-    /// Whether the claim `key` is still ours.
-    func isHeld(_ key: String) -> Bool {
-        (try? client.call(RedisCommand("GET", key), routedBy: key).string) == token
     }
 
     /// Deletes the claims that are still ours (best effort: an unreleased claim expires).

@@ -32,9 +32,12 @@ final class LoadLease: @unchecked Sendable {
     static let releaseScript =
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"
     /// Writes the document (NX) only while the claim is ours: -1 when it was lost.
+    /// Writes the document (NX) and deletes the claim, if the claim is still ours: -1 when it
+    /// was lost. (The claim is given back with the document: nothing is left to do for it.)
     static let commitScript =
         "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end "
-        + "if redis.call('JSON.SET', KEYS[2], '$', ARGV[2], 'NX') then return 1 else return 0 end"
+        + "local written = redis.call('JSON.SET', KEYS[2], '$', ARGV[2], 'NX') "
+        + "redis.call('DEL', KEYS[1]) if written then return 1 else return 0 end"
 
     /// What trying to claim an id found.
     enum Claim {
@@ -82,8 +85,8 @@ final class LoadLease: @unchecked Sendable {
         (try? client.call(RedisCommand("GET", key), routedBy: key).string) == token
     }
 
-    /// Writes `json` as the document at `documentKey` (NX) if the claim is still ours.
-    /// Returns false when another load's document was there already.
+    /// Writes `json` as the document at `documentKey` (NX) if the claim is still ours, and
+    /// gives the claim back. Returns false when another load's document was there already.
     func commit(documentKey: String, json: String) throws -> Bool {
         let reply = try client.call(
             RedisCommand("EVAL", Self.commitScript, "2", key, documentKey, token, json), routedBy: key)

@@ -43,8 +43,10 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// True when the server says a search index does not exist (RediSearch words it as "no
     /// such index" or "Unknown index name").
-    public var isMissingIndex: Bool {
-        guard kind == .server else { return false }
+    public var isMissingIndex: Bool { kind == .server && Self.saysIndexIsMissing(message) }
+
+    /// Whether a server's error message says a search index does not exist.
+    public static func saysIndexIsMissing(_ message: String) -> Bool {
         let lowered = message.lowercased()
         return lowered.contains("no such index") || lowered.contains("unknown index")
     }
