@@ -19,10 +19,24 @@ enum Interrupt {
     /// The thread that reads input: the kernel may deliver SIGINT to any thread, and only an
     /// interrupted read on this one makes `readline()` return.
     nonisolated(unsafe) private static var inputThread: pthread_t?
+    /// A pipe the handler writes a byte to, so a reader that polls it wakes even when the
+    /// signal arrived between its last check and its `read` (a Ctrl-C also flushes the
+    /// terminal's unread input, so that read would otherwise wait for the next key).
+    nonisolated(unsafe) private static var wakePipe: (read: Int32, write: Int32) = (-1, -1)
 
     /// Installs the handler; call on the thread that reads input.
     static func install() {
         inputThread = pthread_self()
+        if wakePipe.read < 0 {
+            var descriptors: [Int32] = [-1, -1]
+            if pipe(&descriptors) == 0 {
+                for descriptor in descriptors {
+                    _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+                    _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+                }
+                wakePipe = (descriptors[0], descriptors[1])
+            }
+        }
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { signal in
             if let input = Interrupt.inputThread, pthread_equal(pthread_self(), input) == 0 {
@@ -33,6 +47,8 @@ enum Interrupt {
             let count = Interrupt.presses.wrappingAdd(1, ordering: .relaxed).newValue
             if count >= 3 { _exit(128 + signal) }
             if signal == SIGTERM || signal == SIGHUP { alarm(Interrupt.terminationGraceSeconds) }
+            var byte: UInt8 = 1
+            _ = write(Interrupt.wakePipe.write, &byte, 1)
         }
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
@@ -70,5 +86,32 @@ enum Interrupt {
 
     /// Forgets earlier presses; returns whether there were any.
     @discardableResult
-    static func clear() -> Bool { presses.exchange(0, ordering: .relaxed) > 0 }
+    static func clear() -> Bool {
+        drainWakePipe()
+        return presses.exchange(0, ordering: .relaxed) > 0
+    }
+
+    private static func drainWakePipe() {
+        var drain = [UInt8](repeating: 0, count: 64)
+        while wakePipe.read >= 0, read(wakePipe.read, &drain, drain.count) > 0 {}
+    }
+
+    /// Waits until `descriptor` has input to read (true) or an interruption is pending
+    /// (false). Race-free: a signal that lands just before the wait still wakes it.
+    static func waitForInput(on descriptor: Int32) -> Bool {
+        while true {
+            if isPending { return false }
+            var descriptors = [
+                pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&descriptors, wakePipe.read >= 0 ? 2 : 1, -1)
+            if ready < 0 && errno == EINTR { continue }
+            if isPending { return false }
+            if descriptors.count > 1, descriptors[1].revents != 0 { drainWakePipe() }
+            // Input, end of input or an error: the read that follows reports which.
+            if ready > 0 && descriptors[0].revents != 0 { return true }
+            if ready < 0 { return true }
+        }
+    }
 }

@@ -122,11 +122,12 @@ private func lineEditorComplete(
 
 /// Reads one character for libedit: a whole UTF-8 sequence decoded to its scalar (libedit
 /// takes the value as a wide character), or EOF when Ctrl-C interrupts the read or input ends.
-private func lineEditorGetCharacter(_ stream: UnsafeMutablePointer<FILE>?) -> Int32 {
+func lineEditorGetCharacter(_ stream: UnsafeMutablePointer<FILE>?) -> Int32 {
     let descriptor = stream.map { fileno($0) } ?? STDIN_FILENO
     func byte() -> Int32? {
         var value: UInt8 = 0
         while true {
+            guard Interrupt.waitForInput(on: descriptor) else { return nil }
             let count = read(descriptor, &value, 1)
             if count == 1 { return Int32(value) }
             if count < 0 && errno == EINTR && !Interrupt.isPending { continue }

@@ -76,7 +76,7 @@ enum Terminal {
     private static func readLine(_ descriptor: Int32) -> String? {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
-        while read(descriptor, &byte, 1) == 1 {
+        while Interrupt.waitForInput(on: descriptor), read(descriptor, &byte, 1) == 1 {
             if byte == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
             bytes.append(byte)
         }
