@@ -21,13 +21,15 @@ let package = Package(
         .systemLibrary(name: "CEditLine", path: "Sources/CEditLine"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CIconv", path: "Sources/CIconv"),
+        // OpenSSL 3 (Debian's libssl-dev) for rediss:// connections.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         // glibc functions Swift's Glibc module hides (posix_spawn's closefrom, openpty, fallocate).
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         // A SIGBUS guard for read-only file mappings (a file truncated while it is mapped).
         .target(name: "CMappingGuard", path: "Sources/CMappingGuard"),
 
         // Redis protocol and transport over hiredis. Knows nothing about DICOM.
-        .target(name: "RedisIO", dependencies: ["CHiredis"]),
+        .target(name: "RedisIO", dependencies: ["CHiredis", "COpenSSL"]),
         // DICOM Part 10 reading. Knows nothing about Redis.
         .target(name: "DicomCore", dependencies: ["CZlib", "CIconv", "CMappingGuard"]),
         // The query language, its compiler and executor, the storage layout.

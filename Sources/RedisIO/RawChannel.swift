@@ -4,8 +4,8 @@ import CHiredis
     import Glibc
 #endif
 
-/// A connection's socket used directly, for the chunk transfer engine: commands written with
-/// `writev` straight from the caller's buffer (hiredis would first copy each 512 KiB argument
+/// A connection's transport used directly, for the chunk transfer engine: commands written
+/// straight from the caller's buffer (`writev` on plain TCP) (hiredis would first copy each 512 KiB argument
 /// into its output buffer and then shift that buffer after every partial write), and bulk
 /// replies read straight into the caller's buffer (hiredis copies each one three times).
 /// Only the reply shapes the engine needs are understood: `+OK`, errors, bulk strings and nil.
@@ -24,8 +24,8 @@ public final class RawChannel {
         case error(String)
     }
 
-    private let descriptor: Int32
-    let endpoint: String
+    private let transport: Transport
+    var endpoint: String { transport.endpoint }
     private let buffer: UnsafeMutableRawBufferPointer
     private var start = 0
     private var end = 0
@@ -33,9 +33,8 @@ public final class RawChannel {
     /// Replies owed for commands written here.
     public private(set) var pending = 0
 
-    init(descriptor: Int32, endpoint: String) {
-        self.descriptor = descriptor
-        self.endpoint = endpoint
+    init(transport: Transport) {
+        self.transport = transport
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
     }
 
@@ -50,48 +49,20 @@ public final class RawChannel {
     /// written from where it lies.
     public func send(_ words: [String], body: UnsafeRawBufferPointer? = nil) throws {
         header.removeAll(keepingCapacity: true)
-        let count = words.count + (body == nil ? 0 : 1)
-        header += Array("*\(count)\r\n".utf8)
-        for word in words {
-            let bytes = Array(word.utf8)
-            header += Array("$\(bytes.count)\r\n".utf8) + bytes + [13, 10]
-        }
-        if let body { header += Array("$\(body.count)\r\n".utf8) }
-        let trailer: [UInt8] = [13, 10]
+        RequestEncoding.appendArrayHeader(words.count + (body == nil ? 0 : 1), to: &header)
+        for word in words { RequestEncoding.appendBulk(Array(word.utf8), to: &header) }
+        if let body { RequestEncoding.appendBulkHeader(length: body.count, to: &header) }
         try header.withUnsafeBytes { head in
-            try trailer.withUnsafeBytes { tail in
+            try RequestEncoding.crlf.withUnsafeBytes { tail in
                 var parts = [head]
-                if let body, body.count > 0 { parts.append(body) }
-                if body != nil { parts.append(tail) }
-                try writeAll(parts)
+                if let body {
+                    parts.append(body)
+                    parts.append(tail)
+                }
+                try transport.write(parts, doing: "send a command")
             }
         }
         pending += 1
-    }
-
-    private func writeAll(_ parts: [UnsafeRawBufferPointer]) throws {
-        var vectors = parts.map {
-            iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
-        }
-        var index = 0
-        while index < vectors.count {
-            let written = vectors[index...].withUnsafeBufferPointer { slice in
-                writev(descriptor, slice.baseAddress, Int32(slice.count))
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw ioError("send a command")
-            }
-            var remaining = written
-            while index < vectors.count && remaining >= vectors[index].iov_len {
-                remaining -= vectors[index].iov_len
-                index += 1
-            }
-            if index < vectors.count && remaining > 0 {
-                vectors[index].iov_base = vectors[index].iov_base.map { $0 + remaining }
-                vectors[index].iov_len -= remaining
-            }
-        }
     }
 
     // MARK: Reading
@@ -159,11 +130,8 @@ public final class RawChannel {
         }
         var done = buffered
         while done < destination.count {
-            guard let base = destination.baseAddress else { return }
-            let count = read(descriptor, base + done, destination.count - done)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw count == 0 ? closedError() : ioError("read a reply") }
-            done += count
+            let rest = UnsafeMutableRawBufferPointer(rebasing: destination[done...])
+            done += try transport.read(into: rest, doing: "read a reply")
         }
     }
 
@@ -182,29 +150,10 @@ public final class RawChannel {
             start = 0
             end = 0
         }
-        guard let base = buffer.baseAddress else { return }
-        while true {
-            let count = read(descriptor, base + end, buffer.count - end)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw count == 0 ? closedError() : ioError("read a reply") }
-            end += count
-            return
-        }
+        end += try transport.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]), doing: "read a reply")
     }
 
     // MARK: Errors
-
-    private func ioError(_ what: String) -> RedisError {
-        if errno == EAGAIN || errno == EWOULDBLOCK {
-            return RedisError(.timeout, endpoint: endpoint, "no reply in time while trying to \(what)")
-        }
-        return RedisError(
-            .io, endpoint: endpoint, "connection failed while trying to \(what): \(String(cString: strerror(errno)))")
-    }
-
-    private func closedError() -> RedisError {
-        RedisError(.io, endpoint: endpoint, "server closed the connection")
-    }
 
     private func protocolError(_ message: String) -> RedisError {
         RedisError(.protocolViolation, endpoint: endpoint, message)
@@ -220,8 +169,7 @@ extension RedisConnection {
     /// pending; it is dropped (and rebuilt on next use) if `body` throws or leaves replies
     /// unread.
     public func withRawChannel<Result>(_ body: (RawChannel) throws -> Result) throws -> Result {
-        let descriptor = try rawDescriptor()
-        let channel = RawChannel(descriptor: descriptor, endpoint: endpoint)
+        let channel = RawChannel(transport: try rawTransport())
         do {
             let result = try body(channel)
             if !channel.isDrained { close() }

@@ -6,17 +6,25 @@ import CHiredis
     import Darwin
 #endif
 
-/// One blocking connection to one Redis server, over hiredis.
+/// One blocking connection to one Redis server: a ``Transport`` (TCP, or TLS for
+/// `rediss://`) with hiredis's reader as the RESP codec.
 ///
 /// A connection is used by one thread at a time (like a file handle); ``RedisPool`` hands
 /// connections between threads. Calls block, so run them on dedicated threads
 /// (``DedicatedThreads``), never on the Swift concurrency pool.
 ///
-/// After an I/O error hiredis's context is unusable; the connection discards it and connects
-/// afresh on the next call, so one dropped connection does not poison a long-lived client.
+/// After an I/O error the stream position is unknown; the connection drops its transport
+/// and connects afresh on the next call, so one dropped connection does not poison a
+/// long-lived client.
 public final class RedisConnection: @unchecked Sendable {
     public let configuration: RedisConfiguration
-    private var context: UnsafeMutablePointer<redisContext>?
+    private var transport: Transport?
+    /// hiredis's RESP parser, fed with what the transport reads.
+    private var reader: UnsafeMutablePointer<redisReader>?
+    /// Commands queued by ``append(_:)``, sent with the next read.
+    private var output: [UInt8] = []
+    /// Where reads land before hiredis parses them (allocated on first read).
+    private var input: UnsafeMutableRawBufferPointer?
     /// Commands appended whose replies have not been read yet.
     public private(set) var pendingReplies = 0
 
@@ -36,28 +44,27 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     deinit {
-        if let context { redisFree(context) }
+        discardTransport()
+        input?.deallocate()
     }
 
-    /// True while the underlying context has seen no error.
-    public var isHealthy: Bool {
-        guard let context else { return false }
-        return context.pointee.err == 0
-    }
+    /// True while the connection has seen no error.
+    public var isHealthy: Bool { transport != nil }
 
     /// Whether the server has closed this idle connection, or sent something nobody asked
-    /// for: looked at without blocking or reading (a peek at the socket), so a pool never lends
-    /// a connection that is sure to fail.
+    /// for: looked at without blocking or reading, so a pool never lends a connection that is
+    /// sure to fail.
     public var isClosedByServer: Bool {
-        guard let context, context.pointee.err == 0, pendingReplies == 0 else { return true }
-        var byte: UInt8 = 0
-        let peeked = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-        return peeked >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        guard let transport, pendingReplies == 0, !readerHoldsBytes else { return true }
+        return transport.isClosedByPeer
     }
+
+    /// Whether the connection is encrypted (TLS).
+    public var usesTLS: Bool { transport?.usesTLS ?? false }
 
     /// Closes the connection now rather than at deinit.
     public func close() {
-        discardContext()
+        discardTransport()
     }
 
     // MARK: Commands
@@ -95,25 +102,18 @@ public final class RedisConnection: @unchecked Sendable {
     /// Queues a command in the output buffer without sending it; it goes out with the next
     /// read. Pair every append with one read.
     public func append(_ command: RedisCommand) throws {
-        try withArgv(command.arguments) { try append(arguments: $0) }
+        try ensureUsable()
+        RequestEncoding.appendArrayHeader(command.arguments.count, to: &output)
+        for argument in command.arguments { RequestEncoding.appendBulk(argument, to: &output) }
+        pendingReplies += 1
     }
 
     /// Queues a command whose arguments are raw memory (for bulk values that should not be
-    /// copied into Swift arrays first). hiredis copies them into its output buffer.
+    /// copied into Swift arrays first); they are copied into the output buffer.
     public func append(arguments: [UnsafeRawBufferPointer]) throws {
         try ensureUsable()
-        guard let context else { throw notConnected() }
-        var pointers: [UnsafePointer<CChar>?] = arguments.map {
-            $0.baseAddress?.assumingMemoryBound(to: CChar.self) ?? Self.emptyArgument
-        }
-        var lengths: [Int] = arguments.map(\.count)
-        let status = pointers.withUnsafeMutableBufferPointer { pointerBuffer in
-            lengths.withUnsafeMutableBufferPointer { lengthBuffer in
-                redisAppendCommandArgv(
-                    context, Int32(arguments.count), pointerBuffer.baseAddress, lengthBuffer.baseAddress)
-            }
-        }
-        guard status == REDIS_OK else { throw contextError(doing: "queue a command") }
+        RequestEncoding.appendArrayHeader(arguments.count, to: &output)
+        for argument in arguments { RequestEncoding.appendBulk(argument, to: &output) }
         pendingReplies += 1
     }
 
@@ -125,42 +125,77 @@ public final class RedisConnection: @unchecked Sendable {
     /// Sends anything queued, reads the next reply and lends it to `body` in place, without
     /// copying. The reply is freed when `body` returns.
     public func withNextReply<Result>(_ body: (RawRedisReply) throws -> Result) throws -> Result {
-        guard let context, pendingReplies > 0 else {
+        guard let transport, let reader, pendingReplies > 0 else {
             throw RedisError(.unexpectedReply, endpoint: endpoint, "read a reply with no command pending")
         }
-        var replyPointer: UnsafeMutableRawPointer?
-        let status = redisGetReply(context, &replyPointer)
-        guard status == REDIS_OK, let replyPointer else {
-            throw contextError(doing: "read a reply")
+        do {
+            try flushOutput(transport)
+            let replyPointer = try nextReply(transport, reader)
+            pendingReplies -= 1
+            defer { freeReplyObject(replyPointer) }
+            return try body(RawRedisReply(replyPointer.assumingMemoryBound(to: redisReply.self)))
+        } catch let error as RedisError where error.isConnectionFailure {
+            discardTransport()
+            throw error
         }
-        pendingReplies -= 1
-        defer { freeReplyObject(replyPointer) }
-        return try body(RawRedisReply(replyPointer.assumingMemoryBound(to: redisReply.self)))
+    }
+
+    private func flushOutput(_ transport: Transport) throws {
+        guard !output.isEmpty else { return }
+        try output.withUnsafeBytes { try transport.write([$0], doing: "send a command") }
+        output.removeAll(keepingCapacity: output.capacity <= Self.inputSize)
+    }
+
+    /// Parses the next reply, reading from the transport until hiredis has a whole one.
+    private func nextReply(
+        _ transport: Transport, _ reader: UnsafeMutablePointer<redisReader>
+    ) throws
+        -> UnsafeMutableRawPointer
+    {
+        let buffer = inputBuffer()
+        while true {
+            var replyPointer: UnsafeMutableRawPointer?
+            guard redisReaderGetReply(reader, &replyPointer) == REDIS_OK else {
+                let text = withUnsafeBytes(of: reader.pointee.errstr) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                throw RedisError(
+                    .protocolViolation, endpoint: endpoint, "protocol error while trying to read a reply: \(text)")
+            }
+            if let replyPointer { return replyPointer }
+            let count = try transport.read(into: buffer, doing: "read a reply")
+            guard let base = buffer.baseAddress,
+                redisReaderFeed(reader, base.assumingMemoryBound(to: CChar.self), count) == REDIS_OK
+            else {
+                throw RedisError(.io, endpoint: endpoint, "out of memory while trying to read a reply")
+            }
+        }
+    }
+
+    private static let inputSize = 256 << 10
+
+    private func inputBuffer() -> UnsafeMutableRawBufferPointer {
+        if let input { return input }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.inputSize, alignment: 16)
+        input = buffer
+        return buffer
+    }
+
+    /// Whether hiredis holds bytes it has not turned into replies yet.
+    private var readerHoldsBytes: Bool {
+        guard let reader else { return false }
+        return reader.pointee.pos < reader.pointee.len
     }
 
     // MARK: Connecting
 
     private func connect() throws {
         let url = configuration.url
-        let timeout = Self.makeTimeval(seconds: configuration.connectTimeout)
-        guard let newContext = redisConnectWithTimeout(url.host, Int32(url.port), timeout) else {
-            throw RedisError(.connect, endpoint: endpoint, "cannot allocate a connection")
-        }
-        if newContext.pointee.err != 0 {
-            let message = Self.errorText(newContext)
-            redisFree(newContext)
-            let kind: RedisError.Kind = message.contains("timed out") ? .timeout : .connect
-            let detail =
-                kind == .timeout
-                ? "connect timed out after \(Self.formatSeconds(configuration.connectTimeout))"
-                : "cannot connect: \(message)"
-            throw RedisError(kind, endpoint: endpoint, detail)
-        }
-        if let commandTimeout = configuration.commandTimeout {
-            _ = redisSetTimeout(newContext, Self.makeTimeval(seconds: commandTimeout))
-        }
-        _ = redisEnableKeepAlive(newContext)
-        context = newContext
+        transport = try Transport.connect(
+            host: url.host, port: url.port, connectTimeout: configuration.connectTimeout,
+            commandTimeout: configuration.commandTimeout, tls: configuration.effectiveTLS)
+        reader = redisReaderCreate()
+        output.removeAll(keepingCapacity: true)
         pendingReplies = 0
         do {
             try authenticate()
@@ -168,7 +203,7 @@ public final class RedisConnection: @unchecked Sendable {
                 try call(RedisCommand("SELECT", String(url.database)))
             }
         } catch {
-            discardContext()
+            discardTransport()
             throw error
         }
     }
@@ -186,98 +221,37 @@ public final class RedisConnection: @unchecked Sendable {
         }
     }
 
-    /// The socket, for ``withRawChannel(_:)``: only when hiredis holds nothing unsent and no
-    /// reply is owed, so the stream is at a command boundary.
-    func rawDescriptor() throws -> Int32 {
+    /// The transport, for ``withRawChannel(_:)``: only when nothing is queued, no reply is
+    /// owed and hiredis holds no unparsed bytes, so the stream is at a command boundary.
+    func rawTransport() throws -> Transport {
         try ensureUsable()
-        guard let context else { throw notConnected() }
-        guard pendingReplies == 0, context.pointee.obuf == nil || sdslen(context.pointee.obuf) == 0 else {
+        guard let transport, pendingReplies == 0, output.isEmpty, !readerHoldsBytes else {
             throw RedisError(.unexpectedReply, endpoint: endpoint, "raw access with replies pending")
         }
-        return context.pointee.fd
+        return transport
     }
 
     private func ensureUsable() throws {
-        if context == nil || context?.pointee.err != 0 {
-            discardContext()
+        if transport == nil {
+            discardTransport()
             try connect()
         }
     }
 
-    private func discardContext() {
-        if let context { redisFree(context) }
-        context = nil
+    private func discardTransport() {
+        transport?.close()
+        transport = nil
+        if let reader { redisReaderFree(reader) }
+        reader = nil
+        output.removeAll()
         pendingReplies = 0
-    }
-
-    private func notConnected() -> RedisError {
-        RedisError(.io, endpoint: endpoint, "not connected")
-    }
-
-    /// Converts the context's sticky error into a ``RedisError``. The context stays broken
-    /// until the next call rebuilds it.
-    private func contextError(doing what: String) -> RedisError {
-        guard let context else { return notConnected() }
-        let text = Self.errorText(context)
-        switch context.pointee.err {
-        case REDIS_ERR_EOF:
-            return RedisError(.io, endpoint: endpoint, "server closed the connection while trying to \(what)")
-        case REDIS_ERR_PROTOCOL:
-            return RedisError(.protocolViolation, endpoint: endpoint, "protocol error while trying to \(what): \(text)")
-        case REDIS_ERR_IO where text.contains("temporarily unavailable") || text.contains("timed out"):
-            let seconds = configuration.commandTimeout.map(Self.formatSeconds) ?? "the timeout"
-            return RedisError(.timeout, endpoint: endpoint, "no reply within \(seconds) while trying to \(what)")
-        case REDIS_ERR_OOM:
-            return RedisError(.io, endpoint: endpoint, "out of memory while trying to \(what)")
-        default:
-            return RedisError(.io, endpoint: endpoint, "connection failed while trying to \(what): \(text)")
-        }
     }
 
     // MARK: Helpers
 
-    /// A valid pointer for zero-length arguments; never written.
-    nonisolated(unsafe) private static let emptyArgument: UnsafePointer<CChar> = {
-        let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
-        pointer.initialize(to: 0)
-        return UnsafePointer(pointer)
-    }()
-
-    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
-        withUnsafeBytes(of: context.pointee.errstr) { raw in
-            let bytes = raw.prefix { $0 != 0 }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-    }
-
-    private static func makeTimeval(seconds: Double) -> timeval {
-        let clamped = max(0.001, min(seconds, 86_400 * 365))
-        let whole = clamped.rounded(.towardZero)
-        return timeval(tv_sec: Int(whole), tv_usec: Int((clamped - whole) * 1_000_000))
-    }
-
     static func formatSeconds(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
-}
-
-/// Lays out text/byte arguments contiguously and lends them as raw buffers.
-func withArgv<Result>(
-    _ arguments: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) throws -> Result
-) rethrows -> Result {
-    let total = arguments.reduce(0) { $0 + $1.count }
-    let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 1)
-    defer { storage.deallocate() }
-    var buffers: [UnsafeRawBufferPointer] = []
-    buffers.reserveCapacity(arguments.count)
-    var offset = 0
-    for argument in arguments {
-        let slice = UnsafeMutableRawBufferPointer(rebasing: storage[offset..<offset + argument.count])
-        slice.copyBytes(from: argument)
-        buffers.append(UnsafeRawBufferPointer(slice))
-        offset += argument.count
-    }
-    return try body(buffers)
 }
 
 /// A write to a closed socket must become an error, not kill the process.

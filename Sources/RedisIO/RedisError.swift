@@ -22,8 +22,10 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case server
         /// The reply had a shape the caller did not expect.
         case unexpectedReply
-        /// The client cannot do what was asked (e.g. TLS with hiredis 0.14).
+        /// The client cannot do what was asked.
         case unsupported
+        /// TLS failed: the handshake, a certificate check, or the encrypted stream.
+        case tls
     }
 
     public var kind: Kind
@@ -36,7 +38,7 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// dropped): retrying the next item on the same server will fail the same way.
     public var isConnectionFailure: Bool {
         switch kind {
-        case .connect, .timeout, .authentication, .io, .protocolViolation: true
+        case .connect, .timeout, .authentication, .io, .protocolViolation, .tls: true
         case .invalidURL, .server, .unexpectedReply, .unsupported: false
         }
     }

@@ -1,4 +1,5 @@
-/// Where and how to connect: parsed from `redis://[user[:password]@]host[:port][/db]`.
+/// Where and how to connect: parsed from `redis://[user[:password]@]host[:port][/db]`, or
+/// `rediss://…` for TLS (``RedisConfiguration/tls`` says whom to trust).
 ///
 /// The password is kept for AUTH but never printed: ``description`` and every error message
 /// show `***` in its place.
@@ -15,11 +16,14 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     /// Logical database selected after connecting.
     public var database: Int
+    /// `rediss://`: the connection is encrypted with TLS.
+    public var usesTLS: Bool
 
     public init(
         host: String = RedisURL.defaultHost, port: Int = RedisURL.defaultPort,
-        username: String? = nil, password: String? = nil, database: Int = 0
+        username: String? = nil, password: String? = nil, database: Int = 0, usesTLS: Bool = false
     ) {
+        self.usesTLS = usesTLS
         self.host = host
         self.port = port
         self.username = username
@@ -34,7 +38,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
 
     /// The URL with the password replaced by `***`.
     public var description: String {
-        var text = "redis://"
+        var text = usesTLS ? "rediss://" : "redis://"
         if username != nil || password != nil {
             text += username.map(Self.percentEncode) ?? ""
             if password != nil { text += ":***" }
@@ -85,15 +89,12 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             throw fail("expected redis://[user[:password]@]host[:port][/db]", at: 0)
         }
         let scheme = string(0..<colon).lowercased()
+        let usesTLS: Bool
         switch scheme {
-        case "redis": break
-        case "rediss":
-            throw RedisError(
-                .unsupported,
-                "invalid Redis URL \(Self.redacted(text)): TLS (rediss://) is not supported by hiredis 0.14"
-            )
+        case "redis": usesTLS = false
+        case "rediss": usesTLS = true
         default:
-            throw fail("unknown scheme '\(scheme)', expected redis://", at: 0)
+            throw fail("unknown scheme '\(scheme)', expected redis:// or rediss:// (TLS)", at: 0)
         }
 
         let authorityStart = colon + 3
@@ -166,7 +167,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             }
             database = value
         }
-        self.init(host: host, port: port, username: username, password: password, database: database)
+        self.init(
+            host: host, port: port, username: username, password: password, database: database, usesTLS: usesTLS)
     }
 
     /// The raw URL text with any password masked, for error messages about URLs that did not

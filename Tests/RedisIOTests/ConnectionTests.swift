@@ -44,9 +44,11 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         let value = (0..<(512 * 1024)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let key = namespace.key("512k")
+        let set = Array("SET".utf8)
+        let name = Array(key.utf8)
         try value.withUnsafeBytes { payload in
-            try withArgv([Array("SET".utf8), Array(key.utf8)]) { head in
-                try connection.append(arguments: head + [payload])
+            try set.withUnsafeBytes { command in
+                try name.withUnsafeBytes { try connection.append(arguments: [command, $0, payload]) }
             }
         }
         #expect(try connection.readReply() == .status("OK"))

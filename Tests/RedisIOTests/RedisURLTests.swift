@@ -52,10 +52,17 @@ import Testing
         #expect(error?.message.contains("(at offset \(offset))") == true, "\(error?.message ?? "")")
     }
 
-    @Test func rejectsTLSClearly() {
-        let error = #expect(throws: RedisError.self) { try RedisURL(parsing: "rediss://h:6380") }
-        #expect(error?.kind == .unsupported)
-        #expect(error?.message.contains("TLS") == true)
+    @Test func redissMeansTLS() throws {
+        let url = try RedisURL(parsing: "rediss://alice:secret@h:6380/0")
+        #expect(url.usesTLS && url.host == "h" && url.port == 6380 && url.username == "alice")
+        #expect(url.description == "rediss://alice:***@h:6380")
+        #expect(try !RedisURL(parsing: "redis://h").usesTLS)
+        #expect(try RedisURL(parsing: "REDISS://h").usesTLS)
+        let error = #expect(throws: RedisError.self) { try RedisURL(parsing: "http://h:6380") }
+        #expect(
+            error?.message
+                == "invalid Redis URL 'http://h:6380': unknown scheme 'http', expected redis:// or rediss:// (TLS) (at offset 0)"
+        )
     }
 
     @Test func neverShowsThePassword() throws {
