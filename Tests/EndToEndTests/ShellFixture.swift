@@ -14,17 +14,25 @@ final class ShellFixture {
     let prefix = "e2e-\(UUID().uuidString.prefix(8))"
     let directory: URL
     let environment: [String: String]
-    /// The server or cluster the store is on.
+    /// The server or cluster the store is on (plain: the fixture cleans up through it).
     let url: RedisURL
 
-    init(load: Bool = true, url: RedisURL? = nil) throws {
+    /// `overTLS`: dql reaches the test server through its TLS endpoint, trusting the test CA
+    /// from `DQL_TLS_CA` (the fixture still cleans up over the plain port).
+    init(load: Bool = true, url: RedisURL? = nil, overTLS: Bool = false) throws {
         self.url = try url ?? TestRedis.url()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(prefix)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        environment = [
+        var environment = [
             "REDIS_URL": self.url.description, "DQL_PREFIX": prefix, "NO_COLOR": "1",
             "DQL_HISTORY": directory.appendingPathComponent("history").path,
         ]
+        if overTLS {
+            // The password-free URL of the TLS endpoint: its description is the URL itself.
+            environment["REDIS_URL"] = try TestTLS.url(.main).description
+            environment["DQL_TLS_CA"] = try TestTLS.file("ca.pem")
+        }
+        self.environment = environment
         if load {
             let input = directory.appendingPathComponent("in")
             try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)

@@ -1,0 +1,97 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `dql` over `rediss://`: every statement through the test server's TLS endpoint (stunnel,
+/// test CA), and each refused certificate with its message and exit status 69.
+@Suite struct TLSShellTests {
+    @Test func everyStatementWorksOverTLS() throws {
+        let fixture = try ShellFixture(overTLS: true)  // the corpus is loaded over TLS too
+        let out = fixture.directory.appendingPathComponent("out").path
+        let big = try LargeDicom.write(in: fixture.directory, megabytes: 24, name: "big-tls.dcm")
+        let loaded = try fixture.run(["-c", "load '\(big)' chunk 64KB"])
+        #expect(loaded.status == 0, "\(loaded.stderr)")
+
+        let result = try fixture.run([
+            "--format", "csv", "-c", "count", "-c", "count by modality", "-c", "find name where modality = 'CT'",
+            "-c", "show 'CT_small.dcm'", "-c", "explain find where modality = 'MR'", "-c", "stats",
+            "-c", "find name where name in ('CT_small.dcm', 'big-tls.dcm') fetch to '\(out)'",
+            "-c", "delete where name = 'rtplan.dcm'", "-c", "count",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let total = ShellFixture.corpusNames.count + 1
+        #expect(result.stdout.hasPrefix("count\n\(total)\n"), "\(result.stdout)")
+        #expect(result.stdout.contains("CT_small.dcm"))
+        #expect(result.stdout.contains("FT.SEARCH"), "explain shows the compiled command")
+        #expect(result.stdout.hasSuffix("count\n\(total - 1)\n"), "the delete went through: \(result.stdout)")
+        for (name, original) in [
+            ("CT_small.dcm", try Corpus.path("pydicom/test_files/CT_small.dcm")), ("big-tls.dcm", big),
+        ] {
+            let fetched = FileManager.default.contents(atPath: out + "/" + name)
+            #expect(
+                fetched != nil && fetched == FileManager.default.contents(atPath: original), "\(name) comes back whole")
+        }
+    }
+
+    @Test func refusedCertificatesExitWith69AndSayWhy() throws {
+        let fixture = try ShellFixture(load: false)
+        let ca = try TestTLS.file("ca.pem")
+        func refused(_ endpoint: TestTLS.Endpoint, _ extra: [String] = []) throws -> ProcessResult {
+            try fixture.run(["--url", try TestTLS.url(endpoint).description, "--tls-ca", ca] + extra + ["ping"])
+        }
+        let cases: [(ProcessResult, String)] = [
+            (try refused(.expired), "TLS: the server's certificate has expired"),
+            (
+                try refused(.otherCA),
+                "TLS: the server's certificate is not signed by the CAs in \(ca) (unable to get local issuer certificate); --tls-ca names the CA to trust"
+            ),
+            (
+                try refused(.main, ["--tls-server-name", "db.example.org"]),
+                "TLS: the server's certificate is not for 'db.example.org' (hostname mismatch); --tls-server-name sets the name to expect"
+            ),
+            (
+                try refused(.clientCertificate),
+                "TLS: the server requires a client certificate (give --tls-cert and --tls-key)"
+            ),
+        ]
+        for (result, message) in cases {
+            #expect(result.status == 69, "\(result.stderr)")
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
+
+        let client = try refused(
+            .clientCertificate,
+            ["--tls-cert", try TestTLS.file("client.pem"), "--tls-key", try TestTLS.file("client.key")])
+        #expect(client.status == 0, "\(client.stderr)")
+        #expect(client.stdout.contains("rediss://127.0.0.1"), "ping names the TLS URL: \(client.stdout)")
+    }
+
+    @Test func settingsComeFromFlagsOrTheEnvironmentAndAreChecked() throws {
+        let fixture = try ShellFixture(load: false)
+        let tlsURL = try TestTLS.url(.main).description
+        let ca = try TestTLS.file("ca.pem")
+
+        let fromEnvironment = try fixture.run(["--url", tlsURL, "ping"], environment: ["DQL_TLS_CA": ca])
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")
+
+        let insecure = try fixture.run(["--url", try TestTLS.url(.otherCA).description, "--tls-insecure", "ping"])
+        #expect(insecure.status == 0, "\(insecure.stderr)")
+        #expect(insecure.stderr.contains("warning: --tls-insecure: the server's certificate is not checked"))
+
+        let plainURL = try fixture.run(["--url", fixture.url.description, "--tls-ca", ca, "ping"])
+        #expect(plainURL.status == 64)
+        #expect(
+            plainURL.stderr
+                == "dql: --tls-ca is for TLS connections, but the URL is \(fixture.url): use rediss:// to connect with TLS\n"
+        )
+
+        let missing = try fixture.run(["--url", tlsURL, "--tls-ca", "/nonexistent/ca.pem", "ping"])
+        #expect(missing.status == 64)
+        #expect(missing.stderr == "dql: --tls-ca /nonexistent/ca.pem: no readable file there\n")
+
+        let keyAlone = try fixture.run(["--url", tlsURL, "--tls-key", try TestTLS.file("client.key"), "ping"])
+        #expect(keyAlone.status == 64)
+        #expect(keyAlone.stderr == "dql: --tls-key needs --tls-cert (the certificate the key belongs to)\n")
+    }
+}
