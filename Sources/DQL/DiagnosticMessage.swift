@@ -54,6 +54,9 @@ public enum DiagnosticMessage: Sendable, Hashable {
     case queryTimedOut(milliseconds: Int)
     case unknownUser(String)
     case cannotLoad(path: String, reason: String)
+    /// The account may not write under the prefix: a statement that changes the store was
+    /// refused before it wrote anything.
+    case cannotWrite(user: String, endpoint: String, refusal: String)
     /// A meta-command (`\timing`, `\i`, …) that could not be understood.
     case metaCommand(String)
     /// A failure that is not about the text (the server, the disk), shown at its statement.
@@ -147,6 +150,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .resultWindowTooLarge: "DQL409"
         case .unknownUser: "DQL407"
         case .cannotLoad: "DQL408"
+        case .cannotWrite: "DQL410"
         case .metaCommand: "DQL501"
         case .statementFailed: "DQL499"
         }
@@ -205,6 +209,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .queryTimedOut(let milliseconds): "the query ran into the server's time limit (\(milliseconds) ms)"
         case .unknownUser(let user): "no user '\(excerpt(user))' for ~\(excerpt(user))"
         case .cannotLoad(let path, let reason): "cannot load \(path): \(reason)"
+        case .cannotWrite(let user, let endpoint, let refusal):
+            "the account '\(excerpt(user))' may not change the store on \(endpoint) (\(excerpt(refusal, limit: 160))); nothing was written"
         case .metaCommand(let text): text
         case .statementFailed(let text): text
         }
@@ -260,6 +266,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .noFileNamed(let name):
             "`find name where name like '\(excerpt(String(name.prefix(3)).replacingOccurrences(of: "'", with: "''")))*'` lists the names that start the same way"
         case .noData: "`load` files first, or check --prefix (or $DQL_PREFIX)"
+        case .cannotWrite:
+            "load, delete and vacuum need an account that may write; `dql acl writer` prints the rules for one"
         case .queryTimedOut: "nothing partial was shown; `set timeout` raises the limit, or narrow the query"
         case .patternTooBroad:
             "nothing partial was shown; make the pattern narrower, or raise the server's MAXEXPANSIONS (`dql server` sets 1000000)"

@@ -23,6 +23,9 @@ public final class Executor: @unchecked Sendable {
     public let layout: StorageLayout
     /// Whether this executor has seen the index exist and be current.
     private var indexChecked = false
+    /// Whether the account was found able to write (asked before the first statement that
+    /// changes the store).
+    private var writeChecked = false
     /// What the server lets a query do, read once.
     private var limits: ServerLimits?
 
@@ -64,6 +67,7 @@ public final class Executor: @unchecked Sendable {
         // A load writes documents without asking the index anything: it checks the index every
         // time (the server may have been flushed or restarted since the last statement).
         if Self.createsIndex(statement) { indexChecked = false }
+        if statement.changesStore { try checkAccountMayWrite(context: context) }
         let hasIndex = try prepareIndex(for: statement, context: context)
         do {
             return try run(plan, hasIndex: hasIndex, context: context)
@@ -107,6 +111,29 @@ public final class Executor: @unchecked Sendable {
         }
         indexChecked = true
         return true
+    }
+
+    /// Before the first statement that changes the store: whether the account may write under
+    /// the prefix, asked with commands that change nothing (deleting a key that never exists,
+    /// a script that only returns), so a read-only account is told once, before anything is
+    /// written, instead of meeting NOPERM part way.
+    private func checkAccountMayWrite(context: StatementContext) throws {
+        if writeChecked { return }
+        let probe = layout.writeCheckKey
+        let replies = try context.profile.measure(.query) {
+            try client.withConnection(routedBy: probe) {
+                try $0.pipeline([RedisCommand("UNLINK", probe), RedisCommand("EVAL", "return 1", "1", probe)])
+            }
+        }
+        for reply in replies {
+            guard let message = reply.errorMessage, message.hasPrefix("NOPERM") else { continue }
+            let pool = try client.pool(forKey: probe)
+            throw ExecutionError(
+                .cannotWrite(
+                    user: pool.configuration.url.username ?? "default", endpoint: pool.configuration.url.endpoint,
+                    refusal: message))
+        }
+        writeChecked = true
     }
 
     static func createsIndex(_ statement: Statement) -> Bool {

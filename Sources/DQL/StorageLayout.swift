@@ -45,6 +45,10 @@ public struct StorageLayout: Sendable, Hashable {
     /// one of them is in the `{m}` slot.
     public var metadataRoutingKey: String { indexName }
 
+    /// A key that never holds anything: statements that change the store first ask the
+    /// server to delete it (a no-op) to find out whether the account may write.
+    public var writeCheckKey: String { "\(prefix):{m}:write-check" }
+
     /// A key written (and expired at once) on each master a load wrote to, so one `WAITAOF`
     /// there covers every write before it (see ``Durability``); `tag` picks the master.
     public func durabilityMarker(tag: String) -> String { "\(prefix):durable:{\(tag)}" }

@@ -18,7 +18,7 @@ public struct DQLCommand: AsyncParsableCommand {
             credentials refused, or modules missing; 130 interrupted (Ctrl-C).
             """,
         version: "dql \(DQLVersion.current)",
-        subcommands: [DumpCommand.self, PingCommand.self, ServerCommand.self, SpeedTestCommand.self]
+        subcommands: [DumpCommand.self, PingCommand.self, ServerCommand.self, SpeedTestCommand.self, AclCommand.self]
     )
 
     @Option(name: [.customShort("c"), .customLong("command")], help: "Run a statement (repeatable).")
@@ -52,8 +52,7 @@ public struct DQLCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("y"), .customLong("yes")], help: "Do not ask before a delete in an interactive session.")
     var yes = false
 
-    @Option(name: .long, help: "Key prefix of the dql data in Redis (default: $DQL_PREFIX, else dql).")
-    var prefix: String?
+    @OptionGroup var prefixOption: PrefixOption
 
     public init() {}
 
@@ -87,9 +86,11 @@ public struct DQLCommand: AsyncParsableCommand {
         settings.timing = timing
         settings.continueOnError = continueOnError
         settings.confirm = !yes
-        let prefix = prefix ?? environment["DQL_PREFIX"].flatMap { $0.isEmpty ? nil : $0 } ?? "dql"
-        if let problem = StorageLayout.problem(with: prefix) {
-            printError("dql: invalid prefix '\(excerpt(prefix))': \(problem)")
+        let prefix: String
+        switch prefixOption.resolved(environment: environment) {
+        case .success(let value): prefix = value
+        case .failure(let error):
+            printError("dql: \(error.message)")
             throw ExitCode(ExitCodes.usage)
         }
         // The session parses and runs statements: a stack with room to spare for the deepest

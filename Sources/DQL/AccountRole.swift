@@ -1,0 +1,66 @@
+import Crypto
+
+/// The two kinds of Redis account dql is meant to run under, as ACL rules an administrator
+/// can apply (`dql acl reader|writer`): exactly the commands dql sends for the statements each
+/// may run, on keys under one prefix. RediSearch and RedisJSON put their commands in no ACL
+/// category, so every command is named.
+public enum AccountRole: String, Sendable, CaseIterable {
+    /// `find`, `count`, `show`, `fetch`, `fields`, `stats`, `explain`: nothing that writes.
+    case reader
+    /// Everything, `load`, `delete` and `vacuum` included, under its prefix only.
+    case writer
+
+    /// Commands every role needs: connecting and finding out what the server is.
+    static let connecting = [
+        "ping", "info", "dbsize", "module|list", "cluster|slots", "cluster|shards", "cluster|info", "asking",
+        "readonly",
+    ]
+    /// What reading statements send.
+    static let reading = [
+        "get", "exists", "memory|usage", "ft.search", "ft.aggregate", "ft.info", "ft.explain", "ft.config|get",
+        "json.get",
+    ]
+    /// What load, delete and vacuum send besides (scripts run their commands as the account too).
+    static let writing = [
+        "set", "del", "unlink", "expire", "pexpire", "rename", "scan", "eval", "evalsha", "json.set", "json.mset",
+        "json.del", "ft.create", "ft.dropindex", "ft.alter", "wait", "waitaof",
+    ]
+
+    /// The commands the role may run.
+    public var commands: [String] {
+        switch self {
+        case .reader: Self.connecting + Self.reading
+        case .writer: Self.connecting + Self.reading + Self.writing
+        }
+    }
+
+    /// The words of `ACL SETUSER` for `user`: rules reset first, keys under `prefix` only, no
+    /// pub/sub channels, no commands but the role's. With `password`, its SHA-256 (`#…`), so
+    /// the password itself is never in the rules.
+    public func aclWords(user: String, prefix: String, password: String?) -> [String] {
+        var words = ["ACL", "SETUSER", user, "reset", "on"]
+        if let password {
+            let digest = SHA256.hash(data: Array(password.utf8))
+            words.append("#" + digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined())
+        }
+        words += ["~\(Self.escapingGlob(prefix)):*", "resetchannels", "-@all"]
+        words += commands.map { "+" + $0 }
+        return words
+    }
+
+    /// `prefix` with the glob characters ACL key patterns understand escaped.
+    static func escapingGlob(_ prefix: String) -> String {
+        var result = ""
+        for character in prefix {
+            if "*?[]\\".contains(character) { result.append("\\") }
+            result.append(character)
+        }
+        return result
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

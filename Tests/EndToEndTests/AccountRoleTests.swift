@@ -1,0 +1,112 @@
+import Foundation
+import RedisIO
+import TestSupport
+import Testing
+
+/// Least privilege: accounts made from exactly what `dql acl reader|writer` prints (piped
+/// into redis-cli), a reader that can run every reading statement and is refused every write
+/// with nothing written, and a writer confined to its prefix.
+@Suite struct AccountRoleTests {
+    /// Creates the account from `dql acl ROLE` output; returns a URL that logs in as it.
+    func makeAccount(_ role: String, prefix: String, fixture: ShellFixture) throws -> (url: String, user: String) {
+        let user = "dql-\(role)-\(UUID().uuidString.prefix(8))"
+        let password = "pw-\(UUID().uuidString)"
+        let printed = try fixture.run(
+            ["acl", role, "--prefix", prefix, "--user", user, "--password-stdin"], input: password + "\n")
+        #expect(printed.status == 0, "\(printed.stderr)")
+        #expect(!printed.stdout.contains(password), "only the password's hash is printed")
+        let url = fixture.url
+        let applied = try ProcessResult.run(
+            "/usr/bin/redis-cli", ["-h", url.host, "-p", String(url.port)], input: printed.stdout)
+        #expect(applied.stdout == "OK\n", "\(applied.stdout) \(applied.stderr)")
+        return ("redis://\(user):\(password)@\(url.host):\(url.port)", user)
+    }
+
+    func dropAccount(_ user: String) {
+        _ = try? TestRedis.connection().call("ACL", "DELUSER", user)
+    }
+
+    /// Keys under the prefix and their values' digests, for "nothing changed".
+    func snapshot(_ prefix: String) throws -> [String: Int64] {
+        let connection = try TestRedis.connection()
+        var result: [String: Int64] = [:]
+        for key in try TestRedis.scanKeys("\(prefix):*", connection) {
+            result[key] = try connection.call("MEMORY", "USAGE", key).integer ?? -1
+        }
+        return result
+    }
+
+    @Test func aReaderReadsEverythingAndWritesNothing() throws {
+        let fixture = try ShellFixture()
+        let (url, user) = try makeAccount("reader", prefix: fixture.prefix, fixture: fixture)
+        defer { dropAccount(user) }
+        let out = fixture.directory.appendingPathComponent("out").path
+        let reading = try fixture.run(
+            [
+                "--format", "csv", "-c", "count", "-c", "count by modality", "-c", "find name where modality = 'MR'",
+                "-c", "show 'CT_small.dcm'", "-c", "fetch 'CT_small.dcm' to '\(out)'", "-c", "fields", "-c", "stats",
+                "-c", "explain find where modality = 'MR'",
+            ], environment: ["REDIS_URL": url])
+        #expect(reading.status == 0, "\(reading.stderr)")
+        #expect(!reading.stderr.contains("NOPERM"), "\(reading.stderr)")
+        #expect(reading.stdout.hasPrefix("count\n\(ShellFixture.corpusNames.count)\n"))
+        #expect(FileManager.default.fileExists(atPath: out + "/CT_small.dcm"))
+
+        let before = try snapshot(fixture.prefix)
+        let extra = try Corpus.path("pydicom/test_files/SC_rgb_small_odd.dcm")
+        for statement in ["load '\(extra)'", "delete where modality = 'MR'", "vacuum"] {
+            let writing = try fixture.run(["-y", "-c", statement], environment: ["REDIS_URL": url])
+            #expect(writing.status == 1, "\(statement): \(writing.stderr)")
+            #expect(
+                writing.stderr.contains(
+                    "error: the account '\(user)' may not change the store on \(fixture.url.endpoint) (NOPERM"),
+                "\(statement): \(writing.stderr)")
+            #expect(writing.stderr.contains("; nothing was written"))
+            #expect(
+                writing.stderr.contains(
+                    "help: load, delete and vacuum need an account that may write; `dql acl writer` prints the rules for one"
+                ))
+        }
+        #expect(try snapshot(fixture.prefix) == before, "the store is unchanged")
+    }
+
+    @Test func aWriterDoesEverythingInItsPrefixAndNothingOutside() throws {
+        let fixture = try ShellFixture(load: false)
+        let (url, user) = try makeAccount("writer", prefix: fixture.prefix, fixture: fixture)
+        defer { dropAccount(user) }
+        let ct = try Corpus.path("pydicom/test_files/CT_small.dcm")
+        let mr = try Corpus.path("pydicom/test_files/MR_small.dcm")
+        let result = try fixture.run(
+            [
+                "-y", "--format", "csv", "-c", "load '\(ct)'", "-c", "load '\(mr)'", "-c", "count",
+                "-c", "delete where name = 'MR_small.dcm'", "-c", "vacuum", "-c", "count",
+            ], environment: ["REDIS_URL": url])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("count\n2\n") && result.stdout.hasSuffix("count\n1\n"), "\(result.stdout)")
+
+        let elsewhere = "\(fixture.prefix)-other"
+        defer { TestRedis.removeStore(prefix: elsewhere, url: fixture.url) }
+        let outside = try fixture.run(
+            ["--prefix", elsewhere, "-c", "load '\(ct)'"], environment: ["REDIS_URL": url])
+        #expect(outside.status == 1)
+        #expect(outside.stderr.contains("error: the account '\(user)' may not change the store"), "\(outside.stderr)")
+        #expect(try snapshot(elsewhere).isEmpty, "nothing written outside the prefix")
+        let reading = try fixture.run(["--prefix", elsewhere, "-c", "count"], environment: ["REDIS_URL": url])
+        #expect(reading.status != 0)
+        #expect(reading.stderr.contains("NOPERM"), "\(reading.stderr)")
+    }
+
+    @Test func theRulesNameEveryCommandAndNoPassword() throws {
+        let fixture = try ShellFixture(load: false)
+        let reader = try fixture.run(["acl", "reader", "--prefix", "scans"])
+        #expect(reader.status == 0)
+        #expect(
+            reader.stdout
+                == "ACL SETUSER dql-reader reset on ~scans:* resetchannels -@all +ping +info +dbsize +module|list +cluster|slots +cluster|shards +cluster|info +asking +readonly +get +exists +memory|usage +ft.search +ft.aggregate +ft.info +ft.explain +ft.config|get +json.get\n"
+        )
+        #expect(reader.stderr.contains("the account has no password yet"))
+        let wrong = try fixture.run(["acl", "admin"])
+        #expect(wrong.status == 64)
+        #expect(wrong.stderr.hasPrefix("Error: the role is 'reader' or 'writer', not 'admin'"))
+    }
+}
