@@ -36,12 +36,40 @@ struct ServerCommand: ParsableCommand {
         var redisServer: String?
         @Option(name: .long, help: "Directory holding rejson.so and redisearch.so.")
         var modules: String?
+        @Flag(
+            name: .long, help: "Also serve TLS (rediss://), through stunnel4: this Redis build has no TLS of its own.")
+        var tls = false
+        @Option(name: .long, help: "Port for TLS (default: the port + 1).")
+        var tlsPort: Int?
+        @Option(
+            name: .customLong("tls-cert"),
+            help: "Certificate to show (default: one made for localhost by a private CA).")
+        var tlsCertificate: String?
+        @Option(name: .customLong("tls-key"), help: "Private key of --tls-cert.")
+        var tlsKey: String?
+
+        func validate() throws {
+            if !tls && (tlsPort != nil || tlsCertificate != nil || tlsKey != nil) {
+                throw ValidationError("--tls-port, --tls-cert and --tls-key go with --tls")
+            }
+            if let tlsPort, !(1...65535).contains(tlsPort) || tlsPort == place.port {
+                throw ValidationError("--tls-port must be a port from 1 to 65535 other than --port")
+            }
+            if tlsKey != nil && tlsCertificate == nil { throw ValidationError("--tls-key needs --tls-cert") }
+        }
 
         func run() throws {
             try reportingErrors {
                 let installation = try LocalServer.Installation.find(
                     server: redisServer, modules: modules, environment: ProcessInfo.processInfo.environment)
-                print(try place.server().start(installation))
+                let server = place.server()
+                print(try server.start(installation))
+                if tls {
+                    let terminator = LocalTLSTerminator(
+                        server: server, tlsPort: tlsPort ?? min(server.port + 1, 65535), certificate: tlsCertificate,
+                        key: tlsKey)
+                    print(try terminator.start())
+                }
             }
         }
     }
@@ -51,7 +79,13 @@ struct ServerCommand: ParsableCommand {
         @OptionGroup var place: Place
 
         func run() throws {
-            try reportingErrors { print(try place.server().stop()) }
+            try reportingErrors {
+                let server = place.server()
+                if LocalTLSTerminator(server: server, tlsPort: 0).stop() {
+                    print("stopped the TLS terminator (stunnel)")
+                }
+                print(try server.stop())
+            }
         }
     }
 

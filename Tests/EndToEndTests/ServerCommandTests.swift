@@ -58,3 +58,47 @@ import Testing
         #expect(count.stdout == "count\n1\n", "\(count.stderr)")
     }
 }
+
+/// `dql server start --tls`: the bundled Redis has no TLS, so stunnel4 serves it, with a
+/// certificate from a private CA made in the data directory; dql connects with that CA.
+@Suite struct ServerTLSTests {
+    @Test func startWithTLSServesRedissAndStopEndsIt() throws {
+        let port = try freePort()
+        let tlsPort = try freePort()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-server-tls-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: data) }
+        var environment = ["DQL_PREFIX": "tlsserver"]
+        if let venv = ProcessInfo.processInfo.environment["DQL_TEST_VENV"] { environment["DQL_VENV"] = venv }
+        let place = ["--port", String(port), "--data-dir", data.path]
+        defer { _ = try? DQLBinary.run(["server", "stop"] + place, environment: environment) }
+
+        let started = try DQLBinary.run(
+            ["server", "start", "--tls", "--tls-port", String(tlsPort)] + place, environment: environment)
+        #expect(started.status == 0, "\(started.stderr)")
+        let ca = data.appendingPathComponent("tls/ca.pem").path
+        #expect(
+            started.stdout.contains(
+                "TLS on rediss://127.0.0.1:\(tlsPort) through stunnel4 (this Redis build has no TLS of its own; the plain port \(port) stays open on 127.0.0.1 only): connect with --url rediss://127.0.0.1:\(tlsPort) --tls-ca \(ca)"
+            ), "\(started.stdout)")
+
+        let tls = ["--url", "rediss://127.0.0.1:\(tlsPort)", "--tls-ca", ca]
+        let file = try Corpus.path("pydicom/test_files/CT_small.dcm")
+        let used = try DQLBinary.run(
+            tls + ["--format", "csv", "-c", "load '\(file)'", "-c", "count"], environment: environment)
+        #expect(used.status == 0, "\(used.stderr)")
+        #expect(used.stdout.hasSuffix("count\n1\n"), "\(used.stdout)")
+        let untrusted = try DQLBinary.run(["--url", "rediss://127.0.0.1:\(tlsPort)", "ping"], environment: environment)
+        #expect(untrusted.status == 69, "the private CA is not trusted unless named")
+
+        let stopped = try DQLBinary.run(["server", "stop"] + place, environment: environment)
+        #expect(
+            stopped.stdout.hasPrefix("stopped the TLS terminator (stunnel)\nstopped the server"), "\(stopped.stdout)")
+        let gone = try DQLBinary.run(tls + ["ping"], environment: environment)
+        #expect(gone.status == 69)
+
+        let wrong = try DQLBinary.run(["server", "start", "--tls-port", "7000"] + place, environment: environment)
+        #expect(wrong.status == 64)
+        #expect(wrong.stderr.contains("--tls-port, --tls-cert and --tls-key go with --tls"))
+    }
+}
