@@ -44,8 +44,17 @@ struct TransferBench: ParsableCommand {
     @Option(help: "The dql executable (default: next to dql-bench).")
     var dql: String?
 
+    @Option(
+        name: .customLong("tls-url"),
+        help:
+            "The same server behind TLS (rediss://…; trust from $DQL_TLS_CA): dql's load and fetch are also measured through it, in the same rounds."
+    )
+    var tlsURL: String?
+
     func run() throws {
         let redisURL = try RedisURL.resolve(explicit: url, environment: ProcessInfo.processInfo.environment)
+        let tlsTarget = try tlsURL.map { try RedisURL(parsing: $0) }
+        if let tlsTarget, !tlsTarget.usesTLS { throw ValidationError("--tls-url must be a rediss:// URL") }
         let chunk = chunkKiB << 10
         let transfer = try DQLTransfer(sizeMiB: sizeMiB, workDirectory: workDirectory, dql: dql)
         let directory = transfer.directory
@@ -64,6 +73,13 @@ struct TransferBench: ParsableCommand {
             peaks["dql load", default: []].append(load.peakMemory)
             rates["dql fetch", default: []].append(transfer.rate(fetch))
             peaks["dql fetch", default: []].append(fetch.peakMemory)
+            if let tlsTarget {
+                let (load, fetch) = try transfer.loadAndFetch(
+                    on: tlsTarget, chunkKiB: chunkKiB, connections: connections)
+                rates["TLS load", default: []].append(transfer.rate(load))
+                rates["TLS fetch", default: []].append(transfer.rate(fetch))
+                peaks["TLS fetch", default: []].append(fetch.peakMemory)
+            }
 
             let demo = try runCapturing(
                 python,
@@ -84,7 +100,9 @@ struct TransferBench: ParsableCommand {
         }
         let benchmark = median(rates["redis-benchmark GET"] ?? [])
         func rate(_ name: String) -> Double { median(rates[name] ?? []) / Double(1 << 20) }
-        for name in ["dql load", "demo load", "dql fetch", "demo fetch"] {
+        for name in ["dql load", "demo load", "dql fetch", "demo fetch"]
+            + (tlsTarget == nil ? [] : ["TLS load", "TLS fetch"])
+        {
             let peak = peaks[name].map { "   peak memory \(($0.max() ?? 0) >> 20) MiB" } ?? ""
             print("\(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(format(rate(name))) MiB/s\(peak)")
         }
@@ -101,6 +119,10 @@ struct TransferBench: ParsableCommand {
         print("load:  dql / demo = \(ratio("dql load", "demo load", unit: "x"))")
         print("fetch: dql / demo = \(ratio("dql fetch", "demo fetch", unit: "x"))")
         print("fetch: dql / redis-benchmark GET = \(ratio("dql fetch", "redis-benchmark GET", scale: 100, unit: "%"))")
+        if tlsTarget != nil {
+            print("load:  plain / TLS = \(ratio("dql load", "TLS load", unit: "x"))")
+            print("fetch: plain / TLS = \(ratio("dql fetch", "TLS fetch", unit: "x"))")
+        }
         print(
             "(rates are medians of \(repeats) rounds; ratios are medians of the rounds' ratios; dql times are whole `dql -c` runs: load includes SHA-256 and the header, fetch includes writing to disk and the SHA-256 check)"
         )
