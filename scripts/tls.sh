@@ -82,7 +82,7 @@ start() {
             fi
         done
     } >"$config"
-    "$(stunnel_binary)" "$config" || die "stunnel did not start; its log: $dir/stunnel.log"
+    "$(stunnel_binary)" "$config" </dev/null >>"$dir/stunnel.out" 2>&1 || die "stunnel did not start; its log: $dir/stunnel.log"
     local service tls_port
     for service in "${services[@]}"; do
         IFS=: read -r _ tls_port _ <<<"$service"

@@ -43,9 +43,22 @@ public enum AccountRole: String, Sendable, CaseIterable {
             let digest = SHA256.hash(data: Array(password.utf8))
             words.append("#" + digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined())
         }
-        words += ["~\(Self.escapingGlob(prefix)):*", "resetchannels", "-@all"]
+        words += Self.keyPatterns(prefix: prefix) + ["resetchannels", "-@all"]
         words += commands.map { "+" + $0 }
         return words
+    }
+
+    /// The key patterns of exactly this prefix's keys: metadata under `{m}`, chunks of a
+    /// 64-hex id or a provisional `new-UUID` id, durability markers. Not `prefix:*`, which would
+    /// also cover a nested prefix such as `prefix:chunk` (prefixes may hold ':'); braces cannot
+    /// occur in a prefix, so `prefix:{m}:*` is this prefix's alone.
+    static func keyPatterns(prefix: String) -> [String] {
+        let base = escapingGlob(prefix)
+        let hexId = String(repeating: "?", count: 64)
+        let provisional = "new-" + String(repeating: "?", count: 36)
+        return [
+            "~\(base):{m}:*", "~\(base):chunk:\(hexId):*", "~\(base):chunk:\(provisional):*", "~\(base):durable:{*}",
+        ]
     }
 
     /// `prefix` with the glob characters ACL key patterns understand escaped.

@@ -98,13 +98,14 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         }
 
         let authorityStart = colon + 3
-        let pathStart = firstIndex(of: "/", in: authorityStart..<chars.count) ?? chars.count
+        // The user information ends at the last '@' (a database path never holds one), so a
+        // password may contain '@' and '/' (base64 passwords often do).
+        let userEnd = lastIndex(of: "@", in: authorityStart..<chars.count)
+        let pathStart = firstIndex(of: "/", in: (userEnd ?? authorityStart)..<chars.count) ?? chars.count
         var hostStart = authorityStart
         var username: String?
         var password: String?
-        // The user information ends at the last '@' of the authority, so a password may
-        // contain '@'.
-        if let at = lastIndex(of: "@", in: authorityStart..<pathStart) {
+        if let at = userEnd {
             if let separator = firstIndex(of: ":", in: authorityStart..<at) {
                 guard let user = Self.percentDecode(string(authorityStart..<separator)) else {
                     throw fail("bad percent-encoding in user name", at: authorityStart)
@@ -188,8 +189,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     static func redacted(_ text: String) -> String {
         guard let schemeEnd = text.range(of: "://") else { return "'\(text)'" }
         let rest = text[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return "'\(text)'" }
+        guard let at = rest.lastIndex(of: "@") else { return "'\(text)'" }
         let userinfo = rest[..<at]
         let masked: String
         if let colon = userinfo.firstIndex(of: ":") {

@@ -18,6 +18,11 @@ final class Transport {
     /// Small parts of a TLS write, gathered so a command's header does not become a TLS record
     /// of its own.
     private var staging: [UInt8] = []
+    /// Whether any application data has arrived over TLS: a server that refuses the client
+    /// (no certificate, say) ends the connection before the first reply.
+    private var hasReadOverTLS = false
+    /// Whether a client certificate was offered, for what a close right after the handshake means.
+    private var offersCertificate = false
 
     private init(descriptor: Int32, endpoint: String) {
         self.descriptor = descriptor
@@ -130,8 +135,18 @@ final class Transport {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         if let session {
             let count = SSL_read(session, base, Int32(clamping: buffer.count))
-            if count > 0 { return Int(count) }
-            throw tlsError(result: count, doing: what)
+            if count > 0 {
+                hasReadOverTLS = true
+                return Int(count)
+            }
+            let error = tlsError(result: count, doing: what)
+            if !hasReadOverTLS, error.kind == .io, !offersCertificate {
+                throw RedisError(
+                    .tls, endpoint: endpoint,
+                    "TLS: the server ended the connection before its first reply (\(error.message)); if it requires a client certificate, give --tls-cert and --tls-key"
+                )
+            }
+            throw error
         }
         while true {
             let count = Glibc.read(descriptor, base, buffer.count)
@@ -252,6 +267,7 @@ final class Transport {
             throw RedisError(.tls, endpoint: endpoint, "TLS: cannot start a session: \(TLSContext.lastErrorText())")
         }
         self.session = session
+        offersCertificate = options.certificateFile != nil
         SSL_set_fd(session, descriptor)
         let name = options.serverName ?? host
         let isAddress = Self.isIPAddress(name)

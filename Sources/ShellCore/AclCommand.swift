@@ -38,6 +38,11 @@ struct AclCommand: ParsableCommand {
         else {
             throw ValidationError("the account name '\(excerpt(user))' must be letters, digits and - _ . @")
         }
+        if user == "default" {
+            throw ValidationError(
+                "the account 'default' is the one connections get before they log in; making it a dql \(role.rawValue) would take every other right from it: name another account with --user"
+            )
+        }
         var password: String?
         if passwordStdin {
             guard let line = Swift.readLine(strippingNewline: true), !line.isEmpty else {

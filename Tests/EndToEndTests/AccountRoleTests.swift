@@ -84,16 +84,21 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("count\n2\n") && result.stdout.hasSuffix("count\n1\n"), "\(result.stdout)")
 
-        let elsewhere = "\(fixture.prefix)-other"
-        defer { TestRedis.removeStore(prefix: elsewhere, url: fixture.url) }
-        let outside = try fixture.run(
-            ["--prefix", elsewhere, "-c", "load '\(ct)'"], environment: ["REDIS_URL": url])
-        #expect(outside.status == 1)
-        #expect(outside.stderr.contains("error: the account '\(user)' may not change the store"), "\(outside.stderr)")
-        #expect(try snapshot(elsewhere).isEmpty, "nothing written outside the prefix")
-        let reading = try fixture.run(["--prefix", elsewhere, "-c", "count"], environment: ["REDIS_URL": url])
-        #expect(reading.status != 0)
-        #expect(reading.stderr.contains("NOPERM"), "\(reading.stderr)")
+        // Another prefix, and one nested in this one's name space (prefixes may hold ':').
+        for elsewhere in ["\(fixture.prefix)-other", "\(fixture.prefix):chunk", "\(fixture.prefix):durable"] {
+            defer { TestRedis.removeStore(prefix: elsewhere, url: fixture.url) }
+            let outside = try fixture.run(
+                ["--prefix", elsewhere, "-c", "load '\(ct)'"], environment: ["REDIS_URL": url])
+            #expect(outside.status == 1, "\(elsewhere)")
+            #expect(
+                outside.stderr.contains("error: the account '\(user)' may not change the store"), "\(outside.stderr)")
+            #expect(
+                try TestRedis.scanKeys("\(elsewhere):{m}:*", TestRedis.connection()).isEmpty,
+                "nothing written outside the prefix")
+            let reading = try fixture.run(["--prefix", elsewhere, "-c", "count"], environment: ["REDIS_URL": url])
+            #expect(reading.status != 0)
+            #expect(reading.stderr.contains("NOPERM"), "\(reading.stderr)")
+        }
     }
 
     @Test func theRulesNameEveryCommandAndNoPassword() throws {
@@ -102,9 +107,12 @@ import Testing
         #expect(reader.status == 0)
         #expect(
             reader.stdout
-                == "ACL SETUSER dql-reader reset on ~scans:* resetchannels -@all +ping +info +dbsize +module|list +cluster|slots +cluster|shards +cluster|info +asking +readonly +get +exists +memory|usage +ft.search +ft.aggregate +ft.info +ft.explain +ft.config|get +json.get\n"
+                == "ACL SETUSER dql-reader reset on ~scans:{m}:* ~scans:chunk:????????????????????????????????????????????????????????????????:* ~scans:chunk:new-????????????????????????????????????:* ~scans:durable:{*} resetchannels -@all +ping +info +dbsize +module|list +cluster|slots +cluster|shards +cluster|info +asking +readonly +get +exists +memory|usage +ft.search +ft.aggregate +ft.info +ft.explain +ft.config|get +json.get\n"
         )
         #expect(reader.stderr.contains("the account has no password yet"))
+        let defaultUser = try fixture.run(["acl", "reader", "--user", "default"])
+        #expect(defaultUser.status == 64)
+        #expect(defaultUser.stderr.contains("the account 'default' is the one connections get before they log in"))
         let wrong = try fixture.run(["acl", "admin"])
         #expect(wrong.status == 64)
         #expect(wrong.stderr.hasPrefix("Error: the role is 'reader' or 'writer', not 'admin'"))

@@ -1,4 +1,5 @@
 import Foundation
+import RedisIO
 import TestSupport
 import Testing
 

@@ -57,6 +57,10 @@ import Testing
         #expect(url.usesTLS && url.host == "h" && url.port == 6380 && url.username == "alice")
         #expect(url.description == "rediss://alice:***@h:6380")
         #expect(try !RedisURL(parsing: "redis://h").usesTLS)
+        let slashes = try RedisURL(parsing: "rediss://u:Zm9v/YmFy+S=@localhost:6510/0")
+        #expect(slashes.password == "Zm9v/YmFy+S=" && slashes.host == "localhost" && slashes.port == 6510)
+        let bad = #expect(throws: RedisError.self) { try RedisURL(parsing: "redis://u:Zm9v/YmFy@localhost:x") }
+        #expect(bad?.message.contains("Zm9v") == false, "\(bad?.message ?? "")")
         #expect(try RedisURL(parsing: "REDISS://h").usesTLS)
         let error = #expect(throws: RedisError.self) { try RedisURL(parsing: "http://h:6380") }
         #expect(
