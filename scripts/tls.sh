@@ -21,6 +21,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 action="${1:-}"
 [[ -n "$action" ]] && shift
 
+close_inherited_descriptors() {
+    local fd
+    for fd in $(ls /proc/self/fd); do
+        ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+    done
+    return 0
+}
+
 stunnel_binary() {
     command -v stunnel4 || command -v stunnel || die "stunnel4 not found: run scripts/setup.sh first"
 }
@@ -82,7 +90,14 @@ start() {
             fi
         done
     } >"$config"
-    "$(stunnel_binary)" "$config" </dev/null >>"$dir/stunnel.out" 2>&1 || die "stunnel did not start; its log: $dir/stunnel.log"
+    # The daemon gets no descriptor of ours beyond stdio: a caller that waits for its child's
+    # pipes or sockets to close (Foundation's Process does) would otherwise wait forever.
+    local binary
+    binary="$(stunnel_binary)"
+    (
+        close_inherited_descriptors
+        exec "$binary" "$config"
+    ) </dev/null >>"$dir/stunnel.out" 2>&1 || die "stunnel did not start; see $dir/stunnel.out and $dir/stunnel.log"
     local service tls_port
     for service in "${services[@]}"; do
         IFS=: read -r _ tls_port _ <<<"$service"
@@ -108,10 +123,10 @@ debian_redis() {
     [[ -n "$dir" && "$port" =~ ^[0-9]+$ ]] || die "debian-redis needs --dir and --port"
     [[ -x /usr/bin/redis-check-rdb ]] || die "Debian's redis-tools is missing: run scripts/setup.sh first"
     ln -sf /usr/bin/redis-check-rdb "$dir/redis-server"
-    "$dir/redis-server" --port 0 --tls-port "$port" --bind 127.0.0.1 \
+    (close_inherited_descriptors; exec "$dir/redis-server" --port 0 --tls-port "$port" --bind 127.0.0.1 \
         --tls-cert-file "$dir/server.pem" --tls-key-file "$dir/server.key" --tls-ca-cert-file "$dir/ca.pem" \
         --tls-auth-clients no --save "" --appendonly no --dir "$dir" \
-        --daemonize yes --pidfile "$dir/debian-redis.pid" --logfile "$dir/debian-redis.log" ||
+        --daemonize yes --pidfile "$dir/debian-redis.pid" --logfile "$dir/debian-redis.log") </dev/null >/dev/null 2>&1 ||
         die "Debian's redis-server did not start; its log: $dir/debian-redis.log"
     for _ in $(seq 100); do
         redis-cli --tls --cacert "$dir/ca.pem" -h 127.0.0.1 -p "$port" PING 2>/dev/null | grep -q PONG && break
@@ -125,10 +140,13 @@ stop_pidfile() {
     [[ -f "$file" ]] || return 0
     pid=$(cat "$file" 2>/dev/null || true)
     if [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; then
-        for _ in $(seq 100); do
+        for _ in $(seq 40); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.05
         done
+        # A daemon started from a thread that blocks SIGTERM (a test runner's) inherits the
+        # block; it holds no data worth a clean shutdown.
+        kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$file"
 }

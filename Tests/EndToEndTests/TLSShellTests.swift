@@ -95,4 +95,61 @@ import Testing
         #expect(keyAlone.status == 64)
         #expect(keyAlone.stderr == "dql: --tls-key needs --tls-cert (the certificate the key belongs to)\n")
     }
+
+    /// A cluster over TLS: stunnel in front of each master of a scratch cluster, whose masters
+    /// announce the TLS ports, so the slot map and redirects lead dql to TLS endpoints; chunks
+    /// spread over all three masters through them.
+    @Test func aClusterWorksOverTLS() throws {
+        let cluster = try ScratchCluster()
+        let tlsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-cluster-tls-\(UUID().uuidString.prefix(8))"
+        ).path
+        let script = repositoryRoot.appendingPathComponent("scripts/tls.sh").path
+        _ = try runProcess(script, ["certs", tlsDirectory])
+        defer {
+            _ = try? runProcess(script, ["stop", "--dir", tlsDirectory])
+            try? FileManager.default.removeItem(atPath: tlsDirectory)
+        }
+        let tlsPorts = try cluster.ports.map { _ in try freePort() }
+        _ = try runProcess(
+            script,
+            ["start", "--dir", tlsDirectory]
+                + zip(cluster.ports, tlsPorts).flatMap { ["--service", "m\($0):\($1):\($0)"] })
+        for (port, tlsPort) in zip(cluster.ports, tlsPorts) {
+            try RedisConnection(url: RedisURL(host: "127.0.0.1", port: port))
+                .call("CONFIG", "SET", "cluster-announce-port", String(tlsPort))
+        }
+        // Wait until every node's slot map names the TLS ports.
+        let deadline = Date().addingTimeInterval(20)
+        func announced() throws -> Bool {
+            try cluster.ports.allSatisfy { port in
+                let slots = try RedisConnection(url: RedisURL(host: "127.0.0.1", port: port)).call("CLUSTER", "SLOTS")
+                let text = "\(slots)"
+                return tlsPorts.allSatisfy { text.contains(String($0)) }
+                    && !cluster.ports.contains { text.contains(String($0)) }
+            }
+        }
+        while try !announced() && Date() < deadline { usleep(100_000) }
+        #expect(try announced(), "the masters announce their TLS ports")
+
+        let fixture = try ShellFixture(load: false, url: cluster.url)
+        let big = try LargeDicom.write(in: fixture.directory, megabytes: 16, name: "big-cluster.dcm")
+        let out = fixture.directory.appendingPathComponent("out").path
+        let tls = ["--url", "rediss://127.0.0.1:\(tlsPorts[0])", "--tls-ca", tlsDirectory + "/ca.pem"]
+        let small = try Corpus.path("pydicom/test_files/CT_small.dcm")
+        let result = try fixture.run(
+            tls + [
+                "--format", "csv", "-c", "load '\(big)' chunk 64KB", "-c", "load '\(small)'", "-c", "count",
+                "-c", "find name where name = 'big-cluster.dcm' fetch to '\(out)'",
+                "-c", "delete where name = 'CT_small.dcm'", "-c", "count",
+            ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("count\n2\n") && result.stdout.hasSuffix("count\n1\n"), "\(result.stdout)")
+        #expect(
+            FileManager.default.contents(atPath: out + "/big-cluster.dcm") == FileManager.default.contents(atPath: big))
+        for port in cluster.ports {
+            let keys = try RedisConnection(url: RedisURL(host: "127.0.0.1", port: port)).call("DBSIZE").integer ?? 0
+            #expect(keys > 0, "chunks reached the master on \(port) through TLS")
+        }
+    }
 }
