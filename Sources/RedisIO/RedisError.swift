@@ -26,6 +26,9 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupported
         /// TLS failed: the handshake, a certificate check, or the encrypted stream.
         case tls
+        /// The client's own TLS files cannot be used (not PEM, encrypted, a key of another
+        /// certificate): a mistake in the settings, not in the server.
+        case tlsSettings
     }
 
     public var kind: Kind
@@ -39,7 +42,7 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isConnectionFailure: Bool {
         switch kind {
         case .connect, .timeout, .authentication, .io, .protocolViolation, .tls: true
-        case .invalidURL, .server, .unexpectedReply, .unsupported: false
+        case .invalidURL, .server, .unexpectedReply, .unsupported, .tlsSettings: false
         }
     }
 

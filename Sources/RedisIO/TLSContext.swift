@@ -33,14 +33,18 @@ final class TLSContext: @unchecked Sendable {
         }
         func fail(_ message: String) -> RedisError {
             SSL_CTX_free(pointer)
-            return RedisError(.tls, endpoint: endpoint, "TLS: \(message)")
+            return RedisError(.tlsSettings, endpoint: endpoint, "TLS: \(message)")
         }
+        // An encrypted key would make OpenSSL ask for its pass phrase on the terminal.
+        SSL_CTX_set_default_passwd_cb(pointer) { _, _, _, _ in 0 }
         _ = dql_ssl_ctx_set_min_proto_version(pointer, TLS1_2_VERSION)
         if options.verifiesServer {
             SSL_CTX_set_verify(pointer, SSL_VERIFY_PEER, nil)
             if options.caFile != nil || options.caDirectory != nil {
                 guard SSL_CTX_load_verify_locations(pointer, options.caFile, options.caDirectory) == 1 else {
-                    throw fail("cannot read \(options.trustDescription): \(lastErrorText())")
+                    throw fail(
+                        "cannot use \(options.trustDescription): \(plainReason(lastErrorText(), what: "CA certificates"))"
+                    )
                 }
             } else if SSL_CTX_set_default_verify_paths(pointer) != 1 {
                 throw fail("cannot read the system's trusted CAs: \(lastErrorText())")
@@ -50,17 +54,38 @@ final class TLSContext: @unchecked Sendable {
         }
         if let certificate = options.certificateFile {
             guard SSL_CTX_use_certificate_chain_file(pointer, certificate) == 1 else {
-                throw fail("cannot read the client certificate \(certificate): \(lastErrorText())")
+                throw fail(
+                    "cannot use the client certificate \(certificate): \(plainReason(lastErrorText(), what: "certificate"))"
+                )
             }
             let key = options.keyFile ?? certificate
             guard SSL_CTX_use_PrivateKey_file(pointer, key, SSL_FILETYPE_PEM) == 1 else {
-                throw fail("cannot read the client key \(key): \(lastErrorText())")
+                let reason = lastErrorText()
+                if reason.contains("key values mismatch") {
+                    throw fail("the client key \(key) does not belong to the certificate \(certificate)")
+                }
+                throw fail("cannot use the client key \(key): \(plainReason(reason, what: "private key", file: key))")
             }
             guard SSL_CTX_check_private_key(pointer) == 1 else {
                 throw fail("the client key \(key) does not belong to the certificate \(certificate)")
             }
         }
         return TLSContext(pointer: pointer)
+    }
+
+    /// OpenSSL's reason for a file it could not use, in plain words.
+    static func plainReason(_ reason: String, what: String, file: String? = nil) -> String {
+        if let file, let text = try? String(contentsOfFile: file, encoding: .utf8), text.contains("ENCRYPTED") {
+            return
+                "the key is encrypted; dql needs it unencrypted (`openssl pkey -in KEY -out PLAIN.key`), kept readable by you alone"
+        }
+        switch reason {
+        case "PEM lib", "no start line", "bad base64 decode", "bad end line", "ASN1 lib":
+            return "not a PEM \(what) file (\(reason))"
+        case "no certificate or crl found": return "the file holds no certificate (\(reason))"
+        case "system lib": return "it could not be read (\(reason))"
+        default: return reason
+        }
     }
 
     /// OpenSSL's reason for the newest error on this thread's queue (then clears the queue).

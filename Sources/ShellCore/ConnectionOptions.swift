@@ -1,6 +1,11 @@
 import ArgumentParser
+import DQL
 import Foundation
 import RedisIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `--url` and how it falls back to `REDIS_URL` and the default server, and the TLS settings
 /// for `rediss://` URLs (each also read from a `DQL_TLS_*` environment variable, for scripts).
@@ -84,41 +89,59 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     /// The TLS settings from the flags, else the environment; files are checked here so a
-    /// typo is a usage error, not a failed handshake.
+    /// typo is a usage error naming where the setting came from, not a failed handshake.
     func tlsOptions(environment: [String: String]) throws -> TLSOptions {
-        func pick(_ flag: String?, _ variable: String) -> String? {
-            if let flag { return flag }
+        /// The value and what to call it in a message: the flag, or the variable it came from.
+        func pick(_ flag: String?, _ flagName: String, _ variable: String) -> (value: String, source: String)? {
+            if let flag { return (flag, flagName) }
             guard let value = environment[variable], !value.isEmpty else { return nil }
-            return value
+            return (value, "$" + variable)
         }
         let insecureValue = environment["DQL_TLS_INSECURE"] ?? ""
-        let options = TLSOptions(
-            caFile: pick(tlsCA, "DQL_TLS_CA"), caDirectory: pick(tlsCADirectory, "DQL_TLS_CA_DIR"),
-            certificateFile: pick(tlsCertificate, "DQL_TLS_CERT"), keyFile: pick(tlsKey, "DQL_TLS_KEY"),
-            serverName: pick(tlsServerName, "DQL_TLS_SERVER_NAME"),
-            verifiesServer: !(tlsInsecure || ["1", "yes", "true", "on"].contains(insecureValue.lowercased())))
-        let files: [(String, String?, Bool)] = [
-            ("--tls-ca", options.caFile, false), ("--tls-ca-dir", options.caDirectory, true),
-            ("--tls-cert", options.certificateFile, false), ("--tls-key", options.keyFile, false),
-        ]
-        for (flag, path, isDirectory) in files {
-            guard let path else { continue }
-            var directory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &directory),
-                directory.boolValue == isDirectory, FileManager.default.isReadableFile(atPath: path)
-            else {
-                throw RedisError(
-                    .invalidURL, "\(flag) \(path): no readable \(isDirectory ? "directory" : "file") there")
+        let ca = pick(tlsCA, "--tls-ca", "DQL_TLS_CA")
+        let caDirectory = pick(tlsCADirectory, "--tls-ca-dir", "DQL_TLS_CA_DIR")
+        let certificate = pick(tlsCertificate, "--tls-cert", "DQL_TLS_CERT")
+        let key = pick(tlsKey, "--tls-key", "DQL_TLS_KEY")
+        let serverName = pick(tlsServerName, "--tls-server-name", "DQL_TLS_SERVER_NAME")
+        for (setting, isDirectory) in [(ca, false), (caDirectory, true), (certificate, false), (key, false)] {
+            guard let setting else { continue }
+            if let problem = Self.fileProblem(setting.value, directory: isDirectory) {
+                throw RedisError(.invalidURL, "\(setting.source) \(excerpt(setting.value)): \(problem)")
             }
         }
-        if options.keyFile != nil && options.certificateFile == nil {
-            throw RedisError(.invalidURL, "--tls-key needs --tls-cert (the certificate the key belongs to)")
+        if let key, certificate == nil {
+            throw RedisError(.invalidURL, "\(key.source) needs --tls-cert (the certificate the key belongs to)")
         }
-        if let name = options.serverName, name.isEmpty || name.utf8.count > 253 || name.contains(where: \.isWhitespace)
+        if let certificate, key == nil {
+            throw RedisError(
+                .invalidURL, "\(certificate.source) needs --tls-key (the private key of the certificate)")
+        }
+        if let name = serverName?.value,
+            name.utf8.count > 253 || name.contains(where: { $0.isWhitespace || $0.isNewline || !$0.isASCII })
         {
-            throw RedisError(.invalidURL, "--tls-server-name '\(name)' is not a host name")
+            throw RedisError(
+                .invalidURL, "\(serverName?.source ?? "--tls-server-name") '\(excerpt(name))' is not a host name")
         }
+        let options = TLSOptions(
+            caFile: ca?.value, caDirectory: caDirectory?.value, certificateFile: certificate?.value,
+            keyFile: key?.value, serverName: serverName?.value,
+            verifiesServer: !(tlsInsecure || ["1", "yes", "true", "on"].contains(insecureValue.lowercased())))
         return options
+    }
+
+    /// Why `path` cannot be read as a TLS setting's file (or directory), or nil. Only regular
+    /// files: a FIFO or a device would block or never end.
+    static func fileProblem(_ path: String, directory: Bool) -> String? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return "no such \(directory ? "directory" : "file")" }
+        let type = status.st_mode & S_IFMT
+        if directory {
+            guard type == S_IFDIR else { return "not a directory" }
+        } else {
+            guard type == S_IFREG else { return type == S_IFDIR ? "a directory, not a file" : "not a regular file" }
+        }
+        guard access(path, R_OK) == 0 else { return "not readable" }
+        return nil
     }
 
     /// The warning `--tls-insecure` earns, every time it is used.

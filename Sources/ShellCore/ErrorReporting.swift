@@ -41,7 +41,7 @@ private func report(_ error: Error) -> Error {
 func exitCode(for error: RedisError) -> Int32 {
     if error.isConnectionFailure { return ExitCodes.connection }
     switch error.kind {
-    case .invalidURL, .unsupported: return ExitCodes.usage
+    case .invalidURL, .unsupported, .tlsSettings: return ExitCodes.usage
     default: return ExitCodes.statement
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DQL
 import Foundation
 
 /// `dql server start|stop|status`: the local Redis that `scripts/setup.sh` installed.
@@ -42,20 +43,25 @@ struct ServerCommand: ParsableCommand {
         @Option(name: .long, help: "Port for TLS (default: the port + 1).")
         var tlsPort: Int?
         @Option(
-            name: .customLong("tls-cert"),
-            help: "Certificate to show (default: one made for localhost by a private CA).")
+            name: .customLong("server-cert"),
+            help: "PEM certificate the TLS port shows (default: one made for localhost by a private CA).")
         var tlsCertificate: String?
-        @Option(name: .customLong("tls-key"), help: "Private key of --tls-cert.")
+        @Option(name: .customLong("server-key"), help: "PEM private key of --server-cert.")
         var tlsKey: String?
 
         func validate() throws {
             if !tls && (tlsPort != nil || tlsCertificate != nil || tlsKey != nil) {
-                throw ValidationError("--tls-port, --tls-cert and --tls-key go with --tls")
+                throw ValidationError("--tls-port, --server-cert and --server-key go with --tls")
             }
             if let tlsPort, !(1...65535).contains(tlsPort) || tlsPort == place.port {
                 throw ValidationError("--tls-port must be a port from 1 to 65535 other than --port")
             }
-            if tlsKey != nil && tlsCertificate == nil { throw ValidationError("--tls-key needs --tls-cert") }
+            if tlsKey != nil && tlsCertificate == nil { throw ValidationError("--server-key needs --server-cert") }
+            for (flag, path) in [("--server-cert", tlsCertificate), ("--server-key", tlsKey)] {
+                if let path, let problem = ConnectionOptions.fileProblem(path, directory: false) {
+                    throw ValidationError("\(flag) \(excerpt(path)): \(problem)")
+                }
+            }
         }
 
         func run() throws {
@@ -68,7 +74,14 @@ struct ServerCommand: ParsableCommand {
                     let terminator = LocalTLSTerminator(
                         server: server, tlsPort: tlsPort ?? min(server.port + 1, 65535), certificate: tlsCertificate,
                         key: tlsKey)
-                    print(try terminator.start())
+                    do {
+                        print(try terminator.start())
+                    } catch let error as SessionError {
+                        throw SessionError(
+                            error.description
+                                + "; the server itself runs, without TLS, on 127.0.0.1:\(server.port) (`dql server stop --port \(server.port)` stops it)",
+                            exitCode: error.exitCode)
+                    }
                 }
             }
         }

@@ -99,6 +99,27 @@ import Testing
 
         let wrong = try DQLBinary.run(["server", "start", "--tls-port", "7000"] + place, environment: environment)
         #expect(wrong.status == 64)
-        #expect(wrong.stderr.contains("--tls-port, --tls-cert and --tls-key go with --tls"))
+        #expect(wrong.stderr.contains("--tls-port, --server-cert and --server-key go with --tls"))
+
+        // A certificate of one's own is what the TLS port shows (the test CA's, here).
+        let own = try DQLBinary.run(
+            [
+                "server", "start", "--tls", "--tls-port", String(tlsPort), "--server-cert",
+                try TestTLS.file("server.pem"),
+                "--server-key", try TestTLS.file("server.key"),
+            ] + place, environment: environment)
+        #expect(own.status == 0, "\(own.stderr)")
+        #expect(!own.stdout.contains("--tls-ca \(ca)"), "no private CA to name: \(own.stdout)")
+        let testCA = try DQLBinary.run(
+            ["--url", "rediss://127.0.0.1:\(tlsPort)", "--tls-ca", try TestTLS.file("ca.pem"), "ping"],
+            environment: environment)
+        #expect(testCA.status == 0, "\(testCA.stderr)")
+        let privateCA = try DQLBinary.run(tls + ["ping"], environment: environment)
+        #expect(privateCA.status == 69, "the generated certificate is not the one shown")
+        let unusable = try DQLBinary.run(
+            ["server", "start", "--tls", "--server-cert", "/dev/null", "--server-key", try TestTLS.file("server.key")]
+                + place, environment: environment)
+        #expect(unusable.status == 64)
+        #expect(unusable.stderr.contains("--server-cert /dev/null: not a regular file"), "\(unusable.stderr)")
     }
 }

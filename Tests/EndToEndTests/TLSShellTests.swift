@@ -89,7 +89,16 @@ import Testing
 
         let missing = try fixture.run(["--url", tlsURL, "--tls-ca", "/nonexistent/ca.pem", "ping"])
         #expect(missing.status == 64)
-        #expect(missing.stderr == "dql: --tls-ca /nonexistent/ca.pem: no readable file there\n")
+        #expect(missing.stderr == "dql: --tls-ca /nonexistent/ca.pem: no such file\n")
+
+        let fifo = fixture.directory.appendingPathComponent("ca.fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let special = try fixture.run(["--url", tlsURL, "ping"], environment: ["DQL_TLS_CA": fifo])
+        #expect(special.status == 64, "a FIFO would block the read forever")
+        #expect(special.stderr == "dql: $DQL_TLS_CA \(fifo): not a regular file\n")
+        let certificateAlone = try fixture.run(["--url", tlsURL, "--tls-cert", try TestTLS.file("client.pem"), "ping"])
+        #expect(certificateAlone.status == 64)
+        #expect(certificateAlone.stderr == "dql: --tls-cert needs --tls-key (the private key of the certificate)\n")
 
         let keyAlone = try fixture.run(["--url", tlsURL, "--tls-key", try TestTLS.file("client.key"), "ping"])
         #expect(keyAlone.status == 64)

@@ -117,16 +117,44 @@ import Testing
         let unreadable = #expect(throws: RedisError.self) {
             try RedisConnection(TestTLS.configuration(.main, options: missing))
         }
-        #expect(unreadable?.kind == .tls)
-        #expect(unreadable?.message.hasPrefix("TLS: cannot read the CAs in /nonexistent/ca.pem: ") == true)
+        #expect(unreadable?.kind == .tlsSettings)
+        #expect(unreadable?.message.hasPrefix("TLS: cannot use the CAs in /nonexistent/ca.pem: ") == true)
 
         var mismatched = try TestTLS.options(asClient: true)
         mismatched.keyFile = try TestTLS.file("server.key")
         let wrongKey = #expect(throws: RedisError.self) {
             try RedisConnection(TestTLS.configuration(.main, options: mismatched))
         }
+        #expect(wrongKey?.kind == .tlsSettings)
         #expect(
-            wrongKey?.message.hasPrefix("TLS: cannot read the client key") == true
-                || wrongKey?.message.contains("does not belong") == true, "\(wrongKey?.message ?? "")")
+            wrongKey?.message
+                == "TLS: the client key \(try TestTLS.file("server.key")) does not belong to the certificate \(try TestTLS.file("client.pem"))"
+        )
+
+        // Files that are not what they claim, and an encrypted key (which must not prompt).
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tls-files-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let garbage = scratch.appendingPathComponent("garbage.pem").path
+        try "not a certificate\n".write(toFile: garbage, atomically: true, encoding: .utf8)
+        let notPEM = #expect(throws: RedisError.self) {
+            try RedisConnection(TestTLS.configuration(.main, options: TLSOptions(caFile: garbage)))
+        }
+        #expect(notPEM?.kind == .tlsSettings)
+        #expect(
+            notPEM?.message.hasPrefix("TLS: cannot use the CAs in \(garbage): ") == true, "\(notPEM?.message ?? "")")
+        let encrypted = scratch.appendingPathComponent("encrypted.key").path
+        _ = try runProcess(
+            "/usr/bin/openssl",
+            ["pkey", "-in", try TestTLS.file("client.key"), "-aes256", "-passout", "pass:secret", "-out", encrypted])
+        var locked = try TestTLS.options(asClient: true)
+        locked.keyFile = encrypted
+        let lockedKey = #expect(throws: RedisError.self) {
+            try RedisConnection(TestTLS.configuration(.clientCertificate, options: locked))
+        }
+        #expect(
+            lockedKey?.message.contains("the key is encrypted; dql needs it unencrypted") == true,
+            "\(lockedKey?.message ?? "")")
     }
 }
