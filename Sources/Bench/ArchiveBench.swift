@@ -145,7 +145,7 @@ struct ArchiveBench: ParsableCommand {
         try? FileManager.default.removeItem(at: directory)
         print("generating \(directory.path) with pydicom…")
         _ = try runCapturing(python, ["\(repositoryRoot)/scripts/generate_archive.py", directory.path] + arguments)
-        FileManager.default.createFile(atPath: marker.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: marker.path, contents: nil)
         return directory
     }
 

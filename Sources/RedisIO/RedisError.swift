@@ -26,6 +26,9 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupported
         /// TLS failed: the handshake, a certificate check, or the encrypted stream.
         case tls
+        /// The user interrupted a wait on the server (Ctrl-C); the connection is dropped, as
+        /// its stream position is unknown.
+        case cancelled
         /// The client's own TLS files cannot be used (not PEM, encrypted, a key of another
         /// certificate): a mistake in the settings, not in the server.
         case tlsSettings
@@ -41,7 +44,7 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// dropped): retrying the next item on the same server will fail the same way.
     public var isConnectionFailure: Bool {
         switch kind {
-        case .connect, .timeout, .authentication, .io, .protocolViolation, .tls: true
+        case .connect, .timeout, .authentication, .io, .protocolViolation, .tls, .cancelled: true
         case .invalidURL, .server, .unexpectedReply, .unsupported, .tlsSettings: false
         }
     }

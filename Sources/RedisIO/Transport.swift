@@ -8,8 +8,9 @@ import COpenSSL
 /// socket; ``RedisConnection`` speaks RESP over it (hiredis as the codec) and ``RawChannel``
 /// moves chunk bytes over it, so both work the same over TLS.
 ///
-/// Blocking, like a file handle: reads and writes wait up to the command timeout (the
-/// socket's `SO_RCVTIMEO`/`SO_SNDTIMEO`), then fail with a timeout.
+/// Blocking, like a file handle, but every wait is a `poll` bounded by the command timeout and
+/// ended early by ``NetworkInterruption`` (Ctrl-C), so a silent server never holds dql longer
+/// than the user wants. The socket itself is non-blocking.
 final class Transport {
     let endpoint: String
     private let descriptor: Int32
@@ -40,11 +41,12 @@ final class Transport {
         let endpoint = RedisURL(host: host, port: port).endpoint
         let descriptor = try openSocket(host: host, port: port, timeout: connectTimeout, endpoint: endpoint)
         let transport = Transport(descriptor: descriptor, endpoint: endpoint)
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
         if let tls {
-            transport.setTimeouts(seconds: connectTimeout)
+            transport.commandTimeout = connectTimeout
             try transport.startTLS(tls, host: host)
         }
-        transport.setTimeouts(seconds: commandTimeout)
+        transport.commandTimeout = commandTimeout
         return transport
     }
 
@@ -97,7 +99,7 @@ final class Transport {
                 done += Int(written)
                 continue
             }
-            throw tlsError(result: written, doing: what)
+            try waitForTLS(result: written, doing: what)
         }
     }
 
@@ -113,6 +115,10 @@ final class Transport {
             }
             if written < 0 {
                 if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    try wait(for: Int16(POLLOUT), doing: what)
+                    continue
+                }
                 throw systemError(doing: what)
             }
             var remaining = written
@@ -134,24 +140,30 @@ final class Transport {
     func read(into buffer: UnsafeMutableRawBufferPointer, doing what: String) throws -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         if let session {
-            let count = SSL_read(session, base, Int32(clamping: buffer.count))
-            if count > 0 {
-                hasReadOverTLS = true
-                return Int(count)
+            while true {
+                let count = SSL_read(session, base, Int32(clamping: buffer.count))
+                if count > 0 {
+                    hasReadOverTLS = true
+                    return Int(count)
+                }
+                do {
+                    try waitForTLS(result: count, doing: what)
+                } catch let error as RedisError where !hasReadOverTLS && error.kind == .io && !offersCertificate {
+                    throw RedisError(
+                        .tls, endpoint: endpoint,
+                        "TLS: the server ended the connection before its first reply (\(error.message)); if it requires a client certificate, give --tls-cert and --tls-key"
+                    )
+                }
             }
-            let error = tlsError(result: count, doing: what)
-            if !hasReadOverTLS, error.kind == .io, !offersCertificate {
-                throw RedisError(
-                    .tls, endpoint: endpoint,
-                    "TLS: the server ended the connection before its first reply (\(error.message)); if it requires a client certificate, give --tls-cert and --tls-key"
-                )
-            }
-            throw error
         }
         while true {
             let count = Glibc.read(descriptor, base, buffer.count)
             if count > 0 { return count }
             if count < 0 && errno == EINTR { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                try wait(for: Int16(POLLIN), doing: what)
+                continue
+            }
             throw count == 0 ? closedError(doing: what) : systemError(doing: what)
         }
     }
@@ -167,9 +179,6 @@ final class Transport {
         // TLS records arrived: session tickets (TLS 1.3 sends them after the handshake) are
         // housekeeping; application data or a close alert means the connection is not idle.
         if SSL_pending(session) > 0 { return true }
-        let flags = fcntl(descriptor, F_GETFL)
-        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
-        defer { _ = fcntl(descriptor, F_SETFL, flags) }
         let result = SSL_peek(session, &byte, 1)
         if result > 0 { return true }
         let reason = SSL_get_error(session, result)
@@ -224,42 +233,53 @@ final class Transport {
         guard errno == EINPROGRESS else {
             throw RedisError(.connect, endpoint: endpoint, "cannot connect: \(String(cString: strerror(errno)))")
         }
-        while true {
-            let left = ContinuousClock.now.duration(to: deadline)
-            let milliseconds = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
-            guard milliseconds > 0 else {
-                throw RedisError(
-                    .timeout, endpoint: endpoint,
-                    "connect timed out after \(RedisConnection.formatSeconds(timeout))")
-            }
-            var waiting = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-            let ready = poll(&waiting, 1, Int32(clamping: milliseconds))
-            if ready < 0 && errno == EINTR { continue }
-            if ready == 0 { continue }
-            var problem: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &problem, &length)
-            guard problem == 0 else {
-                throw RedisError(.connect, endpoint: endpoint, "cannot connect: \(String(cString: strerror(problem)))")
-            }
-            return
+        switch NetworkInterruption.wait(on: descriptor, for: Int16(POLLOUT), until: deadline) {
+        case .ready: break
+        case .interrupted: throw NetworkInterruption.error(endpoint: endpoint, doing: "connect")
+        case .timedOut:
+            throw RedisError(
+                .timeout, endpoint: endpoint, "connect timed out after \(RedisConnection.formatSeconds(timeout))")
+        case .failed(let code):
+            throw RedisError(.connect, endpoint: endpoint, "cannot connect: \(String(cString: strerror(code)))")
+        }
+        var problem: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &problem, &length)
+        guard problem == 0 else {
+            throw RedisError(.connect, endpoint: endpoint, "cannot connect: \(String(cString: strerror(problem)))")
         }
     }
 
-    private func setTimeouts(seconds: Double?) {
-        var value = timeval(tv_sec: 0, tv_usec: 0)
-        if let seconds {
-            let clamped = max(0.001, min(seconds, 86_400 * 365))
-            let whole = clamped.rounded(.towardZero)
-            value = timeval(tv_sec: Int(whole), tv_usec: Int((clamped - whole) * 1_000_000))
-        }
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
-        commandTimeout = seconds
-    }
-
-    /// The timeout in force, for messages.
+    /// How long one wait for the server may last (nil: forever); during the handshake, the
+    /// connect timeout.
     private var commandTimeout: Double?
+
+    /// Waits until the socket is ready for `events`, the timeout passes (a timeout error), or
+    /// the user interrupts (a cancellation error).
+    private func wait(for events: Int16, doing what: String) throws {
+        let deadline = commandTimeout.map { ContinuousClock.now + .milliseconds(Int64(($0 * 1000).rounded(.up))) }
+        switch NetworkInterruption.wait(on: descriptor, for: events, until: deadline) {
+        case .ready: return
+        case .interrupted: throw NetworkInterruption.error(endpoint: endpoint, doing: what)
+        case .timedOut:
+            errno = EAGAIN
+            throw systemError(doing: what)
+        case .failed(let code):
+            errno = code
+            throw systemError(doing: what)
+        }
+    }
+
+    /// After an SSL call returned `result`: waits when OpenSSL wants the socket (then the call
+    /// is repeated), else throws what the failure means.
+    private func waitForTLS(result: Int32, doing what: String) throws {
+        guard let session else { throw closedError(doing: what) }
+        switch SSL_get_error(session, result) {
+        case SSL_ERROR_WANT_READ: try wait(for: Int16(POLLIN), doing: what)
+        case SSL_ERROR_WANT_WRITE: try wait(for: Int16(POLLOUT), doing: what)
+        default: throw tlsError(result: result, doing: what)
+        }
+    }
 
     private func startTLS(_ options: TLSOptions, host: String) throws {
         let context = try TLSContext.shared(for: options, endpoint: endpoint)
@@ -281,7 +301,20 @@ final class Transport {
             }
         }
         ERR_clear_error()
-        let result = SSL_connect(session)
+        var result = SSL_connect(session)
+        while result != 1 {
+            let reason = SSL_get_error(session, result)
+            guard reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE else { break }
+            do {
+                try waitForTLS(result: result, doing: "do the TLS handshake")
+            } catch let error as RedisError where error.kind == .timeout {
+                throw RedisError(
+                    .tls, endpoint: endpoint,
+                    "TLS: no answer to the TLS handshake within \(commandTimeout.map(RedisConnection.formatSeconds) ?? "the timeout"); the port may not speak TLS (redis:// connects without it)"
+                )
+            }
+            result = SSL_connect(session)
+        }
         guard result == 1 else {
             let verification = SSL_get_verify_result(session)
             if verification != X509_V_OK {

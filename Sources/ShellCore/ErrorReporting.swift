@@ -39,6 +39,7 @@ private func report(_ error: Error) -> Error {
 }
 
 func exitCode(for error: RedisError) -> Int32 {
+    if error.kind == .cancelled { return Interrupt.exitCode }
     if error.isConnectionFailure { return ExitCodes.connection }
     switch error.kind {
     case .invalidURL, .unsupported, .tlsSettings: return ExitCodes.usage

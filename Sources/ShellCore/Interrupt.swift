@@ -1,3 +1,4 @@
+import RedisIO
 import Synchronization
 
 #if canImport(Glibc)
@@ -35,6 +36,8 @@ enum Interrupt {
                     _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
                 }
                 wakePipe = (descriptors[0], descriptors[1])
+                // A wait on the server ends at Ctrl-C too, not only at its timeout.
+                NetworkInterruption.install(descriptor: descriptors[0]) { Interrupt.isPending }
             }
         }
         var action = sigaction()

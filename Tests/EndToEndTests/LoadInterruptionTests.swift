@@ -115,6 +115,24 @@ import Testing
         #expect(try fixture.run(["--format", "csv", "-c", "count"], environment: environment).stdout == "count\n0\n")
     }
 
+    /// Ctrl-C while dql waits on a server that accepted the connection and says nothing: the
+    /// wait ends at once with 130, for a reply and for a TLS handshake alike (it used to last
+    /// until the 60 s or 5 s timeout, then exit 69).
+    @Test(.timeLimit(.minutes(2)), arguments: ["redis", "rediss"])
+    func ctrlCEndsAWaitOnASilentServer(scheme: String) throws {
+        let silent = try LoopbackSocket(listening: true)
+        let fixture = try ShellFixture(load: false)
+        let (process, errors) = try Self.launch(
+            ["--url", "\(scheme)://127.0.0.1:\(silent.port)", "--connect-timeout", "30", "-c", "count"],
+            environment: fixture.environment)
+        usleep(1_000_000)  // connected and waiting (the kernel accepted into the backlog)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 130, "\(stderr)")
+        #expect(stderr.contains("interrupted while waiting to"), "\(stderr)")
+    }
+
     @Test func aDroppedConnectionStopsTheLoadWithoutAVisibleFile() throws {
         let server = try ScratchServer()
         let fixture = try ShellFixture(load: false)
