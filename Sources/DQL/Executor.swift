@@ -68,9 +68,16 @@ public final class Executor: @unchecked Sendable {
         // time (the server may have been flushed or restarted since the last statement).
         if Self.createsIndex(statement) { indexChecked = false }
         if statement.changesStore { try checkAccountMayWrite(context: context) }
-        let hasIndex = try prepareIndex(for: statement, context: context)
+        let hasIndex: Bool
+        do {
+            hasIndex = try prepareIndex(for: statement, context: context)
+        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && !statement.changesStore {
+            throw notPermitted(error)
+        }
         do {
             return try run(plan, hasIndex: hasIndex, context: context)
+        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && !statement.changesStore {
+            throw notPermitted(error)
         } catch let error as RedisError where hasIndex && error.isMissingIndex {
             // The index went away since it was checked: the server was flushed or restarted
             // without it, someone dropped it, or a reshard moved the `{m}` slot, documents and
@@ -134,6 +141,15 @@ public final class Executor: @unchecked Sendable {
                     refusal: message))
         }
         writeChecked = true
+    }
+
+    /// A server's NOPERM in a reading statement, said in terms of the account and the prefix.
+    private func notPermitted(_ error: RedisError) -> ExecutionError {
+        let url = client.configuration.url
+        return ExecutionError(
+            .notPermitted(
+                user: url.username ?? "default", endpoint: error.endpoint.isEmpty ? url.endpoint : error.endpoint,
+                prefix: layout.prefix, refusal: error.message))
     }
 
     static func createsIndex(_ statement: Statement) -> Bool {

@@ -13,15 +13,16 @@ import COpenSSL
 /// than the user wants. The socket itself is non-blocking.
 final class Transport {
     let endpoint: String
-    private let descriptor: Int32
+    /// The socket; -1 once closed (closing twice could close a descriptor that was reused).
+    private var descriptor: Int32
     /// The TLS session (`SSL *`), or nil on plain TCP.
     private var session: OpaquePointer?
     /// Small parts of a TLS write, gathered so a command's header does not become a TLS record
     /// of its own.
     private var staging: [UInt8] = []
-    /// Whether any application data has arrived over TLS: a server that refuses the client
-    /// (no certificate, say) ends the connection before the first reply.
-    private var hasReadOverTLS = false
+    /// Whether any reply bytes have arrived: a server that refuses the client (no certificate,
+    /// or a TLS port meeting plain text) ends the connection before the first reply.
+    private var hasRead = false
     /// Whether a client certificate was offered, for what a close right after the handshake means.
     private var offersCertificate = false
 
@@ -59,26 +60,47 @@ final class Transport {
             self.session = nil
         }
         if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
     }
 
     // MARK: Writing
 
     /// Writes every byte of `parts`, in order; `what` names the operation in errors.
     func write(_ parts: [UnsafeRawBufferPointer], doing what: String) throws {
-        if session != nil {
-            for part in parts {
-                if part.count < Self.stagingLimit {
-                    staging.append(contentsOf: part)
-                    if staging.count >= Self.stagingLimit { try flushStaging(doing: what) }
-                } else {
-                    try flushStaging(doing: what)
-                    try writeTLS(part, doing: what)
+        do {
+            if session != nil {
+                for part in parts {
+                    if part.count < Self.stagingLimit {
+                        staging.append(contentsOf: part)
+                        if staging.count >= Self.stagingLimit { try flushStaging(doing: what) }
+                    } else {
+                        try flushStaging(doing: what)
+                        try writeTLS(part, doing: what)
+                    }
                 }
+                try flushStaging(doing: what)
+            } else {
+                try writePlain(parts, doing: what)
             }
-            try flushStaging(doing: what)
-        } else {
-            try writePlain(parts, doing: what)
+        } catch let error as RedisError {
+            throw explainedBeforeFirstReply(error)
         }
+    }
+
+    /// A connection the server ends before its first reply most likely met a refusal: a TLS
+    /// server wanting a client certificate, or a TLS port that got plain text.
+    private func explainedBeforeFirstReply(_ error: RedisError) -> RedisError {
+        guard !hasRead, error.kind == .io else { return error }
+        if session != nil {
+            guard !offersCertificate else { return error }
+            return RedisError(
+                .tls, endpoint: endpoint,
+                "TLS: the server ended the connection before its first reply (\(error.message)); if it requires a client certificate, give --tls-cert and --tls-key"
+            )
+        }
+        var explained = error
+        explained.message += "; if the port speaks TLS, use rediss://"
+        return explained
     }
 
     private static let stagingLimit = 16 << 10
@@ -143,28 +165,28 @@ final class Transport {
             while true {
                 let count = SSL_read(session, base, Int32(clamping: buffer.count))
                 if count > 0 {
-                    hasReadOverTLS = true
+                    hasRead = true
                     return Int(count)
                 }
                 do {
                     try waitForTLS(result: count, doing: what)
-                } catch let error as RedisError where !hasReadOverTLS && error.kind == .io && !offersCertificate {
-                    throw RedisError(
-                        .tls, endpoint: endpoint,
-                        "TLS: the server ended the connection before its first reply (\(error.message)); if it requires a client certificate, give --tls-cert and --tls-key"
-                    )
+                } catch let error as RedisError {
+                    throw explainedBeforeFirstReply(error)
                 }
             }
         }
         while true {
             let count = Glibc.read(descriptor, base, buffer.count)
-            if count > 0 { return count }
+            if count > 0 {
+                hasRead = true
+                return count
+            }
             if count < 0 && errno == EINTR { continue }
             if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 try wait(for: Int16(POLLIN), doing: what)
                 continue
             }
-            throw count == 0 ? closedError(doing: what) : systemError(doing: what)
+            throw explainedBeforeFirstReply(count == 0 ? closedError(doing: what) : systemError(doing: what))
         }
     }
 

@@ -27,11 +27,13 @@ struct AclCommand: ParsableCommand {
     @Flag(name: .long, help: "Read the account's password from the first line of stdin.")
     var passwordStdin = false
 
-    func run() throws {
+    /// Everything that can be checked before reading stdin; ArgumentParser then shows this
+    /// subcommand's usage with the message.
+    func validate() throws {
         guard let role = AccountRole(rawValue: role.lowercased()) else {
             throw ValidationError("the role is 'reader' or 'writer', not '\(excerpt(role))'")
         }
-        let prefix = try prefixOption.resolved(environment: ProcessInfo.processInfo.environment).get()
+        _ = try prefixOption.resolved(environment: ProcessInfo.processInfo.environment).get()
         let user = user ?? "dql-\(role.rawValue)"
         guard !user.isEmpty,
             user.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.@".contains($0)) })
@@ -43,10 +45,17 @@ struct AclCommand: ParsableCommand {
                 "the account 'default' is the one connections get before they log in; making it a dql \(role.rawValue) would take every other right from it: name another account with --user"
             )
         }
+    }
+
+    func run() throws {
+        guard let role = AccountRole(rawValue: role.lowercased()) else { throw ExitCode(ExitCodes.usage) }
+        let prefix = try prefixOption.resolved(environment: ProcessInfo.processInfo.environment).get()
+        let user = user ?? "dql-\(role.rawValue)"
         var password: String?
         if passwordStdin {
             guard let line = Swift.readLine(strippingNewline: true), !line.isEmpty else {
-                throw ValidationError("--password-stdin: no password on stdin")
+                printError("dql: --password-stdin: no password on stdin")
+                throw ExitCode(ExitCodes.usage)
             }
             password = line
         } else {

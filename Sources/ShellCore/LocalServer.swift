@@ -158,13 +158,18 @@ struct LocalServer {
 
     /// Runs a program with every inherited descriptor closed and stdio on /dev/null: the
     /// daemon it forks must not hold a caller's pipe open.
-    static func spawnAndWait(_ arguments: [String]) throws -> Int32 {
+    /// `output`: a file that receives its stdout and stderr (appended) instead of /dev/null.
+    static func spawnAndWait(_ arguments: [String], output: String? = nil) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for descriptor: Int32 in [0, 1, 2] {
-            posix_spawn_file_actions_addopen(
-                &actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        for descriptor: Int32 in [1, 2] {
+            if let output {
+                posix_spawn_file_actions_addopen(&actions, descriptor, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_WRONLY, 0)
+            }
         }
         posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         var attributes = posix_spawnattr_t()

@@ -41,10 +41,11 @@ struct LocalTLSTerminator {
             ].joined(separator: "\n") + "\n"
         let configurationFile = directory + "/stunnel.conf"
         try configuration.write(toFile: configurationFile, atomically: true, encoding: .utf8)
-        let status = try LocalServer.spawnAndWait([stunnel, configurationFile])
+        let status = try LocalServer.spawnAndWait([stunnel, configurationFile], output: directory + "/stunnel.out")
         guard status == 0 else {
             throw SessionError(
-                "stunnel exited with status \(status); see \(directory)/stunnel.log", exitCode: ExitCodes.connection)
+                "stunnel exited with status \(status); what it said is in \(directory)/stunnel.out and \(directory)/stunnel.log",
+                exitCode: ExitCodes.connection)
         }
         let trust = madeHere ? " --tls-ca \(caFile)" : ""
         return

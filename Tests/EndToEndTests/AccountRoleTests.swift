@@ -97,7 +97,10 @@ import Testing
                 "nothing written outside the prefix")
             let reading = try fixture.run(["--prefix", elsewhere, "-c", "count"], environment: ["REDIS_URL": url])
             #expect(reading.status != 0)
-            #expect(reading.stderr.contains("NOPERM"), "\(reading.stderr)")
+            #expect(
+                reading.stderr.contains(
+                    "error: the account '\(user)' may not read the dql data under prefix '\(elsewhere)'")
+                    && reading.stderr.contains("(NOPERM"), "\(reading.stderr)")
         }
     }
 

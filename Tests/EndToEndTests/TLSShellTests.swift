@@ -80,6 +80,10 @@ import Testing
         #expect(insecure.status == 0, "\(insecure.stderr)")
         #expect(insecure.stderr.contains("warning: --tls-insecure: the server's certificate is not checked"))
 
+        let plainToTLS = try fixture.run(["--url", "redis://127.0.0.1:\(try TestTLS.url(.main).port)", "ping"])
+        #expect(plainToTLS.status == 69)
+        #expect(plainToTLS.stderr.contains("; if the port speaks TLS, use rediss://"), "\(plainToTLS.stderr)")
+
         let plainURL = try fixture.run(["--url", fixture.url.description, "--tls-ca", ca, "ping"])
         #expect(plainURL.status == 64)
         #expect(

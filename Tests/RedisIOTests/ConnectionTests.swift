@@ -168,4 +168,18 @@ import Testing
         #expect(error?.kind == .connect)
         #expect(error?.endpoint == "no-such-host.invalid:6379")
     }
+
+    /// A transport closed early and then released must not close its descriptor again: by
+    /// then the number may belong to another connection (a full-suite run once saw another
+    /// connection's bytes arrive mid-command: "unknown command 'x*17'").
+    @Test func aClosedTransportNeverClosesADescriptorAgain() throws {
+        let url = try TestRedis.url()
+        var first: Transport? = try Transport.connect(
+            host: url.host, port: url.port, connectTimeout: 5, commandTimeout: 10, tls: nil)
+        first?.close()
+        let second = try TestRedis.connection()  // most likely given the same descriptor number
+        first = nil
+        #expect(try second.call("PING") == .status("PONG"))
+        #expect(first == nil)
+    }
 }

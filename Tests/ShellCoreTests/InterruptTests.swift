@@ -1,4 +1,5 @@
 import Foundation
+import RedisIO
 import Testing
 
 @testable import ShellCore
@@ -30,6 +31,9 @@ import Testing
         }
 
         Interrupt.install()
+        // This process runs other suites' Redis traffic meanwhile: their waits must not see
+        // this test's Ctrl-C.
+        NetworkInterruption.install(descriptor: -1) { false }
         raise(SIGINT)
         #expect(Interrupt.isPending)
         // A key typed two seconds later must not be what ends the wait.
