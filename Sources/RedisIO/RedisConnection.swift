@@ -62,6 +62,9 @@ public final class RedisConnection: @unchecked Sendable {
     /// Whether the connection is encrypted (TLS).
     public var usesTLS: Bool { transport?.usesTLS ?? false }
 
+    /// The TLS protocol and cipher in use (`TLSv1.3, TLS_AES_256_GCM_SHA384`), nil without TLS.
+    public var tlsDescription: String? { transport?.tlsDescription }
+
     /// Closes the connection now rather than at deinit.
     public func close() {
         discardTransport()

@@ -54,6 +54,14 @@ final class Transport {
     /// Whether the bytes on the wire are encrypted.
     var usesTLS: Bool { session != nil }
 
+    /// The TLS protocol and cipher agreed (`TLSv1.3, TLS_AES_256_GCM_SHA384`), nil on plain TCP.
+    var tlsDescription: String? {
+        guard let session else { return nil }
+        let version = SSL_get_version(session).map { String(cString: $0) } ?? "TLS"
+        let cipher = SSL_get_current_cipher(session).flatMap { SSL_CIPHER_get_name($0) }.map { String(cString: $0) }
+        return cipher.map { "\(version), \($0)" } ?? version
+    }
+
     func close() {
         if let session {
             SSL_free(session)

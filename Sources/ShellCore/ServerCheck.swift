@@ -10,6 +10,8 @@ struct ServerCheck {
     var modules: [String: String]
     /// The server runs in cluster mode.
     var isCluster = false
+    /// The TLS protocol and cipher, when the connection is encrypted.
+    var tls: String?
 
     var missingModules: [String] {
         Self.requiredModules.filter { modules[$0] == nil }
@@ -19,7 +21,7 @@ struct ServerCheck {
         let moduleText = modules.keys.sorted().map { "\($0) \(modules[$0] ?? "")" }.joined(separator: ", ")
         let milliseconds = (roundTripMilliseconds * 1000).rounded() / 1000
         return
-            "PONG from \(url) in \(milliseconds) ms: Redis \(redisVersion)\(isCluster ? " (cluster node)" : ""); modules: \(moduleText.isEmpty ? "none" : moduleText)"
+            "PONG from \(url)\(tls.map { " over \($0)" } ?? "") in \(milliseconds) ms: Redis \(redisVersion)\(isCluster ? " (cluster node)" : ""); modules: \(moduleText.isEmpty ? "none" : moduleText)"
     }
 
     static func run(_ configuration: RedisConfiguration) throws -> ServerCheck {
@@ -49,7 +51,7 @@ struct ServerCheck {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return ServerCheck(
             url: configuration.url, roundTripMilliseconds: seconds * 1000, redisVersion: version, modules: modules,
-            isCluster: try ClusterSlotMap.isCluster(connection))
+            isCluster: try ClusterSlotMap.isCluster(connection), tls: connection.tlsDescription)
     }
 
     /// Modules report versions as one number, 21005 for 2.10.5.

@@ -66,6 +66,7 @@ import Testing
             ["--tls-cert", try TestTLS.file("client.pem"), "--tls-key", try TestTLS.file("client.key")])
         #expect(client.status == 0, "\(client.stderr)")
         #expect(client.stdout.contains("rediss://127.0.0.1"), "ping names the TLS URL: \(client.stdout)")
+        #expect(client.stdout.contains(" over TLSv1."), "and the protocol agreed: \(client.stdout)")
     }
 
     @Test func settingsComeFromFlagsOrTheEnvironmentAndAreChecked() throws {
