@@ -1,14 +1,22 @@
 import Crypto
 
-/// The two kinds of Redis account dql is meant to run under, as ACL rules an administrator
-/// can apply (`dql acl reader|writer`): exactly the commands dql sends for the statements each
-/// may run, on keys under one prefix. RediSearch and RedisJSON put their commands in no ACL
-/// category, so every command is named.
+/// The kinds of Redis account dql is meant to run under, as ACL rules an administrator can
+/// apply (`dql acl reader|writer|owner`): exactly the commands dql sends for the statements
+/// each may run, on keys under one prefix. RediSearch and RedisJSON put their commands in no
+/// ACL category, so every command is named.
+///
+/// ACL confines keys, but not what an index covers: `FT.CREATE` under one's own index name
+/// may name any `PREFIX`, and such an index reads (and with `FT.DROPINDEX … DD` deletes)
+/// other prefixes' documents. `SCAN` lists every key name. So index management and `vacuum`
+/// belong to the owner role, which is as trusted as the whole database.
 public enum AccountRole: String, Sendable, CaseIterable {
     /// `find`, `count`, `show`, `fetch`, `fields`, `stats`, `explain`: nothing that writes.
     case reader
-    /// Everything, `load`, `delete` and `vacuum` included, under its prefix only.
+    /// The reader's statements, `load` and `delete`, into an index that exists: confined to
+    /// its prefix.
     case writer
+    /// Everything: also creates and migrates the index (a first `load`) and runs `vacuum`.
+    case owner
 
     /// Commands every role needs: connecting and finding out what the server is.
     static let connecting = [
@@ -20,17 +28,21 @@ public enum AccountRole: String, Sendable, CaseIterable {
         "get", "exists", "memory|usage", "ft.search", "ft.aggregate", "ft.info", "ft.explain", "ft.config|get",
         "json.get",
     ]
-    /// What load, delete and vacuum send besides (scripts run their commands as the account too).
+    /// What load and delete send besides (scripts run their commands as the account too).
     static let writing = [
-        "set", "del", "unlink", "expire", "pexpire", "rename", "scan", "eval", "evalsha", "json.set", "json.mset",
-        "json.del", "ft.create", "ft.dropindex", "ft.alter", "wait", "waitaof",
+        "set", "del", "unlink", "expire", "pexpire", "rename", "eval", "evalsha", "json.set", "json.mset", "json.del",
+        "wait", "waitaof",
     ]
+    /// What only an owner may send: index creation and migration, and the key scans of
+    /// `vacuum` and of a migration.
+    static let owning = ["ft.create", "ft.dropindex", "ft.alter", "scan"]
 
     /// The commands the role may run.
     public var commands: [String] {
         switch self {
         case .reader: Self.connecting + Self.reading
         case .writer: Self.connecting + Self.reading + Self.writing
+        case .owner: Self.connecting + Self.reading + Self.writing + Self.owning
         }
     }
 

@@ -56,9 +56,9 @@ public enum DiagnosticMessage: Sendable, Hashable {
     case cannotLoad(path: String, reason: String)
     /// The account may not write under the prefix: a statement that changes the store was
     /// refused before it wrote anything.
-    case cannotWrite(user: String, endpoint: String, refusal: String)
-    /// The server refused a command for this account (ACL), in a statement that only reads.
-    case notPermitted(user: String, endpoint: String, prefix: String, refusal: String)
+    case cannotWrite(user: String, endpoint: String, prefix: String, refusal: String)
+    /// The server refused a command for this account (ACL); `need` says what would do.
+    case notPermitted(user: String, endpoint: String, prefix: String, refusal: String, need: String)
     /// A meta-command (`\timing`, `\i`, …) that could not be understood.
     case metaCommand(String)
     /// A failure that is not about the text (the server, the disk), shown at its statement.
@@ -212,10 +212,10 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .queryTimedOut(let milliseconds): "the query ran into the server's time limit (\(milliseconds) ms)"
         case .unknownUser(let user): "no user '\(excerpt(user))' for ~\(excerpt(user))"
         case .cannotLoad(let path, let reason): "cannot load \(path): \(reason)"
-        case .notPermitted(let user, let endpoint, let prefix, let refusal):
-            "the account '\(excerpt(user))' may not read the dql data under prefix '\(excerpt(prefix))' on \(endpoint) (\(excerpt(refusal, limit: 160)))"
-        case .cannotWrite(let user, let endpoint, let refusal):
-            "the account '\(excerpt(user))' may not change the store on \(endpoint) (\(excerpt(refusal, limit: 160))); nothing was written"
+        case .notPermitted(let user, let endpoint, let prefix, let refusal, _):
+            "the account '\(excerpt(user))' may not do this under prefix '\(excerpt(prefix))' on \(endpoint) (\(excerpt(refusal, limit: 160)))"
+        case .cannotWrite(let user, let endpoint, let prefix, let refusal):
+            "the account '\(excerpt(user))' may not change the store under prefix '\(excerpt(prefix))' on \(endpoint) (\(excerpt(refusal, limit: 160))); nothing was written"
         case .metaCommand(let text): text
         case .statementFailed(let text): text
         }
@@ -271,10 +271,9 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .noFileNamed(let name):
             "`find name where name like '\(excerpt(String(name.prefix(3)).replacingOccurrences(of: "'", with: "''")))*'` lists the names that start the same way"
         case .noData: "`load` files first, or check --prefix (or $DQL_PREFIX)"
-        case .cannotWrite:
-            "load, delete and vacuum need an account that may write; `dql acl writer` prints the rules for one"
-        case .notPermitted:
-            "check --prefix (or $DQL_PREFIX): accounts made by `dql acl` reach one prefix only"
+        case .cannotWrite(_, _, let prefix, _):
+            "load, delete and vacuum need an account that may write under the prefix: check --prefix, or `dql acl writer --prefix \(excerpt(prefix))` prints the rules for one"
+        case .notPermitted(_, _, _, _, let need): need
         case .queryTimedOut: "nothing partial was shown; `set timeout` raises the limit, or narrow the query"
         case .patternTooBroad:
             "nothing partial was shown; make the pattern narrower, or raise the server's MAXEXPANSIONS (`dql server` sets 1000000)"

@@ -71,13 +71,20 @@ public final class Executor: @unchecked Sendable {
         let hasIndex: Bool
         do {
             hasIndex = try prepareIndex(for: statement, context: context)
-        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && !statement.changesStore {
-            throw notPermitted(error)
+        } catch let error as RedisError where error.serverErrorCode == "NOPERM" {
+            throw notPermitted(
+                error,
+                need: Self.createsIndex(statement)
+                    ? "the index under this prefix is missing or from an older dql; creating it needs an owner account (`dql acl owner`), after which writers load into it"
+                    : Self.readingHint)
         }
         do {
             return try run(plan, hasIndex: hasIndex, context: context)
         } catch let error as RedisError where error.serverErrorCode == "NOPERM" && !statement.changesStore {
-            throw notPermitted(error)
+            throw notPermitted(error, need: Self.readingHint)
+        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && Self.isVacuum(statement) {
+            throw notPermitted(
+                error, need: "vacuum scans the whole keyspace, which needs an owner account (`dql acl owner`)")
         } catch let error as RedisError where hasIndex && error.isMissingIndex {
             // The index went away since it was checked: the server was flushed or restarted
             // without it, someone dropped it, or a reshard moved the `{m}` slot, documents and
@@ -138,18 +145,25 @@ public final class Executor: @unchecked Sendable {
             throw ExecutionError(
                 .cannotWrite(
                     user: pool.configuration.url.username ?? "default", endpoint: pool.configuration.url.endpoint,
-                    refusal: message))
+                    prefix: layout.prefix, refusal: message))
         }
         writeChecked = true
     }
 
-    /// A server's NOPERM in a reading statement, said in terms of the account and the prefix.
-    private func notPermitted(_ error: RedisError) -> ExecutionError {
+    static let readingHint = "check --prefix (or $DQL_PREFIX): accounts made by `dql acl` reach one prefix only"
+
+    static func isVacuum(_ statement: Statement) -> Bool {
+        if case .vacuum = statement { return true }
+        return false
+    }
+
+    /// A server's NOPERM, said in terms of the account and the prefix, with what would do.
+    private func notPermitted(_ error: RedisError, need: String) -> ExecutionError {
         let url = client.configuration.url
         return ExecutionError(
             .notPermitted(
                 user: url.username ?? "default", endpoint: error.endpoint.isEmpty ? url.endpoint : error.endpoint,
-                prefix: layout.prefix, refusal: error.message))
+                prefix: layout.prefix, refusal: error.message, need: need))
     }
 
     static func createsIndex(_ statement: Statement) -> Bool {

@@ -51,11 +51,13 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
 
     /// Chooses the URL the way the shell documents it: an explicit one, else `REDIS_URL`,
     /// else `redis://127.0.0.1:6379`.
-    public static func resolve(explicit: String?, environment: [String: String]) throws -> RedisURL {
-        if let explicit { return try RedisURL(parsing: explicit) }
+    public static func resolve(
+        explicit: String?, environment: [String: String], bareUserInfo: BareUserInfo = .password
+    ) throws -> RedisURL {
+        if let explicit { return try RedisURL(parsing: explicit, bareUserInfo: bareUserInfo) }
         if let fromEnvironment = environment["REDIS_URL"], !fromEnvironment.isEmpty {
             do {
-                return try RedisURL(parsing: fromEnvironment)
+                return try RedisURL(parsing: fromEnvironment, bareUserInfo: bareUserInfo)
             } catch var error as RedisError {
                 error.message = "REDIS_URL: " + error.message
                 throw error
@@ -64,9 +66,17 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         return defaultURL
     }
 
+    /// What `redis://NAME@host` (user information without a ':') names.
+    public enum BareUserInfo: Sendable {
+        /// The password, as redis-cli reads it: the usual form for a server with only a password.
+        case password
+        /// The user, when the password comes from elsewhere (`--password` asks for it).
+        case username
+    }
+
     /// Parses a `redis://` URL. Errors name the offending part and its character offset, and
     /// never echo the password.
-    public init(parsing text: String) throws {
+    public init(parsing text: String, bareUserInfo: BareUserInfo = .password) throws {
         let chars = Array(text.unicodeScalars)
         func fail(_ what: String, at offset: Int) -> RedisError {
             RedisError(.invalidURL, "invalid Redis URL \(Self.redacted(text)): \(what) (at offset \(offset))")
@@ -120,7 +130,10 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
                 guard let secret = Self.percentDecode(string(authorityStart..<at)) else {
                     throw fail("bad percent-encoding in password", at: authorityStart)
                 }
-                password = secret
+                switch bareUserInfo {
+                case .password: password = secret
+                case .username: username = secret.isEmpty ? nil : secret
+                }
             }
             hostStart = at + 1
         }

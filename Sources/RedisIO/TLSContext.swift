@@ -8,7 +8,7 @@ import Synchronization
 /// An OpenSSL client context (`SSL_CTX`) made from ``TLSOptions``: trust, client certificate,
 /// TLS 1.2 at least. One per distinct options for the process's life, shared by every
 /// connection (OpenSSL makes sessions from one context on any thread).
-final class TLSContext: @unchecked Sendable {
+public final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
 
     private init(pointer: OpaquePointer) { self.pointer = pointer }
@@ -71,6 +71,25 @@ final class TLSContext: @unchecked Sendable {
             }
         }
         return TLSContext(pointer: pointer)
+    }
+
+    /// Why `certificate` and `key` cannot serve TLS together, in plain words, or nil: for
+    /// checking a server's files (`dql server start --tls`) before anything is started.
+    public static func problemWithKeyPair(certificate: String, key: String) -> String? {
+        ERR_clear_error()
+        guard let context = SSL_CTX_new(TLS_server_method()) else { return "cannot check: \(lastErrorText())" }
+        defer { SSL_CTX_free(context) }
+        SSL_CTX_set_default_passwd_cb(context) { _, _, _, _ in 0 }
+        guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else {
+            return "\(certificate): \(plainReason(lastErrorText(), what: "certificate"))"
+        }
+        guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
+            let reason = lastErrorText()
+            if reason.contains("key values mismatch") { return "\(key) is not the key of \(certificate)" }
+            return "\(key): \(plainReason(reason, what: "private key", file: key))"
+        }
+        guard SSL_CTX_check_private_key(context) == 1 else { return "\(key) is not the key of \(certificate)" }
+        return nil
     }
 
     /// OpenSSL's reason for a file it could not use, in plain words.

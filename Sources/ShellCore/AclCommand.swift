@@ -7,16 +7,19 @@ import Foundation
 struct AclCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "acl",
-        abstract: "Print the ACL SETUSER command for a dql reader or writer account.",
+        abstract: "Print the ACL SETUSER command for a dql reader, writer or owner account.",
         discussion: """
             A reader may run every statement that only reads (find, count, show, fetch, fields, stats, \
-            explain); a writer may also load, delete and vacuum. Both are limited to keys under the \
-            prefix and to the commands dql sends. The command goes to stdout, ready for \
+            explain); a writer may also load and delete, into an index that exists; an owner may also \
+            create and migrate the index (a first load) and vacuum. All are limited to keys under the \
+            prefix and to the commands dql sends, but an owner's FT.CREATE may name any prefix for its \
+            index and SCAN lists every key name: give owner accounts only to people trusted with the \
+            whole database. The command goes to stdout, ready for \
             `redis-cli --user admin --askpass < file`; on a cluster, apply it on every node. With \
             --password-stdin the password is read from stdin and only its SHA-256 is printed.
             """)
 
-    @Argument(help: "reader or writer.")
+    @Argument(help: "reader, writer or owner.")
     var role: String
 
     @OptionGroup var prefixOption: PrefixOption
@@ -31,7 +34,7 @@ struct AclCommand: ParsableCommand {
     /// subcommand's usage with the message.
     func validate() throws {
         guard let role = AccountRole(rawValue: role.lowercased()) else {
-            throw ValidationError("the role is 'reader' or 'writer', not '\(excerpt(role))'")
+            throw ValidationError("the role is 'reader', 'writer' or 'owner', not '\(excerpt(role))'")
         }
         _ = try prefixOption.resolved(environment: ProcessInfo.processInfo.environment).get()
         let user = user ?? "dql-\(role.rawValue)"
@@ -61,6 +64,11 @@ struct AclCommand: ParsableCommand {
         } else {
             printError(
                 "dql: note: the account has no password yet; give one with --password-stdin, or add >PASSWORD to the command"
+            )
+        }
+        if role == .owner {
+            printError(
+                "dql: note: an owner's FT.CREATE may cover any prefix with its index, and SCAN lists every key name: an owner is as trusted as the whole database"
             )
         }
         print(

@@ -13,12 +13,19 @@ struct ConnectionOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Redis server, redis://[user[:password]@]host[:port][/db], or rediss://… for TLS. Default: $REDIS_URL, else redis://127.0.0.1:6379.",
+            "Redis server, redis://[user:password@]host[:port][/db] (PASSWORD@host for a password alone), or rediss://… for TLS. Default: $REDIS_URL, else redis://127.0.0.1:6379.",
             valueName: "url"))
     var url: String?
 
     @Option(name: .long, help: "Seconds to wait for the connection.")
     var connectTimeout: Double = 5
+
+    @Flag(
+        name: .long,
+        help:
+            "Ask for the server's password (without echo); a bare name in the URL (redis://NAME@host) is then the user."
+    )
+    var password = false
 
     @Option(
         name: .customLong("tls-ca"),
@@ -57,9 +64,27 @@ struct ConnectionOptions: ParsableArguments {
 
     /// The configuration the options describe; warns on stderr when TLS is told not to check
     /// the server.
+    /// With `--password`, asks for it on the terminal first (a failure is printed and ends
+    /// the program with its exit status).
     func configuration() throws -> RedisConfiguration {
-        let configuration = try configuration(environment: ProcessInfo.processInfo.environment)
+        var configuration = try configuration(environment: ProcessInfo.processInfo.environment)
         if configuration.effectiveTLS?.verifiesServer == false { printError(Self.insecureWarning) }
+        if password {
+            Interrupt.install()
+            let answer = Terminal.readSecret(prompt: "Password for \(configuration.url): ")
+            switch answer {
+            case .typed(let secret): configuration.url.password = secret
+            case .noTerminal:
+                printError("dql: --password needs a terminal to ask on")
+                throw ExitCode(ExitCodes.usage)
+            case .ended:
+                printError("dql: no password was given")
+                throw ExitCode(ExitCodes.usage)
+            case .interrupted:
+                printError("dql: interrupted")
+                throw ExitCode(Interrupt.exitCode)
+            }
+        }
         return configuration
     }
 
@@ -67,7 +92,8 @@ struct ConnectionOptions: ParsableArguments {
         guard connectTimeout.isFinite, connectTimeout > 0, connectTimeout <= 3600 else {
             throw RedisError(.invalidURL, "--connect-timeout must be a number of seconds above 0 and at most 3600")
         }
-        let resolved = try RedisURL.resolve(explicit: url, environment: environment)
+        let resolved = try RedisURL.resolve(
+            explicit: url, environment: environment, bareUserInfo: password ? .username : .password)
         let tls = try tlsOptions(environment: environment)
         if !resolved.usesTLS, let flag = explicitTLSFlag {
             throw RedisError(

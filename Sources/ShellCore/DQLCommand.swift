@@ -31,9 +31,6 @@ public struct DQLCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Flag(name: .long, help: "Ask for the server's password (without echo).")
-    var password = false
-
     @Flag(name: .long, help: "Print each statement's time and its phases to stderr.")
     var timing = false
 
@@ -58,28 +55,12 @@ public struct DQLCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        var configuration: RedisConfiguration
+        let configuration: RedisConfiguration
         do {
             configuration = try connection.configuration()
         } catch let error as RedisError {
             printError("dql: \(error)")
             throw ExitCode(ExitCodes.usage)
-        }
-        if password {
-            Interrupt.install()
-            let answer = Terminal.readSecret(prompt: "Password for \(configuration.url): ")
-            switch answer {
-            case .typed: break
-            case .noTerminal: printError("dql: --password needs a terminal to ask on")
-            case .ended: printError("dql: no password was given")
-            case .interrupted:
-                printError("dql: interrupted")
-                throw ExitCode(Interrupt.exitCode)
-            }
-            guard case .typed(let secret) = answer else {
-                throw ExitCode(ExitCodes.usage)
-            }
-            configuration.url.password = secret
         }
         var settings = SessionSettings()
         settings.style = OutputStyle(format: format, expanded: expanded, color: !noColor && Terminal.colorAllowed())

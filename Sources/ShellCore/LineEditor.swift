@@ -43,7 +43,8 @@ struct LineEditor: LineSource {
         Self.pendingText = pending.isEmpty ? "" : pending + "\n"
         guard let pointer = readline(prompt) else {
             if Interrupt.isPending {
-                OutputTarget.standardError.write("^C\n")
+                // SIGTERM or SIGHUP end the session; only Ctrl-C is echoed as one.
+                OutputTarget.standardError.write(Interrupt.endsSession ? "\n" : "^C\n")
                 return .interrupted
             }
             OutputTarget.standardError.write("\n")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DQL
 import Foundation
+import RedisIO
 
 /// `dql server start|stop|status`: the local Redis that `scripts/setup.sh` installed.
 struct ServerCommand: ParsableCommand {
@@ -57,10 +58,16 @@ struct ServerCommand: ParsableCommand {
                 throw ValidationError("--tls-port must be a port from 1 to 65535 other than --port")
             }
             if tlsKey != nil && tlsCertificate == nil { throw ValidationError("--server-key needs --server-cert") }
+            if tlsCertificate != nil && tlsKey == nil { throw ValidationError("--server-cert needs --server-key") }
             for (flag, path) in [("--server-cert", tlsCertificate), ("--server-key", tlsKey)] {
                 if let path, let problem = ConnectionOptions.fileProblem(path, directory: false) {
                     throw ValidationError("\(flag) \(excerpt(path)): \(problem)")
                 }
+            }
+            if let tlsCertificate, let tlsKey,
+                let problem = TLSContext.problemWithKeyPair(certificate: tlsCertificate, key: tlsKey)
+            {
+                throw ValidationError("--server-cert/--server-key: \(problem)")
             }
         }
 

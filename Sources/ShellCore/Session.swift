@@ -150,7 +150,9 @@ final class Session {
             result = try executor.execute(parsed.statement, context: context)
             settings.execution = executor.settings
         } catch {
-            let cancelled = (error as? ChunkTransferError) == .cancelled
+            // Ctrl-C stopped a transfer between chunks, or a wait on the server.
+            let cancelled =
+                (error as? ChunkTransferError) == .cancelled || (error as? RedisError)?.kind == .cancelled
             if cancelled { Interrupt.clear() }
             // A fetch that stopped part way keeps the files it finished: say how many.
             let done = context.activity.snapshot
@@ -162,9 +164,10 @@ final class Session {
             if settings.timing {
                 printError(TimingReport.line(total: clock.now - start, profile: context.profile.profile))
             }
+            let waited = (error as? RedisError).map { " (\($0))" } ?? ""
             let diagnostic =
                 cancelled
-                ? DQLError(.statementFailed("cancelled; nothing partial was kept"), at: parsed.range)
+                ? DQLError(.statementFailed("cancelled\(waited); nothing partial was kept"), at: parsed.range)
                 : Self.diagnostic(for: error, at: parsed.range)
             return report(
                 diagnostic, text: text, unit: unit, origin: origin,

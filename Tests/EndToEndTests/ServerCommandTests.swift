@@ -121,5 +121,17 @@ import Testing
                 + place, environment: environment)
         #expect(unusable.status == 64)
         #expect(unusable.stderr.contains("--server-cert /dev/null: not a regular file"), "\(unusable.stderr)")
+        let keyless = try DQLBinary.run(
+            ["server", "start", "--tls", "--server-cert", try TestTLS.file("server.pem")] + place,
+            environment: environment)
+        #expect(keyless.status == 64)
+        #expect(keyless.stderr.contains("--server-cert needs --server-key"), "\(keyless.stderr)")
+        let mismatched = try DQLBinary.run(
+            [
+                "server", "start", "--tls", "--server-cert", try TestTLS.file("server.pem"), "--server-key",
+                try TestTLS.file("client.key"),
+            ] + place, environment: environment)
+        #expect(mismatched.status == 64)
+        #expect(mismatched.stderr.contains("client.key is not the key of"), "\(mismatched.stderr)")
     }
 }

@@ -50,10 +50,8 @@ import Testing
                 try refused(.main, ["--tls-server-name", "db.example.org"]),
                 "TLS: the server's certificate is not for 'db.example.org' (hostname mismatch); --tls-server-name sets the name to expect"
             ),
-            (
-                try refused(.clientCertificate),
-                "TLS: the server requires a client certificate (give --tls-cert and --tls-key)"
-            ),
+            // TLS 1.3's alert, or a reset when the server closes first: both name the cause.
+            (try refused(.clientCertificate), "client certificate"),
         ]
         for (result, message) in cases {
             #expect(result.status == 69, "\(result.stderr)")

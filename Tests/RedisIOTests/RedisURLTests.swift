@@ -57,6 +57,11 @@ import Testing
         #expect(url.usesTLS && url.host == "h" && url.port == 6380 && url.username == "alice")
         #expect(url.description == "rediss://alice:***@h:6380")
         #expect(try !RedisURL(parsing: "redis://h").usesTLS)
+        // A bare name is the password, as redis-cli reads it, unless the password comes from
+        // elsewhere (--password): then it is the user.
+        #expect(try RedisURL(parsing: "redis://bob@h").password == "bob")
+        let named = try RedisURL(parsing: "redis://bob@h", bareUserInfo: .username)
+        #expect(named.username == "bob" && named.password == nil)
         let slashes = try RedisURL(parsing: "rediss://u:Zm9v/YmFy+S=@localhost:6510/0")
         #expect(slashes.password == "Zm9v/YmFy+S=" && slashes.host == "localhost" && slashes.port == 6510)
         let bad = #expect(throws: RedisError.self) { try RedisURL(parsing: "redis://u:Zm9v/YmFy@localhost:x") }
