@@ -61,16 +61,20 @@ public enum AccountRole: String, Sendable, CaseIterable {
     }
 
     /// The key patterns of exactly this prefix's keys: metadata under `{m}`, chunks of a
-    /// 64-hex id or a provisional `new-UUID` id, durability markers. Not `prefix:*`, which would
-    /// also cover a nested prefix such as `prefix:chunk` (prefixes may hold ':'); braces cannot
-    /// occur in a prefix, so `prefix:{m}:*` is this prefix's alone.
+    /// 64-hex id or a provisional `new-UUID` id followed by a chunk number of 1 to 12 digits
+    /// (4 KiB chunks of a petabyte), durability markers. Not `prefix:*`, nor `…:chunk:<id>:*`:
+    /// prefixes may hold ':', so those would also cover nested prefixes such as
+    /// `prefix:chunk:<64 characters>`, whose keys go on with `:{m}`, `:chunk:` or `:durable:`,
+    /// never with digits alone. Braces cannot occur in a prefix, so `prefix:{m}:*` is this
+    /// prefix's alone.
     static func keyPatterns(prefix: String) -> [String] {
         let base = escapingGlob(prefix)
         let hexId = String(repeating: "?", count: 64)
         let provisional = "new-" + String(repeating: "?", count: 36)
-        return [
-            "~\(base):{m}:*", "~\(base):chunk:\(hexId):*", "~\(base):chunk:\(provisional):*", "~\(base):durable:{*}",
-        ]
+        let numbers = (1...12).map { String(repeating: "[0-9]", count: $0) }
+        return ["~\(base):{m}:*"]
+            + [hexId, provisional].flatMap { id in numbers.map { "~\(base):chunk:\(id):\($0)" } }
+            + ["~\(base):durable:{*}"]
     }
 
     /// `prefix` with the glob characters ACL key patterns understand escaped.
