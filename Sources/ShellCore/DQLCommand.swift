@@ -21,7 +21,11 @@ public struct DQLCommand: AsyncParsableCommand {
         subcommands: [DumpCommand.self, PingCommand.self, ServerCommand.self, SpeedTestCommand.self, AclCommand.self]
     )
 
-    @Option(name: [.customShort("c"), .customLong("command")], help: "Run a statement (repeatable).")
+    // Unconditional: a statement may begin with "-" (a `-- comment`), and must not be taken
+    // for an option.
+    @Option(
+        name: [.customShort("c"), .customLong("command")], parsing: .unconditionalSingleValue,
+        help: "Run a statement (repeatable).")
     var commands: [String] = []
 
     @Option(

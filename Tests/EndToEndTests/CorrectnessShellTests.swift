@@ -425,6 +425,18 @@ import Testing
         #expect(device.status == 64 && device.stderr.contains("it is a character device, not a script"))
     }
 
+    /// `-c "-- a comment"` was taken for an option ("Missing value for '-c'"): a statement
+    /// may begin with a dash.
+    @Test func aStatementMayBeginWithADash() throws {
+        let fixture = try ShellFixture()
+        let comment = try fixture.run(["-c", "-- only a comment"])
+        #expect(comment.status == 0, "\(comment.stderr)")
+        #expect(comment.stdout.isEmpty && comment.stderr.isEmpty)
+        let both = try fixture.run(["--format", "csv", "-c", "-- the count", "-c", "count"])
+        #expect(both.status == 0, "\(both.stderr)")
+        #expect(both.stdout == "count\n\(ShellFixture.corpusNames.count)\n")
+    }
+
     @Test func commandLineValuesAreChecked() throws {
         let fixture = try ShellFixture(load: false)
         for arguments in [
