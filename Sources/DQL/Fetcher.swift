@@ -23,11 +23,21 @@ public struct Fetcher: Sendable {
         self.window = window
     }
 
-    /// What a fetch wrote.
+    /// What a fetch wrote, or found already there.
     public struct Result: Sendable, Equatable {
         public var id: String
         public var path: String
         public var size: Int
+        /// The target directory already held these bytes under this name (or a `_N` variant of
+        /// it, as an earlier fetch named it): nothing was transferred or written.
+        public var alreadyThere = false
+
+        public init(id: String, path: String, size: Int, alreadyThere: Bool = false) {
+            self.id = id
+            self.path = path
+            self.size = size
+            self.alreadyThere = alreadyThere
+        }
     }
 
     /// Fetches file `id` into `directory` (created if needed).
@@ -112,6 +122,13 @@ public struct Fetcher: Sendable {
         context: StatementContext
     ) throws -> Result {
         try createDirectories(directory)
+        let name = SafeName.make(facts.name, fallback: String(id.prefix(16)) + ".dcm")
+        if let path = try context.profile.measure(.checksum, {
+            Self.identicalFile(named: name, in: directory, id: id, size: facts.size)
+        }) {
+            context.activity.add(bytes: facts.size)
+            return Result(id: id, path: path, size: facts.size, alreadyThere: true)
+        }
         let temporary = PathText.join(
             directory,
             ".dql-\(id.prefix(16))-\(UUID().uuidString.prefix(8)).part")
@@ -170,8 +187,7 @@ public struct Fetcher: Sendable {
         context.profile.add(bytes: facts.size)
         let digest = try context.profile.measure(.checksum) { try hasher.finish() }
         guard digest == id else { throw FetchError.checksumMismatch(id: id, found: digest) }
-        let final = try Self.link(
-            temporary, into: directory, name: SafeName.make(facts.name, fallback: String(id.prefix(16)) + ".dcm"))
+        let final = try Self.link(temporary, into: directory, name: name)
         return Result(id: id, path: final, size: facts.size)
     }
 
@@ -201,6 +217,30 @@ public struct Fetcher: Sendable {
         let descriptor = open(path, O_WRONLY | O_CLOEXEC | Int32(__O_DIRECT))
         return descriptor >= 0 ? descriptor : nil
     }
+
+    /// The file in `directory` that already holds file `id`'s bytes under `name` or one of the
+    /// `stem_N.ext` names a fetch gives when a name is taken, if any: same size, then the same
+    /// SHA-256 (only files of the right size are read). Looks at the names in order until one
+    /// is free, at most ``identicalCandidates`` of them, so fetching the same files into the
+    /// same directory again writes nothing new.
+    static func identicalFile(named name: String, in directory: String, id: String, size: Int) -> String? {
+        let (stem, ext) = PathText.splitExtension(name)
+        for attempt in 1...identicalCandidates {
+            let candidate = attempt == 1 ? name : stem + "_\(attempt)" + (ext.isEmpty ? "" : "." + ext)
+            let path = PathText.join(directory, candidate)
+            var status = stat()
+            guard lstat(path, &status) == 0 else { return nil }  // the first free name ends the run
+            guard status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) == size else { continue }
+            guard let file = try? MappedFile(path: path) else { continue }
+            let digest = withExtendedLifetime(file) {
+                SHA256.hash(data: file.buffer).map { Loader.hex($0) }.joined()
+            }
+            if digest == id { return path }
+        }
+        return nil
+    }
+
+    static let identicalCandidates = 64
 
     /// Links `temporary` into `directory` as `name`, or `stem_2.ext`, `stem_3.ext`, … if taken;
     /// link(2) never replaces an existing file.

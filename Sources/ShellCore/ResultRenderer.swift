@@ -89,7 +89,18 @@ enum ResultRenderer {
     // MARK: fetch, load
 
     static func fetchedJSON(_ file: Fetcher.Result) -> JSONValue {
-        .object([("id", .string(file.id)), ("path", .string(file.path)), ("size", .integer(Int64(file.size)))])
+        .object(
+            [("id", .string(file.id)), ("path", .string(file.path)), ("size", .integer(Int64(file.size)))]
+                + (file.alreadyThere ? [("alreadyThere", JSONValue.bool(true))] : []))
+    }
+
+    /// "fetched 3 files (1.2 MB), 12 already there": what was written and what was found.
+    static func fetchedSummary(_ files: [Fetcher.Result]) -> String {
+        let written = files.filter { !$0.alreadyThere }
+        let there = files.count - written.count
+        let bytes = written.reduce(0) { $0 + $1.size }
+        return "fetched \(plural(written.count, "file")) (\(formatBytes(bytes)))"
+            + (there > 0 ? ", \(there) already there with the same bytes" : "")
     }
 
     static func fetched(_ files: [Fetcher.Result], style: OutputStyle) -> RenderedResult {
@@ -98,7 +109,7 @@ enum ResultRenderer {
             return RenderedResult(
                 data: table(
                     columns: ["path", "size", "id"], rows: files.map { [$0.path, String($0.size), $0.id] },
-                    numeric: [1], style: style) + "(\(plural(files.count, "file")) fetched)\n")
+                    numeric: [1], style: style) + "(\(fetchedSummary(files)))\n")
         case .csv:
             return RenderedResult(
                 data: CSV.render(

@@ -83,8 +83,7 @@ final class RowStream: RowSink, @unchecked Sendable {
             write("]," + rest + "\n")
         }
         if !found.fetched.isEmpty && style.format != .json {
-            let bytes = found.fetched.reduce(0) { $0 + $1.size }
-            notes.append("fetched \(plural(found.fetched.count, "file")) (\(formatBytes(bytes)))")
+            notes.append(ResultRenderer.fetchedSummary(found.fetched))
         }
         return notes
     }

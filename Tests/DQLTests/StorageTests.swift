@@ -295,16 +295,23 @@ import Testing
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
     }
 
-    @Test func fetchesByteIdenticalCopiesWithDistinctNames() throws {
+    /// A second fetch into the same directory finds the file there (same bytes) and writes
+    /// nothing; a different file under the name makes the fetched one go beside it.
+    @Test func refetchingFindsTheFileAndANameTakenByOtherBytesGetsASuffix() throws {
         let setup = try Self.setUp()
         defer { Self.tearDown(setup) }
         let fetcher = Fetcher(layout: setup.layout, connections: 3)
         let first = try fetcher.fetch(id: setup.id, into: setup.directory.path, client: setup.client)
         let second = try fetcher.fetch(id: setup.id, into: setup.directory.path, client: setup.client)
-        #expect(first.path.hasSuffix("/CT_small.dcm"))
-        #expect(second.path.hasSuffix("/CT_small_2.dcm"))
+        #expect(first.path.hasSuffix("/CT_small.dcm") && !first.alreadyThere)
+        #expect(second.path == first.path && second.alreadyThere)
         #expect(try Data(contentsOf: URL(fileURLWithPath: first.path)) == setup.original)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: second.path)) == setup.original)
+        #expect(Self.listing(setup.directory) == ["CT_small.dcm"])
+
+        try Data("someone else's".utf8).write(to: URL(fileURLWithPath: first.path))
+        let third = try fetcher.fetch(id: setup.id, into: setup.directory.path, client: setup.client)
+        #expect(third.path.hasSuffix("/CT_small_2.dcm") && !third.alreadyThere)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: third.path)) == setup.original)
         #expect(Self.listing(setup.directory) == ["CT_small.dcm", "CT_small_2.dcm"])
     }
 

@@ -35,4 +35,41 @@ import Testing
         #expect(
             try Data(contentsOf: out.appendingPathComponent("big.dcm")) == Data(contentsOf: URL(fileURLWithPath: big)))
     }
+
+    /// Fetching the same files into the same directory again writes nothing new: files
+    /// already there with the same bytes (size, then SHA-256) are recognised, under their name
+    /// or the `_N` name an earlier fetch gave them. A different file under the name is kept and
+    /// the fetched one goes beside it, as before.
+    @Test func fetchingAgainFindsTheFilesAlreadyThere() throws {
+        let fixture = try ShellFixture()
+        let out = fixture.directory.appendingPathComponent("again").path
+        let statement = "find name fetch to '\(out)'"
+        let first = try fixture.run(["-c", statement])
+        #expect(first.status == 0, "\(first.stderr)")
+        let count = ShellFixture.corpusNames.count
+        #expect(first.stderr.contains("fetched \(count) files ("), "\(first.stderr)")
+        let listing = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+
+        let second = try fixture.run(["-c", statement])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(
+            second.stderr.contains("fetched 0 files (0 B), \(count) already there with the same bytes"),
+            "\(second.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == listing, "no _2 copies")
+
+        // Someone else's file under the name (same size, other bytes) stays; ours goes beside it.
+        let taken = out + "/CT_small.dcm"
+        let size = (try FileManager.default.attributesOfItem(atPath: taken)[.size] as? Int) ?? 0
+        try Data(repeating: 0x41, count: size).write(to: URL(fileURLWithPath: taken))
+        let third = try fixture.run(["-c", statement])
+        #expect(third.stderr.contains("fetched 1 file ("), "\(third.stderr)")
+        #expect(FileManager.default.contents(atPath: taken) == Data(repeating: 0x41, count: size), "kept")
+        #expect(
+            FileManager.default.contents(atPath: out + "/CT_small_2.dcm")
+                == FileManager.default.contents(atPath: try Corpus.path("pydicom/test_files/CT_small.dcm")))
+        let fourth = try fixture.run(["--format", "json", "-c", "fetch 'CT_small.dcm' to '\(out)'"])
+        #expect(
+            fourth.stdout.contains("\"path\":\"\(out)/CT_small_2.dcm\""), "found under its _2 name: \(fourth.stdout)")
+        #expect(fourth.stdout.contains("\"alreadyThere\":true"))
+    }
 }
