@@ -123,9 +123,12 @@ public struct Fetcher: Sendable {
     ) throws -> Result {
         try createDirectories(directory)
         let name = SafeName.make(facts.name, fallback: String(id.prefix(16)) + ".dcm")
-        if let path = try context.profile.measure(.checksum, {
-            Self.identicalFile(named: name, in: directory, id: id, size: facts.size)
-        }) {
+        if let path = try context.profile.measure(
+            .checksum,
+            {
+                Self.identicalFile(named: name, in: directory, id: id, size: facts.size)
+            })
+        {
             context.activity.add(bytes: facts.size)
             return Result(id: id, path: path, size: facts.size, alreadyThere: true)
         }
@@ -188,6 +191,14 @@ public struct Fetcher: Sendable {
         let digest = try context.profile.measure(.checksum) { try hasher.finish() }
         guard digest == id else { throw FetchError.checksumMismatch(id: id, found: digest) }
         let final = try Self.link(temporary, into: directory, name: name)
+        var written = stat()
+        if lstat(final, &written) == 0 {
+            Self.remember(id, of: final, FileVersion(written))
+            let key = PathText.join(directory, name)
+            Self.variants.withLock { index in
+                if index[key]?[id] == nil { index[key, default: [:]][id] = final }
+            }
+        }
         return Result(id: id, path: final, size: facts.size)
     }
 
@@ -220,27 +231,80 @@ public struct Fetcher: Sendable {
 
     /// The file in `directory` that already holds file `id`'s bytes under `name` or one of the
     /// `stem_N.ext` names a fetch gives when a name is taken, if any: same size, then the same
-    /// SHA-256 (only files of the right size are read). Looks at the names in order until one
-    /// is free, at most ``identicalCandidates`` of them, so fetching the same files into the
-    /// same directory again writes nothing new.
+    /// SHA-256. The names in use are indexed by digest once per directory and name (each file
+    /// read once, only those of the right size), so an archive whose series all hold an
+    /// `IM00000.dcm` costs one pass, not one per file; fetching the same files into the same
+    /// directory again writes nothing new.
     static func identicalFile(named name: String, in directory: String, id: String, size: Int) -> String? {
+        let key = PathText.join(directory, name)
+        if let indexed = variants.withLock({ $0[key] }) {
+            // Indexed on an earlier look in this process, and kept up to date with what it
+            // wrote since.
+            guard let path = indexed[id] else { return nil }
+            var status = stat()
+            if lstat(path, &status) == 0, Int(status.st_size) == size, digest(of: path, status) == id { return path }
+            _ = variants.withLock { $0[key]?.removeValue(forKey: id) }
+            return nil
+        }
+        // The first look at this name here: index the names in use, up to the first free one.
+        var byDigest: [String: String] = [:]
         let (stem, ext) = PathText.splitExtension(name)
-        for attempt in 1...identicalCandidates {
+        for attempt in 1... {
             let candidate = attempt == 1 ? name : stem + "_\(attempt)" + (ext.isEmpty ? "" : "." + ext)
             let path = PathText.join(directory, candidate)
             var status = stat()
-            guard lstat(path, &status) == 0 else { return nil }  // the first free name ends the run
-            guard status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) == size else { continue }
-            guard let file = try? MappedFile(path: path) else { continue }
-            let digest = withExtendedLifetime(file) {
-                SHA256.hash(data: file.buffer).map { Loader.hex($0) }.joined()
-            }
-            if digest == id { return path }
+            guard lstat(path, &status) == 0 else { break }
+            guard status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) == size,
+                let digest = digest(of: path, status), byDigest[digest] == nil
+            else { continue }
+            byDigest[digest] = path
         }
-        return nil
+        variants.withLock { index in
+            if index.count > 100_000 { index.removeAll() }
+            index[key, default: [:]].merge(byDigest) { kept, _ in kept }
+        }
+        return byDigest[id]
     }
 
-    static let identicalCandidates = 64
+    /// Per target path (`directory/name`): the files under it and its `_N` names, by digest.
+    private static let variants = Mutex<[String: [String: String]]>([:])
+
+    /// What identifies a file's version cheaply: a file whose inode, size and modification
+    /// time are unchanged still has the digest it had.
+    struct FileVersion: Hashable {
+        var inode: UInt
+        var size: Int
+        var seconds: Int
+        var nanoseconds: Int
+
+        init(_ status: stat) {
+            inode = UInt(status.st_ino)
+            size = Int(status.st_size)
+            seconds = status.st_mtim.tv_sec
+            nanoseconds = status.st_mtim.tv_nsec
+        }
+    }
+
+    /// Digests of files this process wrote or read, by path: files that share a name (every
+    /// series has its `IM00000.dcm`) are compared with many candidates, and each is hashed at
+    /// most once, not once per comparison.
+    private static let knownDigests = Mutex<[String: (version: FileVersion, digest: String)]>([:])
+
+    static func digest(of path: String, _ status: stat) -> String? {
+        let version = FileVersion(status)
+        if let known = knownDigests.withLock({ $0[path] }), known.version == version { return known.digest }
+        guard let file = try? MappedFile(path: path) else { return nil }
+        let digest = withExtendedLifetime(file) { SHA256.hash(data: file.buffer).map { Loader.hex($0) }.joined() }
+        remember(digest, of: path, version)
+        return digest
+    }
+
+    static func remember(_ digest: String, of path: String, _ version: FileVersion) {
+        knownDigests.withLock { known in
+            if known.count > 200_000 { known.removeAll() }
+            known[path] = (version, digest)
+        }
+    }
 
     /// Links `temporary` into `directory` as `name`, or `stem_2.ext`, `stem_3.ext`, … if taken;
     /// link(2) never replaces an existing file.

@@ -72,4 +72,27 @@ import Testing
             fourth.stdout.contains("\"path\":\"\(out)/CT_small_2.dcm\""), "found under its _2 name: \(fourth.stdout)")
         #expect(fourth.stdout.contains("\"alreadyThere\":true"))
     }
+
+    /// An archive whose series all hold an `IM00000.dcm`, fetched into one directory: the
+    /// copies get `_N` names, and fetching again recognises every one of them.
+    @Test func fetchingAgainRecognisesManyFilesOfOneName() throws {
+        let fixture = try ShellFixture(load: false)
+        let original = try Data(contentsOf: URL(fileURLWithPath: try Corpus.path("pydicom/test_files/CT_small.dcm")))
+        let input = fixture.directory.appendingPathComponent("series")
+        let count = 80
+        for index in 0..<count {
+            let series = input.appendingPathComponent("s\(index)")
+            try FileManager.default.createDirectory(at: series, withIntermediateDirectories: true)
+            var bytes = original
+            bytes[0] = UInt8(index)  // the preamble: another file, the same DICOM
+            try bytes.write(to: series.appendingPathComponent("IM00000.dcm"))
+        }
+        #expect(try fixture.run(["-c", "load '\(input.path)' recursive"]).status == 0)
+        let out = fixture.directory.appendingPathComponent("flat").path
+        let first = try fixture.run(["-c", "find name fetch to '\(out)'"])
+        #expect(first.stderr.contains("fetched \(count) files ("), "\(first.stderr)")
+        let second = try fixture.run(["-c", "find name fetch to '\(out)'"])
+        #expect(second.stderr.contains("fetched 0 files (0 B), \(count) already there"), "\(second.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).count == count)
+    }
 }
