@@ -174,7 +174,8 @@ public final class Executor: @unchecked Sendable {
     /// Statements that are about stored files, and so are an error without any.
     static func needsData(_ statement: Statement) -> Bool {
         switch statement {
-        case .find, .count, .show, .fetch, .delete, .explain: true
+        case .find, .count, .show, .fetch, .delete: true
+        case .explain(let inner): needsData(inner)
         case .load, .vacuum, .fields, .stats, .set: false
         }
     }
@@ -222,7 +223,13 @@ public final class Executor: @unchecked Sendable {
                 }
                 serverPlan = reply.string ?? reply.errorMessage
             }
-            return .explained(commands: inner.commands, serverPlan: serverPlan)
+            var steps: [String] = []
+            switch inner {
+            case .load(let load): steps = StatementSteps.load(load, layout: layout, settings: settings)
+            case .vacuum: steps = StatementSteps.vacuum(layout: layout)
+            default: break
+            }
+            return .explained(commands: inner.commands, serverPlan: serverPlan, steps: steps)
         case .fields(let plan):
             return .fields(try inspector.fields(plan, hasIndex: hasIndex, context: context))
         case .stats(let plan):

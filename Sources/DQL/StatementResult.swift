@@ -16,7 +16,9 @@ public enum StatementResult: Sendable, Equatable {
     case deleted(Int, declined: Bool = false)
     case vacuumed(Maintenance.VacuumReport)
     /// `explain`: the commands as sent, and the server's plan for the query.
-    case explained(commands: [[String]], serverPlan: String?)
+    /// The commands a statement sends and the server's plan for its query; for a statement
+    /// without a single query (`load`, `vacuum`), the steps it takes instead.
+    case explained(commands: [[String]], serverPlan: String?, steps: [String])
     /// `set`: the session setting changed.
     case settingChanged(Setting)
     /// `fields`: the schema with example values from the index.

@@ -26,7 +26,7 @@ final class Transport {
     /// Whether a client certificate was offered, for what a close right after the handshake means.
     private var offersCertificate = false
 
-    private init(descriptor: Int32, endpoint: String) {
+    init(descriptor: Int32, endpoint: String) {
         self.descriptor = descriptor
         self.endpoint = endpoint
     }

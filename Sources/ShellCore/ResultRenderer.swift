@@ -25,7 +25,8 @@ enum ResultRenderer {
                     ("interruptedLoads", .integer(Int64(report.orphanIds.count))),
                     ("chunksRemoved", .integer(Int64(report.chunksRemoved))),
                 ], style: style)
-        case .explained(let commands, let serverPlan): return explained(commands, serverPlan, style: style)
+        case .explained(let commands, let serverPlan, let steps):
+            return explained(commands, serverPlan, steps: steps, style: style)
         case .settingChanged: return RenderedResult()
         case .fields(let fields): return self.fields(fields, style: style)
         case .stats(let stats): return self.stats(stats, style: style)
@@ -199,11 +200,18 @@ enum ResultRenderer {
 
     // MARK: explain, fields, key/value results
 
-    static func explained(_ commands: [[String]], _ serverPlan: String?, style: OutputStyle) -> RenderedResult {
+    static func explained(
+        _ commands: [[String]], _ serverPlan: String?, steps: [String], style: OutputStyle
+    )
+        -> RenderedResult
+    {
         switch style.format {
         case .table, .csv:
             var text = commands.map { $0.map(quoteArgument).joined(separator: " ") + "\n" }.joined()
-            if commands.isEmpty && serverPlan == nil { text = "-- no search to explain: it sends no query\n" }
+            text += steps.map { "-- \($0)\n" }.joined()
+            if commands.isEmpty && serverPlan == nil && steps.isEmpty {
+                text = "-- no search to explain: it sends no query\n"
+            }
             if let serverPlan {
                 text += "-- server plan (FT.EXPLAIN):\n" + serverPlan + (serverPlan.hasSuffix("\n") ? "" : "\n")
             }
@@ -213,6 +221,7 @@ enum ResultRenderer {
                 data: JSONValue.object([
                     ("commands", .array(commands.map { .array($0.map(JSONValue.string)) })),
                     ("serverPlan", serverPlan.map(JSONValue.string) ?? .null),
+                    ("steps", .array(steps.map(JSONValue.string))),
                 ]).serialized() + "\n")
         }
     }

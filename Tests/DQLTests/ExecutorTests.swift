@@ -94,7 +94,7 @@ import Testing
         }
         #expect(fetchedByFind.fetched.count == 2)
 
-        guard case .explained(let commands, let serverPlan) = try run("explain find where modality = 'CT'") else {
+        guard case .explained(let commands, let serverPlan, _) = try run("explain find where modality = 'CT'") else {
             Issue.record("no explanation")
             return
         }

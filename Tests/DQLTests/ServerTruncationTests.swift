@@ -129,7 +129,7 @@ import Testing
         #expect(sorted.returned == Self.files && sorted.total == Self.files)
         #expect(sorted.rows.first == ["f19999.dcm"])
         #expect(notes.withLock { $0 } == [ServerLimits.untimedNote])
-        guard case .explained(let commands, _) = try returning.run("explain count by patient").first else { return }
+        guard case .explained(let commands, _, _) = try returning.run("explain count by patient").first else { return }
         #expect(commands.first?.contains("TIMEOUT") == true && commands.first?[4] == "0", "\(commands)")
     }
 

@@ -426,6 +426,28 @@ import Testing
         #expect(device.status == 64 && device.stderr.contains("it is a character device, not a script"))
     }
 
+    /// `explain load …` and `explain vacuum` printed "no search to explain"; they say what the
+    /// statement would do, with the settings it would use, and write nothing (not even an index
+    /// on an empty prefix).
+    @Test func explainSaysWhatLoadAndVacuumWouldDo() throws {
+        let fixture = try ShellFixture(load: false)
+        let load = try fixture.run(["-c", "explain load '/tmp/scans' recursive chunk 64KB connections 3"])
+        #expect(load.status == 0, "\(load.stderr)")
+        for step in [
+            "-- load reads the files at '/tmp/scans' and its subdirectories",
+            "-- the index \(fixture.prefix):{m}:idx is created first if it is missing (FT.CREATE)",
+            "every chunk of 64 KiB as SET \(fixture.prefix):chunk:<id>:<n> over 3 connection(s)",
+            "writes the document \(fixture.prefix):{m}:file:<id> (JSON.SET)",
+        ] {
+            #expect(load.stdout.contains(step), "\(step) in \(load.stdout)")
+        }
+        let vacuum = try fixture.run(["--format", "json", "-c", "explain vacuum"])
+        #expect(
+            vacuum.stdout.contains("\"steps\":[\"vacuum scans every master for \(fixture.prefix):chunk:<id>:<n> keys"),
+            "\(vacuum.stdout)")
+        #expect(try TestRedis.scanKeys("\(fixture.prefix):*", TestRedis.connection()).isEmpty, "explain wrote nothing")
+    }
+
     /// `-c "-- a comment"` was taken for an option ("Missing value for '-c'"): a statement
     /// may begin with a dash.
     @Test func aStatementMayBeginWithADash() throws {

@@ -170,8 +170,7 @@ import Testing
     }
 
     /// A transport closed early and then released must not close its descriptor again: by
-    /// then the number may belong to another connection (a full-suite run once saw another
-    /// connection's bytes arrive mid-command: "unknown command 'x*17'").
+    /// then the number may belong to another connection, which would lose its socket.
     @Test func aClosedTransportNeverClosesADescriptorAgain() throws {
         let url = try TestRedis.url()
         var first: Transport? = try Transport.connect(

@@ -38,11 +38,17 @@ import Testing
         #expect(Interrupt.isPending)
         // A key typed two seconds later must not be what ends the wait.
         let writeEnd = descriptors[1]
+        let typed = DispatchSemaphore(value: 0)
         DispatchQueue.global().asyncAfter(deadline: .now() + 2) {
             var key = UInt8(ascii: "x")
             _ = write(writeEnd, &key, 1)
+            typed.signal()
         }
         #expect(lineEditorGetCharacter(stream) == EOF)
+        // The pipe stays open until that key is written: once closed, its descriptor number
+        // can be another suite's Redis socket, and the key would land in that stream (two full
+        // runs saw "ERR unknown command 'x*17'" and "'x*2'" from exactly this).
+        typed.wait()
 
         // Once cleared, keys are read again.
         Interrupt.clear()
