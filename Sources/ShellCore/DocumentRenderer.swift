@@ -35,10 +35,22 @@ enum DocumentRenderer {
         var seen: Set<String> = []
         let keys = keyOrder.filter { document[$0] != nil } + document.keys.sorted().filter { !keyOrder.contains($0) }
         for key in keys where key != "dicom" && seen.insert(key).inserted {
+            if key == "loadedAt", let seconds = document[key] as? Int {
+                // Stored as seconds since 1970 (JSON keeps that); shown as a time.
+                rows.append([key, nil, nil, Self.timeText(seconds)])
+                continue
+            }
             rows.append([key, nil, nil, text(document[key])])
         }
         if let dicom = document["dicom"] as? [String: Any] { appendElements(dicom, depth: 0, to: &rows) }
         return rows
+    }
+
+    /// `2026-11-30T10:57:54Z`: ISO 8601, UTC.
+    static func timeText(_ secondsSince1970: Int) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(secondsSince1970)))
     }
 
     static func appendElements(_ dataset: [String: Any], depth: Int, to rows: inout [[String?]]) {

@@ -320,10 +320,18 @@ enum ResultRenderer {
         }
         switch style.format {
         case .table:
-            var rendered = keyValues(members, style: style)
+            // People read tables: sizes in units; CSV and JSON keep the numbers.
+            let sized: Set<String> = ["bytes", "metadataPerFile", "indexMemory", "serverMemory"]
+            let readable = members.map { name, value -> (String, JSONValue) in
+                guard sized.contains(name), case .integer(let number) = value else { return (name, value) }
+                return (name, .string(formatBytes(Int(number))))
+            }
+            var rendered = keyValues(readable, style: style)
+            let readableRows = rows.map { Array($0.dropLast()) + [formatBytes(Int($0.last ?? "") ?? 0)] }
             rendered.data +=
                 "\n"
-                + table(columns: columns, rows: rows, numeric: [columns.count - 2, columns.count - 1], style: style)
+                + table(
+                    columns: columns, rows: readableRows, numeric: [columns.count - 2, columns.count - 1], style: style)
             return rendered
         case .csv:
             // One table per output: the totals, and the servers as a note on stderr.

@@ -448,6 +448,25 @@ import Testing
         #expect(try TestRedis.scanKeys("\(fixture.prefix):*", TestRedis.connection()).isEmpty, "explain wrote nothing")
     }
 
+    /// Tables are for people: `stats` gave raw byte counts and `show` a raw epoch; tables now
+    /// show units and an ISO 8601 time, while JSON keeps the numbers.
+    @Test func tablesShowUnitsAndTimesWhileJSONKeepsNumbers() throws {
+        let fixture = try ShellFixture()
+        let stats = try fixture.run(["-c", "stats"])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        let bytesLine = stats.stdout.split(separator: "\n").first { $0.hasPrefix("bytes ") }.map(String.init) ?? ""
+        #expect(bytesLine.hasSuffix(" kB") || bytesLine.hasSuffix(" MB"), "\(bytesLine)")
+        let json = try jsonObject(try fixture.run(["--format", "json", "-c", "stats"]).stdout)
+        #expect((json["bytes"] as? Int ?? 0) > 100_000, "JSON keeps the number: \(json)")
+
+        let show = try fixture.run(["-c", "show 'CT_small.dcm'"])
+        let loaded = show.stdout.split(separator: "\n").first { $0.contains("loadedAt") }.map(String.init) ?? ""
+        let time = loaded.split(separator: "|").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        #expect(time.count == 20 && time.hasPrefix("20") && time.hasSuffix("Z") && time.contains("T"), "\(loaded)")
+        let document = try fixture.run(["--format", "json", "-c", "show 'CT_small.dcm'"])
+        #expect(document.stdout.contains("\"loadedAt\":1"), "JSON keeps seconds since 1970")
+    }
+
     /// `-c "-- a comment"` was taken for an option ("Missing value for '-c'"): a statement
     /// may begin with a dash.
     @Test func aStatementMayBeginWithADash() throws {
