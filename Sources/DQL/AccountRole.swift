@@ -1,4 +1,5 @@
 import Crypto
+import RedisIO
 
 /// The kinds of Redis account dql is meant to run under, as ACL rules an administrator can
 /// apply (`dql acl reader|writer|owner`): exactly the commands dql sends for the statements
@@ -68,7 +69,7 @@ public enum AccountRole: String, Sendable, CaseIterable {
     /// never with digits alone. Braces cannot occur in a prefix, so `prefix:{m}:*` is this
     /// prefix's alone.
     static func keyPatterns(prefix: String) -> [String] {
-        let base = escapingGlob(prefix)
+        let base = RedisConnection.globEscaped(prefix)
         let hexId = String(repeating: "?", count: 64)
         let provisional = "new-" + String(repeating: "?", count: 36)
         let numbers = (1...12).map { String(repeating: "[0-9]", count: $0) }
@@ -77,15 +78,6 @@ public enum AccountRole: String, Sendable, CaseIterable {
             + ["~\(base):durable:{*}"]
     }
 
-    /// `prefix` with the glob characters ACL key patterns understand escaped.
-    static func escapingGlob(_ prefix: String) -> String {
-        var result = ""
-        for character in prefix {
-            if "*?[]\\".contains(character) { result.append("\\") }
-            result.append(character)
-        }
-        return result
-    }
 }
 
 extension String {

@@ -2,7 +2,7 @@
     import Glibc
 #endif
 
-/// How a wait on the network ends early when the user interrupts: a descriptor that becomes
+/// How a wait on the network (or the terminal) ends early when the user interrupts: a descriptor that becomes
 /// readable then (the shell's signal handler writes to it), and the check that says the
 /// interruption is real. Every ``Transport`` wait polls the descriptor with its socket. Set
 /// once, by the program, before any connection; unset, waits end only by timeout.
@@ -19,10 +19,10 @@ public enum NetworkInterruption {
     /// How much longer a wait may go on once the user interrupted: a server that answers
     /// does so well within it, so the clean-up after Ctrl-C (a load's rollback) still reaches
     /// it; a silent one is given up then.
-    static let grace: Duration = .seconds(1)
+    public static let grace: Duration = .seconds(1)
 
     /// What a wait on a socket came to.
-    enum WaitOutcome: Equatable {
+    public enum WaitOutcome: Equatable, Sendable {
         case ready
         case timedOut
         case interrupted
@@ -30,9 +30,9 @@ public enum NetworkInterruption {
     }
 
     /// Waits until `descriptor` is ready for `events`, `deadline` passes (nil: never), or the
-    /// user interrupted and the server stayed silent for ``grace`` more.
-    static func wait(
-        on descriptor: Int32, for events: Int16, until deadline: ContinuousClock.Instant?
+    /// user interrupted and nothing came for `grace` more (zero: at once).
+    public static func wait(
+        on descriptor: Int32, for events: Int16, until deadline: ContinuousClock.Instant?, grace: Duration = grace
     )
         -> WaitOutcome
     {

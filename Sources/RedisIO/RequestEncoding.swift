@@ -24,9 +24,7 @@ enum RequestEncoding {
 
     /// Appends one whole bulk string.
     static func appendBulk(_ bytes: [UInt8], to output: inout [UInt8]) {
-        appendBulkHeader(length: bytes.count, to: &output)
-        output += bytes
-        output += crlf
+        bytes.withUnsafeBytes { appendBulk($0, to: &output) }
     }
 
     static let crlf: [UInt8] = [13, 10]

@@ -42,7 +42,6 @@ final class Transport {
         let endpoint = RedisURL(host: host, port: port).endpoint
         let descriptor = try openSocket(host: host, port: port, timeout: connectTimeout, endpoint: endpoint)
         let transport = Transport(descriptor: descriptor, endpoint: endpoint)
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
         if let tls {
             transport.commandTimeout = connectTimeout
             try transport.startTLS(tls, host: host)
@@ -234,7 +233,8 @@ final class Transport {
         while let current = address {
             address = current.pointee.ai_next
             let descriptor = socket(
-                current.pointee.ai_family, current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
+                current.pointee.ai_family,
+                current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
                 current.pointee.ai_protocol)
             guard descriptor >= 0 else { continue }
             do {
@@ -256,9 +256,6 @@ final class Transport {
         _ descriptor: Int32, to address: UnsafeMutablePointer<addrinfo>, deadline: ContinuousClock.Instant,
         timeout: Double, endpoint: String
     ) throws {
-        let flags = fcntl(descriptor, F_GETFL)
-        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
-        defer { _ = fcntl(descriptor, F_SETFL, flags) }
         if Glibc.connect(descriptor, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 { return }
         guard errno == EINPROGRESS else {
             throw RedisError(.connect, endpoint: endpoint, "cannot connect: \(String(cString: strerror(errno)))")
@@ -395,9 +392,6 @@ final class Transport {
         case SSL_ERROR_SYSCALL where ERR_peek_error() == 0:
             errno = savedErrno
             if result == 0 || savedErrno == 0 { return closedError(doing: what) }
-            return systemError(doing: what)
-        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
-            errno = EAGAIN
             return systemError(doing: what)
         default:
             let text = TLSContext.lastErrorText()

@@ -32,11 +32,14 @@ struct AclCommand: ParsableCommand {
 
     /// Everything that can be checked before reading stdin; ArgumentParser then shows this
     /// subcommand's usage with the message.
-    func validate() throws {
+    func validate() throws { _ = try resolved() }
+
+    /// The role, prefix and account name the arguments give, or why they cannot be used.
+    private func resolved() throws -> (role: AccountRole, prefix: String, user: String) {
         guard let role = AccountRole(rawValue: role.lowercased()) else {
             throw ValidationError("the role is 'reader', 'writer' or 'owner', not '\(excerpt(role))'")
         }
-        _ = try prefixOption.resolved(environment: ProcessInfo.processInfo.environment).get()
+        let prefix = try prefixOption.resolved(environment: ProcessInfo.processInfo.environment).get()
         let user = user ?? "dql-\(role.rawValue)"
         guard !user.isEmpty,
             user.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.@".contains($0)) })
@@ -48,12 +51,11 @@ struct AclCommand: ParsableCommand {
                 "the account 'default' is the one connections get before they log in; making it a dql \(role.rawValue) would take every other right from it: name another account with --user"
             )
         }
+        return (role, prefix, user)
     }
 
     func run() throws {
-        guard let role = AccountRole(rawValue: role.lowercased()) else { throw ExitCode(ExitCodes.usage) }
-        let prefix = try prefixOption.resolved(environment: ProcessInfo.processInfo.environment).get()
-        let user = user ?? "dql-\(role.rawValue)"
+        let (role, prefix, user) = try resolved()
         var password: String?
         if passwordStdin {
             guard let line = Swift.readLine(strippingNewline: true), !line.isEmpty else {

@@ -100,21 +100,14 @@ enum Interrupt {
     }
 
     /// Waits until `descriptor` has input to read (true) or an interruption is pending
-    /// (false). Race-free: a signal that lands just before the wait still wakes it.
+    /// (false). Race-free: a signal that lands just before the wait still wakes it (the wait
+    /// watches the wake pipe too).
     static func waitForInput(on descriptor: Int32) -> Bool {
-        while true {
-            if isPending { return false }
-            var descriptors = [
-                pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0),
-            ]
-            let ready = poll(&descriptors, wakePipe.read >= 0 ? 2 : 1, -1)
-            if ready < 0 && errno == EINTR { continue }
-            if isPending { return false }
-            if descriptors.count > 1, descriptors[1].revents != 0 { drainWakePipe() }
-            // Input, end of input or an error: the read that follows reports which.
-            if ready > 0 && descriptors[0].revents != 0 { return true }
-            if ready < 0 { return true }
+        if isPending { return false }
+        switch NetworkInterruption.wait(on: descriptor, for: Int16(POLLIN), until: nil, grace: .zero) {
+        // Input, end of input or an error: the read that follows reports which.
+        case .ready, .failed: return !isPending
+        case .interrupted, .timedOut: return false
         }
     }
 }
