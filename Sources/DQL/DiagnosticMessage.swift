@@ -224,7 +224,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
     /// What to do about it, when something useful can be said.
     public var help: String? {
         switch self {
-        case .unexpectedCharacter(let scalar): scalar == "`" ? "quote strings with ' or \"" : nil
+        case .unexpectedCharacter(let scalar):
+            scalar == "`" ? "quote strings with ' or \"" : "a value with \(scalar) in it goes in quotes: '…'"
         case .unterminatedString(let quote): "close it with \(quote)"
         case .unknownEscape(let scalar) where scalar == "*" || scalar == "?":
             "for a literal \(scalar) in a like pattern write \\\\\(scalar) (a backslash, escaped, before it)"

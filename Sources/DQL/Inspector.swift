@@ -66,7 +66,8 @@ struct Inspector {
                 try values(of: field, reply: runner.query($0, context: context))
             }
             return FieldSummary(
-                name: field.name, type: field.valueDescription, summary: field.summary, examples: examples ?? [])
+                name: field.name, type: field.valueDescription, operators: field.operators, summary: field.summary,
+                examples: examples ?? [])
         }
     }
 

@@ -62,9 +62,18 @@ public struct Lexer {
             return try lexNumber(start: start)
         }
         if isWordStart(scalar) {
+            // A bare name may hold `.` and `-` between its parts (`CT_small.dcm`, `IM-0001`),
+            // wherever it appears: the same rule as after `show`, so a value needs quotes only
+            // for spaces and symbols. `--` still starts a comment.
             var word = ""
-            while let next = peek(), isWordPart(next) {
-                word.unicodeScalars.append(next)
+            while let next = peek() {
+                if isWordPart(next) {
+                    word.unicodeScalars.append(next)
+                } else if next == "." || (next == "-" && peek(1) != "-"), let after = peek(1), isWordPart(after) {
+                    word.unicodeScalars.append(next)
+                } else {
+                    break
+                }
                 advance()
             }
             if Keyword(word: word)?.takesPath == true { expectPath = true }

@@ -76,6 +76,14 @@ public struct Field: Sendable, Hashable {
         }
     }
 
+    /// The operators a condition on the field may use, as written, for `fields` and messages.
+    public var operators: [String] {
+        switch kind {
+        case .tag: ["=", "!=", "in", "like"] + (wordAttribute == nil ? [] : ["contains"]) + ["is missing"]
+        case .numeric, .date, .year: ["=", "!=", "<", "<=", ">", ">=", "between", "in", "is missing"]
+        }
+    }
+
     /// The kind of value the field compares against, with an example, for `fields`.
     public var valueDescription: String {
         switch kind {

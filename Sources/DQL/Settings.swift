@@ -64,7 +64,7 @@ public struct SettingDefinition: Sendable {
     public var aliases: [String] = []
     public var summary: String
 
-    /// How the value is written, for help: `SIZE (4KB to 16MB)`.
+    /// How the value is written, for help: `SIZE (4KiB to 16MiB)`.
     public var valueSyntax: String {
         switch value {
         case .size(let range): "SIZE (\(formatSize(range.lowerBound)) to \(formatSize(range.upperBound)))"
@@ -75,7 +75,7 @@ public struct SettingDefinition: Sendable {
         }
     }
 
-    /// The allowed values in words, for messages: "a size from 4KB to 16MB".
+    /// The allowed values in words, for messages: "a size from 4KiB to 16MiB".
     public var allowed: String {
         switch value {
         case .size(let range): "a size from \(formatSize(range.lowerBound)) to \(formatSize(range.upperBound))"
@@ -125,9 +125,10 @@ public struct ExecutionSettings: Sendable, Equatable {
     }
 }
 
-/// `512KB`, `16MB`, `4KB`: sizes as DQL writes them (powers of 1024).
+/// `512KiB`, `16MiB`, `4KiB`: sizes as DQL takes them (powers of 1024), labelled so.
 public func formatSize(_ bytes: Int) -> String {
-    for (unit, shift) in [("GB", 30), ("MB", 20), ("KB", 10)] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] where bytes >= 1 << shift && bytes % (1 << shift) == 0
+    {
         return "\(bytes >> shift)\(unit)"
     }
     return "\(bytes)B"

@@ -108,6 +108,8 @@ public struct GroupCounts: Sendable, Equatable {
 public struct FieldSummary: Sendable, Equatable {
     public var name: String
     public var type: String
+    /// The operators conditions on it may use (`contains` only where words are indexed).
+    public var operators: [String]
     public var summary: String
     public var examples: [String]
 }

@@ -1,8 +1,7 @@
 import Foundation
 
-/// RFC 4180 CSV: a header row, fields quoted when they hold a comma, quote or line break,
-/// CRLF-free (lines end with `\n`, which every CSV reader accepts). A missing value is an empty
-/// field.
+/// RFC 4180 CSV: a header row, records ending with CRLF, fields quoted when they hold a comma,
+/// quote or line break (or begin or end with a space). A missing value is an empty field.
 enum CSV {
     static func render(header: [String], rows: [[String?]]) -> String {
         var output = line(header)
@@ -11,7 +10,7 @@ enum CSV {
     }
 
     static func line(_ fields: [String]) -> String {
-        fields.map(field).joined(separator: ",") + "\n"
+        fields.map(field).joined(separator: ",") + "\r\n"
     }
 
     static func field(_ value: String) -> String {

@@ -37,13 +37,37 @@ enum DocumentRenderer {
         for key in keys where key != "dicom" && seen.insert(key).inserted {
             if key == "loadedAt", let seconds = document[key] as? Int {
                 // Stored as seconds since 1970 (JSON keeps that); shown as a time.
-                rows.append([key, nil, nil, Self.timeText(seconds)])
+                rows.append([displayName(of: key), nil, nil, Self.timeText(seconds)])
                 continue
             }
-            rows.append([key, nil, nil, text(document[key])])
+            rows.append([displayName(of: key), nil, nil, text(document[key])])
         }
         if let dicom = document["dicom"] as? [String: Any] { appendElements(dicom, depth: 0, to: &rows) }
         return rows
+    }
+
+    /// What a document key is called where people see it: the field name they type in
+    /// conditions (`patient`, not the stored `patientName`; `id`, not `sha256`); storage facts
+    /// that are no field (`chunkSize`, `sources`) keep their key.
+    static func displayName(of key: String) -> String {
+        Schema.fields.first { $0.documentKey == key }?.name ?? key
+    }
+
+    /// The name of a header attribute: its keyword; for a private one, the vendor's name for
+    /// it from the private dictionary (in brackets, as pydicom shows it), found through the
+    /// private creator that reserved its block in the same dataset.
+    static func attributeName(of tag: DicomTag, in dataset: [String: Any]) -> String {
+        if let keyword = DataDictionary.entry(for: tag)?.keyword, !keyword.isEmpty { return keyword }
+        guard tag.isPrivate else { return "" }
+        let block = tag.element >> 8
+        if block == 0 { return tag.element >= 0x10 ? "Private Creator" : "(private)" }
+        let creatorKey = String(format: "%04X00%02X", tag.group, block)
+        guard let creatorElement = dataset[creatorKey] as? [String: Any],
+            let creator = (creatorElement["Value"] as? [Any])?.first as? String,
+            let entry = DataDictionary.privateEntry(
+                for: tag, creator: creator.trimmingCharacters(in: .whitespaces))
+        else { return "(private)" }
+        return "[\(entry.name)]"
     }
 
     /// `2026-11-30T10:57:54Z`: ISO 8601, UTC.
@@ -59,7 +83,7 @@ enum DocumentRenderer {
             guard let element = dataset[key] as? [String: Any], let number = UInt32(key, radix: 16) else { continue }
             let tag = DicomTag(number)
             let vr = element["vr"] as? String ?? ""
-            let keyword = DataDictionary.entry(for: tag)?.keyword ?? (tag.isPrivate ? "(private)" : "")
+            let keyword = attributeName(of: tag, in: dataset)
             var value: String
             let items = vr == "SQ" ? element["Value"] as? [[String: Any]] : nil
             if let items {

@@ -254,22 +254,25 @@ enum ResultRenderer {
     }
 
     static func fields(_ fields: [FieldSummary], style: OutputStyle) -> RenderedResult {
+        let columns = ["field", "type", "operators", "description", "common values"]
+        func row(_ field: FieldSummary, separator: String) -> [String] {
+            [
+                field.name, field.type, field.operators.joined(separator: " "), field.summary,
+                field.examples.joined(separator: separator),
+            ]
+        }
         switch style.format {
         case .table:
             return RenderedResult(
                 data: table(
-                    columns: ["field", "type", "description", "common values"],
-                    rows: fields.map { [$0.name, $0.type, $0.summary, $0.examples.joined(separator: ", ")] },
-                    numeric: [], style: style))
+                    columns: columns, rows: fields.map { row($0, separator: ", ") }, numeric: [], style: style))
         case .csv:
-            return RenderedResult(
-                data: CSV.render(
-                    header: ["field", "type", "description", "common values"],
-                    rows: fields.map { [$0.name, $0.type, $0.summary, $0.examples.joined(separator: "; ")] }))
+            return RenderedResult(data: CSV.render(header: columns, rows: fields.map { row($0, separator: "; ") }))
         case .json, .ndjson:
             let objects: [JSONValue] = fields.map {
                 .object([
-                    ("field", .string($0.name)), ("type", .string($0.type)), ("description", .string($0.summary)),
+                    ("field", .string($0.name)), ("type", .string($0.type)),
+                    ("operators", .array($0.operators.map(JSONValue.string))), ("description", .string($0.summary)),
                     ("commonValues", .array($0.examples.map(JSONValue.string))),
                 ])
             }
@@ -375,13 +378,14 @@ func plural(_ count: Int, _ noun: String) -> String {
     "\(count) \(noun)\(count == 1 ? "" : "s")"
 }
 
-/// `1.2 MB`, decimal units as disks and networks count them.
+/// `1.23 MiB`: sizes are binary everywhere in dql, as they are typed (`512KB` is 512 × 1024
+/// bytes), and labelled so (KiB, MiB, GiB, TiB).
 func formatBytes(_ bytes: Int) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"]
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
     var value = Double(bytes)
     var unit = 0
-    while value >= 1000 && unit < units.count - 1 {
-        value /= 1000
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
         unit += 1
     }
     if unit == 0 { return "\(bytes) B" }

@@ -27,7 +27,8 @@ final class RowStream: RowSink, @unchecked Sendable {
             columns: columns, rows: [],
             rightAligned: Set(kinds.indices.filter { kinds[$0] == .numeric || kinds[$0] == .year }))
         switch style.format {
-        case .csv: write(CSV.line(columns))
+        // Every row carries its id (the file's SHA-256), last, unless a column is the id.
+        case .csv: write(CSV.line(columns + (columns.contains("id") ? [] : ["id"])))
         case .json: write("{\"rows\":[")
         case .table, .ndjson: break
         }
@@ -48,7 +49,8 @@ final class RowStream: RowSink, @unchecked Sendable {
                 write(table.body(cells, widths: widths))
             }
         case .csv:
-            write(rows.map { CSV.line($0.map { $0 ?? "" }) }.joined())
+            let withId = !columns.contains("id")
+            write(zip(ids, rows).map { id, row in CSV.line(row.map { $0 ?? "" } + (withId ? [id] : [])) }.joined())
         case .ndjson:
             write(zip(ids, rows).map { object(id: $0, row: $1).serialized() + "\n" }.joined())
         case .json:

@@ -387,9 +387,11 @@ final class Session {
     }
 
     /// Writes results. CSV reaches a terminal with control characters shown, as the table
-    /// does (JSON escapes them itself); to a file or a pipe every format is written exactly.
+    /// does (JSON escapes them itself), its records ending in plain newlines; to a file or a
+    /// pipe every format is written exactly (CSV with CRLF, as RFC 4180 says).
     private func emit(_ text: String) {
-        output.write(output.isTerminal && settings.style.format == .csv ? visible(text, keepingLines: true) : text)
+        guard output.isTerminal && settings.style.format == .csv else { return output.write(text) }
+        output.write(visible(text.replacingOccurrences(of: "\r\n", with: "\n"), keepingLines: true))
     }
 
     // MARK: Failures

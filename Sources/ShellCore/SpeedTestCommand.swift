@@ -11,7 +11,7 @@ import RedisIO
 
 /// `dql bench`: the demo's speed test as a command. Writes a random test object to the
 /// connected server once per chunk size, fetches it to disk over every connection count,
-/// checks every fetch against the object's SHA-256, prints MB/s per cell, and removes what it
+/// checks every fetch against the object's SHA-256, prints MiB/s per cell, and removes what it
 /// wrote, whatever happens.
 struct SpeedTestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -113,7 +113,7 @@ struct SpeedTestCommand: ParsableCommand {
             rows.append(row)
         }
         let table = TextTable(
-            columns: ["chunk", "load MB/s"] + connectionCounts.map { "fetch, \($0) conn. MB/s" }, rows: rows,
+            columns: ["chunk", "load MiB/s"] + connectionCounts.map { "fetch, \($0) conn. MiB/s" }, rows: rows,
             rightAligned: Set(1..<(connectionCounts.count + 2)))
         writeOutput(table.render(bold: false))
         printError("every fetch was written to disk and matched the object's SHA-256; test keys removed")
@@ -129,7 +129,7 @@ struct SpeedTestCommand: ParsableCommand {
     }
 
     static func rate(_ bytes: Int, _ time: Duration) -> String {
-        String(format: "%.0f", Double(bytes) / max(time.seconds, 1e-9) / 1e6)
+        String(format: "%.0f", Double(bytes) / max(time.seconds, 1e-9) / Double(1 << 20))
     }
 
     static func removeKeys(count: Int, key: (Int) -> String, client: RedisClient) {

@@ -86,7 +86,7 @@ import Testing
         #expect(completer.complete(word: "", before: "load ") == .fileNames)
         let overview = try HelpText.text(for: nil)
         for keyword in Keyword.statements { #expect(overview.contains("  \(keyword.rawValue) ")) }
-        #expect(try HelpText.text(for: "set").contains("chunk SIZE (4KB to 16MB)"))
+        #expect(try HelpText.text(for: "set").contains("chunk SIZE (4KiB to 16MiB)"))
         #expect(throws: SessionError.self) { try HelpText.text(for: "fnd") }
         #expect((try? HelpText.text(for: "fnd")) == nil)
         do {
