@@ -61,6 +61,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
     case notPermitted(user: String, endpoint: String, prefix: String, refusal: String, need: String)
     /// A meta-command (`\timing`, `\i`, …) that could not be understood.
     case metaCommand(String)
+    /// `:NAME` in a statement, with no `\set NAME` or `-v NAME=…` before it.
+    case undefinedVariable(String)
     /// A failure that is not about the text (the server, the disk), shown at its statement.
     case statementFailed(String)
 
@@ -155,6 +157,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .cannotWrite: "DQL410"
         case .notPermitted: "DQL411"
         case .metaCommand: "DQL501"
+        case .undefinedVariable: "DQL502"
         case .statementFailed: "DQL499"
         }
     }
@@ -217,6 +220,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .cannotWrite(let user, let endpoint, let prefix, let refusal):
             "the account '\(excerpt(user))' may not change the store under prefix '\(excerpt(prefix))' on \(endpoint) (\(excerpt(refusal, limit: 160))); nothing was written"
         case .metaCommand(let text): text
+        case .undefinedVariable(let name): "undefined variable '\(excerpt(name))'"
         case .statementFailed(let text): text
         }
     }
@@ -227,6 +231,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .unexpectedCharacter(let scalar):
             scalar == "`" ? "quote strings with ' or \"" : "a value with \(scalar) in it goes in quotes: '…'"
         case .unterminatedString(let quote): "close it with \(quote)"
+        case .undefinedVariable(let name):
+            "set it with \\set \(excerpt(name)) VALUE, or dql -v \(excerpt(name))=VALUE; \\set alone lists the variables"
         case .unknownEscape(let scalar) where scalar == "*" || scalar == "?":
             "for a literal \(scalar) in a like pattern write \\\\\(scalar) (a backslash, escaped, before it)"
         case .unknownEscape: "escapes are \\\\ \\' \\\" \\n \\t \\r \\uXXXX \\UXXXXXXXX \\u{X…}; \\\\ is a backslash"

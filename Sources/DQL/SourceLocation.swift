@@ -15,6 +15,22 @@ public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConver
     public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool { lhs.offset < rhs.offset }
 
     public var description: String { "\(line):\(column)" }
+
+    /// The location of byte `offset` in `text` (the end of the text if it is past it).
+    public init(byte offset: Int, in text: String) {
+        var location = SourceLocation.start
+        for scalar in text.unicodeScalars {
+            guard location.offset < offset else { break }
+            location.offset += scalar.utf8.count
+            if scalar == "\n" {
+                location.line += 1
+                location.column = 1
+            } else {
+                location.column += 1
+            }
+        }
+        self = location
+    }
 }
 
 /// A span of source text, from `start` up to (not including) `end`.

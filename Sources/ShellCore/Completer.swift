@@ -2,25 +2,35 @@ import DQL
 import Foundation
 
 /// Tab completion for the REPL, as a pure function of the text before the cursor: statement
-/// keywords at the start, meta-commands after `\`, field names and keywords elsewhere, tag
-/// values from the index inside a quoted value after `FIELD =` or `FIELD in (`, and file names
-/// (from the line editor) after `load` and `to`.
+/// keywords at the start, meta-commands after `\`, tag values from the index inside a quoted
+/// value after `FIELD =` or `FIELD in (`, paths after `load` and `to` (quoted or not), and
+/// elsewhere the field names and keywords that the parser accepts at that point: after a
+/// complete condition that is `and`, `or`, `order`, `limit`, `fetch`, …, never a field.
+///
+/// What is inserted never breaks the line: a value's quotes are doubled and its backslashes
+/// escaped, a directory ends with `/` (Tab goes on inside it), a file in quotes gets its
+/// closing quote.
 struct Completer {
     /// Tag values of a field, from the index.
     var tagValues: (Field) -> [String]
+    /// The directory relative paths start from.
+    var currentDirectory: () -> String = { FileManager.default.currentDirectoryPath }
 
     /// What to offer for `word`, the text from the word's start to the cursor; `before` is
     /// everything before the word (earlier lines of the statement included).
     enum Completion: Equatable {
-        /// Candidates that each start with the word, and what to append after a single match.
+        /// Candidates that each start with the word, and what to append after a single match
+        /// (nil: nothing, as after a directory).
         case candidates([String], append: Character?)
-        /// Let the line editor complete a file name.
-        case fileNames
     }
 
     /// Keywords offered inside a statement: every one that does not start a statement, and
-    /// `count` (for `order by count`).
-    static let keywords = Keyword.allCases.filter { !$0.startsStatement || $0 == .count }.map(\.rawValue)
+    /// `count` (for `order by count`) and `fetch` (for `find … fetch to`).
+    static let keywords = Keyword.allCases.filter { !$0.startsStatement || $0 == .count || $0 == .fetch }.map(
+        \.rawValue)
+
+    /// Keywords that are always followed by the same one, offered together.
+    static let pairs = ["order": "order by", "fetch": "fetch to"]
 
     func complete(word: String, before: String) -> Completion {
         let lowered = word.lowercased()
@@ -28,69 +38,95 @@ struct Completer {
             let names = MetaCommand.catalogue.map { String($0.name.dropFirst()) }
             return .candidates(names.filter { $0.hasPrefix(lowered) }, append: " ")
         }
-        if let (field, typed) = Self.quotedValueContext(before + word) {
-            let prefix = typed.lowercased()
-            // A value that could drive the terminal is not offered (it would be printed raw).
-            let values = tagValues(field).filter {
-                $0.lowercased().hasPrefix(prefix) && !$0.unicodeScalars.contains { isUnsafeOnATerminal($0) }
+        let text = before + word
+        if let open = Self.openQuote(in: text) {
+            let written = String(text[text.index(after: open.index)...])
+            let head = String(text[..<open.index])
+            if let field = Self.valueField(before: head) {
+                return valueCandidates(field, written: written, word: word, quote: open.quote)
             }
-            // Only the part of the value after `word` is replaced, so candidates begin with it.
-            let kept = typed.count - word.count
-            return .candidates(values.map { word + String($0.dropFirst(max(0, kept) + word.count)) }, append: "'")
+            if Self.takesPath(before: head) {
+                return pathCandidates(written: written, word: word, quote: open.quote)
+            }
+            return .candidates([], append: nil)
         }
-        let words = before.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
-        let previous = words.last.map { $0.lowercased() }
-        if previous == "load" || previous == "to" {
-            // libedit expands `~` from the password database; dql from $HOME, as a shell does.
-            return word.hasPrefix("~") ? .candidates(Self.homePaths(word), append: nil) : .fileNames
+        let statement = Self.currentStatement(before)
+        let words = statement.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        if Self.takesPath(before: statement) {
+            return pathCandidates(written: word, word: word, quote: nil)
         }
-        let statementStart = words.isEmpty || before.trimmingCharacters(in: .whitespaces).hasSuffix(";")
-        if statementStart {
-            return .candidates(
-                Keyword.statements.map(\.rawValue).filter { $0.hasPrefix(lowered) }, append: " ")
+        if words.isEmpty {
+            return .candidates(Keyword.statements.map(\.rawValue).filter { $0.hasPrefix(lowered) }, append: " ")
         }
+        // Whatever the parser takes next: each candidate is tried after the text so far.
         let fields = Schema.fields.map(\.name).filter { $0.lowercased().hasPrefix(lowered) }
-        let keywords = Self.keywords.filter { $0.hasPrefix(lowered) && !lowered.isEmpty }
-        return .candidates(fields + keywords, append: " ")
-    }
-
-    /// Paths under a home directory that complete `word` (`~/sc` → `~/scans/`), keeping the
-    /// `~` as typed; directories end with `/` so completion goes on inside them.
-    static func homePaths(_ word: String) -> [String] {
-        guard let slash = word.lastIndex(of: "/") else { return PathExpansion.expand(word) == nil ? [] : [word + "/"] }
-        let typedDirectory = String(word[...slash])
-        let partial = String(word[word.index(after: slash)...])
-        guard let directory = PathExpansion.expand(typedDirectory),
-            let names = try? FileManager.default.contentsOfDirectory(atPath: directory)
-        else { return [] }
-        return names.filter { $0.hasPrefix(partial) && (partial.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map {
-            name in
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: directory + "/" + name, isDirectory: &isDirectory)
-            return typedDirectory + name + (isDirectory.boolValue ? "/" : "")
+        let keywords = Self.keywords.filter { $0.hasPrefix(lowered) }
+        let fitting = (fields + keywords).filter { Self.parses(statement + $0 + " ") }.map { candidate in
+            // `order by` and `fetch to` in one go.
+            Self.pairs[candidate].flatMap { Self.parses(statement + $0 + " ") ? $0 : nil } ?? candidate
         }
+        return .candidates(fitting, append: " ")
     }
 
-    /// The field and the value typed so far when the text ends inside a quoted value:
-    /// `protocol = 'ANG`, `modality in ('CT', 'M`.
-    static func quotedValueContext(_ text: String) -> (Field, String)? {
-        // Find the open quote: an odd number of quotes of one kind before the end.
-        var openQuote: (Character, String.Index)?
+    /// Whether `text` is a statement so far: complete, or wanting only more text.
+    static func parses(_ text: String) -> Bool {
+        guard let error = Parser.parseUntilError(text).error else { return true }
+        return error.isIncomplete
+    }
+
+    /// The text after the last `;` outside quotes: the statement being typed.
+    static func currentStatement(_ text: String) -> String {
+        var quote: Character?
+        var start = text.startIndex
         var index = text.startIndex
         while index < text.endIndex {
             let character = text[index]
-            if let (quote, _) = openQuote {
-                if character == quote { openQuote = nil }
+            if let open = quote {
+                if character == "\\" {
+                    index = text.index(after: index)
+                    if index == text.endIndex { break }
+                } else if character == open {
+                    quote = nil
+                }
             } else if character == "'" || character == "\"" {
-                openQuote = (character, index)
+                quote = character
+            } else if character == ";" {
+                start = text.index(after: index)
             }
             index = text.index(after: index)
         }
-        guard let (_, quoteIndex) = openQuote else { return nil }
-        let typed = String(text[text.index(after: quoteIndex)...])
-        var head = text[..<quoteIndex]
-        while head.last == " " || head.last == "\t" { head.removeLast() }
-        // `FIELD =`, `FIELD !=`, `FIELD <>`, or inside `FIELD [not] in ( … ,`.
+        return String(text[start...])
+    }
+
+    /// Whether the next word is a path: right after `load` or `to`.
+    static func takesPath(before text: String) -> Bool {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        guard text.last == " " || text.last == "\t" || text.last == "\n", let last = words.last else { return false }
+        return Keyword(word: String(last)).map { $0 == .load || $0 == .to } ?? false
+    }
+
+    // MARK: Values
+
+    /// `written`: the text after the open quote, as typed (escapes and all); `word` is its end.
+    private func valueCandidates(_ field: Field, written: String, word: String, quote: Character) -> Completion {
+        let prefix = Self.unescaped(written, quote: quote).lowercased()
+        // A value that could drive the terminal is not offered (it would be printed raw).
+        let values = tagValues(field).filter {
+            $0.lowercased().hasPrefix(prefix) && !$0.unicodeScalars.contains { isUnsafeOnATerminal($0) }
+        }
+        // Only the word is replaced: each candidate is the value escaped for its quotes, less
+        // what was typed before the word (case as stored: `'o` gives `'Other^Person`).
+        let kept = written.count - word.count
+        let candidates = values.map { String(Self.escaped($0, quote: quote).dropFirst(kept)) }
+        return .candidates(candidates, append: quote)
+    }
+
+    /// The field whose value is being typed when `head` is the text before the open quote:
+    /// `protocol =`, `modality !=`, `sex in ('F',`.
+    static func valueField(before head: String) -> Field? {
+        var head = Substring(head)
+        func trim() { while head.last == " " || head.last == "\t" || head.last == "\n" { head.removeLast() } }
+        trim()
         if head.hasSuffix("!=") || head.hasSuffix("<>") {
             head.removeLast(2)
         } else if head.hasSuffix("=") {
@@ -98,17 +134,134 @@ struct Completer {
         } else if head.hasSuffix("(") || head.hasSuffix(",") {
             guard let open = head.lastIndex(of: "(") else { return nil }
             head = head[..<open]
-            while head.last == " " { head.removeLast() }
+            trim()
             guard head.lowercased().hasSuffix("in") else { return nil }
             head.removeLast(2)
-            while head.last == " " { head.removeLast() }
+            trim()
             if head.lowercased().hasSuffix(" not") { head.removeLast(4) }
+        } else if head.lowercased().hasSuffix("like") {
+            head.removeLast(4)
         } else {
             return nil
         }
-        while head.last == " " || head.last == "\t" { head.removeLast() }
+        trim()
         let name = head.reversed().prefix { $0.isLetter || $0.isNumber || $0 == "_" }.reversed()
         guard let field = Schema.field(named: String(name)), field.kind == .tag else { return nil }
-        return (field, typed)
+        return field
+    }
+
+    // MARK: Paths
+
+    private func pathCandidates(written: String, word: String, quote: Character?) -> Completion {
+        let typed = quote.map { Self.unescaped(written, quote: $0) } ?? written
+        let entries = Self.paths(completing: typed, from: currentDirectory())
+        let kept = written.count - word.count
+        let candidates = entries.compactMap { entry -> String? in
+            if let quote { return String(Self.escaped(entry.path, quote: quote).dropFirst(kept)) }
+            let rest = String(entry.path.dropFirst(typed.count))
+            // Unquoted, a name with a blank or a quote would end the path early.
+            guard !rest.contains(where: { $0 == " " || $0 == "\t" || $0 == "'" || $0 == "\"" || $0 == ";" }) else {
+                return nil
+            }
+            return word + rest
+        }
+        // A directory goes on (no space, no quote); a file ends the path.
+        let single = candidates.count == 1 ? entries.first : nil
+        let append: Character? = single.map { $0.isDirectory ? nil : (quote ?? " ") } ?? nil
+        return .candidates(candidates, append: append)
+    }
+
+    /// Entries whose path starts with `typed` (`~` and `~user` as a shell expands them,
+    /// relative paths from `directory`), keeping `typed` as written; directories end with `/`.
+    /// Hidden entries only when the name typed starts with `.`.
+    static func paths(completing typed: String, from directory: String) -> [(path: String, isDirectory: Bool)] {
+        if typed.hasPrefix("~") && !typed.contains("/") {
+            return PathExpansion.expand(typed) == nil ? [] : [(typed + "/", true)]
+        }
+        let slash = typed.lastIndex(of: "/")
+        let typedDirectory = slash.map { String(typed[...$0]) } ?? ""
+        let partial = slash.map { String(typed[typed.index(after: $0)...]) } ?? typed
+        let listed: String
+        if typedDirectory.isEmpty {
+            listed = directory
+        } else {
+            guard let expanded = PathExpansion.expand(typedDirectory) else { return [] }
+            listed = expanded.hasPrefix("/") ? expanded : directory + "/" + expanded
+        }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: listed) else { return [] }
+        return names.filter { $0.hasPrefix(partial) && (partial.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map {
+            name in
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: listed + "/" + name, isDirectory: &isDirectory)
+            return (typedDirectory + name + (isDirectory.boolValue ? "/" : ""), isDirectory.boolValue)
+        }
+    }
+
+    // MARK: Quotes
+
+    /// The quote left open at the end of `text` and where it is, if the text ends inside a
+    /// string (`''` and backslash escapes inside are part of it).
+    static func openQuote(in text: String) -> (quote: Character, index: String.Index)? {
+        var open: (Character, String.Index)?
+        var index = text.startIndex
+        var inComment = false
+        while index < text.endIndex {
+            let character = text[index]
+            if inComment {
+                if character == "\n" { inComment = false }
+            } else if let (quote, _) = open {
+                if character == "\\" {
+                    index = text.index(after: index)
+                    if index == text.endIndex { break }
+                } else if character == quote {
+                    let next = text.index(after: index)
+                    if next < text.endIndex && text[next] == quote {
+                        index = next
+                    } else {
+                        open = nil
+                    }
+                }
+            } else if character == "'" || character == "\"" {
+                open = (character, index)
+            } else if character == "-", text[index...].hasPrefix("--") {
+                inComment = true
+            }
+            index = text.index(after: index)
+        }
+        return open.map { (quote: $0.0, index: $0.1) }
+    }
+
+    /// Text as typed inside quotes, read back: `''` is a quote, `\x` is x (enough to match
+    /// values by their start).
+    static func unescaped(_ text: String, quote: Character) -> String {
+        var result = ""
+        var escaping = false
+        var previousWasQuote = false
+        for character in text {
+            if escaping {
+                result.append(character)
+                escaping = false
+            } else if character == "\\" {
+                escaping = true
+            } else if character == quote && previousWasQuote {
+                previousWasQuote = false
+                continue
+            } else {
+                previousWasQuote = character == quote
+                result.append(character)
+            }
+        }
+        return result
+    }
+
+    /// Text to insert inside `quote`: the quote doubled, a backslash escaped.
+    static func escaped(_ text: String, quote: Character) -> String {
+        var result = ""
+        for character in text {
+            if character == quote { result.append(quote) }
+            if character == "\\" { result.append("\\") }
+            result.append(character)
+        }
+        return result
     }
 }

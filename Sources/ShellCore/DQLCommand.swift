@@ -33,6 +33,12 @@ public struct DQLCommand: AsyncParsableCommand {
         completion: .file(extensions: ["dql"]))
     var files: [String] = []
 
+    @Option(
+        name: [.customShort("v"), .customLong("set"), .customLong("variable")],
+        help: ArgumentHelp(
+            "Set a variable for :NAME and :'NAME' in statements (repeatable).", valueName: "NAME=VALUE"))
+    var variables: [String] = []
+
     @OptionGroup var connection: ConnectionOptions
 
     @Flag(name: .long, help: "Print each statement's time and its phases to stderr.")
@@ -43,6 +49,9 @@ public struct DQLCommand: AsyncParsableCommand {
 
     @Flag(name: [.customShort("x"), .customLong("expanded")], help: "One line per column in tables.")
     var expanded = false
+
+    @Flag(name: .long, help: "Never send results through the pager ($DQL_PAGER, $PAGER or less).")
+    var noPager = false
 
     @Flag(name: .long, help: "No colour, even on a terminal (NO_COLOR does the same).")
     var noColor = false
@@ -67,10 +76,22 @@ public struct DQLCommand: AsyncParsableCommand {
             throw ExitCode(ExitCodes.usage)
         }
         var settings = SessionSettings()
-        settings.style = OutputStyle(format: format, expanded: expanded, color: !noColor && Terminal.colorAllowed())
+        settings.style = OutputStyle(
+            format: format, expanded: expanded ? .on : .off, color: !noColor && Terminal.colorAllowed())
         settings.timing = timing
         settings.continueOnError = continueOnError
         settings.confirm = !yes
+        if noPager { settings.pager = .off }
+        var variables = Variables()
+        for assignment in self.variables {
+            guard let (name, value) = Variables.assignment(assignment) else {
+                printError(
+                    "dql: -v \(visible(assignment)): expected NAME=VALUE, NAME a letter or _ then letters, digits and _"
+                )
+                throw ExitCode(ExitCodes.usage)
+            }
+            variables[name] = value
+        }
         let prefix: String
         switch prefixOption.resolved(environment: environment) {
         case .success(let value): prefix = value
@@ -82,8 +103,9 @@ public struct DQLCommand: AsyncParsableCommand {
         // condition the parser allows.
         let actions = Self.orderedActions(arguments: CommandLine.arguments, commands: commands, files: files)
         let status = try await DedicatedThreads.detach(name: "dql.session", stackSize: 8 << 20) {
-            [configuration, settings] in
+            [configuration, settings, variables] in
             let session = Session(configuration: configuration, prefix: prefix, settings: settings)
+            session.variables = variables
             return Self.runSession(session, actions: actions, environment: environment)
         }
         if status != ExitCodes.success { throw ExitCode(status) }
@@ -164,7 +186,9 @@ public struct DQLCommand: AsyncParsableCommand {
             {
                 kinds.append(false)
                 if !argument.contains("=") && argument.count <= 2 || argument == "--file" { index += 1 }
-            } else if ["--url", "--format", "--prefix", "--connect-timeout"].contains(argument) {
+            } else if ["--url", "--format", "--prefix", "--connect-timeout", "-v", "--set", "--variable"].contains(
+                argument)
+            {
                 index += 1
             }
             index += 1

@@ -99,6 +99,14 @@ enum Interrupt {
         while wakePipe.read >= 0, read(wakePipe.read, &drain, drain.count) > 0 {}
     }
 
+    /// Sleeps for `duration` unless interrupted first; false when interrupted (`\watch`).
+    static func sleep(_ duration: Duration) -> Bool {
+        if isPending { return false }
+        _ = NetworkInterruption.wait(
+            on: wakePipe.read, for: Int16(POLLIN), until: .now + duration, grace: .zero)
+        return !isPending
+    }
+
     /// Waits until `descriptor` has input to read (true) or an interruption is pending
     /// (false). Race-free: a signal that lands just before the wait still wakes it (the wait
     /// watches the wake pipe too).

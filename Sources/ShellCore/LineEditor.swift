@@ -99,13 +99,11 @@ private func lineEditorComplete(
     let line = Array(String(cString: buffer).utf8)
     let before = String(decoding: line.prefix(Int(max(0, start))), as: UTF8.self)
     switch completer.complete(word: word, before: LineEditor.pendingText + before) {
-    case .fileNames:
-        dql_rl_set_completion_over(0)
-        return nil
     case .candidates(let candidates, let append):
         dql_rl_set_completion_over(1)
-        guard !candidates.isEmpty else { return nil }
+        // Set every time: libedit keeps the last one, which would follow the next completion.
         dql_rl_set_append_character(Int32(append?.asciiValue ?? 0))
+        guard !candidates.isEmpty else { return nil }
         let common = candidates.dropFirst().reduce(candidates[0]) { prefix, candidate in
             String(zip(prefix, candidate).prefix { $0 == $1 }.map(\.0))
         }

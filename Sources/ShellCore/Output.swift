@@ -23,10 +23,22 @@ final class OutputTarget: @unchecked Sendable {
     static let standardOutput = OutputTarget(descriptor: STDOUT_FILENO, path: nil)
     static let standardError = OutputTarget(descriptor: STDERR_FILENO, path: nil)
 
-    private init(descriptor: Int32, path: String?) {
+    /// Whether `close()` closes the descriptor (a file or a pipe dql opened).
+    private let owned: Bool
+
+    private init(descriptor: Int32, path: String?, owned: Bool = false) {
         self.descriptor = descriptor
         self.path = path
+        self.owned = owned
         isTerminal = isatty(descriptor) == 1
+    }
+
+    /// The pipe to a command's stdin (`\o |cmd`, the pager); named `|cmd` in messages.
+    init(pipe descriptor: Int32, command: String) {
+        self.descriptor = descriptor
+        path = "|" + command
+        owned = true
+        isTerminal = false
     }
 
     /// The first write failure since the last call (a full disk, a file size limit), once.
@@ -46,7 +58,7 @@ final class OutputTarget: @unchecked Sendable {
         guard descriptor >= 0 else {
             throw SessionError("cannot write \(path): \(String(cString: strerror(errno)).lowercased())")
         }
-        return OutputTarget(descriptor: descriptor, path: path)
+        return OutputTarget(descriptor: descriptor, path: path, owned: true)
     }
 
     /// Whether the reader has gone away.
@@ -76,11 +88,17 @@ final class OutputTarget: @unchecked Sendable {
         }
     }
 
-    /// Closes a file target (never stdout or stderr).
+    /// Closes a file or pipe target (never stdout or stderr); once.
     func close() {
-        guard path != nil else { return }
-        lock.withLock { _ = Glibc.close(descriptor) }
+        guard owned else { return }
+        lock.withLock {
+            guard !closed else { return }
+            closed = true
+            broken = true
+            _ = Glibc.close(descriptor)
+        }
     }
+    private var closed = false
 }
 
 /// Writes a diagnostic line to stderr, keeping stdout for data. Anything in it that could

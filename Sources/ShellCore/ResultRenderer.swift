@@ -363,7 +363,8 @@ enum ResultRenderer {
 
     static func table(columns: [String], rows: [[String]], numeric: Set<Int>, style: OutputStyle) -> String {
         let table = TextTable(columns: columns, rows: rows.map { $0.map { visible($0) } }, rightAligned: numeric)
-        return style.expanded ? table.renderExpanded(bold: style.color) : table.render(bold: style.color)
+        return style.expands(tableWidth: TextTable.lineWidth(table.widths(fitting: table.rows)))
+            ? table.renderExpanded(bold: style.color) : table.render(bold: style.color)
     }
 
     /// A value as a JSON number when it is one, else as a string.

@@ -14,6 +14,8 @@ final class RowStream: RowSink, @unchecked Sendable {
     private var table = TextTable(columns: [], rows: [])
     private var widths: [Int] = []
     private var rowsWritten = 0
+    /// Whether the table is expanded, decided at its first page.
+    private var expanded: Bool?
 
     init(style: OutputStyle, write: @escaping (String) -> Void) {
         self.style = style
@@ -38,10 +40,14 @@ final class RowStream: RowSink, @unchecked Sendable {
         switch style.format {
         case .table:
             let cells = rows.map { $0.map { visible($0 ?? "") } }
-            if style.expanded {
-                var expanded = table
-                expanded.rows = cells
-                write(expanded.renderExpanded(bold: style.color, firstNumber: rowsWritten + 1))
+            // The first page decides, from its widths, whether `\x auto` expands the rows.
+            if expanded == nil {
+                expanded = style.expands(tableWidth: TextTable.lineWidth(table.widths(fitting: cells)))
+            }
+            if expanded == true {
+                var block = table
+                block.rows = cells
+                write(block.renderExpanded(bold: style.color, firstNumber: rowsWritten + 1))
             } else {
                 let first = widths.isEmpty
                 widths = table.widths(fitting: cells, minimum: widths)
@@ -64,7 +70,7 @@ final class RowStream: RowSink, @unchecked Sendable {
     /// Ends the output (the table's footer, the JSON object's last members) and returns the
     /// notes for stderr.
     func finish(_ found: FoundRows) -> [String] {
-        if style.format == .table && !style.expanded && widths.isEmpty {
+        if style.format == .table && expanded != true && widths.isEmpty {
             write(table.header(widths: table.widths(fitting: []), bold: style.color))
         }
         let cut = found.total > found.returned

@@ -1,4 +1,5 @@
 import DQL
+import DicomCore
 import Foundation
 import RedisIO
 
@@ -22,14 +23,34 @@ final class Session {
     private var includeDepth = 0
     /// Tag values per field, for completion; emptied when data changes.
     private var tagValueCache: [String: [String]] = [:]
+    /// `\set` and `-v` variables, replaced in statements as `:NAME` and `:'NAME'`.
+    var variables = Variables()
+    private let environment: [String: String]
+    /// The pager of the statement running now, when its results go through one.
+    private var activePager: PagedOutput?
+    /// The command `\o |COMMAND` writes to.
+    private var outputCommand: ChildProcess?
+    /// The last statement text run, as written (`\g`, `\e`, `\watch` run it again).
+    private(set) var lastStatement: String?
+    /// While `\watch` reruns a statement: no pager.
+    private var watching = false
+    /// Failures reported so far (`\watch` stops at one).
+    private var failures = 0
 
-    init(configuration: RedisConfiguration, prefix: String, settings: SessionSettings) {
+    init(
+        configuration: RedisConfiguration, prefix: String, settings: SessionSettings,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.configuration = configuration
         self.prefix = prefix
         self.settings = settings
+        self.environment = environment
     }
 
-    deinit { executor?.client.close() }
+    deinit {
+        executor?.client.close()
+        closeOutput()
+    }
 
     /// What the loop should do after a unit.
     enum Flow {
@@ -51,7 +72,9 @@ final class Session {
     /// Runs every unit from `lines`. Returns `.stop` when the session should end.
     func run(lines source: inout some LineSource, name: String?, interactive: Bool) -> Flow {
         let origin = Origin(name: name, interactive: interactive)
-        var reader = StatementReader(holdsCompleteStatements: !interactive)
+        var reader = StatementReader(holdsCompleteStatements: !interactive) { [unowned self] text in
+            (try? variables.interpolate(text, strict: false)) ?? text
+        }
         while true {
             // A held statement runs as soon as no further line is there to continue it.
             if reader.isHolding && !source.hasLineReady, let unit = reader.finish() {
@@ -90,9 +113,12 @@ final class Session {
     /// Runs one unit; on failure, reports it and says whether to go on.
     func run(_ unit: InputUnit, origin: Origin) -> Flow {
         switch unit.kind {
-        case .meta(let line):
+        case .meta(let written):
+            // Variables in arguments too (`\o :file`); one that is not set stays as written
+            // there, as colons in URLs and times must.
+            let line = (try? variables.interpolate(written, strict: false)) ?? written
             do {
-                return try runMeta(MetaCommand.parse(line), interactive: origin.interactive)
+                return try runMeta(MetaCommand.parse(line), unit: unit, origin: origin)
             } catch let error as MetaCommandError {
                 let location = SourceLocation(line: 1, column: error.column, offset: 0)
                 let diagnostic = DQLError(.metaCommand(error.message), at: SourceRange(location, location))
@@ -110,7 +136,19 @@ final class Session {
                 return report(
                     diagnostic, text: RedisURL.maskingPasswords(in: line), unit: unit, origin: origin, code: code)
             }
-        case .statements(let text):
+        case .statements(let written):
+            let text: String
+            do {
+                text = try variables.interpolate(written, strict: true)
+            } catch {
+                let range = SourceRange(
+                    SourceLocation(byte: error.bytes.lowerBound, in: written),
+                    SourceLocation(byte: error.bytes.upperBound, in: written))
+                return report(
+                    DQLError(.undefinedVariable(error.name), at: range), text: written, unit: unit, origin: origin,
+                    code: ExitCodes.statement)
+            }
+            lastStatement = written
             let clock = ContinuousClock()
             let parseStart = clock.now
             let (statements, syntaxError) = Parser.parseUntilError(text)
@@ -134,7 +172,10 @@ final class Session {
         let clock = ContinuousClock()
         let start = clock.now
         Interrupt.clear()
-        let stream = RowStream(style: settings.style) { [self] in emit($0) }
+        startPager()
+        defer { finishPager() }
+        let style = statementStyle
+        let stream = RowStream(style: style) { [self] in emit($0) }
         let confirmDeletes = origin.interactive && settings.confirm
         let context = StatementContext(
             isCancelled: { Interrupt.isPending }, rows: stream,
@@ -150,6 +191,7 @@ final class Session {
             result = try executor.execute(parsed.statement, context: context)
             settings.execution = executor.settings
         } catch {
+            finishPager()
             // Ctrl-C stopped a transfer between chunks, or a wait on the server.
             let cancelled =
                 (error as? ChunkTransferError) == .cancelled || (error as? RedisError)?.kind == .cancelled
@@ -178,10 +220,12 @@ final class Session {
         if case .rows(let found) = result, found.streamed {
             notes = stream.finish(found)
         } else {
-            let rendered = ResultRenderer.render(result, style: settings.style)
+            let rendered = ResultRenderer.render(result, style: style)
             emit(rendered.data)
             notes = rendered.notes
         }
+        // The user has left the pager before anything more is printed under the results.
+        finishPager()
         for note in notes { printError(note) }
         if settings.timing {
             printError(TimingReport.line(total: clock.now - start, profile: context.profile.profile))
@@ -279,7 +323,8 @@ final class Session {
 
     // MARK: Meta-commands
 
-    private func runMeta(_ command: MetaCommand, interactive: Bool) throws -> Flow {
+    private func runMeta(_ command: MetaCommand, unit: InputUnit, origin: Origin) throws -> Flow {
+        let interactive = origin.interactive
         switch command {
         case .timing(let on):
             settings.timing = on ?? !settings.timing
@@ -287,9 +332,36 @@ final class Session {
         case .format(let format):
             if let format { settings.style.format = format }
             printError("format is \(settings.style.format.rawValue)")
-        case .expanded(let on):
-            settings.style.expanded = on ?? !settings.style.expanded
-            printError("expanded display is \(settings.style.expanded ? "on" : "off")")
+        case .expanded(let mode):
+            settings.style.expanded = mode ?? (settings.style.expanded == .off ? .on : .off)
+            printError("expanded display is \(settings.style.expanded.rawValue)")
+        case .pager(let mode):
+            if let mode { settings.pager = mode }
+            let command = PagedOutput.command(environment: environment)
+            printError(
+                "pager is \(settings.pager.rawValue)" + (command.map { " (\($0))" } ?? " (PAGER is empty: none)"))
+        case .setVariable(let name, let value):
+            variables[name] = value
+        case .unsetVariable(let name):
+            variables[name] = nil
+        case .listVariables:
+            paged {
+                emit(variables.sortedNames.map { "\($0) = \(Variables.literal(variables[$0] ?? ""))\n" }.joined())
+            }
+        case .echo(let text):
+            let standardOutput = OutputTarget.standardOutput
+            standardOutput.write((standardOutput.isTerminal ? visible(text, keepingLines: true) : text) + "\n")
+        case .go(let target):
+            guard let text = unit.statement ?? lastStatement else {
+                throw SessionError("\\g: there is no statement to run yet")
+            }
+            return try runRedirected(to: target) {
+                run(InputUnit(kind: .statements(text), firstLine: 1, firstByte: 0), origin: origin)
+            }
+        case .edit:
+            return try edit(unit.statement ?? lastStatement ?? "", origin: origin)
+        case .watch(let seconds, let count):
+            return try watch(every: seconds, count: count, origin: origin)
         case .include(let path):
             guard includeDepth < 16 else {
                 throw SessionError("\\i nested more than 16 deep (does \(path) include itself?)")
@@ -301,15 +373,11 @@ final class Session {
             let flow = run(lines: &file, name: path, interactive: false)
             settings.continueOnError = saved
             if flow == .stop && !interactive { return .stop }
-        case .output(let path):
-            output.close()
-            output = .standardOutput
-            if let path {
-                guard let expanded = PathExpansion.expand(path) else {
-                    throw SessionError("cannot write \(path): no such user")
-                }
-                output = try OutputTarget.create(expanded)
-                printError("results go to \(path)")
+        case .output(let target):
+            closeOutput()
+            if let target {
+                (output, outputCommand) = try open(target)
+                printError("results go to \(target)")
             } else {
                 printError("results go to stdout")
             }
@@ -334,13 +402,175 @@ final class Session {
             let shards = connected.client.isCluster ? " (Redis Cluster, \(connected.client.shards.count) masters)" : ""
             printError("connected to \(next.url)\(shards)")
         case .help(let topic):
-            output.write(try HelpText.text(for: topic))
+            let text = try HelpText.text(for: topic)
+            paged { emit(text) }
         case .list:
-            output.write(HelpText.metaCommands)
+            paged { emit(HelpText.metaCommands) }
         case .quit:
             return .stop
         }
         return .proceed
+    }
+
+    // MARK: Output
+
+    /// A file (`\o FILE`, `\g FILE`) or a command's stdin (`|COMMAND`) for results.
+    private func open(_ target: String) throws -> (OutputTarget, ChildProcess?) {
+        if target.hasPrefix("|") {
+            let child = try ChildProcess(
+                command: String(target.dropFirst()).trimmingCharacters(in: .whitespaces), pipeInput: true)
+            guard let input = child.input else { throw SessionError("cannot write to \(target)") }
+            return (input, child)
+        }
+        guard let expanded = PathExpansion.expand(target) else {
+            throw SessionError("cannot write \(target): no such user")
+        }
+        return (try OutputTarget.create(expanded), nil)
+    }
+
+    /// Back to stdout: a file closed, a command's input ended and the command waited for.
+    private func closeOutput() {
+        output.close()
+        output = .standardOutput
+        outputCommand?.finish()
+        outputCommand = nil
+    }
+
+    /// Runs `body` with results sent to `target` (when given), then back where they went.
+    private func runRedirected(to target: String?, _ body: () -> Flow) throws -> Flow {
+        guard let target else { return body() }
+        let (redirected, command) = try open(target)
+        let saved = output
+        output = redirected
+        defer {
+            redirected.close()
+            command?.finish()
+            output = saved
+        }
+        return body()
+    }
+
+    /// How this statement's results look: colour only where they reach a terminal (never in
+    /// a file `\o` or `\g` writes), and the width `\x auto` measures against.
+    private var statementStyle: OutputStyle {
+        var style = settings.style
+        let onTerminal = activePager != nil || output.isTerminal
+        style.color = settings.style.color && onTerminal
+        style.terminalWidth = onTerminal ? Terminal.size(of: STDOUT_FILENO)?.columns : nil
+        return style
+    }
+
+    /// Sends what the next statement writes to stdout through the pager, when stdout is a
+    /// terminal and the pager is on (never while `\watch` runs).
+    private func startPager() {
+        guard settings.pager != .off, !watching, output === OutputTarget.standardOutput, output.isTerminal,
+            let command = PagedOutput.command(environment: environment), let size = Terminal.size(of: STDOUT_FILENO)
+        else { return }
+        activePager = PagedOutput(
+            command: command, screenRows: size.rows, screenColumns: size.columns, always: settings.pager == .on)
+    }
+
+    /// Ends the pager's input and waits for the user to leave it. A Ctrl-C pressed in the
+    /// pager was the pager's, not a request to stop anything here.
+    private func finishPager() {
+        guard let pager = activePager else { return }
+        activePager = nil
+        pager.finish()
+        if pager.started { Interrupt.clear() }
+        if let failure = pager.failure {
+            printError("dql: no pager (\(failure)); \\pager off stops trying")
+        }
+    }
+
+    /// Text that is not a statement's result (`\help`, `\set`) through the pager like one.
+    private func paged(_ body: () -> Void) {
+        startPager()
+        body()
+        finishPager()
+    }
+
+    // MARK: Editing and watching
+
+    /// `\e`: the text in `$VISUAL` or `$EDITOR` (`vi` if neither is set); what the user saves
+    /// is run as if typed. Nothing is run when the editor fails or the file was not saved.
+    private func edit(_ text: String, origin: Origin) throws -> Flow {
+        let editor =
+            [environment["VISUAL"], environment["EDITOR"]].compactMap { $0 }.first {
+                !$0.trimmingCharacters(in: .whitespaces).isEmpty
+            } ?? "vi"
+        var template = Array((NSTemporaryDirectory() + "/dql-edit-XXXXXX.dql").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.map { mkstemps($0, 4) } ?? -1
+        }
+        guard descriptor >= 0 else { throw SessionError("\\e: cannot make a temporary file: \(systemMessage(errno))") }
+        let path = String(cString: template)
+        defer { unlink(path) }
+        let file = OutputTarget(pipe: descriptor, command: "")
+        file.write(text.isEmpty || text.hasSuffix("\n") ? text : text + "\n")
+        file.close()
+        let before = modificationTime(of: path)
+        let status = try ChildProcess(command: editor + " " + Self.shellQuoted(path), pipeInput: false).finish()
+        Interrupt.clear()
+        guard status == 0 else {
+            throw SessionError("\\e: the editor (\(editor)) ended with status \(status); nothing was run")
+        }
+        guard let edited = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SessionError("\\e: cannot read what the editor saved (\(path)) as UTF-8 text")
+        }
+        guard modificationTime(of: path) != before || edited != text + "\n" else {
+            printError("\\e: not saved; nothing was run")
+            return .proceed
+        }
+        guard !edited.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            printError("\\e: empty; nothing was run")
+            return .proceed
+        }
+        // What runs is shown, as psql does.
+        printError(edited.hasSuffix("\n") ? String(edited.dropLast()) : edited)
+        var lines = ScriptLines(text: edited)
+        return run(lines: &lines, name: nil, interactive: origin.interactive)
+    }
+
+    /// Seconds and nanoseconds of the last change to `path`.
+    private func modificationTime(of path: String) -> [Int]? {
+        var status = stat()
+        return stat(path, &status) == 0 ? [status.st_mtim.tv_sec, status.st_mtim.tv_nsec] : nil
+    }
+
+    /// `'…'` for /bin/sh.
+    static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// `\watch`: the last statement again every `seconds`, under a line with the time, until
+    /// `count` runs, a failure, or Ctrl-C (which ends the watch, not the session, at a prompt).
+    private func watch(every seconds: Double, count: Int?, origin: Origin) throws -> Flow {
+        guard let text = lastStatement else {
+            throw SessionError("\\watch: there is no statement to run yet; run one first")
+        }
+        watching = true
+        defer { watching = false }
+        let interval = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "EEE MMM d HH:mm:ss yyyy"
+        var runs = 0
+        while true {
+            runs += 1
+            emit("\(formatter.string(from: Date())) (every \(interval)s)\n\n")
+            let failuresBefore = failures
+            let flow = run(InputUnit(kind: .statements(text), firstLine: 1, firstByte: 0), origin: origin)
+            if flow == .stop || failures > failuresBefore { return flow }
+            if let count, runs >= count { return .proceed }
+            guard Interrupt.sleep(.milliseconds(Int(seconds * 1000))) else {
+                if !origin.interactive || Interrupt.endsSession {
+                    return failed(Interrupt.exitCode, "dql: interrupted", origin: origin)
+                }
+                Interrupt.clear()
+                return .proceed
+            }
+            emit("\n")
+        }
     }
 
     // MARK: Connection
@@ -390,8 +620,11 @@ final class Session {
     /// does (JSON escapes them itself), its records ending in plain newlines; to a file or a
     /// pipe every format is written exactly (CSV with CRLF, as RFC 4180 says).
     private func emit(_ text: String) {
-        guard output.isTerminal && settings.style.format == .csv else { return output.write(text) }
-        output.write(visible(text.replacingOccurrences(of: "\r\n", with: "\n"), keepingLines: true))
+        var shown = text
+        if (activePager != nil || output.isTerminal) && settings.style.format == .csv {
+            shown = visible(text.replacingOccurrences(of: "\r\n", with: "\n"), keepingLines: true)
+        }
+        if let activePager { activePager.write(shown) } else { output.write(shown) }
     }
 
     // MARK: Failures
@@ -411,6 +644,7 @@ final class Session {
 
     /// Records a failure: prints `message` and says whether the input should go on.
     private func failed(_ code: Int32, _ message: String, origin: Origin) -> Flow {
+        failures += 1
         printError(message)
         exitStatus = code
         if Interrupt.endsSession { return .stop }

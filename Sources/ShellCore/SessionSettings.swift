@@ -11,6 +11,8 @@ struct SessionSettings: Equatable {
     /// Ask before a delete in an interactive session (`--yes` or `set confirm off` skip it).
     var confirm = true
     var showProgress = true
+    /// When results on a terminal go through the pager.
+    var pager = PagerMode.auto
     /// Chunk size, connections, window and timeout.
     var execution = ExecutionSettings()
 

@@ -9,6 +9,8 @@ struct InputUnit: Equatable {
     }
 
     var kind: Kind
+    /// For `\g` and `\e`: the statement typed before them (not run), which they take.
+    var statement: String? = nil
     /// 1-based line of the unit's first line in its source.
     var firstLine: Int
     /// Byte offset of the unit's first line in its source.
@@ -27,6 +29,9 @@ struct InputUnit: Equatable {
 /// once (and asks before a delete).
 struct StatementReader {
     let holdsCompleteStatements: Bool
+    /// The text as it will run, for telling whether it is complete: variables replaced
+    /// (`:name` is no DQL, and its value may hold anything).
+    var substitute: (String) -> String = { $0 }
     private var pending: [String] = []
     private var pendingFirstLine = 1
     private var pendingFirstByte = 0
@@ -35,8 +40,21 @@ struct StatementReader {
     /// The pending text parses as complete statements (held for the next line).
     private var pendingIsComplete = false
 
-    init(holdsCompleteStatements: Bool = false) {
+    /// Whether the pending text ends inside a string (a `\` line is then part of it).
+    private var pendingInString = false
+
+    init(holdsCompleteStatements: Bool = false, substitute: @escaping (String) -> String = { $0 }) {
         self.holdsCompleteStatements = holdsCompleteStatements
+        self.substitute = substitute
+    }
+
+    /// Meta-commands that take the statement typed before them instead of letting it run:
+    /// `\g` runs it (to a file), `\e` edits it.
+    static let metaCommandsTakingStatement: Set<String> = ["\\g", "\\go", "\\e", "\\edit"]
+
+    static func takesStatement(_ line: Substring) -> Bool {
+        let name = line.prefix { $0 != " " && $0 != "\t" && $0 != "|" }
+        return metaCommandsTakingStatement.contains(String(name))
     }
 
     /// True while a statement has started but is not complete (the REPL shows `...>`).
@@ -53,6 +71,16 @@ struct StatementReader {
     mutating func feed(_ line: String) -> [InputUnit] {
         var units: [InputUnit] = []
         let trimmed = line.drop { $0 == " " || $0 == "\t" }
+        if !pending.isEmpty, !pendingInString, trimmed.hasPrefix("\\"), Self.takesStatement(trimmed) {
+            let taken = takePending()
+            let lineNumber = nextLine
+            let byte = nextByte
+            advance(past: line)
+            guard case .statements(let text) = taken.kind else { return [] }
+            return [
+                InputUnit(kind: .meta(String(trimmed)), statement: text, firstLine: lineNumber, firstByte: byte)
+            ]
+        }
         if isHolding {
             if trimmed.isEmpty || trimmed.hasPrefix("--") || Self.continues(trimmed) {
                 return append(line)
@@ -86,6 +114,7 @@ struct StatementReader {
     mutating func discard() {
         pending.removeAll()
         pendingIsComplete = false
+        pendingInString = false
     }
 
     /// Whether a line (without leading blanks) can only continue a statement.
@@ -106,11 +135,13 @@ struct StatementReader {
     private mutating func append(_ line: String) -> [InputUnit] {
         advance(past: line)
         pending.append(line)
-        let error = Parser.parseUntilError(pendingText).error
+        let error = Parser.parseUntilError(substitute(pendingText)).error
         if let error, error.isIncomplete {
             pendingIsComplete = false
+            if case .unterminatedString = error.kind { pendingInString = true } else { pendingInString = false }
             return []
         }
+        pendingInString = false
         if error == nil && holdsCompleteStatements {
             pendingIsComplete = true
             return []
@@ -122,6 +153,7 @@ struct StatementReader {
         defer {
             pending.removeAll()
             pendingIsComplete = false
+            pendingInString = false
         }
         return InputUnit(kind: .statements(pendingText), firstLine: pendingFirstLine, firstByte: pendingFirstByte)
     }

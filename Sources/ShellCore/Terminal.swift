@@ -25,6 +25,15 @@ enum Terminal {
         return 80
     }
 
+    /// Rows and columns of the terminal on `descriptor`; nil when it is no terminal.
+    static func size(of descriptor: Int32) -> (rows: Int, columns: Int)? {
+        var size = winsize()
+        guard isatty(descriptor) == 1, ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0,
+            size.ws_row > 0
+        else { return nil }
+        return (Int(size.ws_row), Int(size.ws_col))
+    }
+
     /// Asks a question on the terminal and reads the answer (for confirmations); nil when
     /// there is no terminal to ask on.
     static func ask(_ prompt: String) -> String? {

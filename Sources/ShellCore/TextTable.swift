@@ -26,6 +26,11 @@ struct TextTable {
         return widths
     }
 
+    /// Terminal columns a line takes with these widths: ` a | b `.
+    static func lineWidth(_ widths: [Int]) -> Int {
+        widths.reduce(0, +) + 3 * max(0, widths.count - 1) + 1
+    }
+
     /// The header line and the rule under it.
     func header(widths: [Int], bold: Bool) -> String {
         line(columns, widths: widths, header: true, bold: bold)

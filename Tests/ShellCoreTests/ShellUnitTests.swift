@@ -21,7 +21,7 @@ import Testing
     /// Rows streamed in pages print exactly as the same rows collected.
     @Test(arguments: OutputFormat.allCases) func streamedRowsPrintAsCollectedRows(format: OutputFormat) throws {
         for expanded in [false, true] {
-            let style = OutputStyle(format: format, expanded: expanded, color: false)
+            let style = OutputStyle(format: format, expanded: expanded ? .on : .off, color: false)
             let collected = ResultRenderer.render(.rows(Self.found), style: style)
             var text = ""
             let stream = RowStream(style: style) { text += $0 }
@@ -58,7 +58,7 @@ import Testing
         #expect(settings.execution.chunkSize == 1 << 20 && settings.execution.connections == 4)
         #expect(settings.execution.window == 2 && settings.execution.timeoutMilliseconds == 500)
         #expect(settings.timing && settings.style.format == .csv && !settings.confirm)
-        #expect(SessionSettings.describe(.chunkSize(1 << 20)) == "chunk is 1MB")
+        #expect(SessionSettings.describe(.chunkSize(1 << 20)) == "chunk is 1MiB")
         #expect(SessionSettings.describe(.timeout(500)) == "timeout is 500 ms")
     }
 
@@ -83,7 +83,6 @@ import Testing
             return
         }
         #expect(inside == ["window"])
-        #expect(completer.complete(word: "", before: "load ") == .fileNames)
         let overview = try HelpText.text(for: nil)
         for keyword in Keyword.statements { #expect(overview.contains("  \(keyword.rawValue) ")) }
         #expect(try HelpText.text(for: "set").contains("chunk SIZE (4KiB to 16MiB)"))

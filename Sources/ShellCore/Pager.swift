@@ -1,0 +1,83 @@
+import DQL
+
+/// When results on a terminal go through the pager (`\pager`, `--no-pager`).
+enum PagerMode: String, CaseIterable, Equatable {
+    /// Only results longer than the screen (the default, as psql does).
+    case auto
+    /// Every result on a terminal.
+    case on
+    /// Never.
+    case off
+}
+
+/// One statement's results on a terminal, held back until they are longer than the screen and
+/// then sent through the pager (`$DQL_PAGER`, `$PAGER`, or `less -FRSX`), which reads them as
+/// they come: a 20,000-row `find` streams into it page by page. Short results are written to
+/// the terminal as they are. Never used when stdout is not a terminal.
+final class PagedOutput {
+    private let command: String
+    private let screenRows: Int
+    private let screenColumns: Int
+    private let always: Bool
+    private var held = ""
+    private var lines = 0
+    private var child: ChildProcess?
+    /// Set when the pager could not be started: the results went to the terminal instead.
+    private(set) var failure: String?
+
+    init(command: String, screenRows: Int, screenColumns: Int, always: Bool) {
+        self.command = command
+        self.screenRows = screenRows
+        self.screenColumns = max(1, screenColumns)
+        self.always = always
+    }
+
+    /// The pager command from the environment: `DQL_PAGER`, else `PAGER`, else `less -FRSX`
+    /// (quit if one screen, keep colours, chop long lines, leave the screen as it was). An
+    /// empty value means no pager, as in psql.
+    static func command(environment: [String: String]) -> String? {
+        let command = environment["DQL_PAGER"] ?? environment["PAGER"] ?? "less -FRSX"
+        return command.trimmingCharacters(in: .whitespaces).isEmpty ? nil : command
+    }
+
+    /// Whether the pager was started (the user has seen the results in it).
+    var started: Bool { child != nil }
+
+    func write(_ text: String) {
+        guard !text.isEmpty else { return }
+        if let child {
+            child.input?.write(text)
+            return
+        }
+        if failure != nil { return OutputTarget.standardOutput.write(text) }
+        held += text
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+            lines += max(1, (displayWidth(String(line)) + screenColumns - 1) / screenColumns)
+        }
+        // The prompt needs a line of its own under the results.
+        if always || lines >= screenRows - 1 { start() }
+    }
+
+    /// Writes what is held, or ends the pager's input and waits for the user to leave it.
+    func finish() {
+        if let child {
+            child.finish()
+        } else if !held.isEmpty {
+            OutputTarget.standardOutput.write(held)
+        }
+        held = ""
+    }
+
+    private func start() {
+        do {
+            let child = try ChildProcess(command: command, pipeInput: true)
+            child.input?.write(held)
+            self.child = child
+            held = ""
+        } catch {
+            failure = "\(error)"
+            OutputTarget.standardOutput.write(held)
+            held = ""
+        }
+    }
+}
