@@ -129,6 +129,19 @@ public struct FindStatement: Sendable, Hashable {
     public var offset: Int?
     /// `fetch to PATH`: write the matching files there.
     public var fetchDirectory: PathLiteral?
+    /// `fetch to PATH overwrite|rename`: what to do where a different file has the name.
+    public var existingFiles: ExistingFiles?
+}
+
+/// What a fetch does where the target directory already holds a different file under the name
+/// it would write (a file with the same bytes is always recognised and left as it is).
+public enum ExistingFiles: String, Sendable, Hashable, CaseIterable {
+    /// Write nothing and say which files are in the way (the default).
+    case refuse
+    /// Replace them (atomically: rename(2) over the old file).
+    case overwrite
+    /// Write beside them as `NAME_2.dcm`, `NAME_3.dcm`, ….
+    case rename
 }
 
 /// `count … order by count|FIELD`.
@@ -178,7 +191,7 @@ public indirect enum Statement: Sendable, Hashable {
     case count(CountStatement)
     /// Every attribute of one file, by name or id.
     case show(Literal)
-    case fetch(Literal, to: PathLiteral)
+    case fetch(Literal, to: PathLiteral, existing: ExistingFiles?)
     case load(LoadStatement)
     case delete(Condition)
     case vacuum

@@ -201,13 +201,14 @@ public final class Executor: @unchecked Sendable {
                 try StoredHeader.document(String(json.dropFirst().dropLast()), id: id, layout: layout, client: client)
             }
             return .document(id: id, json: document)
-        case .fetch(let lookup, let directory):
+        case .fetch(let lookup, let directory, let existing):
             let id = try resolve(lookup, context: context)
             // Asked for by one of its names: written under that name.
             return .fetched(
                 try fetcher.fetchAll(
                     ids: [id], into: try PathExpansion.expand(directory), client: client, context: context,
-                    name: lookup.id == nil ? lookup.given : nil))
+                    name: lookup.id == nil ? lookup.given : nil,
+                    names: FetchNames(existing: existing ?? settings.existingFiles)))
         case .load(let load):
             return .loaded(try self.load(load, context: context))
         case .delete(let search):
@@ -271,6 +272,8 @@ public final class Executor: @unchecked Sendable {
         }
         let sink = context.rows
         var begun = false
+        // One record of the names this statement writes, across its pages.
+        let names = FetchNames(existing: plan.existingFiles ?? settings.existingFiles)
         let maximum = try serverLimits(context: context).maximumSearchResults
         try SearchRunner.page(from: plan.offset, limit: plan.limit, pageSize: plan.pageSize) { offset, count in
             let page = try SearchPage(
@@ -285,6 +288,13 @@ public final class Executor: @unchecked Sendable {
             let ids = page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
             let rows = page.documents.map { document in plan.columns.map { Self.display($0, document.attributes) } }
             found.returned += rows.count
+            // Each page's files are fetched before the next page is read, so memory stays
+            // bounded by a page however many files match; and before its rows are shown, so a
+            // row shown is a file fetched.
+            if let directory, !ids.isEmpty {
+                found.fetched += try fetcher.fetchAll(
+                    ids: ids, into: directory, client: client, context: context, names: names)
+            }
             if let sink {
                 if !begun { sink.begin(columns: found.columns, total: page.total) }
                 begun = true
@@ -292,11 +302,6 @@ public final class Executor: @unchecked Sendable {
             } else {
                 found.ids += ids
                 found.rows += rows
-            }
-            // Each page's files are fetched before the next page is read, so memory stays
-            // bounded by a page however many files match.
-            if let directory, !ids.isEmpty {
-                found.fetched += try fetcher.fetchAll(ids: ids, into: directory, client: client, context: context)
             }
             return rows.count
         }

@@ -42,13 +42,16 @@ public struct Fetcher: Sendable {
 
     /// Fetches file `id` into `directory` (created if needed).
     public func fetch(
-        id: String, into directory: String, client: RedisClient, context: StatementContext = StatementContext()
+        id: String, into directory: String, client: RedisClient, context: StatementContext = StatementContext(),
+        names: FetchNames = FetchNames()
     ) throws -> Result {
         let facts = try context.profile.measure(.query) {
             try StoredFacts.read(ids: [id], layout: layout, client: client)[0]
         }
+        try names.check([(id, facts)], in: directory)
         return try fetch(
-            id: id, facts: facts, into: directory, client: client, connections: connections, context: context)
+            id: id, facts: facts, into: directory, client: client, connections: connections, context: context,
+            names: names)
     }
 
     /// Fetches many files into `directory`: a file with enough chunks to keep every connection
@@ -58,7 +61,7 @@ public struct Fetcher: Sendable {
     /// it was asked for by, which may be any of the names it was loaded under).
     public func fetchAll(
         ids: [String], into directory: String, client: RedisClient, context: StatementContext = StatementContext(),
-        name: String? = nil
+        name: String? = nil, names: FetchNames = FetchNames()
     ) throws -> [Result] {
         let layout = layout
         let stored = try context.profile.measure(.query) {
@@ -69,13 +72,14 @@ public struct Fetcher: Sendable {
             if let name, ids.count == 1 { renamed.name = name }
             return renamed
         }
+        try names.check(Array(zip(ids, facts)), in: directory)
         context.activity.begin(files: ids.count, bytes: facts.reduce(0) { $0 + $1.size })
         var results = [Result?](repeating: nil, count: ids.count)
         let isLarge = facts.map { ($0.size + $0.chunkSize - 1) / $0.chunkSize >= connections }
         for index in ids.indices where isLarge[index] {
             results[index] = try fetch(
                 id: ids[index], facts: facts[index], into: directory, client: client, connections: connections,
-                context: context)
+                context: context, names: names)
             context.activity.finishFile()
         }
         let small = ids.indices.filter { !isLarge[$0] }
@@ -102,7 +106,7 @@ public struct Fetcher: Sendable {
                 do {
                     result = try this.fetch(
                         id: ids[index], facts: facts[index], into: directory, client: client, connections: 1,
-                        context: sideBySide)
+                        context: sideBySide, names: names)
                 } catch {
                     next.store(small.count, ordering: .relaxed)  // the other workers stop claiming
                     throw error
@@ -119,14 +123,17 @@ public struct Fetcher: Sendable {
 
     private func fetch(
         id: String, facts: StoredFacts, into directory: String, client: RedisClient, connections: Int,
-        context: StatementContext
+        context: StatementContext, names: FetchNames
     ) throws -> Result {
         try createDirectories(directory)
-        let name = SafeName.make(facts.name, fallback: String(id.prefix(16)) + ".dcm")
+        let name = facts.safeName(id: id)
+        // With `overwrite` the file is wanted under its very name: only that name counts.
         if let path = try context.profile.measure(
             .checksum,
             {
-                Self.identicalFile(named: name, in: directory, id: id, size: facts.size)
+                names.existing == .overwrite
+                    ? Self.sameFile(at: PathText.join(directory, name), id: id, size: facts.size)
+                    : Self.identicalFile(named: name, in: directory, id: id, size: facts.size)
             })
         {
             context.activity.add(bytes: facts.size)
@@ -190,7 +197,7 @@ public struct Fetcher: Sendable {
         context.profile.add(bytes: facts.size)
         let digest = try context.profile.measure(.checksum) { try hasher.finish() }
         guard digest == id else { throw FetchError.checksumMismatch(id: id, found: digest) }
-        let final = try Self.link(temporary, into: directory, name: name)
+        let final = try names.place(temporary, into: directory, name: name)
         var written = stat()
         if lstat(final, &written) == 0 {
             Self.remember(id, of: final, FileVersion(written))
@@ -266,6 +273,15 @@ public struct Fetcher: Sendable {
         return byDigest[id]
     }
 
+    /// `path` if it is a regular file holding file `id`'s bytes (same size, then SHA-256).
+    static func sameFile(at path: String, id: String, size: Int) -> String? {
+        var status = stat()
+        guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) == size,
+            digest(of: path, status) == id
+        else { return nil }
+        return path
+    }
+
     /// Per target path (`directory/name`): the files under it and its `_N` names, by digest.
     private static let variants = Mutex<[String: [String: String]]>([:])
 
@@ -336,6 +352,59 @@ public struct Fetcher: Sendable {
     }
 }
 
+/// The names one statement's fetch writes, and what it does where a different file already
+/// has one: files of the statement that share a name (every series's `IM00000.dcm`) are
+/// written side by side as `NAME_2.dcm`, …; a file that was there before is refused (nothing
+/// is fetched), replaced, or written beside, as `existing` says.
+public final class FetchNames: Sendable {
+    public let existing: ExistingFiles
+    /// `directory/name` paths this statement has written.
+    private let written = Mutex<Set<String>>([])
+
+    public init(existing: ExistingFiles = .refuse) {
+        self.existing = existing
+    }
+
+    /// With `refuse`: throws, before anything is fetched, if any of `files` would go where a
+    /// different file already is (one with the same bytes is recognised, not in the way).
+    func check(_ files: [(id: String, facts: StoredFacts)], in directory: String) throws {
+        guard existing == .refuse else { return }
+        let inTheWay = files.compactMap { id, facts -> String? in
+            let name = facts.safeName(id: id)
+            let path = PathText.join(directory, name)
+            var status = stat()
+            guard lstat(path, &status) == 0, !written.withLock({ $0.contains(path) }),
+                Fetcher.identicalFile(named: name, in: directory, id: id, size: facts.size) == nil
+            else { return nil }
+            return name
+        }
+        if !inTheWay.isEmpty { throw FetchError.differentFilesThere(directory: directory, names: inTheWay) }
+    }
+
+    /// Puts the verified `temporary` file into `directory` as `name`: over an older file with
+    /// `overwrite` (rename(2), atomic), else with link(2), which never replaces one (then as
+    /// `NAME_2.dcm`, … if the name is taken).
+    func place(_ temporary: String, into directory: String, name: String) throws -> String {
+        let path = PathText.join(directory, name)
+        let ours = written.withLock { $0.contains(path) }
+        let final: String
+        var status = stat()
+        if existing == .overwrite && !ours && lstat(path, &status) == 0 {
+            guard status.st_mode & S_IFMT != S_IFDIR else {
+                throw FetchError.cannotWrite(path: path, reason: "it is a directory")
+            }
+            guard Glibc.rename(temporary, path) == 0 else {
+                throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))
+            }
+            final = path
+        } else {
+            final = try Fetcher.link(temporary, into: directory, name: name)
+        }
+        written.withLock { _ = $0.insert(path) }
+        return final
+    }
+}
+
 /// Why a fetch failed.
 public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(id: String)
@@ -344,6 +413,8 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotWrite(path: String, reason: String)
     /// The file would not fit where it was to go (found before any byte was fetched).
     case noRoom(name: String, size: Int, directory: String, reason: String)
+    /// Files with other bytes already have names the fetch would write (nothing was fetched).
+    case differentFilesThere(directory: String, names: [String])
 
     public var description: String {
         switch self {
@@ -354,6 +425,16 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
         case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
         case .noRoom(let name, let size, let directory, let reason):
             "no room for \(name) (\(size) bytes) in \(directory): \(reason); nothing was written"
+        case .differentFilesThere(let directory, let names):
+            "\(directory) already has "
+                + (names.count == 1
+                    ? "a different file named \(names[0])"
+                    : "different files named "
+                        + names.prefix(5).joined(separator: ", ")
+                        + (names.count > 5 ? " and \(names.count - 5) more" : ""))
+                + "; nothing was fetched. Add overwrite to replace "
+                + (names.count == 1 ? "it" : "them") + ", or rename to write beside "
+                + (names.count == 1 ? "it" : "them") + " (NAME_2.dcm)"
         }
     }
 }
@@ -363,6 +444,11 @@ struct StoredFacts: Sendable {
     var name: String
     var size: Int
     var chunkSize: Int
+
+    /// The name the file is written under: its stored name made safe, or its id's start.
+    func safeName(id: String) -> String {
+        SafeName.make(name, fallback: String(id.prefix(16)) + ".dcm")
+    }
 
     /// The largest value Redis stores (proto-max-bulk-len's default): no chunk can be larger.
     static let largestChunk = 512 << 20

@@ -8,6 +8,8 @@ public enum Keyword: String, CaseIterable, Sendable {
     case `where`, order, by, limit, offset, to
     // Load options (also settings).
     case recursive, chunk, connections, window
+    // Fetch options.
+    case overwrite, rename
     // Conditions.
     case and, or, not, `in`, between, like, contains, `is`, missing
     // Directions.
@@ -46,7 +48,7 @@ public enum Keyword: String, CaseIterable, Sendable {
     /// Words that may follow a path and are never paths themselves (`load ./x recursive`).
     public var followsPath: Bool {
         switch self {
-        case .recursive, .chunk, .connections, .window: true
+        case .recursive, .chunk, .connections, .window, .overwrite, .rename: true
         default: false
         }
     }
@@ -64,7 +66,7 @@ public enum Keyword: String, CaseIterable, Sendable {
         switch self {
         case .find:
             (
-                "find [* | FIELD, …] [where CONDITION] [order by FIELD [asc|desc]] [limit N [offset M]] [fetch to PATH]",
+                "find [* | FIELD, …] [where CONDITION] [order by FIELD [asc|desc]] [limit N [offset M]] [fetch to PATH [overwrite|rename]]",
                 "find where protocol = '194' and year = 2019 fetch to ./out"
             )
         case .count:
@@ -73,7 +75,7 @@ public enum Keyword: String, CaseIterable, Sendable {
                 "count by modality, year order by count desc"
             )
         case .show: ("show NAME|ID", "show 'CT_small.dcm'")
-        case .fetch: ("fetch NAME|ID to PATH", "fetch 'CT_small.dcm' to ./out")
+        case .fetch: ("fetch NAME|ID to PATH [overwrite|rename]", "fetch 'CT_small.dcm' to ./out")
         case .load:
             ("load PATH [recursive] [chunk SIZE] [connections N] [window N]", "load ./scans recursive")
         case .delete: ("delete where CONDITION", "delete where patientId = 'ANON123'")

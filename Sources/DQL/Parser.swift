@@ -116,7 +116,8 @@ public struct Parser {
         case .fetch:
             let name = try parseName(after: "fetch")
             try expectKeyword(.to)
-            return .fetch(name, to: try parsePath(after: "to"))
+            let directory = try parsePath(after: "to")
+            return .fetch(name, to: directory, existing: parseExistingFiles())
         case .load: return .load(try parseLoad())
         case .delete:
             try expectKeyword(.where)
@@ -161,8 +162,16 @@ public struct Parser {
         if acceptKeyword(.fetch) {
             try expectKeyword(.to)
             find.fetchDirectory = try parsePath(after: "to")
+            find.existingFiles = parseExistingFiles()
         }
         return find
+    }
+
+    /// `overwrite` or `rename` after a fetch's directory.
+    private mutating func parseExistingFiles() -> ExistingFiles? {
+        if acceptKeyword(.overwrite) { return .overwrite }
+        if acceptKeyword(.rename) { return .rename }
+        return nil
     }
 
     /// Limits and offsets: up to a billion rows.

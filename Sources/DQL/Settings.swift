@@ -97,6 +97,9 @@ public struct ExecutionSettings: Sendable, Equatable {
     public var timeoutMilliseconds = 10_000
     /// Replicas of each master a load waits for (0: the master's own append-only file only).
     public var replicas = 0
+    /// What a fetch does where a different file has a name it writes, unless the statement
+    /// says (`dql --overwrite`, `--rename`).
+    public var existingFiles = ExistingFiles.refuse
 
     public init() {}
 

@@ -59,6 +59,16 @@ public struct DQLCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Keep running a script after a failed statement (the exit status still reports it).")
     var continueOnError = false
 
+    @Flag(
+        name: .long,
+        help:
+            "A fetch replaces a different file of the same name in its directory (a statement can say overwrite or rename itself)."
+    )
+    var overwrite = false
+
+    @Flag(name: .long, help: "A fetch writes beside a different file of the same name, as NAME_2.dcm.")
+    var rename = false
+
     @Flag(name: [.customShort("y"), .customLong("yes")], help: "Do not ask before a delete in an interactive session.")
     var yes = false
 
@@ -82,6 +92,12 @@ public struct DQLCommand: AsyncParsableCommand {
         settings.continueOnError = continueOnError
         settings.confirm = !yes
         if noPager { settings.pager = .off }
+        if overwrite && rename {
+            printError("dql: --overwrite and --rename cannot both be given")
+            throw ExitCode(ExitCodes.usage)
+        }
+        if overwrite { settings.execution.existingFiles = .overwrite }
+        if rename { settings.execution.existingFiles = .rename }
         var variables = Variables()
         for assignment in self.variables {
             guard let (name, value) = Variables.assignment(assignment) else {

@@ -211,7 +211,8 @@ import Testing
         guard case .show(let lookup) = try compiler.compile("show \(id)") else { Issue.record("not show"); return }
         #expect(lookup.id == id)
         #expect(lookup.command == nil)
-        guard case .fetch(let byName, let directory) = try compiler.compile("fetch 'x y.dcm' to '/tmp/out dir'") else {
+        guard case .fetch(let byName, let directory, _) = try compiler.compile("fetch 'x y.dcm' to '/tmp/out dir'")
+        else {
             Issue.record("not fetch")
             return
         }

@@ -8,7 +8,8 @@ import Testing
     let compiler = Compiler()
 
     @Test func scenario1AllBytesOfOneFile() throws {
-        guard case .fetch(let lookup, let directory) = try compiler.compile("fetch 'JPGExtended.dcm' to ./out") else {
+        guard case .fetch(let lookup, let directory, _) = try compiler.compile("fetch 'JPGExtended.dcm' to ./out")
+        else {
             Issue.record("not a fetch")
             return
         }

@@ -83,7 +83,7 @@ final class ShellFixture {
     }
 }
 
-/// Parses CSV as RFC 4180 (quoted fields, doubled quotes, line breaks inside quotes).
+/// Parses CSV as RFC 4180 (CRLF records, quoted fields, doubled quotes, line breaks inside quotes).
 func parseCSV(_ text: String) -> [[String]] {
     var rows: [[String]] = []
     var row: [String] = []
@@ -107,7 +107,7 @@ func parseCSV(_ text: String) -> [[String]] {
         } else if character == "," {
             row.append(field)
             field = ""
-        } else if character == "\n" {
+        } else if character == "\n" || character == "\r\n" {
             row.append(field)
             rows.append(row)
             row = []
