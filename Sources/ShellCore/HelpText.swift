@@ -44,6 +44,15 @@ enum HelpText {
             + MetaCommand.catalogue.map { entry in
                 let head = (entry.name + " " + entry.arguments).padding(toLength: width, withPad: " ", startingAt: 0)
                 return "  \(head)  \(entry.summary)\n"
-            }.joined()
+            }.joined() + "\n" + keys
     }
+
+    /// The line editor's keys worth knowing.
+    static let keys = """
+        Keys: Tab completes (fields, keywords, values, paths); Up and Down walk the history;
+        Ctrl-R searches it (type part of a statement, Enter runs it); Ctrl-C cancels the line or
+        the running statement; Ctrl-D on an empty line quits.
+        Variables: \\set NAME VALUE or dql -v NAME=VALUE, then :NAME (as written) or :'NAME' (quoted).
+
+        """
 }

@@ -96,8 +96,10 @@ private func lineEditorComplete(
 ) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
     guard let completer = LineEditor.completer, let text, let buffer = dql_rl_line_buffer() else { return nil }
     let word = String(cString: text)
-    let line = Array(String(cString: buffer).utf8)
-    let before = String(decoding: line.prefix(Int(max(0, start))), as: UTF8.self)
+    // libedit counts `start` in characters (its wide-character line), not bytes: a value with
+    // `á` earlier in the line would otherwise cut the text before the word short.
+    var before = ""
+    before.unicodeScalars.append(contentsOf: String(cString: buffer).unicodeScalars.prefix(Int(max(0, start))))
     switch completer.complete(word: word, before: LineEditor.pendingText + before) {
     case .candidates(let candidates, let append):
         dql_rl_set_completion_over(1)

@@ -1,5 +1,9 @@
 import DQL
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// When results on a terminal go through the pager (`\pager`, `--no-pager`).
 enum PagerMode: String, CaseIterable, Equatable {
     /// Only results longer than the screen (the default, as psql does).
@@ -33,10 +37,13 @@ final class PagedOutput {
     }
 
     /// The pager command from the environment: `DQL_PAGER`, else `PAGER`, else `less -FRSX`
-    /// (quit if one screen, keep colours, chop long lines, leave the screen as it was). An
-    /// empty value means no pager, as in psql.
+    /// (quit if one screen, keep colours, chop long lines, leave the screen as it was) where
+    /// `less` is installed. An empty value means no pager, as in psql.
     static func command(environment: [String: String]) -> String? {
-        let command = environment["DQL_PAGER"] ?? environment["PAGER"] ?? "less -FRSX"
+        guard let command = environment["DQL_PAGER"] ?? environment["PAGER"] else {
+            let path = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+            return path.contains { access("\($0)/less", X_OK) == 0 } ? "less -FRSX" : nil
+        }
         return command.trimmingCharacters(in: .whitespaces).isEmpty ? nil : command
     }
 
@@ -54,12 +61,16 @@ final class PagedOutput {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
             lines += max(1, (displayWidth(String(line)) + screenColumns - 1) / screenColumns)
         }
-        // The prompt needs a line of its own under the results.
-        if always || lines >= screenRows - 1 { start() }
+        // Results certainly too long go to the pager as they come (a long `find` streams into
+        // it); ones that may just not fit are decided whole at the end, so a pager that quits
+        // when they fit one screen (`less -F`) sees all of them at once.
+        if always || lines >= 2 * screenRows { start() }
     }
 
-    /// Writes what is held, or ends the pager's input and waits for the user to leave it.
+    /// Writes what is held (through the pager if it is longer than the screen, less the
+    /// prompt's line), or ends the pager's input and waits for the user to leave it.
     func finish() {
+        if child == nil && failure == nil && lines >= screenRows - 1 { start() }
         if let child {
             child.finish()
         } else if !held.isEmpty {

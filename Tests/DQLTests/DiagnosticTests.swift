@@ -57,7 +57,7 @@ import Testing
             ("find where size > ⟦1e400⟧", "DQL108", "number '1e400' is out of range"),
             ("find where rows in (⟦1e400⟧, 2)", "DQL108", "number '1e400' is out of range"),
             ("load ./x chunk ⟦1.5QB⟧", "DQL109", "unknown size unit 'QB'"),
-            ("load ./x chunk ⟦64QB⟧", "DQL207", "chunk must be a size from 4KB to 16MB, not '64QB'"),
+            ("load ./x chunk ⟦64QB⟧", "DQL207", "chunk must be a size from 4KiB to 16MiB, not '64QB'"),
             ("find where size > ⟦1e-400⟧", "DQL108", "number '1e-400' is out of range"),
             ("load ./x chunk ⟦1.3B⟧", "DQL110", "size '1.3B' is not a whole number of bytes"),
             ("load ./x chunk ⟦9e20GB⟧", "DQL111", "size '9e20GB' is too large"),
@@ -70,8 +70,8 @@ import Testing
             ("set ⟦chunks⟧ = 1MB", "DQL206", "unknown setting 'chunks'"),
             ("set format = ⟦xml⟧", "DQL207", "format must be one of table, csv, json, ndjson, not 'xml'"),
             ("set timing = ⟦maybe⟧", "DQL207", "timing must be on or off, not 'maybe'"),
-            ("set chunk = ⟦1⟧", "DQL207", "chunk must be a size from 4KB to 16MB, not '1'"),
-            ("set chunk ⟦64GB⟧", "DQL207", "chunk must be a size from 4KB to 16MB, not '64GB'"),
+            ("set chunk = ⟦1⟧", "DQL207", "chunk must be a size from 4KiB to 16MiB, not '1'"),
+            ("set chunk ⟦64GB⟧", "DQL207", "chunk must be a size from 4KiB to 16MiB, not '64GB'"),
             ("set connections ⟦65⟧", "DQL207", "connections must be a whole number from 1 to 64, not '65'"),
             ("set window ⟦0⟧", "DQL207", "window must be a whole number from 1 to 64, not '0'"),
             (
@@ -82,7 +82,7 @@ import Testing
                 "load ./x connections ⟦9223372036854775807⟧", "DQL207",
                 "connections must be a whole number from 1 to 64, not '9223372036854775807'"
             ),
-            ("load ./x chunk ⟦big⟧", "DQL207", "chunk must be a size from 4KB to 16MB, not 'big'"),
+            ("load ./x chunk ⟦big⟧", "DQL207", "chunk must be a size from 4KiB to 16MiB, not 'big'"),
             ("find limit ⟦ten⟧", "DQL207", "limit must be a whole number from 0 to 1000000000, not 'ten'"),
             ("find limit ⟦-1⟧", "DQL207", "limit must be a whole number from 0 to 1000000000, not '-1'"),
             (

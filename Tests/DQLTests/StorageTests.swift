@@ -296,7 +296,8 @@ import Testing
     }
 
     /// A second fetch into the same directory finds the file there (same bytes) and writes
-    /// nothing; a different file under the name makes the fetched one go beside it.
+    /// nothing; a different file under the name refuses the fetch, or with `rename` makes the fetched
+    /// one go beside it.
     @Test func refetchingFindsTheFileAndANameTakenByOtherBytesGetsASuffix() throws {
         let setup = try Self.setUp()
         defer { Self.tearDown(setup) }
@@ -309,7 +310,12 @@ import Testing
         #expect(Self.listing(setup.directory) == ["CT_small.dcm"])
 
         try Data("someone else's".utf8).write(to: URL(fileURLWithPath: first.path))
-        let third = try fetcher.fetch(id: setup.id, into: setup.directory.path, client: setup.client)
+        #expect(throws: FetchError.differentFilesThere(directory: setup.directory.path, names: ["CT_small.dcm"])) {
+            try fetcher.fetch(id: setup.id, into: setup.directory.path, client: setup.client)
+        }
+        #expect(Self.listing(setup.directory) == ["CT_small.dcm"], "refused before anything was written")
+        let third = try fetcher.fetch(
+            id: setup.id, into: setup.directory.path, client: setup.client, names: FetchNames(existing: .rename))
         #expect(third.path.hasSuffix("/CT_small_2.dcm") && !third.alreadyThere)
         #expect(try Data(contentsOf: URL(fileURLWithPath: third.path)) == setup.original)
         #expect(Self.listing(setup.directory) == ["CT_small.dcm", "CT_small_2.dcm"])

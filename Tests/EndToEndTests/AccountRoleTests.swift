@@ -49,7 +49,7 @@ import Testing
             ], environment: ["REDIS_URL": url])
         #expect(reading.status == 0, "\(reading.stderr)")
         #expect(!reading.stderr.contains("NOPERM"), "\(reading.stderr)")
-        #expect(reading.stdout.hasPrefix("count\n\(ShellFixture.corpusNames.count)\n"))
+        #expect(reading.stdout.hasPrefix("count\r\n\(ShellFixture.corpusNames.count)\r\n"))
         #expect(FileManager.default.fileExists(atPath: out + "/CT_small.dcm"))
 
         let before = try snapshot(fixture.prefix)
@@ -100,7 +100,8 @@ import Testing
                 "-c", "delete where name = 'MR_small.dcm'", "-c", "count",
             ], environment: ["REDIS_URL": url])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("count\n3\n") && result.stdout.hasSuffix("count\n2\n"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains("count\r\n3\r\n") && result.stdout.hasSuffix("count\r\n2\r\n"), "\(result.stdout)")
         let vacuum = try fixture.run(["-c", "vacuum"], environment: ["REDIS_URL": url])
         #expect(vacuum.status == 1)
         #expect(vacuum.stderr.contains("help: vacuum scans the whole keyspace, which needs an owner account"))

@@ -59,7 +59,7 @@ import Testing
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.hasPrefix("loaded 0 files (0 B), \(files) already stored"), "\(again.stdout)")
         let count = try fixture.run(["--format", "csv", "-c", "count"])
-        #expect(count.stdout == "count\n\(files)\n")
+        #expect(count.stdout == "count\r\n\(files)\r\n")
         // Every study is there with its instances.
         let studies = try fixture.run(["--format", "csv", "-c", "count by studyUid"])
         // The tiny instances are one study of 100; the slices four of 2 series × 10.
@@ -83,7 +83,7 @@ import Testing
         #expect(load.stdout.contains("1 already stored"), "\(load.stdout)")
         for name in ["examples_jpeg2k.dcm", "US1_J2KR.dcm"] {
             let count = try fixture.run(["--format", "csv", "-c", "count where name = '\(name)'"])
-            #expect(count.stdout == "count\n1\n", "\(name): \(count.stderr)")
+            #expect(count.stdout == "count\r\n1\r\n", "\(name): \(count.stderr)")
             let out = fixture.directory.appendingPathComponent("out-\(name)")
             let fetch = try fixture.run(["-c", "fetch '\(name)' to '\(out.path)'"])
             #expect(fetch.status == 0, "\(fetch.stderr)")

@@ -59,7 +59,7 @@ import Testing
         let result = try fixture.run(["--format", "csv", "-f", script])
         #expect(result.status == 0, "\(result.stderr)")
         let mr = try ShellFixture.oracleValues("Modality").values.filter { $0 == "MR" }.count
-        #expect(result.stdout == "deleted\n1\ncount\n\(mr - 1)\n")
+        #expect(result.stdout == "deleted\r\n1\r\ncount\r\n\(mr - 1)\r\n")
     }
 
     /// A FIFO hung the load in open(); damaged headers loaded silently; a failed file did not
@@ -326,7 +326,8 @@ import Testing
         try process.run()
         func answer() throws -> String {
             var text = ""
-            while !text.hasSuffix("\n") || text.split(separator: "\n").count < 2 {
+            // CSV records end with CRLF: "\r\n" is one Character, so lines are split on any newline.
+            while text.utf8.last != UInt8(ascii: "\n") || text.split(whereSeparator: \.isNewline).count < 2 {
                 let data = output.fileHandleForReading.availableData
                 guard !data.isEmpty else { throw TestSetupError("dql ended early: \(text)") }
                 text += String(decoding: data, as: UTF8.self)
@@ -416,7 +417,8 @@ import Testing
         let environment = ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 }
         let piped = try ProcessResult.run(
             "/bin/bash", ["-c", "exec \"$0\" --format csv -f <(echo count)", DQLBinary.path], environment: environment)
-        #expect(piped.status == 0 && piped.stdout == "count\n\(ShellFixture.corpusNames.count)\n", "\(piped.stderr)")
+        #expect(
+            piped.status == 0 && piped.stdout == "count\r\n\(ShellFixture.corpusNames.count)\r\n", "\(piped.stderr)")
         let endless = try ProcessResult.run(
             "/bin/bash", ["-c", "exec \"$0\" -f <(head -c 80000000 /dev/zero)", DQLBinary.path],
             environment: environment)
@@ -455,7 +457,7 @@ import Testing
         let stats = try fixture.run(["-c", "stats"])
         #expect(stats.status == 0, "\(stats.stderr)")
         let bytesLine = stats.stdout.split(separator: "\n").first { $0.hasPrefix("bytes ") }.map(String.init) ?? ""
-        #expect(bytesLine.hasSuffix(" kB") || bytesLine.hasSuffix(" MB"), "\(bytesLine)")
+        #expect(bytesLine.hasSuffix(" KiB") || bytesLine.hasSuffix(" MiB"), "\(bytesLine)")
         let json = try jsonObject(try fixture.run(["--format", "json", "-c", "stats"]).stdout)
         #expect((json["bytes"] as? Int ?? 0) > 100_000, "JSON keeps the number: \(json)")
 
@@ -476,7 +478,7 @@ import Testing
         #expect(comment.stdout.isEmpty && comment.stderr.isEmpty)
         let both = try fixture.run(["--format", "csv", "-c", "-- the count", "-c", "count"])
         #expect(both.status == 0, "\(both.stderr)")
-        #expect(both.stdout == "count\n\(ShellFixture.corpusNames.count)\n")
+        #expect(both.stdout == "count\r\n\(ShellFixture.corpusNames.count)\r\n")
     }
 
     @Test func commandLineValuesAreChecked() throws {

@@ -62,7 +62,7 @@ import Testing
         for name in CorpusExceptions.pydicomLosesElements.keys {
             let base = (name as NSString).lastPathComponent
             let deleted = try fixture.run(["--format", "csv", "-c", "delete where name = '\(base)'"])
-            #expect(deleted.stdout == "deleted\n1\n", "\(deleted.stderr)")
+            #expect(deleted.stdout == "deleted\r\n1\r\n", "\(deleted.stderr)")
         }
     }
 

@@ -57,11 +57,12 @@ import Testing
             "\(second.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == listing, "no _2 copies")
 
-        // Someone else's file under the name (same size, other bytes) stays; ours goes beside it.
+        // Someone else's file under the name (same size, other bytes) stays; with `rename` ours
+        // goes beside it (without, the fetch is refused: ScriptingTests).
         let taken = out + "/CT_small.dcm"
         let size = (try FileManager.default.attributesOfItem(atPath: taken)[.size] as? Int) ?? 0
         try Data(repeating: 0x41, count: size).write(to: URL(fileURLWithPath: taken))
-        let third = try fixture.run(["-c", statement])
+        let third = try fixture.run(["-c", statement + " rename"])
         #expect(third.stderr.contains("fetched 1 file ("), "\(third.stderr)")
         #expect(FileManager.default.contents(atPath: taken) == Data(repeating: 0x41, count: size), "kept")
         #expect(

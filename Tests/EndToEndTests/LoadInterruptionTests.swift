@@ -64,7 +64,7 @@ import Testing
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
 
-        #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\n0\n", "nothing visible")
+        #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\r\n0\r\n", "nothing visible")
         let left = try TestRedis.scanKeys("\(fixture.prefix):chunk:*", connection)
         #expect(left.count > 200, "the killed load left its chunks")
         let early = try jsonObject(try fixture.run(["--format", "json", "-c", "vacuum"]).stdout)
@@ -87,7 +87,7 @@ import Testing
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 130, "\(stderr)")
         #expect(stderr.contains("load cancelled; the files in progress were rolled back"))
-        #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\n0\n")
+        #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\r\n0\r\n")
         #expect(try TestRedis.scanKeys("\(fixture.prefix):chunk:*", connection).isEmpty, "its chunks were deleted")
         #expect(try TestRedis.scanKeys("\(fixture.prefix):{m}:loading:*", connection).isEmpty, "and its lease released")
     }
@@ -112,7 +112,8 @@ import Testing
         _ = errors.fileHandleForReading.readDataToEndOfFile()
         #expect(process.terminationStatus == 143)
         try server.signal(SIGCONT)
-        #expect(try fixture.run(["--format", "csv", "-c", "count"], environment: environment).stdout == "count\n0\n")
+        #expect(
+            try fixture.run(["--format", "csv", "-c", "count"], environment: environment).stdout == "count\r\n0\r\n")
     }
 
     /// Ctrl-C while dql waits on a server that accepted the connection and says nothing: the
@@ -150,7 +151,7 @@ import Testing
         #expect(stderr.contains("load stopped") && stderr.contains(server.url.endpoint))
 
         let count = try DQLBinary.run(["--format", "csv", "-c", "count"], environment: environment)
-        #expect(count.stdout == "count\n0\n", "\(count.stderr)")
+        #expect(count.stdout == "count\r\n0\r\n", "\(count.stderr)")
         try Self.waitForLeaseToExpire(fixture.prefix, connection)
         _ = try DQLBinary.run(["-c", "vacuum"], environment: environment)
         #expect(try TestRedis.scanKeys("\(fixture.prefix):chunk:*", connection).isEmpty)

@@ -55,7 +55,7 @@ import Testing
         #expect(try server("start").status == 0)
         let count = try DQLBinary.run(
             ["--url", url, "--format", "csv", "-c", "count where name = 'CT_small.dcm'"], environment: environment)
-        #expect(count.stdout == "count\n1\n", "\(count.stderr)")
+        #expect(count.stdout == "count\r\n1\r\n", "\(count.stderr)")
     }
 }
 
@@ -87,7 +87,7 @@ import Testing
         let used = try DQLBinary.run(
             tls + ["--format", "csv", "-c", "load '\(file)'", "-c", "count"], environment: environment)
         #expect(used.status == 0, "\(used.stderr)")
-        #expect(used.stdout.hasSuffix("count\n1\n"), "\(used.stdout)")
+        #expect(used.stdout.hasSuffix("count\r\n1\r\n"), "\(used.stdout)")
         let untrusted = try DQLBinary.run(["--url", "rediss://127.0.0.1:\(tlsPort)", "ping"], environment: environment)
         #expect(untrusted.status == 69, "the private CA is not trusted unless named")
 

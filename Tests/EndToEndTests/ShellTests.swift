@@ -41,7 +41,10 @@ import Testing
         #expect(ndjson.stderr.isEmpty)
 
         let csv = try fixture.run(["--format", "csv", "-c", Self.query])
-        #expect(parseCSV(csv.stdout) == [["name", "modality", "size"]] + expected)
+        // Every row carries its id, last.
+        let csvRows = parseCSV(csv.stdout)
+        #expect(csvRows.map { Array($0.dropLast()) } == [["name", "modality", "size"]] + expected)
+        #expect(csvRows.first?.last == "id" && csvRows.dropFirst().allSatisfy { $0.last?.count == 64 })
 
         let table = try fixture.run(["-c", Self.query])
         let parsedTable = parseTable(table.stdout)
@@ -134,7 +137,7 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let modalities = try ShellFixture.oracleValues("Modality")
         let expected = modalities.filter { $0.value == "MR" || $0.value == "CT" }.keys.sorted()
-        #expect(result.stdout == "name\n" + expected.map { $0 + "\n" }.joined() + "count\n\(modalities.count)\n")
+        #expect(parseCSV(result.stdout).map(\.first) == ["name"] + expected + ["count", "\(modalities.count)"])
     }
 
     @Test func commandsAndFilesRunInTheOrderGiven() throws {
@@ -144,7 +147,7 @@ import Testing
             "--format", "csv", "-c", "count", "-f", script, "-c", "count where modality = 'zz'",
         ])
         let mr = try ShellFixture.oracleValues("Modality").values.filter { $0 == "MR" }.count
-        #expect(result.stdout == "count\n\(ShellFixture.corpusNames.count)\ncount\n\(mr)\ncount\n0\n")
+        #expect(result.stdout == "count\r\n\(ShellFixture.corpusNames.count)\r\ncount\r\n\(mr)\r\ncount\r\n0\r\n")
     }
 
     @Test func exitCodesAreDocumentedOnes() throws {
@@ -229,7 +232,7 @@ import Testing
         let result = try fixture.run(["bench", "--size", "4MB", "--chunk", "64KB,256KB", "--connections", "1,4"])
         #expect(result.status == 0, "\(result.stderr)")
         let table = parseTable(result.stdout)
-        #expect(table.header == ["chunk", "load MB/s", "fetch, 1 conn. MB/s", "fetch, 4 conn. MB/s"])
+        #expect(table.header == ["chunk", "load MiB/s", "fetch, 1 conn. MiB/s", "fetch, 4 conn. MiB/s"])
         #expect(table.rows.map(\.first) == ["64 KiB", "256 KiB"])
         #expect(table.rows.allSatisfy { $0.dropFirst().allSatisfy { (Double($0) ?? 0) > 0 } })
         #expect(result.stderr.components(separatedBy: "(verified)").count == 5)

@@ -21,10 +21,10 @@ import Testing
         ])
         #expect(result.status == 0, "\(result.stderr)")
         let total = ShellFixture.corpusNames.count + 1
-        #expect(result.stdout.hasPrefix("count\n\(total)\n"), "\(result.stdout)")
+        #expect(result.stdout.hasPrefix("count\r\n\(total)\r\n"), "\(result.stdout)")
         #expect(result.stdout.contains("CT_small.dcm"))
         #expect(result.stdout.contains("FT.SEARCH"), "explain shows the compiled command")
-        #expect(result.stdout.hasSuffix("count\n\(total - 1)\n"), "the delete went through: \(result.stdout)")
+        #expect(result.stdout.hasSuffix("count\r\n\(total - 1)\r\n"), "the delete went through: \(result.stdout)")
         for (name, original) in [
             ("CT_small.dcm", try Corpus.path("pydicom/test_files/CT_small.dcm")), ("big-tls.dcm", big),
         ] {
@@ -156,7 +156,8 @@ import Testing
                 "-c", "delete where name = 'CT_small.dcm'", "-c", "count",
             ])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("count\n2\n") && result.stdout.hasSuffix("count\n1\n"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains("count\r\n2\r\n") && result.stdout.hasSuffix("count\r\n1\r\n"), "\(result.stdout)")
         #expect(
             FileManager.default.contents(atPath: out + "/big-cluster.dcm") == FileManager.default.contents(atPath: big))
         for port in cluster.ports {

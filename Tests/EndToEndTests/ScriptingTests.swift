@@ -1,0 +1,142 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Scripts as people write them: variables from the command line and `\set`, quoting of nasty
+/// values, `\echo`, `\g`, fetches repeated into the same directory, and the output a program
+/// reads (CSV per RFC 4180, names as fields are typed).
+@Suite struct ScriptingTests {
+    /// A patient name with quotes, a semicolon, a comment and a reference in it (a backslash
+    /// would make it two DICOM values).
+    static let nasty = "o'Brien \"x\" ; -- :other"
+    /// A value with a backslash and a quote, for `\echo`.
+    static let slashed = "back\\slash 'quoted'"
+
+    /// A store with one file whose patient name needs every kind of care.
+    func nastyFixture() throws -> ShellFixture {
+        let fixture = try ShellFixture(load: false)
+        let input = fixture.directory.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        try SmallDicom.write(
+            [.init(0x0008, 0x0060, "CS", "CT"), .init(0x0010, 0x0010, "PN", Self.nasty)],
+            to: input.appendingPathComponent("nasty.dcm").path)
+        try SmallDicom.write(
+            [.init(0x0008, 0x0060, "CS", "MR"), .init(0x0010, 0x0010, "PN", "Other^Person")],
+            to: input.appendingPathComponent("other.dcm").path)
+        let loaded = try fixture.run(["-c", "load '\(input.path)'"])
+        guard loaded.status == 0 else { throw TestSetupError("load failed: \(loaded.stderr)") }
+        return fixture
+    }
+
+    @Test func variablesFromTheCommandLineAreQuotedSafely() throws {
+        let fixture = try nastyFixture()
+        let report = try fixture.script(
+            "report.dql",
+            """
+            \\echo patient: :'p' :'b'
+            \\echo :p
+            find name where patient = :'p'
+            \\set modality MR
+            count where modality = :'modality'
+            \\unset modality
+            count where modality = :'modality'
+            """)
+        let result = try fixture.run(
+            ["-v", "p=\(Self.nasty)", "--set", "b=\(Self.slashed)", "--format", "csv", "-f", report])
+        #expect(result.status == 1)
+        // Quoted, the value comes back whole; raw, its quotes are the meta-command's own.
+        #expect(
+            result.stdout.hasPrefix(
+                "patient: \(Self.nasty) \(Self.slashed)\noBrien \"x\" ; -- :other\nname,id\r\nnasty.dcm,"),
+            "\(result.stdout)")
+        #expect(result.stdout.contains("count\r\n1\r\n"))
+        #expect(
+            result.stderr
+                == """
+                \(report):7:24: error: undefined variable 'modality'
+                    count where modality = :'modality'
+                                           ^~~~~~~~~~~
+                    help: set it with \\set modality VALUE, or dql -v modality=VALUE; \\set alone lists the variables
+
+                """)
+        // Raw interpolation puts text in as written (a number, a field list).
+        let raw = try fixture.run(["-v", "columns=name, modality", "-v", "n=1", "-c", "find :columns limit :n"])
+        #expect(raw.status == 0 && raw.stdout.contains(" name") && raw.stdout.contains("modality"), "\(raw.stderr)")
+        let bad = try fixture.run(["-v", "1x=2", "-c", "count"])
+        #expect(bad.status == 64 && bad.stderr.contains("expected NAME=VALUE"))
+    }
+
+    @Test func gRunsTheStatementBeforeItIntoAFileOrACommand() throws {
+        let fixture = try ShellFixture()
+        let file = fixture.directory.appendingPathComponent("names.csv").path
+        let upper = fixture.directory.appendingPathComponent("upper.txt").path
+        let script = try fixture.script(
+            "g.dql",
+            """
+            find name where name = 'CT_small.dcm'
+            \\g \(file)
+            \\g |tr a-z A-Z > \(upper)
+            """)
+        let result = try fixture.run(["--format", "csv", "-f", script])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.isEmpty, "the statement before \\g runs once, into the file")
+        #expect(try String(contentsOfFile: file, encoding: .utf8).hasPrefix("name,id\r\nCT_small.dcm,"))
+        #expect(try String(contentsOfFile: upper, encoding: .utf8).hasPrefix("NAME,ID\r\nCT_SMALL.DCM,"))
+        let none = try fixture.run(["-c", "\\g"])
+        #expect(none.status == 1 && none.stderr.contains("\\g: there is no statement to run yet"))
+    }
+
+    @Test func aRepeatedFetchRefusesADifferentFileOfTheSameName() throws {
+        let fixture = try ShellFixture()
+        let out = fixture.directory.appendingPathComponent("out")
+        let fetch = "find where modality = 'CT' fetch to '\(out.path)'"
+        let first = try fixture.run(["-c", fetch])
+        #expect(first.status == 0, "\(first.stderr)")
+        let ct = out.appendingPathComponent("CT_small.dcm").path
+        let original = try Data(contentsOf: URL(fileURLWithPath: ct))
+        try Data("someone else's file".utf8).write(to: URL(fileURLWithPath: ct))
+        let refused = try fixture.run(["-c", fetch])
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr.contains(
+                "\(out.path) already has a different file named CT_small.dcm; nothing was fetched. Add overwrite to replace it, or rename to write beside it (NAME_2.dcm)"
+            ), "\(refused.stderr)")
+        #expect(refused.stdout.isEmpty, "no row shown for a file not fetched")
+        #expect(try String(contentsOfFile: ct, encoding: .utf8) == "someone else's file", "left alone")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("CT_small_2.dcm").path))
+
+        let renamed = try fixture.run(["-c", fetch + " rename"])
+        #expect(
+            renamed.status == 0 && renamed.stderr.contains("already there with the same bytes"), "\(renamed.stderr)")
+        #expect(try Data(contentsOf: out.appendingPathComponent("CT_small_2.dcm")) == original)
+        let overwritten = try fixture.run(["--overwrite", "-c", "fetch 'CT_small.dcm' to '\(out.path)'"])
+        #expect(overwritten.status == 0, "\(overwritten.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: ct)) == original)
+        let again = try fixture.run(["--format", "json", "-c", fetch])
+        #expect(again.status == 0 && !again.stdout.contains("\"alreadyThere\":false"), "\(again.stdout)")
+        #expect(try fixture.run(["--overwrite", "--rename", "-c", "count"]).status == 64)
+    }
+
+    @Test func whatProgramsAndPeopleReadIsConsistent() throws {
+        let fixture = try ShellFixture()
+        let csv = try fixture.run(["--format", "csv", "-c", "find name, size where name = CT_small.dcm"])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let sha = "3dd31e5cc835b3f2cdd46c9da1982f59251e78518fefa8163d914631c66437d6"
+        #expect(csv.stdout == "name,size,id\r\nCT_small.dcm,39206,\(sha)\r\n")
+        let shown = try fixture.run(["-c", "show CT_small.dcm"])
+        let attributes = parseTable(shown.stdout).rows.map { $0.first ?? "" }
+        for name in ["patient", "date", "year", "sop", "id"] { #expect(attributes.contains(name), "\(name)") }
+        for stored in ["patientName", "studyDate", "sopClassName", "sha256"] { #expect(!attributes.contains(stored)) }
+        #expect(attributes.contains("[Full fidelity]") && attributes.contains("Private Creator"))
+        let fields = try fixture.run(["--format", "csv", "-c", "fields"])
+        let rows = parseCSV(fields.stdout)
+        #expect(rows.first == ["field", "type", "operators", "description", "common values"])
+        #expect(rows.first { $0.first == "patient" }?[2] == "= != in like contains is missing")
+        #expect(rows.first { $0.first == "sex" }?[2] == "= != in like is missing")
+        #expect(rows.first { $0.first == "size" }?[2] == "= != < <= > >= between in is missing")
+        let stats = try fixture.run(["-c", "stats"])
+        #expect(stats.stdout.contains(" KiB") && !stats.stdout.contains(" kB") && !stats.stdout.contains(" MB"))
+        let bare = try fixture.run(["-c", "find name where name = CT_small%dcm"])
+        #expect(bare.stderr.contains("help: a value with % in it goes in quotes: '…'"), "\(bare.stderr)")
+    }
+}
