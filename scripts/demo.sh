@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job, on a fresh machine: installs what is missing, builds dql, starts the local Redis
+# The main job, on a fresh machine: installs what is missing, builds and installs dql
+# (scripts/install.sh, into ~/.local unless DQL_INSTALL_PREFIX says otherwise), starts the local Redis
 # (port $DQL_REDIS_PORT, default 6379; data and AOF in dql's per-user data directory), loads the
 # sample corpus (the DICOM files of the pydicom and pydicom-data packages), runs the demo's
 # three scenarios (examples/scenarios.dql) with timing on, and says how to open the shell.
@@ -10,7 +11,17 @@ cd "$DQL_ROOT"
 "$DQL_ROOT/scripts/setup.sh"
 note "building dql (release)"
 swift build -c release --product dql
-dql="$(swift build -c release --show-bin-path)/dql"
+# Installed as a user would have it (scripts/install.sh; PREFIX/bin, default ~/.local/bin), so
+# what follows, and what this prints at the end, is plain `dql`.
+prefix="${DQL_INSTALL_PREFIX:-$HOME/.local}"
+"$DQL_ROOT/scripts/install.sh" --prefix "$prefix" --binary "$(swift build -c release --show-bin-path)/dql"
+path_note=""
+case ":$PATH:" in
+*":$prefix/bin:"*) ;;
+*) path_note="(dql is in $prefix/bin, not yet on your PATH: export PATH=\"$prefix/bin:\$PATH\")" ;;
+esac
+export PATH="$prefix/bin:$PATH"
+dql=dql
 port="${DQL_REDIS_PORT:-6379}"
 url="redis://127.0.0.1:$port"
 export DQL_VENV
@@ -41,6 +52,7 @@ The corpus is loaded into the Redis at $url; the scenarios' files are in .run/de
 Open the shell on that data:
 
   $dql --url $url
+$path_note
 
 then try:  count by modality, year      find where patient contains 'doe'      \\help      \\q
 Other examples: examples/*.dql  (run one with: $dql --url $url -f examples/find-patient.dql)

@@ -54,5 +54,10 @@ export DQL_TEST_CLUSTER_URL="redis://127.0.0.1:$cluster_base"
 export DQL_TEST_VENV="$DQL_VENV"
 export DQL_BINARY="$(swift build --show-bin-path)/dql"
 
+# The installer, as a user runs it from this checkout (on CI a fresh clone), into a temporary
+# prefix; the debug build just made keeps it quick. InstallTests check what it installed.
+"$DQL_ROOT/scripts/install.sh" --prefix "$data_dir/prefix" --configuration debug
+export DQL_TEST_INSTALL_PREFIX="$data_dir/prefix"
+
 note "testing against $DQL_TEST_REDIS_URL"
 swift test --skip-build "$@"

