@@ -274,15 +274,8 @@ public struct Lexer {
 
     private mutating func advance() {
         guard index < scalars.count else { return }
-        let scalar = scalars[index]
+        location.advance(past: scalars[index])
         index += 1
-        location.offset += scalar.utf8.count
-        if scalar == "\n" {
-            location.line += 1
-            location.column = 1
-        } else {
-            location.column += 1
-        }
     }
 
     private func matches(_ symbol: String) -> Bool {

@@ -16,18 +16,23 @@ public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConver
 
     public var description: String { "\(line):\(column)" }
 
+    /// The location after `scalar`, read at this one.
+    public mutating func advance(past scalar: Unicode.Scalar) {
+        offset += scalar.utf8.count
+        if scalar == "\n" {
+            line += 1
+            column = 1
+        } else {
+            column += 1
+        }
+    }
+
     /// The location of byte `offset` in `text` (the end of the text if it is past it).
     public init(byte offset: Int, in text: String) {
         var location = SourceLocation.start
         for scalar in text.unicodeScalars {
             guard location.offset < offset else { break }
-            location.offset += scalar.utf8.count
-            if scalar == "\n" {
-                location.line += 1
-                location.column = 1
-            } else {
-                location.column += 1
-            }
+            location.advance(past: scalar)
         }
         self = location
     }

@@ -24,13 +24,29 @@ final class ChildProcess {
             guard pipe(&pipeEnds) == 0 else {
                 throw SessionError("cannot run \(command): \(systemMessage(errno))")
             }
-            // dql's end is not inherited by this child or any later one.
-            _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
+            // Neither end is inherited by another program (the child gets the reading end as
+            // its stdin through dup2, which clears the flag on the copy).
+            for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         if pipeInput { posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0) }
+        defer { if pipeInput { close(pipeEnds[0]) } }
+        do {
+            pid = try Self.spawn(["/bin/sh", "-c", command], actions: &actions)
+        } catch {
+            if pipeInput { close(pipeEnds[1]) }
+            throw SessionError("cannot run \(command): \(error)")
+        }
+        input = pipeInput ? OutputTarget(pipe: pipeEnds[1], command: command) : nil
+    }
+
+    /// Starts `arguments` (a path, then its arguments) with `actions` for its descriptors and
+    /// none of dql's own beyond them, as a process started afresh: no blocked signals (a
+    /// worker thread's mask blocks SIGTERM), and the default action for those dql handles or
+    /// ignores (SIGPIPE, SIGINT, SIGQUIT, SIGTERM). The one way dql starts a program.
+    static func spawn(_ arguments: [String], actions: inout posix_spawn_file_actions_t) throws -> pid_t {
         posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -44,17 +60,17 @@ final class ChildProcess {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let words: [String] = ["/bin/sh", "-c", command]
-        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let result = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
-        if pipeInput { close(pipeEnds[0]) }
-        guard result == 0 else {
-            if pipeInput { close(pipeEnds[1]) }
-            throw SessionError("cannot run \(command): \(String(cString: strerror(result)).lowercased())")
-        }
-        self.pid = pid
-        input = pipeInput ? OutputTarget(pipe: pipeEnds[1], command: command) : nil
+        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
+        guard result == 0 else { throw SpawnError(code: result) }
+        return pid
+    }
+
+    /// Why posix_spawn failed.
+    struct SpawnError: Error, CustomStringConvertible {
+        var code: Int32
+        var description: String { String(cString: strerror(code)).lowercased() }
     }
 
     /// Closes its stdin (if dql writes it) and waits for it to end; its exit status.

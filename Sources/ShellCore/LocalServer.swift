@@ -178,23 +178,12 @@ struct LocalServer {
                 posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_WRONLY, 0)
             }
         }
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // The child starts with no signals blocked (a worker thread's mask blocks SIGTERM),
-        // so it can be stopped.
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        var pid: pid_t = 0
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
-        guard result == 0 else {
-            throw SessionError(
-                "cannot run \(arguments[0]): \(String(cString: strerror(result)))", exitCode: ExitCodes.usage)
+        // The child starts with no signals blocked, so it can be stopped.
+        let pid: pid_t
+        do {
+            pid = try ChildProcess.spawn(arguments, actions: &actions)
+        } catch {
+            throw SessionError("cannot run \(arguments[0]): \(error)", exitCode: ExitCodes.usage)
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
