@@ -14,6 +14,18 @@ public struct Maintenance: Sendable {
         /// Ids whose chunks had no document.
         public var orphanIds: [String]
         public var chunksRemoved: Int
+        /// Loads whose chunks have no document yet but a live claim: under way, or killed
+        /// less than a lease ago. Their chunks stay until the claim expires.
+        public var leasedLoads = 0
+        public var leasedChunks = 0
+        /// Seconds until the last of those claims expires (0 when there is none): a vacuum
+        /// after that reclaims the chunks of the loads that were interrupted.
+        public var leaseSecondsLeft = 0
+
+        public init(orphanIds: [String], chunksRemoved: Int) {
+            self.orphanIds = orphanIds
+            self.chunksRemoved = chunksRemoved
+        }
     }
 
     /// Deletes chunks that no document refers to: what a load leaves when it is interrupted
@@ -38,17 +50,33 @@ public struct Maintenance: Sendable {
             }
         }
         let ids = chunksById.keys.sorted()
-        let exists = try client.pipeline(
-            ids.map { RedisCommand("EXISTS", layout.documentKey(id: $0), layout.loadingKey(id: $0)) },
-            routedBy: ids.map { _ in layout.metadataRoutingKey })
+        // Per id: is there a document, and how long has its load's claim left (-2: none).
+        let replies = try client.pipeline(
+            ids.flatMap {
+                [RedisCommand("EXISTS", layout.documentKey(id: $0)), RedisCommand("PTTL", layout.loadingKey(id: $0))]
+            },
+            routedBy: ids.flatMap { _ in [layout.metadataRoutingKey, layout.metadataRoutingKey] })
         var orphans: [String] = []
         var removed = 0
-        // Neither a document nor a live load: orphans.
-        for (id, reply) in zip(ids, exists) where try reply.checked().integer == 0 {
+        var leased = (loads: 0, chunks: 0, milliseconds: 0)
+        for (offset, id) in ids.enumerated() {
+            guard try replies[2 * offset].checked().integer == 0 else { continue }
+            let chunks = Array(Set(chunksById[id] ?? []))
+            if let left = try replies[2 * offset + 1].checked().integer, left != -2 {
+                leased.loads += 1
+                leased.chunks += chunks.count
+                leased.milliseconds = max(leased.milliseconds, left == -1 ? 0 : Int(clamping: left))
+                continue
+            }
+            // Neither a document nor a live load: orphans.
             orphans.append(id)
-            removed += try client.unlink(Array(Set(chunksById[id] ?? [])))
+            removed += try client.unlink(chunks)
         }
-        return VacuumReport(orphanIds: orphans, chunksRemoved: removed)
+        var report = VacuumReport(orphanIds: orphans, chunksRemoved: removed)
+        report.leasedLoads = leased.loads
+        report.leasedChunks = leased.chunks
+        report.leaseSecondsLeft = (leased.milliseconds + 999) / 1000
+        return report
     }
 
     /// The id in the rest of a chunk key (`<id>:<index>`), where the id is a SHA-256 (64 hex

@@ -20,11 +20,20 @@ enum ResultRenderer {
             if declined { rendered.notes.append("nothing was deleted") }
             return rendered
         case .vacuumed(let report):
-            return keyValues(
+            var rendered = keyValues(
                 [
                     ("interruptedLoads", .integer(Int64(report.orphanIds.count))),
                     ("chunksRemoved", .integer(Int64(report.chunksRemoved))),
+                    ("leasedLoads", .integer(Int64(report.leasedLoads))),
+                    ("leasedChunks", .integer(Int64(report.leasedChunks))),
+                    ("leaseSecondsLeft", .integer(Int64(report.leaseSecondsLeft))),
                 ], style: style)
+            if report.leasedChunks > 0 {
+                rendered.notes.append(
+                    "\(plural(report.leasedChunks, "chunk")) of \(plural(report.leasedLoads, "load")) without a document are kept: a load under way, or one stopped less than its lease ago, still holds its claim (the last expires in \(report.leaseSecondsLeft) s); vacuum after that removes those of loads that were interrupted"
+                )
+            }
+            return rendered
         case .explained(let commands, let serverPlan, let steps):
             return explained(commands, serverPlan, steps: steps, style: style)
         case .settingChanged: return RenderedResult()

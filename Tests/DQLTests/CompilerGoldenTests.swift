@@ -220,6 +220,34 @@ import Testing
         #expect(directory.text == "/tmp/out dir")
     }
 
+    /// One rule for quoted numbers (a number in quotes is the number where the field holds
+    /// numbers) and one for bare names (`.` and `-` inside, in conditions as after `show`).
+    @Test func quotedNumbersAndBareNamesFollowOneRule() throws {
+        #expect(try argv("find where year = '2004'") == argv("find where year = 2004"))
+        #expect(try argv("find where rows = '512'") == argv("find where rows = 512"))
+        #expect(try argv("find where size between '1' and '2048'") == argv("find where size between 1 and 2048"))
+        #expect(try argv("find where name = CT_small.dcm") == argv("find where name = 'CT_small.dcm'"))
+        #expect(try argv("find where patientId = PX-0001") == argv("find where patientId = 'PX-0001'"))
+        #expect(try argv("show CT_small.dcm") == argv("show 'CT_small.dcm'"))
+        // `--` still starts a comment after a name.
+        #expect(try argv("find where modality = CT--comment") == argv("find where modality = 'CT'"))
+    }
+
+    @Test func fetchTakesWhatToDoWithADifferentFileOfTheSameName() throws {
+        guard case .fetch(_, _, let existing) = try compiler.compile("fetch x.dcm to ./out overwrite") else {
+            Issue.record("not fetch")
+            return
+        }
+        #expect(existing == .overwrite)
+        guard case .find(let plan) = try compiler.compile("find where modality = CT fetch to ./out rename") else {
+            Issue.record("not find")
+            return
+        }
+        #expect(plan.existingFiles == .rename && plan.fetchDirectory?.text == "./out")
+        guard case .fetch(_, _, let unsaid) = try compiler.compile("fetch x.dcm to ./out") else { return }
+        #expect(unsaid == nil, "the session's choice (refuse unless --overwrite or --rename)")
+    }
+
     @Test func loadDeleteAndTheRest() throws {
         guard case .load(let load) = try compiler.compile("load ./scans recursive chunk 64KB connections 8 window 4")
         else {

@@ -55,5 +55,6 @@ import Testing
         let result = try DQLBinary.run(["dump", "/nonexistent/file.dcm"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("/nonexistent/file.dcm: cannot open: no such file or directory"))
+        #expect(!result.stderr.contains("at byte"), "no byte position for a file that is not there")
     }
 }

@@ -67,8 +67,13 @@ import Testing
         #expect(try fixture.run(["--format", "csv", "-c", "count"]).stdout == "count\r\n0\r\n", "nothing visible")
         let left = try TestRedis.scanKeys("\(fixture.prefix):chunk:*", connection)
         #expect(left.count > 200, "the killed load left its chunks")
-        let early = try jsonObject(try fixture.run(["--format", "json", "-c", "vacuum"]).stdout)
+        let earlyRun = try fixture.run(["--format", "json", "-c", "vacuum"])
+        let early = try jsonObject(earlyRun.stdout)
         #expect(early["chunksRemoved"] as? Int == 0, "the lease still protects them")
+        // It says so: how many chunks the claim keeps, and for how long.
+        #expect(early["leasedLoads"] as? Int == 1 && early["leasedChunks"] as? Int == left.count, "\(early)")
+        #expect((1...2).contains(early["leaseSecondsLeft"] as? Int ?? 0), "\(early)")
+        #expect(earlyRun.stderr.contains("\(left.count) chunks of 1 load without a document are kept"), "\(earlyRun.stderr)")
 
         try Self.waitForLeaseToExpire(fixture.prefix, connection)
         let vacuum = try jsonObject(try fixture.run(["--format", "json", "-c", "vacuum"]).stdout)
