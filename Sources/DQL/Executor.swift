@@ -311,7 +311,8 @@ public final class Executor: @unchecked Sendable {
     }
 
     /// A column's value for people: dates as 2019-03-05, years from the date.
-    static func display(_ field: Field, _ attributes: [String: String]) -> String? {
+    /// A stored value as rows show it: dates as `2004-08-26`, years as `2004`.
+    public static func display(_ field: Field, _ attributes: [String: String]) -> String? {
         guard let raw = attributes[field.attribute] else { return nil }
         switch field.kind {
         case .date:

@@ -114,10 +114,12 @@ public struct Fetcher: Sendable {
                 collected.withLock { $0[index] = result }
                 context.activity.finishFile()
             }
-            throw ChunkTransferError.cancelled
+            // Cancelled: what is left undone says so below.
         }
-        if context.isCancelled() { throw ChunkTransferError.cancelled }
         for (index, result) in collected.withLock({ $0 }) { results[index] = result }
+        // Cancelled only if something is left undone: a Ctrl-C that lands as the last file is
+        // written does not make a finished fetch a failed one.
+        if results.contains(where: { $0 == nil }) { throw ChunkTransferError.cancelled }
         return results.compactMap { $0 }
     }
 
@@ -365,20 +367,26 @@ public final class FetchNames: Sendable {
         self.existing = existing
     }
 
-    /// With `refuse`: throws, before anything is fetched, if any of `files` would go where a
-    /// different file already is (one with the same bytes is recognised, not in the way).
+    /// Throws, before anything is fetched, if any of `files` would go where something else
+    /// already is: with `refuse`, anything but a file with the same bytes (recognised, not in
+    /// the way); with `overwrite`, a directory (files are replaced, directories are not).
     func check(_ files: [(id: String, facts: StoredFacts)], in directory: String) throws {
-        guard existing == .refuse else { return }
-        let inTheWay = files.compactMap { id, facts -> String? in
+        guard existing != .rename else { return }
+        var inTheWay: [FetchError.Entry] = []
+        for (id, facts) in files {
             let name = facts.safeName(id: id)
             let path = PathText.join(directory, name)
             var status = stat()
-            guard lstat(path, &status) == 0, !written.withLock({ $0.contains(path) }),
-                Fetcher.identicalFile(named: name, in: directory, id: id, size: facts.size) == nil
-            else { return nil }
-            return name
+            guard lstat(path, &status) == 0, !written.withLock({ $0.contains(path) }) else { continue }
+            let kind = status.st_mode & S_IFMT
+            if existing == .overwrite {
+                if kind == S_IFDIR { throw FetchError.cannotWrite(path: path, reason: "it is a directory") }
+                continue
+            }
+            guard Fetcher.identicalFile(named: name, in: directory, id: id, size: facts.size) == nil else { continue }
+            inTheWay.append(FetchError.Entry(name: name, kind: kind == S_IFREG ? nil : fileKind(status.st_mode)))
         }
-        if !inTheWay.isEmpty { throw FetchError.differentFilesThere(directory: directory, names: inTheWay) }
+        if !inTheWay.isEmpty { throw FetchError.differentFilesThere(directory: directory, entries: inTheWay) }
     }
 
     /// Puts the verified `temporary` file into `directory` as `name`: over an older file with
@@ -413,8 +421,21 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotWrite(path: String, reason: String)
     /// The file would not fit where it was to go (found before any byte was fetched).
     case noRoom(name: String, size: Int, directory: String, reason: String)
-    /// Files with other bytes already have names the fetch would write (nothing was fetched).
-    case differentFilesThere(directory: String, names: [String])
+    /// Other files (or directories, links, …) already have names the fetch would write
+    /// (nothing was fetched).
+    case differentFilesThere(directory: String, entries: [Entry])
+
+    /// Something in the way of a fetch: its name, and what it is unless a regular file.
+    public struct Entry: Sendable, Equatable {
+        public var name: String
+        /// `a directory`, `a symbolic link`, …; nil for a regular file.
+        public var kind: String?
+
+        public init(name: String, kind: String? = nil) {
+            self.name = name
+            self.kind = kind
+        }
+    }
 
     public var description: String {
         switch self {
@@ -425,16 +446,16 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
         case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
         case .noRoom(let name, let size, let directory, let reason):
             "no room for \(name) (\(size) bytes) in \(directory): \(reason); nothing was written"
-        case .differentFilesThere(let directory, let names):
+        case .differentFilesThere(let directory, let entries):
             "\(directory) already has "
-                + (names.count == 1
-                    ? "a different file named \(names[0])"
-                    : "different files named "
-                        + names.prefix(5).joined(separator: ", ")
-                        + (names.count > 5 ? " and \(names.count - 5) more" : ""))
+                + (entries.count == 1
+                    ? "\(entries[0].kind ?? "a different file") named \(entries[0].name)"
+                    : "other files under the names "
+                        + entries.prefix(5).map { $0.name + ($0.kind.map { " (\($0))" } ?? "") }.joined(separator: ", ")
+                        + (entries.count > 5 ? " and \(entries.count - 5) more" : ""))
                 + "; nothing was fetched. Add overwrite to replace "
-                + (names.count == 1 ? "it" : "them") + ", or rename to write beside "
-                + (names.count == 1 ? "it" : "them") + " (NAME_2.dcm)"
+                + (entries.count == 1 ? "it" : "them") + ", or rename to write beside "
+                + (entries.count == 1 ? "it" : "them") + " (NAME_2.dcm)"
         }
     }
 }

@@ -13,12 +13,15 @@ import Foundation
 /// SIGPIPE/SIGINT handling, as if the user's shell had started it.
 final class ChildProcess {
     let pid: pid_t
+    /// The command, as `|command` (for messages).
+    let name: String
     /// The writing end of its stdin, when it reads from dql.
     let input: OutputTarget?
     private var status: Int32?
 
     /// Starts `command`; `pipeInput` gives it a pipe on stdin that ``input`` writes to.
     init(command: String, pipeInput: Bool) throws {
+        name = "|" + command
         var pipeEnds: [Int32] = [-1, -1]
         if pipeInput {
             guard pipe(&pipeEnds) == 0 else {

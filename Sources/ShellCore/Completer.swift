@@ -156,19 +156,28 @@ struct Completer {
         let typed = quote.map { Self.unescaped(written, quote: $0) } ?? written
         let entries = Self.paths(completing: typed, from: currentDirectory())
         let kept = written.count - word.count
-        let candidates = entries.compactMap { entry -> String? in
+        // Unquoted, a name with a blank, a quote or a control character would end the path
+        // early or break the line: then every candidate opens a quote (the typed word stays in
+        // it) and is escaped for it.
+        let needsQuote =
+            quote == nil
+            && entries.contains { $0.path.unicodeScalars.contains { Self.endsBarePath($0) } }
+        let opened: Character? = needsQuote ? "'" : quote
+        let candidates = entries.map { entry -> String in
+            if needsQuote { return "'" + Self.escaped(entry.path, quote: "'") }
             if let quote { return String(Self.escaped(entry.path, quote: quote).dropFirst(kept)) }
-            let rest = String(entry.path.dropFirst(typed.count))
-            // Unquoted, a name with a blank or a quote would end the path early.
-            guard !rest.contains(where: { $0 == " " || $0 == "\t" || $0 == "'" || $0 == "\"" || $0 == ";" }) else {
-                return nil
-            }
-            return word + rest
+            return word + String(entry.path.dropFirst(typed.count))
         }
         // A directory goes on (no space, no quote); a file ends the path.
         let single = candidates.count == 1 ? entries.first : nil
-        let append: Character? = single.map { $0.isDirectory ? nil : (quote ?? " ") } ?? nil
+        let append: Character? = single.map { $0.isDirectory ? nil : (opened ?? " ") } ?? nil
         return .candidates(candidates, append: append)
+    }
+
+    /// Characters that cannot be in a bare path: blanks, quotes, `;` and control characters.
+    static func endsBarePath(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == " " || scalar == "'" || scalar == "\"" || scalar == ";" || scalar.value < 0x20
+            || scalar.value == 0x7F
     }
 
     /// Entries whose path starts with `typed` (`~` and `~user` as a shell expands them,
@@ -239,7 +248,12 @@ struct Completer {
         var previousWasQuote = false
         for character in text {
             if escaping {
-                result.append(character)
+                switch character {
+                case "n": result.append("\n")
+                case "t": result.append("\t")
+                case "r": result.append("\r")
+                default: result.append(character)
+                }
                 escaping = false
             } else if character == "\\" {
                 escaping = true
@@ -254,13 +268,21 @@ struct Completer {
         return result
     }
 
-    /// Text to insert inside `quote`: the quote doubled, a backslash escaped.
+    /// Text to insert inside `quote`: the quote doubled, a backslash escaped, and control
+    /// characters (a newline in a file name) as escapes, so the line stays one line.
     static func escaped(_ text: String, quote: Character) -> String {
         var result = ""
-        for character in text {
-            if character == quote { result.append(quote) }
-            if character == "\\" { result.append("\\") }
-            result.append(character)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case "\\": result += "\\\\"
+            case _ where Character(scalar) == quote: result += String(quote) + String(quote)
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                result += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: result.unicodeScalars.append(scalar)
+            }
         }
         return result
     }

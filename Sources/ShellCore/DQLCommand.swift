@@ -106,6 +106,11 @@ public struct DQLCommand: AsyncParsableCommand {
                 )
                 throw ExitCode(ExitCodes.usage)
             }
+            // Arguments that are not UTF-8 reach Swift with U+FFFD in place of their bytes.
+            guard !value.unicodeScalars.contains("\u{FFFD}") else {
+                printError("dql: -v \(name): the value is not valid UTF-8")
+                throw ExitCode(ExitCodes.usage)
+            }
             variables[name] = value
         }
         let prefix: String

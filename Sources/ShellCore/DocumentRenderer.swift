@@ -40,7 +40,12 @@ enum DocumentRenderer {
                 rows.append([displayName(of: key), nil, nil, Self.timeText(seconds)])
                 continue
             }
-            rows.append([displayName(of: key), nil, nil, text(document[key])])
+            // Values of fields as `find` shows them (a date as 2004-08-26).
+            let value = text(document[key])
+            let shown = Schema.fields.first { $0.documentKey == key }.flatMap {
+                Executor.display($0, [$0.attribute: value])
+            }
+            rows.append([displayName(of: key), nil, nil, shown ?? value])
         }
         if let dicom = document["dicom"] as? [String: Any] { appendElements(dicom, depth: 0, to: &rows) }
         return rows

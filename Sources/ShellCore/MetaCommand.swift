@@ -72,7 +72,11 @@ enum MetaCommand: Equatable {
 
     /// Parses one line that starts with `\`. Errors say what is wrong and where (column).
     static func parse(_ line: String) throws(MetaCommandError) -> MetaCommand {
-        let words = Self.words(line)
+        var unterminated: Int?
+        let words = Self.words(line, unterminatedAt: &unterminated)
+        if let unterminated {
+            throw MetaCommandError("unterminated quoted string", column: unterminated)
+        }
         guard let name = words.first else { throw MetaCommandError("empty meta-command", column: 1) }
         let arguments = Array(words.dropFirst())
         let argument = arguments.first?.text
@@ -211,6 +215,13 @@ enum MetaCommand: Equatable {
     /// strings and psql, `''` is a quote and a backslash escapes (`\\`, `\'`, `\n`, `\t`), so
     /// `:'NAME'` gives back any value whole.
     static func words(_ line: String) -> [(text: String, column: Int)] {
+        var ignored: Int?
+        return words(line, unterminatedAt: &ignored)
+    }
+
+    /// The words, and where a quote that is never closed opens (nil when all are closed).
+    static func words(_ line: String, unterminatedAt: inout Int?) -> [(text: String, column: Int)] {
+        var quoteColumn = 0
         var words: [(String, Int)] = []
         var current = ""
         var start: Int?
@@ -246,10 +257,16 @@ enum MetaCommand: Equatable {
                 start = nil
             } else {
                 if start == nil { start = column }
-                if character == "'" || character == "\"" { quote = character } else { current.append(character) }
+                if character == "'" || character == "\"" {
+                    quote = character
+                    quoteColumn = column
+                } else {
+                    current.append(character)
+                }
             }
         }
         if let begun = start { words.append((current, begun)) }
+        if quote != nil { unterminatedAt = quoteColumn }
         return words.map { (text: $0.0, column: $0.1) }
     }
 }

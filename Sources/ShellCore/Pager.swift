@@ -26,7 +26,12 @@ final class PagedOutput {
     private var held = ""
     private var lines = 0
     private var child: ChildProcess?
-    /// Set when the pager could not be started: the results went to the terminal instead.
+    /// What the pager was given, while it is small enough to show again if the pager fails
+    /// (a command that is not there, `false`): results are never lost without a word.
+    private var sent = ""
+    private var sentAll = true
+    static let keptForFailure = 4 << 20
+    /// Set when the pager could not be started or failed: what happened to the results.
     private(set) var failure: String?
 
     init(command: String, screenRows: Int, screenColumns: Int, always: Bool) {
@@ -53,6 +58,7 @@ final class PagedOutput {
     func write(_ text: String) {
         guard !text.isEmpty else { return }
         if let child {
+            keep(text)
             child.input?.write(text)
             return
         }
@@ -72,16 +78,36 @@ final class PagedOutput {
     func finish() {
         if child == nil && failure == nil && lines >= screenRows - 1 { start() }
         if let child {
-            child.finish()
+            let status = child.finish()
+            if status != 0 {
+                if sentAll {
+                    OutputTarget.standardOutput.write(sent)
+                    failure = "\(command) ended with status \(status); the results are shown without it"
+                } else {
+                    failure = "\(command) ended with status \(status); results it did not show are lost"
+                }
+            }
+            sent = ""
         } else if !held.isEmpty {
             OutputTarget.standardOutput.write(held)
         }
         held = ""
     }
 
+    private func keep(_ text: String) {
+        guard sentAll else { return }
+        if sent.utf8.count + text.utf8.count > Self.keptForFailure {
+            sentAll = false
+            sent = ""
+        } else {
+            sent += text
+        }
+    }
+
     private func start() {
         do {
             let child = try ChildProcess(command: command, pipeInput: true)
+            keep(held)
             child.input?.write(held)
             self.child = child
             held = ""

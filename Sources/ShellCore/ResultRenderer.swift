@@ -222,7 +222,9 @@ enum ResultRenderer {
                 text = "-- no search to explain: it sends no query\n"
             }
             if let serverPlan {
-                text += "-- server plan (FT.EXPLAIN):\n" + serverPlan + (serverPlan.hasSuffix("\n") ? "" : "\n")
+                // The plan repeats the values searched for: shown, not obeyed.
+                let shown = visible(serverPlan, keepingLines: true)
+                text += "-- server plan (FT.EXPLAIN):\n" + shown + (shown.hasSuffix("\n") ? "" : "\n")
             }
             return RenderedResult(data: text)
         case .json, .ndjson:

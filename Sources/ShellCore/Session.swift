@@ -36,6 +36,8 @@ final class Session {
     private var watching = false
     /// Failures reported so far (`\watch` stops at one).
     private var failures = 0
+    /// The statement text running now with variables replaced, and as it was written.
+    private var located: (interpolation: Interpolation, written: String)?
 
     init(
         configuration: RedisConfiguration, prefix: String, settings: SessionSettings,
@@ -116,30 +118,35 @@ final class Session {
         case .meta(let written):
             // Variables in arguments too (`\o :file`); one that is not set stays as written
             // there, as colons in URLs and times must.
-            let line = (try? variables.interpolate(written, strict: false)) ?? written
+            // Errors point into the line as written (`\o :file`, not the file name it became).
+            let interpolation =
+                (try? variables.interpolation(of: written, strict: false)) ?? Interpolation(text: written)
+            let line = interpolation.text
             do {
                 return try runMeta(MetaCommand.parse(line), unit: unit, origin: origin)
             } catch let error as MetaCommandError {
-                let location = SourceLocation(line: 1, column: error.column, offset: 0)
+                let column = interpolation.writtenColumn(error.column, in: written)
+                let location = SourceLocation(line: 1, column: column, offset: 0)
                 let diagnostic = DQLError(.metaCommand(error.message), at: SourceRange(location, location))
                 return report(
-                    diagnostic, text: RedisURL.maskingPasswords(in: line), unit: unit, origin: origin,
+                    diagnostic, text: RedisURL.maskingPasswords(in: written), unit: unit, origin: origin,
                     code: ExitCodes.statement)
             } catch {
                 // A meta-command that ran into trouble (a file it cannot read, a server that
                 // refuses): at its line, like a statement; a connection problem keeps its code.
                 let start = SourceLocation(line: 1, column: 1, offset: 0)
-                let end = SourceLocation(line: 1, column: line.unicodeScalars.count + 1, offset: line.utf8.count)
+                let end = SourceLocation(
+                    line: 1, column: written.unicodeScalars.count + 1, offset: written.utf8.count)
                 let diagnostic = DQLError(.metaCommand("\(error)"), at: SourceRange(start, end))
                 let code = (error as? RedisError).map(exitCode(for:)) ?? ExitCodes.statement
                 // The line is shown with any password in it masked (`\connect redis://:pw@…`).
                 return report(
-                    diagnostic, text: RedisURL.maskingPasswords(in: line), unit: unit, origin: origin, code: code)
+                    diagnostic, text: RedisURL.maskingPasswords(in: written), unit: unit, origin: origin, code: code)
             }
         case .statements(let written):
-            let text: String
+            let interpolation: Interpolation
             do {
-                text = try variables.interpolate(written, strict: true)
+                interpolation = try variables.interpolation(of: written, strict: true)
             } catch {
                 let range = SourceRange(
                     SourceLocation(byte: error.bytes.lowerBound, in: written),
@@ -149,6 +156,11 @@ final class Session {
                     code: ExitCodes.statement)
             }
             lastStatement = written
+            let text = interpolation.text
+            // Diagnostics about the expanded text point at what was written.
+            let outer = located
+            if !interpolation.replacements.isEmpty { located = (interpolation, written) }
+            defer { located = outer }
             let clock = ContinuousClock()
             let parseStart = clock.now
             let (statements, syntaxError) = Parser.parseUntilError(text)
@@ -355,7 +367,10 @@ final class Session {
             guard let text = unit.statement ?? lastStatement else {
                 throw SessionError("\\g: there is no statement to run yet")
             }
-            return try runRedirected(to: target) {
+            // A statement that does not parse is reported where it is, and no file is created
+            // or emptied for it.
+            let runs = Parser.parseUntilError((try? variables.interpolate(text, strict: true)) ?? ":").error == nil
+            return try runRedirected(to: runs ? target : nil) {
                 run(InputUnit(kind: .statements(text), firstLine: 1, firstByte: 0), origin: origin)
             }
         case .edit:
@@ -363,8 +378,9 @@ final class Session {
         case .watch(let seconds, let count):
             return try watch(every: seconds, count: count, origin: origin)
         case .include(let path):
-            guard includeDepth < 16 else {
-                throw SessionError("\\i nested more than 16 deep (does \(path) include itself?)")
+            guard includeDepth < Self.maximumNesting else {
+                throw SessionError(
+                    "\\i nested more than \(Self.maximumNesting) deep (does \(path) include itself?)")
             }
             var file = try ScriptLines(path: path)
             includeDepth += 1
@@ -432,8 +448,16 @@ final class Session {
     private func closeOutput() {
         output.close()
         output = .standardOutput
-        outputCommand?.finish()
+        if let command = outputCommand { Self.reportFailure(of: command) }
         outputCommand = nil
+    }
+
+    /// Waits for a command results went to, and says so if it failed (it may have lost them).
+    private static func reportFailure(of command: ChildProcess) {
+        let status = command.finish()
+        if status != 0 {
+            printError("dql: \(command.name) ended with status \(status); it may not have taken all the results")
+        }
     }
 
     /// Runs `body` with results sent to `target` (when given), then back where they went.
@@ -444,7 +468,7 @@ final class Session {
         output = redirected
         defer {
             redirected.close()
-            command?.finish()
+            if let command { Self.reportFailure(of: command) }
             output = saved
         }
         return body()
@@ -478,7 +502,7 @@ final class Session {
         pager.finish()
         if pager.started { Interrupt.clear() }
         if let failure = pager.failure {
-            printError("dql: no pager (\(failure)); \\pager off stops trying")
+            printError("dql: pager: \(failure); \\pager off or --no-pager turns it off")
         }
     }
 
@@ -494,11 +518,15 @@ final class Session {
     /// `\e`: the text in `$VISUAL` or `$EDITOR` (`vi` if neither is set); what the user saves
     /// is run as if typed. Nothing is run when the editor fails or the file was not saved.
     private func edit(_ text: String, origin: Origin) throws -> Flow {
+        // What is saved runs like a script: one that runs `\e` again nests, as `\i` does.
+        guard includeDepth < Self.maximumNesting else {
+            throw SessionError("\\e nested more than \(Self.maximumNesting) deep (does the edited text run \\e?)")
+        }
         let editor =
             [environment["VISUAL"], environment["EDITOR"]].compactMap { $0 }.first {
                 !$0.trimmingCharacters(in: .whitespaces).isEmpty
             } ?? "vi"
-        var template = Array((NSTemporaryDirectory() + "/dql-edit-XXXXXX.dql").utf8CString)
+        var template = Array(PathText.join(NSTemporaryDirectory(), "dql-edit-XXXXXX.dql").utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.map { mkstemps($0, 4) } ?? -1
         }
@@ -514,8 +542,11 @@ final class Session {
         guard status == 0 else {
             throw SessionError("\\e: the editor (\(editor)) ended with status \(status); nothing was run")
         }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SessionError("\\e: the editor left no file at \(path); nothing was run")
+        }
         guard let edited = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SessionError("\\e: cannot read what the editor saved (\(path)) as UTF-8 text")
+            throw SessionError("\\e: what the editor saved (\(path)) is not UTF-8 text; nothing was run")
         }
         guard modificationTime(of: path) != before || edited != text + "\n" else {
             printError("\\e: not saved; nothing was run")
@@ -528,6 +559,8 @@ final class Session {
         // What runs is shown, as psql does.
         printError(edited.hasSuffix("\n") ? String(edited.dropLast()) : edited)
         var lines = ScriptLines(text: edited)
+        includeDepth += 1
+        defer { includeDepth -= 1 }
         return run(lines: &lines, name: nil, interactive: origin.interactive)
     }
 
@@ -600,6 +633,9 @@ final class Session {
         return executor
     }
 
+    /// How deep `\i` and `\e` may nest (a script that includes itself stops here).
+    static let maximumNesting = 16
+
     var prompt: String { "dql \(configuration.url.endpoint)> " }
     var continuationPrompt: String {
         String(repeating: " ", count: max(0, prompt.count - 5)) + "...> "
@@ -632,6 +668,12 @@ final class Session {
     /// Prints a diagnostic about `text` (the unit's text) and records the failure. In a
     /// script the position is the file's; in the REPL and `-c`, the text's own.
     private func report(_ diagnostic: DQLError, text: String, unit: InputUnit, origin: Origin, code: Int32) -> Flow {
+        var diagnostic = diagnostic
+        var text = text
+        if let located, text == located.interpolation.text {
+            diagnostic = located.interpolation.locate(diagnostic, in: located.written)
+            text = located.written
+        }
         let rendered: String
         if let name = origin.name {
             rendered = diagnostic.shifted(lines: unit.firstLine - 1, bytes: unit.firstByte)

@@ -52,6 +52,34 @@ struct StatementReader {
     /// `\g` runs it (to a file), `\e` edits it.
     static let metaCommandsTakingStatement: Set<String> = ["\\g", "\\go", "\\e", "\\edit"]
 
+    /// `find name \g out.csv`: the statement on the line before a `\g` or `\e` outside quotes
+    /// and comments, and the meta-command (nil when the line has none).
+    static func trailingMetaCommand(in line: String) -> (statement: Substring, meta: Substring, metaByte: Int)? {
+        var quote: Character?
+        var index = line.startIndex
+        while index < line.endIndex {
+            let character = line[index]
+            if let open = quote {
+                if character == "\\" {
+                    index = line.index(after: index)
+                    if index == line.endIndex { return nil }
+                } else if character == open {
+                    quote = nil
+                }
+            } else if character == "'" || character == "\"" {
+                quote = character
+            } else if character == "-", line[index...].hasPrefix("--") {
+                return nil
+            } else if character == "\\" {
+                let meta = line[index...]
+                guard takesStatement(meta) else { return nil }
+                return (line[..<index], meta, line.utf8.distance(from: line.startIndex, to: index))
+            }
+            index = line.index(after: index)
+        }
+        return nil
+    }
+
     static func takesStatement(_ line: Substring) -> Bool {
         let name = line.prefix { $0 != " " && $0 != "\t" && $0 != "|" }
         return metaCommandsTakingStatement.contains(String(name))
@@ -71,6 +99,23 @@ struct StatementReader {
     mutating func feed(_ line: String) -> [InputUnit] {
         var units: [InputUnit] = []
         let trimmed = line.drop { $0 == " " || $0 == "\t" }
+        if !pendingInString, !trimmed.hasPrefix("\\"), let split = Self.trailingMetaCommand(in: line) {
+            // A held statement that this line does not continue runs first, on its own.
+            if isHolding && !Self.continues(trimmed) { units.append(takePending()) }
+            if pending.isEmpty {
+                pendingFirstLine = nextLine
+                pendingFirstByte = nextByte
+            }
+            let lineNumber = nextLine
+            let byte = nextByte
+            advance(past: line)
+            pending.append(String(split.statement))
+            guard case .statements(let text) = takePending().kind else { return units }
+            let meta = InputUnit(
+                kind: .meta(String(split.meta)), statement: text, firstLine: lineNumber,
+                firstByte: byte + split.metaByte)
+            return units + [meta]
+        }
         if !pending.isEmpty, !pendingInString, trimmed.hasPrefix("\\"), Self.takesStatement(trimmed) {
             let taken = takePending()
             let lineNumber = nextLine

@@ -59,8 +59,15 @@ struct Variables: Equatable {
     /// error (statements); otherwise it stays as written (meta-commands, whose arguments hold
     /// URLs and times).
     func interpolate(_ text: String, strict: Bool) throws(Undefined) -> String {
+        try interpolation(of: text, strict: strict).text
+    }
+
+    /// The text with every reference replaced, and where each value came from.
+    func interpolation(of text: String, strict: Bool) throws(Undefined) -> Interpolation {
         let scalars = Array(text.unicodeScalars)
         var output = String.UnicodeScalarView()
+        var replacements: [Interpolation.Replacement] = []
+        var produced = 0
         var index = 0
         var byte = 0
         var quote: Unicode.Scalar?
@@ -74,6 +81,7 @@ struct Variables: Equatable {
                     output.append(scalar)
                     output.append(scalars[index + 1])
                     byte += scalar.utf8.count + scalars[index + 1].utf8.count
+                    produced += scalar.utf8.count + scalars[index + 1].utf8.count
                     index += 2
                     continue
                 }
@@ -85,6 +93,7 @@ struct Variables: Equatable {
                 while index < scalars.count, scalars[index] != "\n" {
                     output.append(scalars[index])
                     byte += scalars[index].utf8.count
+                    produced += scalars[index].utf8.count
                     index += 1
                 }
                 continue
@@ -102,11 +111,16 @@ struct Variables: Equatable {
                     if quoted { end += 1 }
                     let length = scalars[index..<end].reduce(0) { $0 + $1.utf8.count }
                     if let value = values[String(name)] {
-                        output.append(contentsOf: (quoted ? Self.literal(value) : value).unicodeScalars)
+                        let inserted = quoted ? Self.literal(value) : value
+                        output.append(contentsOf: inserted.unicodeScalars)
+                        let size = inserted.utf8.count
+                        replacements.append(.init(written: byte..<(byte + length), value: produced..<(produced + size)))
+                        produced += size
                     } else if strict {
                         throw Undefined(name: String(name), bytes: byte..<(byte + length))
                     } else {
                         output.append(contentsOf: scalars[index..<end])
+                        produced += length
                     }
                     byte += length
                     index = end
@@ -115,14 +129,57 @@ struct Variables: Equatable {
             }
             output.append(scalar)
             byte += scalar.utf8.count
+            produced += scalar.utf8.count
             index += 1
         }
-        return String(output)
+        return Interpolation(text: String(output), replacements: replacements)
     }
 
     /// Characters after which a colon is part of the word (`C:`, `host:`, `./a:`), not a
     /// reference.
     private static func continuesWord(_ scalar: Unicode.Scalar) -> Bool {
         scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_./~:".unicodeScalars.contains(scalar)
+    }
+}
+
+/// Text with variables replaced, and where each value came from: a diagnostic about the text
+/// points at what was written (the file's own line and column), not at the expanded text.
+struct Interpolation {
+    /// A reference's bytes in the written text, and its value's bytes in ``text``.
+    struct Replacement: Equatable {
+        var written: Range<Int>
+        var value: Range<Int>
+    }
+
+    var text: String
+    var replacements: [Replacement] = []
+
+    /// Where byte `offset` of ``text`` was written: the same text shifted by the values before
+    /// it; inside a value, its reference (the start, or for the end of a range, the end).
+    func writtenOffset(_ offset: Int, isEnd: Bool = false) -> Int {
+        var shift = 0
+        for replacement in replacements {
+            if offset < replacement.value.lowerBound || (isEnd && offset == replacement.value.lowerBound) { break }
+            if offset < replacement.value.upperBound || (isEnd && offset == replacement.value.upperBound) {
+                return isEnd ? replacement.written.upperBound : replacement.written.lowerBound
+            }
+            shift = replacement.written.upperBound - replacement.value.upperBound
+        }
+        return offset + shift
+    }
+
+    /// `error`, about ``text``, placed in `written`.
+    func locate(_ error: DQLError, in written: String) -> DQLError {
+        var located = error
+        located.range = SourceRange(
+            SourceLocation(byte: writtenOffset(error.range.start.offset), in: written),
+            SourceLocation(byte: writtenOffset(error.range.end.offset, isEnd: true), in: written))
+        return located
+    }
+
+    /// A 1-based column of ``text`` (one line) as a column of `written`.
+    func writtenColumn(_ column: Int, in written: String) -> Int {
+        let byte = text.unicodeScalars.prefix(max(0, column - 1)).reduce(0) { $0 + $1.utf8.count }
+        return SourceLocation(byte: writtenOffset(byte), in: written).column
     }
 }

@@ -310,7 +310,10 @@ import Testing
         #expect(Self.listing(setup.directory) == ["CT_small.dcm"])
 
         try Data("someone else's".utf8).write(to: URL(fileURLWithPath: first.path))
-        #expect(throws: FetchError.differentFilesThere(directory: setup.directory.path, names: ["CT_small.dcm"])) {
+        #expect(
+            throws: FetchError.differentFilesThere(
+                directory: setup.directory.path, entries: [.init(name: "CT_small.dcm")])
+        ) {
             try fetcher.fetch(id: setup.id, into: setup.directory.path, client: setup.client)
         }
         #expect(Self.listing(setup.directory) == ["CT_small.dcm"], "refused before anything was written")

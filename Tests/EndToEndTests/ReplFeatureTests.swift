@@ -61,6 +61,16 @@ import Testing
         #expect(piped.status == 0 && piped.stdout.contains("[Full fidelity]") && !piped.stdout.contains("PAGER-START"))
     }
 
+    @Test func aPagerThatFailsLosesNothing() throws {
+        let fixture = try ShellFixture()
+        let terminal = try start(fixture, ["PAGER": "exit 5"])
+        terminal.send("show CT_small.dcm\r")
+        try terminal.expect("[Full fidelity]")
+        try terminal.expect("pager: exit 5 ended with status 5; the results are shown without it")
+        try terminal.expect(Self.prompt)
+        try quit(terminal)
+    }
+
     @Test func expandedAutoExpandsOnlyTablesWiderThanTheTerminal() throws {
         let fixture = try ShellFixture()
         let terminal = try start(fixture, ["PAGER": ""])

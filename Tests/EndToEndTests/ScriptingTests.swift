@@ -34,7 +34,6 @@ import Testing
             "report.dql",
             """
             \\echo patient: :'p' :'b'
-            \\echo :p
             find name where patient = :'p'
             \\set modality MR
             count where modality = :'modality'
@@ -44,16 +43,15 @@ import Testing
         let result = try fixture.run(
             ["-v", "p=\(Self.nasty)", "--set", "b=\(Self.slashed)", "--format", "csv", "-f", report])
         #expect(result.status == 1)
-        // Quoted, the value comes back whole; raw, its quotes are the meta-command's own.
+        // Quoted, the value comes back whole.
         #expect(
-            result.stdout.hasPrefix(
-                "patient: \(Self.nasty) \(Self.slashed)\noBrien \"x\" ; -- :other\nname,id\r\nnasty.dcm,"),
-            "\(result.stdout)")
+            result.stdout.hasPrefix("patient: \(Self.nasty) \(Self.slashed)\nname,id\r\nnasty.dcm,"), "\(result.stdout)"
+        )
         #expect(result.stdout.contains("count\r\n1\r\n"))
         #expect(
             result.stderr
                 == """
-                \(report):7:24: error: undefined variable 'modality'
+                \(report):6:24: error: undefined variable 'modality'
                     count where modality = :'modality'
                                            ^~~~~~~~~~~
                     help: set it with \\set modality VALUE, or dql -v modality=VALUE; \\set alone lists the variables
@@ -64,6 +62,47 @@ import Testing
         #expect(raw.status == 0 && raw.stdout.contains(" name") && raw.stdout.contains("modality"), "\(raw.stderr)")
         let bad = try fixture.run(["-v", "1x=2", "-c", "count"])
         #expect(bad.status == 64 && bad.stderr.contains("expected NAME=VALUE"))
+    }
+
+    @Test func errorsInScriptsPointAtTheFileNotTheExpandedText() throws {
+        let fixture = try ShellFixture(load: false)
+        let script = try fixture.script(
+            "s3.dql",
+            """
+            -- a comment
+            count where modality = :'m' and protcol = 1
+            """)
+        let result = try fixture.run(["-v", "m=ABCDEFGHIJKLMNOPQRSTUVWXYZ", "-f", script])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.hasPrefix(
+                """
+                \(script):2:33: error: unknown field 'protcol'
+                    count where modality = :'m' and protcol = 1
+                                                    ^~~~~~~
+                """), "\(result.stderr)")
+        let meta = try fixture.run(["-v", "f=x", "-c", "\\o :f :f"])
+        #expect(meta.stderr.contains("1:7: error: \\o takes at most 1 argument"), "\(meta.stderr)")
+        #expect(meta.stderr.contains("    \\o :f :f\n"), "the line as written: \(meta.stderr)")
+        let invalid = try ProcessResult.run(
+            "/bin/bash", ["-c", "\"$0\" -v $'m=\\xff\\xfe' -c count", DQLBinary.path],
+            environment: ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 })
+        #expect(
+            invalid.status == 64 && invalid.stderr.contains("-v m: the value is not valid UTF-8"), "\(invalid.stderr)")
+    }
+
+    @Test func anEditThatRunsEditAgainStops() throws {
+        let fixture = try ShellFixture()
+        let editor = try fixture.script("again.sh", "#!/bin/sh\nprintf '\\\\e\\n' > \"$1\"\n")
+        chmod(editor, 0o755)
+        let result = try fixture.run(["-c", "count", "-c", "\\e"], environment: ["EDITOR": editor, "VISUAL": ""])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("\\e nested more than 16 deep (does the edited text run \\e?)"), "\(result.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter {
+            $0.hasPrefix("dql-edit-")
+        }
+        #expect(left.isEmpty, "no edit file left: \(left)")
     }
 
     @Test func gRunsTheStatementBeforeItIntoAFileOrACommand() throws {
@@ -84,6 +123,20 @@ import Testing
         #expect(try String(contentsOfFile: upper, encoding: .utf8).hasPrefix("NAME,ID\r\nCT_SMALL.DCM,"))
         let none = try fixture.run(["-c", "\\g"])
         #expect(none.status == 1 && none.stderr.contains("\\g: there is no statement to run yet"))
+        // On the statement's own line, as in psql.
+        let inline = fixture.directory.appendingPathComponent("inline.csv").path
+        let sameLine = try fixture.run(["--format", "csv", "-c", "find name where name = CT_small.dcm \\g \(inline)"])
+        #expect(sameLine.status == 0 && sameLine.stdout.isEmpty, "\(sameLine.stderr)")
+        #expect(try String(contentsOfFile: inline, encoding: .utf8).hasPrefix("name,id\r\nCT_small.dcm,"))
+        // A statement that does not parse touches no file.
+        let untouched = fixture.directory.appendingPathComponent("untouched.txt").path
+        try "keep".write(toFile: untouched, atomically: true, encoding: .utf8)
+        let broken = try fixture.run(["-c", "count where protcol = 1", "-c", "\\g \(untouched)"])
+        #expect(broken.status == 1 && broken.stderr.contains("unknown field 'protcol'"))
+        #expect(try String(contentsOfFile: untouched, encoding: .utf8) == "keep")
+        // A command that fails is reported.
+        let failing = try fixture.run(["-c", "count", "-c", "\\g |exit 3"])
+        #expect(failing.stderr.contains("dql: |exit 3 ended with status 3"), "\(failing.stderr)")
     }
 
     @Test func aRepeatedFetchRefusesADifferentFileOfTheSameName() throws {
@@ -115,6 +168,18 @@ import Testing
         let again = try fixture.run(["--format", "json", "-c", fetch])
         #expect(again.status == 0 && !again.stdout.contains("\"alreadyThere\":false"), "\(again.stdout)")
         #expect(try fixture.run(["--overwrite", "--rename", "-c", "count"]).status == 64)
+
+        // What is in the way is named for what it is.
+        let odd = fixture.directory.appendingPathComponent("odd")
+        try FileManager.default.createDirectory(
+            at: odd.appendingPathComponent("CT_small.dcm"), withIntermediateDirectories: true)
+        let directoryInTheWay = try fixture.run(["-c", "fetch CT_small.dcm to '\(odd.path)'"])
+        #expect(
+            directoryInTheWay.stderr.contains("already has a directory named CT_small.dcm"),
+            "\(directoryInTheWay.stderr)")
+        let overwriteDirectory = try fixture.run(["-c", "fetch CT_small.dcm to '\(odd.path)' overwrite"])
+        #expect(overwriteDirectory.status == 1 && overwriteDirectory.stderr.contains("it is a directory"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: odd.path) == ["CT_small.dcm"], "nothing written")
     }
 
     @Test func whatProgramsAndPeopleReadIsConsistent() throws {
@@ -124,6 +189,9 @@ import Testing
         let sha = "3dd31e5cc835b3f2cdd46c9da1982f59251e78518fefa8163d914631c66437d6"
         #expect(csv.stdout == "name,size,id\r\nCT_small.dcm,39206,\(sha)\r\n")
         let shown = try fixture.run(["-c", "show CT_small.dcm"])
+        #expect(
+            parseTable(shown.stdout).rows.contains { $0.first == "date" && $0.last == "2004-01-19" }, "as find shows it"
+        )
         let attributes = parseTable(shown.stdout).rows.map { $0.first ?? "" }
         for name in ["patient", "date", "year", "sop", "id"] { #expect(attributes.contains(name), "\(name)") }
         for stored in ["patientName", "studyDate", "sopClassName", "sha256"] { #expect(!attributes.contains(stored)) }

@@ -120,6 +120,7 @@ import Testing
         #expect(message("\\unset") == "1: \\unset needs a name")
         #expect(message("\\o |  ") == "4: \\o | needs a command after the bar")
         #expect(message("\\e file") == "4: \\e takes no arguments")
+        #expect(message("\\set u 'unterminated") == "8: unterminated quoted string")
     }
 
     // MARK: Completion
@@ -171,8 +172,11 @@ import Testing
         FileManager.default.createFile(atPath: root.appendingPathComponent("scans/a.dcm").path, contents: Data())
         let completer = completer(directory: root.path)
         #expect(completer.complete(word: "sc", before: "load ") == .candidates(["scans/"], append: nil))
-        // Unquoted, a name with a quote is not offered (it would end the path).
-        #expect(completer.complete(word: "scans/", before: "load ") == .candidates(["scans/a.dcm"], append: " "))
+        // Unquoted, a name with a quote would end the path: every candidate opens a quote.
+        #expect(
+            completer.complete(word: "scans/", before: "load ")
+                == .candidates(["'scans/a.dcm", "'scans/it''s.dcm"], append: nil))
+        #expect(completer.complete(word: "scans/a", before: "load ") == .candidates(["scans/a.dcm"], append: " "))
         #expect(completer.complete(word: "my", before: "load '") == .candidates(["my scans/"], append: nil))
         #expect(completer.complete(word: "sc", before: "load 'my ") == .candidates(["scans/"], append: nil))
         #expect(completer.complete(word: "i", before: "load 'my scans/") == .candidates(["inner/"], append: nil))
@@ -180,5 +184,45 @@ import Testing
         #expect(
             completer.complete(word: "\(root.path)/s", before: "find fetch to ")
                 == .candidates(["\(root.path)/scans/"], append: nil))
+        // Unquoted, names that need quotes are offered quoted, escaped, on one line.
+        #expect(completer.complete(word: "my", before: "load ") == .candidates(["'my scans/"], append: nil))
+        FileManager.default.createFile(atPath: root.appendingPathComponent("new\nline.dcm").path, contents: Data())
+        #expect(completer.complete(word: "ne", before: "load ") == .candidates(["'new\\nline.dcm"], append: "'"))
+        #expect(completer.complete(word: "new\\nl", before: "load '") == .candidates(["new\\nline.dcm"], append: "'"))
+    }
+
+    @Test func gAfterAStatementOnTheSameLineTakesIt() {
+        var reader = StatementReader()
+        #expect(
+            reader.feed("find name where name = 'a \\g b' \\g out.csv") == [
+                InputUnit(
+                    kind: .meta("\\g out.csv"), statement: "find name where name = 'a \\g b' ", firstLine: 1,
+                    firstByte: 32)
+            ])
+        #expect(reader.feed("count -- a comment \\g").map(\.kind) == [.statements("count -- a comment \\g")])
+        #expect(StatementReader.trailingMetaCommand(in: "count \\timing") == nil, "only \\g and \\e take a statement")
+    }
+
+    @Test func errorsAfterInterpolationPointAtWhatWasWritten() throws {
+        var variables = Variables()
+        variables["m"] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        let written = "count where modality = :'m' and protcol = 1"
+        let interpolation = try variables.interpolation(of: written, strict: true)
+        guard let error = Parser.parseUntilError(interpolation.text).error else {
+            Issue.record("no error")
+            return
+        }
+        let located = interpolation.locate(error, in: written)
+        #expect(located.range.start.column == 33 && located.range.end.column == 40, "\(located.range)")
+        // An error inside a value points at its reference.
+        variables["v"] = "CT\nbadword"
+        let raw = try variables.interpolation(of: "count where modality = :v", strict: true)
+        guard let inside = Parser.parseUntilError(raw.text).error else {
+            Issue.record("no error")
+            return
+        }
+        let at = raw.locate(inside, in: "count where modality = :v")
+        #expect(at.range.start.line == 1 && at.range.start.column == 24, "\(at.range)")
+        #expect(raw.writtenColumn(25, in: "count where modality = :v") == 24)
     }
 }
