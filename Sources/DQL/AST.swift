@@ -129,6 +129,8 @@ public struct FindStatement: Sendable, Hashable {
     public var offset: Int?
     /// `fetch to PATH`: write the matching files there.
     public var fetchDirectory: PathLiteral?
+    /// `fetch to PATH as '{patientId}/{studyUid}/…'`: where under PATH each file goes.
+    public var fetchLayout: FetchTemplate?
     /// `fetch to PATH overwrite|rename`: what to do where a different file has the name.
     public var existingFiles: ExistingFiles?
 }
@@ -191,7 +193,7 @@ public indirect enum Statement: Sendable, Hashable {
     case count(CountStatement)
     /// Every attribute of one file, by name or id.
     case show(Literal)
-    case fetch(Literal, to: PathLiteral, existing: ExistingFiles?)
+    case fetch(Literal, to: PathLiteral, layout: FetchTemplate?, existing: ExistingFiles?)
     case load(LoadStatement)
     case delete(Condition)
     case vacuum

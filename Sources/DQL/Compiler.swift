@@ -27,8 +27,8 @@ public struct Compiler: Sendable {
         case .find(let find): return .find(try searchPlan(find))
         case .count(let count): return .count(try countPlan(count))
         case .show(let name): return .show(lookup(name))
-        case .fetch(let name, let directory, let existing):
-            return .fetch(lookup(name), to: directory, existing: existing)
+        case .fetch(let name, let directory, let layout, let existing):
+            return .fetch(lookup(name), to: directory, layout: layout, existing: existing)
         case .load(let load): return .load(load)
         case .delete(let condition):
             var plan = try searchPlan(FindStatement(condition: condition))
@@ -73,7 +73,7 @@ public struct Compiler: Sendable {
             index: layout.indexName, query: query, returnAttributes: attributes, columns: columns,
             sort: find.order.map { ($0.field.field.attribute, $0.direction) }, limit: find.limit,
             offset: find.offset ?? 0, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds,
-            fetchDirectory: find.fetchDirectory, existingFiles: find.existingFiles)
+            fetchDirectory: find.fetchDirectory, fetchLayout: find.fetchLayout, existingFiles: find.existingFiles)
     }
 
     func countPlan(_ count: CountStatement) throws(DQLError) -> CountPlan {

@@ -61,6 +61,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
     case notPermitted(user: String, endpoint: String, prefix: String, refusal: String, need: String)
     /// A meta-command (`\timing`, `\i`, …) that could not be understood.
     case metaCommand(String)
+    /// A fetch layout (`as '…'`) that cannot be used.
+    case invalidFetchLayout(String)
     /// `:NAME` in a statement, with no `\set NAME` or `-v NAME=…` before it.
     case undefinedVariable(String)
     /// A failure that is not about the text (the server, the disk), shown at its statement.
@@ -134,6 +136,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .countOrderWithoutGroups: "DQL211"
         case .nestingTooDeep: "DQL212"
         case .tooManyValues: "DQL213"
+        case .invalidFetchLayout: "DQL214"
         case .groupedTwice: "DQL301"
         case .orderByUngrouped: "DQL302"
         case .betweenOnText: "DQL303"
@@ -221,6 +224,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
             "the account '\(excerpt(user))' may not change the store under prefix '\(excerpt(prefix))' on \(endpoint) (\(excerpt(refusal, limit: 160))); nothing was written"
         case .metaCommand(let text): text
         case .undefinedVariable(let name): "undefined variable '\(excerpt(name))'"
+        case .invalidFetchLayout(let text): text
         case .statementFailed(let text): text
         }
     }

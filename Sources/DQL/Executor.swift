@@ -201,14 +201,14 @@ public final class Executor: @unchecked Sendable {
                 try StoredHeader.document(String(json.dropFirst().dropLast()), id: id, layout: layout, client: client)
             }
             return .document(id: id, json: document)
-        case .fetch(let lookup, let directory, let existing):
+        case .fetch(let lookup, let directory, let layout, let existing):
             let id = try resolve(lookup, context: context)
             // Asked for by one of its names: written under that name.
             return .fetched(
                 try fetcher.fetchAll(
                     ids: [id], into: try PathExpansion.expand(directory), client: client, context: context,
                     name: lookup.id == nil ? lookup.given : nil,
-                    names: FetchNames(existing: existing ?? settings.existingFiles)))
+                    names: FetchNames(existing: existing ?? settings.existingFiles, layout: layout)))
         case .load(let load):
             return .loaded(try self.load(load, context: context))
         case .delete(let search):
@@ -273,7 +273,7 @@ public final class Executor: @unchecked Sendable {
         let sink = context.rows
         var begun = false
         // One record of the names this statement writes, across its pages.
-        let names = FetchNames(existing: plan.existingFiles ?? settings.existingFiles)
+        let names = FetchNames(existing: plan.existingFiles ?? settings.existingFiles, layout: plan.fetchLayout)
         let maximum = try serverLimits(context: context).maximumSearchResults
         try SearchRunner.page(from: plan.offset, limit: plan.limit, pageSize: plan.pageSize) { offset, count in
             let page = try SearchPage(

@@ -46,7 +46,7 @@ public struct Fetcher: Sendable {
         names: FetchNames = FetchNames()
     ) throws -> Result {
         let facts = try context.profile.measure(.query) {
-            try StoredFacts.read(ids: [id], layout: layout, client: client)[0]
+            try StoredFacts.read(ids: [id], layout: layout, client: client, fields: names.layout?.fields ?? [])[0]
         }
         try names.check([(id, facts)], in: directory)
         return try fetch(
@@ -65,7 +65,7 @@ public struct Fetcher: Sendable {
     ) throws -> [Result] {
         let layout = layout
         let stored = try context.profile.measure(.query) {
-            try StoredFacts.read(ids: ids, layout: layout, client: client)
+            try StoredFacts.read(ids: ids, layout: layout, client: client, fields: names.layout?.fields ?? [])
         }
         let facts = stored.map { fact in
             var renamed = fact
@@ -127,8 +127,8 @@ public struct Fetcher: Sendable {
         id: String, facts: StoredFacts, into directory: String, client: RedisClient, connections: Int,
         context: StatementContext, names: FetchNames
     ) throws -> Result {
+        let (directory, name) = names.target(of: id, facts, in: directory)
         try createDirectories(directory)
-        let name = facts.safeName(id: id)
         // With `overwrite` the file is wanted under its very name: only that name counts.
         if let path = try context.profile.measure(
             .checksum,
@@ -203,7 +203,7 @@ public struct Fetcher: Sendable {
         var written = stat()
         if lstat(final, &written) == 0 {
             Self.remember(id, of: final, FileVersion(written))
-            let key = PathText.join(directory, name)
+            let key = Self.variantsKey(directory, name, size: facts.size)
             Self.variants.withLock { index in
                 if index[key]?[id] == nil { index[key, default: [:]][id] = final }
             }
@@ -245,7 +245,7 @@ public struct Fetcher: Sendable {
     /// `IM00000.dcm` costs one pass, not one per file; fetching the same files into the same
     /// directory again writes nothing new.
     static func identicalFile(named name: String, in directory: String, id: String, size: Int) -> String? {
-        let key = PathText.join(directory, name)
+        let key = variantsKey(directory, name, size: size)
         if let indexed = variants.withLock({ $0[key] }) {
             // Indexed on an earlier look in this process, and kept up to date with what it
             // wrote since.
@@ -284,8 +284,15 @@ public struct Fetcher: Sendable {
         return path
     }
 
-    /// Per target path (`directory/name`): the files under it and its `_N` names, by digest.
+    /// Per target path (`directory/name`) and size: the files under it and its `_N` names of
+    /// that size, by digest.
+    /// Indexed per size too: only files of a file's size can hold its bytes, and files that
+    /// share a name may differ in size (a series's `IM00000.dcm` in several transfer syntaxes).
     private static let variants = Mutex<[String: [String: String]]>([:])
+
+    static func variantsKey(_ directory: String, _ name: String, size: Int) -> String {
+        PathText.join(directory, name) + "#\(size)"
+    }
 
     /// What identifies a file's version cheaply: a file whose inode, size and modification
     /// time are unchanged still has the digest it had.
@@ -360,21 +367,33 @@ public struct Fetcher: Sendable {
 /// is fetched), replaced, or written beside, as `existing` says.
 public final class FetchNames: Sendable {
     public let existing: ExistingFiles
+    /// Where under the directory each file goes; nil: its stored name, in the directory.
+    public let layout: FetchTemplate?
     /// `directory/name` paths this statement has written.
     private let written = Mutex<Set<String>>([])
 
-    public init(existing: ExistingFiles = .refuse) {
+    public init(existing: ExistingFiles = .refuse, layout: FetchTemplate? = nil) {
         self.existing = existing
+        self.layout = layout
+    }
+
+    /// The directory and name file `id` is written to under `directory`.
+    func target(of id: String, _ facts: StoredFacts, in directory: String) -> (directory: String, name: String) {
+        guard let layout else { return (directory, facts.safeName(id: id)) }
+        let path = layout.path(values: facts.values, fallback: facts.safeName(id: id))
+        guard let slash = path.lastIndex(of: "/") else { return (directory, path) }
+        return (PathText.join(directory, String(path[..<slash])), String(path[path.index(after: slash)...]))
     }
 
     /// Throws, before anything is fetched, if any of `files` would go where something else
     /// already is: with `refuse`, anything but a file with the same bytes (recognised, not in
     /// the way); with `overwrite`, a directory (files are replaced, directories are not).
-    func check(_ files: [(id: String, facts: StoredFacts)], in directory: String) throws {
+    func check(_ files: [(id: String, facts: StoredFacts)], in root: String) throws {
+        let directory = root
         guard existing != .rename else { return }
         var inTheWay: [FetchError.Entry] = []
         for (id, facts) in files {
-            let name = facts.safeName(id: id)
+            let (directory, name) = target(of: id, facts, in: directory)
             let path = PathText.join(directory, name)
             var status = stat()
             guard lstat(path, &status) == 0, !written.withLock({ $0.contains(path) }) else { continue }
@@ -384,9 +403,10 @@ public final class FetchNames: Sendable {
                 continue
             }
             guard Fetcher.identicalFile(named: name, in: directory, id: id, size: facts.size) == nil else { continue }
-            inTheWay.append(FetchError.Entry(name: name, kind: kind == S_IFREG ? nil : fileKind(status.st_mode)))
+            let shown = layout == nil ? name : String(path.dropFirst(PathText.join(root, "").count))
+            inTheWay.append(FetchError.Entry(name: shown, kind: kind == S_IFREG ? nil : fileKind(status.st_mode)))
         }
-        if !inTheWay.isEmpty { throw FetchError.differentFilesThere(directory: directory, entries: inTheWay) }
+        if !inTheWay.isEmpty { throw FetchError.differentFilesThere(directory: root, entries: inTheWay) }
     }
 
     /// Puts the verified `temporary` file into `directory` as `name`: over an older file with
@@ -465,6 +485,8 @@ struct StoredFacts: Sendable {
     var name: String
     var size: Int
     var chunkSize: Int
+    /// Values of the fields a fetch layout reads, as rows show them.
+    var values: [Field: String] = [:]
 
     /// The name the file is written under: its stored name made safe, or its id's start.
     func safeName(id: String) -> String {
@@ -475,21 +497,33 @@ struct StoredFacts: Sendable {
     static let largestChunk = 512 << 20
 
     /// The facts of each of `ids`, in one pipeline to the metadata server.
-    static func read(ids: [String], layout: StorageLayout, client: RedisClient) throws -> [StoredFacts] {
+    static func read(
+        ids: [String], layout: StorageLayout, client: RedisClient, fields: [Field] = []
+    ) throws
+        -> [StoredFacts]
+    {
         let keys = ids.map { layout.documentKey(id: $0) }
+        let paths =
+            ["$.name", "$.size", "$.chunkSize"] + fields.map(\.path).filter { !["$.name", "$.size"].contains($0) }
         let replies = try client.pipeline(
-            keys.map { RedisCommand("JSON.GET", $0, "$.name", "$.size", "$.chunkSize") }, routedBy: keys)
-        return try zip(ids, replies).map { id, reply in try read(id: id, reply: reply.checked()) }
+            keys.map { RedisCommand(["JSON.GET", $0] + paths) }, routedBy: keys)
+        return try zip(ids, replies).map { id, reply in try read(id: id, reply: reply.checked(), fields: fields) }
     }
 
-    static func read(id: String, reply: RedisReply) throws -> StoredFacts {
+    static func read(id: String, reply: RedisReply, fields: [Field] = []) throws -> StoredFacts {
         guard let text = reply.string, text != "{}" else { throw FetchError.notFound(id: id) }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [Any]],
             let name = object["$.name"]?.first as? String, let size = object["$.size"]?.first as? Int,
             let chunkSize = object["$.chunkSize"]?.first as? Int, size >= 0, chunkSize > 0,
             min(chunkSize, size) <= Self.largestChunk
         else { throw FetchError.damagedDocument(id: id, reason: "name, size or chunkSize missing or invalid") }
-        return StoredFacts(name: name, size: size, chunkSize: chunkSize)
+        var facts = StoredFacts(name: name, size: size, chunkSize: chunkSize)
+        for field in fields {
+            guard let value = object[field.path]?.first, !(value is NSNull) else { continue }
+            let raw = (value as? String) ?? "\(value)"
+            facts.values[field] = Executor.display(field, [field.attribute: raw]) ?? raw
+        }
+        return facts
     }
 }
 

@@ -9,7 +9,7 @@ public enum Keyword: String, CaseIterable, Sendable {
     // Load options (also settings).
     case recursive, chunk, connections, window
     // Fetch options.
-    case overwrite, rename
+    case `as`, overwrite, rename
     // Conditions.
     case and, or, not, `in`, between, like, contains, `is`, missing
     // Directions.
@@ -48,7 +48,7 @@ public enum Keyword: String, CaseIterable, Sendable {
     /// Words that may follow a path and are never paths themselves (`load ./x recursive`).
     public var followsPath: Bool {
         switch self {
-        case .recursive, .chunk, .connections, .window, .overwrite, .rename: true
+        case .recursive, .chunk, .connections, .window, .as, .overwrite, .rename: true
         default: false
         }
     }
@@ -66,7 +66,7 @@ public enum Keyword: String, CaseIterable, Sendable {
         switch self {
         case .find:
             (
-                "find [* | FIELD, …] [where CONDITION] [order by FIELD [asc|desc]] [limit N [offset M]] [fetch to PATH [overwrite|rename]]",
+                "find [* | FIELD, …] [where CONDITION] [order by FIELD [asc|desc]] [limit N [offset M]] [fetch to PATH [as 'LAYOUT'] [overwrite|rename]]",
                 "find where protocol = '194' and year = 2019 fetch to ./out"
             )
         case .count:
@@ -75,7 +75,7 @@ public enum Keyword: String, CaseIterable, Sendable {
                 "count by modality, year order by count desc"
             )
         case .show: ("show NAME|ID", "show 'CT_small.dcm'")
-        case .fetch: ("fetch NAME|ID to PATH [overwrite|rename]", "fetch 'CT_small.dcm' to ./out")
+        case .fetch: ("fetch NAME|ID to PATH [as 'LAYOUT'] [overwrite|rename]", "fetch 'CT_small.dcm' to ./out")
         case .load:
             ("load PATH [recursive] [chunk SIZE] [connections N] [window N]", "load ./scans recursive")
         case .delete: ("delete where CONDITION", "delete where patientId = 'ANON123'")

@@ -117,7 +117,8 @@ public struct Parser {
             let name = try parseName(after: "fetch")
             try expectKeyword(.to)
             let directory = try parsePath(after: "to")
-            return .fetch(name, to: directory, existing: parseExistingFiles())
+            let layout = try parseFetchLayout()
+            return .fetch(name, to: directory, layout: layout, existing: parseExistingFiles())
         case .load: return .load(try parseLoad())
         case .delete:
             try expectKeyword(.where)
@@ -162,9 +163,37 @@ public struct Parser {
         if acceptKeyword(.fetch) {
             try expectKeyword(.to)
             find.fetchDirectory = try parsePath(after: "to")
+            find.fetchLayout = try parseFetchLayout()
             find.existingFiles = parseExistingFiles()
         }
         return find
+    }
+
+    /// `as '{patientId}/{studyUid}/{seriesUid}/{sopUid}.dcm'` after a fetch's directory.
+    private mutating func parseFetchLayout() throws(DQLError) -> FetchTemplate? {
+        guard acceptKeyword(.as) else { return nil }
+        skipNewlines()
+        let token = current
+        guard case .string(let text) = token.kind else {
+            throw DQLError(
+                .invalidFetchLayout("after as, a layout in quotes, such as '{patientId}/{studyUid}/{sopUid}.dcm'"),
+                at: token.range, isIncomplete: token.kind == .endOfInput)
+        }
+        position += 1
+        do {
+            return try FetchTemplate(text)
+        } catch {
+            // At the character in the quoted text (past the opening quote).
+            var start = token.range.start
+            start.column += 1 + error.offset
+            start.offset += 1 + text.prefix(error.offset).utf8.count
+            let range = start < token.range.end ? SourceRange(start, start) : token.range
+            if let name = error.unknownField {
+                let best = Suggestion.closest(to: name, among: Schema.fieldNames)
+                throw DQLError(.unknownField(name, suggestion: best.flatMap(Schema.field(named:))?.name), at: range)
+            }
+            throw DQLError(.invalidFetchLayout(error.message), at: range)
+        }
     }
 
     /// `overwrite` or `rename` after a fetch's directory.

@@ -4,7 +4,7 @@ public indirect enum Plan: Sendable, Equatable {
     case find(SearchPlan)
     case count(CountPlan)
     case show(FileLookup)
-    case fetch(FileLookup, to: PathLiteral, existing: ExistingFiles?)
+    case fetch(FileLookup, to: PathLiteral, layout: FetchTemplate?, existing: ExistingFiles?)
     case load(LoadStatement)
     /// Find the matching documents page by page, then delete each document and its chunks.
     case delete(SearchPlan)
@@ -20,7 +20,7 @@ public indirect enum Plan: Sendable, Equatable {
         switch self {
         case .find(let plan), .delete(let plan): [plan.command(offset: plan.offset, count: plan.firstPageSize)]
         case .count(let plan): [plan.command(offset: 0)] + (plan.totalGroupsCommand.map { [$0] } ?? [])
-        case .show(let lookup), .fetch(let lookup, _, _): lookup.command.map { [$0] } ?? []
+        case .show(let lookup), .fetch(let lookup, _, _, _): lookup.command.map { [$0] } ?? []
         case .explain(let inner, _): inner.commands
         case .fields(let plan): plan.fields.compactMap(\.command)
         case .stats(let plan): [plan.filesCommand, plan.bytesCommand]
@@ -75,6 +75,8 @@ public struct SearchPlan: Sendable, Equatable {
     public var pageSize: Int
     public var timeoutMilliseconds: Int
     public var fetchDirectory: PathLiteral?
+    /// Where under the directory each file goes (nil: its stored name).
+    public var fetchLayout: FetchTemplate? = nil
     /// What the fetch does where a different file has a name it writes (nil: the session's).
     public var existingFiles: ExistingFiles? = nil
 
@@ -82,7 +84,7 @@ public struct SearchPlan: Sendable, Equatable {
         lhs.command(offset: lhs.offset, count: lhs.firstPageSize)
             == rhs.command(offset: rhs.offset, count: rhs.firstPageSize)
             && lhs.columns == rhs.columns && lhs.limit == rhs.limit && lhs.fetchDirectory == rhs.fetchDirectory
-            && lhs.existingFiles == rhs.existingFiles
+            && lhs.existingFiles == rhs.existingFiles && lhs.fetchLayout == rhs.fetchLayout
     }
 
     /// Rows the first command asks for.

@@ -211,7 +211,7 @@ import Testing
         guard case .show(let lookup) = try compiler.compile("show \(id)") else { Issue.record("not show"); return }
         #expect(lookup.id == id)
         #expect(lookup.command == nil)
-        guard case .fetch(let byName, let directory, _) = try compiler.compile("fetch 'x y.dcm' to '/tmp/out dir'")
+        guard case .fetch(let byName, let directory, _, _) = try compiler.compile("fetch 'x y.dcm' to '/tmp/out dir'")
         else {
             Issue.record("not fetch")
             return
@@ -234,7 +234,7 @@ import Testing
     }
 
     @Test func fetchTakesWhatToDoWithADifferentFileOfTheSameName() throws {
-        guard case .fetch(_, _, let existing) = try compiler.compile("fetch x.dcm to ./out overwrite") else {
+        guard case .fetch(_, _, _, let existing) = try compiler.compile("fetch x.dcm to ./out overwrite") else {
             Issue.record("not fetch")
             return
         }
@@ -244,7 +244,19 @@ import Testing
             return
         }
         #expect(plan.existingFiles == .rename && plan.fetchDirectory?.text == "./out")
-        guard case .fetch(_, _, let unsaid) = try compiler.compile("fetch x.dcm to ./out") else { return }
+        guard
+            case .fetch(_, _, let layout, _) = try compiler.compile(
+                "fetch x.dcm to ./out as '{patientId}/{{x}}-{date}/{sopUid}.dcm' rename")
+        else {
+            Issue.record("not fetch")
+            return
+        }
+        #expect(layout?.components.count == 3 && layout?.fields.map(\.name) == ["patientId", "date", "sopUid"])
+        let values: [Field: String] = [
+            Schema.field(named: "patientId")!: "../etc", Schema.field(named: "date")!: "2019-03-05",
+        ]
+        #expect(layout?.path(values: values, fallback: "f.dcm") == ".._etc/{x}-2019-03-05/unknown.dcm")
+        guard case .fetch(_, _, _, let unsaid) = try compiler.compile("fetch x.dcm to ./out") else { return }
         #expect(unsaid == nil, "the session's choice (refuse unless --overwrite or --rename)")
     }
 

@@ -8,7 +8,7 @@ import Testing
     let compiler = Compiler()
 
     @Test func scenario1AllBytesOfOneFile() throws {
-        guard case .fetch(let lookup, let directory, _) = try compiler.compile("fetch 'JPGExtended.dcm' to ./out")
+        guard case .fetch(let lookup, let directory, _, _) = try compiler.compile("fetch 'JPGExtended.dcm' to ./out")
         else {
             Issue.record("not a fetch")
             return

@@ -182,6 +182,40 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: odd.path) == ["CT_small.dcm"], "nothing written")
     }
 
+    @Test func aLayoutFilesFetchesByTheirAttributes() throws {
+        let fixture = try ShellFixture()
+        let out = fixture.directory.appendingPathComponent("by-patient")
+        let statement = "find fetch to '\(out.path)' as '{modality}/{patientId}/{name}'"
+        let first = try fixture.run(["-c", statement])
+        #expect(first.status == 0, "\(first.stderr)")
+        let ct = out.appendingPathComponent("CT/1CT1/CT_small.dcm")
+        #expect(
+            try Data(contentsOf: ct)
+                == Data(contentsOf: URL(fileURLWithPath: try Corpus.path("pydicom/test_files/CT_small.dcm"))))
+        let again = try fixture.run(["-c", statement])
+        #expect(
+            again.stderr.contains("\(ShellFixture.corpusNames.count) already there with the same bytes"),
+            "\(again.stderr)")
+
+        // Files that share a name but not a size: side by side, and all recognised again
+        // (the index of names in use was once kept per name only, so the second size was
+        // taken for a different file and the repeat refused).
+        let flat = fixture.directory.appendingPathComponent("flat")
+        let byModality = "find fetch to '\(flat.path)' as '{modality}.dcm'"
+        #expect(try fixture.run(["-c", byModality]).status == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: flat.path).sorted()
+        #expect(names.contains("CT.dcm") && names.contains("CT_2.dcm") && names.contains("MR_2.dcm"), "\(names)")
+        let repeated = try fixture.run(["-c", byModality])
+        #expect(repeated.status == 0, "\(repeated.stderr)")
+        #expect(repeated.stderr.contains("\(ShellFixture.corpusNames.count) already there with the same bytes"))
+
+        let wrong = try fixture.run(["-c", "fetch CT_small.dcm to '\(out.path)' as '{patiendId}/x.dcm'"])
+        #expect(wrong.status == 1)
+        #expect(
+            wrong.stderr.contains("error: unknown field 'patiendId'")
+                && wrong.stderr.contains("did you mean 'patientId'?"))
+    }
+
     @Test func whatProgramsAndPeopleReadIsConsistent() throws {
         let fixture = try ShellFixture()
         let csv = try fixture.run(["--format", "csv", "-c", "find name, size where name = CT_small.dcm"])
