@@ -473,8 +473,11 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
                     : "other files under the names "
                         + entries.prefix(5).map { $0.name + ($0.kind.map { " (\($0))" } ?? "") }.joined(separator: ", ")
                         + (entries.count > 5 ? " and \(entries.count - 5) more" : ""))
-                + "; nothing was fetched. Add overwrite to replace "
-                + (entries.count == 1 ? "it" : "them") + ", or rename to write beside "
+                + "; nothing was fetched. "
+                // overwrite replaces files, never a directory.
+                + (entries.contains { $0.kind == "a directory" }
+                    ? "Add rename to write beside "
+                    : "Add overwrite to replace \(entries.count == 1 ? "it" : "them"), or rename to write beside ")
                 + (entries.count == 1 ? "it" : "them") + " (NAME_2.dcm)"
         }
     }

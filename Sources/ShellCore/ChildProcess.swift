@@ -76,11 +76,20 @@ final class ChildProcess {
         var description: String { String(cString: strerror(code)).lowercased() }
     }
 
+    /// Whether it has already ended (without waiting; its status is kept for ``finish()``).
+    var hasEnded: Bool {
+        if status != nil { return true }
+        var raw: Int32 = 0
+        guard waitpid(pid, &raw, WNOHANG) == pid else { return false }
+        status = raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+        return true
+    }
+
     /// Closes its stdin (if dql writes it) and waits for it to end; its exit status.
     @discardableResult
     func finish() -> Int32 {
-        if let status { return status }
         input?.close()
+        if let status { return status }
         var raw: Int32 = 0
         while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
         let code = raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)

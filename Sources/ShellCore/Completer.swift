@@ -55,6 +55,17 @@ struct Completer {
         if Self.takesPath(before: statement) {
             return pathCandidates(written: word, word: word, quote: nil)
         }
+        // A value: the field's values, quoted (a bare word would have to be one).
+        if let field = Self.valueField(before: statement) {
+            return valueCandidates(field, written: word, word: word, quote: nil)
+        }
+        if Self.expectsValue(after: statement) { return .candidates([], append: nil) }
+        // `show` and `fetch` take a stored name first.
+        if words.count == 1, let first = words.first.map(String.init), ["show", "fetch"].contains(first.lowercased()),
+            let name = Schema.field(named: "name")
+        {
+            return valueCandidates(name, written: word, word: word, quote: nil)
+        }
         if words.isEmpty {
             return .candidates(Keyword.statements.map(\.rawValue).filter { $0.hasPrefix(lowered) }, append: " ")
         }
@@ -98,17 +109,38 @@ struct Completer {
         return String(text[start...])
     }
 
-    /// Whether the next word is a path: right after `load` or `to`.
+    /// Whether the next word is a path: right after `load` or `to`, or as the argument of
+    /// `\i`, `\o` and `\g`.
     static func takesPath(before text: String) -> Bool {
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
         guard text.last == " " || text.last == "\t" || text.last == "\n", let last = words.last else { return false }
+        if words.count == 1, Self.metaCommandsTakingFiles.contains(String(last)) { return true }
         return Keyword(word: String(last)).map { $0 == .load || $0 == .to } ?? false
+    }
+
+    static let metaCommandsTakingFiles: Set<String> = ["\\i", "\\include", "\\o", "\\out", "\\g", "\\go"]
+
+    /// Whether the text ends where a value must come (after a comparison), so no field or
+    /// keyword fits.
+    static func expectsValue(after text: String) -> Bool {
+        var trimmed = Substring(text)
+        while trimmed.last == " " || trimmed.last == "\t" || trimmed.last == "\n" { trimmed.removeLast() }
+        return ["=", "<", ">"].contains { trimmed.hasSuffix($0) }
+            || ["like", "contains", "between"].contains { trimmed.lowercased().hasSuffix(" " + $0) }
     }
 
     // MARK: Values
 
     /// `written`: the text after the open quote, as typed (escapes and all); `word` is its end.
-    private func valueCandidates(_ field: Field, written: String, word: String, quote: Character) -> Completion {
+    /// With no quote open (a bare value typed, or none yet), candidates open one.
+    private func valueCandidates(_ field: Field, written: String, word: String, quote: Character?) -> Completion {
+        guard let quote else {
+            let prefix = written.lowercased()
+            let values = tagValues(field).filter {
+                $0.lowercased().hasPrefix(prefix) && !$0.unicodeScalars.contains { isUnsafeOnATerminal($0) }
+            }
+            return .candidates(values.map { "'" + Self.escaped($0, quote: "'") }, append: "'")
+        }
         let prefix = Self.unescaped(written, quote: quote).lowercased()
         // A value that could drive the terminal is not offered (it would be printed raw).
         let values = tagValues(field).filter {
@@ -176,7 +208,7 @@ struct Completer {
 
     /// Characters that cannot be in a bare path: blanks, quotes, `;` and control characters.
     static func endsBarePath(_ scalar: Unicode.Scalar) -> Bool {
-        scalar == " " || scalar == "'" || scalar == "\"" || scalar == ";" || scalar.value < 0x20
+        scalar == " " || scalar == "'" || scalar == "\"" || scalar == ";" || scalar == "\\" || scalar.value < 0x20
             || scalar.value == 0x7F
     }
 

@@ -64,7 +64,8 @@ struct LineEditor: LineSource {
     mutating func remember(_ unit: InputUnit) {
         let text: String
         switch unit.kind {
-        case .meta(let line):
+        case .meta(let whole):
+            let line = whole.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("\\c"), line.contains("@") { return }
             text = line
         case .statements(let statements):

@@ -182,13 +182,20 @@ enum MetaCommand: Equatable {
     static func watch(_ arguments: [(text: String, column: Int)]) throws(MetaCommandError) -> MetaCommand {
         var seconds: Double?
         var count: Int?
+        if arguments.count > 2 {
+            throw MetaCommandError("\\watch takes at most 2 arguments (SECONDS and COUNT)", column: arguments[2].column)
+        }
+        /// Plain decimal numbers only (`Double` would also take `0x10`, `inf`, `1e3`).
+        func decimal(_ text: String) -> Double? {
+            text.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") } ? Double(text) : nil
+        }
         for (position, argument) in arguments.enumerated() {
             let parts = argument.text.split(separator: "=", maxSplits: 1).map(String.init)
             let key = parts.count == 2 ? parts[0].lowercased() : (position == 0 ? "i" : "c")
             let value = parts.last ?? ""
             switch key {
             case "i", "interval":
-                guard seconds == nil, let number = Double(value), number.isFinite, (0.1...86_400).contains(number)
+                guard seconds == nil, let number = decimal(value), (0.1...86_400).contains(number)
                 else {
                     throw MetaCommandError(
                         "\\watch: the interval is a number of seconds from 0.1 to 86400, found '\(excerpt(value))'",

@@ -61,6 +61,12 @@ final class OutputTarget: @unchecked Sendable {
         return OutputTarget(descriptor: descriptor, path: path, owned: true)
     }
 
+    /// Bytes written into a pipe that its reader has not read yet (0 for anything else).
+    var unreadBytes: Int {
+        var count: Int32 = 0
+        return ioctl(descriptor, UInt(FIONREAD), &count) == 0 ? Int(count) : 0
+    }
+
     /// Whether the reader has gone away.
     var isBroken: Bool { lock.withLock { broken } }
 

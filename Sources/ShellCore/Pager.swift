@@ -78,13 +78,19 @@ final class PagedOutput {
     func finish() {
         if child == nil && failure == nil && lines >= screenRows - 1 { start() }
         if let child {
+            // A pager that ended before it was given all (not there, `false`) did not show
+            // them; one that read to the end and then failed did.
+            let endedEarly =
+                child.hasEnded || child.input?.isBroken == true || (child.input?.unreadBytes ?? 0) > 0
             let status = child.finish()
             if status != 0 {
-                if sentAll {
+                if sentAll && endedEarly {
                     OutputTarget.standardOutput.write(sent)
                     failure = "\(command) ended with status \(status); the results are shown without it"
-                } else {
+                } else if endedEarly {
                     failure = "\(command) ended with status \(status); results it did not show are lost"
+                } else {
+                    failure = "\(command) ended with status \(status)"
                 }
             }
             sent = ""

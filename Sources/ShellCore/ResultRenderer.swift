@@ -217,7 +217,8 @@ enum ResultRenderer {
         switch style.format {
         case .table, .csv:
             var text = commands.map { $0.map(quoteArgument).joined(separator: " ") + "\n" }.joined()
-            text += steps.map { "-- \($0)\n" }.joined()
+            // Steps name paths and values: shown, not obeyed (a newline in a name stays `\n`).
+            text += steps.map { "-- \(visible($0))\n" }.joined()
             if commands.isEmpty && serverPlan == nil && steps.isEmpty {
                 text = "-- no search to explain: it sends no query\n"
             }

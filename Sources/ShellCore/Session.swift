@@ -31,7 +31,7 @@ final class Session {
     /// The command `\o |COMMAND` writes to.
     private var outputCommand: ChildProcess?
     /// The last statement text run, as written (`\g`, `\e`, `\watch` run it again).
-    private(set) var lastStatement: String?
+    private(set) var lastStatement: (text: String, line: Int, byte: Int)?
     /// While `\watch` reruns a statement: no pager.
     private var watching = false
     /// Failures reported so far (`\watch` stops at one).
@@ -67,13 +67,16 @@ final class Session {
         /// positions are relative to the text itself.
         var name: String?
         var interactive: Bool
+        /// Text saved by `\e`: it stops at its first failure, and so does every `\e` that ran
+        /// it (an edit that runs `\e` twice must not go on 2^16 times past the limit).
+        var edited = false
     }
 
     // MARK: Running input
 
     /// Runs every unit from `lines`. Returns `.stop` when the session should end.
-    func run(lines source: inout some LineSource, name: String?, interactive: Bool) -> Flow {
-        let origin = Origin(name: name, interactive: interactive)
+    func run(lines source: inout some LineSource, name: String?, interactive: Bool, edited: Bool = false) -> Flow {
+        let origin = Origin(name: name, interactive: interactive, edited: edited)
         var reader = StatementReader(holdsCompleteStatements: !interactive) { [unowned self] text in
             (try? variables.interpolate(text, strict: false)) ?? text
         }
@@ -115,33 +118,36 @@ final class Session {
     /// Runs one unit; on failure, reports it and says whether to go on.
     func run(_ unit: InputUnit, origin: Origin) -> Flow {
         switch unit.kind {
-        case .meta(let written):
+        case .meta(let wholeLine):
+            // The meta-command is the line from its `\` on (a statement may come before `\g`).
+            let written = String(String.UnicodeScalarView(wholeLine.unicodeScalars.dropFirst(unit.metaColumn - 1)))
             // Variables in arguments too (`\o :file`); one that is not set stays as written
-            // there, as colons in URLs and times must.
-            // Errors point into the line as written (`\o :file`, not the file name it became).
+            // there, as colons in URLs and times must. Errors point into the line as written
+            // (`\o :file`, not the file name it became).
             let interpolation =
                 (try? variables.interpolation(of: written, strict: false)) ?? Interpolation(text: written)
             let line = interpolation.text
             do {
                 return try runMeta(MetaCommand.parse(line), unit: unit, origin: origin)
             } catch let error as MetaCommandError {
-                let column = interpolation.writtenColumn(error.column, in: written)
-                let location = SourceLocation(line: 1, column: column, offset: 0)
+                let column = interpolation.writtenColumn(error.column, in: written) + unit.metaColumn - 1
+                let offset = wholeLine.unicodeScalars.prefix(column - 1).reduce(0) { $0 + $1.utf8.count }
+                let location = SourceLocation(line: 1, column: column, offset: offset)
                 let diagnostic = DQLError(.metaCommand(error.message), at: SourceRange(location, location))
                 return report(
-                    diagnostic, text: RedisURL.maskingPasswords(in: written), unit: unit, origin: origin,
+                    diagnostic, text: RedisURL.maskingPasswords(in: wholeLine), unit: unit, origin: origin,
                     code: ExitCodes.statement)
             } catch {
                 // A meta-command that ran into trouble (a file it cannot read, a server that
                 // refuses): at its line, like a statement; a connection problem keeps its code.
                 let start = SourceLocation(line: 1, column: 1, offset: 0)
                 let end = SourceLocation(
-                    line: 1, column: written.unicodeScalars.count + 1, offset: written.utf8.count)
+                    line: 1, column: wholeLine.unicodeScalars.count + 1, offset: wholeLine.utf8.count)
                 let diagnostic = DQLError(.metaCommand("\(error)"), at: SourceRange(start, end))
                 let code = (error as? RedisError).map(exitCode(for:)) ?? ExitCodes.statement
                 // The line is shown with any password in it masked (`\connect redis://:pw@…`).
                 return report(
-                    diagnostic, text: RedisURL.maskingPasswords(in: written), unit: unit, origin: origin, code: code)
+                    diagnostic, text: RedisURL.maskingPasswords(in: wholeLine), unit: unit, origin: origin, code: code)
             }
         case .statements(let written):
             let interpolation: Interpolation
@@ -155,7 +161,7 @@ final class Session {
                     DQLError(.undefinedVariable(error.name), at: range), text: written, unit: unit, origin: origin,
                     code: ExitCodes.statement)
             }
-            lastStatement = written
+            lastStatement = (written, unit.firstLine, unit.firstByte)
             let text = interpolation.text
             // Diagnostics about the expanded text point at what was written.
             let outer = located
@@ -364,17 +370,21 @@ final class Session {
             let standardOutput = OutputTarget.standardOutput
             standardOutput.write((standardOutput.isTerminal ? visible(text, keepingLines: true) : text) + "\n")
         case .go(let target):
-            guard let text = unit.statement ?? lastStatement else {
+            let given = unit.statement.map { (text: $0, line: unit.statementLine, byte: unit.statementByte) }
+            guard let statement = given ?? lastStatement else {
                 throw SessionError("\\g: there is no statement to run yet")
             }
+            let text = statement.text
             // A statement that does not parse is reported where it is, and no file is created
             // or emptied for it.
             let runs = Parser.parseUntilError((try? variables.interpolate(text, strict: true)) ?? ":").error == nil
             return try runRedirected(to: runs ? target : nil) {
-                run(InputUnit(kind: .statements(text), firstLine: 1, firstByte: 0), origin: origin)
+                run(
+                    InputUnit(kind: .statements(text), firstLine: statement.line, firstByte: statement.byte),
+                    origin: origin)
             }
         case .edit:
-            return try edit(unit.statement ?? lastStatement ?? "", origin: origin)
+            return try edit(unit.statement ?? lastStatement?.text ?? "", origin: origin)
         case .watch(let seconds, let count):
             return try watch(every: seconds, count: count, origin: origin)
         case .include(let path):
@@ -448,16 +458,17 @@ final class Session {
     private func closeOutput() {
         output.close()
         output = .standardOutput
-        if let command = outputCommand { Self.reportFailure(of: command) }
+        if let command = outputCommand { reportFailure(of: command) }
         outputCommand = nil
     }
 
-    /// Waits for a command results went to, and says so if it failed (it may have lost them).
-    private static func reportFailure(of command: ChildProcess) {
+    /// Waits for a command results went to, and says so if it failed (it may have lost them):
+    /// a failure, as the exit status says.
+    private func reportFailure(of command: ChildProcess) {
         let status = command.finish()
-        if status != 0 {
-            printError("dql: \(command.name) ended with status \(status); it may not have taken all the results")
-        }
+        guard status != 0 else { return }
+        printError("dql: \(command.name) ended with status \(status); it may not have taken all the results")
+        exitStatus = ExitCodes.statement
     }
 
     /// Runs `body` with results sent to `target` (when given), then back where they went.
@@ -468,7 +479,7 @@ final class Session {
         output = redirected
         defer {
             redirected.close()
-            if let command { Self.reportFailure(of: command) }
+            if let command { reportFailure(of: command) }
             output = saved
         }
         return body()
@@ -488,8 +499,10 @@ final class Session {
     /// terminal and the pager is on (never while `\watch` runs).
     private func startPager() {
         guard settings.pager != .off, !watching, output === OutputTarget.standardOutput, output.isTerminal,
-            let command = PagedOutput.command(environment: environment), let size = Terminal.size(of: STDOUT_FILENO)
+            let command = PagedOutput.command(environment: environment)
         else { return }
+        // A terminal that does not say its size (a bare pseudo-terminal) counts as 24 × 80.
+        let size = Terminal.size(of: STDOUT_FILENO) ?? (24, 80)
         activePager = PagedOutput(
             command: command, screenRows: size.rows, screenColumns: size.columns, always: settings.pager == .on)
     }
@@ -561,7 +574,11 @@ final class Session {
         var lines = ScriptLines(text: edited)
         includeDepth += 1
         defer { includeDepth -= 1 }
-        return run(lines: &lines, name: nil, interactive: origin.interactive)
+        let flow = run(lines: &lines, name: nil, interactive: origin.interactive, edited: true)
+        // The outermost edit ends there: a failure in the edited text (or a limit reached
+        // deep inside it) stops the chain, not the session at a prompt.
+        if origin.edited || flow == .proceed || Interrupt.endsSession { return flow }
+        return origin.interactive || settings.continueOnError ? .proceed : .stop
     }
 
     /// Seconds and nanoseconds of the last change to `path`.
@@ -578,7 +595,7 @@ final class Session {
     /// `\watch`: the last statement again every `seconds`, under a line with the time, until
     /// `count` runs, a failure, or Ctrl-C (which ends the watch, not the session, at a prompt).
     private func watch(every seconds: Double, count: Int?, origin: Origin) throws -> Flow {
-        guard let text = lastStatement else {
+        guard let statement = lastStatement else {
             throw SessionError("\\watch: there is no statement to run yet; run one first")
         }
         watching = true
@@ -592,7 +609,9 @@ final class Session {
             runs += 1
             emit("\(formatter.string(from: Date())) (every \(interval)s)\n\n")
             let failuresBefore = failures
-            let flow = run(InputUnit(kind: .statements(text), firstLine: 1, firstByte: 0), origin: origin)
+            let flow = run(
+                InputUnit(kind: .statements(statement.text), firstLine: statement.line, firstByte: statement.byte),
+                origin: origin)
             if flow == .stop || failures > failuresBefore { return flow }
             if let count, runs >= count { return .proceed }
             guard Interrupt.sleep(.milliseconds(Int(seconds * 1000))) else {
@@ -689,7 +708,7 @@ final class Session {
         failures += 1
         printError(message)
         exitStatus = code
-        if Interrupt.endsSession { return .stop }
+        if Interrupt.endsSession || origin.edited { return .stop }
         if origin.interactive || (settings.continueOnError && code != Interrupt.exitCode) { return .proceed }
         return .stop
     }

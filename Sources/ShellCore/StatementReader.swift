@@ -11,6 +11,12 @@ struct InputUnit: Equatable {
     var kind: Kind
     /// For `\g` and `\e`: the statement typed before them (not run), which they take.
     var statement: String? = nil
+    /// For a meta-command: the 1-based column of its `\` in its line (the line is kept whole,
+    /// indentation and a statement before `\g` included, so errors point into it as written).
+    var metaColumn = 1
+    /// Where ``statement`` started: its line and byte in the source.
+    var statementLine = 1
+    var statementByte = 0
     /// 1-based line of the unit's first line in its source.
     var firstLine: Int
     /// Byte offset of the unit's first line in its source.
@@ -109,11 +115,15 @@ struct StatementReader {
             let lineNumber = nextLine
             let byte = nextByte
             advance(past: line)
-            pending.append(String(split.statement))
-            guard case .statements(let text) = takePending().kind else { return units }
+            var statementPart = split.statement
+            while statementPart.last == " " || statementPart.last == "\t" { statementPart.removeLast() }
+            pending.append(String(statementPart))
+            let taken = takePending()
+            guard case .statements(let text) = taken.kind else { return units }
             let meta = InputUnit(
-                kind: .meta(String(split.meta)), statement: text, firstLine: lineNumber,
-                firstByte: byte + split.metaByte)
+                kind: .meta(line), statement: text,
+                metaColumn: line[..<split.meta.startIndex].unicodeScalars.count + 1, statementLine: taken.firstLine,
+                statementByte: taken.firstByte, firstLine: lineNumber, firstByte: byte)
             return units + [meta]
         }
         if !pending.isEmpty, !pendingInString, trimmed.hasPrefix("\\"), Self.takesStatement(trimmed) {
@@ -123,7 +133,9 @@ struct StatementReader {
             advance(past: line)
             guard case .statements(let text) = taken.kind else { return [] }
             return [
-                InputUnit(kind: .meta(String(trimmed)), statement: text, firstLine: lineNumber, firstByte: byte)
+                InputUnit(
+                    kind: .meta(line), statement: text, statementLine: taken.firstLine, statementByte: taken.firstByte,
+                    firstLine: lineNumber, firstByte: byte)
             ]
         }
         if isHolding {
@@ -137,7 +149,7 @@ struct StatementReader {
         if pending.isEmpty {
             if trimmed.hasPrefix("\\") {
                 advance(past: line)
-                return units + [InputUnit(kind: .meta(String(trimmed)), firstLine: lineNumber, firstByte: byte)]
+                return units + [InputUnit(kind: .meta(line), firstLine: lineNumber, firstByte: byte)]
             }
             if trimmed.isEmpty || trimmed.hasPrefix("--") {
                 advance(past: line)

@@ -84,6 +84,19 @@ import Testing
         let meta = try fixture.run(["-v", "f=x", "-c", "\\o :f :f"])
         #expect(meta.stderr.contains("1:7: error: \\o takes at most 1 argument"), "\(meta.stderr)")
         #expect(meta.stderr.contains("    \\o :f :f\n"), "the line as written: \(meta.stderr)")
+        // Indentation and a statement before `\g` count in the column, and the line is shown whole.
+        let indented = try fixture.script(
+            "indented.dql",
+            """
+            count
+              \\o :f :f
+            find name limit 1 \\g a b
+            """)
+        let placed = try fixture.run(["-v", "f=x", "--continue-on-error", "-f", indented])
+        #expect(placed.stderr.contains("\(indented):2:9: error: \\o takes at most 1 argument"), "\(placed.stderr)")
+        #expect(placed.stderr.contains("      \\o :f :f\n"), "\(placed.stderr)")
+        #expect(placed.stderr.contains("\(indented):3:24: error: \\g takes at most 1 argument"), "\(placed.stderr)")
+        #expect(placed.stderr.contains("    find name limit 1 \\g a b\n"), "\(placed.stderr)")
         let invalid = try ProcessResult.run(
             "/bin/bash", ["-c", "\"$0\" -v $'m=\\xff\\xfe' -c count", DQLBinary.path],
             environment: ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 })
@@ -93,12 +106,14 @@ import Testing
 
     @Test func anEditThatRunsEditAgainStops() throws {
         let fixture = try ShellFixture()
-        let editor = try fixture.script("again.sh", "#!/bin/sh\nprintf '\\\\e\\n' > \"$1\"\n")
+        // Twice per level: the limit must end the whole chain, not just one branch of it.
+        let editor = try fixture.script("again.sh", "#!/bin/sh\nprintf '\\\\e\\n\\\\e\\n' > \"$1\"\n")
         chmod(editor, 0o755)
         let result = try fixture.run(["-c", "count", "-c", "\\e"], environment: ["EDITOR": editor, "VISUAL": ""])
         #expect(result.status == 1)
         #expect(
             result.stderr.contains("\\e nested more than 16 deep (does the edited text run \\e?)"), "\(result.stderr)")
+        #expect(result.stderr.components(separatedBy: "nested more than").count == 2, "one failure ends the chain")
         let left = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter {
             $0.hasPrefix("dql-edit-")
         }
@@ -137,6 +152,7 @@ import Testing
         // A command that fails is reported.
         let failing = try fixture.run(["-c", "count", "-c", "\\g |exit 3"])
         #expect(failing.stderr.contains("dql: |exit 3 ended with status 3"), "\(failing.stderr)")
+        #expect(failing.status == 1, "and the exit status says so")
     }
 
     @Test func aRepeatedFetchRefusesADifferentFileOfTheSameName() throws {
@@ -175,7 +191,8 @@ import Testing
             at: odd.appendingPathComponent("CT_small.dcm"), withIntermediateDirectories: true)
         let directoryInTheWay = try fixture.run(["-c", "fetch CT_small.dcm to '\(odd.path)'"])
         #expect(
-            directoryInTheWay.stderr.contains("already has a directory named CT_small.dcm"),
+            directoryInTheWay.stderr.contains(
+                "already has a directory named CT_small.dcm; nothing was fetched. Add rename to write beside it"),
             "\(directoryInTheWay.stderr)")
         let overwriteDirectory = try fixture.run(["-c", "fetch CT_small.dcm to '\(odd.path)' overwrite"])
         #expect(overwriteDirectory.status == 1 && overwriteDirectory.stderr.contains("it is a directory"))

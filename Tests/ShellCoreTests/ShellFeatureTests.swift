@@ -150,6 +150,27 @@ import Testing
                 == .candidates(["CT"], append: "'"))
     }
 
+    @Test func valuesNamesAndFilesWhereTheyGo() throws {
+        let completer = completer()
+        #expect(completer.complete(word: "C", before: "find where modality = ") == .candidates(["'CT"], append: "'"))
+        #expect(completer.complete(word: "", before: "find where size > ") == .candidates([], append: nil))
+        #expect(
+            completer.complete(word: "o", before: "count where patient = ")
+                == .candidates(["'o''Brien^Seán", "'Other^Person"], append: "'"))
+        guard case .candidates(let open, _) = completer.complete(word: "", before: "find where (") else { return }
+        #expect(open.contains("modality"), "a condition, not a value, after (")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dql-complete-meta-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: root.appendingPathComponent("report.dql").path, contents: Data())
+        FileManager.default.createFile(atPath: root.appendingPathComponent("back\\slash.dcm").path, contents: Data())
+        let inRoot = Completer(tagValues: { _ in [] }, currentDirectory: { root.path })
+        for meta in ["\\i ", "\\o ", "\\g "] {
+            #expect(inRoot.complete(word: "rep", before: meta) == .candidates(["report.dql"], append: " "), "\(meta)")
+        }
+        #expect(inRoot.complete(word: "ba", before: "load ") == .candidates(["'back\\\\slash.dcm"], append: "'"))
+    }
+
     @Test func afterACompleteConditionTheKeywordsThatCanFollow() {
         let completer = completer()
         guard case .candidates(let next, _) = completer.complete(word: "", before: "find where modality = 'CT' ")
@@ -196,8 +217,8 @@ import Testing
         #expect(
             reader.feed("find name where name = 'a \\g b' \\g out.csv") == [
                 InputUnit(
-                    kind: .meta("\\g out.csv"), statement: "find name where name = 'a \\g b' ", firstLine: 1,
-                    firstByte: 32)
+                    kind: .meta("find name where name = 'a \\g b' \\g out.csv"),
+                    statement: "find name where name = 'a \\g b'", metaColumn: 33, firstLine: 1, firstByte: 0)
             ])
         #expect(reader.feed("count -- a comment \\g").map(\.kind) == [.statements("count -- a comment \\g")])
         #expect(StatementReader.trailingMetaCommand(in: "count \\timing") == nil, "only \\g and \\e take a statement")
