@@ -38,13 +38,13 @@ done < <("$DQL_PYTHON" "$DQL_ROOT/scripts/dicom_oracle.py" --roots)
 # Files that are not DICOM (READMEs, JSON, a gzip) are reported and skipped, and a load with
 # failed files exits 1; anything worse stops the demo.
 status=0
-"$dql" --url "$url" --timing --continue-on-error "${loads[@]}" -c stats || status=$?
+"$dql" --url "$url" --no-pager --timing --continue-on-error "${loads[@]}" -c stats || status=$?
 [[ $status -le 1 ]] || die "loading the corpus failed (exit $status)"
 
 note "the demo's three scenarios (examples/scenarios.dql), fetching into .run/demo/out"
 rm -rf "$DQL_ROOT/.run/demo/out"
 mkdir -p "$DQL_ROOT/.run/demo"
-(cd "$DQL_ROOT/.run/demo" && "$dql" --url "$url" --timing -f "$DQL_ROOT/examples/scenarios.dql")
+(cd "$DQL_ROOT/.run/demo" && "$dql" --url "$url" --no-pager --timing -f "$DQL_ROOT/examples/scenarios.dql")
 
 cat <<TXT
 
