@@ -85,26 +85,12 @@ struct Completer {
         return error.isIncomplete
     }
 
-    /// The text after the last `;` outside quotes: the statement being typed.
+    /// The text after the last `;` outside quotes and comments: the statement being typed.
     static func currentStatement(_ text: String) -> String {
-        var quote: Character?
         var start = text.startIndex
-        var index = text.startIndex
-        while index < text.endIndex {
-            let character = text[index]
-            if let open = quote {
-                if character == "\\" {
-                    index = text.index(after: index)
-                    if index == text.endIndex { break }
-                } else if character == open {
-                    quote = nil
-                }
-            } else if character == "'" || character == "\"" {
-                quote = character
-            } else if character == ";" {
-                start = text.index(after: index)
-            }
-            index = text.index(after: index)
+        QuoteScan.unquoted(text) { index, character in
+            if character == ";" { start = text.index(after: index) }
+            return true
         }
         return String(text[start...])
     }
@@ -243,33 +229,7 @@ struct Completer {
     /// The quote left open at the end of `text` and where it is, if the text ends inside a
     /// string (`''` and backslash escapes inside are part of it).
     static func openQuote(in text: String) -> (quote: Character, index: String.Index)? {
-        var open: (Character, String.Index)?
-        var index = text.startIndex
-        var inComment = false
-        while index < text.endIndex {
-            let character = text[index]
-            if inComment {
-                if character == "\n" { inComment = false }
-            } else if let (quote, _) = open {
-                if character == "\\" {
-                    index = text.index(after: index)
-                    if index == text.endIndex { break }
-                } else if character == quote {
-                    let next = text.index(after: index)
-                    if next < text.endIndex && text[next] == quote {
-                        index = next
-                    } else {
-                        open = nil
-                    }
-                }
-            } else if character == "'" || character == "\"" {
-                open = (character, index)
-            } else if character == "-", text[index...].hasPrefix("--") {
-                inComment = true
-            }
-            index = text.index(after: index)
-        }
-        return open.map { (quote: $0.0, index: $0.1) }
+        QuoteScan.unquoted(text)
     }
 
     /// Text as typed inside quotes, read back: `''` is a quote, `\x` is x (enough to match

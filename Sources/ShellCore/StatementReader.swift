@@ -61,29 +61,18 @@ struct StatementReader {
     /// `find name \g out.csv`: the statement on the line before a `\g` or `\e` outside quotes
     /// and comments, and the meta-command (nil when the line has none).
     static func trailingMetaCommand(in line: String) -> (statement: Substring, meta: Substring, metaByte: Int)? {
-        var quote: Character?
-        var index = line.startIndex
-        while index < line.endIndex {
-            let character = line[index]
-            if let open = quote {
-                if character == "\\" {
-                    index = line.index(after: index)
-                    if index == line.endIndex { return nil }
-                } else if character == open {
-                    quote = nil
-                }
-            } else if character == "'" || character == "\"" {
-                quote = character
-            } else if character == "-", line[index...].hasPrefix("--") {
-                return nil
-            } else if character == "\\" {
-                let meta = line[index...]
-                guard takesStatement(meta) else { return nil }
-                return (line[..<index], meta, line.utf8.distance(from: line.startIndex, to: index))
+        var found: String.Index?
+        QuoteScan.unquoted(line) { index, character in
+            // A comment ends the search: a `\g` in it is text.
+            if character == "-" && line[index...].hasPrefix("--") { return false }
+            if character == "\\" {
+                found = index
+                return false
             }
-            index = line.index(after: index)
+            return true
         }
-        return nil
+        guard let index = found, takesStatement(line[index...]) else { return nil }
+        return (line[..<index], line[index...], line.utf8.distance(from: line.startIndex, to: index))
     }
 
     static func takesStatement(_ line: Substring) -> Bool {

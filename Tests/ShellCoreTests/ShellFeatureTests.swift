@@ -222,6 +222,8 @@ import Testing
             ])
         #expect(reader.feed("count -- a comment \\g").map(\.kind) == [.statements("count -- a comment \\g")])
         #expect(StatementReader.trailingMetaCommand(in: "count \\timing") == nil, "only \\g and \\e take a statement")
+        #expect(StatementReader.trailingMetaCommand(in: "find where patientId = PX-1 \\g x")?.meta == "\\g x")
+        #expect(Completer.currentStatement("count; -- a; comment\nfind") == " -- a; comment\nfind")
     }
 
     @Test func errorsAfterInterpolationPointAtWhatWasWritten() throws {
