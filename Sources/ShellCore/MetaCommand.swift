@@ -88,13 +88,7 @@ enum MetaCommand: Equatable {
             }
         }
         func onOff() throws(MetaCommandError) -> Bool? {
-            try extra(1)
-            guard let argument else { return nil }
-            switch argument.lowercased() {
-            case "on", "true", "1": return true
-            case "off", "false", "0": return false
-            default: throw MetaCommandError("expected on or off, found '\(argument)'", column: arguments[0].column)
-            }
+            try mode(Switch.self).map { $0 == .on }
         }
         func mode<Mode: RawRepresentable & CaseIterable>(_: Mode.Type) throws(MetaCommandError) -> Mode?
         where Mode.RawValue == String {
@@ -276,6 +270,11 @@ enum MetaCommand: Equatable {
         if quote != nil { unterminatedAt = quoteColumn }
         return words.map { (text: $0.0, column: $0.1) }
     }
+}
+
+/// `on` or `off` (also `true`/`false`, `1`/`0`), for `\timing`.
+enum Switch: String, CaseIterable {
+    case on, off
 }
 
 /// A meta-command that could not be understood.
