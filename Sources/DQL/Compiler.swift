@@ -238,6 +238,17 @@ struct QueryBuilder {
     /// A parameter matched against a TAG value. The index keeps tag values as they are, but a
     /// TAG parameter still reads `\\` as an escaped backslash, so backslashes are doubled to
     /// stand for themselves (checked against the server by EscapingPropertyTests).
+    /// `@attr:{value}`. A value with `\\` in it (DICOM's separator between the values of a
+    /// multi-valued attribute, as `dump` and `show` print one: `ORIGINAL\\PRIMARY`) also
+    /// matches an attribute stored as those values, each one a tag of its own.
+    mutating func tagMatch(_ field: Field, _ text: String) -> String {
+        let whole = "@\(field.matchAttribute):{\(tagParameter(text))}"
+        let parts = text.split(separator: "\\").map { field.normalize(String($0)) }.filter { !$0.isEmpty }
+        guard parts.count > 1 else { return whole }
+        let each = parts.map { "@\(field.matchAttribute):{\(tagParameter($0))}" }.joined(separator: " ")
+        return "(\(whole) | (\(each)))"
+    }
+
     mutating func tagParameter(_ value: String) -> String {
         parameter(Self.escapingBackslashes(value))
     }
@@ -278,8 +289,16 @@ struct QueryBuilder {
         case .oneOf(let reference, let literals):
             switch reference.field.kind {
             case .tag:
+                var texts: [String] = []
+                for literal in literals { texts.append(try text(literal, for: reference)) }
+                // Values with `\\` each match as `=` does (whole, or as multiple values).
+                if texts.contains(where: { $0.contains("\\") }) {
+                    var matches: [String] = []
+                    for text in texts { matches.append(tagMatch(reference.field, text)) }
+                    return "(" + matches.joined(separator: " | ") + ")"
+                }
                 var names: [String] = []
-                for literal in literals { names.append(tagParameter(try text(literal, for: reference))) }
+                for text in texts { names.append(tagParameter(text)) }
                 return "@\(reference.field.matchAttribute):{" + names.joined(separator: " | ") + "}"
             case .numeric, .date, .year:
                 var parts: [String] = []
@@ -350,10 +369,10 @@ struct QueryBuilder {
     {
         let field = reference.field
         if field.kind == .tag {
-            let value = tagParameter(try text(literal, for: reference))
+            let match = tagMatch(field, try text(literal, for: reference))
             switch comparison {
-            case .equal: return "@\(field.matchAttribute):{\(value)}"
-            case .notEqual: return "-@\(field.matchAttribute):{\(value)}"
+            case .equal: return match
+            case .notEqual: return "-" + match
             default:
                 throw DQLError(
                     .comparisonOnText(comparison: comparison.rawValue, field: field.name),

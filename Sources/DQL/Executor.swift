@@ -319,6 +319,13 @@ public final class Executor: @unchecked Sendable {
             guard raw.count == 8 else { return raw }
             return String(raw.prefix(4)) + "-" + String(raw.dropFirst(4).prefix(2)) + "-" + String(raw.suffix(2))
         case .year: return String(raw.prefix(4))
+        case .tag:
+            // A multi-valued attribute comes back as a JSON array: shown as DICOM writes it,
+            // the values separated by `\\` (as `dump` prints it, and as it can be searched).
+            guard raw.hasPrefix("[\""), raw.hasSuffix("\"]"),
+                let values = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String]
+            else { return raw }
+            return values.joined(separator: "\\")
         default: return raw
         }
     }

@@ -41,10 +41,12 @@ enum DocumentRenderer {
                 continue
             }
             // Values of fields as `find` shows them (a date as 2004-08-26).
-            let value = text(document[key])
-            let shown = Schema.fields.first { $0.documentKey == key }.flatMap {
-                Executor.display($0, [$0.attribute: value])
-            }
+            let field = Schema.fields.first { $0.documentKey == key }
+            // A field's several values as DICOM writes them (`back\slash`), as `find` shows them.
+            let value =
+                field != nil
+                ? ((document[key] as? [String])?.joined(separator: "\\") ?? text(document[key])) : text(document[key])
+            let shown = field.flatMap { Executor.display($0, [$0.attribute: value]) }
             rows.append([displayName(of: key), nil, nil, shown ?? value])
         }
         if let dicom = document["dicom"] as? [String: Any] { appendElements(dicom, depth: 0, to: &rows) }

@@ -162,8 +162,23 @@ import Testing
         let escaped = nasty.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
         // Backslashes are doubled: a TAG parameter reads \\ as one backslash.
         let asParameter = nasty.replacingOccurrences(of: "\\", with: "\\\\")
+        // The backslash also splits the value into the values of a multi-valued attribute.
         #expect(
-            try argv("find where patient = '\(escaped)'") == [search("@patient:{$p0}", params: ["p0", asParameter])])
+            try argv("find where patient = '\(escaped)'") == [
+                search(
+                    "(@patient:{$p0} | (@patient:{$p1} @patient:{$p2}))",
+                    params: ["p0", asParameter, "p1", "a'b\"c|d{e}@f", "p2", "g*h-i:j k.l é ''"])
+            ])
+    }
+
+    @Test func aValueWithABackslashAlsoMatchesEachOfMultipleValues() throws {
+        #expect(
+            try argv("find where protocol = 'back\\\\slash'") == [
+                search(
+                    "(@protocol:{$p0} | (@protocol:{$p1} @protocol:{$p2}))",
+                    params: ["p0", "back\\\\slash", "p1", "back", "p2", "slash"])
+            ])
+        #expect(try argv("find where protocol = 'plain'") == [search("@protocol:{$p0}", params: ["p0", "plain"])])
     }
 
     // MARK: count

@@ -287,6 +287,28 @@ import Testing
         #expect(try store.executor.run("count where patientId = '7'") == [.count(1)])
     }
 
+    /// A multi-valued protocol was shown as JSON text (`["back","slash"]`), and the value as
+    /// `dump` prints it (`back\slash`) found nothing.
+    @Test func multiValuedValuesReadAndMatchAsDICOMWritesThem() throws {
+        let store = try CorrectnessTests.store()
+        defer { store.close() }
+        _ = try store.write(
+            "multi.dcm", [.init(0x0008, 0x0060, "CS", "CT"), .init(0x0018, 0x1030, "LO", "back\\slash")])
+        _ = try store.write("single.dcm", [.init(0x0008, 0x0060, "CS", "CT"), .init(0x0018, 0x1030, "LO", "back")])
+        _ = try store.executor.run("load '\(store.directory.path)'")
+        func names(_ condition: String) throws -> [String] {
+            guard case .rows(let found) = try store.executor.run("find name, protocol where \(condition)").first else {
+                return []
+            }
+            return found.rows.map { "\($0[0] ?? ""):\($0[1] ?? "")" }.sorted()
+        }
+        #expect(try names("protocol = 'back\\\\slash'") == ["multi.dcm:back\\slash"])
+        #expect(
+            try names("protocol = 'back'") == ["multi.dcm:back\\slash", "single.dcm:back"], "each value matches alone")
+        #expect(try names("protocol in ('slash\\\\back', 'nothing')") == ["multi.dcm:back\\slash"], "in any order")
+        #expect(try names("protocol != 'back\\\\slash' and modality = CT") == ["single.dcm:back"])
+    }
+
     /// `like 'star\\*.dcm'` found `starfish.dcm` too: the server's wildcards cannot be escaped.
     @Test func likeMatchesLiteralWildcardCharactersExactlyOrSaysItCannot() throws {
         let store = try CorrectnessTests.store()
