@@ -141,18 +141,26 @@ public struct Fetcher: Sendable {
             context.activity.add(bytes: facts.size)
             return Result(id: id, path: path, size: facts.size, alreadyThere: true)
         }
-        let temporary = PathText.join(
-            directory,
-            ".dql-\(id.prefix(16))-\(UUID().uuidString.prefix(8)).part")
-        let descriptor = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // Small files are written into an anonymous file (O_TMPFILE) that gets its one name when
+        // it is whole and verified: one directory operation instead of three (create, link,
+        // unlink), which is most of a small file's cost (0.18 s against 0.20 s for 2,000 files
+        // of 132 KB, 1.22 s against 1.65 s right after mass deletions). Large files, file
+        // systems without O_TMPFILE, and `overwrite` (rename(2) needs a name) use a temporary
+        // name.
+        let anonymous =
+            facts.size < Self.directMinimum && names.existing != .overwrite ? Self.anonymousFile(in: directory) : nil
+        let temporary =
+            anonymous.map { "/proc/self/fd/\($0)" }
+            ?? PathText.join(directory, ".dql-\(id.prefix(16))-\(UUID().uuidString.prefix(8)).part")
+        let descriptor = anonymous ?? open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw FetchError.cannotWrite(path: directory, reason: systemMessage(errno))
         }
         // The temporary name goes in every case: on success the file lives on under its final
-        // name (a hard link), on failure nothing is left.
+        // name (a hard link), on failure nothing is left (an anonymous file leaves nothing at all).
         defer {
             close(descriptor)
-            unlink(temporary)
+            if anonymous == nil { unlink(temporary) }
         }
         let direct = Self.directDescriptor(temporary, size: facts.size, chunkSize: facts.chunkSize)
         defer { if let direct { close(direct) } }
@@ -165,14 +173,18 @@ public struct Fetcher: Sendable {
             let reason = systemMessage(error)
             return noRoom(error)
                 ? .noRoom(name: facts.name, size: facts.size, directory: directory, reason: reason)
-                : .cannotWrite(path: temporary, reason: reason)
+                : .cannotWrite(path: anonymous == nil ? temporary : PathText.join(directory, name), reason: reason)
         }
         var allocated = false
         if direct != nil {
             allocated = fallocate(descriptor, 0, 0, off_t(facts.size)) == 0
             if !allocated, noRoom(errno) { throw failure(errno) }
         }
-        guard allocated || ftruncate(descriptor, off_t(facts.size)) == 0 else { throw failure(errno) }
+        // Sized up front (sparse) so a large file's chunks can land in any order; a small one
+        // grows as its chunks are written.
+        guard allocated || anonymous != nil || ftruncate(descriptor, off_t(facts.size)) == 0 else {
+            throw failure(errno)
+        }
         let memory = Self.memoryPlan(chunkSize: facts.chunkSize, size: facts.size, connections: connections)
         let transfer = ChunkTransfer(chunkSize: facts.chunkSize, connections: memory.connections, window: window)
         let storage = layout
@@ -224,6 +236,15 @@ public struct Fetcher: Sendable {
         return (usable, max(2, min(16, (32 << 20) / (chunk * usable))))
     }
 
+    /// Files this large are written around the page cache (and with a temporary name).
+    static let directMinimum = 8 << 20
+
+    /// An unnamed file in `directory` (O_TMPFILE), or nil where the file system has none.
+    static func anonymousFile(in directory: String) -> Int32? {
+        let descriptor = open(directory, Int32(__O_TMPFILE) | O_DIRECTORY | O_RDWR | O_CLOEXEC, 0o644)
+        return descriptor >= 0 ? descriptor : nil
+    }
+
     /// Block size for direct I/O: offsets, lengths and buffers must be multiples of it.
     static let directAlignment = 4096
 
@@ -233,7 +254,7 @@ public struct Fetcher: Sendable {
     /// Nil where it does not apply or the file system refuses it (tmpfs); then all writes go
     /// through the page cache.
     static func directDescriptor(_ path: String, size: Int, chunkSize: Int) -> Int32? {
-        guard size >= 8 << 20, chunkSize % directAlignment == 0 else { return nil }
+        guard size >= directMinimum, chunkSize % directAlignment == 0 else { return nil }
         let descriptor = open(path, O_WRONLY | O_CLOEXEC | Int32(__O_DIRECT))
         return descriptor >= 0 ? descriptor : nil
     }
@@ -346,7 +367,8 @@ public struct Fetcher: Sendable {
         for attempt in first..<(first + 10_000) {
             let candidate = attempt == 1 ? name : stem + "_\(attempt)" + (ext.isEmpty ? "" : "." + ext)
             let path = PathText.join(directory, candidate)
-            if Glibc.link(temporary, path) == 0 {
+            // Following the link: an anonymous file is named through /proc/self/fd/N.
+            if linkat(AT_FDCWD, temporary, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 {
                 nextAttempt.withLock { hints in
                     if hints.count > 100_000 { hints.removeAll() }
                     hints[target] = max(hints[target] ?? 1, attempt + 1)
