@@ -54,7 +54,10 @@ public struct Lexer {
         // Something path-shaped is a path wherever it appears (`/data`, `./out`, `../x`, `~/x`),
         // so a misplaced one gets a parser error about its place, not a lexer error.
         if scalar == "/" || scalar == "~" || (scalar == "." && (peek(1) == "/" || peek(1) == ".")) {
-            return token(.path(lexBareWord()), from: start)
+            // Read first: `token` looks at the text read so far, and a call's arguments are
+            // read after the value it is called on (the text was empty).
+            let path = lexBareWord()
+            return token(.path(path), from: start)
         }
         if isDigit(scalar) || (scalar == "-" && peek(1).map(isDigit) == true)
             || (scalar == "." && peek(1).map(isDigit) == true)

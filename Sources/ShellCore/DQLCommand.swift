@@ -92,6 +92,12 @@ public struct DQLCommand: AsyncParsableCommand {
         settings.continueOnError = continueOnError
         settings.confirm = !yes
         if noPager { settings.pager = .off }
+        // Arguments that are not UTF-8 reach Swift with U+FFFD in place of their bytes: a
+        // statement must not run with a value other than the one typed.
+        if let bad = commands.first(where: { $0.unicodeScalars.contains("\u{FFFD}") }) {
+            printError("dql: -c \(visible(excerpt(bad))): the statement is not valid UTF-8")
+            throw ExitCode(ExitCodes.usage)
+        }
         if overwrite && rename {
             printError("dql: --overwrite and --rename cannot both be given")
             throw ExitCode(ExitCodes.usage)

@@ -248,6 +248,18 @@ import Testing
         #expect(try argv("find where modality = CT--comment") == argv("find where modality = 'CT'"))
     }
 
+    /// A path where none belongs was named as '' in the message (its token had no text).
+    @Test func aMisplacedPathIsNamedInTheError() throws {
+        let tokens = try Lexer.tokenize("count where modality = 'CT' /x ~/y")
+        #expect(tokens.filter { if case .path = $0.kind { true } else { false } }.map(\.text) == ["/x", "~/y"])
+        #expect(throws: DQLError.self) { try compiler.compile("count where modality = 'CT' ~") }
+        do {
+            _ = try compiler.compile("count where modality = 'CT' ~")
+        } catch {
+            #expect(error.message == "expected end of statement, found '~'")
+        }
+    }
+
     @Test func fetchTakesWhatToDoWithADifferentFileOfTheSameName() throws {
         guard case .fetch(_, _, _, let existing) = try compiler.compile("fetch x.dcm to ./out overwrite") else {
             Issue.record("not fetch")

@@ -102,6 +102,12 @@ import Testing
             environment: ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 })
         #expect(
             invalid.status == 64 && invalid.stderr.contains("-v m: the value is not valid UTF-8"), "\(invalid.stderr)")
+        let invalidStatement = try ProcessResult.run(
+            "/bin/bash", ["-c", "\"$0\" -c $'count where patient = \\'\\xff\\''", DQLBinary.path],
+            environment: ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 })
+        #expect(
+            invalidStatement.status == 64 && invalidStatement.stderr.contains("the statement is not valid UTF-8"),
+            "\(invalidStatement.stderr)")
     }
 
     @Test func anEditThatRunsEditAgainStops() throws {
