@@ -286,7 +286,9 @@ public final class Executor: @unchecked Sendable {
             }
             found.total = page.total
             let ids = page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
-            let rows = page.documents.map { document in plan.columns.map { Self.display($0, document.attributes) } }
+            let rows = page.documents.map { document in
+                plan.columns.map { Self.displayReturned($0, document.attributes) }
+            }
             found.returned += rows.count
             // Each page's files are fetched before the next page is read, so memory stays
             // bounded by a page however many files match; and before its rows are shown, so a
@@ -319,15 +321,19 @@ public final class Executor: @unchecked Sendable {
             guard raw.count == 8 else { return raw }
             return String(raw.prefix(4)) + "-" + String(raw.dropFirst(4).prefix(2)) + "-" + String(raw.suffix(2))
         case .year: return String(raw.prefix(4))
-        case .tag:
-            // A multi-valued attribute comes back as a JSON array: shown as DICOM writes it,
-            // the values separated by `\\` (as `dump` prints it, and as it can be searched).
-            guard raw.hasPrefix("[\""), raw.hasSuffix("\"]"),
-                let values = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String]
-            else { return raw }
-            return values.joined(separator: "\\")
         default: return raw
         }
+    }
+
+    /// A value as FT.SEARCH returns it, as rows show it: a multi-valued attribute comes back
+    /// as a JSON array and is shown as DICOM writes it, the values separated by `\\` (as
+    /// `dump` prints it, and as it can be searched). (A single value that is itself JSON text
+    /// of strings, `["a","b"]`, cannot be told from that here.)
+    static func displayReturned(_ field: Field, _ attributes: [String: String]) -> String? {
+        guard field.kind == .tag, let raw = attributes[field.attribute], raw.hasPrefix("[\""), raw.hasSuffix("\"]"),
+            let values = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String]
+        else { return display(field, attributes) }
+        return values.joined(separator: "\\")
     }
 
     // MARK: delete

@@ -73,6 +73,7 @@ public struct FetchTemplate: Sendable, Hashable {
                 guard !components[components.count - 1].isEmpty else {
                     throw Problem(message: "an empty part in the fetch layout", offset: index)
                 }
+                try Self.rejectDots(components[components.count - 1], endingAt: index)
                 components.append([])
             default:
                 literal.append(character)
@@ -84,7 +85,17 @@ public struct FetchTemplate: Sendable, Hashable {
             throw Problem(
                 message: "the fetch layout ends with a directory: it needs a file name", offset: characters.count)
         }
+        try Self.rejectDots(components[components.count - 1], endingAt: characters.count)
         self.components = components
+    }
+
+    /// A part written as `.` or `..` would not be a directory of its own (values are made safe
+    /// when they are filled in; this is the layout itself).
+    private static func rejectDots(_ pieces: [Piece], endingAt end: Int) throws(Problem) {
+        guard pieces.count == 1, case .text(let text) = pieces[0], text == "." || text == ".." else { return }
+        throw Problem(
+            message: "a '\(text)' part in the fetch layout: every part is a directory or the file",
+            offset: end - text.count)
     }
 
     /// The path (relative, `/`-separated) for a file with these field values (as shown).

@@ -133,9 +133,7 @@ public struct Fetcher: Sendable {
         if let path = try context.profile.measure(
             .checksum,
             {
-                names.existing == .overwrite
-                    ? Self.sameFile(at: PathText.join(directory, name), id: id, size: facts.size)
-                    : Self.identicalFile(named: name, in: directory, id: id, size: facts.size)
+                names.alreadyThere(id, size: facts.size, name: name, in: directory)
             })
         {
             context.activity.add(bytes: facts.size)
@@ -211,7 +209,7 @@ public struct Fetcher: Sendable {
         context.profile.add(bytes: facts.size)
         let digest = try context.profile.measure(.checksum) { try hasher.finish() }
         guard digest == id else { throw FetchError.checksumMismatch(id: id, found: digest) }
-        let final = try names.place(temporary, into: directory, name: name)
+        let final = try names.place(temporary, id: id, into: directory, name: name)
         var written = stat()
         if lstat(final, &written) == 0 {
             Self.remember(id, of: final, FileVersion(written))
@@ -360,24 +358,35 @@ public struct Fetcher: Sendable {
     /// link(2) still decides.
     private static let nextAttempt = Mutex<[String: Int]>([:])
 
-    static func link(_ temporary: String, into directory: String, name: String) throws -> String {
+    /// `besideOnly`: never the name itself (it belongs to another file of the statement).
+    static func link(
+        _ temporary: String, into directory: String, name: String, besideOnly: Bool = false
+    ) throws
+        -> String
+    {
         let (stem, ext) = PathText.splitExtension(name)
         let target = PathText.join(directory, name)
-        let first = nextAttempt.withLock { $0[target] } ?? 1
-        for attempt in first..<(first + 10_000) {
+        // The name itself first (unless it is another file's), then from where the last free
+        // `_N` was found.
+        let hint = max(nextAttempt.withLock { $0[target] } ?? 2, 2)
+        var attempt = besideOnly ? hint : 1
+        while attempt < hint + 10_000 {
             let candidate = attempt == 1 ? name : stem + "_\(attempt)" + (ext.isEmpty ? "" : "." + ext)
             let path = PathText.join(directory, candidate)
             // Following the link: an anonymous file is named through /proc/self/fd/N.
             if linkat(AT_FDCWD, temporary, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 {
-                nextAttempt.withLock { hints in
-                    if hints.count > 100_000 { hints.removeAll() }
-                    hints[target] = max(hints[target] ?? 1, attempt + 1)
+                if attempt > 1 {
+                    nextAttempt.withLock { hints in
+                        if hints.count > 100_000 { hints.removeAll() }
+                        hints[target] = max(hints[target] ?? 2, attempt + 1)
+                    }
                 }
                 return path
             }
             guard errno == EEXIST else {
                 throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))
             }
+            attempt = attempt == 1 ? hint : attempt + 1
         }
         throw FetchError.cannotWrite(path: directory, reason: "no free name for \(name)")
     }
@@ -391,8 +400,11 @@ public final class FetchNames: Sendable {
     public let existing: ExistingFiles
     /// Where under the directory each file goes; nil: its stored name, in the directory.
     public let layout: FetchTemplate?
-    /// `directory/name` paths this statement has written.
-    private let written = Mutex<Set<String>>([])
+    /// `directory/name` paths this statement writes, each with the file that has it: the first
+    /// of the statement's files (in result order) to go there. The others that would go there
+    /// too are written beside it (`NAME_2.dcm`, …), so a layout that gives several files one
+    /// name never has them replace each other, `overwrite` or not, however often it is run.
+    private let owners = Mutex<[String: String]>([:])
 
     public init(existing: ExistingFiles = .refuse, layout: FetchTemplate? = nil) {
         self.existing = existing
@@ -407,18 +419,28 @@ public final class FetchNames: Sendable {
         return (PathText.join(directory, String(path[..<slash])), String(path[path.index(after: slash)...]))
     }
 
-    /// Throws, before anything is fetched, if any of `files` would go where something else
-    /// already is: with `refuse`, anything but a file with the same bytes (recognised, not in
-    /// the way); with `overwrite`, a directory (files are replaced, directories are not).
+    /// Whether file `id` has `path` (the first to claim it; a path nobody claimed is its own).
+    func owns(_ path: String, _ id: String) -> Bool {
+        owners.withLock { owners in
+            if let owner = owners[path] { return owner == id }
+            owners[path] = id
+            return true
+        }
+    }
+
+    /// Claims each file's path in order, then throws, before anything is fetched, if any file
+    /// would go where something else already is: with `refuse`, anything but a file with the
+    /// same bytes (recognised, not in the way); with `overwrite`, a directory (files are
+    /// replaced, directories are not). A file that goes beside another of the statement's is
+    /// never in the way.
     func check(_ files: [(id: String, facts: StoredFacts)], in root: String) throws {
-        let directory = root
-        guard existing != .rename else { return }
         var inTheWay: [FetchError.Entry] = []
         for (id, facts) in files {
-            let (directory, name) = target(of: id, facts, in: directory)
+            let (directory, name) = target(of: id, facts, in: root)
             let path = PathText.join(directory, name)
+            guard owns(path, id), existing != .rename else { continue }
             var status = stat()
-            guard lstat(path, &status) == 0, !written.withLock({ $0.contains(path) }) else { continue }
+            guard lstat(path, &status) == 0 else { continue }
             let kind = status.st_mode & S_IFMT
             if existing == .overwrite {
                 if kind == S_IFDIR { throw FetchError.cannotWrite(path: path, reason: "it is a directory") }
@@ -426,32 +448,39 @@ public final class FetchNames: Sendable {
             }
             guard Fetcher.identicalFile(named: name, in: directory, id: id, size: facts.size) == nil else { continue }
             let shown = layout == nil ? name : String(path.dropFirst(PathText.join(root, "").count))
+            guard !inTheWay.contains(where: { $0.name == shown }) else { continue }
             inTheWay.append(FetchError.Entry(name: shown, kind: kind == S_IFREG ? nil : fileKind(status.st_mode)))
         }
         if !inTheWay.isEmpty { throw FetchError.differentFilesThere(directory: root, entries: inTheWay) }
     }
 
-    /// Puts the verified `temporary` file into `directory` as `name`: over an older file with
-    /// `overwrite` (rename(2), atomic), else with link(2), which never replaces one (then as
-    /// `NAME_2.dcm`, … if the name is taken).
-    func place(_ temporary: String, into directory: String, name: String) throws -> String {
+    /// Whether a file already there under `name` (or, for a file that goes beside another, one
+    /// of its `_N` names) has file `id`'s bytes: with `overwrite` the file that has the name
+    /// wants that very name.
+    func alreadyThere(_ id: String, size: Int, name: String, in directory: String) -> String? {
         let path = PathText.join(directory, name)
-        let ours = written.withLock { $0.contains(path) }
-        let final: String
+        if existing == .overwrite && owns(path, id) { return Fetcher.sameFile(at: path, id: id, size: size) }
+        return Fetcher.identicalFile(named: name, in: directory, id: id, size: size)
+    }
+
+    /// Puts the verified `temporary` file into `directory` as `name`: over an older file with
+    /// `overwrite` when this file has the name (rename(2), atomic), else with link(2), which
+    /// never replaces one (then as `NAME_2.dcm`, … if the name is taken).
+    func place(_ temporary: String, id: String, into directory: String, name: String) throws -> String {
+        let path = PathText.join(directory, name)
+        let owner = owns(path, id)
         var status = stat()
-        if existing == .overwrite && !ours && lstat(path, &status) == 0 {
-            guard status.st_mode & S_IFMT != S_IFDIR else {
-                throw FetchError.cannotWrite(path: path, reason: "it is a directory")
-            }
-            guard Glibc.rename(temporary, path) == 0 else {
-                throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))
-            }
-            final = path
-        } else {
-            final = try Fetcher.link(temporary, into: directory, name: name)
+        guard existing == .overwrite && owner && lstat(path, &status) == 0 else {
+            // The name is its owner's even while the owner is still on its way.
+            return try Fetcher.link(temporary, into: directory, name: name, besideOnly: !owner)
         }
-        written.withLock { _ = $0.insert(path) }
-        return final
+        guard status.st_mode & S_IFMT != S_IFDIR else {
+            throw FetchError.cannotWrite(path: path, reason: "it is a directory")
+        }
+        guard Glibc.rename(temporary, path) == 0 else {
+            throw FetchError.cannotWrite(path: path, reason: systemMessage(errno))
+        }
+        return path
     }
 }
 
@@ -545,7 +574,8 @@ struct StoredFacts: Sendable {
         var facts = StoredFacts(name: name, size: size, chunkSize: chunkSize)
         for field in fields {
             guard let value = object[field.path]?.first, !(value is NSNull) else { continue }
-            let raw = (value as? String) ?? "\(value)"
+            // Several values as DICOM writes them, `a\\b`.
+            let raw = (value as? String) ?? (value as? [Any])?.map { "\($0)" }.joined(separator: "\\") ?? "\(value)"
             facts.values[field] = Executor.display(field, [field.attribute: raw]) ?? raw
         }
         return facts

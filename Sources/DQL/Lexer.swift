@@ -56,7 +56,8 @@ public struct Lexer {
         if scalar == "/" || scalar == "~" || (scalar == "." && (peek(1) == "/" || peek(1) == ".")) {
             // Read first: `token` looks at the text read so far, and a call's arguments are
             // read after the value it is called on (the text was empty).
-            let path = lexBareWord()
+            // Outside a path's place it ends where a list goes on (`in (/x, ~/y)`).
+            let path = lexBareWord(endingLists: true)
             return token(.path(path), from: start)
         }
         if isDigit(scalar) || (scalar == "-" && peek(1).map(isDigit) == true)
@@ -248,9 +249,11 @@ public struct Lexer {
         "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40,
     ]
 
-    private mutating func lexBareWord() -> String {
+    private mutating func lexBareWord(endingLists: Bool = false) -> String {
         var word = ""
-        while let scalar = peek(), scalar != " ", scalar != "\t", scalar != "\n", scalar != "\r", scalar != ";" {
+        while let scalar = peek(), scalar != " ", scalar != "\t", scalar != "\n", scalar != "\r", scalar != ";",
+            !endingLists || (scalar != ")" && scalar != ",")
+        {
             word.unicodeScalars.append(scalar)
             advance()
         }

@@ -260,6 +260,18 @@ import Testing
         }
     }
 
+    @Test func aPathInAListEndsAtTheList() throws {
+        let tokens = try Lexer.tokenize("count where modality in (/x, ~/y)")
+        #expect(tokens.filter { if case .path = $0.kind { true } else { false } }.map(\.text) == ["/x", "~/y"])
+        #expect(throws: DQLError.self) { try compiler.compile("fetch x.dcm to ./out as 'a/../{name}'") }
+        do {
+            _ = try compiler.compile("fetch x.dcm to ./out as 'a/../{name}'")
+        } catch {
+            #expect(error.message == "a '..' part in the fetch layout: every part is a directory or the file")
+            #expect(error.range.start.column == 28)
+        }
+    }
+
     @Test func fetchTakesWhatToDoWithADifferentFileOfTheSameName() throws {
         guard case .fetch(_, _, _, let existing) = try compiler.compile("fetch x.dcm to ./out overwrite") else {
             Issue.record("not fetch")

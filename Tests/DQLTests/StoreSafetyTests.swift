@@ -307,6 +307,12 @@ import Testing
             try names("protocol = 'back'") == ["multi.dcm:back\\slash", "single.dcm:back"], "each value matches alone")
         #expect(try names("protocol in ('slash\\\\back', 'nothing')") == ["multi.dcm:back\\slash"], "in any order")
         #expect(try names("protocol != 'back\\\\slash' and modality = CT") == ["single.dcm:back"])
+        // Groups are the values one by one (the index's own grouping), never JSON text.
+        guard case .groups(let groups) = try store.executor.run("count by protocol").first else {
+            Issue.record("no groups")
+            return
+        }
+        #expect(groups.rows.allSatisfy { !($0.values.first??.hasPrefix("[") ?? false) }, "\(groups.rows)")
     }
 
     /// `like 'star\\*.dcm'` found `starfish.dcm` too: the server's wildcards cannot be escaped.

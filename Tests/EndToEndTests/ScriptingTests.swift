@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import TestSupport
 import Testing
@@ -231,6 +232,30 @@ import Testing
         let repeated = try fixture.run(["-c", byModality])
         #expect(repeated.status == 0, "\(repeated.stderr)")
         #expect(repeated.stderr.contains("\(ShellFixture.corpusNames.count) already there with the same bytes"))
+
+        // Several files under one name never replace each other, overwrite or not, however
+        // often the fetch runs (the first in result order has the name, the others go beside).
+        let one = fixture.directory.appendingPathComponent("one")
+        let allInOne = "find fetch to '\(one.path)' as 'x.dcm' overwrite"
+        #expect(try fixture.run(["-c", allInOne]).status == 0)
+        let digests = { () throws -> [String] in
+            try FileManager.default.contentsOfDirectory(atPath: one.path).sorted().map {
+                SHA256.hash(data: try Data(contentsOf: one.appendingPathComponent($0))).map {
+                    String(format: "%02x", $0)
+                }.joined()
+            }
+        }
+        let firstDigests = try digests()
+        #expect(Set(firstDigests).count == ShellFixture.corpusNames.count, "every file once: \(firstDigests)")
+        let rerun = try fixture.run(["-c", allInOne])
+        #expect(
+            rerun.stderr.contains("\(ShellFixture.corpusNames.count) already there with the same bytes"),
+            "\(rerun.stderr)")
+        #expect(try digests() == firstDigests, "nothing replaced, nothing added")
+        // A different file under the shared name is named once.
+        try Data("junk".utf8).write(to: one.appendingPathComponent("x.dcm"))
+        let refused = try fixture.run(["-c", "find fetch to '\(one.path)' as 'x.dcm'"])
+        #expect(refused.stderr.contains("already has a different file named x.dcm;"), "\(refused.stderr)")
 
         let wrong = try fixture.run(["-c", "fetch CT_small.dcm to '\(out.path)' as '{patiendId}/x.dcm'"])
         #expect(wrong.status == 1)
