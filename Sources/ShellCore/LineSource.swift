@@ -116,6 +116,8 @@ final class DescriptorLines {
     private var start = 0
     private var atEnd = false
     private var lineNumber = 0
+    /// Bytes of the input dropped from the front of the buffer so far.
+    private var dropped = 0
 
     /// The longest line accepted: 64 MiB.
     static let maximumLine = 64 << 20
@@ -135,6 +137,29 @@ final class DescriptorLines {
         var description: String { "line \(line) is longer than \(DescriptorLines.maximumLine >> 20) MiB" }
     }
 
+    /// Bytes that are not UTF-8, and where: a script runs as written or not at all, never with
+    /// U+FFFD in place of what was there.
+    struct NotUTF8: Error, CustomStringConvertible {
+        var line: Int
+        var column: Int
+        var byte: Int
+        var description: String { "line \(line), column \(column) (byte \(byte)) is not valid UTF-8" }
+    }
+
+    /// `bytes` as text, or where they stop being UTF-8; `offset` is where they start in the input.
+    private func text(_ bytes: ArraySlice<UInt8>, at offset: Int) throws -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        var iterator = bytes.makeIterator()
+        var decoder = Unicode.UTF8()
+        var consumed = 0
+        var column = 1
+        while case .scalarValue(let scalar) = decoder.decode(&iterator) {
+            consumed += UTF8.width(scalar)
+            column += 1
+        }
+        throw NotUTF8(line: lineNumber, column: column, byte: offset + consumed)
+    }
+
     /// The next line without its newline (and a `\r` before it), or nil at the end.
     func next() throws -> String? {
         lineNumber += 1
@@ -145,14 +170,16 @@ final class DescriptorLines {
             if let newline = buffer[searched...].firstIndex(of: UInt8(ascii: "\n")) {
                 var line = buffer[start..<newline]
                 if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+                let offset = dropped + start
                 start = newline + 1
-                return String(decoding: line, as: UTF8.self)
+                return try text(line, at: offset)
             }
             if atEnd {
                 guard start < buffer.count else { return nil }
                 let rest = buffer[start...]
+                let offset = dropped + start
                 start = buffer.count
-                return String(decoding: rest.last == UInt8(ascii: "\r") ? rest.dropLast() : rest, as: UTF8.self)
+                return try text(rest.last == UInt8(ascii: "\r") ? rest.dropLast() : rest, at: offset)
             }
             searched = buffer.count - start
             fill()
@@ -169,6 +196,7 @@ final class DescriptorLines {
     private func fill() {
         if start > 0 {
             buffer.removeFirst(start)
+            dropped += start
             start = 0
         }
         var chunk = [UInt8](repeating: 0, count: 64 << 10)

@@ -95,8 +95,11 @@ final class Session {
                 source.remember(unit)
                 return run(unit, origin: origin)
             case .failed(let reason):
+                // A statement read before the line is not run: the line might have gone on
+                // with it (a condition split over lines never runs half-read).
+                let pending = reader.pendingText.isEmpty ? "" : "; the statement before it was not run"
                 return failed(
-                    ExitCodes.statement, "dql: \(name ?? "input"): \(reason)",
+                    ExitCodes.statement, "dql: \(name ?? "input"): \(reason)\(pending)",
                     origin: Origin(name: name, interactive: false))
             case .interrupted:
                 reader.discard()

@@ -103,6 +103,16 @@ import Testing
             environment: ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 })
         #expect(
             invalid.status == 64 && invalid.stderr.contains("-v m: the value is not valid UTF-8"), "\(invalid.stderr)")
+        // In a script: where, and nothing run with U+FFFD in place of the bytes.
+        let badScript = fixture.directory.appendingPathComponent("bad.dql").path
+        try Data("count\ncount where patient = 'ab".utf8 + [0xFF] + Data("c'\n".utf8)).write(
+            to: URL(fileURLWithPath: badScript))
+        let notUTF8 = try fixture.run(["-f", badScript])
+        #expect(notUTF8.status == 1 && notUTF8.stdout.isEmpty, "\(notUTF8.stdout)")
+        #expect(
+            notUTF8.stderr.contains(
+                "\(badScript): line 2, column 26 (byte 31) is not valid UTF-8; the statement before it was not run"),
+            "\(notUTF8.stderr)")
         let invalidStatement = try ProcessResult.run(
             "/bin/bash", ["-c", "\"$0\" -c $'count where patient = \\'\\xff\\''", DQLBinary.path],
             environment: ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 })
