@@ -269,8 +269,7 @@ public struct Fetcher: Sendable {
             // Indexed on an earlier look in this process, and kept up to date with what it
             // wrote since.
             guard let path = indexed[id] else { return nil }
-            var status = stat()
-            if lstat(path, &status) == 0, Int(status.st_size) == size, digest(of: path, status) == id { return path }
+            if let same = sameFile(at: path, id: id, size: size) { return same }
             _ = variants.withLock { $0[key]?.removeValue(forKey: id) }
             return nil
         }

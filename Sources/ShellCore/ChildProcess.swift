@@ -76,12 +76,17 @@ final class ChildProcess {
         var description: String { String(cString: strerror(code)).lowercased() }
     }
 
+    /// A wait status as a shell gives it: the exit code, or 128 + the signal that ended it.
+    private static func exitStatus(_ raw: Int32) -> Int32 {
+        raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+    }
+
     /// Whether it has already ended (without waiting; its status is kept for ``finish()``).
     var hasEnded: Bool {
         if status != nil { return true }
         var raw: Int32 = 0
         guard waitpid(pid, &raw, WNOHANG) == pid else { return false }
-        status = raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+        status = Self.exitStatus(raw)
         return true
     }
 
@@ -92,7 +97,7 @@ final class ChildProcess {
         if let status { return status }
         var raw: Int32 = 0
         while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-        let code = raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+        let code = Self.exitStatus(raw)
         status = code
         return code
     }

@@ -120,22 +120,17 @@ struct Completer {
     /// `written`: the text after the open quote, as typed (escapes and all); `word` is its end.
     /// With no quote open (a bare value typed, or none yet), candidates open one.
     private func valueCandidates(_ field: Field, written: String, word: String, quote: Character?) -> Completion {
-        guard let quote else {
-            let prefix = written.lowercased()
-            let values = tagValues(field).filter {
-                $0.lowercased().hasPrefix(prefix) && !$0.unicodeScalars.contains { isUnsafeOnATerminal($0) }
-            }
-            return .candidates(values.map { "'" + Self.escaped($0, quote: "'") }, append: "'")
-        }
-        let prefix = Self.unescaped(written, quote: quote).lowercased()
+        let prefix = (quote.map { Self.unescaped(written, quote: $0) } ?? written).lowercased()
         // A value that could drive the terminal is not offered (it would be printed raw).
         let values = tagValues(field).filter {
             $0.lowercased().hasPrefix(prefix) && !$0.unicodeScalars.contains { isUnsafeOnATerminal($0) }
         }
+        // With no quote open, each candidate opens one; a single match closes it.
+        guard let quote else { return .candidates(values.map { "'" + StringLiteral.escaped($0) }, append: "'") }
         // Only the word is replaced: each candidate is the value escaped for its quotes, less
         // what was typed before the word (case as stored: `'o` gives `'Other^Person`).
         let kept = written.count - word.count
-        let candidates = values.map { String(Self.escaped($0, quote: quote).dropFirst(kept)) }
+        let candidates = values.map { String(StringLiteral.escaped($0, quote: quote).dropFirst(kept)) }
         return .candidates(candidates, append: quote)
     }
 
@@ -182,8 +177,8 @@ struct Completer {
             && entries.contains { $0.path.unicodeScalars.contains { Self.endsBarePath($0) } }
         let opened: Character? = needsQuote ? "'" : quote
         let candidates = entries.map { entry -> String in
-            if needsQuote { return "'" + Self.escaped(entry.path, quote: "'") }
-            if let quote { return String(Self.escaped(entry.path, quote: quote).dropFirst(kept)) }
+            if needsQuote { return "'" + StringLiteral.escaped(entry.path) }
+            if let quote { return String(StringLiteral.escaped(entry.path, quote: quote).dropFirst(kept)) }
             return word + String(entry.path.dropFirst(typed.count))
         }
         // A directory goes on (no space, no quote); a file ends the path.
@@ -255,25 +250,6 @@ struct Completer {
             } else {
                 previousWasQuote = character == quote
                 result.append(character)
-            }
-        }
-        return result
-    }
-
-    /// Text to insert inside `quote`: the quote doubled, a backslash escaped, and control
-    /// characters (a newline in a file name) as escapes, so the line stays one line.
-    static func escaped(_ text: String, quote: Character) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\\": result += "\\\\"
-            case _ where Character(scalar) == quote: result += String(quote) + String(quote)
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                result += "\\u{" + String(scalar.value, radix: 16) + "}"
-            default: result.unicodeScalars.append(scalar)
             }
         }
         return result

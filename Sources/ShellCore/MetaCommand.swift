@@ -214,13 +214,7 @@ enum MetaCommand: Equatable {
 
     /// Splits on blanks; '…' and "…" group words, as in a shell. Inside '…', as in DQL
     /// strings and psql, `''` is a quote and a backslash escapes (`\\`, `\'`, `\n`, `\t`), so
-    /// `:'NAME'` gives back any value whole.
-    static func words(_ line: String) -> [(text: String, column: Int)] {
-        var ignored: Int?
-        return words(line, unterminatedAt: &ignored)
-    }
-
-    /// The words, and where a quote that is never closed opens (nil when all are closed).
+    /// `:'NAME'` gives back any value whole. `unterminatedAt`: where a quote never closed opens.
     static func words(_ line: String, unterminatedAt: inout Int?) -> [(text: String, column: Int)] {
         var quoteColumn = 0
         var words: [(String, Int)] = []

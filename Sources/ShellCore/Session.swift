@@ -367,7 +367,7 @@ final class Session {
             variables[name] = nil
         case .listVariables:
             paged {
-                emit(variables.sortedNames.map { "\($0) = \(Variables.literal(variables[$0] ?? ""))\n" }.joined())
+                emit(variables.sortedNames.map { "\($0) = \(StringLiteral.quoted(variables[$0] ?? ""))\n" }.joined())
             }
         case .echo(let text):
             let standardOutput = OutputTarget.standardOutput

@@ -21,7 +21,7 @@ struct Variables: Equatable {
         guard let first = name.unicodeScalars.first, first.properties.isAlphabetic || first == "_" else {
             return false
         }
-        return name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
+        return name.unicodeScalars.allSatisfy(isNamePart)
     }
 
     /// `NAME=VALUE` from the command line.
@@ -30,22 +30,6 @@ struct Variables: Equatable {
         let name = String(text[..<equals])
         guard isValidName(name) else { return nil }
         return (name, String(text[text.index(after: equals)...]))
-    }
-
-    /// A value written as a DQL string literal.
-    static func literal(_ value: String) -> String {
-        var text = "'"
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "'": text += "''"
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        return text + "'"
     }
 
     /// A reference to a variable that has no value: its name and where it is (byte range in
@@ -64,81 +48,70 @@ struct Variables: Equatable {
 
     /// The text with every reference replaced, and where each value came from.
     func interpolation(of text: String, strict: Bool) throws(Undefined) -> Interpolation {
-        let scalars = Array(text.unicodeScalars)
-        var output = String.UnicodeScalarView()
-        var replacements: [Interpolation.Replacement] = []
-        var produced = 0
-        var index = 0
-        var byte = 0
-        var quote: Unicode.Scalar?
-        func isNamePart(_ scalar: Unicode.Scalar) -> Bool {
-            scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_"
-        }
-        while index < scalars.count {
-            let scalar = scalars[index]
-            if let open = quote {
-                if scalar == "\\", index + 1 < scalars.count {
-                    output.append(scalar)
-                    output.append(scalars[index + 1])
-                    byte += scalar.utf8.count + scalars[index + 1].utf8.count
-                    produced += scalar.utf8.count + scalars[index + 1].utf8.count
-                    index += 2
-                    continue
-                }
-                if scalar == open { quote = nil }
-            } else if scalar == "'" || scalar == "\"" {
-                quote = scalar
-            } else if scalar == "-", index + 1 < scalars.count, scalars[index + 1] == "-" {
-                // A comment: to the end of the line, untouched.
-                while index < scalars.count, scalars[index] != "\n" {
-                    output.append(scalars[index])
-                    byte += scalars[index].utf8.count
-                    produced += scalars[index].utf8.count
-                    index += 1
-                }
-                continue
-            } else if scalar == ":", index == 0 || !Self.continuesWord(scalars[index - 1]) {
-                let quoted = index + 1 < scalars.count && scalars[index + 1] == "'"
-                var end = index + (quoted ? 2 : 1)
-                let nameStart = end
-                if end < scalars.count, scalars[end].properties.isAlphabetic || scalars[end] == "_" {
-                    while end < scalars.count, isNamePart(scalars[end]) { end += 1 }
-                }
-                var name = String.UnicodeScalarView()
-                name.append(contentsOf: scalars[nameStart..<end])
-                let closed = !quoted || (end < scalars.count && scalars[end] == "'")
-                if !name.isEmpty && closed {
-                    if quoted { end += 1 }
-                    let length = scalars[index..<end].reduce(0) { $0 + $1.utf8.count }
-                    if let value = values[String(name)] {
-                        let inserted = quoted ? Self.literal(value) : value
-                        output.append(contentsOf: inserted.unicodeScalars)
-                        let size = inserted.utf8.count
-                        replacements.append(.init(written: byte..<(byte + length), value: produced..<(produced + size)))
-                        produced += size
-                    } else if strict {
-                        throw Undefined(name: String(name), bytes: byte..<(byte + length))
-                    } else {
-                        output.append(contentsOf: scalars[index..<end])
-                        produced += length
-                    }
-                    byte += length
-                    index = end
-                    continue
-                }
+        // References are read where the lexer would read text: not in strings or comments.
+        var references: [(range: Range<String.Index>, name: String, quoted: Bool)] = []
+        QuoteScan.unquoted(text) { index, character in
+            if character == ":", index == text.startIndex || !Self.continuesWord(text[text.index(before: index)]),
+                let reference = Self.reference(in: text, at: index)
+            {
+                references.append(reference)
             }
-            output.append(scalar)
-            byte += scalar.utf8.count
-            produced += scalar.utf8.count
-            index += 1
+            return true
         }
-        return Interpolation(text: String(output), replacements: replacements)
+        func bytes(_ range: Range<String.Index>) -> Range<Int> {
+            let start = text.utf8.distance(from: text.startIndex, to: range.lowerBound)
+            return start..<(start + text.utf8.distance(from: range.lowerBound, to: range.upperBound))
+        }
+        var output = ""
+        var replacements: [Interpolation.Replacement] = []
+        var copied = text.startIndex
+        for reference in references {
+            output += text[copied..<reference.range.lowerBound]
+            copied = reference.range.upperBound
+            guard let value = values[reference.name] else {
+                if strict { throw Undefined(name: reference.name, bytes: bytes(reference.range)) }
+                output += text[reference.range]
+                continue
+            }
+            let start = output.utf8.count
+            output += reference.quoted ? StringLiteral.quoted(value) : value
+            replacements.append(.init(written: bytes(reference.range), value: start..<output.utf8.count))
+        }
+        output += text[copied...]
+        return Interpolation(text: output, replacements: replacements)
+    }
+
+    /// The reference starting at the colon at `colon` (`:name` or `:'name'`), if there is one.
+    private static func reference(
+        in text: String, at colon: String.Index
+    ) -> (
+        range: Range<String.Index>, name: String, quoted: Bool
+    )? {
+        var index = text.index(after: colon)
+        let quoted = index < text.endIndex && text[index] == "'"
+        if quoted { index = text.index(after: index) }
+        let nameStart = index
+        while index < text.endIndex, text[index].unicodeScalars.allSatisfy(isNamePart) {
+            index = text.index(after: index)
+        }
+        let name = String(text[nameStart..<index])
+        guard isValidName(name) else { return nil }
+        if quoted {
+            guard index < text.endIndex, text[index] == "'" else { return nil }
+            index = text.index(after: index)
+        }
+        return (colon..<index, name, quoted)
+    }
+
+    private static func isNamePart(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_"
     }
 
     /// Characters after which a colon is part of the word (`C:`, `host:`, `./a:`), not a
     /// reference.
-    private static func continuesWord(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_./~:".unicodeScalars.contains(scalar)
+    private static func continuesWord(_ character: Character) -> Bool {
+        guard let scalar = character.unicodeScalars.last else { return false }
+        return scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_./~:".unicodeScalars.contains(scalar)
     }
 }
 
