@@ -95,6 +95,17 @@ public indirect enum Condition: Sendable, Hashable {
         return flat.count == 1 ? flat[0] : .or(flat)
     }
 
+    /// Every field the condition refers to.
+    public var fields: [Field] {
+        switch self {
+        case .compare(let reference, _, _), .oneOf(let reference, _), .between(let reference, _, _),
+            .like(let reference, _), .contains(let reference, _), .missing(let reference):
+            [reference.field]
+        case .and(let terms), .or(let terms): terms.flatMap(\.fields)
+        case .not(let inner): inner.fields
+        }
+    }
+
     /// `not a`, with `not not a` reduced to `a`.
     public static func negation(_ condition: Condition) -> Condition {
         if case .not(let inner) = condition { return inner }
@@ -121,7 +132,25 @@ public struct Ordering: Sendable, Hashable {
     public var direction: SortOrder
 }
 
+/// A column of a level's rows (`numberOfSeries`, `date`) where it was written.
+public struct LevelColumnReference: Sendable, Hashable {
+    public var column: LevelColumn
+    public var range: SourceRange
+}
+
+/// `order by COLUMN [asc|desc]` in `find studies|series|patients`.
+public struct LevelOrdering: Sendable, Hashable {
+    public var column: LevelColumnReference
+    public var direction: SortOrder
+}
+
 public struct FindStatement: Sendable, Hashable {
+    /// What a row is: a file (instances, the default), or a series, study or patient.
+    public var level: Level = .instances
+    /// The columns named for a row of a level above instances (nil: all of them).
+    public var levelColumns: [LevelColumnReference]?
+    /// The order named for rows of a level above instances.
+    public var levelOrder: LevelOrdering?
     public var projection: Projection = .defaultColumns
     public var condition: Condition?
     public var order: Ordering?
@@ -153,6 +182,9 @@ public enum CountOrder: Sendable, Hashable {
 }
 
 public struct CountStatement: Sendable, Hashable {
+    /// What is counted: files (instances, the default), or series, studies or patients that
+    /// have a matching instance.
+    public var level: Level = .instances
     public var condition: Condition?
     public var groupBy: [FieldReference] = []
     public var order: CountOrder?
@@ -195,7 +227,9 @@ public indirect enum Statement: Sendable, Hashable {
     case show(Literal)
     case fetch(Literal, to: PathLiteral, layout: FetchTemplate?, existing: ExistingFiles?)
     case load(LoadStatement)
-    case delete(Condition)
+    /// `delete [studies|…] where …`: the matching files, or every file of the matching studies,
+    /// series or patients.
+    case delete(Condition, level: Level = .instances)
     case vacuum
     case explain(Statement)
     case fields

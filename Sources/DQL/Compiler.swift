@@ -24,13 +24,18 @@ public struct Compiler: Sendable {
 
     public func compile(_ statement: Statement) throws(DQLError) -> Plan {
         switch statement {
+        case .find(let find) where find.level != .instances: return .findLevel(try levelPlan(find))
         case .find(let find): return .find(try searchPlan(find))
         case .count(let count): return .count(try countPlan(count))
         case .show(let name): return .show(lookup(name))
         case .fetch(let name, let directory, let layout, let existing):
             return .fetch(lookup(name), to: directory, layout: layout, existing: existing)
         case .load(let load): return .load(load)
-        case .delete(let condition):
+        case .delete(let condition, let level) where level != .instances:
+            var plan = try levelPlan(FindStatement(level: level, condition: condition))
+            plan.columns = []
+            return .deleteLevel(plan)
+        case .delete(let condition, _):
             var plan = try searchPlan(FindStatement(condition: condition))
             plan.returnAttributes = []
             plan.columns = []
@@ -48,6 +53,7 @@ public struct Compiler: Sendable {
     static func query(of plan: Plan) -> SearchQuery? {
         switch plan {
         case .find(let search), .delete(let search): search.query
+        case .findLevel(let plan), .deleteLevel(let plan): plan.query
         case .count(let count): count.query
         default: nil
         }
@@ -76,8 +82,42 @@ public struct Compiler: Sendable {
             fetchDirectory: find.fetchDirectory, fetchLayout: find.fetchLayout, existingFiles: find.existingFiles)
     }
 
+    /// `find studies|series|patients`: see ``LevelPlan``.
+    func levelPlan(_ find: FindStatement) throws(DQLError) -> LevelPlan {
+        let level = find.level
+        let key = level.keyField ?? Schema.fields[0]
+        let query = try levelQuery(find.condition, level: level)
+        var sortKeys: [(property: String, order: SortOrder)] = []
+        if let order = find.levelOrder {
+            sortKeys = [(order.column.column.property(key: key), order.direction)]
+        } else {
+            for (name, direction) in level.defaultOrder {
+                if let column = level.column(named: name) { sortKeys.append((column.property(key: key), direction)) }
+            }
+        }
+        if !sortKeys.contains(where: { $0.property == key.attribute }) { sortKeys.append((key.attribute, .ascending)) }
+        let constant = level.constantFields
+        let wholeRows = find.condition.map { $0.fields.allSatisfy { constant.contains($0.name) } } ?? true
+        return LevelPlan(
+            index: layout.indexName, level: level, query: query,
+            columns: find.levelColumns?.map(\.column) ?? level.defaultColumns, sortKeys: sortKeys, limit: find.limit,
+            offset: find.offset ?? 0, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds,
+            selectsWholeRows: wholeRows, fetchDirectory: find.fetchDirectory, fetchLayout: find.fetchLayout,
+            existingFiles: find.existingFiles)
+    }
+
+    /// A condition at a level: its instances, among those that have the level's key (a file
+    /// without a Study Instance UID is in no study).
+    func levelQuery(_ condition: Condition?, level: Level) throws(DQLError) -> SearchQuery {
+        var query = try compileQuery(condition)
+        guard let key = level.keyField else { return query }
+        let present = "-ismissing(@\(key.attribute))"
+        query.text = condition == nil ? present : "(\(query.text)) " + present
+        return query
+    }
+
     func countPlan(_ count: CountStatement) throws(DQLError) -> CountPlan {
-        let query = try compileQuery(count.condition)
+        let query = try levelQuery(count.condition, level: count.level)
         var seen: Set<String> = []
         for reference in count.groupBy {
             guard seen.insert(reference.field.name).inserted else {
@@ -102,7 +142,7 @@ public struct Compiler: Sendable {
         // The server sorts by at most 8 keys; ties past them stay in the server's order.
         sortKeys = Array(sortKeys.prefix(Self.maximumSortKeys))
         return CountPlan(
-            index: layout.indexName, query: query, groupBy: count.groupBy.map(\.field),
+            index: layout.indexName, level: count.level, query: query, groupBy: count.groupBy.map(\.field),
             sortKeys: sortKeys, limit: count.limit, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds)
     }
 

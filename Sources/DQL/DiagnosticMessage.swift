@@ -30,6 +30,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
     case countOrderWithoutGroups
     case nestingTooDeep(limit: Int)
     case tooManyValues(limit: Int)
+    /// A column a row of the level does not have (`find studies order by protocol`).
+    case noSuchLevelColumn(String, level: String, columns: [String], suggestion: String?)
 
     // MARK: Compiler
     case groupedTwice(field: String)
@@ -137,6 +139,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .nestingTooDeep: "DQL212"
         case .tooManyValues: "DQL213"
         case .invalidFetchLayout: "DQL214"
+        case .noSuchLevelColumn: "DQL215"
         case .groupedTwice: "DQL301"
         case .orderByUngrouped: "DQL302"
         case .betweenOnText: "DQL303"
@@ -194,6 +197,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .countOrderWithoutGroups: "order by needs `by`: a plain count is one number"
         case .nestingTooDeep(let limit): "the condition nests deeper than \(limit) levels"
         case .tooManyValues(let limit): "the statement has more than \(limit) values"
+        case .noSuchLevelColumn(let name, let level, _, _): "a \(level) row has no column '\(excerpt(name))'"
         case .groupedTwice(let field): "'\(field)' is grouped twice"
         case .orderByUngrouped(let field): "cannot order by '\(field)': it is not grouped"
         case .betweenOnText(let field): "between compares numbers and dates; '\(field)' is text"
@@ -265,6 +269,9 @@ public enum DiagnosticMessage: Sendable, Hashable {
                 + SettingName.allCases.map(\.rawValue).joined(separator: ", ")
         case .unknownField(_, let suggestion): suggestion.map { "did you mean '\($0)'?" } ?? "`fields` lists the fields"
         case .misspelledKeyword(_, let keyword): "did you mean '\(keyword)'?"
+        case .noSuchLevelColumn(_, _, let columns, let suggestion):
+            (suggestion.map { "did you mean '\($0)'? " } ?? "") + "its columns are " + columns.joined(separator: ", ")
+                + "; a condition (`where`) may use any field"
         case .offsetWithoutLimit: "write `limit N offset M`"
         case .countOrderWithoutGroups: "write `count by FIELD order by count desc`"
         case .nestingTooDeep: "parentheses and `not` each add a level; write the condition flatter"
@@ -301,6 +308,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
             .unknownSetting(_, let suggestion), .unknownField(_, let suggestion):
             suggestion
         case .misspelledKeyword(_, let keyword): keyword
+        case .noSuchLevelColumn(_, _, _, let suggestion): suggestion
         default: nil
         }
     }

@@ -185,6 +185,12 @@ public final class Executor: @unchecked Sendable {
         case .find(let search):
             try checkPatterns(search.query, context: context)
             return .rows(try find(search, context: context))
+        case .findLevel(let plan):
+            try checkPatterns(plan.query, context: context)
+            return .rows(try findLevel(plan, context: context))
+        case .deleteLevel(let plan):
+            try checkPatterns(plan.query, context: context)
+            return try deleteLevel(plan, context: context)
         case .count(let count):
             try checkPatterns(count.query, context: context)
             return try self.count(count, context: context)
@@ -263,13 +269,7 @@ public final class Executor: @unchecked Sendable {
     func find(_ plan: SearchPlan, context: StatementContext) throws -> FoundRows {
         var found = FoundRows(columns: plan.columns.map(\.name))
         let directory = try plan.fetchDirectory.map(PathExpansion.expand)
-        // A directory that cannot take the files fails the statement before any row is shown.
-        if let directory {
-            try createDirectories(directory)
-            guard access(directory, W_OK) == 0 else {
-                throw FetchError.cannotWrite(path: directory, reason: systemMessage(errno))
-            }
-        }
+        if let directory { try prepareFetchDirectory(directory) }
         let sink = context.rows
         var begun = false
         // One record of the names this statement writes, across its pages.
@@ -298,7 +298,7 @@ public final class Executor: @unchecked Sendable {
                     ids: ids, into: directory, client: client, context: context, names: names)
             }
             if let sink {
-                if !begun { sink.begin(columns: found.columns, total: page.total) }
+                if !begun { sink.begin(columns: found.columns, total: page.total, level: .instances) }
                 begun = true
                 sink.page(ids: ids, rows: rows)
             } else {
@@ -307,12 +307,19 @@ public final class Executor: @unchecked Sendable {
             }
             return rows.count
         }
-        if let sink, !begun { sink.begin(columns: found.columns, total: found.total) }
+        if let sink, !begun { sink.begin(columns: found.columns, total: found.total, level: .instances) }
         found.streamed = sink != nil
         return found
     }
 
-    /// A column's value for people: dates as 2019-03-05, years from the date.
+    /// A directory that cannot take the files fails the statement before any row is shown.
+    func prepareFetchDirectory(_ directory: String) throws {
+        try createDirectories(directory)
+        guard access(directory, W_OK) == 0 else {
+            throw FetchError.cannotWrite(path: directory, reason: systemMessage(errno))
+        }
+    }
+
     /// A stored value as rows show it: dates as `2004-08-26`, years as `2004`.
     public static func display(_ field: Field, _ attributes: [String: String]) -> String? {
         guard let raw = attributes[field.attribute] else { return nil }
@@ -346,6 +353,11 @@ public final class Executor: @unchecked Sendable {
             .total
         guard total > 0 else { return .deleted(0) }
         guard context.confirm(.delete(files: total)) else { return .deleted(0, declined: true) }
+        return .deleted(try deleteMatching(plan, context: context))
+    }
+
+    /// Deletes every file the search matches, page by page; returns how many went.
+    func deleteMatching(_ plan: SearchPlan, context: StatementContext) throws -> Int {
         let maintenance = Maintenance(layout: layout)
         var deleted = 0
         try SearchRunner.page(from: 0, limit: nil, pageSize: plan.pageSize, consuming: true) { _, count in
@@ -358,12 +370,16 @@ public final class Executor: @unchecked Sendable {
             deleted += removed
             return removed == 0 ? 0 : ids.count
         }
-        return .deleted(deleted)
+        return deleted
     }
 
     // MARK: count
 
     func count(_ plan: CountPlan, context: StatementContext) throws -> StatementResult {
+        if plan.groupBy.isEmpty, plan.level != .instances {
+            let row = try AggregateRows(runner.query(plan.command(offset: 0), context: context)).rows.first
+            return .count(row?["count"].flatMap { Int($0) } ?? 0)
+        }
         if plan.groupBy.isEmpty {
             return .count(
                 try SearchPage(runner.query(plan.command(offset: 0), context: context), returning: false).total)

@@ -6,6 +6,8 @@ public enum Keyword: String, CaseIterable, Sendable {
     case find, count, show, fetch, load, delete, vacuum, explain, fields, stats, set
     // Clauses.
     case `where`, order, by, limit, offset, to
+    // Levels (`find studies …`); `series` is also the Series Description field.
+    case patients, studies, series, instances
     // Load options (also settings).
     case recursive, chunk, connections, window
     // Fetch options.
@@ -26,6 +28,9 @@ public enum Keyword: String, CaseIterable, Sendable {
     ]
 
     public var startsStatement: Bool { Self.statements.contains(self) }
+
+    /// The words that name a level of the DICOM model after `find`, `count` and `delete`.
+    public static let levels: [Keyword] = Level.allCases.map(\.keyword)
 
     /// Words that cannot start a statement but carry one on: a script line that starts with
     /// one of them (or with `fetch to`) continues the statement of the line before instead of
@@ -66,19 +71,20 @@ public enum Keyword: String, CaseIterable, Sendable {
         switch self {
         case .find:
             (
-                "find [* | FIELD, …] [where CONDITION] [order by FIELD [asc|desc]] [limit N [offset M]] [fetch to PATH [as 'LAYOUT'] [overwrite|rename]]",
+                "find [patients|studies|series|instances] [* | FIELD, …] [where CONDITION] [order by FIELD [asc|desc]] [limit N [offset M]] [fetch to PATH [as 'LAYOUT'] [overwrite|rename]]",
                 "find where protocol = '194' and year = 2019 fetch to ./out"
             )
         case .count:
             (
-                "count [where CONDITION] [by FIELD, …] [order by count|FIELD [asc|desc]] [limit N]",
+                "count [patients|studies|series|instances] [where CONDITION] [by FIELD, …] [order by count|FIELD [asc|desc]] [limit N]",
                 "count by modality, year order by count desc"
             )
         case .show: ("show NAME|ID", "show 'CT_small.dcm'")
         case .fetch: ("fetch NAME|ID to PATH [as 'LAYOUT'] [overwrite|rename]", "fetch 'CT_small.dcm' to ./out")
         case .load:
             ("load PATH [recursive] [chunk SIZE] [connections N] [window N]", "load ./scans recursive")
-        case .delete: ("delete where CONDITION", "delete where patientId = 'ANON123'")
+        case .delete:
+            ("delete [patients|studies|series|instances] where CONDITION", "delete studies where patientId = 'ANON123'")
         case .vacuum: ("vacuum", "vacuum")
         case .explain: ("explain STATEMENT", "explain count by protocol")
         case .fields: ("fields", "fields")

@@ -121,8 +121,9 @@ public struct Parser {
             return .fetch(name, to: directory, layout: layout, existing: parseExistingFiles())
         case .load: return .load(try parseLoad())
         case .delete:
+            let level = parseLevel()
             try expectKeyword(.where)
-            return .delete(try parseCondition())
+            return .delete(try parseCondition(), level: level)
         case .vacuum: return .vacuum
         case .fields: return .fields
         case .stats: return .stats
@@ -136,10 +137,46 @@ public struct Parser {
         }
     }
 
+    /// `patients`, `studies`, `series` or `instances` after find, count or delete; instances
+    /// when none is named. `series` followed by `,` is the Series Description field in a list
+    /// of fields (`find series, patient`), not the level.
+    private mutating func parseLevel() -> Level {
+        note(Keyword.levels)
+        guard let word = current.keyword, let level = Level(rawValue: word) else { return .instances }
+        if level == .series, position + 1 < tokens.count, tokens[position + 1].kind == .symbol(",") {
+            return .instances
+        }
+        position += 1
+        return level
+    }
+
+    /// A column of a level's rows, by name (`numberOfSeries`) or by its field (`date`).
+    private mutating func parseLevelColumn(_ level: Level) throws(DQLError) -> LevelColumnReference {
+        skipNewlines()
+        let token = current
+        guard case .word(let name) = token.kind else { throw error(expected: .fieldName) }
+        guard let column = level.column(named: name) else {
+            let names = level.columns.map(\.name)
+            // `studies` for numberOfStudies, else the closest name.
+            let best =
+                level.column(named: "numberOf" + name)?.name
+                ?? Suggestion.closest(to: name, among: names + Schema.fieldNames).flatMap {
+                    level.column(named: $0)?.name
+                }
+            throw DQLError(
+                .noSuchLevelColumn(name, level: level.singular, columns: names, suggestion: best), at: token.range)
+        }
+        position += 1
+        return LevelColumnReference(column: column, range: token.range)
+    }
+
     private mutating func parseFind() throws(DQLError) -> FindStatement {
         var find = FindStatement()
         let clauses: [Keyword] = [.where, .order, .limit, .offset, .fetch]
-        if current.kind == .symbol("*") {
+        find.level = parseLevel()
+        if find.level != .instances {
+            try parseLevelFind(&find, clauses: clauses)
+        } else if current.kind == .symbol("*") {
             position += 1
             find.projection = .all
         } else if case .word = current.kind, !clauses.contains(where: { current.keyword == $0.rawValue }) {
@@ -151,8 +188,13 @@ public struct Parser {
         if acceptKeyword(.where) { find.condition = try parseCondition() }
         if acceptKeyword(.order) {
             try expectKeyword(.by)
-            let field = try parseField()
-            find.order = Ordering(field: field, direction: parseDirection())
+            if find.level == .instances {
+                let field = try parseField()
+                find.order = Ordering(field: field, direction: parseDirection())
+            } else {
+                let column = try parseLevelColumn(find.level)
+                find.levelOrder = LevelOrdering(column: column, direction: parseDirection())
+            }
         }
         if acceptKeyword(.limit) {
             find.limit = try parseWholeNumber("limit", in: Self.rowCounts)
@@ -167,6 +209,18 @@ public struct Parser {
             find.existingFiles = parseExistingFiles()
         }
         return find
+    }
+
+    /// The columns of `find studies|series|patients`: `*` or none for all of them, or a list.
+    private mutating func parseLevelFind(_ find: inout FindStatement, clauses: [Keyword]) throws(DQLError) {
+        if current.kind == .symbol("*") {
+            position += 1
+        } else if case .word = current.kind, !clauses.contains(where: { current.keyword == $0.rawValue }) {
+            note(clauses)
+            var columns = [try parseLevelColumn(find.level)]
+            while accept(.symbol(",")) { columns.append(try parseLevelColumn(find.level)) }
+            find.levelColumns = columns
+        }
     }
 
     /// `as '{patientId}/{studyUid}/{seriesUid}/{sopUid}.dcm'` after a fetch's directory.
@@ -208,6 +262,7 @@ public struct Parser {
 
     private mutating func parseCount() throws(DQLError) -> CountStatement {
         var count = CountStatement()
+        count.level = parseLevel()
         if acceptKeyword(.where) { count.condition = try parseCondition() }
         if acceptKeyword(.by) {
             count.groupBy = [try parseField()]

@@ -2,12 +2,16 @@
 /// their results. Produced by the ``Compiler`` without any I/O.
 public indirect enum Plan: Sendable, Equatable {
     case find(SearchPlan)
+    /// `find patients|studies|series`.
+    case findLevel(LevelPlan)
     case count(CountPlan)
     case show(FileLookup)
     case fetch(FileLookup, to: PathLiteral, layout: FetchTemplate?, existing: ExistingFiles?)
     case load(LoadStatement)
     /// Find the matching documents page by page, then delete each document and its chunks.
     case delete(SearchPlan)
+    /// `delete studies|series|patients where …`: every file of the matching rows.
+    case deleteLevel(LevelPlan)
     case vacuum
     /// Show the inner plan's commands and the server's plan for its query (`FT.EXPLAIN`).
     case explain(Plan, serverPlan: [String]?)
@@ -19,6 +23,7 @@ public indirect enum Plan: Sendable, Equatable {
     public var commands: [[String]] {
         switch self {
         case .find(let plan), .delete(let plan): [plan.command(offset: plan.offset, count: plan.firstPageSize)]
+        case .findLevel(let plan), .deleteLevel(let plan): plan.commands
         case .count(let plan): [plan.command(offset: 0)] + (plan.totalGroupsCommand.map { [$0] } ?? [])
         case .show(let lookup), .fetch(let lookup, _, _, _): lookup.command.map { [$0] } ?? []
         case .explain(let inner, _): inner.commands
@@ -108,6 +113,8 @@ public struct SearchPlan: Sendable, Equatable {
 /// `count`: FT.SEARCH with LIMIT 0 0 for a total, FT.AGGREGATE for groups.
 public struct CountPlan: Sendable, Equatable {
     public var index: String
+    /// What is counted: files, or the patients, studies or series with a matching file.
+    public var level: Level = .instances
     public var query: SearchQuery
     /// Grouped fields; empty for a plain total.
     public var groupBy: [Field]
@@ -130,6 +137,11 @@ public struct CountPlan: Sendable, Equatable {
 
     /// The command for the rows starting at `offset`.
     public func command(offset: Int) -> [String] {
+        if groupBy.isEmpty, let key = level.keyField {
+            return ["FT.AGGREGATE", index] + query.queryArguments + ["TIMEOUT", String(timeoutMilliseconds)]
+                + ["GROUPBY", "0", "REDUCE", "COUNT_DISTINCT", "1", "@" + key.attribute, "AS", "count"]
+                + query.paramsArguments + ["DIALECT", "2"]
+        }
         if groupBy.isEmpty {
             return ["FT.SEARCH", index] + query.queryArguments
                 + ["LIMIT", "0", "0", "TIMEOUT", String(timeoutMilliseconds)] + query.paramsArguments + [
@@ -139,11 +151,17 @@ public struct CountPlan: Sendable, Equatable {
         let rows = pageRows(offset: offset)
         var argv = ["FT.AGGREGATE", index] + query.queryArguments + ["TIMEOUT", String(timeoutMilliseconds)]
         argv += ["GROUPBY", String(groupBy.count)] + groupNames.map { "@" + $0 }
-        argv += ["REDUCE", "COUNT", "0", "AS", "count"]
+        argv += countReducer
         argv += ["SORTBY", String(sortKeys.count * 2)] + sortKeys.flatMap { ["@" + $0.0, $0.1.rawValue] }
         argv += ["MAX", String(offset + rows), "LIMIT", String(offset), String(rows)]
         argv += query.paramsArguments + ["DIALECT", "2"]
         return argv
+    }
+
+    /// Files are counted; patients, studies and series by their distinct keys.
+    var countReducer: [String] {
+        guard let key = level.keyField else { return ["REDUCE", "COUNT", "0", "AS", "count"] }
+        return ["REDUCE", "COUNT_DISTINCT", "1", "@" + key.attribute, "AS", "count"]
     }
 
     /// When a limit may cut the groups short, the command that counts all of them (for
@@ -186,5 +204,93 @@ public struct FieldsPlan: Sendable, Equatable {
 
     public static func == (lhs: FieldsPlan, rhs: FieldsPlan) -> Bool {
         lhs.fields.elementsEqual(rhs.fields) { $0.field == $1.field && $0.command == $1.command }
+    }
+}
+
+/// `find patients|studies|series`: the matching instances grouped by the level's key
+/// (FT.AGGREGATE … GROUPBY @studyUid REDUCE …), one row per patient, study or series.
+///
+/// When the condition is only about the level (and the levels above it), it selects whole
+/// rows, and one aggregate gives rows, order and page (``selectsWholeRows``). Otherwise a row's
+/// figures must count all of its instances, not only those that matched: the keys of the
+/// matching rows are read first, then their rows from all their instances.
+public struct LevelPlan: Sendable, Equatable {
+    public var index: String
+    public var level: Level
+    /// The condition, with the level's key required (files without a Study Instance UID are
+    /// in no study).
+    public var query: SearchQuery
+    /// The columns shown, in order.
+    public var columns: [LevelColumn]
+    /// Sort keys: aggregate properties and directions, the key last for ties.
+    public var sortKeys: [(property: String, order: SortOrder)]
+    public var limit: Int?
+    public var offset: Int
+    public var pageSize: Int
+    public var timeoutMilliseconds: Int
+    /// Whether the condition selects whole rows (see above).
+    public var selectsWholeRows: Bool
+    public var fetchDirectory: PathLiteral? = nil
+    public var fetchLayout: FetchTemplate? = nil
+    public var existingFiles: ExistingFiles? = nil
+
+    public static func == (lhs: LevelPlan, rhs: LevelPlan) -> Bool {
+        lhs.commands == rhs.commands && lhs.columns == rhs.columns && lhs.limit == rhs.limit
+            && lhs.fetchDirectory == rhs.fetchDirectory && lhs.fetchLayout == rhs.fetchLayout
+            && lhs.existingFiles == rhs.existingFiles
+    }
+
+    /// The key field of the level.
+    public var key: Field { level.keyField ?? Schema.fields[0] }
+
+    /// Keys per command when rows are read for known keys.
+    public static let keysPerCommand = 200
+
+    /// The commands it starts with, as sent (for `explain` and golden tests).
+    public var commands: [[String]] {
+        if selectsWholeRows { return [rowsCommand(offset: offset, count: firstPageSize), totalCommand] }
+        return [keysCommand(offset: 0, count: pageSize), rowsCommand(keys: ["$KEYS"])]
+    }
+
+    public var firstPageSize: Int { limit.map { min($0, pageSize) } ?? pageSize }
+
+    private var head: [String] {
+        ["FT.AGGREGATE", index] + query.queryArguments + ["TIMEOUT", String(timeoutMilliseconds)]
+    }
+
+    /// Every column of the level computed for each group.
+    private var reducers: [String] {
+        ["GROUPBY", "1", "@" + key.attribute] + level.columns.flatMap { $0.reducer(key: key) }
+    }
+
+    /// One page of rows, sorted by the server (whole rows).
+    public func rowsCommand(offset: Int, count: Int) -> [String] {
+        head + reducers + ["SORTBY", String(sortKeys.count * 2)]
+            + sortKeys.flatMap { ["@" + $0.property, $0.order.rawValue] }
+            + ["MAX", String(offset + count), "LIMIT", String(offset), String(count)] + query.paramsArguments
+            + ["DIALECT", "2"]
+    }
+
+    /// How many rows match in all.
+    public var totalCommand: [String] {
+        head + ["GROUPBY", "0", "REDUCE", "COUNT_DISTINCT", "1", "@" + key.attribute, "AS", "total"]
+            + query.paramsArguments + ["DIALECT", "2"]
+    }
+
+    /// One page of the keys of the matching rows, in key order.
+    public func keysCommand(offset: Int, count: Int) -> [String] {
+        head + ["GROUPBY", "1", "@" + key.attribute, "SORTBY", "2", "@" + key.attribute, "ASC"]
+            + ["MAX", String(offset + count), "LIMIT", String(offset), String(count)] + query.paramsArguments
+            + ["DIALECT", "2"]
+    }
+
+    /// The rows of the given keys, from all their instances.
+    public func rowsCommand(keys: [String]) -> [String] {
+        var builder = QueryBuilder()
+        let names = keys.map { builder.tagParameter($0) }
+        let text = "@\(key.matchAttribute):{" + names.joined(separator: " | ") + "}"
+        let query = SearchQuery(text: text, parameters: builder.parameters)
+        return ["FT.AGGREGATE", index] + query.queryArguments + ["TIMEOUT", String(timeoutMilliseconds)] + reducers
+            + ["LIMIT", "0", String(keys.count)] + query.paramsArguments + ["DIALECT", "2"]
     }
 }

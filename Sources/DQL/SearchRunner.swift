@@ -83,12 +83,26 @@ struct SearchPage {
     }
 }
 
-/// The rows of an FT.AGGREGATE reply, each a dictionary of its fields.
+/// The rows of an FT.AGGREGATE reply, each a dictionary of its fields. A list (TOLIST) is
+/// its values in order, separated by `\\` as DICOM writes several values.
 struct AggregateRows {
     var rows: [[String: String]]
 
     init(_ reply: RedisReply) throws {
         guard let items = reply.array else { throw RedisError(.unexpectedReply, "FT.AGGREGATE replied \(reply)") }
-        rows = items.dropFirst().compactMap(\.textPairs)
+        rows = items.dropFirst().compactMap { item in
+            item.pairs.map { pairs in
+                var row: [String: String] = [:]
+                for (name, value) in pairs where row[name] == nil {
+                    if let text = value.string {
+                        row[name] = text
+                    } else if let values = value.array {
+                        let texts = values.compactMap(\.string).filter { !$0.isEmpty }.sorted()
+                        if !texts.isEmpty { row[name] = texts.joined(separator: "\\") }
+                    }
+                }
+                return row
+            }
+        }
     }
 }

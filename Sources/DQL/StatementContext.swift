@@ -40,8 +40,9 @@ public enum IrreversibleAction: Sendable, Equatable {
 /// Receives `find` rows as they arrive, a page at a time, so memory stays bounded by a page
 /// whatever the size of the result.
 public protocol RowSink: AnyObject, Sendable {
-    /// Before the first page: the columns, and how many rows match in all.
-    func begin(columns: [String], total: Int)
+    /// Before the first page: the columns, how many rows match in all, and what a row is
+    /// (a file, or a series, study or patient).
+    func begin(columns: [String], total: Int, level: Level)
     /// A page of rows: each file's id and its values, one per column.
     func page(ids: [String], rows: [[String?]])
 }

@@ -81,6 +81,8 @@ public struct FoundRows: Sendable, Equatable {
     public var streamed = false
     /// Files written by `fetch to`.
     public var fetched: [Fetcher.Result] = []
+    /// What a row is: a file, or a series, study or patient (whose key is its id).
+    public var level: Level = .instances
 
     public init(columns: [String], rows: [[String?]] = [], ids: [String] = [], total: Int = 0, returned: Int = 0) {
         self.columns = columns

@@ -35,7 +35,18 @@ enum HelpText {
                     + " (statements: \(statements.map(\.name).joined(separator: ", ")))")
         }
         return "\(statement.synopsis)\n\nExample:\n  \(statement.example)\n\n"
-            + (["find", "count", "delete"].contains(key) ? conditions : "")
+            + (["find", "count", "delete"].contains(key) ? levels + conditions : "")
+    }
+
+    /// The levels of `find`, `count` and `delete`, with the columns of their rows.
+    static var levels: String {
+        var text = "Levels: a row is a file (instances, the default) or a patient, study or series; a condition\n"
+        text += "means \"has an instance that matches\", and a row's figures count all of its instances.\n"
+        for level in Level.allCases where level != .instances {
+            text += "  \(level.rawValue): " + level.columns.map(\.name).joined(separator: ", ") + "\n"
+        }
+        text += "Example: find studies where modality = 'MR' order by date desc limit 10\n\n"
+        return text
     }
 
     static var metaCommands: String {

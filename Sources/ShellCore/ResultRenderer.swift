@@ -48,7 +48,7 @@ enum ResultRenderer {
     static func rows(_ found: FoundRows, style: OutputStyle) -> RenderedResult {
         var text = ""
         let stream = RowStream(style: style) { text += $0 }
-        stream.begin(columns: found.columns, total: found.total)
+        stream.begin(columns: found.columns, total: found.total, level: found.level)
         stream.page(ids: found.ids, rows: found.rows)
         let notes = stream.finish(found)
         return RenderedResult(data: text, notes: notes)

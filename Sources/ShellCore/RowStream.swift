@@ -10,7 +10,12 @@ final class RowStream: RowSink, @unchecked Sendable {
     let style: OutputStyle
     private let write: (String) -> Void
     private var columns: [String] = []
-    private var kinds: [Field.Kind?] = []
+    private var level = Level.instances
+    /// Per column: whether its values are numbers, and whether it is a list of values.
+    private var numeric: [Bool] = []
+    private var lists: [Bool] = []
+    /// Rows are files, each with its id (SHA-256) in CSV and JSON unless a column is the id.
+    private var withId: Bool { level == .instances && !columns.contains("id") }
     private var table = TextTable(columns: [], rows: [])
     private var widths: [Int] = []
     private var rowsWritten = 0
@@ -22,15 +27,21 @@ final class RowStream: RowSink, @unchecked Sendable {
         self.write = write
     }
 
-    func begin(columns: [String], total: Int) {
+    func begin(columns: [String], total: Int, level: Level) {
         self.columns = columns
-        kinds = columns.map { Schema.field(named: $0)?.kind }
-        table = TextTable(
-            columns: columns, rows: [],
-            rightAligned: Set(kinds.indices.filter { kinds[$0] == .numeric || kinds[$0] == .year }))
+        self.level = level
+        if level == .instances {
+            let kinds = columns.map { Schema.field(named: $0)?.kind }
+            numeric = kinds.map { $0 == .numeric || $0 == .year }
+            lists = columns.map { _ in false }
+        } else {
+            numeric = columns.map { level.column(named: $0)?.isNumeric ?? false }
+            lists = columns.map { level.column(named: $0)?.isList ?? false }
+        }
+        table = TextTable(columns: columns, rows: [], rightAligned: Set(numeric.indices.filter { numeric[$0] }))
         switch style.format {
-        // Every row carries its id (the file's SHA-256), last, unless a column is the id.
-        case .csv: write(CSV.line(columns + (columns.contains("id") ? [] : ["id"])))
+        // Every file's row carries its id (the file's SHA-256), last, unless a column is the id.
+        case .csv: write(CSV.line(columns + (withId ? ["id"] : [])))
         case .json: write("{\"rows\":[")
         case .table, .ndjson: break
         }
@@ -55,7 +66,6 @@ final class RowStream: RowSink, @unchecked Sendable {
                 write(table.body(cells, widths: widths))
             }
         case .csv:
-            let withId = !columns.contains("id")
             write(zip(ids, rows).map { id, row in CSV.line(row.map { $0 ?? "" } + (withId ? [id] : [])) }.joined())
         case .ndjson:
             write(zip(ids, rows).map { object(id: $0, row: $1).serialized() + "\n" }.joined())
@@ -74,7 +84,8 @@ final class RowStream: RowSink, @unchecked Sendable {
             write(table.header(widths: table.widths(fitting: []), bold: style.color))
         }
         let cut = found.total > found.returned
-        let summary = cut ? "\(found.returned) of \(found.total) files" : plural(found.returned, "file")
+        let summary =
+            cut ? "\(found.returned) of \(found.level.counted(found.total))" : found.level.counted(found.returned)
         var notes: [String] = []
         switch style.format {
         case .table: write("(\(summary))\n")
@@ -99,14 +110,16 @@ final class RowStream: RowSink, @unchecked Sendable {
     /// A row as a JSON object: its id (unless a column is the id), then each column, numbers
     /// as numbers.
     private func object(id: String, row: [String?]) -> JSONValue {
-        let withId = !columns.contains("id")
-        return .object(
+        .object(
             (withId ? [("id", JSONValue.string(id))] : [])
                 + row.enumerated().map { offset, text in
                     let value: JSONValue =
                         text.map {
-                            kinds[offset] == .numeric || kinds[offset] == .year
-                                ? ResultRenderer.number($0) : .string($0)
+                            if numeric[offset] { return ResultRenderer.number($0) }
+                            if lists[offset] {
+                                return .array($0.split(separator: "\\").map { .string(String($0)) })
+                            }
+                            return .string($0)
                         }
                         ?? .null
                     return (columns[offset], value)

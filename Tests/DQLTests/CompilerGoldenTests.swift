@@ -54,6 +54,108 @@ import Testing
             ])
     }
 
+    // MARK: levels
+
+    static let studyReducers = [
+        "GROUPBY", "1", "@studyUid", "REDUCE", "FIRST_VALUE", "1", "@studyDate", "AS", "date", "REDUCE", "FIRST_VALUE",
+        "1", "@patientId", "AS", "patientId", "REDUCE", "FIRST_VALUE", "1", "@patient", "AS", "patient", "REDUCE",
+        "FIRST_VALUE", "1", "@study", "AS", "study", "REDUCE", "TOLIST", "1", "@modality", "AS", "modalities", "REDUCE",
+        "COUNT_DISTINCT", "1", "@seriesUid", "AS", "numberOfSeries", "REDUCE", "COUNT", "0", "AS", "numberOfInstances",
+        "REDUCE", "SUM", "1", "@size", "AS", "size",
+    ]
+
+    @Test func findStudiesOfAPatientIsOneAggregate() throws {
+        let query = "(@patientId:{$p0}) -ismissing(@studyUid)"
+        #expect(
+            try argv("find studies where patientId = 'P1' limit 10") == [
+                ["FT.AGGREGATE", index, query, "TIMEOUT", "10000"] + Self.studyReducers + [
+                    "SORTBY", "4", "@date", "DESC", "@studyUid", "ASC", "MAX", "10", "LIMIT", "0", "10", "PARAMS", "2",
+                    "p0", "P1", "DIALECT", "2",
+                ],
+                [
+                    "FT.AGGREGATE", index, query, "TIMEOUT", "10000", "GROUPBY", "0", "REDUCE", "COUNT_DISTINCT", "1",
+                    "@studyUid", "AS", "total", "PARAMS", "2", "p0", "P1", "DIALECT", "2",
+                ],
+            ])
+    }
+
+    @Test func findStudiesByAnInstanceConditionReadsKeysThenRows() throws {
+        #expect(
+            try argv("find studies where modality = 'MR' order by numberOfInstances desc") == [
+                [
+                    "FT.AGGREGATE", index, "(@modality:{$p0}) -ismissing(@studyUid)", "TIMEOUT", "10000", "GROUPBY",
+                    "1", "@studyUid", "SORTBY", "2", "@studyUid", "ASC", "MAX", "1000", "LIMIT", "0", "1000", "PARAMS",
+                    "2", "p0", "MR", "DIALECT", "2",
+                ],
+                ["FT.AGGREGATE", index, "@studyUid:{$p0}", "TIMEOUT", "10000"] + Self.studyReducers + [
+                    "LIMIT", "0", "1", "PARAMS", "2", "p0", "$KEYS", "DIALECT", "2",
+                ],
+            ])
+    }
+
+    @Test func findSeriesAndPatientsGroupByTheirKeys() throws {
+        let series = try argv("find series seriesUid, numberOfInstances where studyUid = '1.2' order by seriesUid")
+        #expect(
+            series[0].prefix(8) == [
+                "FT.AGGREGATE", index, "(@studyUid:{$p0}) -ismissing(@seriesUid)", "TIMEOUT", "10000", "GROUPBY", "1",
+                "@seriesUid",
+            ])
+        #expect(
+            Array(series[0].suffix(15)) == [
+                "SORTBY", "2", "@seriesUid", "ASC", "MAX", "1000", "LIMIT", "0", "1000", "PARAMS", "2", "p0", "1.2",
+                "DIALECT", "2",
+            ])
+        let patients = try argv("find patients")
+        #expect(
+            patients[0].prefix(8) == [
+                "FT.AGGREGATE", index, "-ismissing(@patientId)", "TIMEOUT", "10000", "GROUPBY", "1", "@patientId",
+            ])
+        #expect(patients[0].contains("numberOfStudies"))
+    }
+
+    @Test func countAtALevelCountsDistinctKeys() throws {
+        #expect(
+            try argv("count studies where modality = 'CT'") == [
+                [
+                    "FT.AGGREGATE", index, "(@modality:{$p0}) -ismissing(@studyUid)", "TIMEOUT", "10000", "GROUPBY",
+                    "0", "REDUCE", "COUNT_DISTINCT", "1", "@studyUid", "AS", "count", "PARAMS", "2", "p0", "CT",
+                    "DIALECT", "2",
+                ]
+            ])
+        #expect(
+            try argv("count series by modality limit 5")[0] == [
+                "FT.AGGREGATE", index, "-ismissing(@seriesUid)", "TIMEOUT", "10000", "GROUPBY", "1", "@modality",
+                "REDUCE", "COUNT_DISTINCT", "1", "@seriesUid", "AS", "count", "SORTBY", "4", "@count", "DESC",
+                "@modality", "ASC", "MAX", "5", "LIMIT", "0", "5", "DIALECT", "2",
+            ])
+        // `find series, patient`: the Series Description field in a list, not the level.
+        guard case .find(let plan) = try compiler.compile("find series, patient") else {
+            Issue.record("find series, patient is not a find of files")
+            return
+        }
+        #expect(plan.columns.map(\.name) == ["series", "patient"])
+    }
+
+    @Test func deleteAtALevelReadsTheKeysOfTheMatchingRows() throws {
+        guard case .deleteLevel(let plan) = try compiler.compile("delete series where modality = 'SR'") else {
+            Issue.record("not a delete of series")
+            return
+        }
+        // Modality is an attribute of the series: its rows are whole.
+        #expect(plan.level == .series && plan.selectsWholeRows)
+        #expect(
+            plan.keysCommand(offset: 0, count: 1000) == [
+                "FT.AGGREGATE", index, "(@modality:{$p0}) -ismissing(@seriesUid)", "TIMEOUT", "10000", "GROUPBY", "1",
+                "@seriesUid", "SORTBY", "2", "@seriesUid", "ASC", "MAX", "1000", "LIMIT", "0", "1000", "PARAMS", "2",
+                "p0", "SR", "DIALECT", "2",
+            ])
+        #expect(
+            plan.instancePlan(keys: ["1.2", "1.3"], returning: []).command(offset: 0, count: 0) == [
+                "FT.SEARCH", index, "@seriesUid:{$p0 | $p1}", "NOCONTENT", "LIMIT", "0", "0", "TIMEOUT", "10000",
+                "PARAMS", "4", "p0", "1.2", "p1", "1.3", "DIALECT", "2",
+            ])
+    }
+
     // MARK: find
 
     @Test func findEverything() throws {

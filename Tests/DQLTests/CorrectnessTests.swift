@@ -252,7 +252,7 @@ import Testing
             var began: (columns: [String], total: Int)?
             var sizes: [Int] = []
             var names: [String] = []
-            func begin(columns: [String], total: Int) { began = (columns, total) }
+            func begin(columns: [String], total: Int, level: Level) { began = (columns, total) }
             func page(ids: [String], rows: [[String?]]) {
                 sizes.append(rows.count)
                 names += rows.compactMap { $0.first ?? nil }

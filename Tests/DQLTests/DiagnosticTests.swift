@@ -113,6 +113,10 @@ import Testing
                 "expected a path after to, e.g. ./out or '/data/my scans', found end of input"
             ),
             ("delete ⟦name⟧ = 'x'", "DQL203", "expected 'where', found 'name'"),
+            ("delete studies⟦⟧", "DQL203", "expected 'where', found end of input"),
+            ("find studies order by ⟦protocol⟧", "DQL215", "a study row has no column 'protocol'"),
+            ("find patients ⟦studies⟧", "DQL215", "a patient row has no column 'studies'"),
+            ("find series seriesUid, ⟦rows⟧ where modality = 'CT'", "DQL215", "a series row has no column 'rows'"),
             ("find where modality in ⟦'CT'⟧", "DQL203", "expected '(' after in, found ''CT''"),
             ("find where modality in ('CT' ⟦'MR'⟧)", "DQL203", "expected ')' or ',' in the list, found ''MR''"),
             // Compiler
@@ -171,6 +175,15 @@ import Testing
         #expect(Self.diagnose("find where nme = 'x'").error?.help == "did you mean 'name'?")
         // Nothing close: no guess.
         #expect(Self.diagnose("find where zzzzzz = 'x'").error?.help == "`fields` lists the fields")
+        // A level's columns: the count a plain word stands for, or the closest name.
+        let studies = Self.diagnose("find patients studies").error
+        #expect(
+            studies?.help
+                == "did you mean 'numberOfStudies'? its columns are patientId, patient, sex, numberOfStudies, numberOfSeries, numberOfInstances, size; a condition (`where`) may use any field"
+        )
+        #expect(studies?.fixIt?.replacement == "numberOfStudies")
+        #expect(
+            Self.diagnose("find studies order by numberOfInstance").error?.fixIt?.replacement == "numberOfInstances")
     }
 
     @Test func incompleteInputIsMarkedSoTheShellCanAskForMore() {
@@ -278,7 +291,8 @@ import Testing
             #expect(try Parser.parse(source).count == 1, "\(source)")
         }
         guard
-            case .delete(let condition) = try Parser.parseStatement("delete where patientId = 'PX0'\n  and year = 2019")
+            case .delete(let condition, _) = try Parser.parseStatement(
+                "delete where patientId = 'PX0'\n  and year = 2019")
         else {
             Issue.record("not a delete")
             return
@@ -313,7 +327,8 @@ import Testing
         .unclosedParenthesis(openedAt: .start, found: ""), .explainOfExplain, .unknownSetting("", suggestion: nil),
         .invalidSettingValue(setting: "", allowed: "", found: ""), .unknownField("", suggestion: nil),
         .misspelledKeyword("", keyword: ""), .offsetWithoutLimit, .countOrderWithoutGroups,
-        .nestingTooDeep(limit: 1), .tooManyValues(limit: 1), .groupedTwice(field: ""),
+        .nestingTooDeep(limit: 1), .tooManyValues(limit: 1),
+        .noSuchLevelColumn("", level: "", columns: [], suggestion: nil), .groupedTwice(field: ""),
         .orderByUngrouped(field: ""), .betweenOnText(field: ""), .betweenReversed(low: "", high: ""),
         .likeOnNonText(field: "", type: ""), .containsWithoutWordIndex(field: "", wordFields: []),
         .containsWithoutWords, .comparisonOnText(comparison: "", field: ""),

@@ -14,12 +14,7 @@ import Testing
 @Suite(.serialized) struct ArchiveLoadTests {
     /// Writes an archive with scripts/generate_archive.py into `directory`.
     static func generate(_ directory: URL, _ arguments: [String]) throws {
-        guard let venv = ProcessInfo.processInfo.environment["DQL_TEST_VENV"] else {
-            throw TestSetupError("DQL_TEST_VENV is not set (scripts/test.sh sets it)")
-        }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/generate_archive.py").path
-        _ = try runProcess("\(venv)/bin/python", [script, directory.path] + arguments)
+        try ProjectScripts.generateArchive(directory, arguments)
     }
 
     /// SHA-256 (hex) of every regular file under `directory`, as a multiset.

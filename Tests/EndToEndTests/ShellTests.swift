@@ -212,7 +212,7 @@ import Testing
         let port = try freePort()
         let result = try fixture.run(["--url", "redis://127.0.0.1:\(port)", "-c", "\\help find", "-c", "\\?"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("find [* | FIELD, …]"))
+        #expect(result.stdout.contains("find [patients|studies|series|instances] [* | FIELD, …]"))
         #expect(result.stdout.contains("\\timing"))
     }
 

@@ -25,7 +25,7 @@ import Testing
             let collected = ResultRenderer.render(.rows(Self.found), style: style)
             var text = ""
             let stream = RowStream(style: style) { text += $0 }
-            stream.begin(columns: Self.found.columns, total: Self.found.total)
+            stream.begin(columns: Self.found.columns, total: Self.found.total, level: .instances)
             stream.page(ids: Array(Self.found.ids[0..<2]), rows: Array(Self.found.rows[0..<2]))
             stream.page(ids: [], rows: [])
             stream.page(ids: Array(Self.found.ids[2...]), rows: Array(Self.found.rows[2...]))

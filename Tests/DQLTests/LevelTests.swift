@@ -1,0 +1,241 @@
+import Foundation
+import RedisIO
+import TestSupport
+import Testing
+
+@testable import DQL
+
+/// `find|count|delete patients|studies|series` against the real server, on the whole corpus
+/// and a generated archive (patients × studies × series × instances), compared with the rows
+/// computed from pydicom's reading of the same files (scripts/level_oracle.py).
+@Suite(.serialized) struct LevelTests {
+    /// One stored file as pydicom reads it.
+    struct Instance: Decodable {
+        var id: String
+        var size: Int
+        var values: [String: [String]]
+
+        enum CodingKeys: String, CodingKey { case id, size }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(String.self, forKey: .id)
+            size = try container.decode(Int.self, forKey: .size)
+            let all = try decoder.singleValueContainer().decode([String: JSONAny].self)
+            values = all.compactMapValues(\.strings)
+        }
+
+        /// A single value (several are joined by `\`, as dql shows them).
+        func value(_ field: String) -> String? { values[field].map { $0.joined(separator: "\\") } }
+    }
+
+    /// Any JSON member, keeping lists of strings.
+    struct JSONAny: Decodable {
+        var strings: [String]?
+        init(from decoder: any Decoder) throws { strings = try? decoder.singleValueContainer().decode([String].self) }
+    }
+
+    struct Setup {
+        var executor: Executor
+        var pool: RedisPool
+        var directory: URL
+        /// The stored files, as pydicom reads them.
+        var instances: [Instance]
+    }
+
+    static func setUp(corpus: Bool) throws -> Setup {
+        let pool = RedisPool(try TestRedis.configuration(), maximumConnections: 4)
+        let executor = Executor(client: RedisClient(pool: pool), layout: StorageTests.layout())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-levels-\(UUID().uuidString.prefix(8))")
+        try ProjectScripts.generateArchive(
+            directory,
+            ["--patients", "3", "--studies", "2", "--series", "3", "--instances", "3", "--rows", "8", "--cols", "8"])
+        let roots = [directory.path] + (corpus ? try Corpus.roots() : [])
+        for root in roots { _ = try executor.run("load '\(root)' recursive") }
+        let stored = Set(try rows(executor, "find id").map { $0[0] ?? "" })
+        let read = try JSONDecoder().decode(
+            [Instance].self, from: Data(try ProjectScripts.run("level_oracle.py", roots).utf8))
+        let instances = read.filter { stored.contains($0.id) }
+        // Every stored file was read by pydicom too, so the expectations cover all of them.
+        #expect(Set(instances.map(\.id)) == stored)
+        return Setup(executor: executor, pool: pool, directory: directory, instances: instances)
+    }
+
+    static func tearDown(_ setup: Setup) {
+        try? setup.pool.withConnection { StorageTests.dropAll(setup.executor.layout, $0) }
+        setup.pool.close()
+        try? FileManager.default.removeItem(at: setup.directory)
+    }
+
+    static func found(_ executor: Executor, _ dql: String) throws -> FoundRows {
+        guard case .rows(let found) = try executor.run(dql).first else {
+            throw TestSetupError("\(dql) returned no rows")
+        }
+        return found
+    }
+
+    static func rows(_ executor: Executor, _ dql: String) throws -> [[String?]] {
+        try found(executor, dql).rows
+    }
+
+    static func count(_ executor: Executor, _ dql: String) throws -> Int? {
+        guard case .count(let count) = try executor.run(dql).first else { return nil }
+        return count
+    }
+
+    /// What a row of a level holds, from the instances it groups.
+    struct ExpectedRow: Equatable {
+        var key: String
+        var studies: Int
+        var series: Int
+        var instances: Int
+        var size: Int
+        var modalities: String
+    }
+
+    static func expectedRows(_ instances: [Instance], key field: String) -> [String: ExpectedRow] {
+        var groups: [String: [Instance]] = [:]
+        for instance in instances {
+            if let key = instance.value(field) { groups[key, default: []].append(instance) }
+        }
+        return groups.mapValues { members in
+            ExpectedRow(
+                key: members[0].value(field) ?? "",
+                studies: Set(members.compactMap { $0.value("studyUid") }).count,
+                series: Set(members.compactMap { $0.value("seriesUid") }).count, instances: members.count,
+                size: members.reduce(0) { $0 + $1.size },
+                modalities: Set(members.compactMap { $0.value("modality") }).sorted().joined(separator: "\\"))
+        }
+    }
+
+    /// dql's rows of a level, by key, as ``ExpectedRow``s.
+    static func actualRows(_ found: FoundRows) -> [String: ExpectedRow] {
+        func column(_ row: [String?], _ name: String) -> String? {
+            found.columns.firstIndex(of: name).flatMap { row[$0] }
+        }
+        let keyColumn = found.level.keyField?.name ?? ""
+        var result: [String: ExpectedRow] = [:]
+        for row in found.rows {
+            let key = column(row, keyColumn) ?? ""
+            result[key] = ExpectedRow(
+                key: key, studies: Int(column(row, "numberOfStudies") ?? "") ?? 1,
+                series: Int(column(row, "numberOfSeries") ?? "") ?? 1,
+                instances: Int(column(row, "numberOfInstances") ?? "") ?? 0, size: Int(column(row, "size") ?? "") ?? 0,
+                modalities: column(row, "modalities") ?? "")
+        }
+        return result
+    }
+
+    @Test func everyLevelOfTheCorpusAndAnArchiveIsWhatPydicomReads() throws {
+        let setup = try Self.setUp(corpus: true)
+        defer { Self.tearDown(setup) }
+        let executor = setup.executor
+        let instances = setup.instances
+        for (level, field) in [("patients", "patientId"), ("studies", "studyUid"), ("series", "seriesUid")] {
+            var expected = Self.expectedRows(instances, key: field)
+            #expect(try Self.count(executor, "count \(level)") == expected.count, "count \(level)")
+            let found = try Self.found(executor, "find \(level)")
+            #expect(found.total == expected.count && found.returned == expected.count, "find \(level)")
+            var actual = Self.actualRows(found)
+            // Rows show what the level's columns hold; the others are not compared.
+            for key in expected.keys {
+                if level != "patients" { expected[key]?.studies = 1 }
+                if level == "series" { expected[key]?.series = 1 }
+                if level != "studies" { expected[key]?.modalities = "" }
+            }
+            for key in actual.keys where level != "studies" { actual[key]?.modalities = "" }
+            #expect(actual == expected, "find \(level)")
+        }
+        // A study's patient is the patient of its instances.
+        let studies = try Self.found(executor, "find studies studyUid, patientId")
+        for row in studies.rows {
+            let patients = Set(instances.filter { $0.value("studyUid") == row[0] }.compactMap { $0.value("patientId") })
+            if patients.count == 1 { #expect(row[1] == patients.first, "patient of study \(row[0] ?? "")") }
+        }
+    }
+
+    @Test func aConditionAtALevelSelectsRowsWithAMatchingInstanceAndCountsAllOfTheirs() throws {
+        let setup = try Self.setUp(corpus: true)
+        defer { Self.tearDown(setup) }
+        let executor = setup.executor
+        let instances = setup.instances
+        let all = Self.expectedRows(instances, key: "studyUid")
+        // Modality varies within a study: rows come from all instances of the studies with an MR one.
+        let withMR = Set(
+            instances.filter { $0.values["modality"]?.contains("MR") == true }.compactMap { $0.value("studyUid") })
+        #expect(!withMR.isEmpty)
+        let found = try Self.found(executor, "find studies where modality = 'MR'")
+        #expect(Self.actualRows(found) == all.filter { withMR.contains($0.key) })
+        #expect(try Self.count(executor, "count studies where modality = 'MR'") == withMR.count)
+        // A study-level condition (one aggregate): a patient's studies.
+        let patient = try #require(instances.compactMap { $0.value("patientId") }.first { $0.hasPrefix("P0000") })
+        let theirs = Set(instances.filter { $0.value("patientId") == patient }.compactMap { $0.value("studyUid") })
+        let patientStudies = try Self.found(executor, "find studies where patientId = '\(patient)'")
+        #expect(Self.actualRows(patientStudies) == all.filter { theirs.contains($0.key) })
+        // count studies by modality: a study with CT and MR counts once under each.
+        guard case .groups(let groups) = try executor.run("count studies by modality").first else {
+            Issue.record("count studies by modality gave no groups")
+            return
+        }
+        var expected: [String: Int] = [:]
+        for row in all.values {
+            for modality in row.modalities.split(separator: "\\") { expected[String(modality), default: 0] += 1 }
+        }
+        var actual: [String: Int] = [:]
+        for row in groups.rows where row.values[0] != nil { actual[row.values[0] ?? ""] = row.count }
+        #expect(actual == expected)
+    }
+
+    @Test func levelsOrderPageAndSayNOfMOnOneAggregateAndOnTwoSteps() throws {
+        let setup = try Self.setUp(corpus: true)
+        defer { Self.tearDown(setup) }
+        let executor = setup.executor
+        let studies = Self.expectedRows(setup.instances, key: "studyUid").values.sorted {
+            ($0.instances, $1.key) > ($1.instances, $0.key)
+        }
+        // No condition: the server sorts and pages.
+        let page = try Self.found(executor, "find studies order by numberOfInstances desc limit 3 offset 2")
+        #expect(page.total == studies.count && page.returned == 3)
+        #expect(page.rows.map { $0[0] } == studies[2..<5].map(\.key))
+        // A condition on instances (size > 0, every file): keys first, sorted and cut here.
+        let sized = try Self.found(executor, "find studies where size > 0 order by size desc limit 4 offset 1")
+        let bySize = Self.expectedRows(setup.instances, key: "studyUid").values.sorted {
+            ($0.size, $1.key) > ($1.size, $0.key)
+        }
+        #expect(sized.total == bySize.count && sized.returned == 4)
+        #expect(sized.rows.map { $0[0] } == bySize[1..<5].map(\.key))
+        // The default order: studies newest first.
+        let newest = try Self.found(executor, "find studies studyUid, date limit 5")
+        let dates = newest.rows.compactMap { $0[1] }
+        #expect(dates == dates.sorted(by: >))
+    }
+
+    @Test func fetchAndDeleteAtALevelTakeEveryFileOfTheMatchingRows() throws {
+        let setup = try Self.setUp(corpus: false)
+        defer { Self.tearDown(setup) }
+        let executor = setup.executor
+        let patient = try #require(setup.instances.compactMap { $0.value("patientId") }.min())
+        let theirs = setup.instances.filter { $0.value("patientId") == patient }
+        let studyUids = Set(theirs.compactMap { $0.value("studyUid") })
+        let out = setup.directory.appendingPathComponent("out")
+        let fetched = try Self.found(
+            executor,
+            "find studies where patientId = '\(patient)' limit 1 fetch to '\(out.path)' as '{studyUid}/{name}'")
+        #expect(fetched.returned == 1 && fetched.total == studyUids.count)
+        let study = try #require(fetched.rows.first?[0] ?? nil)
+        let files = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent(study).path)
+        #expect(files.count == theirs.filter { $0.value("studyUid") == study }.count)
+        #expect(fetched.fetched.count == files.count)
+
+        let before = try #require(try Self.count(executor, "count"))
+        guard case .deleted(let deleted, _) = try executor.run("delete studies where patientId = '\(patient)'").first
+        else {
+            Issue.record("delete studies gave no count")
+            return
+        }
+        #expect(deleted == theirs.count)
+        #expect(try Self.count(executor, "count") == before - theirs.count)
+        #expect(try Self.count(executor, "count studies where patientId = '\(patient)'") == 0)
+    }
+}
