@@ -234,6 +234,10 @@ public indirect enum Statement: Sendable, Hashable {
     case explain(Statement)
     case fields
     case stats
+    /// `index KEYWORD`: add an attribute to the index, for every stored and future file.
+    case index(FieldReference)
+    /// `unindex KEYWORD`: take it out again (conditions on it then read the headers).
+    case unindex(FieldReference)
     case set(Setting)
 }
 
@@ -242,7 +246,7 @@ extension Statement {
     /// server (the index included): reading statements never write anything.
     public var changesStore: Bool {
         switch self {
-        case .load, .delete, .vacuum: true
+        case .load, .delete, .vacuum, .index, .unindex: true
         case .explain, .find, .count, .show, .fetch, .fields, .stats, .set: false
         }
     }

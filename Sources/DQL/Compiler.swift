@@ -1,3 +1,4 @@
+import DicomCore
 import Foundation
 
 /// Turns statements into plans: RediSearch commands that are correct by construction. Every
@@ -10,11 +11,17 @@ public struct Compiler: Sendable {
     public var timeoutMilliseconds: Int
     /// Rows per page when a result is read in full.
     public var pageSize: Int
+    /// Attributes the index holds beyond dql's own fields (`index KEYWORD`), by tag.
+    public var indexedAttributes: [DicomTag: Field]
 
-    public init(layout: StorageLayout = StorageLayout(), timeoutMilliseconds: Int = 10_000, pageSize: Int = 1000) {
+    public init(
+        layout: StorageLayout = StorageLayout(), timeoutMilliseconds: Int = 10_000, pageSize: Int = 1000,
+        indexedAttributes: [DicomTag: Field] = [:]
+    ) {
         self.layout = layout
         self.timeoutMilliseconds = timeoutMilliseconds
         self.pageSize = pageSize
+        self.indexedAttributes = indexedAttributes
     }
 
     /// Parses and compiles one statement.
@@ -22,10 +29,28 @@ public struct Compiler: Sendable {
         try compile(Parser.parseStatement(source))
     }
 
-    public func compile(_ statement: Statement) throws(DQLError) -> Plan {
+    public func compile(_ written: Statement) throws(DQLError) -> Plan {
+        let statement =
+            indexedAttributes.isEmpty
+            ? written : written.mappingFields { field in field.tag.flatMap { indexedAttributes[$0] } ?? field }
         switch statement {
         case .find(let find) where find.level != .instances: return .findLevel(try levelPlan(find))
+        case .find(let find) where Self.readsHeaders(find):
+            var plan = try scanPlan(
+                .find, condition: find.condition, columns: try columns(of: find), order: find.order,
+                limit: find.limit, offset: find.offset ?? 0)
+            plan.search.fetchDirectory = find.fetchDirectory
+            plan.search.fetchLayout = find.fetchLayout
+            plan.search.existingFiles = find.existingFiles
+            return .scan(plan)
         case .find(let find): return .find(try searchPlan(find))
+        case .count(let count) where !Self.isIndexed(count.condition) || count.groupBy.contains { !$0.field.isIndexed }:
+            try checkGroups(count)
+            return .scan(
+                try scanPlan(
+                    .count(
+                        level: count.level, groupBy: count.groupBy.map(\.field), order: count.order, limit: count.limit),
+                    condition: count.condition, columns: [], order: nil, limit: nil, offset: 0))
         case .count(let count): return .count(try countPlan(count))
         case .show(let name): return .show(lookup(name))
         case .fetch(let name, let directory, let layout, let existing):
@@ -35,6 +60,8 @@ public struct Compiler: Sendable {
             var plan = try levelPlan(FindStatement(level: level, condition: condition))
             plan.columns = []
             return .deleteLevel(plan)
+        case .delete(let condition, _) where !Self.isIndexed(condition):
+            return .scan(try scanPlan(.delete, condition: condition, columns: [], order: nil, limit: nil, offset: 0))
         case .delete(let condition, _):
             var plan = try searchPlan(FindStatement(condition: condition))
             plan.returnAttributes = []
@@ -45,6 +72,8 @@ public struct Compiler: Sendable {
             let plan = try compile(inner)
             return .explain(plan, serverPlan: Self.query(of: plan).map { explainCommand($0) })
         case .fields: return .fields(fieldsPlan())
+        case .index(let reference): return .index(attributePlan(reference.field, adding: true))
+        case .unindex(let reference): return .unindex(attributePlan(reference.field, adding: false))
         case .stats: return .stats(statsPlan())
         case .set(let setting): return .set(setting)
         }
@@ -53,7 +82,8 @@ public struct Compiler: Sendable {
     static func query(of plan: Plan) -> SearchQuery? {
         switch plan {
         case .find(let search), .delete(let search): search.query
-        case .findLevel(let plan), .deleteLevel(let plan): plan.query
+        case .findLevel(let plan), .deleteLevel(let plan): plan.scan?.search.query ?? plan.query
+        case .scan(let plan): plan.search.query
         case .count(let count): count.query
         default: nil
         }
@@ -61,14 +91,77 @@ public struct Compiler: Sendable {
 
     // MARK: Statements
 
+    /// The columns `find` shows.
+    func columns(of find: FindStatement) throws(DQLError) -> [Field] {
+        switch find.projection {
+        case .defaultColumns: Schema.defaultColumns.compactMap(Schema.field(named:))
+        case .all: Schema.fields
+        case .fields(let references): references.map(\.field)
+        }
+    }
+
+    /// Whether a `find` of files needs the stored headers: an attribute the index does not
+    /// hold in its condition, columns or order.
+    static func readsHeaders(_ find: FindStatement) -> Bool {
+        if !isIndexed(find.condition) || find.order.map({ !$0.field.field.isIndexed }) == true { return true }
+        if case .fields(let references) = find.projection { return references.contains { !$0.field.isIndexed } }
+        return false
+    }
+
+    /// Whether the index answers a condition alone.
+    static func isIndexed(_ condition: Condition?) -> Bool {
+        condition?.fields.allSatisfy(\.isIndexed) ?? true
+    }
+
+    /// The part of a condition the index answers and the rest, which dql evaluates on the
+    /// headers: the terms of a conjunction split between them; anything else that touches an
+    /// attribute the index does not hold is evaluated whole.
+    static func split(_ condition: Condition?) -> (indexed: Condition?, residual: Condition?) {
+        guard let condition, !isIndexed(condition) else { return (condition, nil) }
+        guard case .and(let terms) = condition else { return (nil, condition) }
+        let indexed = terms.filter { isIndexed($0) }
+        let rest = terms.filter { !isIndexed($0) }
+        return (indexed.isEmpty ? nil : .all(indexed), .all(rest))
+    }
+
+    /// See ``ScanPlan``.
+    func scanPlan(
+        _ purpose: ScanPlan.Purpose, condition: Condition?, columns: [Field], order: Ordering?, limit: Int?,
+        offset: Int
+    ) throws(DQLError) -> ScanPlan {
+        let (indexed, residual) = Self.split(condition)
+        if let residual { _ = try RowFilter(residual) }
+        var needed = columns + (order.map { [$0.field.field] } ?? []) + (residual?.fields ?? [])
+        switch purpose {
+        case .count(let level, let groupBy, _, _): needed += groupBy + (level.keyField.map { [$0] } ?? [])
+        case .keys(let level): needed += level.keyField.map { [$0] } ?? []
+        case .find, .delete: break
+        }
+        var headerFields: [Field] = []
+        var attributes = ["sha256", "name"]
+        for field in needed {
+            if field.isIndexed {
+                if !attributes.contains(field.attribute) { attributes.append(field.attribute) }
+            } else if !headerFields.contains(where: { $0.tag == field.tag }) {
+                headerFields.append(field)
+            }
+        }
+        if !headerFields.isEmpty {
+            for path in ["size", "$.chunkSize", "$.headerLength"] where !attributes.contains(path) {
+                attributes.append(path)
+            }
+        }
+        let search = SearchPlan(
+            index: layout.indexName, query: try compileQuery(indexed), returnAttributes: attributes, columns: [],
+            limit: nil, offset: 0, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds)
+        return ScanPlan(
+            purpose: purpose, search: search, residual: residual, columns: columns, order: order, limit: limit,
+            offset: offset, headerFields: headerFields)
+    }
+
     func searchPlan(_ find: FindStatement) throws(DQLError) -> SearchPlan {
         let query = try compileQuery(find.condition)
-        let columns: [Field]
-        switch find.projection {
-        case .defaultColumns: columns = Schema.defaultColumns.compactMap(Schema.field(named:))
-        case .all: columns = Schema.fields
-        case .fields(let references): columns = references.map(\.field)
-        }
+        let columns = try self.columns(of: find)
         var attributes: [String] = []
         for field in columns where !attributes.contains(field.attribute) { attributes.append(field.attribute) }
         // fetch needs each file's id and name.
@@ -98,12 +191,16 @@ public struct Compiler: Sendable {
         if !sortKeys.contains(where: { $0.property == key.attribute }) { sortKeys.append((key.attribute, .ascending)) }
         let constant = level.constantFields
         let wholeRows = find.condition.map { $0.fields.allSatisfy { constant.contains($0.name) } } ?? true
+        let scan =
+            Self.isIndexed(find.condition)
+            ? nil
+            : try scanPlan(.keys(level), condition: find.condition, columns: [], order: nil, limit: nil, offset: 0)
         return LevelPlan(
             index: layout.indexName, level: level, query: query,
             columns: find.levelColumns?.map(\.column) ?? level.defaultColumns, sortKeys: sortKeys, limit: find.limit,
             offset: find.offset ?? 0, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds,
-            selectsWholeRows: wholeRows, fetchDirectory: find.fetchDirectory, fetchLayout: find.fetchLayout,
-            existingFiles: find.existingFiles)
+            selectsWholeRows: wholeRows && scan == nil, fetchDirectory: find.fetchDirectory,
+            fetchLayout: find.fetchLayout, existingFiles: find.existingFiles, scan: scan)
     }
 
     /// A condition at a level: its instances, among those that have the level's key (a file
@@ -116,22 +213,28 @@ public struct Compiler: Sendable {
         return query
     }
 
-    func countPlan(_ count: CountStatement) throws(DQLError) -> CountPlan {
-        let query = try levelQuery(count.condition, level: count.level)
+    /// A field grouped twice, or an order by a field that is not grouped, is an error.
+    func checkGroups(_ count: CountStatement) throws(DQLError) {
         var seen: Set<String> = []
         for reference in count.groupBy {
             guard seen.insert(reference.field.name).inserted else {
                 throw DQLError(.groupedTwice(field: reference.field.name), at: reference.range)
             }
         }
+        if case .field(let reference, _) = count.order, !count.groupBy.contains(where: { $0.field == reference.field })
+        {
+            throw DQLError(.orderByUngrouped(field: reference.field.name), at: reference.range)
+        }
+    }
+
+    func countPlan(_ count: CountStatement) throws(DQLError) -> CountPlan {
+        let query = try levelQuery(count.condition, level: count.level)
+        try checkGroups(count)
         var sortKeys: [(String, SortOrder)]
         switch count.order {
         case nil: sortKeys = [("count", .descending)]
         case .count(let direction): sortKeys = [("count", direction)]
         case .field(let reference, let direction):
-            guard count.groupBy.contains(where: { $0.field == reference.field }) else {
-                throw DQLError(.orderByUngrouped(field: reference.field.name), at: reference.range)
-            }
             sortKeys = [(Self.groupName(reference.field), direction)]
         }
         // Ties in a stable order: by the grouped values.
@@ -182,6 +285,15 @@ public struct Compiler: Sendable {
         ["FT.EXPLAIN", layout.indexName] + query.queryArguments + query.paramsArguments + ["DIALECT", "2"]
     }
 
+    /// `index` and `unindex`: see ``AttributePlan``.
+    func attributePlan(_ field: Field, adding: Bool) -> AttributePlan {
+        let indexed = IndexedAttributes.indexed(field.tag.map(AttributeFields.field(for:)) ?? field)
+        return AttributePlan(
+            field: indexed,
+            alterCommand: adding
+                ? ["FT.ALTER", layout.indexName, "SCHEMA", "ADD"] + IndexedAttributes.schemaArguments(indexed) : [])
+    }
+
     /// `stats`: how many files, and their bytes summed.
     func statsPlan() -> StatsPlan {
         StatsPlan(
@@ -197,8 +309,9 @@ public struct Compiler: Sendable {
 
     /// `fields`: every field with its five most common stored values.
     func fieldsPlan() -> FieldsPlan {
-        FieldsPlan(
-            fields: Schema.fields.map { field in
+        let attributes = indexedAttributes.values.sorted { ($0.tag ?? DicomTag(0)) < ($1.tag ?? DicomTag(0)) }
+        return FieldsPlan(
+            fields: (Schema.fields + attributes).map { field in
                 (field, field.name == "id" ? nil : storedValuesCommand(field, mostCommonFirst: true, max: 5))
             })
     }
@@ -439,7 +552,7 @@ struct QueryBuilder {
 
     /// The inclusive numeric interval a literal stands for: a number is itself; a date is one
     /// day (a year given for a date, January 1 to December 31); a year is itself.
-    private func bounds(
+    func bounds(
         _ reference: FieldReference, _ literal: Literal
     ) throws(DQLError) -> (lower: Double, upper: Double) {
         let field = reference.field
@@ -500,7 +613,7 @@ struct QueryBuilder {
 
     /// A literal as text for a TAG field, normalised as the field's stored values are; numbers
     /// are written without a fraction when whole.
-    private func text(_ literal: Literal, for reference: FieldReference) throws(DQLError) -> String {
+    func text(_ literal: Literal, for reference: FieldReference) throws(DQLError) -> String {
         switch literal.value {
         case .text(let text): return reference.field.normalize(text)
         // A number or date compared with text is the text as written: `patientId = 007` is

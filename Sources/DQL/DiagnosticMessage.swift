@@ -32,6 +32,10 @@ public enum DiagnosticMessage: Sendable, Hashable {
     case tooManyValues(limit: Int)
     /// A column a row of the level does not have (`find studies order by protocol`).
     case noSuchLevelColumn(String, level: String, columns: [String], suggestion: String?)
+    /// A sequence or bulk data attribute used as a field.
+    case attributeWithoutValue(String, vr: String)
+    /// `index protocol`: one of dql's own fields, which are always indexed.
+    case ownField(String, unindex: Bool)
 
     // MARK: Compiler
     case groupedTwice(field: String)
@@ -140,6 +144,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .tooManyValues: "DQL213"
         case .invalidFetchLayout: "DQL214"
         case .noSuchLevelColumn: "DQL215"
+        case .attributeWithoutValue: "DQL216"
+        case .ownField: "DQL217"
         case .groupedTwice: "DQL301"
         case .orderByUngrouped: "DQL302"
         case .betweenOnText: "DQL303"
@@ -198,6 +204,10 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .nestingTooDeep(let limit): "the condition nests deeper than \(limit) levels"
         case .tooManyValues(let limit): "the statement has more than \(limit) values"
         case .noSuchLevelColumn(let name, let level, _, _): "a \(level) row has no column '\(excerpt(name))'"
+        case .ownField(let name, let unindex):
+            "'\(excerpt(name))' is one of dql's own fields, always indexed; \(unindex ? "unindex" : "index") takes other attributes"
+        case .attributeWithoutValue(let name, let vr):
+            "\(name) is \(vr == "SQ" ? "a sequence" : "bulk data") (\(vr)): it has no value to compare or show"
         case .groupedTwice(let field): "'\(field)' is grouped twice"
         case .orderByUngrouped(let field): "cannot order by '\(field)': it is not grouped"
         case .betweenOnText(let field): "between compares numbers and dates; '\(field)' is text"
@@ -272,6 +282,10 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .noSuchLevelColumn(_, _, let columns, let suggestion):
             (suggestion.map { "did you mean '\($0)'? " } ?? "") + "its columns are " + columns.joined(separator: ", ")
                 + "; a condition (`where`) may use any field"
+        case .ownField:
+            "`fields` lists dql's own fields; any keyword of the data dictionary or tag (0019,10A1) can be indexed"
+        case .attributeWithoutValue:
+            "`show NAME` prints it; conditions and columns take attributes with values (text, numbers, dates)"
         case .offsetWithoutLimit: "write `limit N offset M`"
         case .countOrderWithoutGroups: "write `count by FIELD order by count desc`"
         case .nestingTooDeep: "parentheses and `not` each add a level; write the condition flatter"

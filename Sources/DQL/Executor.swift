@@ -28,6 +28,9 @@ public final class Executor: @unchecked Sendable {
     private var writeChecked = false
     /// What the server lets a query do, read once.
     private var limits: ServerLimits?
+    /// The attributes added to the index (`index KEYWORD`), read again by every statement
+    /// that names an attribute, loads or lists fields (another shell may have changed them).
+    private(set) var attributes = IndexedAttributes()
 
     public init(client: RedisClient, layout: StorageLayout = StorageLayout()) {
         self.client = client
@@ -40,7 +43,7 @@ public final class Executor: @unchecked Sendable {
             layout: layout,
             timeoutMilliseconds: limits.map { $0.serverTimeout(for: settings.timeoutMilliseconds) }
                 ?? settings.timeoutMilliseconds,
-            pageSize: pageSize)
+            pageSize: pageSize, indexedAttributes: attributes.ready)
     }
 
     var runner: SearchRunner { SearchRunner(client: client, layout: layout) }
@@ -63,6 +66,13 @@ public final class Executor: @unchecked Sendable {
             return .settingChanged(setting)
         }
         _ = try serverLimits(context: context)
+        if Self.usesAttributes(statement) {
+            attributes = try context.profile.measure(.query) {
+                try client.withConnection(routedBy: layout.metadataRoutingKey) {
+                    try IndexedAttributes.read($0, layout: layout)
+                }
+            }
+        }
         let plan = try context.profile.measure(.compile) { try compiler.compile(statement) }
         // A load writes documents without asking the index anything: it checks the index every
         // time (the server may have been flushed or restarted since the last statement).
@@ -166,6 +176,22 @@ public final class Executor: @unchecked Sendable {
                 prefix: layout.prefix, refusal: error.message, need: need))
     }
 
+    /// Whether the statement depends on the attributes added to the index: it names an
+    /// attribute, writes documents, or lists the fields.
+    static func usesAttributes(_ statement: Statement) -> Bool {
+        switch statement {
+        case .load, .fields, .index, .unindex: return true
+        case .explain(let inner): return usesAttributes(inner)
+        default:
+            var names = false
+            _ = statement.mappingFields { field in
+                if field.tag != nil { names = true }
+                return field
+            }
+            return names
+        }
+    }
+
     static func createsIndex(_ statement: Statement) -> Bool {
         if case .load = statement { return true }
         return false
@@ -174,7 +200,7 @@ public final class Executor: @unchecked Sendable {
     /// Statements that are about stored files, and so are an error without any.
     static func needsData(_ statement: Statement) -> Bool {
         switch statement {
-        case .find, .count, .show, .fetch, .delete: true
+        case .find, .count, .show, .fetch, .delete, .index, .unindex: true
         case .explain(let inner): needsData(inner)
         case .load, .vacuum, .fields, .stats, .set: false
         }
@@ -191,6 +217,12 @@ public final class Executor: @unchecked Sendable {
         case .deleteLevel(let plan):
             try checkPatterns(plan.query, context: context)
             return try deleteLevel(plan, context: context)
+        case .scan(let plan):
+            return try scan(plan, context: context)
+        case .index(let plan):
+            return try indexAttribute(plan, context: context)
+        case .unindex(let plan):
+            return try unindexAttribute(plan, context: context)
         case .count(let count):
             try checkPatterns(count.query, context: context)
             return try self.count(count, context: context)
@@ -261,6 +293,7 @@ public final class Executor: @unchecked Sendable {
         loader.replicas = settings.replicas
         loader.durabilityTimeoutMilliseconds = settings.timeoutMilliseconds
         loader.compiler = compiler
+        loader.attributes = attributes.written
         return try loader.load(path: statement.path, recursive: statement.recursive, client: client, context: context)
     }
 
@@ -332,15 +365,15 @@ public final class Executor: @unchecked Sendable {
         }
     }
 
-    /// A value as FT.SEARCH returns it, as rows show it: a multi-valued attribute comes back
-    /// as a JSON array and is shown as DICOM writes it, the values separated by `\\` (as
-    /// `dump` prints it, and as it can be searched). (A single value that is itself JSON text
-    /// of strings, `["a","b"]`, cannot be told from that here.)
+    /// A value as FT.SEARCH returns it, as rows show it: an attribute with several values
+    /// comes back as a JSON array and is shown as DICOM writes it, the values separated by `\\`
+    /// (as `dump` prints it, and as it can be searched). (A single value that is itself JSON
+    /// text of an array, `["a","b"]`, cannot be told from that here.)
     static func displayReturned(_ field: Field, _ attributes: [String: String]) -> String? {
-        guard field.kind == .tag, let raw = attributes[field.attribute], raw.hasPrefix("[\""), raw.hasSuffix("\"]"),
-            let values = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String]
-        else { return display(field, attributes) }
-        return values.joined(separator: "\\")
+        guard let raw = attributes[field.attribute], raw.hasPrefix("["), raw.hasSuffix("]") else {
+            return display(field, attributes)
+        }
+        return displayValues(field, storedValues(raw))
     }
 
     // MARK: delete

@@ -24,6 +24,8 @@ public struct FileDocument: Sendable {
     public var fields: [(key: String, value: JSONValue)]
     /// Bytes from the start of the file that hold the header (see ``DicomFile/headerLength``).
     public var headerLength: Int
+    /// Values of the attributes added to the index (`index KEYWORD`), under `a`.
+    public var attributes: [(key: String, value: JSONValue)] = []
 
     /// The layout this type writes.
     public static let layout = 2
@@ -31,7 +33,10 @@ public struct FileDocument: Sendable {
     public var chunkCount: Int { size == 0 ? 0 : (size + chunkSize - 1) / chunkSize }
 
     /// The document for a file read with DicomCore.
-    public init(file: DicomFile, id: String, name: String, size: Int, chunkSize: Int, loadedAt: Int, source: String) {
+    public init(
+        file: DicomFile, id: String, name: String, size: Int, chunkSize: Int, loadedAt: Int, source: String,
+        attributes: [Field] = []
+    ) {
         self.id = id
         self.name = name
         self.names = [name]
@@ -41,6 +46,9 @@ public struct FileDocument: Sendable {
         self.sources = [source]
         self.headerLength = file.headerLength
         self.fields = Self.friendlyFields(of: file, name: name, size: size, id: id)
+        self.attributes = attributes.compactMap { field in
+            IndexedAttributes.documentValue(field, file.dataset).map { (String(field.documentKey.dropFirst(2)), $0) }
+        }
     }
 
     /// The JSON written to Redis.
@@ -52,6 +60,7 @@ public struct FileDocument: Sendable {
             ("names", .array(names.map { .string($0) })),
             ("layout", .integer(Int64(Self.layout))), ("headerLength", .integer(Int64(headerLength))),
         ]
+        if !attributes.isEmpty { members.append(("a", .object(attributes))) }
         return .object(members)
     }
 

@@ -92,9 +92,12 @@ public struct IndexManager: Sendable {
             }
         }
         try addDerivedFields(connection)
+        // Attributes added with `index KEYWORD` are part of the index too.
+        let attributes = try IndexedAttributes.read(connection, layout: layout).written
         let created = try connection.send(
             RedisCommand(
-                ["FT.CREATE", layout.indexName] + Schema.indexDefinition(documentPrefix: layout.documentPrefix)))
+                ["FT.CREATE", layout.indexName] + Schema.indexDefinition(documentPrefix: layout.documentPrefix)
+                    + attributes.flatMap(IndexedAttributes.schemaArguments)))
         // Another dql created it a moment ago (two first loads at once): the same index.
         if let message = created.errorMessage, !message.lowercased().contains("index already exists") {
             throw RedisError(.server, endpoint: connection.endpoint, message)

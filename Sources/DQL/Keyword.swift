@@ -3,7 +3,7 @@
 /// with it continues the statement before, and whether a path follows it.
 public enum Keyword: String, CaseIterable, Sendable {
     // Statements.
-    case find, count, show, fetch, load, delete, vacuum, explain, fields, stats, set
+    case find, count, show, fetch, load, delete, vacuum, explain, fields, stats, set, index, unindex
     // Clauses.
     case `where`, order, by, limit, offset, to
     // Levels (`find studies …`); `series` is also the Series Description field.
@@ -24,7 +24,7 @@ public enum Keyword: String, CaseIterable, Sendable {
 
     /// The words a statement starts with, in the order `\help` lists them.
     public static let statements: [Keyword] = [
-        .find, .count, .show, .fetch, .load, .delete, .vacuum, .explain, .fields, .stats, .set,
+        .find, .count, .show, .fetch, .load, .delete, .vacuum, .explain, .fields, .stats, .index, .unindex, .set,
     ]
 
     public var startsStatement: Bool { Self.statements.contains(self) }
@@ -88,6 +88,8 @@ public enum Keyword: String, CaseIterable, Sendable {
         case .vacuum: ("vacuum", "vacuum")
         case .explain: ("explain STATEMENT", "explain count by protocol")
         case .fields: ("fields", "fields")
+        case .index: ("index KEYWORD|(gggg,eeee)", "index SliceThickness")
+        case .unindex: ("unindex KEYWORD|(gggg,eeee)", "unindex SliceThickness")
         case .stats: ("stats", "stats")
         case .set:
             (

@@ -83,6 +83,7 @@ extension Executor {
 
     /// Every key (Study Instance UID, …) with a matching instance.
     func matchingKeys(_ plan: LevelPlan, context: StatementContext, maximum: Int) throws -> [String] {
+        if let scan = plan.scan { return try scannedKeys(scan, level: plan.level, context: context) }
         var keys: [String] = []
         try SearchRunner.page(from: 0, limit: nil, pageSize: plan.pageSize) { offset, count in
             if offset + count > maximum, offset > 0 { throw ExecutionError(.resultWindowTooLarge(maximum: maximum)) }

@@ -83,6 +83,11 @@ public struct Lexer {
             if Keyword(word: word)?.takesPath == true { expectPath = true }
             return token(.word(word), from: start)
         }
+        // A DICOM tag, `(0018,0050)`: one word, a field name.
+        if scalar == "(", let tag = tagAhead() {
+            for _ in 0..<11 { advance() }
+            return token(.word(tag), from: start)
+        }
         for symbol in ["!=", "<>", "<=", ">=", "(", ")", ",", "*", "=", "<", ">"] where matches(symbol) {
             for _ in symbol.unicodeScalars { advance() }
             return token(.symbol(symbol), from: start)
@@ -92,6 +97,22 @@ public struct Lexer {
     }
 
     // MARK: Pieces
+
+    /// `(gggg,eeee)` with hex digits, from the current position, as a tag is written
+    /// (upper-case), or nil.
+    private func tagAhead() -> String? {
+        var text = "("
+        for index in 1...10 {
+            guard let scalar = peek(index) else { return nil }
+            switch index {
+            case 5: guard scalar == "," else { return nil }
+            case 10: guard scalar == ")" else { return nil }
+            default: guard scalar.properties.isASCIIHexDigit else { return nil }
+            }
+            text.unicodeScalars.append(scalar)
+        }
+        return text.uppercased()
+    }
 
     private mutating func lexString(quote: Unicode.Scalar, start: SourceLocation) throws(DQLError) -> Token {
         advance()

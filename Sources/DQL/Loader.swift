@@ -12,6 +12,8 @@ public struct Loader: Sendable {
     public var transfer: ChunkTransfer
     /// Builds the size lookup (the same settings as the statement's).
     public var compiler: Compiler
+    /// Attributes added to the index (`index KEYWORD`), written into each new document.
+    public var attributes: [Field] = []
 
     /// Seconds a load's lease lasts unrenewed (see ``LoadLease``).
     public var leaseSeconds = StorageLayout.loadingLeaseSeconds
@@ -59,12 +61,13 @@ public struct Loader: Sendable {
         let profile = context.profile
         let chunkSize = transfer.chunkSize
         let loadedAt = Int(Date().timeIntervalSince1970)
+        let attributes = self.attributes
         let pipeline = LoadPipeline(
             files: walk.files, largeThreshold: overlapThreshold, checksum: { profile.add($0, to: .checksum) },
             document: { file in
                 FileDocument(
                     file: file.header, id: file.id, name: file.name, size: file.mapped.buffer.count,
-                    chunkSize: chunkSize, loadedAt: loadedAt, source: file.source
+                    chunkSize: chunkSize, loadedAt: loadedAt, source: file.source, attributes: attributes
                 ).json.serialized()
             })
         defer {
@@ -252,7 +255,7 @@ public struct Loader: Sendable {
             context.profile.add(bytes: bytes.count)
             let document = FileDocument(
                 file: header, id: id, name: name, size: bytes.count, chunkSize: transfer.chunkSize, loadedAt: now,
-                source: source)
+                source: source, attributes: attributes)
             try context.profile.measure(.query) {
                 _ = try lease.commit(documentKey: documentKey, json: document.json.serialized())
             }

@@ -127,6 +127,12 @@ public struct Parser {
         case .vacuum: return .vacuum
         case .fields: return .fields
         case .stats: return .stats
+        case .index, .unindex:
+            let reference = try parseField()
+            guard reference.field.tag != nil else {
+                throw DQLError(.ownField(reference.field.name, unindex: keyword == .unindex), at: reference.range)
+            }
+            return keyword == .index ? .index(reference) : .unindex(reference)
         case .explain:
             skipNewlines()
             if current.keyword == Keyword.explain.rawValue {
@@ -457,15 +463,21 @@ public struct Parser {
         skipNewlines()
         let token = current
         guard case .word(let name) = token.kind else { throw error(expected: .fieldName) }
-        guard let field = Schema.field(named: name) else {
+        guard let field = Schema.field(named: name) ?? AttributeFields.field(named: name) else {
             // A keyword that fits here may be what was meant rather than a field.
             let keywords = triedPosition == position ? tried.map(\.rawValue) : []
-            let best = Suggestion.closest(to: name, among: Schema.fieldNames + keywords)
+            let best =
+                Suggestion.closest(to: name, among: Schema.fieldNames + keywords)
+                ?? Suggestion.closest(to: name, among: AttributeFields.keywords)
             if let best, keywords.contains(best) {
                 throw DQLError(.misspelledKeyword(name, keyword: best), at: token.range)
             }
-            throw DQLError(
-                .unknownField(name, suggestion: best.flatMap(Schema.field(named:))?.name), at: token.range)
+            let suggestion = best.flatMap { Schema.field(named: $0) ?? AttributeFields.field(named: $0) }?.name
+            throw DQLError(.unknownField(name, suggestion: suggestion), at: token.range)
+        }
+        // Sequences and bulk data hold no value to compare or show.
+        if let vr = field.vr, AttributeFields.kind(of: vr) == nil {
+            throw DQLError(.attributeWithoutValue(field.name, vr: vr.rawValue), at: token.range)
         }
         position += 1
         return FieldReference(field: field, range: token.range)

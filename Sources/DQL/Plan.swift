@@ -4,6 +4,8 @@ public indirect enum Plan: Sendable, Equatable {
     case find(SearchPlan)
     /// `find patients|studies|series`.
     case findLevel(LevelPlan)
+    /// `find`, `count` or `delete` about attributes the index does not hold.
+    case scan(ScanPlan)
     case count(CountPlan)
     case show(FileLookup)
     case fetch(FileLookup, to: PathLiteral, layout: FetchTemplate?, existing: ExistingFiles?)
@@ -17,17 +19,22 @@ public indirect enum Plan: Sendable, Equatable {
     case explain(Plan, serverPlan: [String]?)
     case fields(FieldsPlan)
     case stats(StatsPlan)
+    case index(AttributePlan)
+    case unindex(AttributePlan)
     case set(Setting)
 
     /// Every command the plan starts with, as sent (for `explain` and golden tests).
     public var commands: [[String]] {
         switch self {
         case .find(let plan), .delete(let plan): [plan.command(offset: plan.offset, count: plan.firstPageSize)]
-        case .findLevel(let plan), .deleteLevel(let plan): plan.commands
+        case .findLevel(let plan), .deleteLevel(let plan): (plan.scan?.commands ?? []) + plan.commands
+        case .scan(let plan): plan.commands
         case .count(let plan): [plan.command(offset: 0)] + (plan.totalGroupsCommand.map { [$0] } ?? [])
         case .show(let lookup), .fetch(let lookup, _, _, _): lookup.command.map { [$0] } ?? []
         case .explain(let inner, _): inner.commands
         case .fields(let plan): plan.fields.compactMap(\.command)
+        case .index(let plan): [plan.alterCommand]
+        case .unindex: []
         case .stats(let plan): [plan.filesCommand, plan.bytesCommand]
         case .load, .vacuum, .set: []
         }
@@ -233,9 +240,12 @@ public struct LevelPlan: Sendable, Equatable {
     public var fetchDirectory: PathLiteral? = nil
     public var fetchLayout: FetchTemplate? = nil
     public var existingFiles: ExistingFiles? = nil
+    /// When the condition is about attributes the index does not hold: the scan that finds
+    /// the keys of the matching rows (instead of ``keysCommand(offset:count:)``).
+    public var scan: ScanPlan? = nil
 
     public static func == (lhs: LevelPlan, rhs: LevelPlan) -> Bool {
-        lhs.commands == rhs.commands && lhs.columns == rhs.columns && lhs.limit == rhs.limit
+        lhs.commands == rhs.commands && lhs.scan == rhs.scan && lhs.columns == rhs.columns && lhs.limit == rhs.limit
             && lhs.fetchDirectory == rhs.fetchDirectory && lhs.fetchLayout == rhs.fetchLayout
             && lhs.existingFiles == rhs.existingFiles
     }
@@ -249,6 +259,7 @@ public struct LevelPlan: Sendable, Equatable {
     /// The commands it starts with, as sent (for `explain` and golden tests).
     public var commands: [[String]] {
         if selectsWholeRows { return [rowsCommand(offset: offset, count: firstPageSize), totalCommand] }
+        if scan != nil { return [rowsCommand(keys: ["$KEYS"])] }
         return [keysCommand(offset: 0, count: pageSize), rowsCommand(keys: ["$KEYS"])]
     }
 
@@ -293,4 +304,55 @@ public struct LevelPlan: Sendable, Equatable {
         return ["FT.AGGREGATE", index] + query.queryArguments + ["TIMEOUT", String(timeoutMilliseconds)] + reducers
             + ["LIMIT", "0", String(keys.count)] + query.paramsArguments + ["DIALECT", "2"]
     }
+}
+
+/// A statement about attributes the index does not hold (`find where SliceThickness < 2`):
+/// FT.SEARCH narrows with the conditions the index can answer, page by page, and dql reads the
+/// stored headers of what is left, evaluates the rest of the condition, and computes the
+/// columns, order, page, counts or groups itself.
+public struct ScanPlan: Sendable, Equatable {
+    public enum Purpose: Sendable, Equatable {
+        /// Rows of files (`find`), with a fetch when it says so.
+        case find
+        /// `count` of files (or of the patients, studies or series with a matching file), in
+        /// total or by groups.
+        case count(level: Level, groupBy: [Field], order: CountOrder?, limit: Int?)
+        /// `delete`: the matching files.
+        case delete
+        /// The keys of the rows of a level with a matching file.
+        case keys(Level)
+    }
+
+    public var purpose: Purpose
+    /// The narrowing search, read in full, page by page.
+    public var search: SearchPlan
+    /// What the index cannot answer, evaluated by dql (nil: every file the search finds).
+    public var residual: Condition?
+    /// The columns of `find`.
+    public var columns: [Field]
+    public var order: Ordering?
+    public var limit: Int?
+    public var offset: Int
+    /// The attributes read from the headers.
+    public var headerFields: [Field]
+
+    /// The commands it starts with (the first page of the narrowing search).
+    public var commands: [[String]] { [search.command(offset: 0, count: search.pageSize)] }
+
+    public static func == (lhs: ScanPlan, rhs: ScanPlan) -> Bool {
+        lhs.purpose == rhs.purpose && lhs.search == rhs.search && lhs.residual == rhs.residual
+            && lhs.columns == rhs.columns && lhs.order == rhs.order && lhs.limit == rhs.limit
+            && lhs.offset == rhs.offset && lhs.headerFields == rhs.headerFields
+    }
+}
+
+/// `index KEYWORD` and `unindex KEYWORD`: the attribute's field as the index holds it and the
+/// schema change; every stored document is then walked (SCAN: documents change as they are
+/// filled in, which would move them in a search's order) to fill the attribute in from its
+/// header, or to take it out.
+public struct AttributePlan: Sendable, Equatable {
+    public var field: Field
+    /// FT.ALTER … SCHEMA ADD (nothing for unindex: RediSearch cannot drop a field; it stays
+    /// empty in the index until the index is next rebuilt).
+    public var alterCommand: [String]
 }

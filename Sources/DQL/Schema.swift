@@ -1,3 +1,5 @@
+import DicomCore
+
 /// The queryable fields: friendly names mapped to the document's JSON paths and the index's
 /// attributes. The one table the compiler, the index definition and `fields` all read from;
 /// field names in commands never come from user text, only from here.
@@ -33,6 +35,13 @@ public struct Field: Sendable, Hashable {
     /// a value compared with it is normalised the same way (``normalize(_:)``).
     public var collapsesWhitespace: Bool
     public var summary: String
+    /// The DICOM attribute, for a field named by keyword or tag (see ``AttributeFields``).
+    public var tag: DicomTag? = nil
+    /// Its VR in the data dictionary, when known.
+    public var vr: VR? = nil
+    /// Whether the index holds it; an attribute that is not indexed is read from the stored
+    /// headers.
+    public var isIndexed = true
 
     public init(
         _ name: String, _ kind: Kind, path: String, attribute: String? = nil, matchPath: String? = nil,

@@ -25,6 +25,10 @@ public enum StatementResult: Sendable, Equatable {
     case fields([FieldSummary])
     /// `stats`: what is stored.
     case stats(StoreStats)
+    /// `index KEYWORD`: the files walked and how many of them have a value.
+    case attributeIndexed(String, files: Int, values: Int)
+    /// `unindex KEYWORD`: the files it was taken out of.
+    case attributeUnindexed(String, files: Int, wasIndexed: Bool)
 }
 
 /// What `stats` reports.

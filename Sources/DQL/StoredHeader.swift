@@ -2,54 +2,127 @@ import DicomCore
 import Foundation
 import RedisIO
 
-/// The header of a stored file, read back from its first chunks: a document of layout 2 keeps
+/// The headers of stored files, read back from their first chunks: a document of layout 2 keeps
 /// only what is searched and what a fetch needs, and the header's bytes are the first
 /// `headerLength` bytes of the file itself (usually a part of chunk 0). DicomCore reads them
 /// again in microseconds, with the same result as at load time (same bytes, same reader).
+/// `show` reads one; a statement about attributes the index does not hold reads a page of them
+/// at a time, in one pipeline, parsed on every core.
 enum StoredHeader {
+    /// Where a stored file's header is: its id and the storage facts of its document.
+    struct Location: Sendable {
+        var id: String
+        var size: Int
+        var chunkSize: Int
+        /// Bytes of header; nil for documents of layout 1, whose header is read from chunk 0.
+        var headerLength: Int?
+
+        /// From a document's JSON members (`size`, `chunkSize`, `headerLength`).
+        init?(id: String, size: Int?, chunkSize: Int?, headerLength: Int?) {
+            guard let size, let chunkSize, chunkSize > 0, size >= 0, (headerLength ?? 0) >= 0 else { return nil }
+            self.id = id
+            self.size = size
+            self.chunkSize = chunkSize
+            self.headerLength = headerLength
+        }
+    }
+
     /// `json` (a stored document) as `show` gives it: with the header as DICOM JSON under
     /// `dicom`. A document of layout 1 has it already and is returned as it is.
     static func document(_ json: String, id: String, layout: StorageLayout, client: RedisClient) throws -> String {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
             object["dicom"] == nil, json.hasSuffix("}")
         else { return json }
-        guard let headerLength = object["headerLength"] as? Int, let chunkSize = object["chunkSize"] as? Int,
-            let size = object["size"] as? Int, chunkSize > 0, headerLength >= 0, size >= 0
+        guard
+            let location = Location(
+                id: id, size: object["size"] as? Int, chunkSize: object["chunkSize"] as? Int,
+                headerLength: object["headerLength"] as? Int), location.headerLength != nil
         else {
             throw ExecutionError(.statementFailed("the document of \(id) has no header length or chunk size"))
         }
-        let length = min(headerLength, size)
-        let count = (length + chunkSize - 1) / chunkSize
-        let keys = (0..<count).map { layout.chunkKey(id: id, index: $0) }
-        let replies = try client.pipeline(keys.map { RedisCommand("GET", $0) }, routedBy: keys)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(length)
-        for (index, reply) in replies.enumerated() {
-            if let message = reply.errorMessage {
-                throw ExecutionError(
-                    .statementFailed("the header of \(id) cannot be read: chunk \(index) (\(keys[index])): \(message)"))
-            }
-            guard let chunk = reply.bytes else {
-                throw ExecutionError(
-                    .statementFailed("the header of \(id) cannot be read: chunk \(index) (\(keys[index])) is missing"))
-            }
-            bytes += chunk
-        }
-        guard bytes.count >= length else {
-            throw ExecutionError(
-                .statementFailed(
-                    "the header of \(id) cannot be read: its chunks hold \(bytes.count) of \(length) bytes"))
-        }
-        let header: DicomFile
-        do {
-            header = try DicomReader.read(Array(bytes[0..<length]), options: .metadataOnly)
-        } catch let error as DicomError {
-            // The same bytes were read as DICOM when they were loaded.
-            throw ExecutionError(
-                .statementFailed(
-                    "the stored chunks of \(id) are damaged: its header no longer reads as DICOM (\(error.detail)); `fetch` checks the whole file's SHA-256"
-                ))
-        }
+        let header = try read([location], layout: layout, client: client)[0]
         return String(json.dropLast()) + ",\"dicom\":" + DicomJSON.encode(header).serialized() + "}"
+    }
+
+    /// The headers of the files, in order, read in one pipeline and parsed concurrently.
+    static func read(_ locations: [Location], layout: StorageLayout, client: RedisClient) throws -> [DicomFile] {
+        // One GETRANGE where the header lies in chunk 0 (nearly always), else every chunk it
+        // spans; a document of layout 1 reads chunk 0 whole.
+        var commands: [RedisCommand] = []
+        var keys: [String] = []
+        var spans: [Range<Int>] = []
+        for location in locations {
+            let start = commands.count
+            let length = min(location.headerLength ?? location.chunkSize, location.size)
+            let count = (length + location.chunkSize - 1) / location.chunkSize
+            for index in 0..<count {
+                let key = layout.chunkKey(id: location.id, index: index)
+                keys.append(key)
+                commands.append(
+                    count == 1 ? RedisCommand("GETRANGE", key, "0", String(length - 1)) : RedisCommand("GET", key))
+            }
+            spans.append(start..<commands.count)
+        }
+        let replies = try client.pipeline(commands, routedBy: keys)
+        var headers: [[UInt8]] = []
+        headers.reserveCapacity(locations.count)
+        for (location, span) in zip(locations, spans) {
+            let length = min(location.headerLength ?? location.chunkSize, location.size)
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(length)
+            for position in span {
+                let index = position - span.lowerBound
+                if let message = replies[position].errorMessage {
+                    throw ExecutionError(
+                        .statementFailed(
+                            "the header of \(location.id) cannot be read: chunk \(index) (\(keys[position])): \(message)"
+                        ))
+                }
+                guard let chunk = replies[position].bytes, !(chunk.isEmpty && length > 0) else {
+                    throw ExecutionError(
+                        .statementFailed(
+                            "the header of \(location.id) cannot be read: chunk \(index) (\(keys[position])) is missing"
+                        ))
+                }
+                bytes += chunk
+            }
+            guard bytes.count >= length else {
+                throw ExecutionError(
+                    .statementFailed(
+                        "the header of \(location.id) cannot be read: its chunks hold \(bytes.count) of \(length) bytes"
+                    ))
+            }
+            headers.append(Array(bytes[0..<length]))
+        }
+        let parsed = ParsedHeaders(count: headers.count)
+        let bytes = headers
+        DispatchQueue.concurrentPerform(iterations: bytes.count) { index in
+            parsed.set(index, Result { try DicomReader.read(bytes[index], options: .metadataOnly) })
+        }
+        return try zip(locations, parsed.results).map { location, result in
+            do {
+                return try result.get()
+            } catch let error as DicomError {
+                // The same bytes were read as DICOM when they were loaded.
+                throw ExecutionError(
+                    .statementFailed(
+                        "the stored chunks of \(location.id) are damaged: its header no longer reads as DICOM (\(error.detail)); `fetch` checks the whole file's SHA-256"
+                    ))
+            }
+        }
+    }
+}
+
+/// Results written by concurrent parsers, one slot each.
+private final class ParsedHeaders: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var results: [Result<DicomFile, any Error>]
+
+    init(count: Int) {
+        results = Array(repeating: .failure(CancellationError()), count: count)
+    }
+
+    func set(_ index: Int, _ result: Result<DicomFile, any Error>) {
+        lock.withLock { results[index] = result }
     }
 }

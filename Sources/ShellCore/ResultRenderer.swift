@@ -37,6 +37,25 @@ enum ResultRenderer {
         case .explained(let commands, let serverPlan, let steps):
             return explained(commands, serverPlan, steps: steps, style: style)
         case .settingChanged: return RenderedResult()
+        case .attributeIndexed(let name, let files, let values):
+            var rendered = keyValues(
+                [
+                    ("indexed", .string(name)), ("files", .integer(Int64(files))),
+                    ("withValue", .integer(Int64(values))),
+                ],
+                style: style)
+            rendered.notes.append(
+                "\(name) is indexed: \(values) of \(plural(files, "file")) have a value; conditions, order and count by on it use the index from now on, in every shell"
+            )
+            return rendered
+        case .attributeUnindexed(let name, let files, let wasIndexed):
+            var rendered = keyValues(
+                [("unindexed", .string(name)), ("files", .integer(Int64(files)))], style: style)
+            rendered.notes.append(
+                wasIndexed
+                    ? "\(name) is no longer indexed; conditions on it read the stored headers again"
+                    : "\(name) was not indexed; nothing changed")
+            return rendered
         case .fields(let fields): return self.fields(fields, style: style)
         case .stats(let stats): return self.stats(stats, style: style)
         }
@@ -277,7 +296,10 @@ enum ResultRenderer {
         case .table:
             return RenderedResult(
                 data: table(
-                    columns: columns, rows: fields.map { row($0, separator: ", ") }, numeric: [], style: style))
+                    columns: columns, rows: fields.map { row($0, separator: ", ") }, numeric: [], style: style),
+                notes: [
+                    "any other attribute works as a field too, by keyword (SliceThickness) or tag ((0019,10A1)), read from the stored headers; `index KEYWORD` adds one to the index"
+                ])
         case .csv:
             return RenderedResult(data: CSV.render(header: columns, rows: fields.map { row($0, separator: "; ") }))
         case .json, .ndjson:
