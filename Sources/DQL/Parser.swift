@@ -1,3 +1,4 @@
+import DicomCore
 /// Parses DQL text into statements. Hand-written recursive descent; every error carries the
 /// range of the offending token and, where one is clear, a suggestion.
 ///
@@ -477,7 +478,8 @@ public struct Parser {
         }
         // Sequences and bulk data hold no value to compare or show.
         if let vr = field.vr, AttributeFields.kind(of: vr) == nil {
-            throw DQLError(.attributeWithoutValue(field.name, vr: vr.rawValue), at: token.range)
+            let written = field.tag.flatMap { DataDictionary.entry(for: $0)?.vrText } ?? vr.rawValue
+            throw DQLError(.attributeWithoutValue(field.name, vr: written), at: token.range)
         }
         position += 1
         return FieldReference(field: field, range: token.range)

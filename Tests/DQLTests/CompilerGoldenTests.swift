@@ -156,6 +156,66 @@ import Testing
             ])
     }
 
+    // MARK: attributes
+
+    @Test func anAttributeTheIndexDoesNotHoldNarrowsWithTheIndexedTermsAndReadsHeaders() throws {
+        guard
+            case .scan(let plan) = try compiler.compile(
+                "find name, SliceThickness where modality = 'CT' and SliceThickness < 2 order by SliceThickness desc")
+        else {
+            Issue.record("not a scan")
+            return
+        }
+        #expect(
+            plan.commands == [
+                search(
+                    "@modality:{$p0}", params: ["p0", "CT"],
+                    returning: ["sha256", "name", "size", "$.chunkSize", "$.headerLength"])
+            ])
+        #expect(plan.headerFields.map(\.name) == ["SliceThickness"])
+        #expect(plan.residual?.fields.map(\.name) == ["SliceThickness"])
+        #expect(plan.order?.field.field.name == "SliceThickness" && plan.order?.direction == .descending)
+        // An `or` that touches an attribute is evaluated whole: nothing narrows.
+        guard case .scan(let whole) = try compiler.compile("count where modality = 'CT' or (0018,0060) > 100") else {
+            Issue.record("not a scan")
+            return
+        }
+        #expect(whole.search.query.text == "*")
+        #expect(whole.headerFields.map(\.name) == ["KVP"])
+        // A friendly field named by its keyword or tag is the friendly field.
+        #expect(try argv("count where (0008,0060) = 'CT'") == argv("count where modality = 'CT'"))
+        #expect(try argv("count where PatientSex = 'F'") == argv("count where sex = 'F'"))
+    }
+
+    @Test func anIndexedAttributeIsAFieldLikeAnyOther() throws {
+        #expect(
+            try argv("index SliceThickness") == [
+                [
+                    "FT.ALTER", index, "SCHEMA", "ADD", "$.a.SliceThickness", "AS", "a_SliceThickness", "NUMERIC",
+                    "INDEXMISSING",
+                ]
+            ])
+        #expect(
+            try argv("index (0019,10a1)") == [
+                ["FT.ALTER", index, "SCHEMA", "ADD", "$.a.x001910A1", "AS", "a_x001910A1", "TAG", "INDEXEMPTY", "INDEXMISSING"]
+            ])
+        let field = try #require(AttributeFields.field(named: "SliceThickness"))
+        let indexed = IndexedAttributes.indexed(field)
+        let withIndex = Compiler(indexedAttributes: [try #require(field.tag): indexed])
+        #expect(
+            try withIndex.compile("count where SliceThickness < 2").commands == [
+                [
+                    "FT.SEARCH", index, "@a_SliceThickness:[-inf ($p0]", "LIMIT", "0", "0", "TIMEOUT", "10000", "PARAMS",
+                    "2", "p0", "2", "DIALECT", "2",
+                ]
+            ])
+        #expect(
+            try withIndex.compile("find name, SliceThickness where SliceThickness = 1").commands == [
+                search(
+                    "@a_SliceThickness:[$p0 $p1]", params: ["p0", "1", "p1", "1"], returning: ["name", "a_SliceThickness"])
+            ])
+    }
+
     // MARK: find
 
     @Test func findEverything() throws {

@@ -116,6 +116,17 @@ import Testing
             ("delete studies⟦⟧", "DQL203", "expected 'where', found end of input"),
             ("find studies order by ⟦protocol⟧", "DQL215", "a study row has no column 'protocol'"),
             ("find patients ⟦studies⟧", "DQL215", "a patient row has no column 'studies'"),
+            ("find where ⟦PixelData⟧ is missing", "DQL216", "PixelData is bulk data (OB or OW): it has no value to compare or show"),
+            (
+                "find name, ⟦ReferencedImageSequence⟧", "DQL216",
+                "ReferencedImageSequence is a sequence (SQ): it has no value to compare or show"
+            ),
+            ("index ⟦protocol⟧", "DQL217", "'protocol' is one of dql's own fields, always indexed; index takes other attributes"),
+            ("unindex ⟦PatientID⟧", "DQL217", "'patientId' is one of dql's own fields, always indexed; unindex takes other attributes"),
+            ("find where ⟦SliceThicknes⟧ < 2", "DQL208", "unknown field 'SliceThicknes'"),
+            ("find where ⟦ImageType < 2⟧", "DQL308", "'<' compares numbers and dates; 'ImageType' is text"),
+            ("find where SliceThickness = ⟦'thin'⟧", "DQL309", "'SliceThickness' is a number; 'thin' is not"),
+            ("find where AcquisitionDate = ⟦2019-13-01⟧", "DQL106", "invalid date '2019-13-01'"),
             ("find series seriesUid, ⟦rows⟧ where modality = 'CT'", "DQL215", "a series row has no column 'rows'"),
             ("find where modality in ⟦'CT'⟧", "DQL203", "expected '(' after in, found ''CT''"),
             ("find where modality in ('CT' ⟦'MR'⟧)", "DQL203", "expected ')' or ',' in the list, found ''MR''"),
@@ -182,6 +193,8 @@ import Testing
                 == "did you mean 'numberOfStudies'? its columns are patientId, patient, sex, numberOfStudies, numberOfSeries, numberOfInstances, size; a condition (`where`) may use any field"
         )
         #expect(studies?.fixIt?.replacement == "numberOfStudies")
+        // Dictionary keywords are suggested too.
+        #expect(Self.diagnose("find where SliceThicknes < 2").error?.fixIt?.replacement == "SliceThickness")
         #expect(
             Self.diagnose("find studies order by numberOfInstance").error?.fixIt?.replacement == "numberOfInstances")
     }
@@ -328,7 +341,8 @@ import Testing
         .invalidSettingValue(setting: "", allowed: "", found: ""), .unknownField("", suggestion: nil),
         .misspelledKeyword("", keyword: ""), .offsetWithoutLimit, .countOrderWithoutGroups,
         .nestingTooDeep(limit: 1), .tooManyValues(limit: 1),
-        .noSuchLevelColumn("", level: "", columns: [], suggestion: nil), .groupedTwice(field: ""),
+        .noSuchLevelColumn("", level: "", columns: [], suggestion: nil), .attributeWithoutValue("", vr: "SQ"),
+        .ownField("", unindex: false), .groupedTwice(field: ""),
         .orderByUngrouped(field: ""), .betweenOnText(field: ""), .betweenReversed(low: "", high: ""),
         .likeOnNonText(field: "", type: ""), .containsWithoutWordIndex(field: "", wordFields: []),
         .containsWithoutWords, .comparisonOnText(comparison: "", field: ""),
