@@ -3,8 +3,9 @@ import Foundation
 /// A condition evaluated by dql on a file's values, for the conditions the index cannot answer
 /// (attributes that are not indexed, read from the stored headers). It means what the server
 /// means for indexed fields: text compares ignoring case, with whitespace runs collapsed; a
-/// field with several values matches when any value matches, or when the whole value as `dump`
-/// prints it (`ORIGINAL\PRIMARY`) does; numbers and dates compare as numbers.
+/// field with several values matches when any value matches (`like` too), and `=` also when the
+/// whole value as `dump` prints it (`ORIGINAL\PRIMARY`) does, or all of the values written
+/// that way are among its values; numbers and dates compare as numbers.
 struct RowFilter: Sendable {
     let condition: Condition
 
@@ -98,10 +99,9 @@ struct RowFilter: Sendable {
             return values(reference.field).compactMap(number).contains { $0 >= lower && $0 <= upper }
         case .like(let reference, let literal):
             guard let text = try? builder.text(literal, for: reference) else { return false }
+            // Each value on its own, as the index matches a pattern.
             let pattern = LikePattern(text.lowercased())
-            let stored = values(reference.field)
-            let candidates = stored + (stored.count > 1 ? [stored.joined(separator: "\\")] : [])
-            return candidates.contains { pattern.matches($0.lowercased()) }
+            return values(reference.field).contains { pattern.matches($0.lowercased()) }
         case .contains(let reference, let literal):
             guard let text = try? builder.text(literal, for: reference) else { return false }
             let wanted = words(text)

@@ -31,9 +31,11 @@ final class RowStream: RowSink, @unchecked Sendable {
         self.columns = columns
         self.level = level
         if level == .instances {
-            let kinds = columns.map { Schema.field(named: $0)?.kind }
-            numeric = kinds.map { $0 == .numeric || $0 == .year }
-            lists = columns.map { _ in false }
+            let fields = columns.map { Schema.field(named: $0) ?? AttributeFields.field(named: $0) }
+            numeric = fields.map { $0?.kind == .numeric || $0?.kind == .year }
+            // Values of several are shown with `\\` between them, which no value of these
+            // VRs holds (only the long texts LT, ST and UT may).
+            lists = fields.map { field in ![VR.LT, .ST, .UT].contains(field?.vr ?? .LO) }
         } else {
             numeric = columns.map { level.column(named: $0)?.isNumeric ?? false }
             lists = columns.map { level.column(named: $0)?.isList ?? false }
@@ -114,12 +116,12 @@ final class RowStream: RowSink, @unchecked Sendable {
             (withId ? [("id", JSONValue.string(id))] : [])
                 + row.enumerated().map { offset, text in
                     let value: JSONValue =
-                        text.map {
-                            if numeric[offset] { return ResultRenderer.number($0) }
-                            if lists[offset] {
-                                return .array($0.split(separator: "\\").map { .string(String($0)) })
+                        text.map { text in
+                            let parts = text.split(separator: "\\", omittingEmptySubsequences: false).map(String.init)
+                            if lists[offset] && (parts.count > 1 || level != .instances) {
+                                return .array(parts.map { numeric[offset] ? ResultRenderer.number($0) : .string($0) })
                             }
-                            return .string($0)
+                            return numeric[offset] ? ResultRenderer.number(text) : .string(text)
                         }
                         ?? .null
                     return (columns[offset], value)

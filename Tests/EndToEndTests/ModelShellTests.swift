@@ -1,0 +1,100 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Levels and attributes through the `dql` executable: what a user types and reads, in every
+/// output format.
+@Suite(.serialized) struct ModelShellTests {
+    @Test func attributesWithSeveralValuesShowAndMatchInEveryFormat() throws {
+        let fixture = try ShellFixture()
+        let table = try fixture.run(["-c", "find name, ImageType where ImageType = 'AXIAL' order by name"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(
+            table.stdout == """
+                 name                      | ImageType
+                ---------------------------+-------------------------------
+                 CT_small.dcm              | ORIGINAL\\PRIMARY\\AXIAL
+                 J2K_pixelrep_mismatch.dcm | ORIGINAL\\PRIMARY\\AXIAL\\NORMAL
+                (2 files)
+
+                """)
+        #expect(table.stderr.contains("stored headers for ImageType, which the index does not hold; `index ImageType`"))
+        // The whole value as dump prints it, one value, a list, a pattern.
+        for (condition, names) in [
+            // Written with `\\`: the whole value, or all of its values.
+            ("ImageType = 'ORIGINAL\\\\PRIMARY\\\\AXIAL'", "CT_small.dcm\nJ2K_pixelrep_mismatch.dcm"),
+            ("ImageType = 'ORIGINAL\\\\PRIMARY\\\\AXIAL\\\\NORMAL'", "J2K_pixelrep_mismatch.dcm"),
+            ("ImageType = 'emission'", "JPGExtended.dcm"),
+            ("ImageType in ('T1', 'OTHER')", "MR_small.dcm\nemri_small.dcm"),
+            ("ImageType like 'WHOLE*'", "JPGExtended.dcm"),
+            // A pattern matches each value on its own.
+            ("ImageType like '*NORM*'", "J2K_pixelrep_mismatch.dcm"),
+            ("ImageType like 'ORIGINAL*NORMAL'", ""),
+            ("SliceThickness = 5", "CT_small.dcm\nJ2K_pixelrep_mismatch.dcm"),
+            ("(0018,0050) < 1", "MR_small.dcm"),
+            ("SliceThickness is missing and modality = 'MR'", "emri_small.dcm"),
+        ] {
+            let result = try fixture.run(["--format", "csv", "-c", "find name where \(condition) order by name"])
+            #expect(result.status == 0, "\(condition): \(result.stderr)")
+            let rows = result.stdout.split(separator: "\r\n").dropFirst().map { $0.split(separator: ",")[0] }
+            #expect(rows.joined(separator: "\n") == names, "\(condition)")
+        }
+        let csv = try fixture.run([
+            "--format", "csv", "-c", "find name, ImageType, PixelSpacing where name = 'CT_small.dcm'",
+        ])
+        #expect(
+            csv.stdout.hasPrefix(
+                "name,ImageType,PixelSpacing,id\r\nCT_small.dcm,ORIGINAL\\PRIMARY\\AXIAL,0.661468\\0.661468,"))
+        let json = try fixture.run([
+            "--format", "json", "-c", "find name, ImageType, PixelSpacing, SliceThickness where name = 'CT_small.dcm'",
+        ])
+        #expect(
+            json.stdout.contains(
+                #""name":"CT_small.dcm","ImageType":["ORIGINAL","PRIMARY","AXIAL"],"PixelSpacing":[0.661468,0.661468],"SliceThickness":5}"#
+            ), "\(json.stdout)")
+        // Indexed, the same answers, and no note.
+        let indexed = try fixture.run([
+            "-c", "index ImageType", "-c", "find name, ImageType where ImageType = 'AXIAL' order by name",
+        ])
+        #expect(indexed.status == 0, "\(indexed.stderr)")
+        #expect(indexed.stdout.hasSuffix(table.stdout))
+        #expect(indexed.stderr.contains("ImageType is indexed: 5 of 6 files have a value"))
+        #expect(!indexed.stderr.contains("stored headers"))
+        for condition in ["ImageType like '*NORM*'", "ImageType = 'ORIGINAL\\\\PRIMARY\\\\AXIAL\\\\NORMAL'"] {
+            let result = try fixture.run(["--format", "csv", "-c", "find name where \(condition)"])
+            #expect(result.stdout.hasPrefix("name,id\r\nJ2K_pixelrep_mismatch.dcm,"), "\(condition) indexed")
+        }
+    }
+
+    @Test func levelsReadAsPeopleThinkOfTheArchive() throws {
+        let fixture = try ShellFixture()
+        let studies = try fixture.run([
+            "-c", "count studies", "-c", "count series where modality = 'MR'", "-c",
+            "find studies studyUid, modalities, numberOfInstances where modality = 'CT' order by studyUid limit 1",
+        ])
+        #expect(studies.status == 0, "\(studies.stderr)")
+        #expect(
+            studies.stdout == """
+                 count
+                -------
+                     6
+                 count
+                -------
+                     2
+                 studyUid                                                       | modalities | numberOfInstances
+                ----------------------------------------------------------------+------------+-------------------
+                 1.2.392.200036.9123.100.11.15002200303521616157144527203339851 | CT         |                 1
+                (1 of 2 studies)
+
+                """)
+        let json = try fixture.run([
+            "--format", "json", "-c", "find patients patientId, numberOfStudies where sex = 'F' order by patientId",
+        ])
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect(json.stdout.hasPrefix(#"{"rows":[{"patientId":"#), "\(json.stdout)")
+        #expect(json.stdout.contains(#""numberOfStudies":1"#))
+        let wrong = try fixture.run(["-c", "find studies order by protocol"])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("error: a study row has no column 'protocol'"))
+    }
+}
