@@ -225,6 +225,9 @@ public indirect enum Statement: Sendable, Hashable {
     case count(CountStatement)
     /// Every attribute of one file, by name or id.
     case show(Literal)
+    /// `show study '1.2.3'`: a patient, study or series by its ID or UID, with the rows of the
+    /// level below it (a study's series, a series' files).
+    case showLevel(Level, Literal)
     case fetch(Literal, to: PathLiteral, layout: FetchTemplate?, existing: ExistingFiles?)
     case load(LoadStatement)
     /// `delete [studies|…] where …`: the matching files, or every file of the matching studies,
@@ -247,7 +250,7 @@ extension Statement {
     public var changesStore: Bool {
         switch self {
         case .load, .delete, .vacuum, .index, .unindex: true
-        case .explain, .find, .count, .show, .fetch, .fields, .stats, .set: false
+        case .explain, .find, .count, .show, .showLevel, .fetch, .fields, .stats, .set: false
         }
     }
 }

@@ -53,6 +53,7 @@ public struct Compiler: Sendable {
                     condition: count.condition, columns: [], order: nil, limit: nil, offset: 0))
         case .count(let count): return .count(try countPlan(count))
         case .show(let name): return .show(lookup(name))
+        case .showLevel(let level, let key): return try showLevelPlan(level, key)
         case .fetch(let name, let directory, let layout, let existing):
             return .fetch(lookup(name), to: directory, layout: layout, existing: existing)
         case .load(let load): return .load(load)
@@ -283,6 +284,28 @@ public struct Compiler: Sendable {
     /// The server's own plan for a query (`FT.EXPLAIN`).
     func explainCommand(_ query: SearchQuery) -> [String] {
         ["FT.EXPLAIN", layout.indexName] + query.queryArguments + query.paramsArguments + ["DIALECT", "2"]
+    }
+
+    /// `show study '1.2.3'`: the study's row, and its series (a patient's studies, a series'
+    /// files).
+    func showLevelPlan(_ level: Level, _ key: Literal) throws(DQLError) -> Plan {
+        let field = level.keyField ?? Schema.fields[0]
+        let condition = Condition.compare(FieldReference(field: field, range: key.range), .equal, key)
+        let row = try levelPlan(FindStatement(level: level, condition: condition))
+        let children: Plan
+        switch level {
+        case .patients: children = .findLevel(try levelPlan(FindStatement(level: .studies, condition: condition)))
+        case .studies: children = .findLevel(try levelPlan(FindStatement(level: .series, condition: condition)))
+        default:
+            let columns = ["name", "sopUid", "rows", "columns", "frames", "size"].compactMap(Schema.field(named:))
+            var files = try searchPlan(
+                FindStatement(
+                    projection: .fields(columns.map { FieldReference(field: $0, range: key.range) }),
+                    condition: condition))
+            files.sort = ("name", .ascending)
+            children = .find(files)
+        }
+        return .showLevel(row, children: children)
     }
 
     /// `index` and `unindex`: see ``AttributePlan``.

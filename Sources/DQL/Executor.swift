@@ -200,7 +200,7 @@ public final class Executor: @unchecked Sendable {
     /// Statements that are about stored files, and so are an error without any.
     static func needsData(_ statement: Statement) -> Bool {
         switch statement {
-        case .find, .count, .show, .fetch, .delete, .index, .unindex: true
+        case .find, .count, .show, .showLevel, .fetch, .delete, .index, .unindex: true
         case .explain(let inner): needsData(inner)
         case .load, .vacuum, .fields, .stats, .set: false
         }
@@ -239,6 +239,17 @@ public final class Executor: @unchecked Sendable {
                 try StoredHeader.document(String(json.dropFirst().dropLast()), id: id, layout: layout, client: client)
             }
             return .document(id: id, json: document)
+        case .showLevel(let plan, let children):
+            let row = try findLevel(plan, context: StatementContext(profile: context.profile))
+            guard row.returned > 0 else {
+                throw ExecutionError(
+                    .statementFailed(
+                        "no \(plan.level.singular) with \(plan.key.summary) '\(excerpt(Self.keyText(plan)))'; `find \(plan.level.rawValue)` lists them"
+                    ))
+            }
+            let below = try run(children, hasIndex: hasIndex, context: StatementContext(profile: context.profile))
+            guard case .rows(let rows) = below else { return below }
+            return .levelShown(row, children: rows)
         case .fetch(let lookup, let directory, let layout, let existing):
             let id = try resolve(lookup, context: context)
             // Asked for by one of its names: written under that name.
@@ -277,6 +288,11 @@ public final class Executor: @unchecked Sendable {
             settings = settings.with(setting)
             return .settingChanged(setting)
         }
+    }
+
+    /// The key a level plan asks for (its first parameter).
+    static func keyText(_ plan: LevelPlan) -> String {
+        plan.query.parameters.first.map { $0.1.replacingOccurrences(of: "\\\\", with: "\\") } ?? ""
     }
 
     var fetcher: Fetcher {

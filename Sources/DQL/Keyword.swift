@@ -79,7 +79,7 @@ public enum Keyword: String, CaseIterable, Sendable {
                 "count [patients|studies|series|instances] [where CONDITION] [by FIELD, …] [order by count|FIELD [asc|desc]] [limit N]",
                 "count by modality, year order by count desc"
             )
-        case .show: ("show NAME|ID", "show 'CT_small.dcm'")
+        case .show: ("show NAME|ID | show patient|study|series ID|UID", "show 'CT_small.dcm'")
         case .fetch: ("fetch NAME|ID to PATH [as 'LAYOUT'] [overwrite|rename]", "fetch 'CT_small.dcm' to ./out")
         case .load:
             ("load PATH [recursive] [chunk SIZE] [connections N] [window N]", "load ./scans recursive")

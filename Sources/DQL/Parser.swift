@@ -1,4 +1,5 @@
 import DicomCore
+
 /// Parses DQL text into statements. Hand-written recursive descent; every error carries the
 /// range of the offending token and, where one is clear, a suggestion.
 ///
@@ -113,7 +114,16 @@ public struct Parser {
         switch keyword {
         case .find: return .find(try parseFind())
         case .count: return .count(try parseCount())
-        case .show: return .show(try parseName(after: "show"))
+        case .show:
+            // `show study '1.2.3'`: a level, then its key; `show study` alone is a file so named.
+            if let word = wordValue(current) ?? pathValue(current),
+                let level = ["patient": Level.patients, "study": .studies, "series": .series][word.lowercased()],
+                position + 1 < tokens.count, Self.isName(tokens[position + 1])
+            {
+                position += 1
+                return .showLevel(level, try parseName(after: "show \(level.singular)"))
+            }
+            return .show(try parseName(after: "show"))
         case .fetch:
             let name = try parseName(after: "fetch")
             try expectKeyword(.to)
@@ -592,6 +602,18 @@ public struct Parser {
         if acceptKeyword(.desc) || acceptKeyword(.descending) { return .descending }
         _ = acceptKeyword(.asc) || acceptKeyword(.ascending)
         return .ascending
+    }
+
+    private func pathValue(_ token: Token) -> String? {
+        if case .path(let text) = token.kind { text } else { nil }
+    }
+
+    /// A token that names something (`show` takes it).
+    static func isName(_ token: Token) -> Bool {
+        switch token.kind {
+        case .string, .path, .word, .number: true
+        default: false
+        }
     }
 
     private func wordValue(_ token: Token) -> String? {

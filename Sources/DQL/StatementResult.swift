@@ -10,6 +10,8 @@ public enum StatementResult: Sendable, Equatable {
     case groups(GroupCounts)
     /// `show`: one file's document (JSON text).
     case document(id: String, json: String)
+    /// `show study '1.2.3'`: its row, and the rows of the level below it.
+    case levelShown(FoundRows, children: FoundRows)
     case fetched([Fetcher.Result])
     case loaded(LoadReport)
     /// `delete`: how many files went; `declined` when the user said no and nothing changed.

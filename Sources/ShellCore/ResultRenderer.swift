@@ -13,6 +13,18 @@ enum ResultRenderer {
             return keyValues([("count", .integer(Int64(count)))], style: style)
         case .groups(let groups): return self.groups(groups, style: style)
         case .document(let id, let json): return DocumentRenderer.render(id: id, json: json, style: style)
+        case .levelShown(let row, let children):
+            // The row one line per column (in a table), then the rows below it.
+            var expanded = style
+            if style.format == .table { expanded.expanded = .on }
+            let head = rows(row, style: expanded)
+            let below = rows(children, style: style)
+            if style.format == .json {
+                return RenderedResult(
+                    data: "{\"row\":" + head.data.trimmingCharacters(in: .newlines) + ",\"below\":"
+                        + below.data.trimmingCharacters(in: .newlines) + "}\n", notes: head.notes + below.notes)
+            }
+            return RenderedResult(data: head.data + "\n" + below.data, notes: head.notes + below.notes)
         case .fetched(let files): return fetched(files, style: style)
         case .loaded(let report): return loaded(report, style: style)
         case .deleted(let count, let declined):

@@ -97,4 +97,26 @@ import Testing
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("error: a study row has no column 'protocol'"))
     }
+
+    @Test func showAtEveryLevelGivesTheRowAndTheRowsBelowIt() throws {
+        let fixture = try ShellFixture()
+        let study = "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457"
+        let shown = try fixture.run(["-c", "show study '\(study)'"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.hasPrefix("-[ RECORD 1 ]"))
+        #expect(shown.stdout.contains("studyUid          | \(study)\n"))
+        #expect(shown.stdout.contains("modalities        | MR\n"))
+        #expect(shown.stdout.contains("(1 study)\n\n seriesUid"))
+        #expect(shown.stdout.hasSuffix("(1 series)\n"))
+        let series = try fixture.run([
+            "--format", "csv", "-c", "show series '1.3.6.1.4.1.5962.1.3.4.1.20040826185059.5457'",
+        ])
+        #expect(series.status == 0, "\(series.stderr)")
+        #expect(series.stdout.contains("name,sopUid,rows,columns,frames,size,id\r\nMR_small.dcm,"))
+        let missing = try fixture.run(["-c", "show study '1.2.3'"])
+        #expect(missing.status == 1)
+        #expect(
+            missing.stderr.contains(
+                "error: no study with Study Instance UID (0020,000D) '1.2.3'; `find studies` lists them"))
+    }
 }
