@@ -70,14 +70,32 @@ struct Completer {
             return .candidates(Keyword.statements.map(\.rawValue).filter { $0.hasPrefix(lowered) }, append: " ")
         }
         // Whatever the parser takes next: each candidate is tried after the text so far.
-        let fields = Schema.fields.map(\.name).filter { $0.lowercased().hasPrefix(lowered) }
+        let fields = (Schema.fields.map(\.name) + Self.levelColumns).filter { $0.lowercased().hasPrefix(lowered) }
         let keywords = Self.keywords.filter { $0.hasPrefix(lowered) }
-        let fitting = (fields + keywords).filter { Self.parses(statement + $0 + " ") }.map { candidate in
+        var fitting = (fields + keywords).filter { Self.parses(statement + $0 + " ") }.map { candidate in
             // `order by` and `fetch to` in one go.
             Self.pairs[candidate].flatMap { Self.parses(statement + $0 + " ") ? $0 : nil } ?? candidate
         }
+        // Any keyword of the data dictionary where an attribute fits (there are thousands): once
+        // four letters are typed, or fewer that fit nothing else.
+        if lowered.count >= 4 || (!lowered.isEmpty && fitting.isEmpty), Self.parses(statement + "SliceThickness ") {
+            fitting += AttributeFields.keywords.filter {
+                $0.lowercased().hasPrefix(lowered) && !fitting.contains($0) && Schema.field(named: $0) == nil
+            }
+        }
         return .candidates(fitting, append: " ")
     }
+
+    /// The columns of the levels' rows that are not fields (`numberOfSeries`, `modalities`).
+    static let levelColumns: [String] = {
+        var names: [String] = []
+        for level in Level.allCases {
+            for column in level.columns where column.field == nil && !names.contains(column.name) {
+                names.append(column.name)
+            }
+        }
+        return names
+    }()
 
     /// Whether `text` is a statement so far: complete, or wanting only more text.
     static func parses(_ text: String) -> Bool {

@@ -83,6 +83,23 @@ import Testing
             return
         }
         #expect(inside == ["window"])
+        // Dictionary keywords where an attribute fits, once something is typed; level columns.
+        #expect(
+            completer.complete(word: "SliceThick", before: "find where ")
+                == .candidates(["SliceThickness"], append: " "))
+        guard case .candidates(let acquisition, _) = completer.complete(word: "acquisitiond", before: "find name, ")
+        else {
+            Issue.record("no candidates")
+            return
+        }
+        #expect(acquisition.contains("AcquisitionDate") && acquisition.contains("AcquisitionDateTime"))
+        #expect(
+            completer.complete(word: "numberOfI", before: "find studies order by ")
+                == .candidates(["numberOfInstances"], append: " "))
+        #expect(completer.complete(word: "Slice", before: "find studies order by ") == .candidates([], append: " "))
+        #expect(
+            completer.complete(word: "stu", before: "find ")
+                == .candidates(["study", "studyUid", "studies"], append: " "))
         let overview = try HelpText.text(for: nil)
         for keyword in Keyword.statements { #expect(overview.contains("  \(keyword.rawValue) ")) }
         #expect(try HelpText.text(for: "set").contains("chunk SIZE (4KiB to 16MiB)"))
