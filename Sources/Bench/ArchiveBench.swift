@@ -48,7 +48,8 @@ struct ArchiveBench: ParsableCommand {
         }
         let dqlPath = dqlExecutable(dql)
         let base = URL(fileURLWithPath: workDirectory ?? FileManager.default.temporaryDirectory.path)
-        let slices = try generated(
+        let slices = try generatedArchive(
+            python: python,
             base.appendingPathComponent("dql-bench-archive-\(shape)-\(matrix)"),
             [
                 "--patients", "\(parts[0])", "--studies", "\(parts[1])", "--series", "\(parts[2])", "--instances",
@@ -56,7 +57,8 @@ struct ArchiveBench: ParsableCommand {
             ])
         let tinyArchive =
             tiny > 0
-            ? try generated(
+            ? try generatedArchive(
+                python: python,
                 base.appendingPathComponent("dql-bench-tiny-\(tiny)"),
                 ["--patients", "0", "--tiny", "\(tiny)"]) : nil
         let scratch = base.appendingPathComponent("dql-bench-run-\(UUID().uuidString.prefix(8))")
@@ -135,18 +137,6 @@ struct ArchiveBench: ParsableCommand {
         print(
             "(whole `dql -c` runs, medians of \(rounds) rounds; ratios are medians of the rounds' ratios; dql's fetch writes each file through a temporary file and checks its SHA-256; the demo's joins chunks in memory)"
         )
-    }
-
-    /// The archive under `directory`, generated once and kept (a `.complete` marker says it
-    /// was written whole).
-    func generated(_ directory: URL, _ arguments: [String]) throws -> URL {
-        let marker = directory.appendingPathComponent(".complete")
-        if FileManager.default.fileExists(atPath: marker.path) { return directory }
-        try? FileManager.default.removeItem(at: directory)
-        print("generating \(directory.path) with pydicom…")
-        _ = try runCapturing(python, ["\(repositoryRoot)/scripts/generate_archive.py", directory.path] + arguments)
-        _ = FileManager.default.createFile(atPath: marker.path, contents: nil)
-        return directory
     }
 
     /// The demo's method over the archive at `path`: load (and fetch-all) seconds.

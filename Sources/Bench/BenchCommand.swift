@@ -6,6 +6,9 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dql-bench",
         abstract: "Measure dql against its baselines, side by side in one run.",
-        subcommands: [DicomBench.self, TransferBench.self, ClusterBench.self, ScenarioBench.self, ArchiveBench.self]
+        subcommands: [
+            DicomBench.self, TransferBench.self, ClusterBench.self, ScenarioBench.self, ArchiveBench.self,
+            LevelBench.self,
+        ]
     )
 }

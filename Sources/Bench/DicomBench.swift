@@ -132,3 +132,15 @@ extension Duration {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
+
+/// The archive under `directory` written by scripts/generate_archive.py, generated once and kept
+/// (a `.complete` marker says it was written whole).
+func generatedArchive(python: String, _ directory: URL, _ arguments: [String]) throws -> URL {
+    let marker = directory.appendingPathComponent(".complete")
+    if FileManager.default.fileExists(atPath: marker.path) { return directory }
+    try? FileManager.default.removeItem(at: directory)
+    print("generating \(directory.path) with pydicom…")
+    _ = try runCapturing(python, ["\(repositoryRoot)/scripts/generate_archive.py", directory.path] + arguments)
+    _ = FileManager.default.createFile(atPath: marker.path, contents: nil)
+    return directory
+}
