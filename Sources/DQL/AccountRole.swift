@@ -16,7 +16,8 @@ public enum AccountRole: String, Sendable, CaseIterable {
     /// The reader's statements, `load` and `delete`, into an index that exists: confined to
     /// its prefix.
     case writer
-    /// Everything: also creates and migrates the index (a first `load`) and runs `vacuum`.
+    /// Everything: also creates and migrates the index (a first `load`), runs `index`,
+    /// `unindex` and `vacuum`.
     case owner
 
     /// Commands every role needs: connecting and finding out what the server is.
@@ -26,17 +27,18 @@ public enum AccountRole: String, Sendable, CaseIterable {
     ]
     /// What reading statements send.
     static let reading = [
-        "get", "exists", "memory|usage", "ft.search", "ft.aggregate", "ft.info", "ft.explain", "ft.config|get",
-        "json.get",
+        "get", "getrange", "exists", "memory|usage", "ft.search", "ft.aggregate", "ft.info", "ft.explain",
+        "ft.config|get", "json.get", "hgetall",
     ]
     /// What load and delete send besides (scripts run their commands as the account too).
     static let writing = [
         "set", "del", "unlink", "expire", "pexpire", "rename", "eval", "evalsha", "json.set", "json.mset", "json.del",
         "wait", "waitaof",
     ]
-    /// What only an owner may send: index creation and migration, and the key scans of
-    /// `vacuum` and of a migration.
-    static let owning = ["ft.create", "ft.dropindex", "ft.alter", "scan"]
+    /// What only an owner may send: index creation and migration, `index` and `unindex` (the
+    /// record of indexed attributes), and the key scans of `vacuum`, of a migration and of
+    /// `index`.
+    static let owning = ["ft.create", "ft.dropindex", "ft.alter", "scan", "hset", "hdel"]
 
     /// The commands the role may run.
     public var commands: [String] {

@@ -67,10 +67,16 @@ public final class Executor: @unchecked Sendable {
         }
         _ = try serverLimits(context: context)
         if Self.usesAttributes(statement) {
-            attributes = try context.profile.measure(.query) {
-                try client.withConnection(routedBy: layout.metadataRoutingKey) {
-                    try IndexedAttributes.read($0, layout: layout)
+            do {
+                attributes = try context.profile.measure(.query) {
+                    try client.withConnection(routedBy: layout.metadataRoutingKey) {
+                        try IndexedAttributes.read($0, layout: layout)
+                    }
                 }
+            } catch let error as RedisError where error.serverErrorCode == "NOPERM" {
+                // Outside the account's prefix: a statement that writes is told so.
+                if statement.changesStore { try checkAccountMayWrite(context: context) }
+                throw notPermitted(error, need: Self.readingHint)
             }
         }
         let plan = try context.profile.measure(.compile) { try compiler.compile(statement) }
@@ -95,6 +101,9 @@ public final class Executor: @unchecked Sendable {
         } catch let error as RedisError where error.serverErrorCode == "NOPERM" && Self.isVacuum(statement) {
             throw notPermitted(
                 error, need: "vacuum scans the whole keyspace, which needs an owner account (`dql acl owner`)")
+        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && Self.changesIndex(statement) {
+            throw notPermitted(
+                error, need: "index and unindex change the index, which needs an owner account (`dql acl owner`)")
         } catch let error as RedisError where hasIndex && error.isMissingIndex {
             // The index went away since it was checked: the server was flushed or restarted
             // without it, someone dropped it, or a reshard moved the `{m}` slot, documents and
@@ -161,6 +170,13 @@ public final class Executor: @unchecked Sendable {
     }
 
     static let readingHint = "check --prefix (or $DQL_PREFIX): accounts made by `dql acl` reach one prefix only"
+
+    static func changesIndex(_ statement: Statement) -> Bool {
+        switch statement {
+        case .index, .unindex: true
+        default: false
+        }
+    }
 
     static func isVacuum(_ statement: Statement) -> Bool {
         if case .vacuum = statement { return true }

@@ -76,9 +76,10 @@ struct Completer {
             // `order by` and `fetch to` in one go.
             Self.pairs[candidate].flatMap { Self.parses(statement + $0 + " ") ? $0 : nil } ?? candidate
         }
-        // Any keyword of the data dictionary where an attribute fits (there are thousands): once
-        // four letters are typed, or fewer that fit nothing else.
-        if lowered.count >= 4 || (!lowered.isEmpty && fitting.isEmpty), Self.parses(statement + "SliceThickness ") {
+        // Any keyword of the data dictionary where an attribute fits (there are thousands): for a
+        // word that starts with a capital, as keywords do (`Slice<Tab>`), or that fits nothing
+        // else.
+        if let first = word.first, first.isUppercase || fitting.isEmpty, Self.parses(statement + "SliceThickness ") {
             fitting += AttributeFields.keywords.filter {
                 $0.lowercased().hasPrefix(lowered) && !fitting.contains($0) && Schema.field(named: $0) == nil
             }
