@@ -139,7 +139,11 @@ public final class Executor: @unchecked Sendable {
             return false
         case .absent, .outdated, .lost:
             try context.profile.measure(.query) {
-                try client.withConnection(routedBy: layout.metadataRoutingKey) { try manager.ensureIndex($0) }
+                try client.withConnection(routedBy: layout.metadataRoutingKey) {
+                    try manager.ensureIndex($0) { [client, layout] in
+                        try StoredHeader.read($0, layout: layout, client: client)
+                    }
+                }
             }
         }
         indexChecked = true

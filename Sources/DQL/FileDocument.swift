@@ -73,6 +73,7 @@ public struct FileDocument: Sendable {
         "studyDescription": DicomTag(0x0008, 0x1030), "seriesDescription": DicomTag(0x0008, 0x103E),
         "bodyPart": DicomTag(0x0018, 0x0015), "manufacturer": DicomTag(0x0008, 0x0070),
         "institution": DicomTag(0x0008, 0x0080), "studyUid": DicomTag(0x0020, 0x000D),
+        "accessionNumber": DicomTag(0x0008, 0x0050), "referringPhysician": DicomTag(0x0008, 0x0090),
         "seriesUid": DicomTag(0x0020, 0x000E), "sopUid": DicomTag(0x0008, 0x0018), "sopClass": DicomTag(0x0008, 0x0016),
         "rows": DicomTag(0x0028, 0x0010), "columns": DicomTag(0x0028, 0x0011),
     ]

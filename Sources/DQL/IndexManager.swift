@@ -16,8 +16,13 @@ public struct IndexManager: Sendable {
     ///
     /// 1: the first schema. 2: `year` is the stored `studyYear` (grouping on a year computed in
     /// the query failed for files without a study date). 3: `name` matches every name a file
-    /// was loaded under (`names`, a list; documents gain it from their `name`).
-    public static let schemaVersion = 3
+    /// was loaded under (`names`, a list; documents gain it from their `name`). 4: `accession`
+    /// and `referrer`, attributes of a study row (documents gain them from their headers).
+    public static let schemaVersion = 4
+
+    /// Reads stored headers (chunks live on every master of a cluster, so the caller, which
+    /// has the whole client, reads them).
+    public typealias HeaderReader = @Sendable ([StoredHeader.Location]) throws -> [DicomFile]
 
     public var layout: StorageLayout
 
@@ -80,7 +85,7 @@ public struct IndexManager: Sendable {
 
     /// Makes sure the index exists with the current definition.
     @discardableResult
-    public func ensureIndex(_ connection: RedisConnection) throws -> Outcome {
+    public func ensureIndex(_ connection: RedisConnection, headers: HeaderReader? = nil) throws -> Outcome {
         let state = try state(connection)
         if state == .current { return .existed }
         if case .outdated = state {
@@ -91,7 +96,9 @@ public struct IndexManager: Sendable {
                 throw RedisError(.server, endpoint: connection.endpoint, message)
             }
         }
-        try addDerivedFields(connection)
+        var fromVersion = Self.schemaVersion
+        if case .outdated(let version) = state { fromVersion = version }
+        try addDerivedFields(connection, headers: fromVersion < 4 ? headers : nil)
         // Attributes added with `index KEYWORD` are part of the index too.
         let attributes = try IndexedAttributes.read(connection, layout: layout).written
         let created = try connection.send(
@@ -111,27 +118,52 @@ public struct IndexManager: Sendable {
     }
 
     /// What later schemas index that older documents lack, derived from what they hold:
-    /// schema 2, `studyYear` from `studyDate`; schema 3, `names` from `name`. Idempotent (NX),
-    /// so an interrupted migration simply runs again.
-    func addDerivedFields(_ connection: RedisConnection) throws {
+    /// schema 2, `studyYear` from `studyDate`; schema 3, `names` from `name`; schema 4 (with
+    /// `headers`, when migrating from an older one), `accessionNumber` and `referringPhysician`
+    /// from the stored header. Idempotent (NX), so an interrupted migration simply runs again.
+    func addDerivedFields(_ connection: RedisConnection, headers: HeaderReader? = nil) throws {
         try connection.scan(matching: RedisConnection.globEscaped(layout.documentPrefix) + "*") { keys in
-            let facts = try connection.pipeline(keys.map { RedisCommand("JSON.GET", $0, "$.studyDate", "$.name") })
+            let facts = try connection.pipeline(
+                keys.map {
+                    RedisCommand("JSON.GET", $0, "$.studyDate", "$.name", "$.size", "$.chunkSize", "$.headerLength")
+                })
             var updates: [RedisCommand] = []
+            var located: [(key: String, location: StoredHeader.Location)] = []
             for (key, reply) in zip(keys, facts) {
                 guard let text = reply.string,
                     let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
                 else { continue }
-                if let date = (object["$.studyDate"] as? [Any])?.first as? Int {
+                func first(_ path: String) -> Any? { (object[path] as? [Any])?.first }
+                if let date = first("$.studyDate") as? Int {
                     updates.append(RedisCommand("JSON.SET", key, "$.studyYear", String(date / 10000), "NX"))
                 }
-                if let name = (object["$.name"] as? [Any])?.first as? String {
+                if let name = first("$.name") as? String {
                     updates.append(
                         RedisCommand("JSON.SET", key, "$.names", JSONValue.array([.string(name)]).serialized(), "NX"))
+                }
+                if headers != nil, let id = layout.id(fromDocumentKey: key),
+                    let location = StoredHeader.Location(
+                        id: id, size: first("$.size") as? Int, chunkSize: first("$.chunkSize") as? Int,
+                        headerLength: first("$.headerLength") as? Int), location.headerLength != nil
+                {
+                    located.append((key, location))
+                }
+            }
+            if let headers, !located.isEmpty {
+                for (entry, file) in zip(located, try headers(located.map(\.location))) {
+                    let fields = FileDocument.friendlyFields(
+                        of: file, name: "", size: entry.location.size, id: entry.location.id)
+                    for (member, value) in fields where Self.headerDerived.contains(member) {
+                        updates.append(RedisCommand("JSON.SET", entry.key, "$." + member, value.serialized(), "NX"))
+                    }
                 }
             }
             _ = try connection.pipeline(updates)
         }
     }
+
+    /// The document members schema 4 added, derived from the header.
+    static let headerDerived: Set<String> = ["accessionNumber", "referringPhysician"]
 
     /// A new index over existing documents fills in the background; until it is done a query
     /// would see only some of them. Waits until RediSearch reports the scan finished.

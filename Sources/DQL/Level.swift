@@ -49,7 +49,7 @@ public enum Level: String, Sendable, Hashable, CaseIterable {
     /// alone selects whole rows, so a row's counts can be taken from the matching instances.
     public var constantFields: Set<String> {
         let patient: Set<String> = ["patientId", "patient", "sex"]
-        let study: Set<String> = patient.union(["studyUid", "date", "year", "study"])
+        let study: Set<String> = patient.union(["studyUid", "date", "year", "study", "accession", "referrer"])
         let series: Set<String> = study.union([
             "seriesUid", "modality", "series", "protocol", "bodyPart", "manufacturer", "institution",
         ])
@@ -73,11 +73,13 @@ public enum Level: String, Sendable, Hashable, CaseIterable {
                 LevelColumn(.distinct("seriesUid", as: "numberOfSeries")), instances, size,
             ]
         case .studies:
-            return [first("studyUid"), first("date"), first("patientId"), first("patient"), first("study")]
-                .compactMap { $0 } + [
-                    LevelColumn(.values("modality", as: "modalities")),
-                    LevelColumn(.distinct("seriesUid", as: "numberOfSeries")), instances, size,
-                ]
+            return [
+                first("studyUid"), first("date"), first("patientId"), first("patient"), first("accession"),
+                first("study"), first("referrer"),
+            ].compactMap { $0 } + [
+                LevelColumn(.values("modality", as: "modalities")),
+                LevelColumn(.distinct("seriesUid", as: "numberOfSeries")), instances, size,
+            ]
         case .series:
             return [
                 first("seriesUid"), first("studyUid"), first("modality"), first("series"), first("protocol"),

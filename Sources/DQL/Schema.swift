@@ -119,6 +119,11 @@ public enum Schema {
         Field(
             "date", .date, path: "$.studyDate", attribute: "studyDate", sortable: true,
             "Study Date (0008,0020), as a date"),
+        Field(
+            "accession", .tag, path: "$.accessionNumber", collapsesWhitespace: true, "Accession Number (0008,0050)"),
+        Field(
+            "referrer", .tag, path: "$.referringPhysician", words: true, collapsesWhitespace: true,
+            "Referring Physician's Name (0008,0090)"),
         Field("year", .year, path: "$.studyYear", attribute: "studyYear", sortable: true, "year of the Study Date"),
         Field("modality", .tag, path: "$.modality", sortable: true, collapsesWhitespace: true, "Modality (0008,0060)"),
         Field(
@@ -158,6 +163,7 @@ public enum Schema {
         "seriesdescription": "series", "bodypartexamined": "bodyPart", "institutionname": "institution",
         "studyinstanceuid": "studyUid", "seriesinstanceuid": "seriesUid", "sopinstanceuid": "sopUid",
         "sopclassuid": "sopClass", "numberofframes": "frames", "sha256": "id", "filename": "name",
+        "accessionnumber": "accession", "referringphysicianname": "referrer", "referringphysician": "referrer",
     ]
 
     /// The field for a name, case-insensitive, aliases included.

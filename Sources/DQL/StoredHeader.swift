@@ -8,9 +8,9 @@ import RedisIO
 /// again in microseconds, with the same result as at load time (same bytes, same reader).
 /// `show` reads one; a statement about attributes the index does not hold reads a page of them
 /// at a time, in one pipeline, parsed on every core.
-enum StoredHeader {
+public enum StoredHeader {
     /// Where a stored file's header is: its id and the storage facts of its document.
-    struct Location: Sendable {
+    public struct Location: Sendable {
         var id: String
         var size: Int
         var chunkSize: Int

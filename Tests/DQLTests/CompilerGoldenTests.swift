@@ -59,7 +59,9 @@ import Testing
     static let studyReducers = [
         "GROUPBY", "1", "@studyUid", "REDUCE", "FIRST_VALUE", "1", "@studyDate", "AS", "date", "REDUCE", "FIRST_VALUE",
         "1", "@patientId", "AS", "patientId", "REDUCE", "FIRST_VALUE", "1", "@patient", "AS", "patient", "REDUCE",
-        "FIRST_VALUE", "1", "@study", "AS", "study", "REDUCE", "TOLIST", "1", "@modality", "AS", "modalities", "REDUCE",
+        "FIRST_VALUE", "1", "@accession", "AS", "accession", "REDUCE", "FIRST_VALUE", "1", "@study", "AS", "study",
+        "REDUCE", "FIRST_VALUE", "1", "@referrer", "AS", "referrer", "REDUCE", "TOLIST", "1", "@modality", "AS",
+        "modalities", "REDUCE",
         "COUNT_DISTINCT", "1", "@seriesUid", "AS", "numberOfSeries", "REDUCE", "COUNT", "0", "AS", "numberOfInstances",
         "REDUCE", "SUM", "1", "@size", "AS", "size",
     ]
@@ -111,6 +113,35 @@ import Testing
                 "FT.AGGREGATE", index, "-ismissing(@patientId)", "TIMEOUT", "10000", "GROUPBY", "1", "@patientId",
             ])
         #expect(patients[0].contains("numberOfStudies"))
+    }
+
+    @Test func showAStudyIsItsRowThenItsSeries() throws {
+        let commands = try argv("show study '1.2.3'")
+        #expect(commands.count == 4)
+        #expect(
+            commands[0] == ["FT.AGGREGATE", index, "(@studyUid:{$p0}) -ismissing(@studyUid)", "TIMEOUT", "10000"]
+                + Self.studyReducers + [
+                    "SORTBY", "4", "@date", "DESC", "@studyUid", "ASC", "MAX", "1000", "LIMIT", "0", "1000", "PARAMS",
+                    "2", "p0", "1.2.3", "DIALECT", "2",
+                ])
+        #expect(
+            commands[2].prefix(8) == [
+                "FT.AGGREGATE", index, "(@studyUid:{$p0}) -ismissing(@seriesUid)", "TIMEOUT", "10000", "GROUPBY", "1",
+                "@seriesUid",
+            ])
+        let series = try argv("show series '1.2.3.4'")
+        #expect(
+            series[2]
+                == search(
+                    "@seriesUid:{$p0}", params: ["p0", "1.2.3.4"],
+                    returning: ["name", "sopUid", "rows", "columns", "frames", "size"], sort: ["SORTBY", "name", "ASC"])
+        )
+        // `show study` alone is the file named study.
+        guard case .show(let lookup) = try compiler.compile("show study") else {
+            Issue.record("show study is not a file's show")
+            return
+        }
+        #expect(lookup.given == "study")
     }
 
     @Test func countAtALevelCountsDistinctKeys() throws {
@@ -197,7 +228,10 @@ import Testing
             ])
         #expect(
             try argv("index (0019,10a1)") == [
-                ["FT.ALTER", index, "SCHEMA", "ADD", "$.a.x001910A1", "AS", "a_x001910A1", "TAG", "INDEXEMPTY", "INDEXMISSING"]
+                [
+                    "FT.ALTER", index, "SCHEMA", "ADD", "$.a.x001910A1", "AS", "a_x001910A1", "TAG", "INDEXEMPTY",
+                    "INDEXMISSING",
+                ]
             ])
         let field = try #require(AttributeFields.field(named: "SliceThickness"))
         let indexed = IndexedAttributes.indexed(field)
@@ -205,14 +239,16 @@ import Testing
         #expect(
             try withIndex.compile("count where SliceThickness < 2").commands == [
                 [
-                    "FT.SEARCH", index, "@a_SliceThickness:[-inf ($p0]", "LIMIT", "0", "0", "TIMEOUT", "10000", "PARAMS",
+                    "FT.SEARCH", index, "@a_SliceThickness:[-inf ($p0]", "LIMIT", "0", "0", "TIMEOUT", "10000",
+                    "PARAMS",
                     "2", "p0", "2", "DIALECT", "2",
                 ]
             ])
         #expect(
             try withIndex.compile("find name, SliceThickness where SliceThickness = 1").commands == [
                 search(
-                    "@a_SliceThickness:[$p0 $p1]", params: ["p0", "1", "p1", "1"], returning: ["name", "a_SliceThickness"])
+                    "@a_SliceThickness:[$p0 $p1]", params: ["p0", "1", "p1", "1"],
+                    returning: ["name", "a_SliceThickness"])
             ])
     }
 

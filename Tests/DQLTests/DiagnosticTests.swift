@@ -116,13 +116,22 @@ import Testing
             ("delete studies⟦⟧", "DQL203", "expected 'where', found end of input"),
             ("find studies order by ⟦protocol⟧", "DQL215", "a study row has no column 'protocol'"),
             ("find patients ⟦studies⟧", "DQL215", "a patient row has no column 'studies'"),
-            ("find where ⟦PixelData⟧ is missing", "DQL216", "PixelData is bulk data (OB or OW): it has no value to compare or show"),
+            (
+                "find where ⟦PixelData⟧ is missing", "DQL216",
+                "PixelData is bulk data (OB or OW): it has no value to compare or show"
+            ),
             (
                 "find name, ⟦ReferencedImageSequence⟧", "DQL216",
                 "ReferencedImageSequence is a sequence (SQ): it has no value to compare or show"
             ),
-            ("index ⟦protocol⟧", "DQL217", "'protocol' is one of dql's own fields, always indexed; index takes other attributes"),
-            ("unindex ⟦PatientID⟧", "DQL217", "'patientId' is one of dql's own fields, always indexed; unindex takes other attributes"),
+            (
+                "index ⟦protocol⟧", "DQL217",
+                "'protocol' is one of dql's own fields, always indexed; index takes other attributes"
+            ),
+            (
+                "unindex ⟦PatientID⟧", "DQL217",
+                "'patientId' is one of dql's own fields, always indexed; unindex takes other attributes"
+            ),
             ("find where ⟦SliceThicknes⟧ < 2", "DQL208", "unknown field 'SliceThicknes'"),
             ("find where ⟦ImageType < 2⟧", "DQL308", "'<' compares numbers and dates; 'ImageType' is text"),
             ("find where SliceThickness = ⟦'thin'⟧", "DQL309", "'SliceThickness' is a number; 'thin' is not"),

@@ -105,6 +105,40 @@ import Testing
         #expect(try executor.run("count where year = 2019") == [.count(1)])
     }
 
+    /// Documents written before schema 4 lack the study's accession number and referring
+    /// physician: they gain them from their stored headers when the index is brought up to
+    /// date, and study rows show them.
+    @Test func schemaThreeDocumentsGainTheirStudyAttributesFromTheirHeaders() throws {
+        let connection = try TestRedis.connection()
+        let layout = Self.layout()
+        defer { Self.dropAll(layout, connection) }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-schema4-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try ProjectScripts.generateArchive(
+            directory,
+            ["--patients", "1", "--studies", "2", "--series", "1", "--instances", "2", "--rows", "8", "--cols", "8"])
+        let pool = RedisPool(try TestRedis.configuration())
+        defer { pool.close() }
+        _ = try Executor(client: RedisClient(pool: pool), layout: layout).run("load '\(directory.path)' recursive")
+        // As schema 3 wrote them.
+        try connection.scan(matching: RedisConnection.globEscaped(layout.documentPrefix) + "*") { keys in
+            for key in keys {
+                try connection.call("JSON.DEL", key, "$.accessionNumber")
+                try connection.call("JSON.DEL", key, "$.referringPhysician")
+            }
+        }
+        try connection.call("SET", IndexManager(layout: layout).versionKey, "3")
+        let executor = Executor(client: RedisClient(pool: pool), layout: layout)
+        #expect(try executor.run("count where referrer = 'Doe^John'") == [.count(4)])
+        guard case .rows(let studies) = try executor.run("find studies accession, referrer order by accession").first
+        else {
+            Issue.record("no study rows")
+            return
+        }
+        #expect(studies.rows == [["AP0000000", "Doe^John"], ["AP0000001", "Doe^John"]])
+    }
+
     @Test func aLargeNewFileUploadsWhileHashingAndEndsUpUnderItsId() throws {
         let connection = try TestRedis.connection()
         let layout = Self.layout()
