@@ -173,20 +173,9 @@ extension Executor {
         return values.map { display(field, [field.attribute: $0]) ?? $0 }.joined(separator: "\\")
     }
 
-    /// Sorting values of one field: numbers as numbers, text by its UTF-8 bytes (the first
-    /// value of several), missing values last in either direction.
+    /// Sorting values of one field (see ``ValueOrder``), by the first value of several.
     static func precedes(_ a: [String], _ b: [String], _ field: Field, _ direction: SortOrder) -> Bool {
-        guard let left = a.first else { return false }
-        guard let right = b.first else { return true }
-        let ascending: Bool
-        if field.kind != .tag, let x = RowFilter.number(left), let y = RowFilter.number(right) {
-            if x == y { return false }
-            ascending = x < y
-        } else {
-            if left == right { return false }
-            ascending = left.utf8.lexicographicallyPrecedes(right.utf8)
-        }
-        return direction == .ascending ? ascending : !ascending
+        ValueOrder.precedes(a.first, b.first, numeric: field.kind != .tag, direction) ?? false
     }
 
     /// `count [by …]` over the scanned files: files, or distinct keys of the level, per group.
@@ -204,30 +193,21 @@ extension Executor {
             groups[groupBy.map { displayValues($0, file.values(of: $0)) }, default: []].append(file)
         }
         var rows = groups.map { (values: $0.key, count: counted($0.value)) }
-        let byValues: ([String?], [String?]) -> Bool = { a, b in
-            for (x, y) in zip(a, b) where x != y {
-                guard let x else { return false }
-                guard let y else { return true }
-                return x.utf8.lexicographicallyPrecedes(y.utf8)
-            }
-            return false
+        // By the count (largest first) or the field asked for, then by the values.
+        func byValues(_ a: [String?], _ b: [String?]) -> [(a: String?, b: String?, numeric: Bool, direction: SortOrder)]
+        {
+            zip(groupBy, zip(a, b)).map { ($1.0, $1.1, $0.kind != .tag, .ascending) }
         }
-        switch order {
-        case .field(let reference, let direction):
-            let column = groupBy.firstIndex(of: reference.field) ?? 0
-            rows.sort { a, b in
-                let x = a.values[column].map { [$0] } ?? []
-                let y = b.values[column].map { [$0] } ?? []
-                if x == y { return byValues(a.values, b.values) }
-                return precedes(x, y, reference.field, direction)
+        rows.sort { x, y in
+            var keys: [(a: String?, b: String?, numeric: Bool, direction: SortOrder)] = []
+            switch order {
+            case .field(let reference, let direction):
+                let column = groupBy.firstIndex(of: reference.field) ?? 0
+                keys = [(x.values[column], y.values[column], reference.field.kind != .tag, direction)]
+            case .count(let direction): keys = [(String(x.count), String(y.count), true, direction)]
+            case nil: keys = [(String(x.count), String(y.count), true, .descending)]
             }
-        case .count(let direction):
-            rows.sort {
-                $0.count != $1.count
-                    ? (direction == .ascending) == ($0.count < $1.count) : byValues($0.values, $1.values)
-            }
-        case nil:
-            rows.sort { $0.count != $1.count ? $0.count > $1.count : byValues($0.values, $1.values) }
+            return ValueOrder.precedes(keys + byValues(x.values, y.values))
         }
         let total = rows.count
         if let limit { rows = Array(rows.prefix(limit)) }

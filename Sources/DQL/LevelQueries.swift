@@ -120,29 +120,12 @@ extension Executor {
         Set(plan.level.columns.filter(\.isNumeric).map { $0.property(key: plan.key) })
     }
 
-    /// Whether row `a` comes before row `b`: numbers as numbers, text by its UTF-8 bytes,
-    /// missing values last.
+    /// Whether row `a` comes before row `b` by the sort keys (see ``ValueOrder``).
     static func precedes(
         _ a: [String: String], _ b: [String: String], by keys: [(property: String, order: SortOrder)],
         numeric: Set<String>
     ) -> Bool {
-        for (property, order) in keys {
-            let left = a[property]
-            let right = b[property]
-            if left == right { continue }
-            guard let left else { return false }
-            guard let right else { return true }
-            let ascending: Bool
-            if numeric.contains(property), let x = Double(left), let y = Double(right), x != y {
-                ascending = x < y
-            } else if left.utf8.elementsEqual(right.utf8) {
-                continue
-            } else {
-                ascending = left.utf8.lexicographicallyPrecedes(right.utf8)
-            }
-            return order == .ascending ? ascending : !ascending
-        }
-        return false
+        ValueOrder.precedes(keys.map { (a[$0.property], b[$0.property], numeric.contains($0.property), $0.order) })
     }
 
     /// A column's value in an aggregate row, as rows show it.

@@ -17,8 +17,10 @@ import Testing
     static let keywords = [
         "SliceThickness", "PixelSpacing", "KVP", "WindowCenter", "InstanceNumber", "SeriesNumber", "SamplesPerPixel",
         "BitsStored", "PixelRepresentation", "SingleCollimationWidth", "AcquisitionDate", "PatientBirthDate",
-        "StudyTime", "AcquisitionTime", "ReferringPhysicianName", "OperatorsName", "ImageType",
-        "PhotometricInterpretation", "AccessionNumber", "StationName", "FrameOfReferenceUID", "(0009,1027)",
+        "StudyTime", "AcquisitionTime", "NameOfPhysiciansReadingStudy", "OperatorsName", "ImageType",
+        "PhotometricInterpretation", "StudyID", "SoftwareVersions", "StationName", "FrameOfReferenceUID", "(0009,1027)",
+        // Attributes that are dql's own fields (study attributes of schema 4): always indexed.
+        "AccessionNumber", "ReferringPhysicianName",
     ]
 
     struct Setup {
@@ -61,7 +63,10 @@ import Testing
         let executor = setup.executor
         for keyword in Self.keywords {
             let field = try #require(AttributeFields.field(named: keyword), "\(keyword)")
-            let key = try #require(field.tag).description.filter(\.isHexDigit).uppercased()
+            let friendly = field.tag == nil
+            let tag = try #require(
+                field.tag ?? AttributeFields.friendlyFieldNames.first { $0.value == field.name }?.key)
+            let key = tag.description.filter(\.isHexDigit).uppercased()
             var expected: [String: [String]] = [:]
             for (id, elements) in setup.elements {
                 expected[id] = Self.expected(field, elements[key])
@@ -87,8 +92,8 @@ import Testing
                     "\(keyword) = '\(common.replacingOccurrences(of: "'", with: "''").replacingOccurrences(of: "\\", with: "\\\\"))'"
                 matching = Set(expected.filter { $0.value.contains { $0.lowercased() == common.lowercased() } }.keys)
             }
-            for phase in ["headers", "index"] {
-                if phase == "index" { _ = try executor.run("index \(keyword)") }
+            for phase in friendly ? ["index"] : ["headers", "index"] {
+                if phase == "index" && !friendly { _ = try executor.run("index \(keyword)") }
                 guard case .rows(let found) = try executor.run("find id, \(keyword)").first else {
                     Issue.record("find id, \(keyword)")
                     continue
@@ -109,6 +114,7 @@ import Testing
                 }
                 #expect(count == all.total && count >= matching.count, "count where \(literal) (\(phase))")
             }
+            if friendly { continue }
             _ = try executor.run("unindex \(keyword)")
             #expect(try ids(setup, "find id where \(literal)") == matching, "\(literal) after unindex")
         }
