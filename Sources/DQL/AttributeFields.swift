@@ -19,6 +19,8 @@ public enum AttributeFields {
         } else {
             return nil
         }
+        // Items and their delimiters are not attributes.
+        if tag.group == 0xFFFE { return nil }
         if let friendly = friendlyFieldNames[tag] { return Schema.field(named: friendly) }
         return field(for: tag)
     }
@@ -78,6 +80,7 @@ public enum AttributeFields {
         }
         names[DicomTag(0x0008, 0x0020)] = "date"
         names[DicomTag(0x0028, 0x0008)] = "frames"
+        names[DicomTag(0x0002, 0x0010)] = "transferSyntax"
         return names
     }()
 }

@@ -44,7 +44,9 @@ public struct Compiler: Sendable {
             plan.search.existingFiles = find.existingFiles
             return .scan(plan)
         case .find(let find): return .find(try searchPlan(find))
-        case .count(let count) where !Self.isIndexed(count.condition) || count.groupBy.contains { !$0.field.isIndexed }:
+        // Groups of an attribute (several values, which the server cannot group as one) are
+        // counted by dql, indexed or not.
+        case .count(let count) where !Self.isIndexed(count.condition) || count.groupBy.contains { $0.field.tag != nil }:
             try checkGroups(count)
             return .scan(
                 try scanPlan(
@@ -95,16 +97,28 @@ public struct Compiler: Sendable {
     /// The columns `find` shows.
     func columns(of find: FindStatement) throws(DQLError) -> [Field] {
         switch find.projection {
-        case .defaultColumns: Schema.defaultColumns.compactMap(Schema.field(named:))
-        case .all: Schema.fields
-        case .fields(let references): references.map(\.field)
+        case .defaultColumns: return Schema.defaultColumns.compactMap(Schema.field(named:))
+        case .all: return Schema.fields
+        case .fields(let references):
+            try Self.distinct(references.map { ($0.field.name, $0.range) })
+            return references.map(\.field)
+        }
+    }
+
+    /// A column named twice is an error at its second place.
+    static func distinct(_ columns: [(name: String, range: SourceRange)]) throws(DQLError) {
+        var seen: Set<String> = []
+        for column in columns where !seen.insert(column.name).inserted {
+            throw DQLError(.columnTwice(column.name), at: column.range)
         }
     }
 
     /// Whether a `find` of files needs the stored headers: an attribute the index does not
     /// hold in its condition, columns or order.
     static func readsHeaders(_ find: FindStatement) -> Bool {
-        if !isIndexed(find.condition) || find.order.map({ !$0.field.field.isIndexed }) == true { return true }
+        // An attribute may hold several values, which the server cannot sort: dql orders by
+        // attributes itself, indexed or not, as it does from the headers.
+        if !isIndexed(find.condition) || find.order.map({ $0.field.field.tag != nil }) == true { return true }
         if case .fields(let references) = find.projection { return references.contains { !$0.field.isIndexed } }
         return false
     }
@@ -180,6 +194,7 @@ public struct Compiler: Sendable {
     func levelPlan(_ find: FindStatement) throws(DQLError) -> LevelPlan {
         let level = find.level
         let key = level.keyField ?? Schema.fields[0]
+        try Self.distinct((find.levelColumns ?? []).map { ($0.column.name, $0.range) })
         let query = try levelQuery(find.condition, level: level)
         var sortKeys: [(property: String, order: SortOrder)] = []
         if let order = find.levelOrder {
@@ -190,8 +205,10 @@ public struct Compiler: Sendable {
             }
         }
         if !sortKeys.contains(where: { $0.property == key.attribute }) { sortKeys.append((key.attribute, .ascending)) }
-        let constant = level.constantFields
-        let wholeRows = find.condition.map { $0.fields.allSatisfy { constant.contains($0.name) } } ?? true
+        // Only a condition on the level's own key selects whole rows for certain: attributes
+        // that should be the same for a study's instances need not be (a Study Instance UID
+        // reused for two patients), and a row must still count all of its instances.
+        let wholeRows = find.condition.map { $0.fields.allSatisfy { $0 == key } } ?? true
         let scan =
             Self.isIndexed(find.condition)
             ? nil

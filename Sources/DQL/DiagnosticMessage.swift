@@ -36,6 +36,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
     case attributeWithoutValue(String, vr: String)
     /// `index protocol`: one of dql's own fields, which are always indexed.
     case ownField(String, unindex: Bool)
+    /// `find date, StudyDate`: one column named twice.
+    case columnTwice(String)
 
     // MARK: Compiler
     case groupedTwice(field: String)
@@ -146,6 +148,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .noSuchLevelColumn: "DQL215"
         case .attributeWithoutValue: "DQL216"
         case .ownField: "DQL217"
+        case .columnTwice: "DQL218"
         case .groupedTwice: "DQL301"
         case .orderByUngrouped: "DQL302"
         case .betweenOnText: "DQL303"
@@ -204,6 +207,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .nestingTooDeep(let limit): "the condition nests deeper than \(limit) levels"
         case .tooManyValues(let limit): "the statement has more than \(limit) values"
         case .noSuchLevelColumn(let name, let level, _, _): "a \(level) row has no column '\(excerpt(name))'"
+        case .columnTwice(let name): "'\(excerpt(name))' is a column twice"
         case .ownField(let name, let unindex):
             "'\(excerpt(name))' is one of dql's own fields, always indexed; \(unindex ? "unindex" : "index") takes other attributes"
         case .attributeWithoutValue(let name, let vr):
@@ -304,7 +308,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
             "`find name where name like '\(excerpt(String(name.prefix(3)).replacingOccurrences(of: "'", with: "''")))*'` lists the names that start the same way"
         case .noData: "`load` files first, or check --prefix (or $DQL_PREFIX)"
         case .cannotWrite(_, _, let prefix, _):
-            "load, delete and vacuum need an account that may write under the prefix: check --prefix, or `dql acl writer --prefix \(excerpt(prefix))` prints the rules for one"
+            "load and delete need an account that may write under the prefix (index, unindex and vacuum an owner's): check --prefix, or `dql acl writer --prefix \(excerpt(prefix))` prints the rules for one"
         case .notPermitted(_, _, _, _, let need): need
         case .queryTimedOut: "nothing partial was shown; `set timeout` raises the limit, or narrow the query"
         case .patternTooBroad:

@@ -200,7 +200,7 @@ public final class Executor: @unchecked Sendable {
     /// attribute, writes documents, or lists the fields.
     static func usesAttributes(_ statement: Statement) -> Bool {
         switch statement {
-        case .load, .fields, .index, .unindex: return true
+        case .fields, .index, .unindex: return true
         case .explain(let inner): return usesAttributes(inner)
         default:
             var names = false
@@ -329,7 +329,6 @@ public final class Executor: @unchecked Sendable {
         loader.replicas = settings.replicas
         loader.durabilityTimeoutMilliseconds = settings.timeoutMilliseconds
         loader.compiler = compiler
-        loader.attributes = attributes.written
         return try loader.load(path: statement.path, recursive: statement.recursive, client: client, context: context)
     }
 

@@ -47,7 +47,7 @@ public struct FileDocument: Sendable {
         self.headerLength = file.headerLength
         self.fields = Self.friendlyFields(of: file, name: name, size: size, id: id)
         self.attributes = attributes.compactMap { field in
-            IndexedAttributes.documentValue(field, file.dataset).map { (String(field.documentKey.dropFirst(2)), $0) }
+            IndexedAttributes.documentValue(field, file).map { (String(field.documentKey.dropFirst(2)), $0) }
         }
     }
 

@@ -117,7 +117,7 @@ extension Executor {
                     values[field.name] =
                         field.isIndexed
                         ? Self.storedValues(document.attributes[field.attribute])
-                        : Self.headerValues(field, headers[index]?.dataset)
+                        : Self.headerValues(field, headers[index])
                 }
                 let file = ScannedFile(id: ids[index], values: values)
                 if filter?.matches({ file.values(of: $0) }) ?? true { matched.append(file) }
@@ -153,8 +153,10 @@ extension Executor {
     /// An attribute's values in a header (top level): text as DICOM writes it, whitespace
     /// runs collapsed, empty values left out; numbers as numbers (`0.8000` is 0.8, as the
     /// index holds it once indexed); dates as YYYYMMDD.
-    static func headerValues(_ field: Field, _ dataset: DataSet?) -> [String] {
-        guard let tag = field.tag, let element = dataset?[tag] else { return [] }
+    static func headerValues(_ field: Field, _ file: DicomFile?) -> [String] {
+        guard let tag = field.tag, let file else { return [] }
+        // File meta information (group 0002) is kept apart from the data set.
+        guard let element = tag.group == 0x0002 ? file.meta[tag] : file.dataset[tag] else { return [] }
         return normalizedValues(field, element.strings)
     }
 
@@ -173,9 +175,13 @@ extension Executor {
         return values.map { display(field, [field.attribute: $0]) ?? $0 }.joined(separator: "\\")
     }
 
-    /// Sorting values of one field (see ``ValueOrder``), by the first value of several.
+    /// Sorting values of one field (see ``ValueOrder``): by the first value of several, then by
+    /// all of them.
     static func precedes(_ a: [String], _ b: [String], _ field: Field, _ direction: SortOrder) -> Bool {
-        ValueOrder.precedes(a.first, b.first, numeric: field.kind != .tag, direction) ?? false
+        ValueOrder.precedes(a.first, b.first, numeric: field.kind != .tag, direction)
+            ?? ValueOrder.precedes(
+                a.isEmpty ? nil : a.joined(separator: "\\"), b.isEmpty ? nil : b.joined(separator: "\\"),
+                numeric: false, direction) ?? false
     }
 
     /// `count [by …]` over the scanned files: files, or distinct keys of the level, per group.

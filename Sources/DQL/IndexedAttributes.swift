@@ -78,8 +78,8 @@ public struct IndexedAttributes: Sendable, Equatable {
 
     /// The value written into a document for an attribute of a header: a string or a number,
     /// or an array of several; nil when the header has none.
-    static func documentValue(_ field: Field, _ dataset: DataSet) -> JSONValue? {
-        let values = Executor.headerValues(field, dataset)
+    static func documentValue(_ field: Field, _ file: DicomFile) -> JSONValue? {
+        let values = Executor.headerValues(field, file)
         let json: [JSONValue] = values.compactMap { value in
             switch field.kind {
             case .tag: return .string(value)

@@ -69,6 +69,14 @@ final class LeaseKeeper: @unchecked Sendable {
         return claims
     }
 
+    /// Holds `key` (set to this statement's token, renewed with the claims) until ``stop``: a
+    /// marker that the statement is running.
+    func hold(_ key: String) throws {
+        _ = try client.call(RedisCommand("SET", key, token, "EX", String(seconds)), routedBy: key).checked()
+        condition.withLock { _ = held.insert(key) }
+        startRenewing()
+    }
+
     /// Writes each document (NX) and gives its claim back, while the claim is ours, in one
     /// round trip: per document, 1 written, 0 another load's document was there, -1 the claim
     /// was lost, or the server's error for it (the claim then stays, for ``release(_:)``).

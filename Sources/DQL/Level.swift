@@ -44,23 +44,6 @@ public enum Level: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// The fields whose value is the same for every instance of a row of the level: its own
-    /// attributes and those of the levels above (a study's patient). A condition on these
-    /// alone selects whole rows, so a row's counts can be taken from the matching instances.
-    public var constantFields: Set<String> {
-        let patient: Set<String> = ["patientId", "patient", "sex"]
-        let study: Set<String> = patient.union(["studyUid", "date", "year", "study", "accession", "referrer"])
-        let series: Set<String> = study.union([
-            "seriesUid", "modality", "series", "protocol", "bodyPart", "manufacturer", "institution",
-        ])
-        switch self {
-        case .patients: return patient
-        case .studies: return study
-        case .series: return series
-        case .instances: return Set(Schema.fields.map(\.name))
-        }
-    }
-
     /// The columns a row of the level has, in the order `find` shows them.
     public var columns: [LevelColumn] {
         func first(_ name: String) -> LevelColumn? { Schema.field(named: name).map { LevelColumn(.first($0)) } }

@@ -232,6 +232,13 @@ public struct Lexer {
                 advance()
             }
         }
+        // A UID written bare (`show study 1.2.840.113619.2.5`): digits in three or more parts.
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count >= 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && Int($0) != nil }),
+            !text.hasPrefix("-")
+        {
+            return token(.word(text), from: start)
+        }
         guard let parsed = Double(text), text.filter({ $0 == "." }).count <= 1 else {
             throw DQLError(.invalidNumber(text), at: SourceRange(start, location))
         }

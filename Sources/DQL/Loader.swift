@@ -12,8 +12,9 @@ public struct Loader: Sendable {
     public var transfer: ChunkTransfer
     /// Builds the size lookup (the same settings as the statement's).
     public var compiler: Compiler
-    /// Attributes added to the index (`index KEYWORD`), written into each new document.
-    public var attributes: [Field] = []
+    /// Attributes added to the index (`index KEYWORD`), written into each new document; a
+    /// `load` statement reads them from the server when it starts.
+    var attributes: [Field] = []
 
     /// Seconds a load's lease lasts unrenewed (see ``LoadLease``).
     public var leaseSeconds = StorageLayout.loadingLeaseSeconds
@@ -58,10 +59,23 @@ public struct Loader: Sendable {
         report.hidden = walk.hidden
         report.subdirectoriesLeft = walk.subdirectoriesLeft
         let keeper = LeaseKeeper(client: client, seconds: leaseSeconds)
+        // Marked as running before the attributes to write are read (see `loadRunKey`).
+        let attributes: [Field]
+        do {
+            try keeper.hold(layout.loadRunKey(token: keeper.token))
+            attributes = try client.withConnection(routedBy: layout.metadataRoutingKey) {
+                try IndexedAttributes.read($0, layout: layout).written
+            }
+        } catch let error as RedisError {
+            // Refused (NOPERM, OOM, READONLY) or cut off before any file: the load stops there.
+            keeper.stop(releasing: !error.isConnectionFailure)
+            report.interruption = .connection(error)
+            report.elapsed = clock.now - started
+            return report
+        }
         let profile = context.profile
         let chunkSize = transfer.chunkSize
         let loadedAt = Int(Date().timeIntervalSince1970)
-        let attributes = self.attributes
         let pipeline = LoadPipeline(
             files: walk.files, largeThreshold: overlapThreshold, checksum: { profile.add($0, to: .checksum) },
             document: { file in
@@ -81,8 +95,10 @@ public struct Loader: Sendable {
             if !repairs.isEmpty, case .loaded = outcome { report.repaired.append((path, repairs)) }
             context.activity.finishFile()
         }
+        var alone = self
+        alone.attributes = attributes
         func loadAlone(_ path: String) throws {
-            let (outcome, repairs) = try loadReporting(file: path, client: client, context: context)
+            let (outcome, repairs) = try alone.loadReporting(file: path, client: client, context: context)
             record(outcome, repairs, path: path)
         }
         items: while let item = pipeline.next() {

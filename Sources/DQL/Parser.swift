@@ -260,6 +260,13 @@ public struct Parser {
             start.offset += 1 + text.prefix(error.offset).utf8.count
             let range = start < token.range.end ? SourceRange(start, start) : token.range
             if let name = error.unknownField {
+                // Layouts name dql's own fields, which every document holds.
+                if let attribute = AttributeFields.field(named: name), attribute.tag != nil {
+                    throw DQLError(
+                        .invalidFetchLayout(
+                            "a layout names dql's own fields (`fields` lists them); \(attribute.name) is an attribute of the header"
+                        ), at: range)
+                }
                 let best = Suggestion.closest(to: name, among: Schema.fieldNames)
                 throw DQLError(.unknownField(name, suggestion: best.flatMap(Schema.field(named:))?.name), at: range)
             }

@@ -27,8 +27,9 @@ public enum StatementResult: Sendable, Equatable {
     case fields([FieldSummary])
     /// `stats`: what is stored.
     case stats(StoreStats)
-    /// `index KEYWORD`: the files walked and how many of them have a value.
-    case attributeIndexed(String, files: Int, values: Int)
+    /// `index KEYWORD`: the files walked and how many of them have a value; `again` when it
+    /// was indexed already (and was filled in again).
+    case attributeIndexed(String, files: Int, values: Int, again: Bool = false)
     /// `unindex KEYWORD`: the files it was taken out of.
     case attributeUnindexed(String, files: Int, wasIndexed: Bool)
 }

@@ -41,6 +41,11 @@ public struct StorageLayout: Sendable, Hashable {
     /// It shares the documents' `{m}` slot, so one EXISTS asks about both on a cluster too.
     public func loadingKey(id: String) -> String { "\(prefix):{m}:loading:\(id)" }
 
+    /// Present (with an expiry, renewed) while a load statement runs, from before it reads the
+    /// record of indexed attributes until its last document: `index` waits for the loads that
+    /// began before it, whose documents lack the new attribute, then fills those in too.
+    public func loadRunKey(token: String) -> String { "\(prefix):{m}:loadrun:\(token)" }
+
     /// The key that routes metadata commands (documents, index, leases) on a cluster: every
     /// one of them is in the `{m}` slot.
     public var metadataRoutingKey: String { indexName }

@@ -8,13 +8,18 @@ enum ValueOrder {
         guard let a else { return false }
         guard let b else { return true }
         let ascending: Bool
-        if numeric, let x = RowFilter.number(a), let y = RowFilter.number(b) {
+        // Several values (`10\\10`) sort by the first.
+        if numeric, let x = RowFilter.number(first(a)), let y = RowFilter.number(first(b)) {
             if x == y { return nil }
             ascending = x < y
         } else {
             ascending = a.utf8.lexicographicallyPrecedes(b.utf8)
         }
         return direction == .ascending ? ascending : !ascending
+    }
+
+    private static func first(_ value: String) -> String {
+        value.firstIndex(of: "\\").map { String(value[..<$0]) } ?? value
     }
 
     /// Whether `a` comes before `b` by the first of the keys on which they differ.

@@ -24,7 +24,9 @@ enum ResultRenderer {
                     data: "{\"row\":" + head.data.trimmingCharacters(in: .newlines) + ",\"below\":"
                         + below.data.trimmingCharacters(in: .newlines) + "}\n", notes: head.notes + below.notes)
             }
-            return RenderedResult(data: head.data + "\n" + below.data, notes: head.notes + below.notes)
+            // A blank line between the two tables; NDJSON and CSV go on line after line.
+            let separator = style.format == .table ? "\n" : ""
+            return RenderedResult(data: head.data + separator + below.data, notes: head.notes + below.notes)
         case .fetched(let files): return fetched(files, style: style)
         case .loaded(let report): return loaded(report, style: style)
         case .deleted(let count, let declined):
@@ -49,7 +51,7 @@ enum ResultRenderer {
         case .explained(let commands, let serverPlan, let steps):
             return explained(commands, serverPlan, steps: steps, style: style)
         case .settingChanged: return RenderedResult()
-        case .attributeIndexed(let name, let files, let values):
+        case .attributeIndexed(let name, let files, let values, let again):
             var rendered = keyValues(
                 [
                     ("indexed", .string(name)), ("files", .integer(Int64(files))),

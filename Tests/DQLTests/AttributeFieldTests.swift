@@ -92,6 +92,9 @@ import Testing
                     "\(keyword) = '\(common.replacingOccurrences(of: "'", with: "''").replacingOccurrences(of: "\\", with: "\\\\"))'"
                 matching = Set(expected.filter { $0.value.contains { $0.lowercased() == common.lowercased() } }.keys)
             }
+            // What order by and count by give, by phase: the same from headers and from the index.
+            var sorted: [String: [String?]] = [:]
+            var grouped: [String: [[String?]: Int]] = [:]
             for phase in friendly ? ["index"] : ["headers", "index"] {
                 if phase == "index" && !friendly { _ = try executor.run("index \(keyword)") }
                 guard case .rows(let found) = try executor.run("find id, \(keyword)").first else {
@@ -113,6 +116,19 @@ import Testing
                     continue
                 }
                 #expect(count == all.total && count >= matching.count, "count where \(literal) (\(phase))")
+                if case .rows(let ordered) = try executor.run("find \(keyword) order by \(keyword) desc").first {
+                    sorted[phase] = ordered.rows.map { $0[0] }
+                }
+                if case .groups(let groups) = try executor.run("count by \(keyword)").first {
+                    grouped[phase] = Dictionary(uniqueKeysWithValues: groups.rows.map { ($0.values, $0.count) })
+                }
+            }
+            #expect(sorted["headers"] == nil || sorted["headers"] == sorted["index"], "order by \(keyword)")
+            #expect(grouped["headers"] == nil || grouped["headers"] == grouped["index"], "count by \(keyword)")
+            // Several values sort by the first, as numbers for a number.
+            if field.kind == .numeric, let values = sorted["index"] {
+                let firsts = values.compactMap { $0?.split(separator: "\\").first.flatMap { Double($0) } }
+                #expect(firsts == firsts.sorted(by: >), "order by \(keyword) desc")
             }
             if friendly { continue }
             _ = try executor.run("unindex \(keyword)")

@@ -66,19 +66,25 @@ import Testing
         "REDUCE", "SUM", "1", "@size", "AS", "size",
     ]
 
-    @Test func findStudiesOfAPatientIsOneAggregate() throws {
-        let query = "(@patientId:{$p0}) -ismissing(@studyUid)"
+    @Test func findStudiesByTheirKeyIsOneAggregate() throws {
+        let query = "(@studyUid:{$p0}) -ismissing(@studyUid)"
         #expect(
-            try argv("find studies where patientId = 'P1' limit 10") == [
+            try argv("find studies where studyUid = '1.2' limit 10") == [
                 ["FT.AGGREGATE", index, query, "TIMEOUT", "10000"] + Self.studyReducers + [
                     "SORTBY", "4", "@date", "DESC", "@studyUid", "ASC", "MAX", "10", "LIMIT", "0", "10", "PARAMS", "2",
-                    "p0", "P1", "DIALECT", "2",
+                    "p0", "1.2", "DIALECT", "2",
                 ],
                 [
                     "FT.AGGREGATE", index, query, "TIMEOUT", "10000", "GROUPBY", "0", "REDUCE", "COUNT_DISTINCT", "1",
-                    "@studyUid", "AS", "total", "PARAMS", "2", "p0", "P1", "DIALECT", "2",
+                    "@studyUid", "AS", "total", "PARAMS", "2", "p0", "1.2", "DIALECT", "2",
                 ],
             ])
+        // A patient's studies: keys first (a study UID may be reused for another patient).
+        guard case .findLevel(let plan) = try compiler.compile("find studies where patientId = 'P1'") else {
+            Issue.record("not a level find")
+            return
+        }
+        #expect(!plan.selectsWholeRows)
     }
 
     @Test func findStudiesByAnInstanceConditionReadsKeysThenRows() throws {
@@ -172,8 +178,7 @@ import Testing
             Issue.record("not a delete of series")
             return
         }
-        // Modality is an attribute of the series: its rows are whole.
-        #expect(plan.level == .series && plan.selectsWholeRows)
+        #expect(plan.level == .series && !plan.selectsWholeRows)
         #expect(
             plan.keysCommand(offset: 0, count: 1000) == [
                 "FT.AGGREGATE", index, "(@modality:{$p0}) -ismissing(@seriesUid)", "TIMEOUT", "10000", "GROUPBY", "1",

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import RedisIO
 import TestSupport
@@ -238,4 +239,89 @@ import Testing
         #expect(try Self.count(executor, "count") == before - theirs.count)
         #expect(try Self.count(executor, "count studies where patientId = '\(patient)'") == 0)
     }
+
+    /// A Study Instance UID reused for two patients: a study row found by one patient still
+    /// counts all of the study's instances, and `fetch` and `delete` take exactly those, no
+    /// more than the row said.
+    @Test func aStudyOfTwoPatientsIsShownWholeSoDeleteTakesWhatFindShowed() throws {
+        let setup = try Self.setUp(corpus: false)
+        defer { Self.tearDown(setup) }
+        let executor = setup.executor
+        let victim = try #require(setup.instances.first { $0.value("patientId") == "P000000" })
+        let study = try #require(victim.value("studyUid"))
+        // A copy of one of the study's files with another Patient ID (same length, patched in
+        // its (0010,0020) LO element).
+        let source = try #require(
+            FileManager.default.enumerator(atPath: setup.directory.path)?.compactMap { $0 as? String }.first {
+                $0.hasSuffix(".dcm")
+                    && (try? Data(contentsOf: setup.directory.appendingPathComponent($0)))
+                        .map { SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined() == victim.id } == true
+            })
+        var bytes = [UInt8](try Data(contentsOf: setup.directory.appendingPathComponent(source)))
+        let element: [UInt8] = [0x10, 0x00, 0x20, 0x00] + Array("LO".utf8)
+        let at = try #require(
+            bytes.indices.first {
+                bytes[$0...].starts(with: element) && bytes[($0 + 8)...].starts(with: Array("P000000".utf8))
+            })
+        bytes.replaceSubrange((at + 8)..<(at + 15), with: Array("Q999999".utf8))
+        let other = setup.directory.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        try Data(bytes).write(to: other.appendingPathComponent("shared.dcm"))
+        _ = try executor.run("load '\(other.path)'")
+
+        let all = setup.instances.filter { $0.value("studyUid") == study }.count + 1
+        let found = try Self.found(executor, "find studies studyUid, numberOfInstances where patientId = 'Q999999'")
+        #expect(found.rows == [[study, String(all)]])
+        guard case .deleted(let deleted, _) = try executor.run("delete studies where patientId = 'Q999999'").first
+        else {
+            Issue.record("no delete")
+            return
+        }
+        #expect(deleted == all)
+        #expect(try Self.count(executor, "count studies where studyUid = '\(study)'") == 0)
+    }
+
+    /// `index` while a load that began before it is still writing: that load's documents lack
+    /// the attribute, so index waits for it and fills them in before any shell trusts the index.
+    @Test func indexWaitsForLoadsThatBeganBeforeItAndFillsTheirFilesIn() throws {
+        let setup = try Self.setUp(corpus: false)
+        defer { Self.tearDown(setup) }
+        let executor = setup.executor
+        let layout = executor.layout
+        let id = try #require(try Self.rows(executor, "find id limit 1").first?[0] ?? nil)
+        let marker = layout.loadRunKey(token: "earlier-\(UUID().uuidString)")
+        try setup.pool.withConnection { _ = try $0.call("SET", marker, "x", "EX", "30") }
+        // The earlier load writes one more document, without the attribute, after index has
+        // walked the documents once, then ends.
+        let pool = setup.pool
+        let writer = Thread {
+            usleep(700_000)
+            try? pool.withConnection { connection in
+                _ = try connection.call("JSON.DEL", layout.documentKey(id: id), "$.a")
+                _ = try connection.call("DEL", marker)
+            }
+        }
+        writer.start()
+        let notes = Notes()
+        let context = StatementContext(note: { notes.add($0) })
+        guard
+            case .attributeIndexed(_, _, let values, _) = try executor.execute(
+                try Parser.parseStatement("index SliceThickness"), context: context)
+        else {
+            Issue.record("index gave no report")
+            return
+        }
+        #expect(values == setup.instances.count + 1)
+        #expect(notes.all.contains("waiting for 1 load that began before index, to fill in its files too"))
+        #expect(try Self.count(executor, "count where SliceThickness is missing") == 0)
+    }
+}
+
+/// The notes a statement gave, collected from any thread.
+final class Notes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var notes: [String] = []
+
+    func add(_ note: String) { lock.withLock { notes.append(note) } }
+    var all: [String] { lock.withLock { notes } }
 }

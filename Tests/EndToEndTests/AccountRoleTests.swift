@@ -65,7 +65,7 @@ import Testing
             #expect(writing.stderr.contains("; nothing was written"))
             #expect(
                 writing.stderr.contains(
-                    "help: load, delete and vacuum need an account that may write under the prefix: check --prefix, or `dql acl writer --prefix \(fixture.prefix)` prints the rules for one"
+                    "help: load and delete need an account that may write under the prefix (index, unindex and vacuum an owner's): check --prefix, or `dql acl writer --prefix \(fixture.prefix)` prints the rules for one"
                 ))
         }
         #expect(try snapshot(fixture.prefix) == before, "the store is unchanged")

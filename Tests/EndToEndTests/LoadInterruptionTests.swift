@@ -73,7 +73,9 @@ import Testing
         // It says so: how many chunks the claim keeps, and for how long.
         #expect(early["leasedLoads"] as? Int == 1 && early["leasedChunks"] as? Int == left.count, "\(early)")
         #expect((1...2).contains(early["leaseSecondsLeft"] as? Int ?? 0), "\(early)")
-        #expect(earlyRun.stderr.contains("\(left.count) chunks of 1 load without a document are kept"), "\(earlyRun.stderr)")
+        #expect(
+            earlyRun.stderr.contains("\(left.count) chunks of 1 load without a document are kept"), "\(earlyRun.stderr)"
+        )
 
         try Self.waitForLeaseToExpire(fixture.prefix, connection)
         let vacuum = try jsonObject(try fixture.run(["--format", "json", "-c", "vacuum"]).stdout)

@@ -119,4 +119,29 @@ import Testing
             missing.stderr.contains(
                 "error: no study with Study Instance UID (0020,000D) '1.2.3'; `find studies` lists them"))
     }
+
+    @Test func fileMetaAttributesBareUidsAndLayoutsSayWhatTheyAre() throws {
+        let fixture = try ShellFixture()
+        let meta = try fixture.run([
+            "--format", "csv", "-c",
+            "find name, ImplementationVersionName, (0002,0010) where name = 'CT_small.dcm'",
+        ])
+        #expect(meta.status == 0, "\(meta.stderr)")
+        #expect(
+            meta.stdout.hasPrefix(
+                "name,ImplementationVersionName,transferSyntax,id\r\nCT_small.dcm,DCTOOL100,1.2.840.10008.1.2.1,"))
+        let bare = try fixture.run(["-c", "show study 1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"])
+        #expect(bare.status == 0, "\(bare.stderr)")
+        #expect(bare.stdout.contains("numberOfInstances | 1\n"))
+        let layout = try fixture.run([
+            "-c", "find fetch to '\(fixture.directory.path)/out' as '{SliceThickness}/{name}'",
+        ])
+        #expect(layout.status == 1)
+        #expect(
+            layout.stderr.contains(
+                "error: a layout names dql's own fields (`fields` lists them); SliceThickness is an attribute of the header"
+            ))
+        let twice = try fixture.run(["-c", "find name, date, StudyDate"])
+        #expect(twice.stderr.contains("1:18: error: 'date' is a column twice"))
+    }
 }
