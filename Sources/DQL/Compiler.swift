@@ -205,10 +205,11 @@ public struct Compiler: Sendable {
             }
         }
         if !sortKeys.contains(where: { $0.property == key.attribute }) { sortKeys.append((key.attribute, .ascending)) }
-        // Only a condition on the level's own key selects whole rows for certain: attributes
-        // that should be the same for a study's instances need not be (a Study Instance UID
-        // reused for two patients), and a row must still count all of its instances.
-        let wholeRows = find.condition.map { $0.fields.allSatisfy { $0 == key } } ?? true
+        // A condition on the keys of the level and the levels above (a study's studyUid and
+        // patientId) selects instances: the rows count those, and fetch and delete take those.
+        // Any other condition selects the rows with a matching instance, whole.
+        let keys = level.hierarchyKeys
+        let wholeRows = find.condition.map { $0.fields.allSatisfy(keys.contains) } ?? true
         let scan =
             Self.isIndexed(find.condition)
             ? nil
@@ -217,7 +218,7 @@ public struct Compiler: Sendable {
             index: layout.indexName, level: level, query: query,
             columns: find.levelColumns?.map(\.column) ?? level.defaultColumns, sortKeys: sortKeys, limit: find.limit,
             offset: find.offset ?? 0, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds,
-            selectsWholeRows: wholeRows && scan == nil, fetchDirectory: find.fetchDirectory,
+            selectsByKeys: wholeRows && scan == nil, fetchDirectory: find.fetchDirectory,
             fetchLayout: find.fetchLayout, existingFiles: find.existingFiles, scan: scan)
     }
 

@@ -44,6 +44,15 @@ public enum Level: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// The keys of the level and of the levels above it: Patient ID, then Study Instance UID,
+    /// then Series Instance UID. A condition on these alone selects instances by where they
+    /// sit in the hierarchy (see ``LevelPlan/selectsByKeys``).
+    public var hierarchyKeys: [Field] {
+        let order: [Level] = [.patients, .studies, .series]
+        guard let position = order.firstIndex(of: self) else { return [] }
+        return order[...position].compactMap(\.keyField)
+    }
+
     /// The columns a row of the level has, in the order `find` shows them.
     public var columns: [LevelColumn] {
         func first(_ name: String) -> LevelColumn? { Schema.field(named: name).map { LevelColumn(.first($0)) } }

@@ -48,7 +48,7 @@ extension Executor {
     private func levelRows(_ plan: LevelPlan, context: StatementContext, total: inout Int) throws -> [[String: String]]
     {
         let maximum = try serverLimits(context: context).maximumAggregateResults
-        if plan.selectsWholeRows {
+        if plan.selectsByKeys {
             var rows: [[String: String]] = []
             try SearchRunner.page(from: plan.offset, limit: plan.limit, pageSize: plan.pageSize) { offset, count in
                 if offset + count > maximum { throw ExecutionError(.resultWindowTooLarge(maximum: maximum)) }
@@ -139,11 +139,15 @@ extension Executor {
 
 extension LevelPlan {
     /// The files of the rows with the given keys, as a search (for fetch and delete).
+    /// (With a condition on keys, those of the rows' instances that it selects: what the rows
+    /// counted.)
     func instancePlan(keys: [String], returning attributes: [String]) -> SearchPlan {
         var builder = QueryBuilder()
+        if selectsByKeys { builder.parameters = query.parameters }
         let names = keys.map { builder.tagParameter($0) }
+        let among = "@\(key.matchAttribute):{" + names.joined(separator: " | ") + "}"
         let query = SearchQuery(
-            text: "@\(key.matchAttribute):{" + names.joined(separator: " | ") + "}", parameters: builder.parameters)
+            text: selectsByKeys ? "(\(self.query.text)) \(among)" : among, parameters: builder.parameters)
         return SearchPlan(
             index: index, query: query, returnAttributes: attributes, columns: [], limit: nil, offset: 0,
             pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds)

@@ -220,10 +220,12 @@ public struct FieldsPlan: Sendable, Equatable {
 /// `find patients|studies|series`: the matching instances grouped by the level's key
 /// (FT.AGGREGATE … GROUPBY @studyUid REDUCE …), one row per patient, study or series.
 ///
-/// When the condition is only about the level (and the levels above it), it selects whole
-/// rows, and one aggregate gives rows, order and page (``selectsWholeRows``). Otherwise a row's
-/// figures must count all of its instances, not only those that matched: the keys of the
-/// matching rows are read first, then their rows from all their instances.
+/// When the condition is only about the keys of the level and the levels above it (a
+/// patient's studies, a study's series), it selects instances by their place in the
+/// hierarchy, and one aggregate gives rows, order and page (``selectsByKeys``); the rows
+/// count those instances, and fetch and delete take them. Otherwise a row has a matching
+/// instance and its figures count all of its instances: the keys of the matching rows are read
+/// first, then their rows from all their instances.
 public struct LevelPlan: Sendable, Equatable {
     public var index: String
     public var level: Level
@@ -238,8 +240,8 @@ public struct LevelPlan: Sendable, Equatable {
     public var offset: Int
     public var pageSize: Int
     public var timeoutMilliseconds: Int
-    /// Whether the condition selects whole rows (see above).
-    public var selectsWholeRows: Bool
+    /// Whether the condition is only about keys of the hierarchy (see above): one aggregate.
+    public var selectsByKeys: Bool
     public var fetchDirectory: PathLiteral? = nil
     public var fetchLayout: FetchTemplate? = nil
     public var existingFiles: ExistingFiles? = nil
@@ -261,7 +263,7 @@ public struct LevelPlan: Sendable, Equatable {
 
     /// The commands it starts with, as sent (for `explain` and golden tests).
     public var commands: [[String]] {
-        if selectsWholeRows { return [rowsCommand(offset: offset, count: firstPageSize), totalCommand] }
+        if selectsByKeys { return [rowsCommand(offset: offset, count: firstPageSize), totalCommand] }
         if scan != nil { return [rowsCommand(keys: ["$KEYS"])] }
         return [keysCommand(offset: 0, count: pageSize), rowsCommand(keys: ["$KEYS"])]
     }

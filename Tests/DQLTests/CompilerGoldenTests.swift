@@ -79,12 +79,19 @@ import Testing
                     "@studyUid", "AS", "total", "PARAMS", "2", "p0", "1.2", "DIALECT", "2",
                 ],
             ])
-        // A patient's studies: keys first (a study UID may be reused for another patient).
-        guard case .findLevel(let plan) = try compiler.compile("find studies where patientId = 'P1'") else {
-            Issue.record("not a level find")
-            return
+        // A patient's studies: that patient's instances, one aggregate; a series' modality: keys
+        // first, then the rows of those keys.
+        for (statement, byKeys) in [
+            ("find studies where patientId = 'P1'", true),
+            ("find series where studyUid = '1.2' and patientId = 'P'", true),
+            ("find series where modality = 'CT'", false), ("find patients where studyUid = '1.2'", false),
+        ] {
+            guard case .findLevel(let plan) = try compiler.compile(statement) else {
+                Issue.record("not a level find: \(statement)")
+                continue
+            }
+            #expect(plan.selectsByKeys == byKeys, "\(statement)")
         }
-        #expect(!plan.selectsWholeRows)
     }
 
     @Test func findStudiesByAnInstanceConditionReadsKeysThenRows() throws {
@@ -119,6 +126,19 @@ import Testing
                 "FT.AGGREGATE", index, "-ismissing(@patientId)", "TIMEOUT", "10000", "GROUPBY", "1", "@patientId",
             ])
         #expect(patients[0].contains("numberOfStudies"))
+    }
+
+    @Test func deleteAPatientsStudiesTakesThatPatientsInstancesOfThem() throws {
+        guard case .deleteLevel(let plan) = try compiler.compile("delete studies where patientId = 'P'") else {
+            Issue.record("not a delete of studies")
+            return
+        }
+        #expect(
+            plan.instancePlan(keys: ["1.2", "1.3"], returning: []).command(offset: 0, count: 0) == [
+                "FT.SEARCH", index, "((@patientId:{$p0}) -ismissing(@studyUid)) @studyUid:{$p1 | $p2}", "NOCONTENT",
+                "LIMIT", "0", "0", "TIMEOUT", "10000", "PARAMS", "6", "p0", "P", "p1", "1.2", "p2", "1.3", "DIALECT",
+                "2",
+            ])
     }
 
     @Test func showAStudyIsItsRowThenItsSeries() throws {
@@ -178,7 +198,7 @@ import Testing
             Issue.record("not a delete of series")
             return
         }
-        #expect(plan.level == .series && !plan.selectsWholeRows)
+        #expect(plan.level == .series && !plan.selectsByKeys)
         #expect(
             plan.keysCommand(offset: 0, count: 1000) == [
                 "FT.AGGREGATE", index, "(@modality:{$p0}) -ismissing(@seriesUid)", "TIMEOUT", "10000", "GROUPBY", "1",

@@ -240,10 +240,10 @@ import Testing
         #expect(try Self.count(executor, "count studies where patientId = '\(patient)'") == 0)
     }
 
-    /// A Study Instance UID reused for two patients: a study row found by one patient still
-    /// counts all of the study's instances, and `fetch` and `delete` take exactly those, no
-    /// more than the row said.
-    @Test func aStudyOfTwoPatientsIsShownWholeSoDeleteTakesWhatFindShowed() throws {
+    /// A Study Instance UID reused for two patients: a patient's studies are that patient's
+    /// instances (the rows count them; delete takes them, and only them); a condition on
+    /// anything else selects the whole study. Either way delete takes what find counted.
+    @Test func aStudyOfTwoPatientsIsTheirsByPatientAndWholeOtherwiseAndDeleteTakesWhatFindCounted() throws {
         let setup = try Self.setUp(corpus: false)
         defer { Self.tearDown(setup) }
         let executor = setup.executor
@@ -270,17 +270,31 @@ import Testing
         _ = try executor.run("load '\(other.path)'")
 
         let all = setup.instances.filter { $0.value("studyUid") == study }.count + 1
-        let found = try Self.found(executor, "find studies studyUid, numberOfInstances where patientId = 'Q999999'")
-        #expect(found.rows == [[study, String(all)]])
+        let theirs = try Self.found(executor, "find studies studyUid, numberOfInstances where patientId = 'Q999999'")
+        #expect(theirs.rows == [[study, "1"]])
+        let whole = try Self.found(
+            executor, "find studies studyUid, numberOfInstances where patientId = 'Q999999' and modality = 'CT'")
+        #expect(whole.rows == [[study, String(all)]])
         guard case .deleted(let deleted, _) = try executor.run("delete studies where patientId = 'Q999999'").first
         else {
             Issue.record("no delete")
             return
         }
-        #expect(deleted == all)
+        #expect(deleted == 1)
+        #expect(try Self.count(executor, "count where studyUid = '\(study)'") == all - 1)
+        #expect(try Self.count(executor, "count where patientId = 'Q999999'") == 0)
+        _ = try executor.run("load '\(other.path)'")
+        guard
+            case .deleted(let wholly, _) = try executor.run(
+                "delete studies where patientId = 'Q999999' and modality = 'CT'"
+            ).first
+        else {
+            Issue.record("no delete")
+            return
+        }
+        #expect(wholly == all)
         #expect(try Self.count(executor, "count studies where studyUid = '\(study)'") == 0)
     }
-
     /// `index` while a load that began before it is still writing: that load's documents lack
     /// the attribute, so index waits for it and fills them in before any shell trusts the index.
     @Test func indexWaitsForLoadsThatBeganBeforeItAndFillsTheirFilesIn() throws {
