@@ -32,10 +32,15 @@ let package = Package(
         .target(name: "RedisIO", dependencies: ["CHiredis", "COpenSSL"]),
         // DICOM Part 10 reading. Knows nothing about Redis.
         .target(name: "DicomCore", dependencies: ["CZlib", "CIconv", "CMappingGuard"]),
+        // Images in, pixels out: frames decoded from a file's pixel data, the display pipeline
+        // (rescale, window, photometric interpretation), PNG and terminal pictures. No Redis.
+        .target(name: "DicomImage", dependencies: ["DicomCore", "CZlib"]),
         // The query language, its compiler and executor, the storage layout.
         .target(
             name: "DQL",
-            dependencies: ["RedisIO", "DicomCore", "CSystem", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "RedisIO", "DicomCore", "DicomImage", "CSystem", .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // The shell's logic: command line, session loop, statement reader, line editor and
         // completion, meta-commands, rendering, settings. Tested in-process.
@@ -64,6 +69,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["RedisIO", "CSystem"], path: "Tests/TestSupport"),
         .testTarget(name: "RedisIOTests", dependencies: ["RedisIO", "TestSupport"]),
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore", "TestSupport"]),
+        .testTarget(name: "DicomImageTests", dependencies: ["DicomImage", "DicomCore", "TestSupport"]),
         .testTarget(name: "DQLTests", dependencies: ["DQL", "TestSupport"]),
         .testTarget(name: "ShellCoreTests", dependencies: ["ShellCore", "DQL", "TestSupport"]),
         .testTarget(

@@ -1,0 +1,79 @@
+import DicomCore
+
+/// What the Image Pixel module (PS3.3 C.7.6.3) and its neighbours say about a file's pixels:
+/// geometry, sample layout, photometric interpretation, and the values the display pipeline
+/// starts from (rescale, window).
+public struct ImageDescription: Sendable, Equatable {
+    public var rows: Int
+    public var columns: Int
+    public var samplesPerPixel: Int
+    public var bitsAllocated: Int
+    public var bitsStored: Int
+    public var isSigned: Bool
+    public var photometric: String
+    /// 0: R1G1B1 R2G2B2 …; 1: RRR… GGG… BBB….
+    public var planarConfiguration: Int
+    public var frames: Int
+    public var rescaleSlope: Double
+    public var rescaleIntercept: Double
+    /// The first window of the header, if any.
+    public var window: Window?
+
+    /// Reads the description from a data set; what is missing or impossible is an error that
+    /// names the attribute.
+    public init(_ dataset: DataSet) throws(ImageError) {
+        func integer(_ tag: DicomTag, _ name: String) throws(ImageError) -> Int {
+            guard let value = dataset[tag]?.integer, let int = Int(exactly: value) else {
+                throw ImageError("the file has no \(name) \(tag)")
+            }
+            return int
+        }
+        rows = try integer(DicomTag(0x0028, 0x0010), "Rows")
+        columns = try integer(DicomTag(0x0028, 0x0011), "Columns")
+        samplesPerPixel = (dataset[DicomTag(0x0028, 0x0002)]?.integer).map { Int($0) } ?? 1
+        bitsAllocated = try integer(DicomTag(0x0028, 0x0100), "Bits Allocated")
+        bitsStored = (dataset[DicomTag(0x0028, 0x0101)]?.integer).map { Int($0) } ?? bitsAllocated
+        isSigned = dataset[DicomTag(0x0028, 0x0103)]?.integer == 1
+        photometric = dataset[DicomTag(0x0028, 0x0004)]?.string ?? "MONOCHROME2"
+        planarConfiguration = (dataset[DicomTag(0x0028, 0x0006)]?.integer).map { Int($0) } ?? 0
+        frames = max(1, (dataset[DicomTag(0x0028, 0x0008)]?.integer).map { Int($0) } ?? 1)
+        rescaleSlope = dataset[DicomTag(0x0028, 0x1053)]?.real ?? 1
+        rescaleIntercept = dataset[DicomTag(0x0028, 0x1052)]?.real ?? 0
+        if let center = dataset[DicomTag(0x0028, 0x1050)]?.real, let width = dataset[DicomTag(0x0028, 0x1051)]?.real,
+            width > 0
+        {
+            window = Window(center: center, width: width)
+        }
+        guard rows > 0, columns > 0, rows <= 65535, columns <= 65535 else {
+            throw ImageError("the image is \(rows)×\(columns): rows and columns must be 1 to 65535")
+        }
+        guard [1, 3].contains(samplesPerPixel) else {
+            throw ImageError("\(samplesPerPixel) samples per pixel: only 1 (grey) and 3 (colour) are shown")
+        }
+        if bitsAllocated == 1 {
+            throw ImageError(
+                "its pixels are single bits (Bits Allocated 1, a segmentation), which dql does not show yet")
+        }
+        guard [8, 16, 32].contains(bitsAllocated), bitsStored >= 1, bitsStored <= bitsAllocated else {
+            throw ImageError("Bits Allocated \(bitsAllocated), Bits Stored \(bitsStored): not a pixel layout dql reads")
+        }
+        guard isMonochrome || photometric == "RGB" || photometric == "PALETTE COLOR" else {
+            throw ImageError(
+                "its photometric interpretation is \(photometric), which dql does not show yet (it shows MONOCHROME1, MONOCHROME2 and RGB)"
+            )
+        }
+        guard photometric != "PALETTE COLOR" else {
+            throw ImageError(
+                "its pixels are indices into a colour palette (PALETTE COLOR), which dql does not show yet")
+        }
+        guard rescaleSlope.isFinite, rescaleIntercept.isFinite, rescaleSlope != 0 else {
+            throw ImageError("Rescale Slope \(rescaleSlope) and Intercept \(rescaleIntercept) are not a usable rescale")
+        }
+    }
+
+    /// Whether the pixels are grey values (MONOCHROME1 is shown inverted).
+    public var isMonochrome: Bool { photometric.hasPrefix("MONOCHROME") }
+
+    /// Bytes of one frame of native (uncompressed) pixel data.
+    public var frameLength: Int { rows * columns * samplesPerPixel * (bitsAllocated / 8) }
+}

@@ -1,0 +1,10 @@
+/// Why a frame cannot be decoded or shown: said in terms of the file's attributes.
+public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,80 @@
+/// An 8-bit picture ready for a screen or a PNG: grey (one byte a pixel) or RGB (three).
+public struct Picture: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var channels: Int
+    public var pixels: [UInt8]
+
+    public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.pixels = pixels
+    }
+
+    /// The display pipeline of a viewer (PS3.4 N.2): the Modality LUT (rescale slope and
+    /// intercept), then the VOI window (the one given, else the header's, else the full range
+    /// of the frame's values), then MONOCHROME1 inverted; RGB is shown as stored (scaled to 8
+    /// bits).
+    public static func render(_ frame: Frame, _ description: ImageDescription, window given: Window? = nil) -> Picture {
+        let count = frame.rows * frame.columns
+        if frame.samplesPerPixel == 3 {
+            let shift = max(0, description.bitsStored - 8)
+            let pixels = frame.samples.map { UInt8(truncatingIfNeeded: max(0, Int($0)) >> shift) }
+            return Picture(width: frame.columns, height: frame.rows, channels: 3, pixels: pixels)
+        }
+        let slope = description.rescaleSlope
+        let intercept = description.rescaleIntercept
+        let window: Window
+        if let chosen = given ?? description.window {
+            window = chosen
+        } else {
+            // The frame's own range, as a viewer does without a window.
+            var low = Int32.max
+            var high = Int32.min
+            for sample in frame.samples {
+                low = min(low, sample)
+                high = max(high, sample)
+            }
+            let a = Double(low) * slope + intercept
+            let b = Double(high) * slope + intercept
+            window = Window(center: (a + b) / 2 + 0.5, width: max(abs(b - a) + 1, 2))
+        }
+        let invert = description.photometric == "MONOCHROME1"
+        var pixels = [UInt8](repeating: 0, count: count)
+        for position in 0..<count {
+            let shown = window.display(Double(frame.samples[position]) * slope + intercept)
+            pixels[position] = invert ? 255 - shown : shown
+        }
+        return Picture(width: frame.columns, height: frame.rows, channels: 1, pixels: pixels)
+    }
+
+    /// The picture scaled to fit `size` pixels on its longer side (nearest neighbour; never
+    /// larger than it is).
+    public func fitted(to size: Int) -> Picture {
+        let longer = max(width, height)
+        guard longer > size, size > 0 else { return self }
+        let scale = Double(size) / Double(longer)
+        let newWidth = max(1, Int(Double(width) * scale))
+        let newHeight = max(1, Int(Double(height) * scale))
+        var scaled = [UInt8](repeating: 0, count: newWidth * newHeight * channels)
+        for y in 0..<newHeight {
+            let sourceY = min(height - 1, Int(Double(y) / scale))
+            for x in 0..<newWidth {
+                let sourceX = min(width - 1, Int(Double(x) / scale))
+                for channel in 0..<channels {
+                    scaled[(y * newWidth + x) * channels + channel] =
+                        pixels[(sourceY * width + sourceX) * channels + channel]
+                }
+            }
+        }
+        return Picture(width: newWidth, height: newHeight, channels: channels, pixels: scaled)
+    }
+
+    /// The colour of pixel (x, y) as RGB.
+    @inline(__always)
+    func rgb(_ x: Int, _ y: Int) -> (UInt8, UInt8, UInt8) {
+        let at = (y * width + x) * channels
+        return channels == 3 ? (pixels[at], pixels[at + 1], pixels[at + 2]) : (pixels[at], pixels[at], pixels[at])
+    }
+}

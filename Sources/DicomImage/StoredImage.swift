@@ -1,0 +1,58 @@
+import DicomCore
+
+/// A file's frames, from its bytes as stored: the description from the header and each frame
+/// sliced from Pixel Data. Encapsulated (compressed) transfer syntaxes need a codec dql does not
+/// have yet, and say so.
+public struct StoredImage: Sendable {
+    public var description: ImageDescription
+    public var file: DicomFile
+
+    /// Reads the header of `bytes` (the whole file).
+    public init(_ bytes: [UInt8]) throws(ImageError) {
+        let file: DicomFile
+        do {
+            file = try DicomReader.read(bytes, options: DicomReadOptions(inlineBinaryLimit: 0))
+        } catch {
+            throw ImageError("the file does not read as DICOM: \(error)")
+        }
+        self.file = file
+        description = try ImageDescription(file.dataset)
+    }
+
+    /// Frame `index` (0-based) of `bytes`, the file this image was read from.
+    public func frame(_ index: Int, in bytes: [UInt8]) throws(ImageError) -> Frame {
+        let syntax = file.transferSyntax
+        guard let element = file.dataset[DicomTag(0x7FE0, 0x0010)] else {
+            throw ImageError("the file has no Pixel Data")
+        }
+        if syntax.isEncapsulated {
+            throw ImageError("its pixel data is compressed (\(syntax.name)); dql decodes native pixel data only so far")
+        }
+        if syntax.isDeflated {
+            throw ImageError("its data set is deflated (\(syntax.name)); dql does not decode it yet")
+        }
+        let description = description
+        let bigEndian = !syntax.isLittleEndian
+        let swappedPairs = bigEndian && element.vr == .OW && description.bitsAllocated == 8
+        func decode(_ pixels: UnsafeRawBufferPointer) -> Result<Frame, ImageError> {
+            Result { () throws(ImageError) -> Frame in
+                try NativePixels.frame(
+                    index, of: pixels, description: description, bigEndian: bigEndian, swappedPairs: swappedPairs)
+            }
+        }
+        switch element.value {
+        case .bulk(let bulk):
+            guard bulk.offset >= 0, bulk.length >= 0, bulk.offset + bulk.length <= bytes.count else {
+                throw ImageError("Pixel Data runs past the end of the file")
+            }
+            return try bytes.withUnsafeBytes {
+                decode(UnsafeRawBufferPointer(rebasing: $0[bulk.offset..<(bulk.offset + bulk.length)]))
+            }
+            .get()
+        case .bytes(let value):
+            return try value.withUnsafeBytes { decode($0) }.get()
+        default:
+            throw ImageError("Pixel Data holds no pixel bytes")
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Crypto
+import DicomCore
+import Foundation
+import TestSupport
+import Testing
+
+@testable import DicomImage
+
+/// Decoded frames and pictures of every corpus file with native pixel data, against pydicom's
+/// pixel arrays and a viewer's display pipeline computed with numpy (scripts/pixel_oracle.py).
+@Suite struct NativeFrameTests {
+    static func sha256(_ bytes: some Sequence<UInt8>) -> String {
+        SHA256.hash(data: Array(bytes)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    @Test func everyNativeFrameIsPydicomsArrayAndEveryPictureNumpys() throws {
+        let paths = try Corpus.cachedOracle().files.filter(\.readable).map(\.path)
+        let output = try ProjectScripts.run("pixel_oracle.py", paths)
+        let oracle = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [String: Any]])
+        var compared = 0
+        for (path, expected) in oracle {
+            guard let frames = expected["frames"] as? [String] else { continue }
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            let image: StoredImage
+            do {
+                image = try StoredImage(bytes)
+            } catch {
+                // What dql does not show yet, it says so (never a wrong picture).
+                #expect(error.message.contains("dql does not show yet"), "\(path): \(error)")
+                continue
+            }
+            for (index, hash) in frames.enumerated() {
+                let frame = try image.frame(index, in: bytes)
+                let little = frame.samples.flatMap { sample in
+                    withUnsafeBytes(of: sample.littleEndian) { Array($0) }
+                }
+                #expect(Self.sha256(little) == hash, "\(path) frame \(index + 1)")
+            }
+            if let picture = expected["picture"] as? String {
+                let rendered = Picture.render(try image.frame(0, in: bytes), image.description)
+                #expect(Self.sha256(rendered.pixels) == picture, "\(path) picture")
+            }
+            compared += 1
+        }
+        #expect(compared >= 20)
+    }
+
+    @Test func aFrameThatIsNotThereIsAnErrorNotACrash() throws {
+        let path = try Corpus.path("pydicom/test_files/CT_small.dcm")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let image = try StoredImage(bytes)
+        #expect(throws: ImageError("frame 2 asked for; the file has 1")) { try image.frame(1, in: bytes) }
+        // Cut inside the pixel data: the frame's bytes are not all there.
+        let cut = Array(bytes.prefix(bytes.count - 10_000))
+        #expect(throws: ImageError.self) { try StoredImage(cut).frame(0, in: cut) }
+    }
+
+    @Test func aPNGIsReadBackByPython() throws {
+        let picture = Picture(width: 3, height: 2, channels: 1, pixels: [0, 128, 255, 10, 20, 30])
+        let png = try PNGEncoder.encode(picture)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dql-\(UUID().uuidString).png")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(png).write(to: file)
+        // zlib and the chunk CRCs checked by Python's own zlib and binascii.
+        let check = try ProjectScripts.run("png_check.py", [file.path])
+        #expect(check == "3 2 0 128 255 10 20 30\n")
+    }
+}

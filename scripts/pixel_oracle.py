@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""pydicom's decoded frames of every corpus file with native (uncompressed) pixel data, for the
+tests of DicomImage.
+
+For each file: its frames as int32 samples (pixel by pixel, samples interleaved), as the
+SHA-256 of their little-endian bytes, and for the first frame of grey images the 8-bit
+picture a viewer shows (rescale, the header's first window or the frame's range, MONOCHROME1
+inverted) computed with numpy, also as a SHA-256.
+
+Usage: pixel_oracle.py FILE...
+Prints one JSON object: {path: {"frames": [sha…], "picture": sha|null} or {"error": text}}
+"""
+import hashlib
+import json
+import sys
+
+import numpy
+import pydicom
+
+NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
+
+
+def picture(ds, frame):
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    values = frame.astype(numpy.float64) * slope + intercept
+    center = ds.get("WindowCenter")
+    width = ds.get("WindowWidth")
+    if center is not None and width is not None:
+        center = float(center[0] if isinstance(center, pydicom.multival.MultiValue) else center)
+        width = float(width[0] if isinstance(width, pydicom.multival.MultiValue) else width)
+    if center is None or width is None or width <= 0:
+        low = float(frame.min()) * slope + intercept
+        high = float(frame.max()) * slope + intercept
+        center = (low + high) / 2 + 0.5
+        width = max(abs(high - low) + 1, 2)
+    lower = center - 0.5 - (width - 1) / 2
+    upper = center - 0.5 + (width - 1) / 2
+    scaled = numpy.clip(numpy.rint(((values - (center - 0.5)) / max(width - 1, 1) + 0.5) * 255), 0, 255)
+    shown = numpy.where(values <= lower, 0, numpy.where(values > upper, 255, scaled)).astype(numpy.uint8)
+    if ds.PhotometricInterpretation == "MONOCHROME1":
+        shown = 255 - shown
+    return hashlib.sha256(shown.tobytes()).hexdigest()
+
+
+def main():
+    result = {}
+    for path in sys.argv[1:]:
+        try:
+            ds = pydicom.dcmread(path)
+            if "PixelData" not in ds or str(ds.file_meta.TransferSyntaxUID) not in NATIVE:
+                continue
+            array = ds.pixel_array
+            frames = int(ds.get("NumberOfFrames", 1) or 1)
+            if frames == 1:
+                array = array[numpy.newaxis, ...]
+            hashes = [hashlib.sha256(f.astype("<i4").tobytes()).hexdigest() for f in array]
+            grey = int(ds.get("SamplesPerPixel", 1)) == 1
+            result[path] = {"frames": hashes, "picture": picture(ds, array[0]) if grey else None}
+        except Exception as error:  # noqa: BLE001
+            result[path] = {"error": f"{type(error).__name__}: {error}"}
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
