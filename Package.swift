@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "ShellCore",
             dependencies: [
-                "DQL", "RedisIO", "DicomCore", "CEditLine", "CSystem",
+                "DQL", "RedisIO", "DicomCore", "DicomImage", "CEditLine", "CSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

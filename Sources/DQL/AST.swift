@@ -119,6 +119,24 @@ public enum SortOrder: String, Sendable, Hashable {
     case descending = "DESC"
 }
 
+/// `preview`: which file and frame, how to window it, how large, and where to.
+public struct PreviewStatement: Sendable, Hashable {
+    public var name: Literal
+    /// 1-based, as people count frames.
+    public var frame = 1
+    public var window: WindowChoice?
+    /// Pixels on the longer side at most.
+    public var size: Int?
+    /// `to FILE.png`: write a PNG instead of drawing in the terminal.
+    public var file: PathLiteral?
+}
+
+/// A window written in a statement: centre and width, or a preset's name.
+public enum WindowChoice: Sendable, Hashable {
+    case values(center: Double, width: Double)
+    case preset(String)
+}
+
 /// What `find` returns.
 public enum Projection: Sendable, Hashable {
     case defaultColumns
@@ -237,6 +255,9 @@ public indirect enum Statement: Sendable, Hashable {
     case explain(Statement)
     case fields
     case stats
+    /// `preview NAME [frame N] [window C/W | PRESET] [size N] [to FILE.png]`: one frame of a
+    /// stored file as a picture.
+    case preview(PreviewStatement)
     /// `index KEYWORD`: add an attribute to the index, for every stored and future file.
     case index(FieldReference)
     /// `unindex KEYWORD`: take it out again (conditions on it then read the headers).
@@ -250,7 +271,7 @@ extension Statement {
     public var changesStore: Bool {
         switch self {
         case .load, .delete, .vacuum, .index, .unindex: true
-        case .explain, .find, .count, .show, .showLevel, .fetch, .fields, .stats, .set: false
+        case .explain, .find, .count, .show, .showLevel, .fetch, .fields, .stats, .set, .preview: false
         }
     }
 }

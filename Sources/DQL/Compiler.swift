@@ -55,6 +55,7 @@ public struct Compiler: Sendable {
                     condition: count.condition, columns: [], order: nil, limit: nil, offset: 0))
         case .count(let count): return .count(try countPlan(count))
         case .show(let name): return .show(lookup(name))
+        case .preview(let preview): return .preview(lookup(preview.name), preview)
         case .showLevel(let level, let key): return try showLevelPlan(level, key)
         case .fetch(let name, let directory, let layout, let existing):
             return .fetch(lookup(name), to: directory, layout: layout, existing: existing)

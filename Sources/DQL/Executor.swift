@@ -220,7 +220,7 @@ public final class Executor: @unchecked Sendable {
     /// Statements that are about stored files, and so are an error without any.
     static func needsData(_ statement: Statement) -> Bool {
         switch statement {
-        case .find, .count, .show, .showLevel, .fetch, .delete, .index, .unindex: true
+        case .find, .count, .show, .showLevel, .fetch, .delete, .index, .unindex, .preview: true
         case .explain(let inner): needsData(inner)
         case .load, .vacuum, .fields, .stats, .set: false
         }
@@ -259,6 +259,8 @@ public final class Executor: @unchecked Sendable {
                 try StoredHeader.document(String(json.dropFirst().dropLast()), id: id, layout: layout, client: client)
             }
             return .document(id: id, json: document)
+        case .preview(let lookup, let preview):
+            return .preview(try self.preview(lookup, preview, context: context))
         case .showLevel(let plan, let children):
             let row = try findLevel(plan, context: StatementContext(profile: context.profile))
             guard row.returned > 0 else {

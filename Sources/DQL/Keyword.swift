@@ -3,7 +3,9 @@
 /// with it continues the statement before, and whether a path follows it.
 public enum Keyword: String, CaseIterable, Sendable {
     // Statements.
-    case find, count, show, fetch, load, delete, vacuum, explain, fields, stats, set, index, unindex
+    case find, count, show, fetch, load, delete, vacuum, explain, fields, stats, set, index, unindex, preview
+    // Preview options.
+    case frame, size
     // Clauses.
     case `where`, order, by, limit, offset, to
     // Levels (`find studies …`); `series` is also the Series Description field.
@@ -24,7 +26,8 @@ public enum Keyword: String, CaseIterable, Sendable {
 
     /// The words a statement starts with, in the order `\help` lists them.
     public static let statements: [Keyword] = [
-        .find, .count, .show, .fetch, .load, .delete, .vacuum, .explain, .fields, .stats, .index, .unindex, .set,
+        .find, .count, .show, .fetch, .preview, .load, .delete, .vacuum, .explain, .fields, .stats, .index, .unindex,
+        .set,
     ]
 
     public var startsStatement: Bool { Self.statements.contains(self) }
@@ -45,7 +48,7 @@ public enum Keyword: String, CaseIterable, Sendable {
     /// Words after which the next bare word is a path (`load ./x`, `fetch to ./out`).
     public var takesPath: Bool {
         switch self {
-        case .to, .load, .show, .fetch: true
+        case .to, .load, .show, .fetch, .preview: true
         default: false
         }
     }
@@ -53,7 +56,7 @@ public enum Keyword: String, CaseIterable, Sendable {
     /// Words that may follow a path and are never paths themselves (`load ./x recursive`).
     public var followsPath: Bool {
         switch self {
-        case .recursive, .chunk, .connections, .window, .as, .overwrite, .rename: true
+        case .recursive, .chunk, .connections, .window, .as, .overwrite, .rename, .frame, .size: true
         default: false
         }
     }
@@ -88,6 +91,11 @@ public enum Keyword: String, CaseIterable, Sendable {
         case .vacuum: ("vacuum", "vacuum")
         case .explain: ("explain STATEMENT", "explain count by protocol")
         case .fields: ("fields", "fields")
+        case .preview:
+            (
+                "preview NAME|ID [frame N] [window CENTER/WIDTH | lung|bone|brain|abdomen|…] [size PIXELS] [to FILE.png]",
+                "preview 'CT_small.dcm' window 40/400"
+            )
         case .index: ("index KEYWORD|(gggg,eeee)", "index SliceThickness")
         case .unindex: ("unindex KEYWORD|(gggg,eeee)", "unindex SliceThickness")
         case .stats: ("stats", "stats")

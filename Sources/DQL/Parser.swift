@@ -1,4 +1,5 @@
 import DicomCore
+import DicomImage
 
 /// Parses DQL text into statements. Hand-written recursive descent; every error carries the
 /// range of the offending token and, where one is clear, a suggestion.
@@ -138,6 +139,7 @@ public struct Parser {
         case .vacuum: return .vacuum
         case .fields: return .fields
         case .stats: return .stats
+        case .preview: return .preview(try parsePreview())
         case .index, .unindex:
             let reference = try parseField()
             guard reference.field.tag != nil else {
@@ -152,6 +154,58 @@ public struct Parser {
             return .explain(try parseStatement())
         default: return .set(try parseSetting())
         }
+    }
+
+    /// `preview NAME [frame N] [window C/W | PRESET] [size N] [to FILE.png]`, options in any order.
+    private mutating func parsePreview() throws(DQLError) -> PreviewStatement {
+        var preview = PreviewStatement(name: try parseName(after: "preview"))
+        while true {
+            if acceptKeyword(.frame) {
+                preview.frame = try parseWholeNumber("frame", in: 1...1_000_000)
+            } else if acceptKeyword(.window) {
+                preview.window = try parseWindow()
+            } else if acceptKeyword(.size) {
+                preview.size = try parseWholeNumber("size", in: 16...4096)
+            } else if acceptKeyword(.to) {
+                preview.file = try parsePath(after: "to")
+            } else {
+                return preview
+            }
+        }
+    }
+
+    /// `40/400` (centre and width; `-600/1500`), or a preset's name (`lung`).
+    private mutating func parseWindow() throws(DQLError) -> WindowChoice {
+        skipNewlines()
+        let first = current
+        let allowed =
+            "CENTER/WIDTH such as 40/400, or a preset: " + Window.presets.map(\.name).joined(separator: ", ")
+        func invalid(_ token: Token) -> DQLError {
+            DQLError(
+                .invalidSettingValue(setting: "window", allowed: allowed, found: token.quoted), at: token.range,
+                isIncomplete: token.kind == .endOfInput)
+        }
+        if case .word(let name) = first.kind {
+            guard Window.preset(named: name) != nil else { throw invalid(first) }
+            position += 1
+            return .preset(name.lowercased())
+        }
+        guard case .number(let centerText) = first.kind, let center = Double(centerText) else { throw invalid(first) }
+        position += 1
+        // The lexer reads `/400` as a path (it starts with a slash).
+        var widthText: String?
+        if case .path(let text) = current.kind, text.hasPrefix("/") {
+            position += 1
+            widthText = String(text.dropFirst())
+            if widthText == "", case .number(let next) = current.kind {
+                position += 1
+                widthText = next
+            }
+        }
+        guard let widthText, let width = Double(widthText), width.isFinite, width >= 1, center.isFinite else {
+            throw invalid(widthText == nil ? current : first)
+        }
+        return .values(center: center, width: width)
     }
 
     /// `patients`, `studies`, `series` or `instances` after find, count or delete; instances

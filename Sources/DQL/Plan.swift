@@ -8,6 +8,8 @@ public indirect enum Plan: Sendable, Equatable {
     case scan(ScanPlan)
     case count(CountPlan)
     case show(FileLookup)
+    /// `preview`: one frame of one file, as a picture.
+    case preview(FileLookup, PreviewStatement)
     /// `show study '1.2.3'`: the row of the level, then the rows below it.
     case showLevel(LevelPlan, children: Plan)
     case fetch(FileLookup, to: PathLiteral, layout: FetchTemplate?, existing: ExistingFiles?)
@@ -32,7 +34,7 @@ public indirect enum Plan: Sendable, Equatable {
         case .findLevel(let plan), .deleteLevel(let plan): (plan.scan?.commands ?? []) + plan.commands
         case .scan(let plan): plan.commands
         case .count(let plan): [plan.command(offset: 0)] + (plan.totalGroupsCommand.map { [$0] } ?? [])
-        case .show(let lookup), .fetch(let lookup, _, _, _): lookup.command.map { [$0] } ?? []
+        case .show(let lookup), .fetch(let lookup, _, _, _), .preview(let lookup, _): lookup.command.map { [$0] } ?? []
         case .showLevel(let plan, let children): plan.commands + children.commands
         case .explain(let inner, _): inner.commands
         case .fields(let plan): plan.fields.compactMap(\.command)

@@ -1,3 +1,4 @@
+import DicomImage
 import RedisIO
 
 /// What running a statement produced, as data: the shell decides how to print it.
@@ -10,6 +11,8 @@ public enum StatementResult: Sendable, Equatable {
     case groups(GroupCounts)
     /// `show`: one file's document (JSON text).
     case document(id: String, json: String)
+    /// `preview`: the picture of one frame, drawn by the shell or written to a PNG.
+    case preview(Preview)
     /// `show study '1.2.3'`: its row, and the rows of the level below it.
     case levelShown(FoundRows, children: FoundRows)
     case fetched([Fetcher.Result])
@@ -176,4 +179,18 @@ public struct LoadReport: Sendable, Equatable {
             if case .loaded(_, _, let size) = outcome { total + size } else { total }
         }
     }
+}
+
+/// What `preview` made: one frame of a stored file, windowed, as an 8-bit picture.
+public struct Preview: Sendable, Equatable {
+    public var name: String
+    public var id: String
+    /// 1-based.
+    public var frame: Int
+    public var frames: Int
+    public var picture: Picture
+    /// The window shown (given, the header's, or the frame's range), for grey pictures.
+    public var window: Window?
+    /// Where the PNG was written, with `to FILE.png`.
+    public var file: String?
 }

@@ -25,21 +25,7 @@ public struct Picture: Sendable, Equatable {
         }
         let slope = description.rescaleSlope
         let intercept = description.rescaleIntercept
-        let window: Window
-        if let chosen = given ?? description.window {
-            window = chosen
-        } else {
-            // The frame's own range, as a viewer does without a window.
-            var low = Int32.max
-            var high = Int32.min
-            for sample in frame.samples {
-                low = min(low, sample)
-                high = max(high, sample)
-            }
-            let a = Double(low) * slope + intercept
-            let b = Double(high) * slope + intercept
-            window = Window(center: (a + b) / 2 + 0.5, width: max(abs(b - a) + 1, 2))
-        }
+        let window = Self.window(for: frame, description, given: given)
         let invert = description.photometric == "MONOCHROME1"
         var pixels = [UInt8](repeating: 0, count: count)
         for position in 0..<count {
@@ -47,6 +33,22 @@ public struct Picture: Sendable, Equatable {
             pixels[position] = invert ? 255 - shown : shown
         }
         return Picture(width: frame.columns, height: frame.rows, channels: 1, pixels: pixels)
+    }
+
+    /// The window a grey frame is shown with: the one given, else the header's first, else the
+    /// full range of the frame's modality values (as a viewer does without a window).
+    public static func window(for frame: Frame, _ description: ImageDescription, given: Window? = nil) -> Window {
+        if let chosen = given ?? description.window { return chosen }
+        var low = Int32.max
+        var high = Int32.min
+        for sample in frame.samples {
+            low = min(low, sample)
+            high = max(high, sample)
+        }
+        if frame.samples.isEmpty { (low, high) = (0, 0) }
+        let a = Double(low) * description.rescaleSlope + description.rescaleIntercept
+        let b = Double(high) * description.rescaleSlope + description.rescaleIntercept
+        return Window(center: (a + b) / 2 + 0.5, width: max(abs(b - a) + 1, 2))
     }
 
     /// The picture scaled to fit `size` pixels on its longer side (nearest neighbour; never

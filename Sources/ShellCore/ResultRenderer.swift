@@ -1,5 +1,6 @@
 import DQL
 import DicomCore
+import DicomImage
 import Foundation
 
 /// Turns statement results into text in the chosen format. Tables are for people; CSV, JSON
@@ -13,6 +14,7 @@ enum ResultRenderer {
             return keyValues([("count", .integer(Int64(count)))], style: style)
         case .groups(let groups): return self.groups(groups, style: style)
         case .document(let id, let json): return DocumentRenderer.render(id: id, json: json, style: style)
+        case .preview(let preview): return self.preview(preview, style: style)
         case .levelShown(let row, let children):
             // The row one line per column (in a table), then the rows below it.
             var expanded = style
@@ -73,6 +75,33 @@ enum ResultRenderer {
         case .fields(let fields): return self.fields(fields, style: style)
         case .stats(let stats): return self.stats(stats, style: style)
         }
+    }
+
+    // MARK: preview
+
+    /// A PNG written: where, and what it shows. A picture for the terminal: drawn in it (the
+    /// session has made sure it is one), what it shows on stderr.
+    static func preview(_ preview: Preview, style: OutputStyle) -> RenderedResult {
+        let picture = preview.picture
+        var shown = "\(preview.name), frame \(preview.frame) of \(preview.frames), \(picture.width)×\(picture.height)"
+        if let window = preview.window {
+            shown += ", window \(ResultRenderer.decimal(window.center))/\(ResultRenderer.decimal(window.width))"
+        }
+        if let file = preview.file {
+            var rendered = keyValues(
+                [
+                    ("written", .string(file)), ("frame", .integer(Int64(preview.frame))),
+                    ("width", .integer(Int64(picture.width))), ("height", .integer(Int64(picture.height))),
+                ], style: style)
+            rendered.notes.append(shown)
+            return rendered
+        }
+        let columns = min(style.terminalWidth ?? 80, picture.width)
+        return RenderedResult(data: TerminalPicture.draw(picture, columns: columns), notes: [shown])
+    }
+
+    static func decimal(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 
     // MARK: find

@@ -237,6 +237,16 @@ final class Session {
                 code: cancelled ? Interrupt.exitCode : code(for: error))
         }
         apply(result)
+        // A picture is drawn only on a terminal: into a pipe or a file it would be escape
+        // sequences nobody asked for.
+        if case .preview(let preview) = result, preview.file == nil, style.terminalWidth == nil {
+            finishPager()
+            let diagnostic = DQLError(
+                .statementFailed(
+                    "preview draws in a terminal, and the output here is not one; add `to FILE.png` to write a picture"),
+                at: parsed.range)
+            return report(diagnostic, text: text, unit: unit, origin: origin, code: ExitCodes.statement)
+        }
         var notes: [String]
         if case .rows(let found) = result, found.streamed {
             notes = stream.finish(found)

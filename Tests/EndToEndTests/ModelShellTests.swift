@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import TestSupport
 import Testing
@@ -143,5 +144,38 @@ import Testing
             ))
         let twice = try fixture.run(["-c", "find name, date, StudyDate"])
         #expect(twice.stderr.contains("1:18: error: 'date' is a column twice"))
+    }
+
+    @Test func previewWritesTheViewersPictureAndRefusesAPipe() throws {
+        let fixture = try ShellFixture()
+        let png = fixture.directory.appendingPathComponent("ct.png").path
+        let written = try fixture.run(["-c", "preview 'CT_small.dcm' to '\(png)'"])
+        #expect(written.status == 0, "\(written.stderr)")
+        #expect(written.stderr.contains("CT_small.dcm, frame 1 of 1, 128×128, window"))
+        // The PNG read back by Python's zlib is the picture numpy computes from pydicom's array.
+        let pixels = try ProjectScripts.run("png_check.py", [png]).split(separator: " ").dropFirst(2).compactMap {
+            UInt8($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let oracle = try ProjectScripts.run("pixel_oracle.py", [try Corpus.path("pydicom/test_files/CT_small.dcm")])
+        let expected = try #require(
+            (try JSONSerialization.jsonObject(with: Data(oracle.utf8)) as? [String: [String: Any]])?.values.first?[
+                "picture"] as? String)
+        #expect(SHA256.hash(data: pixels).map { String(format: "%02x", $0) }.joined() == expected)
+
+        let piped = try fixture.run(["-c", "preview 'CT_small.dcm'"])
+        #expect(piped.status == 1)
+        #expect(piped.stdout.isEmpty)
+        #expect(
+            piped.stderr.contains(
+                "error: preview draws in a terminal, and the output here is not one; add `to FILE.png` to write a picture"
+            ))
+        let compressed = try fixture.run(["-c", "preview 'JPGExtended.dcm' to '\(png)'"])
+        #expect(compressed.status == 1)
+        #expect(compressed.stderr.contains("cannot preview JPGExtended.dcm: its pixel data is compressed"))
+        let badWindow = try fixture.run(["-c", "preview 'CT_small.dcm' window 40 to '\(png)'"])
+        #expect(badWindow.status == 1)
+        #expect(badWindow.stderr.contains("window must be CENTER/WIDTH such as 40/400, or a preset: lung"))
+        let noFrame = try fixture.run(["-c", "preview 'CT_small.dcm' frame 2 to '\(png)'"])
+        #expect(noFrame.stderr.contains("cannot preview CT_small.dcm: frame 2 asked for; the file has 1"))
     }
 }

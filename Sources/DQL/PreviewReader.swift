@@ -1,0 +1,82 @@
+import DicomImage
+import Foundation
+import RedisIO
+
+/// `preview`: a stored file's bytes read back from its chunks, one frame decoded and windowed
+/// (DicomImage), and the picture written as a PNG when the statement says `to FILE.png`.
+extension Executor {
+    /// Files larger than this are not read whole for a preview.
+    static let previewLimit = 512 << 20
+
+    func preview(_ lookup: FileLookup, _ preview: PreviewStatement, context: StatementContext) throws -> Preview {
+        let id = try resolve(lookup, context: context)
+        let key = layout.documentKey(id: id)
+        let facts = try context.profile.measure(.query) {
+            try client.call(RedisCommand("JSON.GET", key, "$.size", "$.chunkSize", "$.name"), routedBy: key).string
+        }
+        guard let facts, let object = try? JSONSerialization.jsonObject(with: Data(facts.utf8)) as? [String: [Any]],
+            let size = object["$.size"]?.first as? Int, let chunkSize = object["$.chunkSize"]?.first as? Int,
+            chunkSize > 0
+        else { throw ExecutionError(.noFileWithId(id), at: lookup.range) }
+        let name = object["$.name"]?.first as? String ?? id
+        func failure(_ text: String) -> ExecutionError {
+            ExecutionError(.statementFailed("cannot preview \(name): \(text)"), at: lookup.range)
+        }
+        guard size <= Self.previewLimit else {
+            throw failure("preview reads the whole file, and it holds \(size) bytes (more than 512 MiB)")
+        }
+        let bytes = try context.profile.measure(.transfer) { try readWhole(id: id, size: size, chunkSize: chunkSize) }
+        do {
+            let image = try StoredImage(bytes)
+            let frame = try image.frame(preview.frame - 1, in: bytes)
+            var window: Window?
+            switch preview.window {
+            case .values(let center, let width): window = Window(center: center, width: width)
+            case .preset(let name): window = Window.preset(named: name)
+            case nil: window = nil
+            }
+            var picture = Picture.render(frame, image.description, window: window)
+            if let size = preview.size { picture = picture.fitted(to: size) }
+            var written: String?
+            if let file = preview.file {
+                let path = try PathExpansion.expand(file)
+                let png = try PNGEncoder.encode(picture)
+                do {
+                    try Data(png).write(to: URL(fileURLWithPath: path), options: .atomic)
+                } catch {
+                    throw failure("cannot write \(path): \((error as NSError).localizedFailureReason ?? "\(error)")")
+                }
+                written = path
+            }
+            return Preview(
+                name: name, id: id, frame: preview.frame, frames: image.description.frames, picture: picture,
+                window: image.description.samplesPerPixel == 1
+                    ? Picture.window(for: frame, image.description, given: window) : nil,
+                file: written)
+        } catch let error as ImageError {
+            throw failure(error.message)
+        }
+    }
+
+    /// The bytes of a stored file, every chunk in one pipeline.
+    private func readWhole(id: String, size: Int, chunkSize: Int) throws -> [UInt8] {
+        let count = (size + chunkSize - 1) / chunkSize
+        let keys = (0..<count).map { layout.chunkKey(id: id, index: $0) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(size)
+        for batch in keys.chunked(256) {
+            let replies = try client.pipeline(batch.map { RedisCommand("GET", $0) }, routedBy: Array(batch))
+            for (key, reply) in zip(batch, replies) {
+                guard let chunk = reply.bytes else {
+                    throw ExecutionError(
+                        .statementFailed("the chunk \(key) of \(id) is missing; `vacuum` and a new load mend it"))
+                }
+                bytes += chunk
+            }
+        }
+        guard bytes.count == size else {
+            throw ExecutionError(.statementFailed("the chunks of \(id) hold \(bytes.count) of its \(size) bytes"))
+        }
+        return bytes
+    }
+}
