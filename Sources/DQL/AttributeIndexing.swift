@@ -46,19 +46,19 @@ extension Executor {
             again: again)
     }
 
-    /// Takes the attribute out of the record and out of every document.
+    /// Takes the attribute out of the record and out of every document (every time: an
+    /// interrupted unindex, or a load that began before it, may have left values behind).
     func unindexAttribute(_ plan: AttributePlan, context: StatementContext) throws -> StatementResult {
         let field = plan.field
         let removed = try client.call(
             RedisCommand("HDEL", IndexedAttributes.key(layout), IndexedAttributes.recordName(field)),
             routedBy: layout.metadataRoutingKey)
-        guard removed.integer == 1 else { return .attributeUnindexed(field.name, files: 0, wasIndexed: false) }
         var files = 0
         try forEachDocument(context: context) { connection, keys in
             let replies = try connection.pipeline(keys.map { RedisCommand("JSON.DEL", $0, "$." + field.documentKey) })
             files += replies.reduce(0) { $0 + ($1.integer.map(Int.init) ?? 0) }
         }
-        return .attributeUnindexed(field.name, files: files, wasIndexed: true)
+        return .attributeUnindexed(field.name, files: files, wasIndexed: removed.integer == 1 || files > 0)
     }
 
     /// Fills the attribute into every stored document (or only those that lack it) from its

@@ -23,7 +23,21 @@ extension Executor {
             var matched = files
             if let order = plan.order {
                 let field = order.field.field
-                matched.sort { Self.precedes($0.values(of: field), $1.values(of: field), field, order.direction) }
+                // Ties by id, so pages are the same from headers and from the index.
+                matched.sort {
+                    ValueOrder.precedes(
+                        [
+                            (
+                                $0.values(of: field).first, $1.values(of: field).first, field.kind != .tag,
+                                order.direction
+                            ),
+                            (
+                                Self.joined($0.values(of: field)), Self.joined($1.values(of: field)), false,
+                                order.direction
+                            ),
+                            ($0.id, $1.id, false, .ascending),
+                        ])
+                }
             }
             let start = min(plan.offset, matched.count)
             let end = plan.limit.map { min(matched.count, start + $0) } ?? matched.count
@@ -90,7 +104,7 @@ extension Executor {
         var matched: [ScannedFile] = []
         var candidates = 0
         try SearchRunner.page(from: 0, limit: nil, pageSize: plan.search.pageSize) { offset, count in
-            if context.isCancelled() { throw CancellationError() }
+            if context.isCancelled() { throw ChunkTransferError.cancelled }
             let page = try SearchPage(
                 runner.query(plan.search.command(offset: offset, count: count), context: context), returning: true)
             if offset == 0, page.total > maximum { throw ExecutionError(.resultWindowTooLarge(maximum: maximum)) }
@@ -175,13 +189,9 @@ extension Executor {
         return values.map { display(field, [field.attribute: $0]) ?? $0 }.joined(separator: "\\")
     }
 
-    /// Sorting values of one field (see ``ValueOrder``): by the first value of several, then by
-    /// all of them.
-    static func precedes(_ a: [String], _ b: [String], _ field: Field, _ direction: SortOrder) -> Bool {
-        ValueOrder.precedes(a.first, b.first, numeric: field.kind != .tag, direction)
-            ?? ValueOrder.precedes(
-                a.isEmpty ? nil : a.joined(separator: "\\"), b.isEmpty ? nil : b.joined(separator: "\\"),
-                numeric: false, direction) ?? false
+    /// Several values as one text (`1\\1`), nil for none.
+    static func joined(_ values: [String]) -> String? {
+        values.isEmpty ? nil : values.joined(separator: "\\")
     }
 
     /// `count [by …]` over the scanned files: files, or distinct keys of the level, per group.

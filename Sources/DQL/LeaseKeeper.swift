@@ -73,20 +73,34 @@ final class LeaseKeeper: @unchecked Sendable {
     /// marker that the statement is running.
     func hold(_ key: String) throws {
         _ = try client.call(RedisCommand("SET", key, token, "EX", String(seconds)), routedBy: key).checked()
-        condition.withLock { _ = held.insert(key) }
+        condition.withLock {
+            _ = held.insert(key)
+            marker = key
+        }
         startRenewing()
     }
+
+    /// The statement's marker, once held: commits check it is still there.
+    nonisolated(unsafe) private(set) var marker: String?
 
     /// Writes each document (NX) and gives its claim back, while the claim is ours, in one
     /// round trip: per document, 1 written, 0 another load's document was there, -1 the claim
     /// was lost, or the server's error for it (the claim then stays, for ``release(_:)``).
     func commitAndRelease(_ documents: [(key: String, documentKey: String, json: String)]) throws -> [RedisReply] {
         guard !documents.isEmpty else { return [] }
+        let marker = condition.withLock { self.marker }
         let replies = try client.pipeline(
-            documents.map {
-                RedisCommand("EVAL", LoadLease.commitScript, "2", $0.key, $0.documentKey, token, $0.json)
+            documents.map { document in
+                marker.map {
+                    RedisCommand(
+                        "EVAL", LoadLease.commitWhileRunningScript, "3", document.key, document.documentKey, $0, token,
+                        document.json, token)
+                }
+                    ?? RedisCommand(
+                        "EVAL", LoadLease.commitScript, "2", document.key, document.documentKey, token, document.json)
             },
             routedBy: documents.map(\.key))
+        if replies.contains(where: { $0.integer == -2 }) { throw LoadLeaseError.suspended(seconds: seconds) }
         let released = zip(documents, replies).filter { $0.1.errorMessage == nil }.map(\.0.key)
         condition.withLock { held.subtract(released) }
         return replies

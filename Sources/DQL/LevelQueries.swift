@@ -145,7 +145,7 @@ extension LevelPlan {
         var builder = QueryBuilder()
         if selectsByKeys { builder.parameters = query.parameters }
         let names = keys.map { builder.tagParameter($0) }
-        let among = "@\(key.matchAttribute):{" + names.joined(separator: " | ") + "}"
+        let among = "@\(key.exactAttribute ?? key.matchAttribute):{" + names.joined(separator: " | ") + "}"
         let query = SearchQuery(
             text: selectsByKeys ? "(\(self.query.text)) \(among)" : among, parameters: builder.parameters)
         return SearchPlan(

@@ -39,6 +39,13 @@ final class LoadLease: @unchecked Sendable {
         + "local written = redis.call('JSON.SET', KEYS[2], '$', ARGV[2], 'NX') "
         + "redis.call('DEL', KEYS[1]) if written then return 1 else return 0 end"
 
+    /// ``commitScript`` for a load statement that holds a marker (KEYS[3], ARGV[3] its token;
+    /// see ``StorageLayout/loadRunKey(token:)``): -2 when the marker is gone, the load having
+    /// been stopped (suspended) longer than its lease, so `index` may have finished without
+    /// waiting for it and its documents would lack an indexed attribute.
+    static let commitWhileRunningScript =
+        "if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -2 end " + commitScript
+
     /// What trying to claim an id found.
     enum Claim {
         case claimed(LoadLease)
@@ -87,9 +94,15 @@ final class LoadLease: @unchecked Sendable {
 
     /// Writes `json` as the document at `documentKey` (NX) if the claim is still ours, and
     /// gives the claim back. Returns false when another load's document was there already.
-    func commit(documentKey: String, json: String) throws -> Bool {
-        let reply = try client.call(
-            RedisCommand("EVAL", Self.commitScript, "2", key, documentKey, token, json), routedBy: key)
+    /// With `marker` (the load statement's), refused once it is gone.
+    func commit(documentKey: String, json: String, marker: (key: String, token: String)? = nil) throws -> Bool {
+        let command =
+            marker.map {
+                RedisCommand(
+                    "EVAL", Self.commitWhileRunningScript, "3", key, documentKey, $0.key, token, json, $0.token)
+            } ?? RedisCommand("EVAL", Self.commitScript, "2", key, documentKey, token, json)
+        let reply = try client.call(command, routedBy: key)
+        if reply.integer == -2 { throw LoadLeaseError.suspended(seconds: seconds) }
         guard reply.integer != -1 else { throw LoadLeaseError.lost(key: key, seconds: seconds) }
         return reply.integer == 1
     }
@@ -129,13 +142,17 @@ final class LoadLease: @unchecked Sendable {
 
 /// A load that lost its claim: it stalled longer than the claim lasts, and another load
 /// (or `vacuum`) may have taken over its id.
-enum LoadLeaseError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum LoadLeaseError: Error, Sendable, Equatable, CustomStringConvertible {
     case lost(key: String, seconds: Int)
+    /// The load statement's marker expired: it was stopped longer than its lease.
+    case suspended(seconds: Int)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .lost(_, let seconds):
             "the load stalled for more than \(seconds) s and lost its claim on its chunks to another load or to vacuum; nothing was stored, load it again"
+        case .suspended(let seconds):
+            "the load was stopped for more than \(seconds) s (its lease ran out), so the index may have changed under it; the files stored before are kept, load the folder again for the rest"
         }
     }
 }

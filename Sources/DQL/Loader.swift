@@ -15,6 +15,8 @@ public struct Loader: Sendable {
     /// Attributes added to the index (`index KEYWORD`), written into each new document; a
     /// `load` statement reads them from the server when it starts.
     var attributes: [Field] = []
+    /// The load statement's marker and its token, checked at each commit.
+    var runMarker: (key: String, token: String)?
 
     /// Seconds a load's lease lasts unrenewed (see ``LoadLease``).
     public var leaseSeconds = StorageLayout.loadingLeaseSeconds
@@ -97,6 +99,7 @@ public struct Loader: Sendable {
         }
         var alone = self
         alone.attributes = attributes
+        alone.runMarker = (layout.loadRunKey(token: keeper.token), keeper.token)
         func loadAlone(_ path: String) throws {
             let (outcome, repairs) = try alone.loadReporting(file: path, client: client, context: context)
             record(outcome, repairs, path: path)
@@ -119,6 +122,9 @@ public struct Loader: Sendable {
                 }
             } catch ChunkTransferError.cancelled {
                 report.interruption = .cancelled
+                break items
+            } catch LoadLeaseError.suspended(let seconds) {
+                report.interruption = .suspended(seconds: seconds)
                 break items
             } catch let error as RedisError {
                 report.interruption = .connection(error)
@@ -182,6 +188,8 @@ public struct Loader: Sendable {
             throw error
         } catch ChunkTransferError.cancelled {
             throw ChunkTransferError.cancelled
+        } catch LoadLeaseError.suspended(let seconds) {
+            throw LoadLeaseError.suspended(seconds: seconds)
         } catch let error as DicomError {
             return (.failed(path: path, reason: error.detail), [])
         } catch {
@@ -273,7 +281,7 @@ public struct Loader: Sendable {
                 file: header, id: id, name: name, size: bytes.count, chunkSize: transfer.chunkSize, loadedAt: now,
                 source: source, attributes: attributes)
             try context.profile.measure(.query) {
-                _ = try lease.commit(documentKey: documentKey, json: document.json.serialized())
+                _ = try lease.commit(documentKey: documentKey, json: document.json.serialized(), marker: runMarker)
             }
         } catch {
             // The chunks under the final id are this load's only while the claim is.

@@ -306,7 +306,7 @@ public struct LevelPlan: Sendable, Equatable {
     public func rowsCommand(keys: [String]) -> [String] {
         var builder = QueryBuilder()
         let names = keys.map { builder.tagParameter($0) }
-        let text = "@\(key.matchAttribute):{" + names.joined(separator: " | ") + "}"
+        let text = "@\(key.exactAttribute ?? key.matchAttribute):{" + names.joined(separator: " | ") + "}"
         let query = SearchQuery(text: text, parameters: builder.parameters)
         return ["FT.AGGREGATE", index] + query.queryArguments + ["TIMEOUT", String(timeoutMilliseconds)] + reducers
             + ["LIMIT", "0", String(keys.count)] + query.paramsArguments + ["DIALECT", "2"]

@@ -8,12 +8,14 @@ import Foundation
 /// that way are among its values; numbers and dates compare as numbers.
 struct RowFilter: Sendable {
     let condition: Condition
+    private let node: Node
 
-    /// Checks every literal against its field once, so a wrong value is an error at its place
-    /// before anything runs.
+    /// Compiles the condition once (every literal checked against its field, so a wrong value
+    /// is an error at its place before anything runs; lists of values become sets), to be
+    /// evaluated on many files.
     init(_ condition: Condition) throws(DQLError) {
         self.condition = condition
-        try Self.validate(condition)
+        node = try Self.compile(condition)
     }
 
     /// The values of a field for one file: text as stored or read (several values each on its
@@ -21,31 +23,110 @@ struct RowFilter: Sendable {
     typealias Values = (Field) -> [String]
 
     func matches(_ values: Values) -> Bool {
-        Self.evaluate(condition, values)
+        node.matches(values)
     }
 
-    private static func validate(_ condition: Condition) throws(DQLError) {
+    /// A condition ready to evaluate: literals converted, lists as sets.
+    private indirect enum Node: Sendable {
+        /// `=`, `in`: one of the values (lower-cased), or the whole value, or all the parts of a
+        /// value written with `\`.
+        case text(Field, Set<String>, parts: [[String]])
+        /// `=`, `in` on numbers and dates: a value in one of the intervals (points in a set).
+        case numbers(Field, points: Set<Double>, intervals: [(Double, Double)])
+        /// `<`, `<=`, `>`, `>=`, `between`.
+        case range(Field, lower: (Double, strict: Bool)?, upper: (Double, strict: Bool)?)
+        case like(Field, LikePattern)
+        case words(Field, [String])
+        case missing(Field)
+        case all([Node])
+        case any([Node])
+        case not(Node)
+
+        func matches(_ values: Values) -> Bool {
+            switch self {
+            case .all(let nodes): return nodes.allSatisfy { $0.matches(values) }
+            case .any(let nodes): return nodes.contains { $0.matches(values) }
+            case .not(let node): return !node.matches(values)
+            case .missing(let field): return values(field).isEmpty
+            case .text(let field, let wanted, let parts):
+                let stored = values(field).map { field.normalize($0).lowercased() }
+                if stored.contains(where: wanted.contains) || wanted.contains(stored.joined(separator: "\\")) {
+                    return true
+                }
+                return parts.contains { $0.allSatisfy(stored.contains) }
+            case .numbers(let field, let points, let intervals):
+                return values(field).compactMap(RowFilter.number).contains { value in
+                    points.contains(value) || intervals.contains { value >= $0.0 && value <= $0.1 }
+                }
+            case .range(let field, let lower, let upper):
+                return values(field).compactMap(RowFilter.number).contains { value in
+                    if let lower, lower.strict ? !(value > lower.0) : !(value >= lower.0) { return false }
+                    if let upper, upper.strict ? !(value < upper.0) : !(value <= upper.0) { return false }
+                    return true
+                }
+            case .like(let field, let pattern):
+                // Each value on its own, as the index matches a pattern.
+                return values(field).contains { pattern.matches($0.lowercased()) }
+            case .words(let field, let wanted):
+                let present = Set(values(field).flatMap(RowFilter.words))
+                return wanted.allSatisfy(present.contains)
+            }
+        }
+    }
+
+    private static func compile(_ condition: Condition) throws(DQLError) -> Node {
         let builder = QueryBuilder()
         switch condition {
-        case .and(let terms), .or(let terms):
-            for term in terms { try validate(term) }
-        case .not(let inner): try validate(inner)
-        case .missing: break
+        case .and(let terms):
+            var nodes: [Node] = []
+            for term in terms { nodes.append(try compile(term)) }
+            return .all(nodes)
+        case .or(let terms):
+            var nodes: [Node] = []
+            for term in terms { nodes.append(try compile(term)) }
+            return .any(nodes)
+        case .not(let inner): return .not(try compile(inner))
+        case .missing(let reference): return .missing(reference.field)
         case .compare(let reference, let comparison, let literal):
-            if reference.field.kind == .tag {
-                _ = try builder.text(literal, for: reference)
-                if comparison != .equal && comparison != .notEqual {
+            let field = reference.field
+            if field.kind == .tag {
+                guard comparison == .equal || comparison == .notEqual else {
                     throw DQLError(
-                        .comparisonOnText(comparison: comparison.rawValue, field: reference.field.name),
+                        .comparisonOnText(comparison: comparison.rawValue, field: field.name),
                         at: reference.range.union(literal.range))
                 }
-            } else {
-                _ = try builder.bounds(reference, literal)
+                let equal = try compile(.oneOf(reference, [literal]))
+                return comparison == .equal ? equal : .not(equal)
+            }
+            let (lower, upper) = try builder.bounds(reference, literal)
+            switch comparison {
+            case .equal: return try compile(.oneOf(reference, [literal]))
+            case .notEqual: return .not(try compile(.oneOf(reference, [literal])))
+            case .less: return .range(field, lower: nil, upper: (lower, true))
+            case .lessOrEqual: return .range(field, lower: nil, upper: (upper, false))
+            case .greater: return .range(field, lower: (upper, true), upper: nil)
+            case .greaterOrEqual: return .range(field, lower: (lower, false), upper: nil)
             }
         case .oneOf(let reference, let literals):
-            for literal in literals {
-                try validate(.compare(reference, .equal, literal))
+            let field = reference.field
+            if field.kind == .tag {
+                var wanted: Set<String> = []
+                var parts: [[String]] = []
+                for literal in literals {
+                    let text = try builder.text(literal, for: reference).lowercased()
+                    wanted.insert(text)
+                    let split = text.split(separator: "\\").map { field.normalize(String($0)) }.filter { !$0.isEmpty }
+                    if split.count > 1 { parts.append(split) }
+                }
+                return .text(field, wanted, parts: parts)
             }
+            var points: Set<Double> = []
+            var intervals: [(Double, Double)] = []
+            for literal in literals {
+                let (lower, upper) = try builder.bounds(reference, literal)
+                if lower == upper { points.insert(lower) } else { intervals.append((lower, upper)) }
+            }
+            return .numbers(field, points: points, intervals: intervals)
         case .between(let reference, let low, let high):
             guard reference.field.kind != .tag else {
                 throw DQLError(.betweenOnText(field: reference.field.name), at: reference.range)
@@ -57,70 +138,21 @@ struct RowFilter: Sendable {
                     .betweenReversed(low: Compiler.format(lower), high: Compiler.format(upper)),
                     at: low.range.union(high.range))
             }
+            return .range(reference.field, lower: (lower, false), upper: (upper, false))
         case .like(let reference, let literal), .contains(let reference, let literal):
             guard reference.field.kind == .tag else {
                 throw DQLError(
                     .likeOnNonText(field: reference.field.name, type: reference.field.kindName), at: reference.range)
             }
-            _ = try builder.text(literal, for: reference)
-        }
-    }
-
-    private static func evaluate(_ condition: Condition, _ values: Values) -> Bool {
-        let builder = QueryBuilder()
-        switch condition {
-        case .and(let terms): return terms.allSatisfy { evaluate($0, values) }
-        case .or(let terms): return terms.contains { evaluate($0, values) }
-        case .not(let inner): return !evaluate(inner, values)
-        case .missing(let reference): return values(reference.field).isEmpty
-        case .compare(let reference, let comparison, let literal):
-            let stored = values(reference.field)
-            if reference.field.kind == .tag {
-                guard let text = try? builder.text(literal, for: reference) else { return false }
-                let equal = textEquals(stored, text, field: reference.field)
-                return comparison == .notEqual ? !equal : equal
-            }
-            guard let (lower, upper) = try? builder.bounds(reference, literal) else { return false }
-            let numbers = stored.compactMap(number)
-            switch comparison {
-            case .equal: return numbers.contains { $0 >= lower && $0 <= upper }
-            case .notEqual: return !numbers.contains { $0 >= lower && $0 <= upper }
-            case .less: return numbers.contains { $0 < lower }
-            case .lessOrEqual: return numbers.contains { $0 <= upper }
-            case .greater: return numbers.contains { $0 > upper }
-            case .greaterOrEqual: return numbers.contains { $0 >= lower }
-            }
-        case .oneOf(let reference, let literals):
-            return literals.contains { evaluate(.compare(reference, .equal, $0), values) }
-        case .between(let reference, let low, let high):
-            guard let lower = try? builder.bounds(reference, low).lower,
-                let upper = try? builder.bounds(reference, high).upper
-            else { return false }
-            return values(reference.field).compactMap(number).contains { $0 >= lower && $0 <= upper }
-        case .like(let reference, let literal):
-            guard let text = try? builder.text(literal, for: reference) else { return false }
-            // Each value on its own, as the index matches a pattern.
-            let pattern = LikePattern(text.lowercased())
-            return values(reference.field).contains { pattern.matches($0.lowercased()) }
-        case .contains(let reference, let literal):
-            guard let text = try? builder.text(literal, for: reference) else { return false }
+            let text = try builder.text(literal, for: reference)
+            if case .like = condition { return .like(reference.field, LikePattern(text.lowercased())) }
             let wanted = words(text)
-            guard !wanted.isEmpty else { return false }
-            let present = Set(values(reference.field).flatMap(words))
-            return wanted.allSatisfy(present.contains)
+            guard !wanted.isEmpty else { throw DQLError(.containsWithoutWords, at: literal.range) }
+            return .words(reference.field, wanted)
         }
     }
 
-    /// `=` on text: one of the values, the whole value, or (written with `\`) all of its parts.
-    private static func textEquals(_ stored: [String], _ text: String, field: Field) -> Bool {
-        let lowered = stored.map { field.normalize($0).lowercased() }
-        let wanted = text.lowercased()
-        if lowered.contains(wanted) || lowered.joined(separator: "\\") == wanted { return true }
-        let parts = wanted.split(separator: "\\").map { field.normalize(String($0)) }.filter { !$0.isEmpty }
-        return parts.count > 1 && parts.allSatisfy(lowered.contains)
-    }
-
-    private static func words(_ text: String) -> [String] {
+    static func words(_ text: String) -> [String] {
         text.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init)
     }
 

@@ -29,6 +29,10 @@ public struct Field: Sendable, Hashable {
     public var matchAttribute: String
     /// A second attribute indexing the same path as TEXT, for `contains`.
     public var wordAttribute: String?
+    /// A second TAG attribute over the same path that keeps case (CASESENSITIVE), for the
+    /// key of a level: the Patient IDs `abc` and `ABC` are two patients, and the rows, files and
+    /// deletes of one must not take the other's.
+    public var exactAttribute: String? = nil
     /// Declared SORTABLE: it can be grouped and sorted on.
     public var isSortable: Bool
     /// Stored with whitespace runs collapsed and trimmed (header text, padded by scanners);
@@ -113,8 +117,13 @@ public enum Schema {
         Field(
             "patient", .tag, path: "$.patientName", words: true, sortable: true, collapsesWhitespace: true,
             "Patient's Name (0010,0010)"),
-        Field(
-            "patientId", .tag, path: "$.patientId", sortable: true, collapsesWhitespace: true, "Patient ID (0010,0020)"),
+        {
+            var field = Field(
+                "patientId", .tag, path: "$.patientId", sortable: true, collapsesWhitespace: true,
+                "Patient ID (0010,0020)")
+            field.exactAttribute = "patientIdExact"
+            return field
+        }(),
         Field("sex", .tag, path: "$.sex", sortable: true, collapsesWhitespace: true, "Patient's Sex (0010,0040)"),
         Field(
             "date", .date, path: "$.studyDate", attribute: "studyDate", sortable: true,
@@ -203,6 +212,9 @@ public enum Schema {
             }
             if let matchPath = field.matchPath {
                 arguments += [matchPath, "AS", field.matchAttribute, "TAG", "INDEXEMPTY", "INDEXMISSING"]
+            }
+            if let exact = field.exactAttribute {
+                arguments += [field.path, "AS", exact, "TAG", "CASESENSITIVE", "INDEXMISSING"]
             }
             if let words = field.wordAttribute {
                 arguments += [field.matchPath ?? field.path, "AS", words, "TEXT", "INDEXMISSING"]

@@ -142,6 +142,8 @@ public struct LoadReport: Sendable, Equatable {
         /// The server could not be reached any more, or refuses every write alike
         /// (NOPERM, OOM, READONLY).
         case connection(RedisError)
+        /// The load was stopped (suspended) longer than its lease: what it stored before stays.
+        case suspended(seconds: Int)
     }
 
     public var outcomes: [Loader.Outcome] = []

@@ -230,7 +230,8 @@ final class Session {
             let waited = (error as? RedisError).map { " (\($0))" } ?? ""
             let diagnostic =
                 cancelled
-                ? DQLError(.statementFailed("cancelled\(waited); nothing partial was kept"), at: parsed.range)
+                ? DQLError(
+                    .statementFailed("cancelled\(waited); \(Self.leftAfterCancel(parsed.statement))"), at: parsed.range)
                 : Self.diagnostic(for: error, at: parsed.range)
             return report(
                 diagnostic, text: text, unit: unit, origin: origin,
@@ -276,6 +277,10 @@ final class Session {
         case .connection(let error):
             let diagnostic = DQLError(.statementFailed("load stopped: \(error)"), at: parsed.range)
             return self.report(diagnostic, text: text, unit: unit, origin: origin, code: code(for: error))
+        case .suspended(let seconds):
+            let diagnostic = DQLError(
+                .statementFailed("load stopped: \(LoadLeaseError.suspended(seconds: seconds))"), at: parsed.range)
+            return self.report(diagnostic, text: text, unit: unit, origin: origin, code: ExitCodes.statement)
         case nil:
             if let error = report.durabilityError {
                 let diagnostic = DQLError(
@@ -303,6 +308,17 @@ final class Session {
                 .statementFailed("\(plural(report.failed, "file")) could not be loaded (named above)"),
                 at: parsed.range)
             return self.report(diagnostic, text: text, unit: unit, origin: origin, code: ExitCodes.statement)
+        }
+    }
+
+    /// What a statement stopped by Ctrl-C leaves behind, as the user should hear it.
+    static func leftAfterCancel(_ statement: Statement) -> String {
+        switch statement {
+        case .index(let reference):
+            "\(reference.field.name) stays out of use until `index \(reference.field.name)` runs to the end"
+        case .unindex(let reference):
+            "\(reference.field.name) is no longer indexed; `unindex \(reference.field.name)` again removes the values left in some files"
+        default: "nothing partial was kept"
         }
     }
 

@@ -295,6 +295,43 @@ import Testing
         #expect(wholly == all)
         #expect(try Self.count(executor, "count studies where studyUid = '\(study)'") == 0)
     }
+    /// Patient IDs that differ only in case are two patients: the rows of one, and what fetch
+    /// and delete take for it, never include the other's files (the index matches text ignoring
+    /// case; the patient key is matched case-sensitively).
+    @Test func patientIdsThatDifferInCaseAreTwoPatients() throws {
+        let setup = try Self.setUp(corpus: false)
+        defer { Self.tearDown(setup) }
+        let executor = setup.executor
+        let sources = try #require(
+            FileManager.default.enumerator(atPath: setup.directory.path)?.compactMap { $0 as? String }
+                .filter { $0.hasSuffix(".dcm") && $0.contains("P0000/") }.sorted().prefix(3))
+        #expect(sources.count == 3)
+        let copies = setup.directory.appendingPathComponent("copies")
+        try FileManager.default.createDirectory(at: copies, withIntermediateDirectories: true)
+        let element: [UInt8] = [0x10, 0x00, 0x20, 0x00] + Array("LO".utf8)
+        for (index, source) in sources.enumerated() {
+            var bytes = [UInt8](try Data(contentsOf: setup.directory.appendingPathComponent(source)))
+            let at = try #require(
+                bytes.indices.first {
+                    bytes[$0...].starts(with: element) && bytes[($0 + 8)...].starts(with: Array("P000000".utf8))
+                })
+            bytes.replaceSubrange((at + 8)..<(at + 15), with: Array((index == 0 ? "q000000" : "Q000000").utf8))
+            try Data(bytes).write(to: copies.appendingPathComponent("x\(index).dcm"))
+        }
+        _ = try executor.run("load '\(copies.path)'")
+        let found = try Self.found(executor, "find patients patientId, numberOfInstances where name = 'x1.dcm'")
+        #expect(found.rows == [["Q000000", "2"]])
+        let both = try Self.found(
+            executor, "find patients patientId, numberOfInstances where patientId = 'q000000' order by patientId")
+        #expect(both.rows == [["Q000000", "2"], ["q000000", "1"]])
+        guard case .deleted(let deleted, _) = try executor.run("delete patients where name = 'x1.dcm'").first else {
+            Issue.record("no delete")
+            return
+        }
+        #expect(deleted == 2)
+        #expect(try Self.count(executor, "count where name = 'x0.dcm'") == 1)
+    }
+
     /// `index` while a load that began before it is still writing: that load's documents lack
     /// the attribute, so index waits for it and fills them in before any shell trusts the index.
     @Test func indexWaitsForLoadsThatBeganBeforeItAndFillsTheirFilesIn() throws {
