@@ -34,7 +34,9 @@ let package = Package(
         .target(name: "DicomCore", dependencies: ["CZlib", "CIconv", "CMappingGuard"]),
         // Images in, pixels out: frames decoded from a file's pixel data, the display pipeline
         // (rescale, window, photometric interpretation), PNG and terminal pictures. No Redis.
-        .target(name: "DicomImage", dependencies: ["DicomCore", "CZlib"]),
+        .target(name: "DicomImage", dependencies: ["DicomCore", "CZlib", "CJPEG2000"]),
+        // JPEG 2000 through OpenJPEG (Debian's libopenjp2-7-dev), decoded from memory.
+        .target(name: "CJPEG2000", path: "Sources/CJPEG2000", linkerSettings: [.linkedLibrary("openjp2")]),
         // The query language, its compiler and executor, the storage layout.
         .target(
             name: "DQL",
@@ -69,8 +71,11 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["RedisIO", "CSystem"], path: "Tests/TestSupport"),
         .testTarget(name: "RedisIOTests", dependencies: ["RedisIO", "TestSupport"]),
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore", "TestSupport"]),
-        .testTarget(name: "DicomImageTests", dependencies: ["DicomImage", "DicomCore", "TestSupport"]),
-        .testTarget(name: "DQLTests", dependencies: ["DQL", "TestSupport"]),
+        .testTarget(
+            name: "DicomImageTests",
+            dependencies: ["DicomImage", "DicomCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(
+            name: "DQLTests", dependencies: ["DQL", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ShellCoreTests", dependencies: ["ShellCore", "DQL", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""pydicom's decoded frames of every corpus file with native (uncompressed) pixel data, for the
-tests of DicomImage.
+"""pydicom's decoded frames of every corpus file with native (uncompressed) or JPEG 2000 pixel
+data (decoded by pylibjpeg-openjpeg), for the tests of DicomImage.
 
 For each file: its frames as int32 samples (pixel by pixel, samples interleaved), as the
 SHA-256 of their little-endian bytes, and for the first frame of grey images the 8-bit
@@ -17,7 +17,10 @@ import sys
 import numpy
 import pydicom
 
-NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
+DECODED = {
+    "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
+    "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
+}
 
 
 def picture(ds, frame):
@@ -48,7 +51,7 @@ def main():
     for path in sys.argv[1:]:
         try:
             ds = pydicom.dcmread(path)
-            if "PixelData" not in ds or str(ds.file_meta.TransferSyntaxUID) not in NATIVE:
+            if "PixelData" not in ds or str(ds.file_meta.TransferSyntaxUID) not in DECODED:
                 continue
             array = ds.pixel_array
             frames = int(ds.get("NumberOfFrames", 1) or 1)
@@ -56,7 +59,10 @@ def main():
                 array = array[numpy.newaxis, ...]
             hashes = [hashlib.sha256(f.astype("<i4").tobytes()).hexdigest() for f in array]
             grey = int(ds.get("SamplesPerPixel", 1)) == 1
-            result[path] = {"frames": hashes, "picture": picture(ds, array[0]) if grey else None}
+            result[path] = {
+                "frames": hashes, "picture": picture(ds, array[0]) if grey else None,
+                "syntax": str(ds.file_meta.TransferSyntaxUID),
+            }
         except Exception as error:  # noqa: BLE001
             result[path] = {"error": f"{type(error).__name__}: {error}"}
     json.dump(result, sys.stdout)

@@ -57,7 +57,8 @@ public struct ImageDescription: Sendable, Equatable {
         guard [8, 16, 32].contains(bitsAllocated), bitsStored >= 1, bitsStored <= bitsAllocated else {
             throw ImageError("Bits Allocated \(bitsAllocated), Bits Stored \(bitsStored): not a pixel layout dql reads")
         }
-        guard isMonochrome || photometric == "RGB" || photometric == "PALETTE COLOR" else {
+        // JPEG 2000 colour (YBR_RCT, YBR_ICT) comes out of the decoder as RGB.
+        guard isMonochrome || ["RGB", "PALETTE COLOR", "YBR_RCT", "YBR_ICT"].contains(photometric) else {
             throw ImageError(
                 "its photometric interpretation is \(photometric), which dql does not show yet (it shows MONOCHROME1, MONOCHROME2 and RGB)"
             )

@@ -26,7 +26,17 @@ public struct StoredImage: Sendable {
             throw ImageError("the file has no Pixel Data")
         }
         if syntax.isEncapsulated {
-            throw ImageError("its pixel data is compressed (\(syntax.name)); dql decodes native pixel data only so far")
+            guard JPEG2000Frames.transferSyntaxes.contains(syntax.uid) else {
+                throw ImageError(
+                    "its pixel data is compressed (\(syntax.name)), which dql does not show yet (it decodes native pixel data and JPEG 2000)"
+                )
+            }
+            guard case .encapsulated(let pixels) = element.value else {
+                throw ImageError("its Pixel Data is not encapsulated, though the transfer syntax says so")
+            }
+            let codestream = try EncapsulatedFrames.frame(
+                index, of: pixels, frames: description.frames, in: bytes, startMarker: [0xFF, 0x4F, 0xFF, 0x51])
+            return try JPEG2000Frames.decode(codestream, description: description)
         }
         if syntax.isDeflated {
             throw ImageError("its data set is deflated (\(syntax.name)); dql does not decode it yet")

@@ -30,6 +30,6 @@ public struct Window: Sendable, Equatable {
         if value <= low { return 0 }
         if value > high { return 255 }
         let scaled = ((value - (center - 0.5)) / max(width - 1, 1) + 0.5) * 255
-        return UInt8(max(0, min(255, scaled.rounded())))
+        return UInt8(max(0, min(255, scaled.rounded(.toNearestOrEven))))
     }
 }

@@ -6,14 +6,14 @@ import Testing
 
 @testable import DicomImage
 
-/// Decoded frames and pictures of every corpus file with native pixel data, against pydicom's
+/// Decoded frames and pictures of every corpus file with native or JPEG 2000 pixel data, against pydicom's
 /// pixel arrays and a viewer's display pipeline computed with numpy (scripts/pixel_oracle.py).
 @Suite struct NativeFrameTests {
     static func sha256(_ bytes: some Sequence<UInt8>) -> String {
         SHA256.hash(data: Array(bytes)).map { String(format: "%02x", $0) }.joined()
     }
 
-    @Test func everyNativeFrameIsPydicomsArrayAndEveryPictureNumpys() throws {
+    @Test func everyNativeAndJPEG2000FrameIsPydicomsArrayAndEveryPictureNumpys() throws {
         let paths = try Corpus.cachedOracle().files.filter(\.readable).map(\.path)
         let output = try ProjectScripts.run("pixel_oracle.py", paths)
         let oracle = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [String: Any]])
@@ -53,6 +53,35 @@ import Testing
         // Cut inside the pixel data: the frame's bytes are not all there.
         let cut = Array(bytes.prefix(bytes.count - 10_000))
         #expect(throws: ImageError.self) { try StoredImage(cut).frame(0, in: cut) }
+    }
+
+    @Test func damagedJPEG2000IsAnErrorNeverACrash() throws {
+        let path = try Corpus.path("pydicom/test_files/JPEG2000.dcm")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let image = try StoredImage(bytes)
+        _ = try image.frame(0, in: bytes)
+        // Cut short, bytes flipped inside the codestream, garbage: each an ImageError.
+        var generator = SplitMix64(seed: 7)
+        for trial in 0..<40 {
+            var damaged = bytes
+            switch trial % 3 {
+            case 0: damaged = Array(bytes.prefix(bytes.count - Int(generator.next() % UInt64(bytes.count / 2))))
+            case 1:
+                for _ in 0..<20 {
+                    let at = bytes.count / 2 + Int(generator.next() % UInt64(bytes.count / 2))
+                    damaged[at] = UInt8(truncatingIfNeeded: generator.next())
+                }
+            default: break
+            }
+            if let damagedImage = try? StoredImage(damaged) {
+                _ = try? damagedImage.frame(0, in: damaged)
+            }
+        }
+        let garbage = (0..<4096).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        #expect(throws: ImageError.self) {
+            try JPEG2000Frames.decode([0xFF, 0x4F, 0xFF, 0x51] + garbage, description: image.description)
+        }
+        #expect(throws: ImageError.self) { try JPEG2000Frames.decode([1, 2, 3], description: image.description) }
     }
 
     @Test func aPNGIsReadBackByPython() throws {

@@ -1,0 +1,57 @@
+import DicomCore
+
+/// The compressed bytes of one frame of encapsulated pixel data (PS3.5 A.4): every fragment of
+/// a single-frame image; for several frames, the fragments the Basic Offset Table points to,
+/// or one fragment a frame, or the fragments from one codestream start to the next.
+public enum EncapsulatedFrames {
+    public static func frame(
+        _ index: Int, of pixels: EncapsulatedPixelData, frames: Int, in bytes: [UInt8], startMarker: [UInt8]
+    ) throws(ImageError) -> [UInt8] {
+        guard index >= 0, index < frames else {
+            throw ImageError("frame \(index + 1) asked for; the file has \(frames)")
+        }
+        for fragment in pixels.fragments where fragment.offset < 8 || fragment.offset + fragment.length > bytes.count {
+            _ = fragment
+            throw ImageError("a fragment of Pixel Data runs past the end of the file")
+        }
+        guard !pixels.fragments.isEmpty else { throw ImageError("Pixel Data holds no fragments") }
+        func join(_ fragments: ArraySlice<BulkData>) -> [UInt8] {
+            fragments.reduce(into: [UInt8]()) { $0 += bytes[$1.offset..<($1.offset + $1.length)] }
+        }
+        if frames == 1 { return join(pixels.fragments[...]) }
+        // The Basic Offset Table: each frame's first item, from the first item's start.
+        let table = pixels.basicOffsetTable
+        if table.length >= 4 * frames, table.offset + table.length <= bytes.count {
+            let offsets = (0..<frames).map { frame -> Int in
+                let at = table.offset + 4 * frame
+                return Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24
+            }
+            let first = pixels.fragments[0].offset - 8
+            let starts = pixels.fragments.map { $0.offset - 8 - first }
+            let begin = offsets[index]
+            let end = index + 1 < frames ? offsets[index + 1] : Int.max
+            let chosen = zip(starts, pixels.fragments).filter { $0.0 >= begin && $0.0 < end }.map(\.1)
+            guard !chosen.isEmpty else {
+                throw ImageError("the Basic Offset Table points at no fragment for frame \(index + 1)")
+            }
+            return join(chosen[...])
+        }
+        if pixels.fragments.count == frames { return join(pixels.fragments[index...index]) }
+        // Frames split over fragments without a table: a frame starts where a codestream does.
+        var groups: [[BulkData]] = []
+        for fragment in pixels.fragments {
+            let head = Array(
+                bytes[fragment.offset..<min(fragment.offset + startMarker.count, fragment.offset + fragment.length)])
+            if head == startMarker || groups.isEmpty {
+                groups.append([fragment])
+            } else {
+                groups[groups.count - 1].append(fragment)
+            }
+        }
+        guard groups.count == frames else {
+            throw ImageError(
+                "\(pixels.fragments.count) fragments hold \(groups.count) codestreams for \(frames) frames")
+        }
+        return join(groups[index][...])
+    }
+}
