@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "DicomCore", "RedisIO", "DQL",
+                "DicomCore", "DicomImage", "RedisIO", "DQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

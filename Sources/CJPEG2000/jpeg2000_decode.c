@@ -81,7 +81,9 @@ int dql_jpeg2000_decode(const uint8_t *data, size_t length, dql_jpeg2000_image *
     opj_stream_set_seek_function(stream, seek_to);
     opj_image_t *decoded = NULL;
     int status = 1;
-    if (!opj_setup_decoder(codec, &parameters) || !opj_read_header(stream, codec, &decoded) ||
+    // Code-blocks decoded on every core.
+    if (!opj_setup_decoder(codec, &parameters) || !opj_codec_set_threads(codec, opj_get_num_cpus()) ||
+        !opj_read_header(stream, codec, &decoded) ||
         !opj_decode(codec, stream, decoded) || !opj_end_decompress(codec, stream)) {
         snprintf(error, error_size, "OpenJPEG could not decode it: %s", message[0] ? message : "no reason given");
         goto done;

@@ -28,9 +28,27 @@ public struct Picture: Sendable, Equatable {
         let window = Self.window(for: frame, description, given: given)
         let invert = description.photometric == "MONOCHROME1"
         var pixels = [UInt8](repeating: 0, count: count)
-        for position in 0..<count {
-            let shown = window.display(Double(frame.samples[position]) * slope + intercept)
-            pixels[position] = invert ? 255 - shown : shown
+        @inline(__always) func shown(_ sample: Int32) -> UInt8 {
+            let value = window.display(Double(sample) * slope + intercept)
+            return invert ? 255 - value : value
+        }
+        // Stored values span at most a few thousand values in practice: one lookup table over
+        // that span instead of arithmetic per pixel.
+        var low = Int32.max
+        var high = Int32.min
+        for sample in frame.samples {
+            low = min(low, sample)
+            high = max(high, sample)
+        }
+        if count > 0, Int64(high) - Int64(low) < 1 << 20 {
+            let table = (low...high).map(shown)
+            frame.samples.withUnsafeBufferPointer { samples in
+                table.withUnsafeBufferPointer { lookup in
+                    for position in 0..<count { pixels[position] = lookup[Int(samples[position] - low)] }
+                }
+            }
+        } else {
+            for position in 0..<count { pixels[position] = shown(frame.samples[position]) }
         }
         return Picture(width: frame.columns, height: frame.rows, channels: 1, pixels: pixels)
     }
