@@ -147,6 +147,34 @@ import Testing
         }
     }
 
+    @Test func studiesExample() throws {
+        let fixture = try ShellFixture(load: false)
+        try loadCorpus(fixture)
+        let corpus = try Self.corpus()
+        let result = try fixture.run(
+            ["--format", "ndjson", "-f", Self.examples.appendingPathComponent("studies.dql").path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try result.stdout.split(separator: "\n").map { try jsonObject(String($0)) }
+        // The patient's studies, as pydicom reads the files.
+        let theirs = corpus.filter { Self.text($0.values["PatientID"]) == "4MR1" }
+        let studies = Set(theirs.map { Self.text($0.values["StudyInstanceUID"]) })
+        let rows = lines.filter { $0["studyUid"] != nil }
+        #expect(Set(rows.compactMap { $0["studyUid"] as? String }) == studies)
+        #expect(rows.map { $0["numberOfInstances"] as? Int ?? 0 }.reduce(0, +) == theirs.count)
+        // Studies by modality.
+        var byModality: [String: Set<String>] = [:]
+        for file in corpus where !Self.text(file.values["StudyInstanceUID"]).isEmpty {
+            byModality[Self.text(file.values["Modality"]), default: []].insert(
+                Self.text(file.values["StudyInstanceUID"]))
+        }
+        var counted: [String: Int] = [:]
+        for group in lines where group["modality"] != nil || (group["count"] != nil && group.count == 2) {
+            counted[group["modality"] as? String ?? "", default: 0] = group["count"] as? Int ?? 0
+        }
+        #expect(counted == byModality.mapValues(\.count))
+        #expect(result.stderr.contains("stored headers for SliceThickness"))
+    }
+
     @Test func theWholeCorpusFetchesBackByteIdentical() throws {
         let fixture = try ShellFixture(load: false)
         try loadCorpus(fixture)
