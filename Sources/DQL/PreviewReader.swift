@@ -1,6 +1,11 @@
+import DicomCore
 import DicomImage
 import Foundation
 import RedisIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `preview`: a stored file's bytes read back from its chunks, one frame decoded and windowed
 /// (DicomImage), and the picture written as a PNG when the statement says `to FILE.png`.
@@ -40,11 +45,8 @@ extension Executor {
             var written: String?
             if let file = preview.file {
                 let path = try PathExpansion.expand(file)
-                let png = try PNGEncoder.encode(picture)
-                do {
-                    try Data(png).write(to: URL(fileURLWithPath: path), options: .atomic)
-                } catch {
-                    throw failure("cannot write \(path): \((error as NSError).localizedFailureReason ?? "\(error)")")
+                try Self.writeAtomically(try PNGEncoder.encode(picture), to: path) {
+                    failure("cannot write \(path): \($0)")
                 }
                 written = path
             }
@@ -55,6 +57,28 @@ extension Executor {
                 file: written)
         } catch let error as ImageError {
             throw failure(error.message)
+        }
+    }
+
+    /// Writes `bytes` to a new file beside `path`, then renames it over `path`: a reader never
+    /// sees half a picture, and a failure leaves nothing behind.
+    static func writeAtomically(
+        _ bytes: [UInt8], to path: String, failure: (String) -> ExecutionError
+    ) throws {
+        let temporary = path + ".dql-\(UUID().uuidString.prefix(8)).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw failure(systemMessage(errno)) }
+        do {
+            defer { close(descriptor) }
+            try bytes.withUnsafeBytes { try writeFully(descriptor, $0, at: 0) }
+        } catch {
+            unlink(temporary)
+            throw failure("\(error)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = systemMessage(errno)
+            unlink(temporary)
+            throw failure(reason)
         }
     }
 

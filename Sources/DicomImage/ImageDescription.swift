@@ -24,7 +24,7 @@ public struct ImageDescription: Sendable, Equatable {
     public init(_ dataset: DataSet) throws(ImageError) {
         func integer(_ tag: DicomTag, _ name: String) throws(ImageError) -> Int {
             guard let value = dataset[tag]?.integer, let int = Int(exactly: value) else {
-                throw ImageError("the file has no \(name) \(tag)")
+                throw ImageError("it holds no image (no \(name) \(tag))")
             }
             return int
         }

@@ -175,6 +175,12 @@ import Testing
         let badWindow = try fixture.run(["-c", "preview 'CT_small.dcm' window 40 to '\(png)'"])
         #expect(badWindow.status == 1)
         #expect(badWindow.stderr.contains("window must be CENTER/WIDTH such as 40/400, or a preset: lung"))
+        let directory = try fixture.run(["-c", "preview 'CT_small.dcm' to '\(fixture.directory.path)'"])
+        #expect(
+            directory.stderr.contains(
+                "cannot preview CT_small.dcm: cannot write \(fixture.directory.path): is a directory"))
+        let noImage = try fixture.run(["-c", "preview 'rtplan.dcm' to '\(png)'"])
+        #expect(noImage.stderr.contains("cannot preview rtplan.dcm: it holds no image (no Rows (0028,0010))"))
         let noFrame = try fixture.run(["-c", "preview 'CT_small.dcm' frame 2 to '\(png)'"])
         #expect(noFrame.stderr.contains("cannot preview CT_small.dcm: frame 2 asked for; the file has 1"))
     }
