@@ -57,7 +57,8 @@ static void keep_error(const char *message, void *user) {
     }
 }
 
-int dql_jpeg2000_decode(const uint8_t *data, size_t length, dql_jpeg2000_image *image, char *error, size_t error_size) {
+int dql_jpeg2000_decode(const uint8_t *data, size_t length, uint32_t expected_width, uint32_t expected_height,
+                        uint32_t expected_components, dql_jpeg2000_image *image, char *error, size_t error_size) {
     memset(image, 0, sizeof(*image));
     char message[256] = {0};
     if (length < 12) {
@@ -83,8 +84,18 @@ int dql_jpeg2000_decode(const uint8_t *data, size_t length, dql_jpeg2000_image *
     int status = 1;
     // Code-blocks decoded on every core.
     if (!opj_setup_decoder(codec, &parameters) || !opj_codec_set_threads(codec, opj_get_num_cpus()) ||
-        !opj_read_header(stream, codec, &decoded) ||
-        !opj_decode(codec, stream, decoded) || !opj_end_decompress(codec, stream)) {
+        !opj_read_header(stream, codec, &decoded)) {
+        snprintf(error, error_size, "OpenJPEG could not read its header: %s", message[0] ? message : "no reason given");
+        goto done;
+    }
+    if (decoded->x1 - decoded->x0 != expected_width || decoded->y1 - decoded->y0 != expected_height ||
+        decoded->numcomps != expected_components) {
+        snprintf(error, error_size, "the codestream is %u×%u with %u component%s; the header says %u×%u with %u",
+                 decoded->x1 - decoded->x0, decoded->y1 - decoded->y0, decoded->numcomps,
+                 decoded->numcomps == 1 ? "" : "s", expected_width, expected_height, expected_components);
+        goto done;
+    }
+    if (!opj_decode(codec, stream, decoded) || !opj_end_decompress(codec, stream)) {
         snprintf(error, error_size, "OpenJPEG could not decode it: %s", message[0] ? message : "no reason given");
         goto done;
     }

@@ -1,3 +1,4 @@
+import Crypto
 import DicomCore
 import DicomImage
 import Foundation
@@ -30,7 +31,16 @@ extension Executor {
         guard size <= Self.previewLimit else {
             throw failure("preview reads the whole file, and it holds \(size) bytes (more than 512 MiB)")
         }
-        let bytes = try context.profile.measure(.transfer) { try readWhole(id: id, size: size, chunkSize: chunkSize) }
+        let bytes = try context.profile.measure(.transfer) {
+            try readWhole(id: id, size: size, chunkSize: chunkSize, context: context)
+        }
+        // The picture of damaged chunks would be a wrong picture: the bytes are checked as a
+        // fetch checks them.
+        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        guard digest == id else {
+            throw failure("its stored chunks do not match its SHA-256 (checksum mismatch): they are damaged")
+        }
+        if context.isCancelled() { throw ChunkTransferError.cancelled }
         do {
             let image = try StoredImage(bytes)
             let frame = try image.frame(preview.frame - 1, in: bytes)
@@ -40,6 +50,7 @@ extension Executor {
             case .preset(let name): window = Window.preset(named: name)
             case nil: window = nil
             }
+            if context.isCancelled() { throw ChunkTransferError.cancelled }
             var picture = Picture.render(frame, image.description, window: window)
             if let size = preview.size { picture = picture.fitted(to: size) }
             var written: String?
@@ -65,9 +76,23 @@ extension Executor {
     static func writeAtomically(
         _ bytes: [UInt8], to path: String, failure: (String) -> ExecutionError
     ) throws {
+        // Only a regular file (or none yet) is replaced: a device, a FIFO, a directory or a
+        // symbolic link named here is refused, never swapped for a picture.
+        if path.hasSuffix("/") { throw failure("it names a directory; name the PNG file") }
+        var existing = stat()
+        var mode: mode_t = 0o644
+        if lstat(path, &existing) == 0 {
+            switch existing.st_mode & S_IFMT {
+            case S_IFREG: mode = existing.st_mode & 0o7777
+            case S_IFDIR: throw failure("is a directory")
+            case S_IFLNK: throw failure("is a symbolic link; name the file itself")
+            default: throw failure("is not a regular file (a device or a FIFO)")
+            }
+        }
         let temporary = path + ".dql-\(UUID().uuidString.prefix(8)).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw failure(systemMessage(errno)) }
+        _ = fchmod(descriptor, mode)
         do {
             defer { close(descriptor) }
             try bytes.withUnsafeBytes { try writeFully(descriptor, $0, at: 0) }
@@ -83,12 +108,13 @@ extension Executor {
     }
 
     /// The bytes of a stored file, every chunk in one pipeline.
-    private func readWhole(id: String, size: Int, chunkSize: Int) throws -> [UInt8] {
+    private func readWhole(id: String, size: Int, chunkSize: Int, context: StatementContext) throws -> [UInt8] {
         let count = (size + chunkSize - 1) / chunkSize
         let keys = (0..<count).map { layout.chunkKey(id: id, index: $0) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(size)
         for batch in keys.chunked(256) {
+            if context.isCancelled() { throw ChunkTransferError.cancelled }
             let replies = try client.pipeline(batch.map { RedisCommand("GET", $0) }, routedBy: Array(batch))
             for (key, reply) in zip(batch, replies) {
                 guard let chunk = reply.bytes else {

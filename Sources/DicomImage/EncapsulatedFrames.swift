@@ -4,6 +4,15 @@ import DicomCore
 /// a single-frame image; for several frames, the fragments the Basic Offset Table points to,
 /// or one fragment a frame, or the fragments from one codestream start to the next.
 public enum EncapsulatedFrames {
+    /// Whether the Basic Offset Table starts at 0 and rises (else the fragments are followed).
+    static func tableIsValid(_ table: BulkData, _ frames: Int, _ bytes: [UInt8]) -> Bool {
+        let offsets = (0..<frames).map { frame -> Int in
+            let at = table.offset + 4 * frame
+            return Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24
+        }
+        return offsets.first == 0 && zip(offsets, offsets.dropFirst()).allSatisfy { $0 < $1 }
+    }
+
     public static func frame(
         _ index: Int, of pixels: EncapsulatedPixelData, frames: Int, in bytes: [UInt8], startMarker: [UInt8]
     ) throws(ImageError) -> [UInt8] {
@@ -21,7 +30,7 @@ public enum EncapsulatedFrames {
         if frames == 1 { return join(pixels.fragments[...]) }
         // The Basic Offset Table: each frame's first item, from the first item's start.
         let table = pixels.basicOffsetTable
-        if table.length >= 4 * frames, table.offset + table.length <= bytes.count {
+        if table.length >= 4 * frames, table.offset + table.length <= bytes.count, tableIsValid(table, frames, bytes) {
             let offsets = (0..<frames).map { frame -> Int in
                 let at = table.offset + 4 * frame
                 return Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24

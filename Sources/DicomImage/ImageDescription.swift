@@ -36,11 +36,20 @@ public struct ImageDescription: Sendable, Equatable {
         isSigned = dataset[DicomTag(0x0028, 0x0103)]?.integer == 1
         photometric = dataset[DicomTag(0x0028, 0x0004)]?.string ?? "MONOCHROME2"
         planarConfiguration = (dataset[DicomTag(0x0028, 0x0006)]?.integer).map { Int($0) } ?? 0
-        frames = max(1, (dataset[DicomTag(0x0028, 0x0008)]?.integer).map { Int($0) } ?? 1)
+        if let element = dataset[DicomTag(0x0028, 0x0008)] {
+            guard let count = element.integer, count >= 1, count <= 1_000_000 else {
+                throw ImageError(
+                    "its Number of Frames (0028,0008) is '\(element.string ?? "")', not a count of frames from 1 to 1000000"
+                )
+            }
+            frames = Int(count)
+        } else {
+            frames = 1
+        }
         rescaleSlope = dataset[DicomTag(0x0028, 0x1053)]?.real ?? 1
         rescaleIntercept = dataset[DicomTag(0x0028, 0x1052)]?.real ?? 0
         if let center = dataset[DicomTag(0x0028, 0x1050)]?.real, let width = dataset[DicomTag(0x0028, 0x1051)]?.real,
-            width > 0
+            center.isFinite, width.isFinite, width > 0
         {
             window = Window(center: center, width: width)
         }
@@ -67,7 +76,15 @@ public struct ImageDescription: Sendable, Equatable {
             throw ImageError(
                 "its pixels are indices into a colour palette (PALETTE COLOR), which dql does not show yet")
         }
-        guard rescaleSlope.isFinite, rescaleIntercept.isFinite, rescaleSlope != 0 else {
+        if isMonochrome != (samplesPerPixel == 1) {
+            throw ImageError("\(photometric) with \(samplesPerPixel) samples per pixel: the header contradicts itself")
+        }
+        guard samplesPerPixel == 1 || [0, 1].contains(planarConfiguration) else {
+            throw ImageError("its Planar Configuration is \(planarConfiguration), which is neither 0 nor 1")
+        }
+        guard rescaleSlope.isFinite, rescaleIntercept.isFinite, rescaleSlope != 0, abs(rescaleSlope) < 1e100,
+            abs(rescaleIntercept) < 1e100
+        else {
             throw ImageError("Rescale Slope \(rescaleSlope) and Intercept \(rescaleIntercept) are not a usable rescale")
         }
     }

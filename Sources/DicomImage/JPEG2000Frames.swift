@@ -10,7 +10,9 @@ public enum JPEG2000Frames {
         var image = dql_jpeg2000_image()
         var error = [CChar](repeating: 0, count: 512)
         let status = codestream.withUnsafeBufferPointer { input in
-            dql_jpeg2000_decode(input.baseAddress, input.count, &image, &error, error.count)
+            dql_jpeg2000_decode(
+                input.baseAddress, input.count, UInt32(description.columns), UInt32(description.rows),
+                UInt32(description.samplesPerPixel), &image, &error, error.count)
         }
         guard status == 0 else {
             throw ImageError(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
@@ -22,7 +24,7 @@ public enum JPEG2000Frames {
         guard width == description.columns, height == description.rows, components == description.samplesPerPixel
         else {
             throw ImageError(
-                "the codestream is \(width)×\(height) with \(components) components; the header says \(description.columns)×\(description.rows) with \(description.samplesPerPixel)"
+                "the codestream is \(width)×\(height) with \(components) component\(components == 1 ? "" : "s"); the header says \(description.columns)×\(description.rows) with \(description.samplesPerPixel)"
             )
         }
         var samples = Array(UnsafeBufferPointer(start: image.samples, count: width * height * components))

@@ -50,6 +50,19 @@ public struct StoredImage: Sendable {
                     index, of: pixels, description: description, bigEndian: bigEndian, swappedPairs: swappedPairs)
             }
         }
+        // Every frame the header promises must be there (a Number of Frames of two billion is
+        // a damaged header, not a film).
+        let available: Int
+        switch element.value {
+        case .bulk(let bulk): available = bulk.length
+        case .bytes(let value): available = value.count
+        default: available = 0
+        }
+        if description.frames > 1, description.frames * description.frameLength > available + 1 {
+            throw ImageError(
+                "its Number of Frames says \(description.frames) of \(description.frameLength) bytes each, but Pixel Data holds \(available) bytes"
+            )
+        }
         switch element.value {
         case .bulk(let bulk):
             guard bulk.offset >= 0, bulk.length >= 0, bulk.offset + bulk.length <= bytes.count else {

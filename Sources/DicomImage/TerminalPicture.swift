@@ -4,9 +4,12 @@
 public enum TerminalPicture {
     /// The escape sequences and characters that draw `picture` in `columns` characters (rows
     /// follow from the aspect ratio), each line ending with the colours reset.
-    public static func draw(_ picture: Picture, columns: Int) -> String {
-        let width = max(1, min(columns, picture.width))
-        let scale = Double(picture.width) / Double(width)
+    /// `lines` caps the height (a picture taller than the screen would scroll away or go
+    /// through the pager).
+    public static func draw(_ picture: Picture, columns: Int, lines: Int = .max) -> String {
+        let scale = max(
+            1, Double(picture.width) / Double(max(1, columns)), Double(picture.height) / Double(2 * max(1, lines)))
+        let width = max(1, Int(Double(picture.width) / scale))
         let height = max(1, Int((Double(picture.height) / scale).rounded()))
         var text = ""
         text.reserveCapacity(width * (height / 2 + 1) * 40)

@@ -7,6 +7,8 @@ struct OutputStyle: Equatable {
     var color = false
     /// Columns of the terminal the results go to; nil when they go to a file or a pipe.
     var terminalWidth: Int?
+    /// Lines of the terminal, when results go to one.
+    var terminalHeight: Int?
 
     /// Whether a table `width` columns wide is shown expanded (one line per column).
     func expands(tableWidth width: Int) -> Bool {

@@ -96,8 +96,10 @@ enum ResultRenderer {
             rendered.notes.append(shown)
             return rendered
         }
-        let columns = min(style.terminalWidth ?? 80, picture.width)
-        return RenderedResult(data: TerminalPicture.draw(picture, columns: columns), notes: [shown])
+        // The whole picture on one screen, the prompt and the line about it under it.
+        let lines = max(4, (style.terminalHeight ?? 24) - 3)
+        return RenderedResult(
+            data: TerminalPicture.draw(picture, columns: style.terminalWidth ?? 80, lines: lines), notes: [shown])
     }
 
     static func decimal(_ value: Double) -> String {

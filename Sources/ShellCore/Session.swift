@@ -520,7 +520,9 @@ final class Session {
         var style = settings.style
         let onTerminal = activePager != nil || output.isTerminal
         style.color = settings.style.color && onTerminal
-        style.terminalWidth = onTerminal ? Terminal.size(of: STDOUT_FILENO)?.columns : nil
+        let size = onTerminal ? Terminal.size(of: STDOUT_FILENO) : nil
+        style.terminalWidth = size?.columns
+        style.terminalHeight = size?.rows
         return style
     }
 

@@ -84,6 +84,38 @@ import Testing
         #expect(throws: ImageError.self) { try JPEG2000Frames.decode([1, 2, 3], description: image.description) }
     }
 
+    @Test func aCodestreamThatDisagreesWithTheHeaderIsRefusedBeforeDecoding() throws {
+        let path = try Corpus.path("pydicom/test_files/JPEG2000.dcm")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let image = try StoredImage(bytes)
+        guard case .encapsulated(let pixels)? = image.file.dataset[DicomTag(0x7FE0, 0x0010)]?.value else {
+            Issue.record("not encapsulated")
+            return
+        }
+        let codestream = try EncapsulatedFrames.frame(
+            0, of: pixels, frames: 1, in: bytes, startMarker: [0xFF, 0x4F, 0xFF, 0x51])
+        var claimed = image.description
+        claimed.rows = 16
+        #expect(
+            throws: ImageError(
+                "the codestream is \(image.description.columns)×\(image.description.rows) with 1 component; the header says \(image.description.columns)×16 with 1"
+            )
+        ) { try JPEG2000Frames.decode(codestream, description: claimed) }
+    }
+
+    @Test func aBasicOffsetTableThatDoesNotRiseIsNotFollowed() {
+        func table(_ offsets: [UInt32]) -> (BulkData, [UInt8]) {
+            let bytes = offsets.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } }
+            return (BulkData(offset: 0, length: bytes.count), bytes)
+        }
+        for (offsets, valid) in [
+            ([0, 10, 20], true), ([0, 0, 0], false), ([20, 10, 0], false), ([4, 10, 20], false),
+        ] {
+            let (bulk, bytes) = table(offsets.map(UInt32.init))
+            #expect(EncapsulatedFrames.tableIsValid(bulk, 3, bytes) == valid, "\(offsets)")
+        }
+    }
+
     @Test func aPNGIsReadBackByPython() throws {
         let picture = Picture(width: 3, height: 2, channels: 1, pixels: [0, 128, 255, 10, 20, 30])
         let png = try PNGEncoder.encode(picture)

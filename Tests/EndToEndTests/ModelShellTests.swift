@@ -3,6 +3,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Levels and attributes through the `dql` executable: what a user types and reads, in every
 /// output format.
 @Suite(.serialized) struct ModelShellTests {
@@ -179,9 +183,33 @@ import Testing
         #expect(
             directory.stderr.contains(
                 "cannot preview CT_small.dcm: cannot write \(fixture.directory.path): is a directory"))
+        // Only a regular file is replaced: not a device, a FIFO or a symbolic link.
+        let fifo = fixture.directory.appendingPathComponent("pipe.png").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let link = fixture.directory.appendingPathComponent("link.png").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: png)
+        for (target, said) in [
+            ("/dev/null", "is not a regular file (a device or a FIFO)"),
+            (fifo, "is not a regular file (a device or a FIFO)"),
+            (link, "is a symbolic link; name the file itself"),
+        ] {
+            let refused = try fixture.run(["-c", "preview 'CT_small.dcm' to '\(target)'"])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("cannot write \(target): \(said)"), "\(refused.stderr)")
+        }
+        #expect(FileManager.default.fileExists(atPath: "/dev/null"))
+        // Damaged chunks are not shown: the bytes are checked against the file's SHA-256.
+        let admin = try TestRedis.connection()
+        let id = try #require(
+            try fixture.run(["--format", "csv", "-c", "find id where name = 'CT_small.dcm'"])
+                .stdout.split(separator: "\r\n").dropFirst().first.map(String.init))
+        try admin.call("SETRANGE", "\(fixture.prefix):chunk:\(id):0", "5000", "XXXXXXXX")
+        let damaged = try fixture.run(["-c", "preview 'CT_small.dcm' to '\(png)'"])
+        #expect(damaged.status == 1)
+        #expect(damaged.stderr.contains("its stored chunks do not match its SHA-256 (checksum mismatch)"))
         let noImage = try fixture.run(["-c", "preview 'rtplan.dcm' to '\(png)'"])
         #expect(noImage.stderr.contains("cannot preview rtplan.dcm: it holds no image (no Rows (0028,0010))"))
-        let noFrame = try fixture.run(["-c", "preview 'CT_small.dcm' frame 2 to '\(png)'"])
-        #expect(noFrame.stderr.contains("cannot preview CT_small.dcm: frame 2 asked for; the file has 1"))
+        let noFrame = try fixture.run(["-c", "preview 'MR_small.dcm' frame 2 to '\(png)'"])
+        #expect(noFrame.stderr.contains("cannot preview MR_small.dcm: frame 2 asked for; the file has 1"))
     }
 }
