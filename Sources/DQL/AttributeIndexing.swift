@@ -129,6 +129,3 @@ extension Executor {
         }
     }
 }
-
-/// `1 load`, `2 loads`.
-private func plural(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }

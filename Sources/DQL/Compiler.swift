@@ -153,9 +153,11 @@ public struct Compiler: Sendable {
         case .keys(let level): needed += level.keyField.map { [$0] } ?? []
         case .find, .delete: break
         }
+        var valueFields: [Field] = []
+        for field in needed where !valueFields.contains(where: { $0.name == field.name }) { valueFields.append(field) }
         var headerFields: [Field] = []
         var attributes = ["sha256", "name"]
-        for field in needed {
+        for field in valueFields {
             if field.isIndexed {
                 if !attributes.contains(field.attribute) { attributes.append(field.attribute) }
             } else if !headerFields.contains(where: { $0.tag == field.tag }) {
@@ -172,7 +174,7 @@ public struct Compiler: Sendable {
             limit: nil, offset: 0, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds)
         return ScanPlan(
             purpose: purpose, search: search, residual: residual, columns: columns, order: order, limit: limit,
-            offset: offset, headerFields: headerFields)
+            offset: offset, headerFields: headerFields, valueFields: valueFields)
     }
 
     func searchPlan(_ find: FindStatement) throws(DQLError) -> SearchPlan {

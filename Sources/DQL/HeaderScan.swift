@@ -92,15 +92,6 @@ extension Executor {
         try checkPatterns(plan.search.query, context: context)
         let filter = try plan.residual.map { condition throws(DQLError) in try RowFilter(condition) }
         let maximum = try serverLimits(context: context).maximumSearchResults
-        var needed: [Field] = plan.columns + plan.headerFields + (plan.residual?.fields ?? [])
-        if let order = plan.order { needed.append(order.field.field) }
-        switch plan.purpose {
-        case .count(let level, let groupBy, _, _): needed += groupBy + (level.keyField.map { [$0] } ?? [])
-        case .keys(let level): needed += level.keyField.map { [$0] } ?? []
-        case .find, .delete: break
-        }
-        var fields: [String: Field] = [:]
-        for field in needed { fields[field.name] = field }
         var matched: [ScannedFile] = []
         var candidates = 0
         try SearchRunner.page(from: 0, limit: nil, pageSize: plan.search.pageSize) { offset, count in
@@ -127,7 +118,7 @@ extension Executor {
             }
             for (index, document) in page.documents.enumerated() {
                 var values: [String: [String]] = [:]
-                for field in fields.values {
+                for field in plan.valueFields {
                     values[field.name] =
                         field.isIndexed
                         ? Self.storedValues(document.attributes[field.attribute])

@@ -144,8 +144,7 @@ extension LevelPlan {
     func instancePlan(keys: [String], returning attributes: [String]) -> SearchPlan {
         var builder = QueryBuilder()
         if selectsByKeys { builder.parameters = query.parameters }
-        let names = keys.map { builder.tagParameter($0) }
-        let among = "@\(key.exactAttribute ?? key.matchAttribute):{" + names.joined(separator: " | ") + "}"
+        let among = keyMatch(keys, &builder)
         let query = SearchQuery(
             text: selectsByKeys ? "(\(self.query.text)) \(among)" : among, parameters: builder.parameters)
         return SearchPlan(

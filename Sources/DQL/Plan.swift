@@ -281,6 +281,13 @@ public struct LevelPlan: Sendable, Equatable {
         ["GROUPBY", "1", "@" + key.attribute] + level.columns.flatMap { $0.reducer(key: key) }
     }
 
+    /// `@studyUid:{$p0 | $p1 …}`: the instances of the given keys, matched exactly (the
+    /// case-sensitive twin where the key has one).
+    func keyMatch(_ keys: [String], _ builder: inout QueryBuilder) -> String {
+        let names = keys.map { builder.tagParameter($0) }
+        return "@\(key.exactAttribute ?? key.matchAttribute):{" + names.joined(separator: " | ") + "}"
+    }
+
     /// One page of rows, sorted by the server (whole rows).
     public func rowsCommand(offset: Int, count: Int) -> [String] {
         head + reducers + ["SORTBY", String(sortKeys.count * 2)]
@@ -305,9 +312,7 @@ public struct LevelPlan: Sendable, Equatable {
     /// The rows of the given keys, from all their instances.
     public func rowsCommand(keys: [String]) -> [String] {
         var builder = QueryBuilder()
-        let names = keys.map { builder.tagParameter($0) }
-        let text = "@\(key.exactAttribute ?? key.matchAttribute):{" + names.joined(separator: " | ") + "}"
-        let query = SearchQuery(text: text, parameters: builder.parameters)
+        let query = SearchQuery(text: keyMatch(keys, &builder), parameters: builder.parameters)
         return ["FT.AGGREGATE", index] + query.queryArguments + ["TIMEOUT", String(timeoutMilliseconds)] + reducers
             + ["LIMIT", "0", String(keys.count)] + query.paramsArguments + ["DIALECT", "2"]
     }
@@ -342,6 +347,9 @@ public struct ScanPlan: Sendable, Equatable {
     public var offset: Int
     /// The attributes read from the headers.
     public var headerFields: [Field]
+    /// Every field whose values each file's row needs (columns, order, condition, groups,
+    /// the level's key), each once: from the document where indexed, else from the header.
+    public var valueFields: [Field]
 
     /// The commands it starts with (the first page of the narrowing search).
     public var commands: [[String]] { [search.command(offset: 0, count: search.pageSize)] }

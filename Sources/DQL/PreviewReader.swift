@@ -1,4 +1,3 @@
-import Crypto
 import DicomCore
 import DicomImage
 import Foundation
@@ -31,12 +30,15 @@ extension Executor {
         guard size <= Self.previewLimit else {
             throw failure("preview reads the whole file, and it holds \(size) bytes (more than 512 MiB)")
         }
-        let bytes = try context.profile.measure(.transfer) {
-            try readWhole(id: id, size: size, chunkSize: chunkSize, context: context)
+        // The picture of damaged chunks would be a wrong picture: the bytes are checked against
+        // the file's SHA-256 as a fetch checks them.
+        let bytes: [UInt8]
+        let digest: String
+        do {
+            (bytes, digest) = try readWhole(id: id, size: size, chunkSize: chunkSize, context: context)
+        } catch let error as ChunkTransferError where error != .cancelled {
+            throw failure("\(error); loading the file again mends it")
         }
-        // The picture of damaged chunks would be a wrong picture: the bytes are checked as a
-        // fetch checks them.
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         guard digest == id else {
             throw failure("its stored chunks do not match its SHA-256 (checksum mismatch): they are damaged")
         }
@@ -107,26 +109,38 @@ extension Executor {
         }
     }
 
-    /// The bytes of a stored file, every chunk in one pipeline.
-    private func readWhole(id: String, size: Int, chunkSize: Int, context: StatementContext) throws -> [UInt8] {
-        let count = (size + chunkSize - 1) / chunkSize
-        let keys = (0..<count).map { layout.chunkKey(id: id, index: $0) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(size)
-        for batch in keys.chunked(256) {
-            if context.isCancelled() { throw ChunkTransferError.cancelled }
-            let replies = try client.pipeline(batch.map { RedisCommand("GET", $0) }, routedBy: Array(batch))
-            for (key, reply) in zip(batch, replies) {
-                guard let chunk = reply.bytes else {
-                    throw ExecutionError(
-                        .statementFailed("the chunk \(key) of \(id) is missing; `vacuum` and a new load mend it"))
+    /// The bytes of a stored file and their SHA-256, read by the chunk transfer engine a fetch
+    /// uses (parallel connections, Ctrl-C between chunks), hashed as they arrive.
+    private func readWhole(
+        id: String, size: Int, chunkSize: Int, context: StatementContext
+    ) throws -> (bytes: [UInt8], digest: String) {
+        var bytes = [UInt8](repeating: 0, count: size)
+        let memory = Fetcher.memoryPlan(chunkSize: chunkSize, size: size, connections: settings.connections)
+        let transfer = ChunkTransfer(chunkSize: chunkSize, connections: memory.connections, window: settings.window)
+        let hasher = StreamingHasher(totalSize: size, chunkSize: chunkSize)
+        defer { hasher.cancel() }
+        let storage = layout
+        try bytes.withUnsafeMutableBytes { buffer in
+            let destination = SharedBuffer(bytes: buffer)
+            try context.profile.measure(.transfer) {
+                try transfer.download(
+                    totalSize: size, key: { storage.chunkKey(id: id, index: $0) }, client: client,
+                    buffersPerConnection: memory.buffers, isCancelled: context.isCancelled,
+                    abandon: { hasher.abandon() }
+                ) { loan in
+                    // Each chunk to its own place: the workers never write the same bytes.
+                    UnsafeMutableRawBufferPointer(rebasing: destination.bytes[(loan.index * chunkSize)...])
+                        .copyMemory(from: loan.bytes)
+                    hasher.add(loan)
                 }
-                bytes += chunk
             }
         }
-        guard bytes.count == size else {
-            throw ExecutionError(.statementFailed("the chunks of \(id) hold \(bytes.count) of its \(size) bytes"))
-        }
-        return bytes
+        let digest = try context.profile.measure(.checksum) { try hasher.finish() }
+        return (bytes, digest)
     }
+}
+
+/// A buffer the transfer's workers fill, each chunk at its own offset.
+private struct SharedBuffer: @unchecked Sendable {
+    let bytes: UnsafeMutableRawBufferPointer
 }

@@ -4,13 +4,17 @@ import DicomCore
 /// a single-frame image; for several frames, the fragments the Basic Offset Table points to,
 /// or one fragment a frame, or the fragments from one codestream start to the next.
 public enum EncapsulatedFrames {
-    /// Whether the Basic Offset Table starts at 0 and rises (else the fragments are followed).
-    static func tableIsValid(_ table: BulkData, _ frames: Int, _ bytes: [UInt8]) -> Bool {
+    /// The Basic Offset Table's offsets, one a frame, when it has them and they start at 0 and
+    /// rise; nil otherwise (the fragments themselves are then followed).
+    static func tableOffsets(_ table: BulkData, _ frames: Int, _ bytes: [UInt8]) -> [Int]? {
+        guard table.length >= 4 * frames, table.offset >= 0, table.offset + 4 * frames <= bytes.count else {
+            return nil
+        }
         let offsets = (0..<frames).map { frame -> Int in
             let at = table.offset + 4 * frame
             return Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24
         }
-        return offsets.first == 0 && zip(offsets, offsets.dropFirst()).allSatisfy { $0 < $1 }
+        return offsets.first == 0 && zip(offsets, offsets.dropFirst()).allSatisfy { $0 < $1 } ? offsets : nil
     }
 
     public static func frame(
@@ -19,8 +23,7 @@ public enum EncapsulatedFrames {
         guard index >= 0, index < frames else {
             throw ImageError("frame \(index + 1) asked for; the file has \(frames)")
         }
-        for fragment in pixels.fragments where fragment.offset < 8 || fragment.offset + fragment.length > bytes.count {
-            _ = fragment
+        if pixels.fragments.contains(where: { $0.offset < 8 || $0.offset + $0.length > bytes.count }) {
             throw ImageError("a fragment of Pixel Data runs past the end of the file")
         }
         guard !pixels.fragments.isEmpty else { throw ImageError("Pixel Data holds no fragments") }
@@ -29,12 +32,7 @@ public enum EncapsulatedFrames {
         }
         if frames == 1 { return join(pixels.fragments[...]) }
         // The Basic Offset Table: each frame's first item, from the first item's start.
-        let table = pixels.basicOffsetTable
-        if table.length >= 4 * frames, table.offset + table.length <= bytes.count, tableIsValid(table, frames, bytes) {
-            let offsets = (0..<frames).map { frame -> Int in
-                let at = table.offset + 4 * frame
-                return Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24
-            }
+        if let offsets = tableOffsets(pixels.basicOffsetTable, frames, bytes) {
             let first = pixels.fragments[0].offset - 8
             let starts = pixels.fragments.map { $0.offset - 8 - first }
             let begin = offsets[index]

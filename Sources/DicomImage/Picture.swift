@@ -25,7 +25,8 @@ public struct Picture: Sendable, Equatable {
         }
         let slope = description.rescaleSlope
         let intercept = description.rescaleIntercept
-        let window = Self.window(for: frame, description, given: given)
+        let (low, high) = Self.range(of: frame.samples)
+        let window = given ?? description.window ?? Self.window(spanning: (low, high), description)
         let invert = description.photometric == "MONOCHROME1"
         var pixels = [UInt8](repeating: 0, count: count)
         @inline(__always) func shown(_ sample: Int32) -> UInt8 {
@@ -34,12 +35,6 @@ public struct Picture: Sendable, Equatable {
         }
         // Stored values span at most a few thousand values in practice: one lookup table over
         // that span instead of arithmetic per pixel.
-        var low = Int32.max
-        var high = Int32.min
-        for sample in frame.samples {
-            low = min(low, sample)
-            high = max(high, sample)
-        }
         if count > 0, Int64(high) - Int64(low) < 1 << 20 {
             let table = (low...high).map(shown)
             frame.samples.withUnsafeBufferPointer { samples in
@@ -56,14 +51,23 @@ public struct Picture: Sendable, Equatable {
     /// The window a grey frame is shown with: the one given, else the header's first, else the
     /// full range of the frame's modality values (as a viewer does without a window).
     public static func window(for frame: Frame, _ description: ImageDescription, given: Window? = nil) -> Window {
-        if let chosen = given ?? description.window { return chosen }
-        var low = Int32.max
-        var high = Int32.min
-        for sample in frame.samples {
+        given ?? description.window ?? window(spanning: range(of: frame.samples), description)
+    }
+
+    /// The lowest and highest sample, (0, 0) for none.
+    static func range(of samples: [Int32]) -> (low: Int32, high: Int32) {
+        guard var low = samples.first else { return (0, 0) }
+        var high = low
+        for sample in samples {
             low = min(low, sample)
             high = max(high, sample)
         }
-        if frame.samples.isEmpty { (low, high) = (0, 0) }
+        return (low, high)
+    }
+
+    /// The window over stored values from `low` to `high`, in modality values.
+    static func window(spanning range: (low: Int32, high: Int32), _ description: ImageDescription) -> Window {
+        let (low, high) = range
         let a = Double(low) * description.rescaleSlope + description.rescaleIntercept
         let b = Double(high) * description.rescaleSlope + description.rescaleIntercept
         return Window(center: (a + b) / 2 + 0.5, width: max(abs(b - a) + 1, 2))

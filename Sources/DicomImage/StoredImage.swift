@@ -41,41 +41,28 @@ public struct StoredImage: Sendable {
         if syntax.isDeflated {
             throw ImageError("its data set is deflated (\(syntax.name)); dql does not decode it yet")
         }
-        let description = description
-        let bigEndian = !syntax.isLittleEndian
-        let swappedPairs = bigEndian && element.vr == .OW && description.bitsAllocated == 8
-        func decode(_ pixels: UnsafeRawBufferPointer) -> Result<Frame, ImageError> {
-            Result { () throws(ImageError) -> Frame in
-                try NativePixels.frame(
-                    index, of: pixels, description: description, bigEndian: bigEndian, swappedPairs: swappedPairs)
-            }
+        // Pixel Data is never copied by the reader: it is where it lies in the file.
+        guard case .bulk(let bulk) = element.value else { throw ImageError("Pixel Data holds no pixel bytes") }
+        guard bulk.offset >= 0, bulk.length >= 0, bulk.offset + bulk.length <= bytes.count else {
+            throw ImageError("Pixel Data runs past the end of the file")
         }
         // Every frame the header promises must be there (a Number of Frames of two billion is
         // a damaged header, not a film).
-        let available: Int
-        switch element.value {
-        case .bulk(let bulk): available = bulk.length
-        case .bytes(let value): available = value.count
-        default: available = 0
-        }
-        if description.frames > 1, description.frames * description.frameLength > available + 1 {
+        if description.frames > 1, description.frames * description.frameLength > bulk.length + 1 {
             throw ImageError(
-                "its Number of Frames says \(description.frames) of \(description.frameLength) bytes each, but Pixel Data holds \(available) bytes"
+                "its Number of Frames says \(description.frames) of \(description.frameLength) bytes each, but Pixel Data holds \(bulk.length) bytes"
             )
         }
-        switch element.value {
-        case .bulk(let bulk):
-            guard bulk.offset >= 0, bulk.length >= 0, bulk.offset + bulk.length <= bytes.count else {
-                throw ImageError("Pixel Data runs past the end of the file")
+        let description = description
+        let bigEndian = !syntax.isLittleEndian
+        let swappedPairs = bigEndian && element.vr == .OW && description.bitsAllocated == 8
+        return try bytes.withUnsafeBytes { file in
+            Result { () throws(ImageError) -> Frame in
+                try NativePixels.frame(
+                    index, of: UnsafeRawBufferPointer(rebasing: file[bulk.offset..<(bulk.offset + bulk.length)]),
+                    description: description, bigEndian: bigEndian, swappedPairs: swappedPairs)
             }
-            return try bytes.withUnsafeBytes {
-                decode(UnsafeRawBufferPointer(rebasing: $0[bulk.offset..<(bulk.offset + bulk.length)]))
-            }
-            .get()
-        case .bytes(let value):
-            return try value.withUnsafeBytes { decode($0) }.get()
-        default:
-            throw ImageError("Pixel Data holds no pixel bytes")
         }
+        .get()
     }
 }

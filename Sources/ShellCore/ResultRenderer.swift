@@ -454,10 +454,6 @@ enum ResultRenderer {
     }
 }
 
-func plural(_ count: Int, _ noun: String) -> String {
-    "\(count) \(noun)\(count == 1 ? "" : "s")"
-}
-
 /// `1.23 MiB`: sizes are binary everywhere in dql, as they are typed (`512KB` is 512 × 1024
 /// bytes), and labelled so (KiB, MiB, GiB, TiB).
 func formatBytes(_ bytes: Int) -> String {
