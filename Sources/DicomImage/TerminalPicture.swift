@@ -8,7 +8,7 @@ public enum TerminalPicture {
     /// through the pager).
     public static func draw(_ picture: Picture, columns: Int, lines: Int = .max) -> String {
         let scale = max(
-            1, Double(picture.width) / Double(max(1, columns)), Double(picture.height) / Double(2 * max(1, lines)))
+            1, Double(picture.width) / Double(max(1, columns)), Double(picture.height) / (2 * Double(max(1, lines))))
         let width = max(1, Int(Double(picture.width) / scale))
         let height = max(1, Int((Double(picture.height) / scale).rounded()))
         var text = ""

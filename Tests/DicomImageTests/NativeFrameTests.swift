@@ -116,6 +116,16 @@ import Testing
         }
     }
 
+    @Test func aTerminalPictureFitsItsColumnsAndLines() {
+        let picture = Picture(width: 200, height: 100, channels: 1, pixels: [UInt8](repeating: 7, count: 20_000))
+        // Without a height, only the columns limit it (2 pixel rows a line).
+        let wide = TerminalPicture.draw(picture, columns: 50)
+        #expect(wide.split(separator: "\n").count == 13)
+        #expect(wide.split(separator: "\n").allSatisfy { $0.components(separatedBy: "▀").count - 1 == 50 })
+        let short = TerminalPicture.draw(picture, columns: 200, lines: 10)
+        #expect(short.split(separator: "\n").count == 10)
+    }
+
     @Test func aPNGIsReadBackByPython() throws {
         let picture = Picture(width: 3, height: 2, channels: 1, pixels: [0, 128, 255, 10, 20, 30])
         let png = try PNGEncoder.encode(picture)
