@@ -14,6 +14,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The HTTP server under `dql serve` (SwiftNIO underneath): streaming bodies both ways.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries from Debian (libhiredis-dev, libedit-dev, zlib1g-dev, glibc), imported as system modules.
@@ -24,7 +29,7 @@ let package = Package(
         // OpenSSL 3 (Debian's libssl-dev) for rediss:// connections.
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         // glibc functions Swift's Glibc module hides (posix_spawn's closefrom, openpty, fallocate).
-        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
+        .systemLibrary(name: "CSystemCalls", path: "Sources/CSystemCalls"),
         // A SIGBUS guard for read-only file mappings (a file truncated while it is mapped).
         .target(name: "CMappingGuard", path: "Sources/CMappingGuard"),
 
@@ -41,7 +46,20 @@ let package = Package(
         .target(
             name: "DQL",
             dependencies: [
-                "RedisIO", "DicomCore", "DicomImage", "CSystem", .product(name: "Crypto", package: "swift-crypto"),
+                "RedisIO", "DicomCore", "DicomImage", "CSystemCalls", .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // DICOMweb (PS3.18) over the store: QIDO-RS, WADO-RS and STOW-RS answered by the DQL
+        // executor, levels and loader, served by `dql serve`.
+        .target(
+            name: "DICOMweb",
+            dependencies: [
+                "DQL", "RedisIO", "DicomCore", "DicomImage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // The shell's logic: command line, session loop, statement reader, line editor and
@@ -49,8 +67,9 @@ let package = Package(
         .target(
             name: "ShellCore",
             dependencies: [
-                "DQL", "RedisIO", "DicomCore", "DicomImage", "CEditLine", "CSystem",
+                "DQL", "DICOMweb", "RedisIO", "DicomCore", "DicomImage", "CEditLine", "CSystemCalls",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -68,7 +87,7 @@ let package = Package(
             ]
         ),
 
-        .target(name: "TestSupport", dependencies: ["RedisIO", "CSystem"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RedisIO", "CSystemCalls"], path: "Tests/TestSupport"),
         .testTarget(name: "RedisIOTests", dependencies: ["RedisIO", "TestSupport"]),
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore", "TestSupport"]),
         .testTarget(
@@ -79,7 +98,7 @@ let package = Package(
         .testTarget(name: "ShellCoreTests", dependencies: ["ShellCore", "DQL", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Shell", "TestSupport", "CSystem", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["Shell", "TestSupport", "CSystemCalls", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -60,6 +60,11 @@ public enum Comparison: String, Sendable, Hashable {
 public struct FieldReference: Sendable, Hashable {
     public var field: Field
     public var range: SourceRange
+
+    public init(field: Field, range: SourceRange) {
+        self.field = field
+        self.range = range
+    }
 }
 
 /// A `where` condition. Built only through the normalising constructors, so `and`/`or` are
@@ -180,6 +185,19 @@ public struct FindStatement: Sendable, Hashable {
     public var fetchLayout: FetchTemplate?
     /// `fetch to PATH overwrite|rename`: what to do where a different file has the name.
     public var existingFiles: ExistingFiles?
+
+    /// A statement built by a program (DICOMweb) rather than parsed.
+    public init(
+        level: Level = .instances, projection: Projection = .defaultColumns, condition: Condition? = nil,
+        order: Ordering? = nil, limit: Int? = nil, offset: Int? = nil
+    ) {
+        self.level = level
+        self.projection = projection
+        self.condition = condition
+        self.order = order
+        self.limit = limit
+        self.offset = offset
+    }
 }
 
 /// What a fetch does where the target directory already holds a different file under the name
@@ -215,6 +233,12 @@ public struct LoadStatement: Sendable, Hashable {
     public var chunkSize: Int?
     public var connections: Int?
     public var window: Int?
+
+    /// A load built by a program (DICOMweb's STOW-RS) rather than parsed.
+    public init(path: PathLiteral, recursive: Bool = false) {
+        self.path = path
+        self.recursive = recursive
+    }
 }
 
 /// A session setting and its value (see ``SettingName`` for their limits).

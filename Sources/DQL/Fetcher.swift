@@ -1,4 +1,4 @@
-import CSystem
+import CSystemCalls
 import Crypto
 import DicomCore
 import Foundation

@@ -284,6 +284,11 @@ public struct LevelPlan: Sendable, Equatable {
     /// `@studyUid:{$p0 | $p1 …}`: the instances of the given keys, matched exactly (the
     /// case-sensitive twin where the key has one).
     func keyMatch(_ keys: [String], _ builder: inout QueryBuilder) -> String {
+        Self.keyMatch(key, keys, &builder)
+    }
+
+    /// `@studyUid:{$p0 | $p1 …}` for a level's key field.
+    static func keyMatch(_ key: Field, _ keys: [String], _ builder: inout QueryBuilder) -> String {
         let names = keys.map { builder.tagParameter($0) }
         return "@\(key.exactAttribute ?? key.matchAttribute):{" + names.joined(separator: " | ") + "}"
     }

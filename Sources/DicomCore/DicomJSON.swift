@@ -16,6 +16,12 @@ public enum DicomJSON {
         .object(objectMembers(dataSet))
     }
 
+    /// One attribute as DICOM JSON (`{"vr": …, "Value": […]}`), for a server that picks the
+    /// attributes it returns (QIDO-RS).
+    public static func encode(_ element: DataElement) -> JSONValue {
+        attribute(element)
+    }
+
     static func objectMembers(_ dataSet: DataSet) -> [(String, JSONValue)] {
         dataSet.elements.compactMap { element in
             // PS3.18 F.2: group length elements are not included.

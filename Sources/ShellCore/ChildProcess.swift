@@ -1,4 +1,4 @@
-import CSystem
+import CSystemCalls
 import DQL
 import DicomCore
 import Foundation

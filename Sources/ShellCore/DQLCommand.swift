@@ -18,7 +18,10 @@ public struct DQLCommand: AsyncParsableCommand {
             credentials refused, or modules missing; 130 interrupted (Ctrl-C).
             """,
         version: "dql \(DQLVersion.current)",
-        subcommands: [DumpCommand.self, PingCommand.self, ServerCommand.self, SpeedTestCommand.self, AclCommand.self]
+        subcommands: [
+            DumpCommand.self, PingCommand.self, ServerCommand.self, SpeedTestCommand.self, AclCommand.self,
+            ServeCommand.self,
+        ]
     )
 
     // Unconditional: a statement may begin with "-" (a `-- comment`), and must not be taken

@@ -1,4 +1,4 @@
-import CSystem
+import CSystemCalls
 import DQL
 import Foundation
 import RedisIO

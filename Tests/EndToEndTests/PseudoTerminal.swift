@@ -1,4 +1,4 @@
-import CSystem
+import CSystemCalls
 import Foundation
 import TestSupport
 

@@ -1,0 +1,332 @@
+import DQL
+import DicomCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RedisIO
+
+/// The endpoints of PS3.18 this server answers, each a thin handler over QIDOSearch,
+/// RetrieveScope, InstanceMetadata, FrameReader, RetrieveStream and StowStore.
+struct DICOMwebRoutes: Sendable {
+    var pool: ExecutorPool
+    var options: DICOMwebServer.Options
+
+    func register(on routes: RouterGroup<BasicRequestContext>) {
+        // QIDO-RS
+        routes.get("studies") { request, _ in try await search(request, .studies) }
+        routes.get("series") { request, _ in try await search(request, .series) }
+        routes.get("instances") { request, _ in try await search(request, .instances) }
+        routes.get("studies/:study/series") { request, context in
+            try await search(request, .series, study: context.parameters.get("study"))
+        }
+        routes.get("studies/:study/instances") { request, context in
+            try await search(request, .instances, study: context.parameters.get("study"))
+        }
+        routes.get("studies/:study/series/:series/instances") { request, context in
+            try await search(
+                request, .instances, study: context.parameters.get("study"), series: context.parameters.get("series"))
+        }
+        // WADO-RS
+        routes.get("studies/:study") { request, context in try await retrieve(request, try scope(context)) }
+        routes.get("studies/:study/series/:series") { request, context in
+            try await retrieve(request, try scope(context))
+        }
+        routes.get("studies/:study/series/:series/instances/:instance") { request, context in
+            try await retrieve(request, try scope(context))
+        }
+        routes.get("studies/:study/metadata") { request, context in try await metadata(request, try scope(context)) }
+        routes.get("studies/:study/series/:series/metadata") { request, context in
+            try await metadata(request, try scope(context))
+        }
+        routes.get("studies/:study/series/:series/instances/:instance/metadata") { request, context in
+            try await metadata(request, try scope(context))
+        }
+        routes.get("studies/:study/series/:series/instances/:instance/frames/:frames") { request, context in
+            try await frames(request, try scope(context), list: context.parameters.get("frames") ?? "")
+        }
+        routes.get("studies/:study/series/:series/instances/:instance/bulkdata") { request, context in
+            try await bulkData(request, try scope(context), tag: nil)
+        }
+        routes.get("studies/:study/series/:series/instances/:instance/bulkdata/:tag") { request, context in
+            try await bulkData(request, try scope(context), tag: context.parameters.get("tag"))
+        }
+        // STOW-RS
+        routes.post("studies") { request, _ in try await store(request, study: nil) }
+        routes.post("studies/:study") { request, context in
+            try await store(request, study: context.parameters.get("study"))
+        }
+    }
+
+    // MARK: Handlers
+
+    func search(
+        _ request: Request, _ level: Level, study: String? = nil, series: String? = nil
+    ) async throws
+        -> Response
+    {
+        try await answering {
+            try requireJSON(request)
+            if let study { _ = try RetrieveScope(study: study, series: series) }
+            var keys: [(field: String, value: String)] = []
+            if let study { keys.append(("studyUid", study)) }
+            if let series { keys.append(("seriesUid", series)) }
+            let query = try QIDOQuery(level: level, items: Self.queryItems(request), pathKeys: keys)
+            let search = QIDOSearch(query: query, baseURL: baseURL(request), fixedStudy: study, fixedSeries: series)
+            let answer = try await pool.run { try search.run($0) }
+            var response = json(.array(answer.results))
+            var warnings: [String] = []
+            if answer.more {
+                warnings.append(
+                    "299 dql: \"There are additional results that can be requested\" (limit=\(query.limit), offset=\(query.offset))"
+                )
+            }
+            if query.fuzzy {
+                warnings.append(
+                    "299 dql: \"The fuzzymatching parameter is not supported. Only literal matching has been performed.\""
+                )
+            }
+            if !warnings.isEmpty { response.headers[Self.warning] = warnings.joined(separator: ", ") }
+            return response
+        }
+    }
+
+    func retrieve(_ request: Request, _ scope: RetrieveScope) async throws -> Response {
+        try await answering {
+            let files = try await pool.run { try scope.files($0) }
+            let negotiation = PartNegotiation(accept: request.headers[.accept])
+            let stream = RetrieveStream(files: files, pool: pool)
+            if scope.instance != nil, let file = files.first, negotiation.prefersSingle("application/dicom"),
+                negotiation.acceptsSingle("application/dicom")
+            {
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "application/dicom", .contentLength: String(file.size)],
+                    body: stream.singleBody(file))
+            }
+            for file in files {
+                let syntax = file.transferSyntax ?? "1.2.840.10008.1.2.1"
+                guard negotiation.acceptsMultipart(partType: "application/dicom", transferSyntax: syntax) else {
+                    throw DICOMwebError.notAcceptable(
+                        "\(scope.described) is stored as \(syntax) (\(file.name)), which the Accept header (\(negotiation.written)) does not take; dql serves instances as stored, without transcoding"
+                    )
+                }
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: stream.contentType, .contentLength: String(stream.contentLength)],
+                body: stream.body())
+        }
+    }
+
+    func metadata(_ request: Request, _ scope: RetrieveScope) async throws -> Response {
+        try await answering {
+            try requireJSON(request)
+            let base = baseURL(request)
+            let body = try await pool.run { executor -> String in
+                let files = try scope.files(executor)
+                let headers = try executor.headers(of: files)
+                var text = "["
+                for (index, (file, header)) in zip(files, headers).enumerated() {
+                    if index > 0 { text += "," }
+                    let instance = try RetrieveScope(
+                        study: scope.study, series: file.seriesUid ?? scope.series, instance: file.sopUid)
+                    InstanceMetadata.json(header, file: file, instanceURL: instance.url(base)).write(to: &text)
+                }
+                return text + "]"
+            }
+            return json(body)
+        }
+    }
+
+    func frames(_ request: Request, _ scope: RetrieveScope, list: String) async throws -> Response {
+        try await answering {
+            var numbers: [Int] = []
+            for part in list.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let number = Int(part.trimmingSpaces), number >= 1 else {
+                    throw DICOMwebError.badRequest(
+                        "frames/\(list): frames are listed as numbers from 1, separated by commas (frames/1,3)")
+                }
+                numbers.append(number)
+            }
+            guard !numbers.isEmpty, numbers.count <= 10_000 else {
+                throw DICOMwebError.badRequest("frames/\(list): list from 1 to 10000 frame numbers")
+            }
+            let negotiation = PartNegotiation(accept: request.headers[.accept])
+            let frameNumbers = numbers
+            let (parts, partType) = try await pool.run { executor -> ([[UInt8]], String) in
+                guard let file = try scope.files(executor).first else {
+                    throw DICOMwebError.notFound("no \(scope.described)")
+                }
+                let header = try executor.headers(of: [file])[0]
+                let (mediaType, syntax) = FrameReader.frameMediaType(header.transferSyntax)
+                var partType = "\(mediaType); transfer-syntax=\(syntax)"
+                if !negotiation.acceptsMultipart(partType: mediaType, transferSyntax: syntax) {
+                    // Compressed frames as application/octet-stream, when the client names
+                    // their transfer syntax (or any).
+                    let octets = negotiation.ranges.contains {
+                        $0.mediaType == "multipart/related"
+                            && ($0.parameters["type"] ?? "").lowercased() == "application/octet-stream"
+                            && $0.parameters["transfer-syntax"].map { $0 == "*" || $0 == syntax } == true
+                    }
+                    guard octets else {
+                        throw DICOMwebError.notAcceptable(
+                            "the frames of \(scope.described) are stored as \(mediaType) (\(syntax)), which the Accept header (\(negotiation.written)) does not take; dql serves frames as stored, without transcoding"
+                        )
+                    }
+                    partType = "application/octet-stream; transfer-syntax=\(syntax)"
+                }
+                return (try FrameReader.frames(frameNumbers, of: file, header: header, executor: executor), partType)
+            }
+            let layout = MultipartLayout.random()
+            let body = layout.body(parts.map { (partType, $0) })
+            let type = partType.split(separator: ";").first.map(String.init) ?? partType
+            return Response(
+                status: .ok,
+                headers: [.contentType: layout.contentType(partType: type), .contentLength: String(body.count)],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+    }
+
+    func bulkData(_ request: Request, _ scope: RetrieveScope, tag: String?) async throws -> Response {
+        try await answering {
+            let items = Self.queryItems(request)
+            func number(_ name: String) throws(DICOMwebError) -> Int? {
+                guard let text = items.last(where: { $0.name == name })?.value else { return nil }
+                return try QIDOQuery.count(text, name: name)
+            }
+            if items.contains(where: { $0.name == "inflatedOffset" }) {
+                throw DICOMwebError.notAcceptable("bulk data of a deflated file is not served (no transcoding)")
+            }
+            let offset = try number("offset")
+            let length = try number("length")
+            let bytes = try await pool.run { executor -> [UInt8] in
+                guard let file = try scope.files(executor).first else {
+                    throw DICOMwebError.notFound("no \(scope.described)")
+                }
+                let header = try executor.headers(of: [file])[0]
+                return try FrameReader.bulkData(
+                    of: file, header: header, offset: offset, length: length, tag: tag, executor: executor)
+            }
+            let negotiation = PartNegotiation(accept: request.headers[.accept])
+            if negotiation.prefersSingle("application/octet-stream") {
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "application/octet-stream", .contentLength: String(bytes.count)],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+            }
+            guard
+                negotiation.acceptsMultipart(
+                    partType: "application/octet-stream", transferSyntax: "1.2.840.10008.1.2.1")
+            else {
+                throw DICOMwebError.notAcceptable(
+                    "bulk data is served as application/octet-stream; the Accept header (\(negotiation.written)) does not take it"
+                )
+            }
+            let layout = MultipartLayout.random()
+            let body = layout.body([("application/octet-stream", bytes)])
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: layout.contentType(partType: "application/octet-stream"),
+                    .contentLength: String(body.count),
+                ],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+    }
+
+    func store(_ request: Request, study: String?) async throws -> Response {
+        try await answering {
+            if let study { _ = try RetrieveScope(study: study) }
+            let store = StowStore(pool: pool, options: options, baseURL: baseURL(request), study: study)
+            let answer = try await store.store(request)
+            var response = json(answer.body)
+            response.status = answer.status
+            if let warning = answer.warning {
+                options.log("STOW: \(warning)")
+                response.headers[Self.warning] = "299 dql: \"\(warning.replacingOccurrences(of: "\"", with: "'"))\""
+            }
+            return response
+        }
+    }
+
+    // MARK: Helpers
+
+    static let warning = HTTPField.Name("Warning")!
+
+    func scope(_ context: BasicRequestContext) throws -> RetrieveScope {
+        try RetrieveScope(
+            study: context.parameters.get("study") ?? "", series: context.parameters.get("series"),
+            instance: context.parameters.get("instance"))
+    }
+
+    /// The URL clients reach the service at: `--public-url`, else the request's Host.
+    func baseURL(_ request: Request) -> String {
+        if let publicURL = options.publicURL { return publicURL }
+        let root = options.root == "/" ? "" : options.root
+        let host = request.head.authority ?? "\(options.host):\(options.port)"
+        return "http://\(host)\(root)"
+    }
+
+    func requireJSON(_ request: Request) throws(DICOMwebError) {
+        let negotiation = PartNegotiation(accept: request.headers[.accept])
+        guard negotiation.acceptsSingle("application/dicom+json") || negotiation.acceptsSingle("application/json")
+        else {
+            throw .notAcceptable(
+                "this resource is served as application/dicom+json; the Accept header (\(negotiation.written)) does not take it"
+            )
+        }
+    }
+
+    func json(_ value: JSONValue) -> Response { json(value.serialized()) }
+
+    func json(_ text: String) -> Response {
+        let buffer = ByteBuffer(string: text)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/dicom+json", .contentLength: String(buffer.readableBytes)],
+            body: ResponseBody(byteBuffer: buffer))
+    }
+
+    /// The query string's items, percent-decoded (`+` is a space), in order.
+    static func queryItems(_ request: Request) -> [(name: String, value: String)] {
+        guard let query = request.uri.query, !query.isEmpty else { return [] }
+        return query.split(separator: "&").compactMap { item in
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decoded(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            guard let name = pair.first, !name.isEmpty else { return nil }
+            return (decoded(name), pair.count > 1 ? decoded(pair[1]) : "")
+        }
+    }
+
+    /// Runs a handler, every failure a PS3.18 status with a JSON body.
+    func answering(_ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch {
+            throw DICOMwebError.answering(error)
+        }
+    }
+}
+
+extension DICOMwebError {
+    /// What an error from the store means for the client: a query DQL refuses is the
+    /// client's (400); a server that cannot be reached is 503; anything else is 500.
+    static func answering(_ error: any Error) -> DICOMwebError {
+        switch error {
+        case let error as DICOMwebError: return error
+        case let error as DQLError: return .badRequest(error.message)
+        case let error as ExecutionError:
+            switch error.kind {
+            case .resultWindowTooLarge, .patternTooBroad: return .badRequest(error.description)
+            default: return DICOMwebError(.internalServerError, error.description)
+            }
+        case let error as RedisError where error.isConnectionFailure:
+            return DICOMwebError(.serviceUnavailable, "the Redis server cannot be reached: \(error)")
+        default:
+            return DICOMwebError(.internalServerError, "\(error)")
+        }
+    }
+}

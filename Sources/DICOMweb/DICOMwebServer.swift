@@ -1,0 +1,83 @@
+import DQL
+import DicomCore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import RedisIO
+
+/// `dql serve`: DICOMweb (PS3.18) over a dql store. QIDO-RS searches run as DQL statements at
+/// the levels of the shell; WADO-RS reads headers and chunks as `show` and `fetch` do; STOW-RS
+/// stores through the loader. Requests are served concurrently; at most ``Options/executors``
+/// of them talk to Redis at once.
+public struct DICOMwebServer: Sendable {
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8042
+        /// Path the service is rooted at (`/dicom-web`: `/dicom-web/studies`).
+        public var root = "/dicom-web"
+        /// The server's URL as clients reach it, for RetrieveURL and BulkDataURI (default:
+        /// from each request's Host header).
+        public var publicURL: String?
+        /// A bearer token every request must present.
+        public var token: String?
+        /// A user and password (HTTP basic) every request must present.
+        public var credentials: (user: String, password: String)?
+        /// Requests talking to Redis at once.
+        public var executors = 8
+        /// The largest STOW-RS body taken, in bytes.
+        public var maximumUpload = 4 << 30
+        /// Where uploads are spooled before they are loaded.
+        public var spoolDirectory = NSTemporaryDirectory()
+        /// Where an access line per request goes.
+        public var log: @Sendable (String) -> Void = { _ in }
+
+        public init() {}
+    }
+
+    let client: RedisClient
+    let layout: StorageLayout
+    let options: Options
+
+    public init(client: RedisClient, layout: StorageLayout, options: Options) {
+        self.client = client
+        self.layout = layout
+        self.options = options
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests under way. `listening` is
+    /// told the address once the socket is bound (the port, when 0 asked for any).
+    public func run(listening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let pool = ExecutorPool(client: client, layout: layout, count: options.executors)
+        let routes = DICOMwebRoutes(pool: pool, options: options)
+        let router = Router()
+        router.add(middleware: AccessLog(log: options.log))
+        router.add(
+            middleware: CORSMiddleware(
+                allowOrigin: .all, allowHeaders: [.accept, .authorization, .contentType, .origin, .range],
+                allowMethods: [.get, .head, .post, .options],
+                exposedHeaders: ["Content-Type", "Content-Length", "Warning", "Content-Location"], maxAge: .seconds(600)
+            )
+        )
+        if options.token != nil || options.credentials != nil {
+            router.add(middleware: Authentication(token: options.token, credentials: options.credentials))
+        }
+        routes.register(on: router.group(RouterPath(options.root == "/" ? "" : options.root)))
+        let root = options.root
+        let app = Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(options.host, port: options.port), serverName: "dql/\(DQLVersion.current)"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                listening("http://\(options.host):\(port)\(root == "/" ? "" : root)")
+            },
+            logger: {
+                var logger = Logger(label: "dql.serve")
+                logger.logLevel = .error
+                return logger
+            }()
+        )
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}

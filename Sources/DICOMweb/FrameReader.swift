@@ -1,0 +1,151 @@
+import DQL
+import DicomCore
+import DicomImage
+
+/// Frames and bulk data of a stored instance, as stored (PS3.18 §10.4.1.1.3, .1.1.5): native
+/// frames are read as their own byte ranges of the chunks; encapsulated frames are the
+/// fragments of each frame. Nothing is decoded or transcoded.
+enum FrameReader {
+    /// Files larger than this are not read whole for encapsulated frames.
+    static let wholeFileLimit = 1 << 30
+
+    /// The media type of a frame in a transfer syntax (PS3.18 Table 8.7.3-5), and the
+    /// transfer syntax its parts are labelled with.
+    static func frameMediaType(_ syntax: TransferSyntax) -> (mediaType: String, transferSyntax: String) {
+        switch syntax.uid {
+        case "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99":
+            return ("application/octet-stream", "1.2.840.10008.1.2.1")
+        case "1.2.840.10008.1.2.2": return ("application/octet-stream", syntax.uid)
+        case "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70":
+            return ("image/jpeg", syntax.uid)
+        case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81": return ("image/jls", syntax.uid)
+        case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91": return ("image/jp2", syntax.uid)
+        case "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93": return ("image/jpx", syntax.uid)
+        case "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203":
+            return ("image/jphc", syntax.uid)
+        case "1.2.840.10008.1.2.5": return ("image/dicom-rle", syntax.uid)
+        case "1.2.840.10008.1.2.4.100", "1.2.840.10008.1.2.4.101": return ("video/mpeg2", syntax.uid)
+        default:
+            return syntax.uid.hasPrefix("1.2.840.10008.1.2.4.10")
+                ? ("video/mp4", syntax.uid) : ("application/octet-stream", syntax.uid)
+        }
+    }
+
+    /// The bytes that start a codestream of the syntax, for splitting fragments into frames
+    /// where there is no offset table.
+    static func startMarker(_ syntax: TransferSyntax) -> [UInt8] {
+        switch frameMediaType(syntax).mediaType {
+        case "image/jp2", "image/jpx", "image/jphc": [0xFF, 0x4F, 0xFF, 0x51]
+        case "image/jpeg", "image/jls": [0xFF, 0xD8]
+        default: []
+        }
+    }
+
+    /// Frames `numbers` (1-based) of `file`, whose header is `header`.
+    static func frames(
+        _ numbers: [Int], of file: StoredFile, header: DicomFile, executor: Executor
+    ) throws
+        -> [[UInt8]]
+    {
+        let syntax = header.transferSyntax
+        guard let pixelDataOffset = header.pixelDataOffset else {
+            throw DICOMwebError.notFound("instance \(file.sopUid ?? file.id) has no Pixel Data")
+        }
+        let description: ImageDescription
+        do {
+            description = try ImageDescription(header.dataset)
+        } catch {
+            throw DICOMwebError.notFound("instance \(file.sopUid ?? file.id) has no frames: \(error.message)")
+        }
+        for number in numbers where number < 1 || number > description.frames {
+            throw DICOMwebError.notFound(
+                "frame \(number) asked for; instance \(file.sopUid ?? file.id) has \(description.frames) frame\(description.frames == 1 ? "" : "s")"
+            )
+        }
+        if syntax.isDeflated {
+            throw DICOMwebError.notAcceptable(
+                "instance \(file.sopUid ?? file.id) is stored deflated (\(syntax.uid)); its frames are not served (no transcoding)"
+            )
+        }
+        if !syntax.isEncapsulated {
+            let valueOffset = pixelDataOffset + (syntax.isExplicitVR ? 12 : 8)
+            let length = description.frameLength
+            guard length > 0 else {
+                if description.frames == 1 { return [try executor.bytes(of: file, in: valueOffset..<file.size)] }
+                throw DICOMwebError.notAcceptable(
+                    "instance \(file.sopUid ?? file.id) packs \(description.bitsAllocated)-bit frames; they are not split"
+                )
+            }
+            return try numbers.map { number in
+                let start = valueOffset + (number - 1) * length
+                guard start + length <= file.size else {
+                    throw DICOMwebError(
+                        .internalServerError,
+                        "instance \(file.sopUid ?? file.id) holds too few bytes for frame \(number) (\(length) bytes each)"
+                    )
+                }
+                return try executor.bytes(of: file, in: start..<(start + length))
+            }
+        }
+        guard file.size <= wholeFileLimit else {
+            throw DICOMwebError(
+                .internalServerError,
+                "instance \(file.sopUid ?? file.id) holds \(file.size) bytes; encapsulated frames are read from files up to 1 GiB"
+            )
+        }
+        let bytes = try executor.bytes(of: file, in: 0..<file.size)
+        let whole: DicomFile
+        do {
+            whole = try DicomReader.read(bytes, options: DicomReadOptions(inlineBinaryLimit: 0))
+        } catch {
+            throw DICOMwebError(
+                .internalServerError, "instance \(file.sopUid ?? file.id) does not read as DICOM: \(error)")
+        }
+        guard case .encapsulated(let pixels) = whole.dataset[LevelAttributes.pixelData]?.value else {
+            throw DICOMwebError(
+                .internalServerError,
+                "the Pixel Data of \(file.sopUid ?? file.id) is not encapsulated, though \(syntax.uid) says so")
+        }
+        do {
+            return try numbers.map { number throws(ImageError) in
+                try EncapsulatedFrames.frame(
+                    number - 1, of: pixels, frames: description.frames, in: bytes, startMarker: startMarker(syntax))
+            }
+        } catch {
+            throw DICOMwebError(.internalServerError, "frames of \(file.sopUid ?? file.id): \(error.message)")
+        }
+    }
+
+    /// The bytes of a bulk data reference: `offset`/`length` in the file, or a whole Pixel Data
+    /// value (`7FE00010`).
+    static func bulkData(
+        of file: StoredFile, header: DicomFile, offset: Int?, length: Int?, tag: String?, executor: Executor
+    ) throws -> [UInt8] {
+        if let tag {
+            guard tag.uppercased() == "7FE00010", let pixelDataOffset = header.pixelDataOffset else {
+                throw DICOMwebError.notFound("instance \(file.sopUid ?? file.id) has no bulk data \(tag)")
+            }
+            let syntax = header.transferSyntax
+            if syntax.isDeflated {
+                throw DICOMwebError.notAcceptable("the Pixel Data of a deflated file is not served as bulk data")
+            }
+            let start = pixelDataOffset + (syntax.isExplicitVR ? 12 : 8)
+            let lengthBytes = try executor.bytes(of: file, in: (start - 4)..<min(start, file.size))
+            var declared = 0
+            if lengthBytes.count == 4 {
+                declared =
+                    syntax.isLittleEndian
+                    ? lengthBytes.reversed().reduce(0) { $0 << 8 | Int($1) }
+                    : lengthBytes.reduce(0) { $0 << 8 | Int($1) }
+            }
+            let end = declared == 0xFFFF_FFFF || start + declared > file.size ? file.size : start + declared
+            return try executor.bytes(of: file, in: start..<end)
+        }
+        guard let offset, let length, offset >= 0, length >= 0, offset + length <= file.size else {
+            throw DICOMwebError.badRequest(
+                "bulkdata takes offset and length inside the file (\(file.size) bytes): offset=\(offset.map(String.init) ?? "?") length=\(length.map(String.init) ?? "?")"
+            )
+        }
+        return try executor.bytes(of: file, in: offset..<(offset + length))
+    }
+}

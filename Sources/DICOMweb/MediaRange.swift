@@ -1,0 +1,110 @@
+/// One media range of an `Accept` header (RFC 9110 §12.5.1) with its parameters, as DICOMweb
+/// clients write them: `multipart/related; type="application/dicom"; transfer-syntax=*`.
+struct MediaRange: Sendable, Equatable {
+    /// `type/subtype`, lower-cased.
+    var mediaType: String
+    /// Parameter names lower-cased, values unquoted.
+    var parameters: [String: String]
+
+    /// The ranges of an `Accept` header, in the order written (quality values are read but
+    /// not ranked: a DICOMweb origin either can give a representation or cannot). A missing
+    /// or empty header accepts anything.
+    static func ranges(_ header: String?) -> [MediaRange] {
+        guard let header, !header.allSatisfy({ $0 == " " || $0 == "," }) else {
+            return [MediaRange(mediaType: "*/*", parameters: [:])]
+        }
+        return splitOutsideQuotes(header, separator: ",").compactMap { part in
+            let pieces = splitOutsideQuotes(part, separator: ";")
+            guard let first = pieces.first?.trimmingSpaces, !first.isEmpty else { return nil }
+            var parameters: [String: String] = [:]
+            for piece in pieces.dropFirst() {
+                guard let equals = piece.firstIndex(of: "=") else { continue }
+                let name = piece[..<equals].trimmingSpaces.lowercased()
+                var value = piece[piece.index(after: equals)...].trimmingSpaces
+                if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                    value = String(value.dropFirst().dropLast())
+                }
+                parameters[name] = value
+            }
+            if parameters["q"] == "0" { return nil }
+            return MediaRange(mediaType: first.lowercased(), parameters: parameters)
+        }
+    }
+
+    /// Whether `type/subtype` falls in this range (`*/*`, `image/*`, or itself).
+    func covers(_ mediaType: String) -> Bool {
+        if self.mediaType == "*/*" || self.mediaType == "*" { return true }
+        if self.mediaType.hasSuffix("/*") { return mediaType.hasPrefix(String(self.mediaType.dropLast())) }
+        return self.mediaType == mediaType
+    }
+
+    /// Whether the range takes a part of `partType` in `transferSyntax`: the range's
+    /// `transfer-syntax` is absent, `*` or that syntax.
+    func allowsTransferSyntax(_ transferSyntax: String) -> Bool {
+        guard let wanted = parameters["transfer-syntax"] else { return true }
+        return wanted == "*" || wanted == transferSyntax
+    }
+
+    private static func splitOutsideQuotes(_ text: String, separator: Character) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var quoted = false
+        for character in text {
+            if character == "\"" { quoted.toggle() }
+            if character == separator && !quoted {
+                parts.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        parts.append(current)
+        return parts
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
+
+/// What a request's `Accept` allows for the parts of a multipart answer.
+struct PartNegotiation: Sendable {
+    var ranges: [MediaRange]
+
+    init(accept: String?) {
+        ranges = MediaRange.ranges(accept)
+    }
+
+    /// Whether a multipart answer whose parts are `partType` in `transferSyntax` is accepted:
+    /// by `multipart/related` with that part type (or a wildcard, or none), or by `*/*`.
+    func acceptsMultipart(partType: String, transferSyntax: String) -> Bool {
+        ranges.contains { range in
+            if range.mediaType == "*/*" { return range.allowsTransferSyntax(transferSyntax) }
+            guard range.mediaType == "multipart/related" else { return false }
+            let type = MediaRange(mediaType: (range.parameters["type"] ?? "*/*").lowercased(), parameters: [:])
+            return type.covers(partType) && range.allowsTransferSyntax(transferSyntax)
+        }
+    }
+
+    /// Whether a single-part answer of `mediaType` is accepted.
+    func acceptsSingle(_ mediaType: String) -> Bool {
+        ranges.contains { $0.mediaType != "multipart/related" && $0.covers(mediaType) }
+    }
+
+    /// Whether the request names a single-part `mediaType` before any multipart range.
+    func prefersSingle(_ mediaType: String) -> Bool {
+        guard let first = ranges.first(where: { $0.mediaType == mediaType || $0.mediaType == "multipart/related" })
+        else { return false }
+        return first.mediaType == mediaType
+    }
+
+    /// The header as written, for messages.
+    var written: String {
+        ranges.map { range in
+            ([range.mediaType] + range.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+                .joined(separator: "; ")
+        }.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,266 @@
+import Crypto
+import DQL
+import DicomCore
+import Foundation
+import Hummingbird
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// STOW-RS (PS3.18 §10.5): a `multipart/related` body of DICOM files, spooled to disk as it
+/// arrives (memory stays small whatever the upload), each part's header read, then stored by
+/// the same `load` the shell runs (chunks before documents, the same bytes twice stored once,
+/// durable when the server persists). The answer is the PS3.18 store response: the
+/// instances stored, and those that failed with their reason.
+struct StowStore: Sendable {
+    var pool: ExecutorPool
+    var options: DICOMwebServer.Options
+    var baseURL: String
+    /// The study of the path (`POST /studies/{study}`): instances of another are refused.
+    var study: String?
+
+    /// PS3.18 failure reasons (Table 10.5.3-2 and PS3.4 Annex GG).
+    enum FailureReason: Int, Sendable {
+        /// Error: the part cannot be understood (not DICOM, no SOP Instance UID).
+        case cannotUnderstand = 0xC000
+        /// Error: the data set does not match the request (another study).
+        case doesNotMatch = 0xA900
+        /// Refused: out of resources (the store refused the write).
+        case outOfResources = 0xA700
+    }
+
+    struct Part: Sendable {
+        var number: Int
+        var path: String
+        var size = 0
+        var digest = ""
+        var sopClass: String?
+        var sopInstance: String?
+        var studyUid: String?
+        var failure: (reason: FailureReason, text: String)?
+    }
+
+    func store(_ request: Request) async throws -> (status: HTTPResponse.Status, body: JSONValue, warning: String?) {
+        let contentType = MediaRange.ranges(request.headers[.contentType] ?? "").first
+        guard let contentType, contentType.mediaType == "multipart/related" else {
+            throw DICOMwebError(
+                .unsupportedMediaType,
+                "STOW-RS takes multipart/related; type=\"application/dicom\" (the body is \(request.headers[.contentType] ?? "without a Content-Type"))"
+            )
+        }
+        if let type = contentType.parameters["type"], type.lowercased() != "application/dicom" {
+            throw DICOMwebError(
+                .unsupportedMediaType,
+                "parts of type \(type) are not stored; dql stores application/dicom parts (whole DICOM files)")
+        }
+        guard let boundary = contentType.parameters["boundary"], !boundary.isEmpty, boundary.utf8.count <= 200 else {
+            throw DICOMwebError.badRequest("the Content-Type names no boundary (multipart/related; boundary=…)")
+        }
+        let spool = try Self.makeSpool(in: options.spoolDirectory)
+        defer { try? FileManager.default.removeItem(atPath: spool) }
+        let received = try await receive(request.body, boundary: boundary, spool: spool)
+        let study = self.study
+        let base = baseURL
+        return try await pool.run { executor in
+            var parts = received
+            try Self.load(&parts, spool: spool, study: study, executor: executor)
+            return Self.answer(parts, baseURL: base)
+        }
+    }
+
+    /// Reads the body into one file a part.
+    private func receive(_ body: RequestBody, boundary: String, spool: String) async throws -> [Part] {
+        var reader = MultipartReader(boundary: boundary)
+        var parts: [Part] = []
+        var descriptor: Int32 = -1
+        var hasher = SHA256()
+        defer { if descriptor >= 0 { close(descriptor) } }
+        var total = 0
+        for try await buffer in body {
+            total += buffer.readableBytes
+            guard total <= options.maximumUpload else {
+                throw DICOMwebError(
+                    .contentTooLarge, "the body is larger than \(options.maximumUpload) bytes (dql serve --max-upload)")
+            }
+            for event in try reader.feed(buffer.readableBytesView) {
+                switch event {
+                case .began(let headers):
+                    if let type = headers["content-type"],
+                        MediaRange.ranges(type).first?.mediaType != "application/dicom"
+                    {
+                        throw DICOMwebError(
+                            .unsupportedMediaType,
+                            "part \(reader.parts) is \(type); dql stores application/dicom parts (whole DICOM files)")
+                    }
+                    let path = "\(spool)/part-\(reader.parts)"
+                    descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                    guard descriptor >= 0 else {
+                        throw DICOMwebError(
+                            .internalServerError,
+                            "cannot spool part \(reader.parts) to \(path): \(String(cString: strerror(errno)))")
+                    }
+                    parts.append(Part(number: reader.parts, path: path))
+                    hasher = SHA256()
+                case .bytes(let bytes):
+                    parts[parts.count - 1].size += bytes.count
+                    hasher.update(data: bytes)
+                    try bytes.withUnsafeBytes { raw in
+                        var written = 0
+                        while written < raw.count {
+                            let result = write(descriptor, raw.baseAddress.map { $0 + written }, raw.count - written)
+                            if result < 0 && errno == EINTR { continue }
+                            guard result > 0 else {
+                                throw DICOMwebError(
+                                    HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
+                                    "cannot spool part \(reader.parts): \(String(cString: strerror(errno)))")
+                            }
+                            written += result
+                        }
+                    }
+                case .ended:
+                    close(descriptor)
+                    descriptor = -1
+                    parts[parts.count - 1].digest = hasher.finalize().map {
+                        String(format: "%02x", $0)
+                    }.joined()
+                }
+            }
+        }
+        try reader.finish()
+        guard !parts.isEmpty else { throw DICOMwebError.badRequest("the body holds no part") }
+        return parts
+    }
+
+    /// Reads each part's header, moves the acceptable ones under `spool/load`, and loads them.
+    static func load(_ parts: inout [Part], spool: String, study: String?, executor: Executor) throws {
+        let loadDirectory = "\(spool)/load"
+        try FileManager.default.createDirectory(atPath: loadDirectory, withIntermediateDirectories: false)
+        var byPath: [String: Int] = [:]
+        var byDigest: [String: [Int]] = [:]
+        for index in parts.indices {
+            let header: DicomFile
+            do {
+                header = try DicomReader.read(contentsOf: parts[index].path, options: .metadataOnly)
+            } catch {
+                parts[index].failure = (
+                    .cannotUnderstand, "part \(parts[index].number) does not read as DICOM: \(error)"
+                )
+                continue
+            }
+            parts[index].sopClass = header.dataset[DicomTag(0x0008, 0x0016)]?.string
+            parts[index].sopInstance = header.dataset[DicomTag(0x0008, 0x0018)]?.string
+            parts[index].studyUid = header.dataset[DicomTag(0x0020, 0x000D)]?.string
+            guard let sop = parts[index].sopInstance, RetrieveScope.isUID(sop) else {
+                parts[index].failure = (
+                    .cannotUnderstand, "part \(parts[index].number) has no valid SOP Instance UID (0008,0018)"
+                )
+                continue
+            }
+            if let study, parts[index].studyUid != study {
+                parts[index].failure = (
+                    .doesNotMatch,
+                    "part \(parts[index].number) (\(sop)) belongs to study \(parts[index].studyUid ?? "none"), not \(study)"
+                )
+                continue
+            }
+            let directory = "\(loadDirectory)/\(parts[index].number)"
+            let path = "\(directory)/\(sop).dcm"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            guard rename(parts[index].path, path) == 0 else {
+                throw DICOMwebError(.internalServerError, "cannot move part \(parts[index].number) into place")
+            }
+            parts[index].path = path
+            byPath[path] = index
+            byDigest[parts[index].digest, default: []].append(index)
+        }
+        guard !byPath.isEmpty else { return }
+        let result = try executor.execute(
+            .load(LoadStatement(path: PathLiteral(loadDirectory, range: QIDOQuery.nowhere), recursive: true)))
+        guard case .loaded(let report) = result else { return }
+        if let interruption = report.interruption {
+            throw DICOMwebError(.serviceUnavailable, "the store stopped the load: \(interruption)")
+        }
+        if let error = report.durabilityError {
+            throw DICOMwebError(.serviceUnavailable, "the files were written but not confirmed durable: \(error)")
+        }
+        var stored = Set<Int>()
+        for outcome in report.outcomes {
+            switch outcome {
+            case .loaded(let id, _, _), .alreadyLoaded(let id, _):
+                for index in byDigest[id] ?? [] { stored.insert(index) }
+            case .failed(let path, let reason):
+                if let index = byPath[path] {
+                    parts[index].failure = (.outOfResources, "part \(parts[index].number): \(reason)")
+                }
+            }
+        }
+        for index in byPath.values where !stored.contains(index) && parts[index].failure == nil {
+            parts[index].failure = (.outOfResources, "part \(parts[index].number) was not stored")
+        }
+    }
+
+    /// The store response (PS3.18 Table 10.5.3-1) and its status: 200 when every instance
+    /// was stored, 202 when some were, 409 when none was.
+    static func answer(
+        _ parts: [Part], baseURL: String
+    ) -> (status: HTTPResponse.Status, body: JSONValue, warning: String?) {
+        func uid(_ value: String?) -> JSONValue {
+            guard let value else { return .object([("vr", .string("UI"))]) }
+            return .object([("vr", .string("UI")), ("Value", .array([.string(value)]))])
+        }
+        var referenced: [JSONValue] = []
+        var failed: [JSONValue] = []
+        var studies = Set<String>()
+        for part in parts {
+            if let failure = part.failure {
+                failed.append(
+                    .object([
+                        ("00081150", uid(part.sopClass)), ("00081155", uid(part.sopInstance)),
+                        (
+                            "00081197",
+                            .object([
+                                ("vr", .string("US")), ("Value", .array([.integer(Int64(failure.reason.rawValue))])),
+                            ])
+                        ),
+                    ]))
+            } else {
+                let url = "\(baseURL)/studies/\(part.studyUid ?? "")"
+                if let study = part.studyUid { studies.insert(study) }
+                referenced.append(
+                    .object([
+                        ("00081150", uid(part.sopClass)), ("00081155", uid(part.sopInstance)),
+                        ("00081190", QIDOSearch.url(url)),
+                    ]))
+            }
+        }
+        var members: [(String, JSONValue)] = []
+        if studies.count == 1, let study = studies.first {
+            members.append(("00081190", QIDOSearch.url("\(baseURL)/studies/\(study)")))
+        }
+        if !failed.isEmpty {
+            members.append(("00081198", .object([("vr", .string("SQ")), ("Value", .array(failed))])))
+        }
+        if !referenced.isEmpty {
+            members.append(("00081199", .object([("vr", .string("SQ")), ("Value", .array(referenced))])))
+        }
+        let status: HTTPResponse.Status = failed.isEmpty ? .ok : referenced.isEmpty ? .conflict : .accepted
+        let warning = parts.compactMap(\.failure?.text).first
+        return (status, .object(members), warning)
+    }
+
+    static func makeSpool(in directory: String) throws -> String {
+        var template = Array(
+            "\(directory.hasSuffix("/") ? String(directory.dropLast()) : directory)/dql-stow-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buffer -> UnsafeMutablePointer<CChar>? in
+            guard let base = buffer.baseAddress else { return nil }
+            return mkdtemp(base)
+        }
+        guard let made else {
+            throw DICOMwebError(
+                .internalServerError,
+                "cannot make a spool directory in \(directory): \(String(cString: strerror(errno)))")
+        }
+        return String(cString: made)
+    }
+}

@@ -1,0 +1,160 @@
+import DicomCore
+import Foundation
+import RedisIO
+
+/// A stored file as a server handing out DICOM needs it (DICOMweb): its id, where its bytes
+/// are, and the UIDs that place it in the hierarchy.
+public struct StoredFile: Sendable, Hashable {
+    /// SHA-256 of its bytes: its id.
+    public var id: String
+    /// The name it was first loaded under.
+    public var name: String
+    public var size: Int
+    public var chunkSize: Int
+    /// Bytes of header at the start of the file (nil for documents of layout 1).
+    public var headerLength: Int?
+    public var studyUid: String?
+    public var seriesUid: String?
+    public var sopUid: String?
+    public var sopClass: String?
+    /// The Transfer Syntax UID of its file meta information.
+    public var transferSyntax: String?
+
+    /// The document members read for it, by field name, and the JSON paths they come from.
+    static let members: [(field: String, path: String)] = [
+        ("name", "$.name"), ("size", "$.size"), ("chunkSize", "$.chunkSize"), ("headerLength", "$.headerLength"),
+        ("studyUid", "$.studyUid"), ("seriesUid", "$.seriesUid"), ("sopUid", "$.sopUid"), ("sopClass", "$.sopClass"),
+        ("transferSyntax", "$.transferSyntax"),
+    ]
+
+    /// From the reply of `JSON.GET key path…` with the paths of ``members``.
+    init?(id: String, reply: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: [Any]] else {
+            return nil
+        }
+        func first(_ field: String) -> Any? {
+            Self.members.first { $0.field == field }.flatMap { object[$0.path]?.first }
+        }
+        func text(_ field: String) -> String? {
+            if let value = first(field) as? String { return value }
+            // A multi-valued UID (a damaged header) is placed by its first value.
+            return (first(field) as? [Any])?.first as? String
+        }
+        guard let size = first("size") as? Int, let chunkSize = first("chunkSize") as? Int, size >= 0, chunkSize > 0
+        else { return nil }
+        self.id = id
+        self.name = text("name") ?? id
+        self.size = size
+        self.chunkSize = chunkSize
+        self.headerLength = (first("headerLength") as? Int).flatMap { $0 >= 0 ? $0 : nil }
+        self.studyUid = text("studyUid")
+        self.seriesUid = text("seriesUid")
+        self.sopUid = text("sopUid")
+        self.sopClass = text("sopClass")
+        self.transferSyntax = text("transferSyntax")
+    }
+
+    var location: StoredHeader.Location? {
+        StoredHeader.Location(id: id, size: size, chunkSize: chunkSize, headerLength: headerLength)
+    }
+}
+
+/// Reading stored files for a server (DICOMweb): their facts, one file of each study or
+/// series, headers, and byte ranges, each in one pipeline.
+extension Executor {
+    /// The stored files of the given ids, in order; ids without a document are left out.
+    public func storedFiles(ids: [String]) throws -> [StoredFile] {
+        guard !ids.isEmpty else { return [] }
+        let keys = ids.map(layout.documentKey(id:))
+        let commands = keys.map { RedisCommand(["JSON.GET", $0] + StoredFile.members.map(\.path)) }
+        let replies = try client.pipeline(commands, routedBy: keys)
+        var files: [StoredFile] = []
+        files.reserveCapacity(ids.count)
+        for (id, reply) in zip(ids, replies) {
+            if let message = reply.errorMessage {
+                throw RedisError(.server, endpoint: client.configuration.url.endpoint, message)
+            }
+            if let text = reply.string, let file = StoredFile(id: id, reply: text) { files.append(file) }
+        }
+        return files
+    }
+
+    /// One stored file of each of the given keys of a level (Study or Series Instance UIDs,
+    /// Patient IDs), whose header holds the attributes the level's rows share.
+    public func sampleFiles(of level: Level, keys: [String]) throws -> [String: StoredFile] {
+        guard let key = level.keyField, !keys.isEmpty else { return [:] }
+        _ = try serverLimits(context: StatementContext())
+        let timeout = compiler.timeoutMilliseconds
+        var ids: [String: String] = [:]
+        for batch in keys.chunked(LevelPlan.keysPerCommand) {
+            var builder = QueryBuilder()
+            let query = SearchQuery(
+                text: LevelPlan.keyMatch(key, Array(batch), &builder), parameters: builder.parameters)
+            let command =
+                ["FT.AGGREGATE", layout.indexName] + query.queryArguments + ["TIMEOUT", String(timeout)]
+                + ["LOAD", "2", "@" + key.attribute, "@sha256", "GROUPBY", "1", "@" + key.attribute]
+                + ["REDUCE", "FIRST_VALUE", "1", "@sha256", "AS", "id", "LIMIT", "0", String(batch.count)]
+                + query.paramsArguments + ["DIALECT", "2"]
+            for row in try AggregateRows(runner.query(command, context: StatementContext())).rows {
+                if let value = row[key.attribute], let id = row["id"] { ids[value] = id }
+            }
+        }
+        let order = Array(ids.keys)
+        let files = try storedFiles(ids: order.compactMap { ids[$0] })
+        let byId = Dictionary(files.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var samples: [String: StoredFile] = [:]
+        for (value, id) in ids { if let file = byId[id] { samples[value] = file } }
+        return samples
+    }
+
+    /// The headers of the files (up to Pixel Data's tag and length), in order, read in one
+    /// pipeline and parsed on every core.
+    public func headers(of files: [StoredFile]) throws -> [DicomFile] {
+        let locations = files.compactMap(\.location)
+        guard locations.count == files.count else {
+            throw ExecutionError(.statementFailed("a stored document has no size or chunk size"))
+        }
+        return try StoredHeader.read(locations, layout: layout, client: client)
+    }
+
+    /// The bytes `range` of a stored file, read from the chunks it spans in one pipeline.
+    public func bytes(of file: StoredFile, in range: Range<Int>) throws -> [UInt8] {
+        guard range.lowerBound >= 0, range.upperBound <= file.size else {
+            throw ExecutionError(
+                .statementFailed(
+                    "bytes \(range.lowerBound)..<\(range.upperBound) are outside \(file.name) (\(file.size) bytes)"))
+        }
+        if range.isEmpty { return [] }
+        let first = range.lowerBound / file.chunkSize
+        let last = (range.upperBound - 1) / file.chunkSize
+        var keys: [String] = []
+        var commands: [RedisCommand] = []
+        for index in first...last {
+            let start = index * file.chunkSize
+            let from = max(range.lowerBound, start) - start
+            let to = min(range.upperBound, start + file.chunkSize) - start - 1
+            let key = layout.chunkKey(id: file.id, index: index)
+            keys.append(key)
+            commands.append(RedisCommand("GETRANGE", key, String(from), String(to)))
+        }
+        let replies = try client.pipeline(commands, routedBy: keys)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(range.count)
+        for (offset, reply) in replies.enumerated() {
+            let index = first + offset
+            let start = index * file.chunkSize
+            let expected = min(range.upperBound, start + file.chunkSize) - max(range.lowerBound, start)
+            if let message = reply.errorMessage {
+                throw ExecutionError(.statementFailed("chunk \(index) of \(file.name) (\(keys[offset])): \(message)"))
+            }
+            guard let part = reply.bytes, part.count == expected else {
+                throw ExecutionError(
+                    .statementFailed(
+                        "chunk \(index) of \(file.name) (\(keys[offset])) is missing or short; loading the file again mends it"
+                    ))
+            }
+            bytes += part
+        }
+        return bytes
+    }
+}
