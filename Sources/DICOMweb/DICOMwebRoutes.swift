@@ -4,12 +4,15 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import RedisIO
+import Synchronization
 
 /// The endpoints of PS3.18 this server answers, each a thin handler over QIDOSearch,
 /// RetrieveScope, InstanceMetadata, FrameReader, RetrieveStream and StowStore.
 struct DICOMwebRoutes: Sendable {
     var pool: ExecutorPool
     var options: DICOMwebServer.Options
+    /// The port the server listens on (known once bound: `--listen …:0` picks one).
+    var boundPort: BoundPort
 
     func register(on routes: RouterGroup<BasicRequestContext>) {
         // QIDO-RS
@@ -263,7 +266,11 @@ struct DICOMwebRoutes: Sendable {
     func baseURL(_ request: Request) -> String {
         if let publicURL = options.publicURL { return publicURL }
         let root = options.root == "/" ? "" : options.root
-        let host = request.head.authority ?? "\(options.host):\(options.port)"
+        let port = boundPort.value
+        guard var host = request.head.authority, !host.isEmpty else { return "http://\(options.host):\(port)\(root)" }
+        // Some clients (dicomweb-client) send Host without the port they connected to.
+        let hasPort = host.hasPrefix("[") ? host.contains("]:") : host.contains(":")
+        if !hasPort && port != 80 { host += ":\(port)" }
         return "http://\(host)\(root)"
     }
 
@@ -309,6 +316,17 @@ struct DICOMwebRoutes: Sendable {
             throw DICOMwebError.answering(error)
         }
     }
+}
+
+/// A port set once the socket is bound, read by every request.
+final class BoundPort: Sendable {
+    private let port: Atomic<Int>
+
+    init(_ port: Int) { self.port = Atomic(port) }
+
+    var value: Int { port.load(ordering: .relaxed) }
+
+    func set(_ value: Int) { port.store(value, ordering: .relaxed) }
 }
 
 extension DICOMwebError {

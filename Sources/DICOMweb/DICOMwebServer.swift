@@ -49,7 +49,8 @@ public struct DICOMwebServer: Sendable {
     /// told the address once the socket is bound (the port, when 0 asked for any).
     public func run(listening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let pool = ExecutorPool(client: client, layout: layout, count: options.executors)
-        let routes = DICOMwebRoutes(pool: pool, options: options)
+        let boundPort = BoundPort(options.port)
+        let routes = DICOMwebRoutes(pool: pool, options: options, boundPort: boundPort)
         let router = Router()
         router.add(middleware: AccessLog(log: options.log))
         router.add(
@@ -70,6 +71,7 @@ public struct DICOMwebServer: Sendable {
                 address: .hostname(options.host, port: options.port), serverName: "dql/\(DQLVersion.current)"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
+                boundPort.set(port)
                 listening("http://\(options.host):\(port)\(root == "/" ? "" : root)")
             },
             logger: {

@@ -51,12 +51,7 @@ enum FrameReader {
         guard let pixelDataOffset = header.pixelDataOffset else {
             throw DICOMwebError.notFound("instance \(file.sopUid ?? file.id) has no Pixel Data")
         }
-        let description: ImageDescription
-        do {
-            description = try ImageDescription(header.dataset)
-        } catch {
-            throw DICOMwebError.notFound("instance \(file.sopUid ?? file.id) has no frames: \(error.message)")
-        }
+        let description = try FrameGeometry(header.dataset, instance: file.sopUid ?? file.id)
         for number in numbers where number < 1 || number > description.frames {
             throw DICOMwebError.notFound(
                 "frame \(number) asked for; instance \(file.sopUid ?? file.id) has \(description.frames) frame\(description.frames == 1 ? "" : "s")"
@@ -71,7 +66,9 @@ enum FrameReader {
             let valueOffset = pixelDataOffset + (syntax.isExplicitVR ? 12 : 8)
             let length = description.frameLength
             guard length > 0 else {
-                if description.frames == 1 { return [try executor.bytes(of: file, in: valueOffset..<file.size)] }
+                if description.frames == 1 {
+                    return [try pixelDataBytes(of: file, at: pixelDataOffset, syntax: syntax, executor: executor)]
+                }
                 throw DICOMwebError.notAcceptable(
                     "instance \(file.sopUid ?? file.id) packs \(description.bitsAllocated)-bit frames; they are not split"
                 )
@@ -116,6 +113,38 @@ enum FrameReader {
         }
     }
 
+    /// The Pixel Data value: after its element header, for its declared length; encapsulated
+    /// data (undefined length) up to its sequence delimiter, as pydicom reads it (PS3.5 A.4).
+    static func pixelDataBytes(
+        of file: StoredFile, at elementOffset: Int, syntax: TransferSyntax, executor: Executor
+    )
+        throws -> [UInt8]
+    {
+        let start = min(file.size, elementOffset + (syntax.isExplicitVR ? 12 : 8))
+        let lengthBytes = try executor.bytes(of: file, in: max(0, start - 4)..<start)
+        func number(_ bytes: ArraySlice<UInt8>) -> Int {
+            syntax.isLittleEndian
+                ? bytes.reversed().reduce(0) { $0 << 8 | Int($1) } : bytes.reduce(0) { $0 << 8 | Int($1) }
+        }
+        guard lengthBytes.count == 4 else { return [] }
+        let declared = number(lengthBytes[...])
+        if declared != 0xFFFF_FFFF {
+            return try executor.bytes(of: file, in: start..<min(file.size, start + declared))
+        }
+        let bytes = try executor.bytes(of: file, in: start..<file.size)
+        var position = 0
+        while position + 8 <= bytes.count {
+            let group = number(bytes[position..<(position + 2)])
+            let element = number(bytes[(position + 2)..<(position + 4)])
+            guard group == 0xFFFE else { break }
+            if element == 0xE0DD { return Array(bytes[0..<position]) }
+            let length = number(bytes[(position + 4)..<(position + 8)])
+            guard element == 0xE000, length != 0xFFFF_FFFF else { break }
+            position += 8 + length
+        }
+        return bytes
+    }
+
     /// The bytes of a bulk data reference: `offset`/`length` in the file, or a whole Pixel Data
     /// value (`7FE00010`).
     static func bulkData(
@@ -129,17 +158,7 @@ enum FrameReader {
             if syntax.isDeflated {
                 throw DICOMwebError.notAcceptable("the Pixel Data of a deflated file is not served as bulk data")
             }
-            let start = pixelDataOffset + (syntax.isExplicitVR ? 12 : 8)
-            let lengthBytes = try executor.bytes(of: file, in: (start - 4)..<min(start, file.size))
-            var declared = 0
-            if lengthBytes.count == 4 {
-                declared =
-                    syntax.isLittleEndian
-                    ? lengthBytes.reversed().reduce(0) { $0 << 8 | Int($1) }
-                    : lengthBytes.reduce(0) { $0 << 8 | Int($1) }
-            }
-            let end = declared == 0xFFFF_FFFF || start + declared > file.size ? file.size : start + declared
-            return try executor.bytes(of: file, in: start..<end)
+            return try pixelDataBytes(of: file, at: pixelDataOffset, syntax: syntax, executor: executor)
         }
         guard let offset, let length, offset >= 0, length >= 0, offset + length <= file.size else {
             throw DICOMwebError.badRequest(
@@ -148,4 +167,35 @@ enum FrameReader {
         }
         return try executor.bytes(of: file, in: offset..<(offset + length))
     }
+}
+
+/// How a native Pixel Data value divides into frames: rows × columns × samples × bits each
+/// (PS3.5 §8.1.1). Only what slicing needs is read; what a picture needs (photometric
+/// interpretation, windows) is a viewer's business.
+struct FrameGeometry {
+    var rows: Int
+    var columns: Int
+    var samplesPerPixel: Int
+    var bitsAllocated: Int
+    var frames: Int
+
+    init(_ dataset: DataSet, instance: String) throws(DICOMwebError) {
+        func integer(_ tag: DicomTag, _ name: String, default fallback: Int? = nil) throws(DICOMwebError) -> Int {
+            if let value = dataset[tag]?.integer, let number = Int(exactly: value), number >= 1 { return number }
+            if dataset[tag]?.integer == nil, let fallback { return fallback }
+            throw .notFound(
+                "instance \(instance) has no frames: its \(name) \(tag) is missing or not a positive number")
+        }
+        rows = try integer(DicomTag(0x0028, 0x0010), "Rows")
+        columns = try integer(DicomTag(0x0028, 0x0011), "Columns")
+        samplesPerPixel = try integer(DicomTag(0x0028, 0x0002), "Samples per Pixel", default: 1)
+        bitsAllocated = try integer(DicomTag(0x0028, 0x0100), "Bits Allocated")
+        frames = try integer(LevelAttributes.numberOfFrames, "Number of Frames", default: 1)
+        guard rows <= 65535, columns <= 65535, samplesPerPixel <= 4, bitsAllocated <= 64, frames <= 10_000_000 else {
+            throw .notFound("instance \(instance) has no frames: its image attributes are out of range")
+        }
+    }
+
+    /// Bytes of one frame of native pixel data (0 when frames are bit-packed).
+    var frameLength: Int { rows * columns * samplesPerPixel * bitsAllocated / 8 * (bitsAllocated % 8 == 0 ? 1 : 0) }
 }

@@ -61,6 +61,11 @@ struct QIDOQuery: Sendable {
                 }
             default:
                 let (tag, field) = try Self.attribute(name)
+                if let vr = field.vr, [.SQ, .OB, .OD, .OF, .OL, .OV, .OW, .UN].contains(vr), !value.isEmpty {
+                    throw .badRequest(
+                        "\(name) holds \(vr == .SQ ? "a sequence" : "binary data") (\(vr.rawValue)), which cannot be matched; leave its value empty to have it returned"
+                    )
+                }
                 included.append(tag)
                 if let term = try Self.condition(field, value, name: name) { terms.append(term) }
             }

@@ -38,7 +38,10 @@ struct StowStore: Sendable {
         var sopClass: String?
         var sopInstance: String?
         var studyUid: String?
+        var seriesUid: String?
         var failure: (reason: FailureReason, text: String)?
+        /// Another file with its SOP Instance UID is stored already, and is kept.
+        var keptExisting = false
     }
 
     func store(_ request: Request) async throws -> (status: HTTPResponse.Status, body: JSONValue, warning: String?) {
@@ -75,7 +78,25 @@ struct StowStore: Sendable {
         var parts: [Part] = []
         var descriptor: Int32 = -1
         var hasher = SHA256()
+        var head: [UInt8]? = nil
         defer { if descriptor >= 0 { close(descriptor) } }
+        func append(_ bytes: [UInt8], part: Int) throws {
+            parts[parts.count - 1].size += bytes.count
+            hasher.update(data: bytes)
+            try bytes.withUnsafeBytes { raw in
+                var written = 0
+                while written < raw.count {
+                    let result = write(descriptor, raw.baseAddress.map { $0 + written }, raw.count - written)
+                    if result < 0 && errno == EINTR { continue }
+                    guard result > 0 else {
+                        throw DICOMwebError(
+                            HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
+                            "cannot spool part \(part): \(String(cString: strerror(errno)))")
+                    }
+                    written += result
+                }
+            }
+        }
         var total = 0
         for try await buffer in body {
             total += buffer.readableBytes
@@ -86,39 +107,42 @@ struct StowStore: Sendable {
             for event in try reader.feed(buffer.readableBytesView) {
                 switch event {
                 case .began(let headers):
+                    let number = parts.count + 1
                     if let type = headers["content-type"],
                         MediaRange.ranges(type).first?.mediaType != "application/dicom"
                     {
                         throw DICOMwebError(
                             .unsupportedMediaType,
-                            "part \(reader.parts) is \(type); dql stores application/dicom parts (whole DICOM files)")
+                            "part \(number) is \(type); dql stores application/dicom parts (whole DICOM files)")
                     }
-                    let path = "\(spool)/part-\(reader.parts)"
+                    let path = "\(spool)/part-\(number)"
                     descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
                     guard descriptor >= 0 else {
                         throw DICOMwebError(
                             .internalServerError,
-                            "cannot spool part \(reader.parts) to \(path): \(String(cString: strerror(errno)))")
+                            "cannot spool part \(number) to \(path): \(String(cString: strerror(errno)))")
                     }
-                    parts.append(Part(number: reader.parts, path: path))
+                    parts.append(Part(number: number, path: path))
                     hasher = SHA256()
+                    head = []
                 case .bytes(let bytes):
-                    parts[parts.count - 1].size += bytes.count
-                    hasher.update(data: bytes)
-                    try bytes.withUnsafeBytes { raw in
-                        var written = 0
-                        while written < raw.count {
-                            let result = write(descriptor, raw.baseAddress.map { $0 + written }, raw.count - written)
-                            if result < 0 && errno == EINTR { continue }
-                            guard result > 0 else {
-                                throw DICOMwebError(
-                                    HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
-                                    "cannot spool part \(reader.parts): \(String(cString: strerror(errno)))")
-                            }
-                            written += result
+                    // The first 132 bytes are held until it is known whether the part is a
+                    // Part 10 file (preamble and DICM) or a data set that starts with its file
+                    // meta group, as some clients send it; that one gets its preamble.
+                    if let pending = head {
+                        head = pending + bytes
+                        if let ready = head, ready.count >= 132 {
+                            head = nil
+                            try append(Self.withPreamble(ready), part: parts.count)
                         }
+                    } else {
+                        try append(bytes, part: parts.count)
                     }
                 case .ended:
+                    if let pending = head {
+                        head = nil
+                        try append(Self.withPreamble(pending), part: parts.count)
+                    }
                     close(descriptor)
                     descriptor = -1
                     parts[parts.count - 1].digest = hasher.finalize().map {
@@ -132,12 +156,23 @@ struct StowStore: Sendable {
         return parts
     }
 
+    /// `bytes` (the start of a part) with the 128-byte preamble and `DICM` put before it when it
+    /// starts with the file meta group instead (group 0002, little endian), so what is stored
+    /// is a Part 10 file every reader opens.
+    static func withPreamble(_ bytes: [UInt8]) -> [UInt8] {
+        let hasMagic = bytes.count >= 132 && bytes[128..<132].elementsEqual("DICM".utf8)
+        let startsWithMeta = bytes.count >= 4 && bytes[0] == 0x02 && bytes[1] == 0x00 && bytes[3] == 0x00
+        guard !hasMagic, startsWithMeta else { return bytes }
+        return [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + bytes
+    }
+
     /// Reads each part's header, moves the acceptable ones under `spool/load`, and loads them.
     static func load(_ parts: inout [Part], spool: String, study: String?, executor: Executor) throws {
         let loadDirectory = "\(spool)/load"
         try FileManager.default.createDirectory(atPath: loadDirectory, withIntermediateDirectories: false)
         var byPath: [String: Int] = [:]
         var byDigest: [String: [Int]] = [:]
+        let existing = try storedInstances(Self.sopInstances(parts), executor: executor)
         for index in parts.indices {
             let header: DicomFile
             do {
@@ -151,6 +186,7 @@ struct StowStore: Sendable {
             parts[index].sopClass = header.dataset[DicomTag(0x0008, 0x0016)]?.string
             parts[index].sopInstance = header.dataset[DicomTag(0x0008, 0x0018)]?.string
             parts[index].studyUid = header.dataset[DicomTag(0x0020, 0x000D)]?.string
+            parts[index].seriesUid = header.dataset[DicomTag(0x0020, 0x000E)]?.string
             guard let sop = parts[index].sopInstance, RetrieveScope.isUID(sop) else {
                 parts[index].failure = (
                     .cannotUnderstand, "part \(parts[index].number) has no valid SOP Instance UID (0008,0018)"
@@ -162,6 +198,10 @@ struct StowStore: Sendable {
                     .doesNotMatch,
                     "part \(parts[index].number) (\(sop)) belongs to study \(parts[index].studyUid ?? "none"), not \(study)"
                 )
+                continue
+            }
+            if let kept = existing[sop], kept != parts[index].digest {
+                parts[index].keptExisting = true
                 continue
             }
             let directory = "\(loadDirectory)/\(parts[index].number)"
@@ -200,6 +240,37 @@ struct StowStore: Sendable {
         }
     }
 
+    /// The SOP Instance UIDs of the parts that read as DICOM.
+    static func sopInstances(_ parts: [Part]) -> [String] {
+        parts.compactMap { part in
+            (try? DicomReader.read(contentsOf: part.path, options: .metadataOnly))?.dataset[DicomTag(0x0008, 0x0018)]?
+                .string
+        }.filter(RetrieveScope.isUID)
+    }
+
+    /// The stored files among `uids`, by SOP Instance UID: their ids (SHA-256). An instance
+    /// is stored once: a second file with the same UID but other bytes keeps the first, as
+    /// Orthanc does by default.
+    static func storedInstances(_ uids: [String], executor: Executor) throws -> [String: String] {
+        guard !uids.isEmpty, let field = Schema.field(named: "sopUid") else { return [:] }
+        var found: [String: String] = [:]
+        for batch in stride(from: 0, to: uids.count, by: 200).map({ uids[$0..<min(uids.count, $0 + 200)] }) {
+            let condition = Condition.oneOf(
+                QIDOQuery.reference(field), batch.map { Literal(.text($0), range: QIDOQuery.nowhere) })
+            do {
+                guard case .rows(let rows) = try executor.execute(.find(FindStatement(condition: condition))) else {
+                    continue
+                }
+                for file in try executor.storedFiles(ids: rows.ids) {
+                    if let sop = file.sopUid, found[sop] == nil { found[sop] = file.id }
+                }
+            } catch let error as ExecutionError {
+                guard case .noData = error.kind else { throw error }
+            }
+        }
+        return found
+    }
+
     /// The store response (PS3.18 Table 10.5.3-1) and its status: 200 when every instance
     /// was stored, 202 when some were, 409 when none was.
     static func answer(
@@ -225,7 +296,8 @@ struct StowStore: Sendable {
                         ),
                     ]))
             } else {
-                let url = "\(baseURL)/studies/\(part.studyUid ?? "")"
+                let url =
+                    "\(baseURL)/studies/\(part.studyUid ?? "")/series/\(part.seriesUid ?? "")/instances/\(part.sopInstance ?? "")"
                 if let study = part.studyUid { studies.insert(study) }
                 referenced.append(
                     .object([
@@ -245,7 +317,11 @@ struct StowStore: Sendable {
             members.append(("00081199", .object([("vr", .string("SQ")), ("Value", .array(referenced))])))
         }
         let status: HTTPResponse.Status = failed.isEmpty ? .ok : referenced.isEmpty ? .conflict : .accepted
-        let warning = parts.compactMap(\.failure?.text).first
+        let warning =
+            parts.compactMap(\.failure?.text).first
+            ?? parts.first(where: \.keptExisting).map {
+                "instance \($0.sopInstance ?? "") is stored already with other bytes; the stored one is kept"
+            }
         return (status, .object(members), warning)
     }
 

@@ -1,0 +1,160 @@
+import Foundation
+import RedisIO
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `dql serve` used by a real DICOMweb client (dicomweb-client) and checked against pydicom's
+/// reading of the same files (scripts/dicomweb_check.py): QIDO-RS matching and paging, WADO-RS
+/// retrieve, metadata and frames, STOW-RS, bad requests; then credentials, CORS, the access
+/// log, a graceful stop, and a Redis server that goes away.
+@Suite(.serialized) struct DICOMwebTests {
+    /// A running `dql serve`, its log on a file.
+    final class Server {
+        let process = Process()
+        let log: URL
+        private(set) var url = ""
+
+        init(_ fixture: ShellFixture, _ arguments: [String] = [], environment: [String: String] = [:]) throws {
+            log = fixture.directory.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.executableURL = URL(fileURLWithPath: DQLBinary.path)
+            process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 }
+                .merging(environment) { $1 }
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardError = handle
+            process.standardOutput = handle
+            try process.run()
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                if let range = text.range(of: #"at (http://\S+)"#, options: .regularExpression) {
+                    url = String(text[range].dropFirst(3))
+                    return
+                }
+                if !process.isRunning { break }
+                usleep(20_000)
+            }
+            throw TestSetupError("dql serve did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        }
+
+        var text: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+        /// SIGTERM, then its exit status.
+        func stop() -> Int32 {
+            guard process.isRunning else { return process.terminationStatus }
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        deinit {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+    }
+
+    /// Runs a group of scripts/dicomweb_check.py against `url`.
+    static func check(
+        _ group: String, _ url: String, _ directory: URL, environment: [String: String] = [:]
+    ) throws
+        -> ProcessResult
+    {
+        guard let venv = ProcessInfo.processInfo.environment["DQL_TEST_VENV"] else {
+            throw TestSetupError("DQL_TEST_VENV is not set (scripts/test.sh sets it)")
+        }
+        let script = repositoryRoot.appendingPathComponent("scripts/dicomweb_check.py").path
+        return try ProcessResult.run(
+            "\(venv)/bin/python", [script, "check", url, directory.path, group],
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+    }
+
+    /// The test set (a generated archive and corpus files in every pixel encoding), loaded.
+    static func loadedFixture() throws -> ShellFixture {
+        let fixture = try ShellFixture(load: false)
+        try ProjectScripts.run("dicomweb_check.py", ["prepare", fixture.directory.appendingPathComponent("set").path])
+        let load = try fixture.run(["-c", "load '\(fixture.directory.appendingPathComponent("set").path)' recursive"])
+        guard load.status == 0 else { throw TestSetupError("load failed: \(load.stderr)") }
+        return fixture
+    }
+
+    @Test func aDICOMwebClientReadsAndStoresWhatPydicomReads() throws {
+        let fixture = try Self.loadedFixture()
+        let server = try Server(fixture)
+        for group in ["qido", "retrieve", "metadata", "frames", "stow", "errors"] {
+            let result = try Self.check(group, server.url, fixture.directory.appendingPathComponent("set"))
+            #expect(result.status == 0, "\(group): \(result.stdout)\(result.stderr.suffix(2000))")
+            #expect(result.stdout.hasPrefix("ok \(group)"), "\(group): \(result.stdout)")
+        }
+        // Every request was logged, with its status; the server stops cleanly on SIGTERM.
+        #expect(server.text.contains("GET /dicom-web/studies?PatientID="))
+        #expect(server.text.contains(" 406 "))
+        #expect(server.stop() == 0)
+        #expect(server.text.contains("dql: stopped serving"))
+    }
+
+    @Test func credentialsAndCORS() throws {
+        let fixture = try ShellFixture()
+        let server = try Server(
+            fixture, ["--token", "s3cret-token"], environment: ["DQL_SERVE_USER": "viewer:pass word"])
+        let result = try Self.check(
+            "operations", server.url, fixture.directory,
+            environment: ["DQL_CHECK_TOKEN": "s3cret-token", "DQL_CHECK_USER": "viewer:pass word"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr.suffix(2000))")
+        #expect(server.text.contains("GET /dicom-web/studies 401"))
+        #expect(server.stop() == 0)
+    }
+
+    @Test func aRedisServerThatGoesAwayIs503AndServingGoesOn() throws {
+        let scratch = try ScratchServer()
+        try scratch.start()
+        let fixture = try ShellFixture(url: scratch.url)
+        let server = try Server(fixture)
+        func status() throws -> (Int32, String) {
+            let result = try ProcessResult.run(
+                "/usr/bin/curl", ["-s", "-o", "/dev/stdout", "-w", "\n%{http_code}", "\(server.url)/studies"])
+            let lines = result.stdout.split(separator: "\n")
+            return (Int32(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+        }
+        #expect(try status().0 == 200)
+        try scratch.stop()
+        let (code, body) = try status()
+        #expect(code == 503, "\(body)")
+        #expect(body.contains("cannot be reached"), "\(body)")
+        try scratch.start()
+        var recovered: Int32 = 0
+        for _ in 0..<50 where recovered != 200 {
+            recovered = try status().0
+            if recovered != 200 { usleep(100_000) }
+        }
+        #expect(recovered == 200)
+        #expect(server.stop() == 0)
+    }
+
+    @Test func badOptionsAreRefusedBeforeServing() throws {
+        let fixture = try ShellFixture(load: false)
+        for (arguments, message) in [
+            (["--listen", "nowhere"], "--listen takes HOST:PORT"), (["--root", "dicom-web"], "--root is a path"),
+            (["--connections", "0"], "--connections is from 1 to 256"),
+            (["--max-upload", "lots"], "--max-upload is a size"),
+            (["--user", "nopassword"], "--user takes USER:PASSWORD"),
+            (["--public-url", "ftp://x"], "--public-url is an http(s) URL"),
+        ] {
+            let result = try fixture.run(["serve"] + arguments)
+            #expect(result.status == 64, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+        let taken = try Server(fixture)
+        let port = taken.url.split(separator: ":").last?.split(separator: "/").first.map(String.init) ?? ""
+        let busy = try fixture.run(["serve", "--listen", "127.0.0.1:\(port)"])
+        #expect(busy.status == 64, "\(busy.stderr)")
+        #expect(busy.stderr.contains("cannot listen on 127.0.0.1:\(port)"), "\(busy.stderr)")
+        #expect(taken.stop() == 0)
+    }
+}
