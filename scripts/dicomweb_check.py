@@ -170,8 +170,9 @@ def check_qido(url, directory):
     expect({value(s, "0020000D") for s in found} == {
         ds.StudyInstanceUID for ds, _ in data if str(ds.PatientName)[:-1] == name[:-1]}, "PatientName wildcard ?")
     two = sorted(studies)[:2]
-    found = client.search_for_studies(search_filters={"StudyInstanceUID": "\\".join(two)})
-    expect(sorted(value(s, "0020000D") for s in found) == two, "UID list matching")
+    for separator in ("\\", ","):
+        found = client.search_for_studies(search_filters={"StudyInstanceUID": separator.join(two)})
+        expect(sorted(value(s, "0020000D") for s in found) == two, f"UID list matching with {separator}")
     dates = sorted({ds.StudyDate for ds, _ in data})
     low, high = dates[0], dates[len(dates) // 2]
     for text, test in [(f"{low}-{high}", lambda d: low <= d <= high), (f"-{high}", lambda d: d <= high),
@@ -481,6 +482,61 @@ def check_operations(url, directory):
     response = requests.get(f"{url}/studies", headers={"Origin": "http://viewer.example",
                                                         "Authorization": "Bearer " + token})
     expect(response.headers.get("Access-Control-Allow-Origin") is not None, "CORS on a GET")
+
+
+def comparable(attribute):
+    values = attribute.get("Value")
+    if values is None:
+        return None
+    return [round(float(v), 6) if isinstance(v, (int, float)) and attribute.get("vr") in ("DS", "FL", "FD") else v
+            for v in values]
+
+
+def check_orthanc(url, directory):
+    """The same QIDO queries to dql and to Orthanc (DQL_CHECK_ORTHANC, its DICOMweb root),
+    both holding the archive: the same UIDs come back, with the same values for the
+    attributes both return."""
+    orthanc = os.environ["DQL_CHECK_ORTHANC"]
+    rest = orthanc.rsplit("/dicom-web", 1)[0]
+    data = files(os.path.join(directory, "archive"))
+    for _, raw in data:
+        response = requests.post(f"{rest}/instances", data=raw)
+        expect(response.status_code == 200, f"Orthanc refused an instance: {response.text[:200]}")
+    first = data[0][0]
+    dates = sorted({ds.StudyDate for ds, _ in data})
+    queries = [
+        ("studies", {}), ("studies", {"PatientID": first.PatientID}), ("studies", {"PatientName": "Patient*"}),
+        ("studies", {"PatientName": "*" + str(first.PatientName)[-4:]}),
+        ("studies", {"StudyDate": f"{dates[0]}-{dates[len(dates) // 2]}"}), ("studies", {"StudyDate": f"-{dates[1]}"}),
+        ("studies", {"StudyDate": f"{dates[1]}-"}), ("studies", {"AccessionNumber": first.AccessionNumber}),
+        ("studies", {"StudyInstanceUID": ",".join(sorted({ds.StudyInstanceUID for ds, _ in data})[:2])}),
+        ("studies", {"StudyDescription": "CT*"}), ("studies", {"ModalitiesInStudy": "CT"}),
+        ("series", {}), ("series", {"Modality": "CT"}), ("series", {"PatientID": first.PatientID}),
+        ("series", {"SeriesInstanceUID": first.SeriesInstanceUID}),
+        (f"studies/{first.StudyInstanceUID}/series", {}),
+        (f"studies/{first.StudyInstanceUID}/series/{first.SeriesInstanceUID}/instances", {}),
+        (f"studies/{first.StudyInstanceUID}/instances", {}),
+        ("instances", {"SOPInstanceUID": first.SOPInstanceUID}), ("instances", {"PatientID": first.PatientID}),
+    ]
+    keys = {"studies": "0020000D", "series": "0020000E", "instances": "00080018"}
+    for path, params in queries:
+        level = path.rsplit("/", 1)[-1]
+        key = keys[level]
+        # Orthanc 1.10 does not percent-decode query values (PatientName=Patient%2A matches
+        # nothing), so the values go as written, as curl would send them.
+        query = "&".join(f"{name}={text}" for name, text in params.items())
+        mine = requests.get(f"{url}/{path}?{query}")
+        theirs = requests.get(f"{orthanc}/{path}?{query}")
+        expect(mine.status_code == 200 and theirs.status_code == 200,
+               f"{path} {params}: dql {mine.status_code}, Orthanc {theirs.status_code}")
+        ours = {value(item, key): item for item in mine.json()}
+        peers = {value(item, key): item for item in theirs.json()}
+        expect(set(ours) == set(peers), f"{path} {params}: dql returns {sorted(ours)}, Orthanc {sorted(peers)}")
+        for uid, item in ours.items():
+            peer = peers[uid]
+            for tag in set(item) & set(peer) - {"00081190"}:
+                expect(comparable(item[tag]) == comparable(peer[tag]),
+                       f"{path} {params}: {uid} {tag} is {item[tag]} from dql, {peer[tag]} from Orthanc")
 
 
 def main():

@@ -21,6 +21,12 @@ enum LevelAttributes {
     static let numberOfFrames = tag(0x0028, 0x0008)
     static let pixelData = tag(0x7FE0, 0x0010)
 
+    /// Attributes the server computes from a level's instances (not in any header).
+    static let computed: Set<DicomTag> = [
+        numberOfStudyRelatedSeries, numberOfStudyRelatedInstances, numberOfSeriesRelatedInstances, retrieveURL,
+        instanceAvailability,
+    ]
+
     /// Study attributes from the header.
     static let study: [DicomTag] = [
         specificCharacterSet, tag(0x0008, 0x0020), tag(0x0008, 0x0030), tag(0x0008, 0x0050),

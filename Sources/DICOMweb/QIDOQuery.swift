@@ -60,14 +60,25 @@ struct QIDOQuery: Sendable {
                 default: throw .badRequest("fuzzymatching=\(value): the value is true or false")
                 }
             default:
-                let (tag, field) = try Self.attribute(name)
+                var (tag, field) = try Self.attribute(name)
+                // Modalities in Study is no instance's attribute: a study matches through the
+                // Modality of its instances.
+                if tag == LevelAttributes.modalitiesInStudy, let modality = Schema.field(named: "modality") {
+                    field = modality
+                } else if LevelAttributes.computed.contains(tag), !value.isEmpty {
+                    throw .badRequest("\(name) is computed by the server and cannot be matched; leave its value empty")
+                }
                 if let vr = field.vr, [.SQ, .OB, .OD, .OF, .OL, .OV, .OW, .UN].contains(vr), !value.isEmpty {
                     throw .badRequest(
                         "\(name) holds \(vr == .SQ ? "a sequence" : "binary data") (\(vr.rawValue)), which cannot be matched; leave its value empty to have it returned"
                     )
                 }
                 included.append(tag)
-                if let term = try Self.condition(field, value, name: name) { terms.append(term) }
+                if let term = try Self.condition(
+                    field, value, name: name, vr: field.vr ?? DataDictionary.entry(for: tag)?.vr)
+                {
+                    terms.append(term)
+                }
             }
         }
         guard (limit ?? 0) <= Self.maximumLimit else {
@@ -109,7 +120,7 @@ struct QIDOQuery: Sendable {
     }
 
     /// The condition a matching key asks for, or nil for universal matching (an empty value).
-    static func condition(_ field: Field, _ value: String, name: String) throws(DICOMwebError) -> Condition? {
+    static func condition(_ field: Field, _ value: String, name: String, vr: VR?) throws(DICOMwebError) -> Condition? {
         if value.isEmpty { return nil }
         let reference = reference(field)
         func literal(_ text: String) throws(DICOMwebError) -> Literal {
@@ -155,7 +166,11 @@ struct QIDOQuery: Sendable {
             }
             return .like(reference, try literal(value))
         }
-        let values = value.split(separator: "\\", omittingEmptySubsequences: true).map(String.init)
+        // UIDs are listed with commas (PS3.18 §8.3.4.1, as Orthanc takes them) or with
+        // backslashes (DICOM's value separator); other values with backslashes only, a comma
+        // being part of a name.
+        let separators: Set<Character> = vr == .UI ? ["\\", ","] : ["\\"]
+        let values = value.split(omittingEmptySubsequences: true, whereSeparator: separators.contains).map(String.init)
         if values.count > 1 {
             var literals: [Literal] = []
             for text in values { literals.append(try literal(text)) }

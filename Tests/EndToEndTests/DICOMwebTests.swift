@@ -20,7 +20,7 @@ import Testing
 
         init(_ fixture: ShellFixture, _ arguments: [String] = [], environment: [String: String] = [:]) throws {
             log = fixture.directory.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = URL(fileURLWithPath: DQLBinary.path)
             process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
             process.environment = ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 }
@@ -76,10 +76,12 @@ import Testing
     }
 
     /// The test set (a generated archive and corpus files in every pixel encoding), loaded.
-    static func loadedFixture() throws -> ShellFixture {
+    /// `part`: only that folder of the set (`archive`).
+    static func loadedFixture(only part: String = "") throws -> ShellFixture {
         let fixture = try ShellFixture(load: false)
-        try ProjectScripts.run("dicomweb_check.py", ["prepare", fixture.directory.appendingPathComponent("set").path])
-        let load = try fixture.run(["-c", "load '\(fixture.directory.appendingPathComponent("set").path)' recursive"])
+        let set = fixture.directory.appendingPathComponent("set")
+        try ProjectScripts.run("dicomweb_check.py", ["prepare", set.path])
+        let load = try fixture.run(["-c", "load '\(set.appendingPathComponent(part).path)' recursive"])
         guard load.status == 0 else { throw TestSetupError("load failed: \(load.stderr)") }
         return fixture
     }
@@ -97,6 +99,25 @@ import Testing
         #expect(server.text.contains(" 406 "))
         #expect(server.stop() == 0)
         #expect(server.text.contains("dql: stopped serving"))
+    }
+
+    @Test func orthancAndDqlAnswerTheSameSearchesAlike() throws {
+        let fixture = try Self.loadedFixture(only: "archive")
+        let server = try Server(fixture)
+        let port = try runProcess(
+            "/usr/bin/python3",
+            ["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"]
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        let orthancDirectory = fixture.directory.appendingPathComponent("orthanc").path
+        let script = repositoryRoot.appendingPathComponent("scripts/orthanc.sh").path
+        let orthanc = try runProcess(script, ["start", "--port", port, "--dir", orthancDirectory])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? runProcess(script, ["stop", "--dir", orthancDirectory]) }
+        let result = try Self.check(
+            "orthanc", server.url, fixture.directory.appendingPathComponent("set"),
+            environment: ["DQL_CHECK_ORTHANC": orthanc])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr.suffix(2000))")
+        #expect(server.stop() == 0)
     }
 
     @Test func credentialsAndCORS() throws {
