@@ -95,6 +95,7 @@ let package = Package(
             dependencies: ["DicomImage", "DicomCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "DQLTests", dependencies: ["DQL", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "DICOMwebTests", dependencies: ["DICOMweb", "DQL", "DicomCore", "TestSupport"]),
         .testTarget(name: "ShellCoreTests", dependencies: ["ShellCore", "DQL", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes dql's parsers with libFuzzer and AddressSanitizer:
 #
-#   scripts/fuzz.sh [dicom|dql] [SECONDS]     (default: dicom, 300 s)
+#   scripts/fuzz.sh [dicom|dql|multipart] [SECONDS]     (default: dicom, 300 s)
 #
 # DQL_FUZZ_MAX_LEN overrides the largest input (dicom 262144 bytes, dql 65536); smaller inputs
 # run faster (the DICOM target does about 170 runs a second at 8192 bytes on 2 cores).
@@ -9,13 +9,15 @@
 # dicom: DicomCore's reader, seeded with the installed DICOM corpus.
 # dql:   DQL's lexer, parser and compiler, seeded with the example scripts and the statements of
 #        docs/DQL.md.
+# multipart: DICOMweb's multipart reader (STOW-RS bodies) and Accept parsing, seeded with a few
+#        bodies.
 # Crashes are written to .run/fuzz/<target>/artifacts/ (git-ignored) as crash-* files; keep
 # each as a regression test.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$DQL_ROOT"
 target="dicom"
-if [[ "${1:-}" == dicom || "${1:-}" == dql ]]; then
+if [[ "${1:-}" == dicom || "${1:-}" == dql || "${1:-}" == multipart ]]; then
     target="$1"
     shift
 fi
@@ -52,6 +54,17 @@ dql)
         Compiler Plan StorageLayout)
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DQLFuzz \
         $(printf 'Sources/DQL/%s.swift ' "${sources[@]}") Fuzz/FuzzDQL.swift -o "$work/fuzz"
+    max_len=65536
+    ;;
+multipart)
+    if [[ -z "$(ls -A "$work/corpus")" ]]; then
+        printf '\x05--b\r\nContent-Type: application/dicom\r\n\r\nDICM\r\n--b--\r\n' >"$work/corpus/one"
+        printf '\x11pre\r\n--b\r\n\r\nA\r\n--b\r\nX: y\r\n\r\n\r\n--b--' >"$work/corpus/two"
+    fi
+    note "building the multipart fuzz target (libFuzzer + AddressSanitizer)"
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name MultipartFuzz \
+        Sources/DICOMweb/MultipartReader.swift Sources/DICOMweb/MediaRange.swift Fuzz/FuzzMultipart.swift \
+        -o "$work/fuzz"
     max_len=65536
     ;;
 esac

@@ -42,7 +42,7 @@ struct MultipartReader {
     var isComplete: Bool { if case .epilogue = state { true } else { false } }
 
     /// The events the next bytes of the body complete.
-    mutating func feed(_ bytes: some Collection<UInt8>) throws(DICOMwebError) -> [Event] {
+    mutating func feed(_ bytes: some Collection<UInt8>) throws(MultipartError) -> [Event] {
         buffer.append(contentsOf: bytes)
         var events: [Event] = []
         while true {
@@ -51,7 +51,7 @@ struct MultipartReader {
                 guard let found = find(delimiter) else {
                     drop(max(0, buffer.count - delimiter.count + 1))
                     if consumed > Self.headerLimit {
-                        throw .badRequest(
+                        throw MultipartError(
                             "the body holds no boundary line (--\(boundaryText)) in its first \(Self.headerLimit) bytes"
                         )
                     }
@@ -70,7 +70,7 @@ struct MultipartReader {
                 while index < buffer.count, buffer[index] == 0x20 || buffer[index] == 0x09 { index += 1 }
                 guard index + 1 < buffer.count else { return events }
                 guard buffer[index] == 0x0D, buffer[index + 1] == 0x0A else {
-                    throw .badRequest("byte \(consumed + index): a boundary line is not followed by a line break")
+                    throw MultipartError("byte \(consumed + index): a boundary line is not followed by a line break")
                 }
                 drop(index + 2)
                 state = .headers
@@ -84,7 +84,7 @@ struct MultipartReader {
                 } else {
                     guard let end = find(blank) else {
                         if buffer.count > Self.headerLimit {
-                            throw .badRequest(
+                            throw MultipartError(
                                 "byte \(consumed): the headers of part \(parts + 1) run past \(Self.headerLimit) bytes")
                         }
                         return events
@@ -118,12 +118,12 @@ struct MultipartReader {
     }
 
     /// Checks that the body closed; a body cut short is an error.
-    func finish() throws(DICOMwebError) {
+    func finish() throws(MultipartError) {
         switch state {
         case .epilogue: return
-        case .preamble: throw .badRequest("the body holds no part: no boundary line (--\(boundaryText)) was found")
+        case .preamble: throw MultipartError("the body holds no part: no boundary line (--\(boundaryText)) was found")
         default:
-            throw .badRequest(
+            throw MultipartError(
                 "the body ends at byte \(consumed + buffer.count) inside part \(parts), before its closing boundary (--\(boundaryText)--)"
             )
         }
@@ -153,15 +153,25 @@ struct MultipartReader {
         }
     }
 
-    static func headers(_ bytes: [UInt8], at offset: Int, part: Int) throws(DICOMwebError) -> [String: String] {
+    static func headers(_ bytes: [UInt8], at offset: Int, part: Int) throws(MultipartError) -> [String: String] {
         var headers: [String: String] = [:]
         let text = String(decoding: bytes, as: UTF8.self)
         for line in text.split(separator: "\r\n", omittingEmptySubsequences: true) {
             guard let colon = line.firstIndex(of: ":") else {
-                throw .badRequest("byte \(offset): part \(part) has a header line without a colon: \(line.prefix(80))")
+                throw MultipartError(
+                    "byte \(offset): part \(part) has a header line without a colon: \(line.prefix(80))")
             }
             headers[line[..<colon].trimmingSpaces.lowercased()] = line[line.index(after: colon)...].trimmingSpaces
         }
         return headers
     }
+}
+
+/// A body that does not follow the multipart grammar: what and where (a byte offset).
+struct MultipartError: Error, Equatable, CustomStringConvertible {
+    var message: String
+
+    init(_ message: String) { self.message = message }
+
+    var description: String { message }
 }

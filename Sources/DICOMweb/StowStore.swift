@@ -104,7 +104,13 @@ struct StowStore: Sendable {
                 throw DICOMwebError(
                     .contentTooLarge, "the body is larger than \(options.maximumUpload) bytes (dql serve --max-upload)")
             }
-            for event in try reader.feed(buffer.readableBytesView) {
+            let events: [MultipartReader.Event]
+            do {
+                events = try reader.feed(buffer.readableBytesView)
+            } catch {
+                throw DICOMwebError.badRequest("the multipart body: \(error.message)")
+            }
+            for event in events {
                 switch event {
                 case .began(let headers):
                     let number = parts.count + 1
@@ -151,7 +157,11 @@ struct StowStore: Sendable {
                 }
             }
         }
-        try reader.finish()
+        do {
+            try reader.finish()
+        } catch {
+            throw DICOMwebError.badRequest("the multipart body: \(error.message)")
+        }
         guard !parts.isEmpty else { throw DICOMwebError.badRequest("the body holds no part") }
         return parts
     }

@@ -1,0 +1,33 @@
+import Testing
+
+@testable import DICOMweb
+
+/// `Accept` headers as DICOMweb clients write them, and what each lets the server send.
+@Suite struct MediaRangeTests {
+    @Test func parametersAreReadWithQuotesAndCase() {
+        let ranges = MediaRange.ranges(
+            #"Multipart/Related; TYPE="application/dicom"; transfer-syntax=*, application/json;q=0.5"#)
+        #expect(ranges.count == 2)
+        #expect(ranges[0].mediaType == "multipart/related")
+        #expect(ranges[0].parameters == ["type": "application/dicom", "transfer-syntax": "*"])
+        #expect(ranges[1].parameters["q"] == "0.5")
+        #expect(MediaRange.ranges("application/json;q=0").isEmpty)
+        #expect(MediaRange.ranges(nil) == [MediaRange(mediaType: "*/*", parameters: [:])])
+        #expect(MediaRange.ranges(#"multipart/related; type="a,b""#).count == 1)
+    }
+
+    @Test func negotiationOfParts() {
+        let any = PartNegotiation(accept: nil)
+        #expect(any.acceptsMultipart(partType: "application/dicom", transferSyntax: "1.2.840.10008.1.2.4.50"))
+        let native = PartNegotiation(
+            accept: #"multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1"#)
+        #expect(native.acceptsMultipart(partType: "application/dicom", transferSyntax: "1.2.840.10008.1.2.1"))
+        #expect(!native.acceptsMultipart(partType: "application/dicom", transferSyntax: "1.2.840.10008.1.2.4.50"))
+        let frames = PartNegotiation(accept: #"multipart/related; type="image/*""#)
+        #expect(frames.acceptsMultipart(partType: "image/jp2", transferSyntax: "1.2.840.10008.1.2.4.90"))
+        #expect(!frames.acceptsMultipart(partType: "application/octet-stream", transferSyntax: "1.2.840.10008.1.2.1"))
+        let single = PartNegotiation(accept: #"application/dicom, multipart/related; type="application/dicom""#)
+        #expect(single.prefersSingle("application/dicom") && single.acceptsSingle("application/dicom"))
+        #expect(!PartNegotiation(accept: "text/html").acceptsSingle("application/dicom+json"))
+    }
+}
