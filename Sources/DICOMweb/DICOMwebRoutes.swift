@@ -128,14 +128,22 @@ struct DICOMwebRoutes: Sendable {
             let body = try await pool.run { executor -> String in
                 let files = try scope.files(executor)
                 let headers = try executor.headers(of: files)
-                var text = "["
-                for (index, (file, header)) in zip(files, headers).enumerated() {
-                    if index > 0 { text += "," }
-                    let instance = try RetrieveScope(
-                        study: scope.study, series: file.seriesUid ?? scope.series, instance: file.sopUid)
-                    InstanceMetadata.json(header, file: file, instanceURL: instance.url(base)).write(to: &text)
+                // Each instance's JSON is made on every core, then joined in order.
+                let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, files.count))
+                let texts = try DedicatedThreads.run(count: workers, name: "dql.metadata") { worker in
+                    stride(from: worker, to: files.count, by: workers).map { index -> String in
+                        let file = files[index]
+                        var text = ""
+                        let url =
+                            "\(base)/studies/\(scope.study)/series/\(file.seriesUid ?? scope.series ?? "")/instances/\(file.sopUid ?? "")"
+                        InstanceMetadata.json(headers[index], file: file, instanceURL: url).write(to: &text)
+                        return text
+                    }
                 }
-                return text + "]"
+                var ordered: [String] = []
+                ordered.reserveCapacity(files.count)
+                for index in 0..<files.count { ordered.append(texts[index % workers][index / workers]) }
+                return "[" + ordered.joined(separator: ",") + "]"
             }
             return json(body)
         }

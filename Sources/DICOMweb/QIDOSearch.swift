@@ -18,6 +18,24 @@ struct QIDOSearch: Sendable {
     }
 
     func run(_ executor: Executor) throws -> Answer {
+        let tags =
+            LevelAttributes.returned(
+                level: query.level, fixedStudy: fixedStudy != nil, fixedSeries: fixedSeries != nil) + query.included
+        if query.level == .instances {
+            let (files, total) = try executor.storedFiles(
+                matching: query.condition, limit: query.limit, offset: query.offset)
+            let headers = try executor.headers(of: files)
+            let results = zip(files, headers).map { file, header in
+                var members = Self.members(header, tags: tags, all: query.includeAll)
+                members[LevelAttributes.instanceAvailability] = Self.codeStrings(["ONLINE"])
+                if let study = file.studyUid, let series = file.seriesUid, let sop = file.sopUid {
+                    members[LevelAttributes.retrieveURL] = Self.url(
+                        "\(baseURL)/studies/\(study)/series/\(series)/instances/\(sop)")
+                }
+                return Self.object(members)
+            }
+            return Answer(results: results, more: total > query.offset + files.count)
+        }
         let find = FindStatement(
             level: query.level, condition: query.condition, limit: query.limit, offset: query.offset)
         let found: FoundRows
@@ -31,23 +49,6 @@ struct QIDOSearch: Sendable {
             throw error
         }
         let more = found.total > query.offset + found.returned
-        let tags =
-            LevelAttributes.returned(
-                level: query.level, fixedStudy: fixedStudy != nil, fixedSeries: fixedSeries != nil) + query.included
-        if query.level == .instances {
-            let files = try executor.storedFiles(ids: found.ids)
-            let headers = try executor.headers(of: files)
-            let results = zip(files, headers).map { file, header in
-                var members = Self.members(header, tags: tags, all: query.includeAll)
-                members[LevelAttributes.instanceAvailability] = Self.codeStrings(["ONLINE"])
-                if let study = file.studyUid, let series = file.seriesUid, let sop = file.sopUid {
-                    members[LevelAttributes.retrieveURL] = Self.url(
-                        "\(baseURL)/studies/\(study)/series/\(series)/instances/\(sop)")
-                }
-                return Self.object(members)
-            }
-            return Answer(results: results, more: more)
-        }
         let samples = try executor.sampleFiles(of: query.level, keys: found.ids)
         let sampled = found.ids.compactMap { samples[$0] }
         var headers: [String: DicomFile] = [:]

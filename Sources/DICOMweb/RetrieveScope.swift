@@ -45,15 +45,9 @@ struct RetrieveScope: Sendable, Equatable {
             guard let value, let field = Schema.field(named: name) else { continue }
             terms.append(.compare(QIDOQuery.reference(field), .equal, Literal(.text(value), range: QIDOQuery.nowhere)))
         }
-        let find = FindStatement(level: .instances, condition: Condition.all(terms))
-        var ids: [String] = []
-        do {
-            if case .rows(let rows) = try executor.execute(.find(find)) { ids = rows.ids }
-        } catch let error as ExecutionError {
-            guard case .noData = error.kind else { throw error }
-        }
+        let found = try executor.storedFiles(matching: Condition.all(terms)).files
         // Conditions on text ignore case; UIDs are compared exactly here.
-        let files = try executor.storedFiles(ids: ids).filter { file in
+        let files = found.filter { file in
             file.studyUid == study && (series == nil || file.seriesUid == series)
                 && (instance == nil || file.sopUid == instance)
         }

@@ -28,54 +28,119 @@ struct RetrieveStream: Sendable {
 
     var contentType: String { layout.contentType(partType: "application/dicom") }
 
+    /// A part of a file read in one batch: `whole` when the batch holds all of the file.
+    struct Piece: Sendable {
+        var file: Int
+        var range: Range<Int>
+    }
+
+    /// The files' bytes in batches of about ``windowBytes``: many small files share a batch
+    /// (one round trip for all of them), a large file spans several (a whole number of chunks
+    /// each).
+    func batches() -> [[Piece]] {
+        var batches: [[Piece]] = []
+        var current: [Piece] = []
+        var currentBytes = 0
+        for (index, file) in files.enumerated() {
+            let window = max(1, windowBytes / file.chunkSize) * file.chunkSize
+            var start = 0
+            repeat {
+                let end = min(file.size, start + window)
+                current.append(Piece(file: index, range: start..<end))
+                currentBytes += end - start
+                if currentBytes >= windowBytes {
+                    batches.append(current)
+                    current = []
+                    currentBytes = 0
+                }
+                start = end
+            } while start < file.size
+        }
+        if !current.isEmpty { batches.append(current) }
+        return batches
+    }
+
     /// The multipart body.
     func body() -> ResponseBody {
         ResponseBody(contentLength: contentLength) { writer in
-            for file in files {
-                try await writer.write(
-                    ByteBuffer(bytes: layout.partHead(contentType: partContentType(file), length: file.size)))
-                try await stream(file) { try await writer.write($0) }
-                try await writer.write(ByteBuffer(bytes: MultipartLayout.partTail))
-            }
-            try await writer.write(ByteBuffer(bytes: layout.closing))
+            try await stream(multipart: true) { try await writer.write($0) }
             try await writer.finish(nil)
         }
     }
 
     /// One file bare (`application/dicom`), for a client that asked for a single instance so.
     func singleBody(_ file: StoredFile) -> ResponseBody {
-        ResponseBody(contentLength: file.size) { writer in
-            try await stream(file) { try await writer.write($0) }
+        let only = RetrieveStream(files: [file], pool: pool, layout: layout, windowBytes: windowBytes)
+        return ResponseBody(contentLength: file.size) { writer in
+            try await only.stream(multipart: false) { try await writer.write($0) }
             try await writer.finish(nil)
         }
     }
 
-    /// The file's bytes in windows, the next window read while this one is written.
-    func stream(_ file: StoredFile, write: (ByteBuffer) async throws -> Void) async throws {
-        let window = max(1, windowBytes / file.chunkSize) * file.chunkSize
-        let ranges = stride(from: 0, to: file.size, by: window).map { $0..<min(file.size, $0 + window) }
-        var hasher = SHA256()
-        var pending: Task<[UInt8], any Error>?
-        func read(_ range: Range<Int>) -> Task<[UInt8], any Error> {
-            let pool = self.pool
-            return Task { try await pool.run { try $0.bytes(of: file, in: range) } }
+    /// Batches read while earlier ones are written (``inFlight`` at a time), each file's
+    /// SHA-256 checked before its last bytes go out: a file held whole by a batch is hashed
+    /// on the thread that read it.
+    func stream(multipart: Bool, write: (ByteBuffer) async throws -> Void) async throws {
+        let batches = self.batches()
+        let files = self.files
+        let pool = self.pool
+        var pending: [Task<[(bytes: [UInt8], digest: String?)], any Error>] = []
+        var next = 0
+        func launch() {
+            while pending.count < Self.inFlight && next < batches.count {
+                let batch = batches[next]
+                next += 1
+                pending.append(
+                    Task {
+                        try await pool.run { executor in
+                            let pieces = batch.map { (files[$0.file], $0.range) }
+                            return try zip(batch, executor.bytes(of: pieces)).map { piece, bytes in
+                                let whole = piece.range.count == files[piece.file].size
+                                return (bytes, whole ? Self.hex(SHA256.hash(data: bytes)) : nil)
+                            }
+                        }
+                    })
+            }
         }
-        pending = ranges.first.map(read)
-        for (position, _) in ranges.enumerated() {
-            guard let task = pending else { break }
-            let bytes = try await task.value
-            pending = position + 1 < ranges.count ? read(ranges[position + 1]) : nil
-            hasher.update(data: bytes)
-            if position + 1 == ranges.count {
-                let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-                guard digest == file.id else {
+        defer { pending.forEach { $0.cancel() } }
+        launch()
+        var hasher = SHA256()
+        var batchIndex = 0
+        while !pending.isEmpty {
+            let task = pending.removeFirst()
+            launch()
+            let results = try await task.value
+            for (piece, result) in zip(batches[batchIndex], results) {
+                let file = files[piece.file]
+                if multipart && piece.range.lowerBound == 0 {
+                    try await write(
+                        ByteBuffer(bytes: layout.partHead(contentType: partContentType(file), length: file.size)))
+                }
+                let last = piece.range.upperBound == file.size
+                var digest = result.digest
+                if digest == nil {
+                    if piece.range.lowerBound == 0 { hasher = SHA256() }
+                    hasher.update(data: result.bytes)
+                    if last { digest = Self.hex(hasher.finalize()) }
+                }
+                if last && digest != file.id {
                     throw DICOMwebError(
                         .internalServerError,
                         "the stored chunks of \(file.name) do not match its SHA-256: they are damaged (loading the file again mends it)"
                     )
                 }
+                try await write(ByteBuffer(bytes: result.bytes))
+                if multipart && last { try await write(ByteBuffer(bytes: MultipartLayout.partTail)) }
             }
-            try await write(ByteBuffer(bytes: bytes))
+            batchIndex += 1
         }
+        if multipart { try await write(ByteBuffer(bytes: layout.closing)) }
+    }
+
+    /// Batches read at once, ahead of the one being written.
+    static let inFlight = 3
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
     }
 }

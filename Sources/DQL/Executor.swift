@@ -65,6 +65,32 @@ public final class Executor: @unchecked Sendable {
             settings = settings.with(setting)
             return .settingChanged(setting)
         }
+        let (plan, hasIndex) = try prepare(statement, context: context)
+        do {
+            return try run(plan, hasIndex: hasIndex, context: context)
+        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && !statement.changesStore {
+            throw notPermitted(error, need: Self.readingHint)
+        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && Self.isVacuum(statement) {
+            throw notPermitted(
+                error, need: "vacuum scans the whole keyspace, which needs an owner account (`dql acl owner`)")
+        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && Self.changesIndex(statement) {
+            throw notPermitted(
+                error, need: "index and unindex change the index, which needs an owner account (`dql acl owner`)")
+        } catch let error as RedisError where hasIndex && error.isMissingIndex {
+            // The index went away since it was checked: the server was flushed or restarted
+            // without it, someone dropped it, or a reshard moved the `{m}` slot, documents and
+            // all, to a master without it (RediSearch indexes per node). Check again (create
+            // or rebuild it as on first use) and run again. Safe to repeat: `delete` searches
+            // before it changes anything, and `load` is idempotent.
+            indexChecked = false
+            let hasIndexNow = try prepareIndex(for: statement, context: context)
+            return try run(plan, hasIndex: hasIndexNow, context: context)
+        }
+    }
+
+    /// What every statement does before it runs: the server's limits, the indexed attributes
+    /// when it names attributes, its plan, the account's right to write, and the index.
+    func prepare(_ statement: Statement, context: StatementContext) throws -> (plan: Plan, hasIndex: Bool) {
         _ = try serverLimits(context: context)
         if Self.usesAttributes(statement) {
             do {
@@ -94,26 +120,7 @@ public final class Executor: @unchecked Sendable {
                     ? "the index under this prefix is missing or from an older dql; creating it needs an owner account (`dql acl owner`), after which writers load into it"
                     : Self.readingHint)
         }
-        do {
-            return try run(plan, hasIndex: hasIndex, context: context)
-        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && !statement.changesStore {
-            throw notPermitted(error, need: Self.readingHint)
-        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && Self.isVacuum(statement) {
-            throw notPermitted(
-                error, need: "vacuum scans the whole keyspace, which needs an owner account (`dql acl owner`)")
-        } catch let error as RedisError where error.serverErrorCode == "NOPERM" && Self.changesIndex(statement) {
-            throw notPermitted(
-                error, need: "index and unindex change the index, which needs an owner account (`dql acl owner`)")
-        } catch let error as RedisError where hasIndex && error.isMissingIndex {
-            // The index went away since it was checked: the server was flushed or restarted
-            // without it, someone dropped it, or a reshard moved the `{m}` slot, documents and
-            // all, to a master without it (RediSearch indexes per node). Check again (create
-            // or rebuild it as on first use) and run again. Safe to repeat: `delete` searches
-            // before it changes anything, and `load` is idempotent.
-            indexChecked = false
-            let hasIndexNow = try prepareIndex(for: statement, context: context)
-            return try run(plan, hasIndex: hasIndexNow, context: context)
-        }
+        return (plan, hasIndex)
     }
 
     /// Makes sure the index is there and current before a statement that needs it, and says

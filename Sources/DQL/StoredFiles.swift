@@ -54,6 +54,28 @@ public struct StoredFile: Sendable, Hashable {
         self.transferSyntax = text("transferSyntax")
     }
 
+    /// From the attributes FT.SEARCH returned for the paths of ``members`` (a list, for a
+    /// damaged header's multi-valued UID, is placed by its first value).
+    init?(id: String, attributes: [String: String]) {
+        func text(_ field: String) -> String? {
+            guard let path = Self.members.first(where: { $0.field == field })?.path else { return nil }
+            return Executor.storedValues(attributes[path]).first
+        }
+        guard let size = text("size").flatMap({ Int($0) }), let chunkSize = text("chunkSize").flatMap({ Int($0) }),
+            size >= 0, chunkSize > 0
+        else { return nil }
+        self.id = id
+        self.name = text("name") ?? id
+        self.size = size
+        self.chunkSize = chunkSize
+        self.headerLength = text("headerLength").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        self.studyUid = text("studyUid")
+        self.seriesUid = text("seriesUid")
+        self.sopUid = text("sopUid")
+        self.sopClass = text("sopClass")
+        self.transferSyntax = text("transferSyntax")
+    }
+
     var location: StoredHeader.Location? {
         StoredHeader.Location(id: id, size: size, chunkSize: chunkSize, headerLength: headerLength)
     }
@@ -77,6 +99,45 @@ extension Executor {
             if let text = reply.string, let file = StoredFile(id: id, reply: text) { files.append(file) }
         }
         return files
+    }
+
+    /// The stored files matching `condition` (all of them when `limit` is nil), with how
+    /// many match in all, read by the search itself (FT.SEARCH … RETURN their storage facts)
+    /// where the index answers the condition; a condition on attributes it does not hold
+    /// goes through `find` and the files' documents. An empty store has none.
+    public func storedFiles(
+        matching condition: Condition?, limit: Int? = nil, offset: Int = 0
+    ) throws -> (
+        files: [StoredFile], total: Int
+    ) {
+        let find = FindStatement(condition: condition, limit: limit, offset: offset)
+        let context = StatementContext()
+        let prepared: (plan: Plan, hasIndex: Bool)
+        do {
+            prepared = try prepare(.find(find), context: context)
+        } catch let error as ExecutionError {
+            if case .noData = error.kind { return ([], 0) }
+            throw error
+        }
+        guard prepared.hasIndex, case .find(var search) = prepared.plan else {
+            guard case .rows(let rows) = try execute(.find(find), context: context) else { return ([], 0) }
+            return (try storedFiles(ids: rows.ids), rows.total)
+        }
+        try checkPatterns(search.query, context: context)
+        search.returnAttributes = StoredFile.members.map(\.path)
+        var files: [StoredFile] = []
+        var total = 0
+        try SearchRunner.page(from: offset, limit: limit, pageSize: search.pageSize) { start, count in
+            let page = try SearchPage(
+                runner.query(search.command(offset: start, count: count), context: context), returning: true)
+            total = page.total
+            for document in page.documents {
+                let id = layout.id(fromDocumentKey: document.key) ?? document.key
+                if let file = StoredFile(id: id, attributes: document.attributes) { files.append(file) }
+            }
+            return page.documents.count
+        }
+        return (files, total)
     }
 
     /// One stored file of each of the given keys of a level (Study or Series Instance UIDs,
@@ -119,42 +180,59 @@ extension Executor {
 
     /// The bytes `range` of a stored file, read from the chunks it spans in one pipeline.
     public func bytes(of file: StoredFile, in range: Range<Int>) throws -> [UInt8] {
-        guard range.lowerBound >= 0, range.upperBound <= file.size else {
-            throw ExecutionError(
-                .statementFailed(
-                    "bytes \(range.lowerBound)..<\(range.upperBound) are outside \(file.name) (\(file.size) bytes)"))
-        }
-        if range.isEmpty { return [] }
-        let first = range.lowerBound / file.chunkSize
-        let last = (range.upperBound - 1) / file.chunkSize
+        try bytes(of: [(file, range)])[0]
+    }
+
+    /// Byte ranges of stored files, all read in one pipeline (a GETRANGE for each chunk a
+    /// range spans), in order: many small files cost one round trip.
+    public func bytes(of pieces: [(file: StoredFile, range: Range<Int>)]) throws -> [[UInt8]] {
         var keys: [String] = []
         var commands: [RedisCommand] = []
-        for index in first...last {
-            let start = index * file.chunkSize
-            let from = max(range.lowerBound, start) - start
-            let to = min(range.upperBound, start + file.chunkSize) - start - 1
-            let key = layout.chunkKey(id: file.id, index: index)
-            keys.append(key)
-            commands.append(RedisCommand("GETRANGE", key, String(from), String(to)))
-        }
-        let replies = try client.pipeline(commands, routedBy: keys)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(range.count)
-        for (offset, reply) in replies.enumerated() {
-            let index = first + offset
-            let start = index * file.chunkSize
-            let expected = min(range.upperBound, start + file.chunkSize) - max(range.lowerBound, start)
-            if let message = reply.errorMessage {
-                throw ExecutionError(.statementFailed("chunk \(index) of \(file.name) (\(keys[offset])): \(message)"))
-            }
-            guard let part = reply.bytes, part.count == expected else {
+        var spans: [(first: Int, commands: Range<Int>)] = []
+        for (file, range) in pieces {
+            guard range.lowerBound >= 0, range.upperBound <= file.size else {
                 throw ExecutionError(
                     .statementFailed(
-                        "chunk \(index) of \(file.name) (\(keys[offset])) is missing or short; loading the file again mends it"
-                    ))
+                        "bytes \(range.lowerBound)..<\(range.upperBound) are outside \(file.name) (\(file.size) bytes)")
+                )
             }
-            bytes += part
+            let start = commands.count
+            let first = range.lowerBound / file.chunkSize
+            if !range.isEmpty {
+                for index in first...((range.upperBound - 1) / file.chunkSize) {
+                    let chunkStart = index * file.chunkSize
+                    let from = max(range.lowerBound, chunkStart) - chunkStart
+                    let to = min(range.upperBound, chunkStart + file.chunkSize) - chunkStart - 1
+                    let key = layout.chunkKey(id: file.id, index: index)
+                    keys.append(key)
+                    commands.append(RedisCommand("GETRANGE", key, String(from), String(to)))
+                }
+            }
+            spans.append((first, start..<commands.count))
         }
-        return bytes
+        let replies = commands.isEmpty ? [] : try client.pipeline(commands, routedBy: keys)
+        return try zip(pieces, spans).map { piece, span in
+            let (file, range) = piece
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(range.count)
+            for position in span.commands {
+                let index = span.first + position - span.commands.lowerBound
+                let chunkStart = index * file.chunkSize
+                let expected = min(range.upperBound, chunkStart + file.chunkSize) - max(range.lowerBound, chunkStart)
+                if let message = replies[position].errorMessage {
+                    throw ExecutionError(
+                        .statementFailed("chunk \(index) of \(file.name) (\(keys[position])): \(message)"))
+                }
+                guard let part = replies[position].bytes, part.count == expected else {
+                    throw ExecutionError(
+                        .statementFailed(
+                            "chunk \(index) of \(file.name) (\(keys[position])) is missing or short; loading the file again mends it"
+                        ))
+                }
+                if span.commands.count == 1 { return part }
+                bytes += part
+            }
+            return bytes
+        }
     }
 }

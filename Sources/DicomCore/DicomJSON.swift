@@ -11,9 +11,10 @@ public enum DicomJSON {
         return .object(members)
     }
 
-    /// One dataset as DICOM JSON.
-    public static func encode(_ dataSet: DataSet) -> JSONValue {
-        .object(objectMembers(dataSet))
+    /// One dataset as DICOM JSON. `bulkDataPrefix` goes before each bulk reference
+    /// (`?offset=N&length=M`), making it a URL a server answers (WADO-RS metadata).
+    public static func encode(_ dataSet: DataSet, bulkDataPrefix: String = "") -> JSONValue {
+        .object(objectMembers(dataSet, bulkDataPrefix: bulkDataPrefix))
     }
 
     /// One attribute as DICOM JSON (`{"vr": …, "Value": […]}`), for a server that picks the
@@ -22,15 +23,15 @@ public enum DicomJSON {
         attribute(element)
     }
 
-    static func objectMembers(_ dataSet: DataSet) -> [(String, JSONValue)] {
+    static func objectMembers(_ dataSet: DataSet, bulkDataPrefix: String = "") -> [(String, JSONValue)] {
         dataSet.elements.compactMap { element in
             // PS3.18 F.2: group length elements are not included.
             guard element.tag.element != 0 else { return nil }
-            return (element.tag.hexString, attribute(element))
+            return (element.tag.hexString, attribute(element, bulkDataPrefix: bulkDataPrefix))
         }
     }
 
-    static func attribute(_ element: DataElement) -> JSONValue {
+    static func attribute(_ element: DataElement, bulkDataPrefix: String = "") -> JSONValue {
         var members: [(String, JSONValue)] = [("vr", .string(element.vr.rawValue))]
         switch element.value.decoded {
         case .empty, .text:
@@ -48,14 +49,16 @@ public enum DicomJSON {
         case .tags(let values):
             members.append(("Value", .array(values.map { .string($0.hexString) })))
         case .sequence(let items):
-            members.append(("Value", .array(items.map(encode))))
+            members.append(("Value", .array(items.map { encode($0, bulkDataPrefix: bulkDataPrefix) })))
         case .bytes(let bytes):
             if !bytes.isEmpty { members.append(("InlineBinary", .string(Base64.encode(bytes)))) }
         case .bulk(let bulk):
             members.append(
                 (
                     "BulkDataURI",
-                    .string(bulkReference(offset: bulk.offset, length: bulk.length, inflated: bulk.inInflatedStream))
+                    .string(
+                        bulkDataPrefix
+                            + bulkReference(offset: bulk.offset, length: bulk.length, inflated: bulk.inInflatedStream))
                 ))
         case .encapsulated(let pixels):
             // The whole encapsulated value: from the basic offset table item to the last fragment.
@@ -67,9 +70,10 @@ public enum DicomJSON {
                 (
                     "BulkDataURI",
                     .string(
-                        bulkReference(
-                            offset: start, length: max(0, end - start),
-                            inflated: pixels.basicOffsetTable.inInflatedStream))
+                        bulkDataPrefix
+                            + bulkReference(
+                                offset: start, length: max(0, end - start),
+                                inflated: pixels.basicOffsetTable.inInflatedStream))
                 ))
         }
         return .object(members)
