@@ -8,6 +8,8 @@ Usage:
   bench_dicomweb.py time DQL_URL ORTHANC_URL ROUNDS SPEC.json
       SPEC: {"requests": [{"name": …, "path": …, "accept": …, "rounds": N?}, …]}
       prints {"name": {"dql": [seconds…], "orthanc": [seconds…], "bytes": {"dql": B, "orthanc": B}}}
+  bench_dicomweb.py spec SERIES_DIR QIDO_DIR
+      prints the SPEC of the endpoints measured, from the UIDs of the two generated archives
   bench_dicomweb.py ingest URL DIRECTORY MODE [BATCH]
       MODE rest: one POST /instances per file (Orthanc's REST ingest); stow: POST /studies with
       BATCH files a request. Prints {"seconds": S, "files": N}
@@ -100,10 +102,46 @@ def ingest(url, directory, mode, batch):
     print(json.dumps({"seconds": time.perf_counter() - started, "files": len(paths)}))
 
 
+def spec(series_directory, qido_directory):
+    import pydicom
+
+    def first(directory):
+        for root, _, names in sorted(os.walk(directory)):
+            for name in sorted(names):
+                if name.endswith(".dcm"):
+                    return pydicom.dcmread(os.path.join(root, name), stop_before_pixels=True)
+        raise SystemExit(f"no DICOM file under {directory}")
+    big, small = first(series_directory), first(qido_directory)
+    dates = sorted({pydicom.dcmread(os.path.join(root, name), stop_before_pixels=True).StudyDate
+                    for root, _, names in os.walk(qido_directory) for name in names if name.endswith(".dcm")})
+    series = f"/studies/{big.StudyInstanceUID}/series/{big.SeriesInstanceUID}"
+    instance = f"{series}/instances/{big.SOPInstanceUID}"
+    json_type = "application/dicom+json"
+    dicom = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+    print(json.dumps({"requests": [
+        {"name": "/metadata of a 500-instance series", "path": f"{series}/metadata", "accept": json_type,
+         "rounds": 20, "goal": 5},
+        {"name": "retrieve of that series (66 MB)", "path": series, "accept": dicom, "rounds": 10, "goal": 3},
+        {"name": "/instances of that series", "path": f"{series}/instances", "accept": json_type, "rounds": 20,
+         "goal": 2},
+        {"name": "/studies?PatientID=…", "path": f"/studies?PatientID={small.PatientID}", "accept": json_type,
+         "goal": 2},
+        {"name": "/studies?StudyDate=A-B", "path": f"/studies?StudyDate={dates[0]}-{dates[len(dates) // 3]}",
+         "accept": json_type, "goal": 2},
+        {"name": "/studies/{s}/series", "path": f"/studies/{small.StudyInstanceUID}/series", "accept": json_type,
+         "goal": 2},
+        {"name": "retrieve of one instance", "path": instance, "accept": dicom, "goal": 2},
+        {"name": "/frames/1", "path": f"{instance}/frames/1",
+         "accept": 'multipart/related; type="application/octet-stream"; transfer-syntax=*', "goal": 2},
+    ]}))
+
+
 def main():
     if len(sys.argv) >= 6 and sys.argv[1] == "time":
         with open(sys.argv[5]) as handle:
             time_requests(sys.argv[2], sys.argv[3], int(sys.argv[4]), json.load(handle))
+    elif len(sys.argv) == 4 and sys.argv[1] == "spec":
+        spec(sys.argv[2], sys.argv[3])
     elif len(sys.argv) >= 5 and sys.argv[1] == "ingest":
         ingest(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]) if len(sys.argv) > 5 else 50)
     else:

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure dql against its baselines, side by side in one run.",
         subcommands: [
             DicomBench.self, TransferBench.self, ClusterBench.self, ScenarioBench.self, ArchiveBench.self,
-            LevelBench.self, FrameBench.self,
+            LevelBench.self, FrameBench.self, DICOMwebBench.self,
         ]
     )
 }

@@ -97,7 +97,7 @@ struct DICOMwebRoutes: Sendable {
         try await answering {
             let files = try await pool.run { try scope.files($0) }
             let negotiation = PartNegotiation(accept: request.headers[.accept])
-            let stream = RetrieveStream(files: files, pool: pool)
+            let stream = RetrieveStream(files: files, pool: pool, verify: options.verifyRetrieves)
             if scope.instance != nil, let file = files.first, negotiation.prefersSingle("application/dicom"),
                 negotiation.acceptsSingle("application/dicom")
             {

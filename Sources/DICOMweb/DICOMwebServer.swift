@@ -27,6 +27,9 @@ public struct DICOMwebServer: Sendable {
         public var executors = 8
         /// The largest STOW-RS body taken, in bytes.
         public var maximumUpload = 4 << 30
+        /// Whether a retrieve checks each file against its SHA-256 before its last bytes go
+        /// out (a damaged file then ends the response early instead of arriving wrong).
+        public var verifyRetrieves = true
         /// Where uploads are spooled before they are loaded.
         public var spoolDirectory = NSTemporaryDirectory()
         /// Where an access line per request goes.
@@ -80,6 +83,7 @@ public struct DICOMwebServer: Sendable {
                 return logger
             }()
         )
+        defer { pool.stop() }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
 }

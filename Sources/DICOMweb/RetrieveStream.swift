@@ -13,6 +13,8 @@ struct RetrieveStream: Sendable {
     var layout = MultipartLayout.random()
     /// Bytes read per request to Redis (a whole number of chunks).
     var windowBytes = 4 << 20
+    /// Whether each file is checked against its SHA-256 before its last bytes go out.
+    var verify = true
 
     func partContentType(_ file: StoredFile) -> String {
         "application/dicom; transfer-syntax=\(file.transferSyntax ?? "1.2.840.10008.1.2.1")"
@@ -70,7 +72,7 @@ struct RetrieveStream: Sendable {
 
     /// One file bare (`application/dicom`), for a client that asked for a single instance so.
     func singleBody(_ file: StoredFile) -> ResponseBody {
-        let only = RetrieveStream(files: [file], pool: pool, layout: layout, windowBytes: windowBytes)
+        let only = RetrieveStream(files: [file], pool: pool, layout: layout, windowBytes: windowBytes, verify: verify)
         return ResponseBody(contentLength: file.size) { writer in
             try await only.stream(multipart: false) { try await writer.write($0) }
             try await writer.finish(nil)
@@ -84,7 +86,11 @@ struct RetrieveStream: Sendable {
         let batches = self.batches()
         let files = self.files
         let pool = self.pool
-        var pending: [Task<[(bytes: [UInt8], digest: String?)], any Error>] = []
+        let verify = self.verify
+        let layout = self.layout
+        let heads = files.map { multipart ? layout.partHead(contentType: partContentType($0), length: $0.size) : [] }
+        let tail = multipart ? MultipartLayout.partTail : []
+        var pending: [Task<(buffer: ByteBuffer, digests: [String?], offsets: [Int]), any Error>] = []
         var next = 0
         func launch() {
             while pending.count < Self.inFlight && next < batches.count {
@@ -93,11 +99,52 @@ struct RetrieveStream: Sendable {
                 pending.append(
                     Task {
                         try await pool.run { executor in
-                            let pieces = batch.map { (files[$0.file], $0.range) }
-                            return try zip(batch, executor.bytes(of: pieces)).map { piece, bytes in
-                                let whole = piece.range.count == files[piece.file].size
-                                return (bytes, whole ? Self.hex(SHA256.hash(data: bytes)) : nil)
+                            // One buffer a batch, framing and all: each chunk is read from the
+                            // socket into its place between the part headers, and the batch goes
+                            // out in one write.
+                            var offsets: [Int] = []
+                            var total = 0
+                            for piece in batch {
+                                if piece.range.lowerBound == 0 { total += heads[piece.file].count }
+                                offsets.append(total)
+                                total += piece.range.count
+                                if piece.range.upperBound == files[piece.file].size { total += tail.count }
                             }
+                            var buffer = ByteBufferAllocator().buffer(capacity: total)
+                            try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { destination in
+                                for (piece, offset) in zip(batch, offsets) {
+                                    if piece.range.lowerBound == 0 {
+                                        let head = heads[piece.file]
+                                        head.withUnsafeBytes {
+                                            UnsafeMutableRawBufferPointer(
+                                                rebasing: destination[(offset - head.count)..<offset]
+                                            ).copyMemory(from: $0)
+                                        }
+                                    }
+                                    if piece.range.upperBound == files[piece.file].size {
+                                        let end = offset + piece.range.count
+                                        tail.withUnsafeBytes {
+                                            UnsafeMutableRawBufferPointer(
+                                                rebasing: destination[end..<(end + tail.count)]
+                                            )
+                                            .copyMemory(from: $0)
+                                        }
+                                    }
+                                }
+                                try executor.read(
+                                    batch.map { (files[$0.file], $0.range) }, into: destination, at: offsets)
+                                return total
+                            }
+                            let digests = zip(batch, offsets).map { piece, offset -> String? in
+                                guard verify, piece.range.count == files[piece.file].size else { return nil }
+                                return buffer.withUnsafeReadableBytes {
+                                    Self.hex(
+                                        SHA256.hash(
+                                            data: UnsafeRawBufferPointer(
+                                                rebasing: $0[offset..<(offset + piece.range.count)])))
+                                }
+                            }
+                            return (buffer, digests, offsets)
                         }
                     })
             }
@@ -109,18 +156,17 @@ struct RetrieveStream: Sendable {
         while !pending.isEmpty {
             let task = pending.removeFirst()
             launch()
-            let results = try await task.value
-            for (piece, result) in zip(batches[batchIndex], results) {
+            let (buffer, digests, offsets) = try await task.value
+            for (piece, (pieceDigest, offset)) in zip(batches[batchIndex], zip(digests, offsets)) where verify {
                 let file = files[piece.file]
-                if multipart && piece.range.lowerBound == 0 {
-                    try await write(
-                        ByteBuffer(bytes: layout.partHead(contentType: partContentType(file), length: file.size)))
-                }
                 let last = piece.range.upperBound == file.size
-                var digest = result.digest
+                var digest = pieceDigest
                 if digest == nil {
                     if piece.range.lowerBound == 0 { hasher = SHA256() }
-                    hasher.update(data: result.bytes)
+                    buffer.withUnsafeReadableBytes {
+                        hasher.update(
+                            bufferPointer: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + piece.range.count)]))
+                    }
                     if last { digest = Self.hex(hasher.finalize()) }
                 }
                 if last && digest != file.id {
@@ -129,9 +175,8 @@ struct RetrieveStream: Sendable {
                         "the stored chunks of \(file.name) do not match its SHA-256: they are damaged (loading the file again mends it)"
                     )
                 }
-                try await write(ByteBuffer(bytes: result.bytes))
-                if multipart && last { try await write(ByteBuffer(bytes: MultipartLayout.partTail)) }
             }
+            try await write(buffer)
             batchIndex += 1
         }
         if multipart { try await write(ByteBuffer(bytes: layout.closing)) }

@@ -183,6 +183,94 @@ extension Executor {
         try bytes(of: [(file, range)])[0]
     }
 
+    /// Byte ranges of stored files read straight into `destination`: one after another in the
+    /// order given, or each at its offset in `offsets`. Each chunk's reply is read from the
+    /// socket to where it belongs, with no copy in between (the chunk transfer engine's raw
+    /// channel). A cluster redirect (a slot moving) falls back to ``bytes(of:)``.
+    public func read(
+        _ pieces: [(file: StoredFile, range: Range<Int>)], into destination: UnsafeMutableRawBufferPointer,
+        at offsets: [Int]? = nil
+    ) throws {
+        struct Read {
+            var key: String
+            var from: Int
+            var length: Int
+            var offset: Int
+            var file: StoredFile
+            var chunk: Int
+        }
+        var reads: [Read] = []
+        var offset = 0
+        var starts: [Int] = []
+        for (position, (file, range)) in pieces.enumerated() {
+            if let offsets { offset = offsets[position] }
+            starts.append(offset)
+            guard range.lowerBound >= 0, range.upperBound <= file.size else {
+                throw ExecutionError(
+                    .statementFailed(
+                        "bytes \(range.lowerBound)..<\(range.upperBound) are outside \(file.name) (\(file.size) bytes)")
+                )
+            }
+            guard !range.isEmpty else { continue }
+            for index in (range.lowerBound / file.chunkSize)...((range.upperBound - 1) / file.chunkSize) {
+                let chunkStart = index * file.chunkSize
+                let from = max(range.lowerBound, chunkStart)
+                let to = min(range.upperBound, chunkStart + file.chunkSize)
+                reads.append(
+                    Read(
+                        key: layout.chunkKey(id: file.id, index: index), from: from - chunkStart, length: to - from,
+                        offset: offset, file: file, chunk: index))
+                offset += to - from
+            }
+        }
+        guard offset <= destination.count, offsets.map({ $0.count == pieces.count }) ?? true else {
+            throw ExecutionError(.statementFailed("\(offset) bytes asked for into a buffer of \(destination.count)"))
+        }
+        var groups: [ObjectIdentifier: (pool: RedisPool, reads: [Read])] = [:]
+        for read in reads {
+            let pool = try client.pool(forKey: read.key)
+            groups[ObjectIdentifier(pool), default: (pool, [])].reads.append(read)
+        }
+        struct Redirected: Error {}
+        do {
+            for (pool, group) in groups.values {
+                try pool.withConnection { connection in
+                    try connection.withRawChannel { channel in
+                        for read in group {
+                            try channel.send(
+                                ["GETRANGE", read.key, String(read.from), String(read.from + read.length - 1)])
+                        }
+                        for read in group {
+                            let target = UnsafeMutableRawBufferPointer(
+                                rebasing: destination[read.offset..<(read.offset + read.length)])
+                            switch try channel.readBulk(into: target) {
+                            case .value: continue
+                            case .error(let message) where ClusterRedirect(errorMessage: message) != nil:
+                                throw Redirected()
+                            case .error(let message):
+                                throw ExecutionError(
+                                    .statementFailed(
+                                        "chunk \(read.chunk) of \(read.file.name) (\(read.key)): \(message)"))
+                            case .missing, .wrongLength:
+                                throw ExecutionError(
+                                    .statementFailed(
+                                        "chunk \(read.chunk) of \(read.file.name) (\(read.key)) is missing or short; loading the file again mends it"
+                                    ))
+                            }
+                        }
+                    }
+                }
+            }
+        } catch is Redirected {
+            for (bytes, start) in zip(try self.bytes(of: pieces), starts) {
+                bytes.withUnsafeBytes { source in
+                    UnsafeMutableRawBufferPointer(rebasing: destination[start..<(start + source.count)])
+                        .copyMemory(from: source)
+                }
+            }
+        }
+    }
+
     /// Byte ranges of stored files, all read in one pipeline (a GETRANGE for each chunk a
     /// range spans), in order: many small files cost one round trip.
     public func bytes(of pieces: [(file: StoredFile, range: Range<Int>)]) throws -> [[UInt8]] {

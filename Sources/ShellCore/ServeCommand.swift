@@ -48,6 +48,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Largest STOW-RS body taken (bytes; K, M, G suffixes).", valueName: "SIZE"))
     var maxUpload = "4G"
 
+    @Flag(
+        name: .long,
+        help:
+            "Send retrieved files without checking them against their SHA-256 first (faster; a damaged chunk would go out unnoticed)."
+    )
+    var noVerify = false
+
     @Flag(name: .long, help: "No access log line per request.")
     var quiet = false
 
@@ -91,6 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--max-upload is a size in bytes (500M, 4G), not '\(excerpt(maxUpload))'")
         }
         options.maximumUpload = upload
+        options.verifyRetrieves = !noVerify
         return options
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import RedisIO
 import TestSupport
@@ -117,6 +118,37 @@ import Testing
             "orthanc", server.url, fixture.directory.appendingPathComponent("set"),
             environment: ["DQL_CHECK_ORTHANC": orthanc])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr.suffix(2000))")
+        #expect(server.stop() == 0)
+    }
+
+    @Test func aDamagedFileIsNeverSentWhole() throws {
+        let fixture = try Self.loadedFixture(only: "archive")
+        let server = try Server(fixture)
+        let archive = fixture.directory.appendingPathComponent("set/archive")
+        guard
+            let path = FileManager.default.enumerator(atPath: archive.path)?.compactMap({ $0 as? String })
+                .first(where: { $0.hasSuffix(".dcm") })
+        else { throw TestSetupError("no file in the archive") }
+        let bytes = try Data(contentsOf: archive.appendingPathComponent(path))
+        let id = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let connection = try TestRedis.connection()
+        defer { connection.close() }
+        // The study of that file, from the server itself.
+        let studies = try ProcessResult.run("/usr/bin/curl", ["-s", "\(server.url)/studies"]).stdout
+        #expect(studies.contains("0020000D"))
+        let document = try connection.call("JSON.GET", "\(fixture.prefix):{m}:file:\(id)", "$.studyUid").string ?? ""
+        let study = document.trimmingCharacters(in: CharacterSet(charactersIn: "[]\""))
+        func retrieve() throws -> ProcessResult {
+            try ProcessResult.run(
+                "/usr/bin/curl",
+                ["-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "\(server.url)/studies/\(study)"])
+        }
+        let whole = try retrieve()
+        #expect(whole.status == 0, "\(whole.stdout)")
+        _ = try connection.call("SETRANGE", "\(fixture.prefix):chunk:\(id):0", "300", "damaged")
+        let damaged = try retrieve()
+        // curl: 18, the transfer ended before Content-Length: the client knows it is short.
+        #expect(damaged.status == 18, "\(damaged.status) \(damaged.stdout)")
         #expect(server.stop() == 0)
     }
 
