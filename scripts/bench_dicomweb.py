@@ -80,7 +80,8 @@ def time_requests(dql_url, orthanc_url, rounds, spec):
 
 
 def ingest(url, directory, mode, batch):
-    paths = sorted(os.path.join(root, name) for root, _, names in os.walk(directory) for name in names)
+    paths = sorted(os.path.join(root, name) for root, _, names in os.walk(directory) for name in names
+                   if name.endswith(".dcm"))
     connection = Connection(url)
     started = time.perf_counter()
     if mode == "rest":
@@ -105,13 +106,16 @@ def ingest(url, directory, mode, batch):
 def spec(series_directory, qido_directory):
     import pydicom
 
-    def first(directory):
-        for root, _, names in sorted(os.walk(directory)):
+    def first(directory, last=False):
+        walked = sorted(os.walk(directory), reverse=last)
+        for root, _, names in walked:
             for name in sorted(names):
                 if name.endswith(".dcm"):
                     return pydicom.dcmread(os.path.join(root, name), stop_before_pixels=True)
         raise SystemExit(f"no DICOM file under {directory}")
-    big, small = first(series_directory), first(qido_directory)
+    # The small archive's last patient: its Patient ID is not the big series' (both archives
+    # number their patients from P000000).
+    big, small = first(series_directory), first(qido_directory, last=True)
     dates = sorted({pydicom.dcmread(os.path.join(root, name), stop_before_pixels=True).StudyDate
                     for root, _, names in os.walk(qido_directory) for name in names if name.endswith(".dcm")})
     series = f"/studies/{big.StudyInstanceUID}/series/{big.SeriesInstanceUID}"

@@ -13,6 +13,9 @@ struct DICOMwebRoutes: Sendable {
     var options: DICOMwebServer.Options
     /// The port the server listens on (known once bound: `--listen …:0` picks one).
     var boundPort: BoundPort
+    var headerCache = HeaderCache()
+    /// Each instance's metadata as JSON text, by id and URL (128 MiB of text at most).
+    var metadataCache = ContentCache<String>(capacity: 128 << 20, cost: { $0.utf8.count })
 
     func register(on routes: RouterGroup<BasicRequestContext>) {
         // QIDO-RS
@@ -74,7 +77,9 @@ struct DICOMwebRoutes: Sendable {
             if let study { keys.append(("studyUid", study)) }
             if let series { keys.append(("seriesUid", series)) }
             let query = try QIDOQuery(level: level, items: Self.queryItems(request), pathKeys: keys)
-            let search = QIDOSearch(query: query, baseURL: baseURL(request), fixedStudy: study, fixedSeries: series)
+            let search = QIDOSearch(
+                query: query, baseURL: baseURL(request), fixedStudy: study, fixedSeries: series,
+                headerCache: headerCache)
             let answer = try await pool.run { try search.run($0) }
             var response = json(.array(answer.results))
             var warnings: [String] = []
@@ -125,25 +130,38 @@ struct DICOMwebRoutes: Sendable {
         try await answering {
             try requireJSON(request)
             let base = baseURL(request)
+            let metadataCache = self.metadataCache
+            let headerCache = self.headerCache
             let body = try await pool.run { executor -> String in
                 let files = try scope.files(executor)
-                let headers = try executor.headers(of: files)
-                // Each instance's JSON is made on every core, then joined in order.
-                let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, files.count))
-                let texts = try DedicatedThreads.run(count: workers, name: "dql.metadata") { worker in
-                    stride(from: worker, to: files.count, by: workers).map { index -> String in
-                        let file = files[index]
-                        var text = ""
-                        let url =
-                            "\(base)/studies/\(scope.study)/series/\(file.seriesUid ?? scope.series ?? "")/instances/\(file.sopUid ?? "")"
-                        InstanceMetadata.json(headers[index], file: file, instanceURL: url).write(to: &text)
-                        return text
-                    }
+                @Sendable func url(_ file: StoredFile) -> String {
+                    "\(base)/studies/\(scope.study)/series/\(file.seriesUid ?? scope.series ?? "")/instances/\(file.sopUid ?? "")"
                 }
-                var ordered: [String] = []
-                ordered.reserveCapacity(files.count)
-                for index in 0..<files.count { ordered.append(texts[index % workers][index / workers]) }
-                return "[" + ordered.joined(separator: ",") + "]"
+                let keys = files.map { "\($0.id) \(url($0))" }
+                var texts = metadataCache.values(keys)
+                let missing = files.indices.filter { texts[$0] == nil }
+                if !missing.isEmpty {
+                    let headers = try headerCache.headers(of: missing.map { files[$0] }, executor: executor)
+                    // Each instance's JSON is made on every core.
+                    let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), missing.count)
+                    let made = try DedicatedThreads.run(count: workers, name: "dql.metadata") { worker in
+                        stride(from: worker, to: missing.count, by: workers).map { position -> String in
+                            var text = ""
+                            let file = files[missing[position]]
+                            InstanceMetadata.json(headers[position], file: file, instanceURL: url(file)).write(
+                                to: &text)
+                            return text
+                        }
+                    }
+                    var entries: [(key: String, value: String)] = []
+                    for position in missing.indices {
+                        let text = made[position % workers][position / workers]
+                        texts[missing[position]] = text
+                        entries.append((keys[missing[position]], text))
+                    }
+                    metadataCache.store(entries)
+                }
+                return "[" + texts.compactMap { $0 }.joined(separator: ",") + "]"
             }
             return json(body)
         }
@@ -168,7 +186,7 @@ struct DICOMwebRoutes: Sendable {
                 guard let file = try scope.files(executor).first else {
                     throw DICOMwebError.notFound("no \(scope.described)")
                 }
-                let header = try executor.headers(of: [file])[0]
+                let header = try headerCache.headers(of: [file], executor: executor)[0]
                 let (mediaType, syntax) = FrameReader.frameMediaType(header.transferSyntax)
                 var partType = "\(mediaType); transfer-syntax=\(syntax)"
                 if !negotiation.acceptsMultipart(partType: mediaType, transferSyntax: syntax) {
@@ -214,7 +232,7 @@ struct DICOMwebRoutes: Sendable {
                 guard let file = try scope.files(executor).first else {
                     throw DICOMwebError.notFound("no \(scope.described)")
                 }
-                let header = try executor.headers(of: [file])[0]
+                let header = try headerCache.headers(of: [file], executor: executor)[0]
                 return try FrameReader.bulkData(
                     of: file, header: header, offset: offset, length: length, tag: tag, executor: executor)
             }

@@ -10,6 +10,7 @@ struct QIDOSearch: Sendable {
     var baseURL: String
     var fixedStudy: String?
     var fixedSeries: String?
+    var headerCache: HeaderCache
 
     struct Answer: Sendable {
         var results: [JSONValue]
@@ -24,7 +25,7 @@ struct QIDOSearch: Sendable {
         if query.level == .instances {
             let (files, total) = try executor.storedFiles(
                 matching: query.condition, limit: query.limit, offset: query.offset)
-            let headers = try executor.headers(of: files)
+            let headers = try headerCache.headers(of: files, executor: executor)
             let results = zip(files, headers).map { file, header in
                 var members = Self.members(header, tags: tags, all: query.includeAll)
                 members[LevelAttributes.instanceAvailability] = Self.codeStrings(["ONLINE"])
@@ -52,7 +53,9 @@ struct QIDOSearch: Sendable {
         let samples = try executor.sampleFiles(of: query.level, keys: found.ids)
         let sampled = found.ids.compactMap { samples[$0] }
         var headers: [String: DicomFile] = [:]
-        for (file, header) in zip(sampled, try executor.headers(of: sampled)) { headers[file.id] = header }
+        for (file, header) in zip(sampled, try headerCache.headers(of: sampled, executor: executor)) {
+            headers[file.id] = header
+        }
         let column = Dictionary(found.columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         var results: [JSONValue] = []
         for (key, row) in zip(found.ids, found.rows) {
