@@ -210,6 +210,15 @@ def check_qido(url, directory):
            "/series by Modality and PatientID")
     found = client.search_for_instances(search_filters={"00080018": data[0][0].SOPInstanceUID})
     expect(len(found) == 1, "/instances by tag 00080018")
+    found = client.search_for_instances(search_filters={"InstanceNumber": "-1", "PatientID": "P*"})
+    expect(not found, "InstanceNumber=-1 is the number -1, not a range")
+    found = client.search_for_instances(search_filters={"InstanceNumber": "2", "PatientID": "P*"})
+    expect(len(found) == sum(1 for ds, _ in data if ds.InstanceNumber == 2), "InstanceNumber=2")
+    every = requests.get(f"{url}/studies", params={"PatientName": "*", "PatientID": "P*"}).json()
+    expect(len(every) == len(studies), "PatientName=* is universal matching")
+    for modalities in ("CT,MR", "CT\\MR"):
+        found = requests.get(f"{url}/studies", params={"ModalitiesInStudy": modalities, "PatientID": "P*"}).json()
+        expect(len(found) == len(studies), f"ModalitiesInStudy={modalities}")
     fuzzy = requests.get(f"{url}/studies", params={"PatientName": name, "fuzzymatching": "true"})
     expect(fuzzy.status_code == 200 and "Warning" in fuzzy.headers, "fuzzymatching is accepted with a Warning")
 
@@ -420,6 +429,8 @@ def check_errors(url, directory):
                          ("/studies?Foo=1", 400), ("/studies?limit=-1", 400), ("/studies?limit=x", 400),
                          ("/studies?StudyDate=2019", 400), ("/studies?00100010.00100020=1", 400),
                          ("/studies?PixelData=1", 400), ("/studies/1.2.3", 404), ("/studies/1.2.3/metadata", 404),
+                         ("/studies?offset=9223372036854775807", 400), ("/series?offset=9223372036854775800", 400),
+                         ("/instances?offset=99999999999999999999", 400),
                          ("/studies/1.2.3/series/1.2/instances/1.2.3.4/frames/1", 404),
                          ("/studies/1.2.3/series/1.2/instances/1.2.3.4/frames/0", 400),
                          ("/studies/1.2.3/series/1.2/instances/1.2.3.4/frames/x", 400)]:
@@ -429,6 +440,10 @@ def check_errors(url, directory):
                f"GET {path}: the error has no JSON body")
     ds = files(os.path.join(directory, "archive"))[0][0]
     instance = f"{url}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}"
+    for path in ["/bulkdata?offset=9223372036854775807&length=1", "/bulkdata?offset=1&length=9223372036854775807",
+                 "/bulkdata?offset=-1&length=2", "/frames/1,1"]:
+        response = requests.get(instance + path)
+        expect(response.status_code == 400, f"GET …{path}: {response.status_code}")
     for target, accept in [(instance + "/metadata", "image/png"), (f"{url}/studies", "application/xml"),
                            (instance, 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50'),
                            (instance, "text/html")]:
@@ -454,6 +469,12 @@ def check_errors(url, directory):
             f"Content-Type: multipart/related; type=\"application/dicom\"\r\nContent-Length: {2 << 30}\r\n\r\n")
     answer = raw_request(url, head.encode() + b"x" * 65536, wait=False)
     expect(answer.startswith(b"HTTP/1.1 400"), f"2 GB upload without a boundary: {answer[:40]}")
+    # Instances WADO-RS could not address are not stored.
+    odd = new_instance()
+    odd.SeriesInstanceUID = "1." + "2" * 64
+    refused = stow(url, [encoded(odd)])
+    expect(refused.status_code == 409 and value(refused.json()["00081198"]["Value"][0], "00081197") == 0xC000,
+           f"a series UID of 66 characters: {refused.status_code}")
     expect(requests.get(f"{url}/studies", params={"limit": 1}).status_code == 200, "the server still serves")
 
 

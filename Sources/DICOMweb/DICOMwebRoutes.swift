@@ -177,6 +177,9 @@ struct DICOMwebRoutes: Sendable {
                 }
                 numbers.append(number)
             }
+            if let repeated = Dictionary(grouping: numbers, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+                throw DICOMwebError.badRequest("frames/…: frame \(repeated) is listed twice")
+            }
             guard !numbers.isEmpty, numbers.count <= 10_000 else {
                 throw DICOMwebError.badRequest("frames/\(list): list from 1 to 10000 frame numbers")
             }

@@ -30,6 +30,9 @@ public struct DICOMwebServer: Sendable {
         /// Whether a retrieve checks each file against its SHA-256 before its last bytes go
         /// out (a damaged file then ends the response early instead of arriving wrong).
         public var verifyRetrieves = true
+        /// Seconds a connection may send nothing while its request is read, or while it is
+        /// idle between requests, before it is closed.
+        public var idleTimeout = 60
         /// Where uploads are spooled before they are loaded.
         public var spoolDirectory = NSTemporaryDirectory()
         /// Where an access line per request goes.
@@ -70,6 +73,10 @@ public struct DICOMwebServer: Sendable {
         let root = options.root
         let app = Application(
             router: router,
+            // A connection that sends nothing for a minute while a request is read (a stalled
+            // upload, a slow-headers client) or while idle between requests is closed; one
+            // waiting for its response is not.
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),
             configuration: ApplicationConfiguration(
                 address: .hostname(options.host, port: options.port), serverName: "dql/\(DQLVersion.current)"),
             onServerRunning: { channel in

@@ -160,7 +160,7 @@ enum FrameReader {
             }
             return try pixelDataBytes(of: file, at: pixelDataOffset, syntax: syntax, executor: executor)
         }
-        guard let offset, let length, offset >= 0, length >= 0, offset + length <= file.size else {
+        guard let offset, let length, offset >= 0, length >= 0, offset <= file.size, length <= file.size - offset else {
             throw DICOMwebError.badRequest(
                 "bulkdata takes offset and length inside the file (\(file.size) bytes): offset=\(offset.map(String.init) ?? "?") length=\(length.map(String.init) ?? "?")"
             )

@@ -100,11 +100,12 @@ struct PartNegotiation: Sendable {
         return first.mediaType == mediaType
     }
 
-    /// The header as written, for messages.
+    /// The header as written, for messages (the first 200 characters).
     var written: String {
-        ranges.map { range in
+        let text = ranges.map { range in
             ([range.mediaType] + range.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
                 .joined(separator: "; ")
         }.joined(separator: ", ")
+        return text.count > 200 ? text.prefix(200) + "…" : text
     }
 }

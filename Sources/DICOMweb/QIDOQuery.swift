@@ -25,6 +25,8 @@ struct QIDOQuery: Sendable {
     static let defaultLimit = 1000
     /// The largest `limit` taken.
     static let maximumLimit = 10_000
+    /// The largest `offset` taken.
+    static let maximumOffset = 100_000_000
 
     /// Parses the query string's items. `pathKeys` are the UIDs the path fixes
     /// (`/studies/{study}/series`).
@@ -81,6 +83,9 @@ struct QIDOQuery: Sendable {
                 }
             }
         }
+        guard offset <= Self.maximumOffset else {
+            throw .badRequest("offset=\(offset): results are paged up to offset \(Self.maximumOffset)")
+        }
         guard (limit ?? 0) <= Self.maximumLimit else {
             throw .badRequest("limit=\(limit ?? 0): at most \(Self.maximumLimit) results are returned per request")
         }
@@ -121,7 +126,8 @@ struct QIDOQuery: Sendable {
 
     /// The condition a matching key asks for, or nil for universal matching (an empty value).
     static func condition(_ field: Field, _ value: String, name: String, vr: VR?) throws(DICOMwebError) -> Condition? {
-        if value.isEmpty { return nil }
+        // An empty value, or `*` alone, is universal matching: every row, with or without it.
+        if value.isEmpty || value == "*" { return nil }
         let reference = reference(field)
         func literal(_ text: String) throws(DICOMwebError) -> Literal {
             switch field.kind {
@@ -139,7 +145,8 @@ struct QIDOQuery: Sendable {
                 return Literal(.text(text), range: nowhere)
             }
         }
-        let isRangeKind = field.kind == .date || field.kind == .numeric || field.vr == .TM || field.vr == .DT
+        // Range matching is for dates and times (PS3.4 C.2.2.2.5); `-1` is a number.
+        let isRangeKind = field.kind == .date || vr == .DA || vr == .TM || vr == .DT
         if isRangeKind, let dash = value.firstIndex(of: "-"), value != "-" {
             let low = String(value[..<dash])
             let high = String(value[value.index(after: dash)...])
@@ -166,10 +173,10 @@ struct QIDOQuery: Sendable {
             }
             return .like(reference, try literal(value))
         }
-        // UIDs are listed with commas (PS3.18 §8.3.4.1, as Orthanc takes them) or with
-        // backslashes (DICOM's value separator); other values with backslashes only, a comma
-        // being part of a name.
-        let separators: Set<Character> = vr == .UI ? ["\\", ","] : ["\\"]
+        // UIDs and codes are listed with commas (PS3.18 §8.3.4.1, as Orthanc takes them) or
+        // with backslashes (DICOM's value separator); other values with backslashes only, a
+        // comma being part of a name.
+        let separators: Set<Character> = vr == .UI || vr == .CS ? ["\\", ","] : ["\\"]
         let values = value.split(omittingEmptySubsequences: true, whereSeparator: separators.contains).map(String.init)
         if values.count > 1 {
             var literals: [Literal] = []

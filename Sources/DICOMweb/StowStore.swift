@@ -60,6 +60,11 @@ struct StowStore: Sendable {
         guard let boundary = contentType.parameters["boundary"], !boundary.isEmpty, boundary.utf8.count <= 200 else {
             throw DICOMwebError.badRequest("the Content-Type names no boundary (multipart/related; boundary=…)")
         }
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > options.maximumUpload {
+            throw DICOMwebError(
+                .contentTooLarge,
+                "the body is \(declared) bytes, more than \(options.maximumUpload) (dql serve --max-upload)")
+        }
         let spool = try Self.makeSpool(in: options.spoolDirectory)
         defer { try? FileManager.default.removeItem(atPath: spool) }
         let received = try await receive(request.body, boundary: boundary, spool: spool)
@@ -203,6 +208,18 @@ struct StowStore: Sendable {
                 )
                 continue
             }
+            // An instance WADO-RS cannot address is not stored: its study and series must be
+            // UIDs too (1 to 64 digits and dots).
+            for (name, uid) in [
+                ("Study Instance UID (0020,000D)", parts[index].studyUid),
+                ("Series Instance UID (0020,000E)", parts[index].seriesUid),
+            ] where !(uid.map(RetrieveScope.isUID) ?? false) {
+                parts[index].failure = (
+                    .cannotUnderstand,
+                    "part \(parts[index].number) (\(sop)) has no valid \(name): \(uid?.prefix(80) ?? "none")"
+                )
+            }
+            if parts[index].failure != nil { continue }
             if let study, parts[index].studyUid != study {
                 parts[index].failure = (
                     .doesNotMatch,

@@ -51,7 +51,9 @@ extension Executor {
         if plan.selectsByKeys {
             var rows: [[String: String]] = []
             try SearchRunner.page(from: plan.offset, limit: plan.limit, pageSize: plan.pageSize) { offset, count in
-                if offset + count > maximum { throw ExecutionError(.resultWindowTooLarge(maximum: maximum)) }
+                if offset > maximum - min(count, maximum) {
+                    throw ExecutionError(.resultWindowTooLarge(maximum: maximum))
+                }
                 let page = try AggregateRows(
                     runner.query(plan.rowsCommand(offset: offset, count: count), context: context)
                 )

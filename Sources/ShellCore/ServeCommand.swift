@@ -55,6 +55,13 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var noVerify = false
 
+    @Option(
+        name: .long,
+        help:
+            "Seconds a connection may send nothing while its request is read, or between requests, before it is closed."
+    )
+    var idleTimeout = 60
+
     @Flag(name: .long, help: "No access log line per request.")
     var quiet = false
 
@@ -83,6 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
             else { throw ValidationError("--public-url is an http(s) URL, not '\(excerpt(publicURL))'") }
             options.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         }
+        if token == "" { throw ValidationError("--token is empty: give a token, or leave the option out") }
         options.token = (token ?? environment["DQL_SERVE_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 }
         if let pair = (user ?? environment["DQL_SERVE_USER"]).flatMap({ $0.isEmpty ? nil : $0 }) {
             guard let colon = pair.firstIndex(of: ":"), colon > pair.startIndex,
@@ -99,6 +107,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         options.maximumUpload = upload
         options.verifyRetrieves = !noVerify
+        guard (1...86_400).contains(idleTimeout) else {
+            throw ValidationError("--idle-timeout is from 1 to 86400 seconds, not \(idleTimeout)")
+        }
+        options.idleTimeout = idleTimeout
         return options
     }
 

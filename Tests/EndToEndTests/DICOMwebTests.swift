@@ -190,6 +190,33 @@ import Testing
         #expect(server.stop() == 0)
     }
 
+    @Test func aStalledUploadDoesNotHoldTheServerOrItsStop() throws {
+        let fixture = try ShellFixture(load: false)
+        let server = try Server(fixture, ["--idle-timeout", "2"])
+        let port = UInt16(server.url.split(separator: ":").last?.split(separator: "/").first ?? "") ?? 0
+        // The headers of an upload and a few bytes of its body, then nothing.
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        #expect(connected == 0)
+        let head = Array(
+            "POST /dicom-web/studies HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/related; type=\"application/dicom\"; boundary=B\r\nContent-Length: 100000\r\n\r\n--B\r\n"
+                .utf8)
+        #expect(head.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) } == head.count)
+        usleep(300_000)
+        let started = Date()
+        #expect(server.stop() == 0)
+        #expect(Date().timeIntervalSince(started) < 30, "SIGTERM waited for the stalled upload")
+    }
+
     @Test func badOptionsAreRefusedBeforeServing() throws {
         let fixture = try ShellFixture(load: false)
         for (arguments, message) in [
@@ -197,7 +224,7 @@ import Testing
             (["--connections", "0"], "--connections is from 1 to 256"),
             (["--max-upload", "lots"], "--max-upload is a size"),
             (["--user", "nopassword"], "--user takes USER:PASSWORD"),
-            (["--public-url", "ftp://x"], "--public-url is an http(s) URL"),
+            (["--public-url", "ftp://x"], "--public-url is an http(s) URL"), (["--token", ""], "--token is empty"),
         ] {
             let result = try fixture.run(["serve"] + arguments)
             #expect(result.status == 64, "\(arguments): \(result.stderr)")
