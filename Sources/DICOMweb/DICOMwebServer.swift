@@ -62,7 +62,7 @@ public struct DICOMwebServer: Sendable {
         router.add(
             middleware: CORSMiddleware(
                 allowOrigin: .all, allowHeaders: [.accept, .authorization, .contentType, .origin, .range],
-                allowMethods: [.get, .head, .post, .options],
+                allowMethods: [.get, .post, .options],
                 exposedHeaders: ["Content-Type", "Content-Length", "Warning", "Content-Location"], maxAge: .seconds(600)
             )
         )
@@ -82,7 +82,8 @@ public struct DICOMwebServer: Sendable {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)
-                listening("http://\(options.host):\(port)\(root == "/" ? "" : root)")
+                let host = options.host.contains(":") ? "[\(options.host)]" : options.host
+                listening("http://\(host):\(port)\(root == "/" ? "" : root)")
             },
             logger: {
                 var logger = Logger(label: "dql.serve")

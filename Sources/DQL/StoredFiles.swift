@@ -27,31 +27,22 @@ public struct StoredFile: Sendable, Hashable {
         ("transferSyntax", "$.transferSyntax"),
     ]
 
-    /// From the reply of `JSON.GET key path…` with the paths of ``members``.
+    /// From the reply of `JSON.GET key path…` with the paths of ``members``: each path's
+    /// first value, read as FT.SEARCH would return it.
     init?(id: String, reply: String) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: [Any]] else {
             return nil
         }
-        func first(_ field: String) -> Any? {
-            Self.members.first { $0.field == field }.flatMap { object[$0.path]?.first }
+        var attributes: [String: String] = [:]
+        for (path, values) in object {
+            switch values.first {
+            case let text as String: attributes[path] = text
+            case let number as NSNumber: attributes[path] = number.stringValue
+            case let list as [Any]: attributes[path] = (list.first as? String) ?? (list.first as? NSNumber)?.stringValue
+            default: continue
+            }
         }
-        func text(_ field: String) -> String? {
-            if let value = first(field) as? String { return value }
-            // A multi-valued UID (a damaged header) is placed by its first value.
-            return (first(field) as? [Any])?.first as? String
-        }
-        guard let size = first("size") as? Int, let chunkSize = first("chunkSize") as? Int, size >= 0, chunkSize > 0
-        else { return nil }
-        self.id = id
-        self.name = text("name") ?? id
-        self.size = size
-        self.chunkSize = chunkSize
-        self.headerLength = (first("headerLength") as? Int).flatMap { $0 >= 0 ? $0 : nil }
-        self.studyUid = text("studyUid")
-        self.seriesUid = text("seriesUid")
-        self.sopUid = text("sopUid")
-        self.sopClass = text("sopClass")
-        self.transferSyntax = text("transferSyntax")
+        self.init(id: id, attributes: attributes)
     }
 
     /// From the attributes FT.SEARCH returned for the paths of ``members`` (a list, for a
