@@ -36,6 +36,9 @@ FRAME_FILES = [
     "MR_small_RLE.dcm",  # RLE
     "SC_rgb_rle_2frame.dcm",  # RLE, 2 frames
 ]
+# Stored as they are, without file meta information: their parts are labelled with the syntax
+# their data set is in.
+NO_META_FILES = {"ExplVR_BigEndNoMeta.dcm": "1.2.840.10008.1.2.2", "ExplVR_LitEndNoMeta.dcm": "1.2.840.10008.1.2.1"}
 checks = 0
 
 
@@ -69,6 +72,11 @@ def prepare(directory):
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.PatientID = "FRAMES"
         ds.save_as(os.path.join(frames, name), enforce_file_format=False)
+    nometa = os.path.join(directory, "nometa")
+    os.makedirs(nometa, exist_ok=True)
+    for name in NO_META_FILES:
+        with open(os.path.join(corpus, name), "rb") as source, open(os.path.join(nometa, name), "wb") as target:
+            target.write(source.read())
 
 
 def files(directory):
@@ -246,6 +254,17 @@ def check_retrieve(url, directory):
     expect(len(series) == len(in_series), f"retrieve_series: {len(series)} instances of {len(in_series)}")
     response = requests.get(f"{url}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}")
     expect(digests(b for _, b in parts(response)) == digests(in_series), "retrieve series: bytes differ")
+    corpus = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
+    for name, syntax in NO_META_FILES.items():
+        with open(os.path.join(corpus, name), "rb") as handle:
+            raw_bytes = handle.read()
+        bare = pydicom.dcmread(io.BytesIO(raw_bytes), force=True)
+        response = requests.get(
+            f"{url}/studies/{bare.StudyInstanceUID}/series/{bare.SeriesInstanceUID}/instances/{bare.SOPInstanceUID}")
+        found = [part for part in parts(response) if part[1] == raw_bytes]
+        expect(len(found) == 1, f"{name}: retrieved as stored")
+        expect(f"transfer-syntax={syntax}" in found[0][0]["content-type"],
+               f"{name}: labelled {found[0][0]['content-type']}, expected {syntax}")
     in_study = [r for d, r in data if d.StudyInstanceUID == ds.StudyInstanceUID]
     response = requests.get(f"{url}/studies/{ds.StudyInstanceUID}", stream=True)
     expect(int(response.headers["Content-Length"]) > sum(map(len, in_study)), "retrieve study: Content-Length")

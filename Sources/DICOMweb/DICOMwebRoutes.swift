@@ -100,7 +100,20 @@ struct DICOMwebRoutes: Sendable {
 
     func retrieve(_ request: Request, _ scope: RetrieveScope) async throws -> Response {
         try await answering {
-            let files = try await pool.run { try scope.files($0) }
+            let headerCache = self.headerCache
+            let files = try await pool.run { executor in
+                // A file stored without file meta information has no Transfer Syntax UID: its
+                // parts are labelled with the syntax its header was read in.
+                var files = try scope.files(executor)
+                let unlabelled = files.indices.filter { files[$0].transferSyntax == nil }
+                if !unlabelled.isEmpty {
+                    let headers = try headerCache.headers(of: unlabelled.map { files[$0] }, executor: executor)
+                    for (index, header) in zip(unlabelled, headers) {
+                        files[index].transferSyntax = header.transferSyntax.uid
+                    }
+                }
+                return files
+            }
             let negotiation = PartNegotiation(accept: request.headers[.accept])
             let stream = RetrieveStream(files: files, pool: pool, verify: options.verifyRetrieves)
             if scope.instance != nil, let file = files.first, negotiation.prefersSingle("application/dicom"),
