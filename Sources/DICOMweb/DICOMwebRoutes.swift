@@ -381,8 +381,12 @@ extension DICOMwebError {
         case let error as ExecutionError:
             switch error.kind {
             case .resultWindowTooLarge, .patternTooBroad: return .badRequest(error.description)
+            // The Redis account may not do it (a reader asked to store): the server's rights.
+            case .notPermitted, .cannotWrite: return DICOMwebError(.forbidden, error.description)
             default: return DICOMwebError(.internalServerError, error.description)
             }
+        case let error as RedisError where error.serverErrorCode == "NOPERM":
+            return DICOMwebError(.forbidden, "the Redis account may not do this: \(error)")
         case let error as RedisError where error.isConnectionFailure:
             return DICOMwebError(.serviceUnavailable, "the Redis server cannot be reached: \(error)")
         default:

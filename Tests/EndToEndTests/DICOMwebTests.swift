@@ -217,6 +217,33 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 30, "SIGTERM waited for the stalled upload")
     }
 
+    @Test func overAReaderAccountReadsWorkAndStoresAre403() throws {
+        let fixture = try Self.loadedFixture(only: "archive")
+        let account = try AccountRoleTests().makeAccount("reader", prefix: fixture.prefix, fixture: fixture)
+        defer { AccountRoleTests().dropAccount(account.user) }
+        let server = try Server(fixture, environment: ["REDIS_URL": account.url])
+        let search = try ProcessResult.run(
+            "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(server.url)/studies"])
+        #expect(search.stdout == "200")
+        let before = try AccountRoleTests().snapshot(fixture.prefix)
+        let body = fixture.directory.appendingPathComponent("body")
+        let file = try Data(
+            contentsOf: fixture.directory.appendingPathComponent("set/archive/P0000/S000/SE000/IM00000.dcm"))
+        try (Data("--B\r\nContent-Type: application/dicom\r\n\r\n".utf8) + file + Data("\r\n--B--\r\n".utf8))
+            .write(to: body)
+        let store = try ProcessResult.run(
+            "/usr/bin/curl",
+            [
+                "-s", "-w", "\n%{http_code}", "-H",
+                "Content-Type: multipart/related; type=\"application/dicom\"; boundary=B",
+                "--data-binary", "@\(body.path)", "\(server.url)/studies",
+            ])
+        #expect(store.stdout.hasSuffix("\n403"), "\(store.stdout)")
+        #expect(store.stdout.contains("may not change the store"), "\(store.stdout)")
+        #expect(try AccountRoleTests().snapshot(fixture.prefix) == before, "a refused store changed the store")
+        #expect(server.stop() == 0)
+    }
+
     @Test func badOptionsAreRefusedBeforeServing() throws {
         let fixture = try ShellFixture(load: false)
         for (arguments, message) in [
