@@ -161,7 +161,7 @@ struct DICOMwebRoutes: Sendable {
                         stride(from: worker, to: missing.count, by: workers).map { position -> String in
                             var text = ""
                             let file = files[missing[position]]
-                            InstanceMetadata.json(headers[position], file: file, instanceURL: url(file)).write(
+                            InstanceMetadata.json(headers[position], instanceURL: url(file)).write(
                                 to: &text)
                             return text
                         }

@@ -6,7 +6,7 @@ import DicomCore
 /// answers (`…/bulkdata?offset=N&length=M`, and `…/bulkdata/7FE00010` for Pixel Data).
 enum InstanceMetadata {
     /// The metadata of one instance stored as `file` with header `header`.
-    static func json(_ header: DicomFile, file: StoredFile, instanceURL: String) -> JSONValue {
+    static func json(_ header: DicomFile, instanceURL: String) -> JSONValue {
         guard case .object(var members) = DicomJSON.encode(header.dataset, bulkDataPrefix: instanceURL + "/bulkdata")
         else { return .object([]) }
         if header.pixelDataOffset != nil, !members.contains(where: { $0.0 == "7FE00010" }) {

@@ -30,7 +30,7 @@ struct RetrieveStream: Sendable {
 
     var contentType: String { layout.contentType(partType: "application/dicom") }
 
-    /// A part of a file read in one batch: `whole` when the batch holds all of the file.
+    /// A part of a file read in one batch (all of it, for a file smaller than a batch).
     struct Piece: Sendable {
         var file: Int
         var range: Range<Int>

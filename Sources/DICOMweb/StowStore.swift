@@ -156,9 +156,7 @@ struct StowStore: Sendable {
                     }
                     close(descriptor)
                     descriptor = -1
-                    parts[parts.count - 1].digest = hasher.finalize().map {
-                        String(format: "%02x", $0)
-                    }.joined()
+                    parts[parts.count - 1].digest = RetrieveStream.hex(hasher.finalize())
                 }
             }
         }
@@ -187,7 +185,7 @@ struct StowStore: Sendable {
         try FileManager.default.createDirectory(atPath: loadDirectory, withIntermediateDirectories: false)
         var byPath: [String: Int] = [:]
         var byDigest: [String: [Int]] = [:]
-        let existing = try storedInstances(Self.sopInstances(parts), executor: executor)
+        // Each part's header, read once: what it is, and where it belongs.
         for index in parts.indices {
             let header: DicomFile
             do {
@@ -202,6 +200,11 @@ struct StowStore: Sendable {
             parts[index].sopInstance = header.dataset[DicomTag(0x0008, 0x0018)]?.string
             parts[index].studyUid = header.dataset[DicomTag(0x0020, 0x000D)]?.string
             parts[index].seriesUid = header.dataset[DicomTag(0x0020, 0x000E)]?.string
+        }
+        let existing = try storedInstances(
+            parts.compactMap { $0.failure == nil ? $0.sopInstance : nil }.filter(RetrieveScope.isUID),
+            executor: executor)
+        for index in parts.indices where parts[index].failure == nil {
             guard let sop = parts[index].sopInstance, RetrieveScope.isUID(sop) else {
                 parts[index].failure = (
                     .cannotUnderstand, "part \(parts[index].number) has no valid SOP Instance UID (0008,0018)"
@@ -265,14 +268,6 @@ struct StowStore: Sendable {
         for index in byPath.values where !stored.contains(index) && parts[index].failure == nil {
             parts[index].failure = (.outOfResources, "part \(parts[index].number) was not stored")
         }
-    }
-
-    /// The SOP Instance UIDs of the parts that read as DICOM.
-    static func sopInstances(_ parts: [Part]) -> [String] {
-        parts.compactMap { part in
-            (try? DicomReader.read(contentsOf: part.path, options: .metadataOnly))?.dataset[DicomTag(0x0008, 0x0018)]?
-                .string
-        }.filter(RetrieveScope.isUID)
     }
 
     /// The stored files among `uids`, by SOP Instance UID: their ids (SHA-256). An instance

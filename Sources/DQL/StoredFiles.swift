@@ -265,9 +265,7 @@ extension Executor {
     /// Byte ranges of stored files, all read in one pipeline (a GETRANGE for each chunk a
     /// range spans), in order: many small files cost one round trip.
     public func bytes(of pieces: [(file: StoredFile, range: Range<Int>)]) throws -> [[UInt8]] {
-        var keys: [String] = []
-        var commands: [RedisCommand] = []
-        var spans: [(first: Int, commands: Range<Int>)] = []
+        var ranges: [StoredRange] = []
         for (file, range) in pieces {
             guard range.lowerBound >= 0, range.upperBound <= file.size else {
                 throw ExecutionError(
@@ -275,14 +273,35 @@ extension Executor {
                         "bytes \(range.lowerBound)..<\(range.upperBound) are outside \(file.name) (\(file.size) bytes)")
                 )
             }
+            ranges.append(StoredRange(id: file.id, chunkSize: file.chunkSize, range: range, described: file.name))
+        }
+        return try StoredRange.read(ranges, layout: layout, client: client)
+    }
+}
+
+/// A byte range of a stored file, by its id and chunk size, and what to call it in messages.
+struct StoredRange {
+    var id: String
+    var chunkSize: Int
+    var range: Range<Int>
+    var described: String
+
+    /// The ranges' bytes, in order, from one pipeline: a GETRANGE for each chunk a range spans.
+    /// A chunk that is missing or shorter than the range needs is an error naming it.
+    static func read(_ ranges: [StoredRange], layout: StorageLayout, client: RedisClient) throws -> [[UInt8]] {
+        var keys: [String] = []
+        var commands: [RedisCommand] = []
+        var spans: [(first: Int, commands: Range<Int>)] = []
+        for stored in ranges {
             let start = commands.count
-            let first = range.lowerBound / file.chunkSize
+            let range = stored.range
+            let first = range.lowerBound / stored.chunkSize
             if !range.isEmpty {
-                for index in first...((range.upperBound - 1) / file.chunkSize) {
-                    let chunkStart = index * file.chunkSize
+                for index in first...((range.upperBound - 1) / stored.chunkSize) {
+                    let chunkStart = index * stored.chunkSize
                     let from = max(range.lowerBound, chunkStart) - chunkStart
-                    let to = min(range.upperBound, chunkStart + file.chunkSize) - chunkStart - 1
-                    let key = layout.chunkKey(id: file.id, index: index)
+                    let to = min(range.upperBound, chunkStart + stored.chunkSize) - chunkStart - 1
+                    let key = layout.chunkKey(id: stored.id, index: index)
                     keys.append(key)
                     commands.append(RedisCommand("GETRANGE", key, String(from), String(to)))
                 }
@@ -290,22 +309,23 @@ extension Executor {
             spans.append((first, start..<commands.count))
         }
         let replies = commands.isEmpty ? [] : try client.pipeline(commands, routedBy: keys)
-        return try zip(pieces, spans).map { piece, span in
-            let (file, range) = piece
+        return try zip(ranges, spans).map { stored, span in
+            let range = stored.range
             var bytes: [UInt8] = []
             bytes.reserveCapacity(range.count)
             for position in span.commands {
                 let index = span.first + position - span.commands.lowerBound
-                let chunkStart = index * file.chunkSize
-                let expected = min(range.upperBound, chunkStart + file.chunkSize) - max(range.lowerBound, chunkStart)
+                let chunkStart = index * stored.chunkSize
+                let expected = min(range.upperBound, chunkStart + stored.chunkSize) - max(range.lowerBound, chunkStart)
                 if let message = replies[position].errorMessage {
                     throw ExecutionError(
-                        .statementFailed("chunk \(index) of \(file.name) (\(keys[position])): \(message)"))
+                        .statementFailed(
+                            "\(stored.described) cannot be read: chunk \(index) (\(keys[position])): \(message)"))
                 }
                 guard let part = replies[position].bytes, part.count == expected else {
                     throw ExecutionError(
                         .statementFailed(
-                            "chunk \(index) of \(file.name) (\(keys[position])) is missing or short; loading the file again mends it"
+                            "\(stored.described) cannot be read: chunk \(index) (\(keys[position])) is missing or short; loading the file again mends it"
                         ))
                 }
                 if span.commands.count == 1 { return part }

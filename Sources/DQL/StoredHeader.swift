@@ -46,54 +46,15 @@ public enum StoredHeader {
 
     /// The headers of the files, in order, read in one pipeline and parsed concurrently.
     static func read(_ locations: [Location], layout: StorageLayout, client: RedisClient) throws -> [DicomFile] {
-        // One GETRANGE where the header lies in chunk 0 (nearly always), else every chunk it
+        // One GETRANGE where the header lies in chunk 0 (nearly always), else one a chunk it
         // spans; a document of layout 1 reads chunk 0 whole.
-        var commands: [RedisCommand] = []
-        var keys: [String] = []
-        var spans: [Range<Int>] = []
-        for location in locations {
-            let start = commands.count
-            let length = min(location.headerLength ?? location.chunkSize, location.size)
-            let count = (length + location.chunkSize - 1) / location.chunkSize
-            for index in 0..<count {
-                let key = layout.chunkKey(id: location.id, index: index)
-                keys.append(key)
-                commands.append(
-                    count == 1 ? RedisCommand("GETRANGE", key, "0", String(length - 1)) : RedisCommand("GET", key))
-            }
-            spans.append(start..<commands.count)
-        }
-        let replies = try client.pipeline(commands, routedBy: keys)
-        var headers: [[UInt8]] = []
-        headers.reserveCapacity(locations.count)
-        for (location, span) in zip(locations, spans) {
-            let length = min(location.headerLength ?? location.chunkSize, location.size)
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(length)
-            for position in span {
-                let index = position - span.lowerBound
-                if let message = replies[position].errorMessage {
-                    throw ExecutionError(
-                        .statementFailed(
-                            "the header of \(location.id) cannot be read: chunk \(index) (\(keys[position])): \(message)"
-                        ))
-                }
-                guard let chunk = replies[position].bytes, !(chunk.isEmpty && length > 0) else {
-                    throw ExecutionError(
-                        .statementFailed(
-                            "the header of \(location.id) cannot be read: chunk \(index) (\(keys[position])) is missing"
-                        ))
-                }
-                bytes += chunk
-            }
-            guard bytes.count >= length else {
-                throw ExecutionError(
-                    .statementFailed(
-                        "the header of \(location.id) cannot be read: its chunks hold \(bytes.count) of \(length) bytes"
-                    ))
-            }
-            headers.append(Array(bytes[0..<length]))
-        }
+        let headers = try StoredRange.read(
+            locations.map { location in
+                StoredRange(
+                    id: location.id, chunkSize: location.chunkSize,
+                    range: 0..<min(location.headerLength ?? location.chunkSize, location.size),
+                    described: "the header of \(location.id)")
+            }, layout: layout, client: client)
         let parsed = ParsedHeaders(count: headers.count)
         let bytes = headers
         DispatchQueue.concurrentPerform(iterations: bytes.count) { index in

@@ -105,10 +105,7 @@ import Testing
     @Test func orthancAndDqlAnswerTheSameSearchesAlike() throws {
         let fixture = try Self.loadedFixture(only: "archive")
         let server = try Server(fixture)
-        let port = try runProcess(
-            "/usr/bin/python3",
-            ["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"]
-        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        let port = String(try freePort())
         let orthancDirectory = fixture.directory.appendingPathComponent("orthanc").path
         let script = repositoryRoot.appendingPathComponent("scripts/orthanc.sh").path
         let orthanc = try runProcess(script, ["start", "--port", port, "--dir", orthancDirectory])
