@@ -18,8 +18,9 @@ public struct IndexManager: Sendable {
     /// the query failed for files without a study date). 3: `name` matches every name a file
     /// was loaded under (`names`, a list; documents gain it from their `name`). 4: `accession`
     /// and `referrer`, attributes of a study row (documents gain them from their headers). 5: the
-    /// Patient ID also as a case-sensitive TAG, the key of a patient row.
-    public static let schemaVersion = 5
+    /// Patient ID also as a case-sensitive TAG, the key of a patient row. 6: words without
+    /// positions or frequencies (NOOFFSETS, NOFREQS), a smaller index.
+    public static let schemaVersion = 6
 
     /// Reads stored headers (chunks live on every master of a cluster, so the caller, which
     /// has the whole client, reads them).

@@ -98,10 +98,16 @@ public struct Maintenance: Sendable {
     @discardableResult
     public func delete(id: String, client: RedisClient) throws -> Bool {
         let documentKey = layout.documentKey(id: id)
-        let count = try client.call(RedisCommand("JSON.GET", documentKey, "$.chunkCount"), routedBy: documentKey).string
-        guard let count, let chunkCount = Int(count.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))) else {
-            return false
-        }
+        let reply = try client.call(
+            RedisCommand("JSON.GET", documentKey, "$.size", "$.chunkSize", "$.chunkCount"), routedBy: documentKey)
+        guard let text = reply.string,
+            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [Any]]
+        else { return false }
+        let size = object["$.size"]?.first as? Int ?? 0
+        let chunkSize = object["$.chunkSize"]?.first as? Int ?? 0
+        // Documents written before the count was left out of them still say it.
+        let stored = object["$.chunkCount"]?.first as? Int
+        let chunkCount = max(stored ?? 0, FileDocument.chunkCount(size: size, chunkSize: chunkSize))
         try client.call(RedisCommand("UNLINK", documentKey), routedBy: documentKey)
         try client.unlink((0..<chunkCount).map { layout.chunkKey(id: id, index: $0) })
         return true

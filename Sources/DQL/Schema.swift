@@ -124,7 +124,7 @@ public enum Schema {
             field.exactAttribute = "patientIdExact"
             return field
         }(),
-        Field("sex", .tag, path: "$.sex", sortable: true, collapsesWhitespace: true, "Patient's Sex (0010,0040)"),
+        Field("sex", .tag, path: "$.sex", collapsesWhitespace: true, "Patient's Sex (0010,0040)"),
         Field(
             "date", .date, path: "$.studyDate", attribute: "studyDate", sortable: true,
             "Study Date (0008,0020), as a date"),
@@ -145,23 +145,23 @@ public enum Schema {
             "series", .tag, path: "$.seriesDescription", words: true, sortable: true, collapsesWhitespace: true,
             "Series Description (0008,103E)"),
         Field(
-            "bodyPart", .tag, path: "$.bodyPart", sortable: true, collapsesWhitespace: true,
+            "bodyPart", .tag, path: "$.bodyPart", collapsesWhitespace: true,
             "Body Part Examined (0018,0015)"),
         Field(
-            "manufacturer", .tag, path: "$.manufacturer", words: true, sortable: true, collapsesWhitespace: true,
+            "manufacturer", .tag, path: "$.manufacturer", words: true, collapsesWhitespace: true,
             "Manufacturer (0008,0070)"),
         Field(
-            "institution", .tag, path: "$.institution", words: true, sortable: true, collapsesWhitespace: true,
+            "institution", .tag, path: "$.institution", words: true, collapsesWhitespace: true,
             "Institution Name (0008,0080)"),
         Field("studyUid", .tag, path: "$.studyUid", collapsesWhitespace: true, "Study Instance UID (0020,000D)"),
         Field("seriesUid", .tag, path: "$.seriesUid", collapsesWhitespace: true, "Series Instance UID (0020,000E)"),
         Field("sopUid", .tag, path: "$.sopUid", collapsesWhitespace: true, "SOP Instance UID (0008,0018)"),
         Field("sopClass", .tag, path: "$.sopClass", collapsesWhitespace: true, "SOP Class UID (0008,0016)"),
-        Field("sop", .tag, path: "$.sopClassName", words: true, "SOP class name, e.g. CT Image Storage"),
+        Field("sop", .tag, path: "$.sopClassName", "SOP class name, e.g. CT Image Storage"),
         Field("transferSyntax", .tag, path: "$.transferSyntax", "Transfer Syntax UID (0002,0010)"),
-        Field("rows", .numeric, path: "$.rows", sortable: true, "Rows (0028,0010)"),
-        Field("columns", .numeric, path: "$.columns", sortable: true, "Columns (0028,0011)"),
-        Field("frames", .numeric, path: "$.frames", sortable: true, "Number of Frames (0028,0008), 1 if absent"),
+        Field("rows", .numeric, path: "$.rows", "Rows (0028,0010)"),
+        Field("columns", .numeric, path: "$.columns", "Columns (0028,0011)"),
+        Field("frames", .numeric, path: "$.frames", "Number of Frames (0028,0008), 1 if absent"),
         Field("size", .numeric, path: "$.size", sortable: true, "file size in bytes"),
         Field("id", .tag, path: "$.sha256", attribute: "sha256", "SHA-256 of the file's bytes (its id)"),
     ]
@@ -195,9 +195,14 @@ public enum Schema {
 
     /// The FT.CREATE arguments after the index name: JSON documents under `prefix`, no
     /// stopwords, every field with its type. Strings are TAGs (exact, empty and missing values
-    /// indexed) plus a TEXT twin for word search; numbers are NUMERIC.
+    /// indexed) plus a TEXT twin for word search; numbers are NUMERIC. Words keep neither their
+    /// positions nor their frequencies (NOOFFSETS, NOFREQS): `contains` asks for words in any
+    /// order and nothing is ranked by score, and leaving them out saves about 90 bytes of index
+    /// per file.
     public static func indexDefinition(documentPrefix: String) -> [String] {
-        var arguments = ["ON", "JSON", "PREFIX", "1", documentPrefix, "STOPWORDS", "0", "SCHEMA"]
+        var arguments = [
+            "ON", "JSON", "PREFIX", "1", documentPrefix, "NOOFFSETS", "NOFREQS", "STOPWORDS", "0", "SCHEMA",
+        ]
         var seen: Set<String> = []
         for field in fields where seen.insert(field.attribute).inserted {
             arguments += [field.path, "AS", field.attribute]

@@ -30,7 +30,14 @@ enum DocumentRenderer {
             "chunkSize", "chunkCount", "loadedAt", "sources", "names", "layout",
         ]
 
-    static func rows(of document: [String: Any]) -> [[String?]] {
+    static func rows(of stored: [String: Any]) -> [[String?]] {
+        var document = stored
+        // Documents do not store their chunk count (it follows from the size and chunk size).
+        if document["chunkCount"] == nil, let size = document["size"] as? Int,
+            let chunkSize = document["chunkSize"] as? Int
+        {
+            document["chunkCount"] = FileDocument.chunkCount(size: size, chunkSize: chunkSize)
+        }
         var rows: [[String?]] = []
         var seen: Set<String> = []
         let keys = keyOrder.filter { document[$0] != nil } + document.keys.sorted().filter { !keyOrder.contains($0) }

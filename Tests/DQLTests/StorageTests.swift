@@ -266,8 +266,14 @@ import Testing
             let exists = try connection.call(RedisCommand(["EXISTS"] + keys)).integer
             #expect(exists == Int64(count))
             let document = try connection.call(
-                "JSON.GET", layout.documentKey(id: id), "$.chunkCount", "$.size", "$.sources")
-            #expect(document.string?.contains("\"$.chunkCount\":[\(count)]") == true, "\(document)")
+                "JSON.GET", layout.documentKey(id: id), "$.chunkCount", "$.size", "$.chunkSize", "$.sources")
+            // The count is not stored: it follows from the size and the chunk size.
+            #expect(document.string?.contains("\"$.chunkCount\":[]") == true, "\(document)")
+            #expect(document.string?.contains("\"$.size\":[\(size)]") == true, "\(document)")
+            #expect(document.string?.contains("\"$.chunkSize\":[\(loader.transfer.chunkSize)]") == true, "\(document)")
+            // RedisJSON keeps an object of up to 32 members in half the memory of a larger one.
+            let members = try connection.call("JSON.OBJLEN", layout.documentKey(id: id), "$").array?.first?.integer
+            #expect(members.map { $0 <= 32 } == true, "\(String(describing: members)) members")
             let output = directory.appendingPathComponent("fetched-\(id)").path
             let descriptor = open(output, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             try loader.transfer.download(
