@@ -371,8 +371,11 @@ public final class Executor: @unchecked Sendable {
             // bounded by a page however many files match; and before its rows are shown, so a
             // row shown is a file fetched.
             if let directory, !ids.isEmpty {
+                // A layout's fields are read from the documents, as stored.
+                let known = page.documents.compactMap { StoredFacts(returned: $0.attributes) }
                 found.fetched += try fetcher.fetchAll(
-                    ids: ids, into: directory, client: client, context: context, names: names)
+                    ids: ids, known: names.layout == nil ? known : nil, into: directory, client: client,
+                    context: context, names: names)
             }
             if let sink {
                 if !begun { sink.begin(columns: found.columns, total: page.total, level: .instances) }

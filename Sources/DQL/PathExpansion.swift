@@ -18,11 +18,12 @@ public enum PathExpansion {
         return expanded
     }
 
-    /// The path with a leading `~` or `~user` expanded, or nil when the user is unknown.
-    public static func expand(
-        _ path: String, environment: [String: String] = ProcessInfo.processInfo.environment
-    ) -> String? {
+    /// The path with a leading `~` or `~user` expanded, or nil when the user is unknown. The
+    /// environment (`HOME`) is read only for a path that starts with `~`: building it is a
+    /// dictionary of every variable, a noticeable part of a fast statement.
+    public static func expand(_ path: String, environment: [String: String]? = nil) -> String? {
         guard path.hasPrefix("~") else { return path }
+        let environment = environment ?? ProcessInfo.processInfo.environment
         let name = user(in: path)
         let rest = path.dropFirst(1 + name.count)
         let home: String?

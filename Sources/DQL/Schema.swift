@@ -178,9 +178,13 @@ public enum Schema {
     /// The field for a name, case-insensitive, aliases included.
     public static func field(named name: String) -> Field? {
         let key = name.lowercased()
-        let canonical = aliases[key]?.lowercased() ?? key
-        return fields.first { $0.name.lowercased() == canonical }
+        return byLowercasedName[aliases[key]?.lowercased() ?? key]
     }
+
+    /// Fields by lower-cased name, the first of a name winning (looked up for every column
+    /// of every statement).
+    private static let byLowercasedName: [String: Field] = Dictionary(
+        fields.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
 
     /// Every name a field answers to (names and aliases), for suggestions.
     public static let fieldNames: [String] = fields.map(\.name) + aliases.keys.sorted()

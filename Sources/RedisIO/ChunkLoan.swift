@@ -33,9 +33,7 @@ final class BufferRing: @unchecked Sendable {
     private let available: DispatchSemaphore
 
     init(count: Int, size: Int) {
-        buffers = (0..<max(count, 1)).map { _ in
-            UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 4096)
-        }
+        buffers = (0..<max(count, 1)).map { _ in ReceiveBufferCache.shared.take(size: size) }
         free = Mutex(Array(buffers.indices))
         // Created at zero and raised: libdispatch traps when a semaphore is freed below the
         // value it was created with, which a drained ring is.
@@ -58,6 +56,6 @@ final class BufferRing: @unchecked Sendable {
     /// Waits until every loan is released, then frees the buffers.
     func drainAndDeallocate() {
         for _ in buffers { available.wait() }
-        for buffer in buffers { buffer.deallocate() }
+        for buffer in buffers { ReceiveBufferCache.shared.giveBack(buffer) }
     }
 }
