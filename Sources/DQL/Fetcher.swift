@@ -108,7 +108,8 @@ public struct Fetcher: Sendable {
             context.profile.add(parts[.checksum], to: .checksum)
             context.profile.add(bytes: parts.bytesTransferred)
         }
-        _ = try DedicatedThreads.run(count: min(connections, small.count), name: "dql.fetch") { _ in
+        _ = try DedicatedThreads.run(count: min(connections, small.count, Self.smallFileWorkers), name: "dql.fetch") {
+            _ in
             while !context.isCancelled() {
                 let claimed = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard claimed < small.count else { return }
@@ -244,6 +245,12 @@ public struct Fetcher: Sendable {
         let usable = max(1, min(connections, (128 << 20) / (2 * chunk)))
         return (usable, max(2, min(16, (32 << 20) / (chunk * usable))))
     }
+
+    /// How many small files are fetched at once, at most: twice the cores. A small file's
+    /// fetch is mostly work on this machine (hashing, copying, the file system creating it),
+    /// so more at once than that only contend: 2,000 files of 132 KB on 2 cores took
+    /// 0.36–0.45 s with 4 at once against 0.41–0.53 s with 8 (and 0.47–0.65 s with 2).
+    static let smallFileWorkers = max(2, 2 * ProcessInfo.processInfo.activeProcessorCount)
 
     /// Files this large are written around the page cache (and with a temporary name).
     static let directMinimum = 8 << 20
