@@ -105,6 +105,40 @@ import Testing
         #expect(try executor.run("count where year = 2019") == [.count(1)])
     }
 
+    /// Documents written before schema 6 say their chunk count and layout number, which the
+    /// new ones leave out: they are found, fetched and deleted (chunks included) as before.
+    @Test func schemaFiveDocumentsWithTheirChunkCountAreReadAndDeletedAsBefore() throws {
+        let setup = try FetchTests.setUp(chunkSize: 4096)
+        defer { FetchTests.tearDown(setup) }
+        let connection = try TestRedis.connection()
+        let key = setup.layout.documentKey(id: setup.id)
+        let chunks = (setup.original.count + 4095) / 4096
+        try connection.call("JSON.SET", key, "$.chunkCount", String(chunks))
+        try connection.call("JSON.SET", key, "$.layout", "2")
+        let manager = IndexManager(layout: setup.layout)
+        try connection.call("SET", manager.versionKey, "5")
+        #expect(try manager.ensureIndex(connection) == .migrated(fromVersion: 5))
+        let executor = Executor(client: setup.client, layout: setup.layout)
+        #expect(try executor.run("count where name = 'CT_small.dcm'") == [.count(1)])
+        guard
+            case .rows(let found) = try executor.run(
+                "find where name = 'CT_small.dcm' fetch to '\(setup.directory.path)'"
+            ).first,
+            let fetched = found.fetched.first
+        else {
+            Issue.record("nothing fetched")
+            return
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fetched.path)) == setup.original)
+        guard case .document(_, let json) = try executor.run("show 'CT_small.dcm'").first else {
+            Issue.record("not shown")
+            return
+        }
+        #expect(json.contains("\"chunkCount\":\(chunks)"))
+        #expect(try executor.run("delete where name = 'CT_small.dcm'") == [.deleted(1)])
+        #expect(try TestRedis.scanKeys("\(setup.layout.prefix):chunk:*", connection).isEmpty)
+    }
+
     /// Documents written before schema 4 lack the study's accession number and referring
     /// physician: they gain them from their stored headers when the index is brought up to
     /// date, and study rows show them.
