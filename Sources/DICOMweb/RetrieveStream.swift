@@ -172,7 +172,7 @@ struct RetrieveStream: Sendable {
                 if last && digest != file.id {
                     throw DICOMwebError(
                         .internalServerError,
-                        "the stored chunks of \(file.name) do not match its SHA-256: they are damaged (loading the file again mends it)"
+                        "the stored chunks of \(file.name) do not match its SHA-256: they are damaged (\(FetchError.mending(id: file.id)))"
                     )
                 }
             }

@@ -362,6 +362,10 @@ public final class Executor: @unchecked Sendable {
                 throw ExecutionError(.resultWindowTooLarge(maximum: maximum))
             }
             found.total = page.total
+            if directory != nil, offset == plan.offset {
+                let matching = max(0, page.total - plan.offset)
+                context.activity.plan(files: plan.limit.map { min($0, matching) } ?? matching)
+            }
             let ids = page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
             let rows = page.documents.map { document in
                 plan.columns.map { Self.displayReturned($0, document.attributes) }

@@ -84,7 +84,9 @@ public struct Fetcher: Sendable {
             return renamed
         }
         try names.check(Array(zip(ids, facts)), in: directory)
-        context.activity.begin(files: ids.count, bytes: facts.reduce(0) { $0 + $1.size })
+        // Added to what earlier pages of the same statement began, so a statement that stops
+        // says how many files it fetched in all.
+        context.activity.expect(files: ids.count, bytes: facts.reduce(0) { $0 + $1.size })
         var results = [Result?](repeating: nil, count: ids.count)
         let isLarge = facts.map { ($0.size + $0.chunkSize - 1) / $0.chunkSize >= connections }
         for index in ids.indices where isLarge[index] {
@@ -204,23 +206,25 @@ public struct Fetcher: Sendable {
         // read into, instead of reading the file afterwards.
         let hasher = StreamingHasher(totalSize: facts.size, chunkSize: facts.chunkSize)
         defer { hasher.cancel() }
-        let writeTime = try context.profile.measure(.transfer) {
-            try transfer.download(
-                totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, client: client,
-                buffersPerConnection: memory.buffers,
-                progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled,
-                abandon: { hasher.abandon() }
-            ) { loan in
-                // Whole blocks go around the page cache; a short last chunk goes through it.
-                let aligned = loan.bytes.count % Self.directAlignment == 0
-                try writeFully(aligned ? direct ?? descriptor : descriptor, loan.bytes, at: loan.index * chunkSize)
-                hasher.add(loan)
+        let writeTime = try Self.namingDamage(id: id, name: facts.name, client: client, layout: storage) {
+            try context.profile.measure(.transfer) {
+                try transfer.download(
+                    totalSize: facts.size, key: { storage.chunkKey(id: id, index: $0) }, client: client,
+                    buffersPerConnection: memory.buffers,
+                    progress: { activity.add(bytes: $0) }, isCancelled: context.isCancelled,
+                    abandon: { hasher.abandon() }
+                ) { loan in
+                    // Whole blocks go around the page cache; a short last chunk goes through it.
+                    let aligned = loan.bytes.count % Self.directAlignment == 0
+                    try writeFully(aligned ? direct ?? descriptor : descriptor, loan.bytes, at: loan.index * chunkSize)
+                    hasher.add(loan)
+                }
             }
         }
         context.profile.add(writeTime, to: .write)
         context.profile.add(bytes: facts.size)
         let digest = try context.profile.measure(.checksum) { try hasher.finish() }
-        guard digest == id else { throw FetchError.checksumMismatch(id: id, found: digest) }
+        guard digest == id else { throw FetchError.checksumMismatch(id: id, found: digest, name: facts.name) }
         let final = try names.place(temporary, id: id, into: directory, name: name)
         var written = stat()
         if lstat(final, &written) == 0 {
@@ -231,6 +235,22 @@ public struct Fetcher: Sendable {
             }
         }
         return Result(id: id, path: final, size: facts.size)
+    }
+
+    /// Runs a file's transfer; a chunk that is missing or the wrong length is told as the
+    /// file's damage, by name, or as its deletion when its document is gone too (another
+    /// client deleted it while this fetch read it).
+    static func namingDamage<Result>(
+        id: String, name: String, client: RedisClient, layout: StorageLayout, _ body: () throws -> Result
+    ) throws -> Result {
+        do {
+            return try body()
+        } catch let error as ChunkTransferError where error != .cancelled {
+            let documentKey = layout.documentKey(id: id)
+            let exists = try? client.call(RedisCommand("EXISTS", documentKey), routedBy: documentKey).integer
+            if exists == 0 { throw FetchError.deletedWhileFetching(id: id, name: name) }
+            throw FetchError.damagedChunks(id: id, name: name, detail: error.description)
+        }
     }
 
     /// Connections and receive buffers for one file. Chunks waiting for the hash hold their
@@ -503,9 +523,19 @@ public final class FetchNames: Sendable {
 
 /// Why a fetch failed.
 public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// How a stored file whose chunks are damaged is mended: loading it again finds its
+    /// document and stores nothing, so the document goes first.
+    public static func mending(id: String) -> String {
+        "to mend it, `delete where id = '\(id)'` and load the file again"
+    }
+
     case notFound(id: String)
     case damagedDocument(id: String, reason: String)
-    case checksumMismatch(id: String, found: String)
+    case checksumMismatch(id: String, found: String, name: String = "")
+    /// A chunk of the file is missing or has the wrong length (`detail` says which).
+    case damagedChunks(id: String, name: String, detail: String)
+    /// The file was deleted by someone else while this fetch read it.
+    case deletedWhileFetching(id: String, name: String)
     case cannotWrite(path: String, reason: String)
     /// The file would not fit where it was to go (found before any byte was fetched).
     case noRoom(name: String, size: Int, directory: String, reason: String)
@@ -529,8 +559,12 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .notFound(let id): "no stored file with id \(id)"
         case .damagedDocument(let id, let reason): "the document of \(id) is damaged: \(reason)"
-        case .checksumMismatch(let id, let found):
-            "checksum mismatch for \(id): the stored chunks hash to \(found); nothing was written"
+        case .checksumMismatch(let id, let found, let name):
+            "checksum mismatch for \(name.isEmpty ? id : "\(name) (\(id))"): the stored chunks hash to \(found); nothing was written for it; \(Self.mending(id: id))"
+        case .damagedChunks(let id, let name, let detail):
+            "\(name) (\(id)) cannot be fetched: \(detail); nothing was written for it; \(Self.mending(id: id))"
+        case .deletedWhileFetching(let id, let name):
+            "\(name) (\(id)) was deleted while it was being fetched; nothing was written for it"
         case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
         case .noRoom(let name, let size, let directory, let reason):
             "no room for \(name) (\(size) bytes) in \(directory): \(reason); nothing was written"

@@ -52,6 +52,7 @@ extension Executor {
                 try prepareFetchDirectory(directory)
                 let names = FetchNames(
                     existing: plan.search.existingFiles ?? settings.existingFiles, layout: plan.search.fetchLayout)
+                context.activity.plan(files: found.ids.count)
                 for ids in found.ids.chunked(plan.search.pageSize) {
                     found.fetched += try fetcher.fetchAll(
                         ids: Array(ids), into: directory, client: client, context: context, names: names)

@@ -15,11 +15,12 @@ struct Inspector {
         var bytes = 0
         var indexMemory = 0
         var documentMemory = 0
+        var indexFailures = 0
         if hasIndex {
             files = try SearchPage(runner.query(plan.filesCommand, context: context), returning: false).total
             let row = try AggregateRows(runner.query(plan.bytesCommand, context: context)).rows.first
             bytes = Int(row?["bytes"].flatMap(Double.init) ?? 0)
-            (indexMemory, documentMemory) = try context.profile.measure(.query) {
+            (indexMemory, documentMemory, indexFailures) = try context.profile.measure(.query) {
                 try client.withConnection(routedBy: layout.metadataRoutingKey) { try metadataMemory($0) }
             }
         }
@@ -42,21 +43,27 @@ struct Inspector {
             files: files, bytes: bytes, serverMemory: shards.reduce(0) { $0 + $1.memory }, endpoint: endpoint,
             index: layout.indexName, isCluster: client.isCluster, shards: shards)
         stats.indexMemory = indexMemory
+        stats.indexFailures = indexFailures
         stats.metadataPerFile = files > 0 ? documentMemory + indexMemory / files : 0
         return stats
     }
 
-    /// The index's memory, and the mean memory of a document (MEMORY USAGE of up to 500 of
-    /// them, named by the index: a SCAN for them would walk every chunk key too).
-    func metadataMemory(_ connection: RedisConnection) throws -> (index: Int, document: Int) {
+    /// The index's memory, the mean memory of a document (MEMORY USAGE of up to 500 of
+    /// them, named by the index: a SCAN for them would walk every chunk key too), and the
+    /// index's failures to read a document.
+    func metadataMemory(_ connection: RedisConnection) throws -> (index: Int, document: Int, failures: Int) {
         let info = try connection.call("FT.INFO", layout.indexName).pairs ?? []
         let megabytes = info.first { $0.name == "total_index_memory_sz_mb" }?.value.string.flatMap(Double.init) ?? 0
+        let failures =
+            info.first { $0.name == "hash_indexing_failures" }.flatMap {
+                $0.value.integer.map(Int.init) ?? $0.value.string.flatMap { Int($0) }
+            } ?? 0
         let found = try connection.call(
             "FT.SEARCH", layout.indexName, "*", "NOCONTENT", "LIMIT", "0", "500", "DIALECT", "2")
         let sample = try SearchPage(found, returning: false).documents.map(\.key)
         let sizes = try connection.pipeline(sample.map { RedisCommand("MEMORY", "USAGE", $0, "SAMPLES", "0") })
         let total = sizes.reduce(0) { $0 + Int($1.integer ?? 0) }
-        return (Int(megabytes * 1_048_576), sample.isEmpty ? 0 : total / sample.count)
+        return (Int(megabytes * 1_048_576), sample.isEmpty ? 0 : total / sample.count, failures)
     }
 
     /// `fields`: the schema, with each field's most common values when there is data.

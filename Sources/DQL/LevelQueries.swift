@@ -20,15 +20,18 @@ extension Executor {
         if let directory, !keys.isEmpty {
             let names = FetchNames(existing: plan.existingFiles ?? settings.existingFiles, layout: plan.fetchLayout)
             for batch in keys.chunked(LevelPlan.keysPerCommand) {
-                let instances = plan.instancePlan(keys: Array(batch), returning: ["sha256", "name"])
+                let instances = plan.instancePlan(
+                    keys: Array(batch), returning: ["sha256", "name", "size", "$.chunkSize"])
                 try SearchRunner.page(from: 0, limit: nil, pageSize: instances.pageSize) { offset, count in
                     let page = try SearchPage(
                         runner.query(instances.command(offset: offset, count: count), context: context),
                         returning: true)
                     let ids = page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
                     if !ids.isEmpty {
+                        let known = page.documents.compactMap { StoredFacts(returned: $0.attributes) }
                         found.fetched += try fetcher.fetchAll(
-                            ids: ids, into: directory, client: client, context: context, names: names)
+                            ids: ids, known: names.layout == nil ? known : nil, into: directory, client: client,
+                            context: context, names: names)
                     }
                     return ids.count
                 }

@@ -37,7 +37,7 @@ extension Executor {
         do {
             (bytes, digest) = try readWhole(id: id, size: size, chunkSize: chunkSize, context: context)
         } catch let error as ChunkTransferError where error != .cancelled {
-            throw failure("\(error); loading the file again mends it")
+            throw failure("\(error); \(FetchError.mending(id: id))")
         }
         guard digest == id else {
             throw failure("its stored chunks do not match its SHA-256 (checksum mismatch): they are damaged")

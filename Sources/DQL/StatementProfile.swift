@@ -57,6 +57,9 @@ public final class Activity: Sendable {
     private let filesTotal = Atomic<Int>(0)
     private let bytesDone = Atomic<Int>(0)
     private let bytesTotal = Atomic<Int>(0)
+    /// Files the whole statement will move, when it knows before it has begun them all (a
+    /// fetch of many pages of search results).
+    private let filesPlanned = Atomic<Int>(0)
 
     public init() {}
 
@@ -68,10 +71,25 @@ public final class Activity: Sendable {
         public var bytesTotal: Int
     }
 
+    /// Files in all are the planned ones when there is a plan; bytes in all are not known
+    /// until every file has been begun.
     public var snapshot: Snapshot {
-        Snapshot(
-            filesDone: filesDone.load(ordering: .relaxed), filesTotal: filesTotal.load(ordering: .relaxed),
-            bytesDone: bytesDone.load(ordering: .relaxed), bytesTotal: bytesTotal.load(ordering: .relaxed))
+        let begun = filesTotal.load(ordering: .relaxed)
+        let planned = filesPlanned.load(ordering: .relaxed)
+        return Snapshot(
+            filesDone: filesDone.load(ordering: .relaxed), filesTotal: max(begun, planned),
+            bytesDone: bytesDone.load(ordering: .relaxed),
+            bytesTotal: planned > begun ? 0 : bytesTotal.load(ordering: .relaxed))
+    }
+
+    /// The statement will move `files` files in all, begun part by part with ``expect(files:bytes:)``.
+    public func plan(files: Int) { filesPlanned.store(files, ordering: .relaxed) }
+
+    /// `files` more files of `bytes` in all are begun (a page of a fetch), added to those so
+    /// far: what was done before stays counted.
+    public func expect(files: Int, bytes: Int) {
+        filesTotal.wrappingAdd(files, ordering: .relaxed)
+        bytesTotal.wrappingAdd(bytes, ordering: .relaxed)
     }
 
     public func begin(files: Int, bytes: Int) {

@@ -56,6 +56,10 @@ public struct StoreStats: Sendable, Equatable {
     /// Redis memory of one file's metadata: the mean MEMORY USAGE of (a sample of) its
     /// documents plus its share of the index.
     public var metadataPerFile = 0
+    /// Times RediSearch failed to index a document since the index was built
+    /// (hash_indexing_failures): a document changed by hand into something the index cannot
+    /// read is invisible to every query until it is mended.
+    public var indexFailures = 0
 }
 
 /// What one server of the store holds.

@@ -245,7 +245,7 @@ extension Executor {
                             case .missing, .wrongLength:
                                 throw ExecutionError(
                                     .statementFailed(
-                                        "chunk \(read.chunk) of \(read.file.name) (\(read.key)) is missing or short; loading the file again mends it"
+                                        "chunk \(read.chunk) of \(read.file.name) (\(read.key)) is missing or short; \(FetchError.mending(id: read.file.id))"
                                     ))
                             }
                         }
@@ -325,7 +325,7 @@ struct StoredRange {
                 guard let part = replies[position].bytes, part.count == expected else {
                     throw ExecutionError(
                         .statementFailed(
-                            "\(stored.described) cannot be read: chunk \(index) (\(keys[position])) is missing or short; loading the file again mends it"
+                            "\(stored.described) cannot be read: chunk \(index) (\(keys[position])) is missing or short; \(FetchError.mending(id: stored.id))"
                         ))
                 }
                 if span.commands.count == 1 { return part }

@@ -38,10 +38,20 @@ public enum StoredHeader {
                 id: id, size: object["size"] as? Int, chunkSize: object["chunkSize"] as? Int,
                 headerLength: object["headerLength"] as? Int), location.headerLength != nil
         else {
-            throw ExecutionError(.statementFailed("the document of \(id) has no header length or chunk size"))
+            throw ExecutionError(
+                .statementFailed(
+                    "the document of \(id) is damaged: its size, chunkSize or headerLength is missing or invalid (size \(Self.shown(object["size"])), chunkSize \(Self.shown(object["chunkSize"])), headerLength \(Self.shown(object["headerLength"])))"
+                ))
         }
         let header = try read([location], layout: layout, client: client)[0]
         return String(json.dropLast()) + ",\"dicom\":" + DicomJSON.encode(header).serialized() + "}"
+    }
+
+    /// A stored value as a message shows it: `missing`, or its JSON text.
+    static func shown(_ value: Any?) -> String {
+        guard let value else { return "missing" }
+        if let text = value as? String { return "\"\(text)\"" }
+        return "\(value)"
     }
 
     /// The headers of the files, in order, read in one pipeline and parsed concurrently.

@@ -32,12 +32,13 @@ enum DocumentRenderer {
 
     static func rows(of stored: [String: Any]) -> [[String?]] {
         var document = stored
-        // Documents do not store their chunk count (it follows from the size and chunk size).
-        if document["chunkCount"] == nil, let size = document["size"] as? Int,
-            let chunkSize = document["chunkSize"] as? Int
-        {
+        // The chunk count follows from the size and chunk size (documents of schema 6 do not
+        // store it; older ones may say a stale one, and the layout number nothing reads).
+        if let size = document["size"] as? Int, let chunkSize = document["chunkSize"] as? Int {
             document["chunkCount"] = FileDocument.chunkCount(size: size, chunkSize: chunkSize)
         }
+        document["layout"] = nil
+        if let added = document["a"] as? [String: Any], added.isEmpty { document["a"] = nil }
         var rows: [[String?]] = []
         var seen: Set<String> = []
         let keys = keyOrder.filter { document[$0] != nil } + document.keys.sorted().filter { !keyOrder.contains($0) }
@@ -133,6 +134,13 @@ enum DocumentRenderer {
         case let string as String: return string
         case let array as [Any]: return array.map { text($0) }.joined(separator: ", ")
         case let number as NSNumber: return number.stringValue
+        case let object as [String: Any]:
+            // Values of attributes added to the index (`a`): as JSON, as stored.
+            guard JSONSerialization.isValidJSONObject(object),
+                let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
+                let json = String(data: data, encoding: .utf8)
+            else { return "" }
+            return json
         default: return "\(value ?? "")"
         }
     }

@@ -34,9 +34,29 @@ enum HelpText {
                 "no help for '\(topic)'" + (closest.map { "; did you mean '\($0)'?" } ?? "")
                     + " (statements: \(statements.map(\.name).joined(separator: ", ")))")
         }
-        return "\(statement.synopsis)\n\nExample:\n  \(statement.example)\n\n"
+        return "\(statement.synopsis)\n\nExample:\n  \(statement.example)\n\n" + (details[key].map { $0 + "\n" } ?? "")
             + (["find", "count", "delete"].contains(key) ? levels + conditions : "")
     }
+
+    /// What a statement's answer means, where its synopsis does not say.
+    static let details: [String: String] = [
+        "stats": """
+        files, bytes: the stored files and their bytes. metadataPerFile: Redis memory of one
+        file's metadata (its document, MEMORY USAGE of a sample, plus its share of the index).
+        indexMemory: the index's own memory. indexFailures: times the index could not read a
+        document since it was built (a document edited into something it cannot read is
+        invisible to every query). serverMemory and the rows below: each server's used memory
+        and keys (chunks included).
+
+        """,
+        "vacuum": """
+        Removes chunks no document owns: those of loads that were killed or lost their
+        connection, once their claim has expired (30 s), and provisional chunks of large
+        loads that never finished. Chunks of loads still running are left alone. Says what it
+        found and removed; documents are never touched.
+
+        """,
+    ]
 
     /// The levels of `find`, `count` and `delete`, with the columns of their rows.
     static var levels: String {

@@ -393,9 +393,15 @@ enum ResultRenderer {
             ("files", .integer(Int64(stats.files))), ("bytes", .integer(Int64(stats.bytes))),
             ("metadataPerFile", .integer(Int64(stats.metadataPerFile))),
             ("indexMemory", .integer(Int64(stats.indexMemory))),
+            ("indexFailures", .integer(Int64(stats.indexFailures))),
             ("serverMemory", .integer(Int64(stats.serverMemory))), ("endpoint", .string(stats.endpoint)),
             ("index", .string(stats.index)), ("cluster", .bool(stats.isCluster)),
         ]
+        let failureNote =
+            stats.indexFailures > 0
+            ? [
+                "the index failed to read a document \(stats.indexFailures) time(s) since it was built (a document changed into something it cannot read, say): such a document is invisible to every query until it is mended; `redis-cli FT.INFO \(stats.index)` says which was last"
+            ] : []
         let columns = stats.isCluster ? ["shard", "slots", "keys", "memory"] : ["server", "keys", "memory"]
         let rows = stats.shards.map { shard in
             [shard.endpoint] + (stats.isCluster ? [shard.slots] : []) + [String(shard.keys), String(shard.memory)]
@@ -414,11 +420,13 @@ enum ResultRenderer {
                 "\n"
                 + table(
                     columns: columns, rows: readableRows, numeric: [columns.count - 2, columns.count - 1], style: style)
+            rendered.notes += failureNote
             return rendered
         case .csv:
             // One table per output: the totals, and the servers as a note on stderr.
             var rendered = keyValues(members, style: style)
             rendered.notes += rows.map { zip(columns, $0).map { "\($0)=\($1)" }.joined(separator: " ") }
+            rendered.notes += failureNote
             return rendered
         case .json, .ndjson:
             members.append(
@@ -434,7 +442,9 @@ enum ResultRenderer {
                                     ])
                         })
                 ))
-            return keyValues(members, style: style)
+            var rendered = keyValues(members, style: style)
+            rendered.notes += failureNote
+            return rendered
         }
     }
 

@@ -390,4 +390,91 @@ import Testing
         #expect(PathExpansion.expand("~", environment: ["HOME": "/h/"]) == "/h/")
         #expect(PathExpansion.expand("~/a", environment: ["HOME": "/h/"]) == "/h/a")
     }
+
+    /// A fetch of several pages that stops at a damaged file says how many files it fetched
+    /// in all (it counted only the last page's), names the file and how to mend it.
+    @Test func aFetchStoppedPartWayCountsEveryPageAndNamesTheDamagedFile() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let input = store.directory.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        for number in 0..<12 {
+            try SmallDicom.write(
+                [.init(0x0008, 0x0060, "CS", "CT"), .init(0x0010, 0x0020, "LO", "P\(number)")],
+                to: input.appendingPathComponent(String(format: "f%02d.dcm", number)).path)
+        }
+        _ = try store.executor.run("load '\(input.path)'")
+        // The ninth file in name order loses its chunk.
+        guard case .rows(let found) = try store.executor.run("find name where name = 'f08.dcm'").first,
+            let id = found.ids.first
+        else {
+            Issue.record("f08.dcm not found")
+            return
+        }
+        try store.pool.withConnection { try $0.call("DEL", store.layout.chunkKey(id: id, index: 0)) }
+        store.executor.pageSize = 5
+        let out = store.directory.appendingPathComponent("out")
+        let context = StatementContext()
+        let error = #expect(throws: FetchError.self) {
+            try store.executor.execute(
+                Parser.parseStatement("find name order by name fetch to '\(out.path)'"), context: context)
+        }
+        #expect(
+            error
+                == .damagedChunks(
+                    id: id, name: "f08.dcm", detail: "chunk 0 (\(store.layout.chunkKey(id: id, index: 0))) is missing"))
+        #expect(error?.description.contains("to mend it, `delete where id = '\(id)'` and load the file again") == true)
+        // The first page, and the second up to the damaged file (the one after it may have
+        // been fetched beside it), each whole.
+        let written = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(Array(written.prefix(8)) == (0..<8).map { String(format: "f%02d.dcm", $0) })
+        #expect(written.count <= 9 && !written.contains("f08.dcm"), "\(written)")
+        #expect(context.activity.snapshot.filesDone == written.count)
+        #expect(context.activity.snapshot.filesTotal == 12)
+    }
+
+    /// A file whose document is gone when its chunk turns out missing was deleted by someone
+    /// else during the fetch, and is told so; a file still there is told as damaged.
+    @Test func aChunkMissingBecauseItsFileWasDeletedIsToldAsADeletion() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let missing = ChunkTransferError.missing(index: 0, key: "k")
+        let deleted = #expect(throws: FetchError.self) {
+            try Fetcher.namingDamage(id: "ab", name: "gone.dcm", client: store.executor.client, layout: store.layout) {
+                throw missing
+            }
+        }
+        #expect(deleted == .deletedWhileFetching(id: "ab", name: "gone.dcm"))
+        try store.pool.withConnection { try $0.call("JSON.SET", store.layout.documentKey(id: "ab"), "$", "{}") }
+        let damaged = #expect(throws: FetchError.self) {
+            try Fetcher.namingDamage(id: "ab", name: "here.dcm", client: store.executor.client, layout: store.layout) {
+                throw missing
+            }
+        }
+        #expect(damaged == .damagedChunks(id: "ab", name: "here.dcm", detail: missing.description))
+    }
+
+    /// A document changed by hand into something the index cannot read vanishes from every
+    /// query; `stats` says the index failed to read one.
+    @Test func statsTellsOfDocumentsTheIndexCouldNotRead() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let file = try store.write("one.dcm", [.init(0x0008, 0x0060, "CS", "CT")])
+        _ = try store.executor.run("load '\(file)'")
+        guard case .stats(let before) = try store.executor.run("stats").first else {
+            Issue.record("no stats")
+            return
+        }
+        #expect(before.indexFailures == 0)
+        try store.pool.withConnection { connection in
+            let key = try TestRedis.scanKeys("\(store.layout.prefix):{m}:file:*", connection)[0]
+            try connection.call("JSON.SET", key, "$.size", #""not a number""#)
+        }
+        #expect(try store.executor.run("count") == [.count(0)])
+        guard case .stats(let after) = try store.executor.run("stats").first else {
+            Issue.record("no stats")
+            return
+        }
+        #expect(after.indexFailures >= 1)
+    }
 }

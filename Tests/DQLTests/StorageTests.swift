@@ -418,10 +418,11 @@ import Testing
         let setup = try Self.setUp()
         defer { Self.tearDown(setup) }
         _ = try setup.pool.withConnection { try $0.call("DEL", setup.layout.chunkKey(id: setup.id, index: 3)) }
-        let error = #expect(throws: ChunkTransferError.self) {
+        let error = #expect(throws: FetchError.self) {
             try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, client: setup.client)
         }
-        #expect(error == .missing(index: 3, key: setup.layout.chunkKey(id: setup.id, index: 3)))
+        let missing = ChunkTransferError.missing(index: 3, key: setup.layout.chunkKey(id: setup.id, index: 3))
+        #expect(error == .damagedChunks(id: setup.id, name: "CT_small.dcm", detail: missing.description))
         #expect(Self.listing(setup.directory).isEmpty)
     }
 
@@ -438,11 +439,12 @@ import Testing
         let error = #expect(throws: FetchError.self) {
             try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, client: setup.client)
         }
-        guard case .checksumMismatch(let id, _)? = error else {
+        guard case .checksumMismatch(let id, _, let name)? = error else {
             Issue.record("expected a checksum mismatch, got \(String(describing: error))")
             return
         }
         #expect(id == setup.id)
+        #expect(name == "CT_small.dcm")
         #expect(Self.listing(setup.directory).isEmpty)
     }
 
