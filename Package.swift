@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "dql", targets: ["Shell"]),
         .executable(name: "dql-bench", targets: ["Bench"]),
+        .executable(name: "dql-decode", targets: ["DecodeHelper"]),
         .library(name: "DQL", targets: ["DQL"]),
         .library(name: "RedisIO", targets: ["RedisIO"]),
         .library(name: "DicomCore", targets: ["DicomCore"]),
@@ -40,6 +41,17 @@ let package = Package(
         // Images in, pixels out: frames decoded from a file's pixel data, the display pipeline
         // (rescale, window, photometric interpretation), PNG and terminal pictures. No Redis.
         .target(name: "DicomImage", dependencies: ["DicomCore", "CZlib", "CJPEG2000"]),
+        // `dql-decode`: GDCM in a process of its own (see DecoderProcess).
+        .executableTarget(name: "DecodeHelper", dependencies: ["CGDCM"], path: "Sources/DecodeHelper"),
+        // JPEG baseline, extended and lossless, JPEG-LS and RLE through GDCM (Debian's
+        // libgdcm-dev), behind a small C interface.
+        .target(
+            name: "CGDCM", path: "Sources/CGDCM",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/gdcm-3.0"])],
+            linkerSettings: [
+                .linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmCommon"),
+                .linkedLibrary("stdc++"),
+            ]),
         // JPEG 2000 through OpenJPEG (Debian's libopenjp2-7-dev), decoded from memory.
         .target(name: "CJPEG2000", path: "Sources/CJPEG2000", linkerSettings: [.linkedLibrary("openjp2")]),
         // The query language, its compiler and executor, the storage layout.

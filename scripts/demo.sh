@@ -11,6 +11,7 @@ cd "$DQL_ROOT"
 "$DQL_ROOT/scripts/setup.sh"
 note "building dql (release)"
 swift build -c release --product dql
+swift build -c release --product dql-decode
 # Installed as a user would have it (scripts/install.sh; PREFIX/bin, default ~/.local/bin), so
 # what follows, and what this prints at the end, is plain `dql`.
 prefix="${DQL_INSTALL_PREFIX:-$HOME/.local}"

@@ -36,9 +36,13 @@ prefix="$(cd "$prefix" && pwd)"
 if [[ -z "$binary" ]]; then
     note "building dql ($configuration)"
     swift build -c "$configuration" --product dql
+    swift build -c "$configuration" --product dql-decode
     binary="$(swift build -c "$configuration" --show-bin-path)/dql"
 fi
 [[ -x "$binary" ]] || die "no dql executable at $binary"
+# GDCM's decoder runs in a process of its own; dql finds it beside itself or in ../lib/dql.
+decoder="$(dirname "$binary")/dql-decode"
+[[ -x "$decoder" ]] || die "no dql-decode beside $binary (swift build --product dql-decode)"
 
 note "installing into $prefix"
 install -d "$prefix/bin" "$prefix/share/bash-completion/completions" "$prefix/share/zsh/site-functions" \
@@ -46,6 +50,8 @@ install -d "$prefix/bin" "$prefix/share/bash-completion/completions" "$prefix/sh
 # A new file, then a rename: a dql running from the old one keeps running.
 install -m 755 "$binary" "$prefix/bin/.dql.new"
 mv -f "$prefix/bin/.dql.new" "$prefix/bin/dql"
+install -m 755 "$decoder" "$prefix/lib/dql/.dql-decode.new"
+mv -f "$prefix/lib/dql/.dql-decode.new" "$prefix/lib/dql/dql-decode"
 dql="$prefix/bin/dql"
 
 site=$(echo "$DQL_VENV"/lib/python3*/site-packages)

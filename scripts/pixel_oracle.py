@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """pydicom's decoded frames of every corpus file with native (uncompressed) or JPEG 2000 pixel
-data (decoded by pylibjpeg-openjpeg), for the tests of DicomImage.
+data (decoded by pylibjpeg-openjpeg), JPEG, JPEG-LS (pylibjpeg-libjpeg) or RLE pixel data, for
+the tests of DicomImage.
 
 For each file: its frames as int32 samples (pixel by pixel, samples interleaved), as the
 SHA-256 of their little-endian bytes, and for the first frame of grey images the 8-bit
@@ -12,7 +13,9 @@ Prints one JSON object: {path: {"frames": [sha…], "picture": sha|null} or {"er
 """
 import hashlib
 import json
+import os
 import sys
+import tempfile
 
 import numpy
 import pydicom
@@ -20,7 +23,12 @@ import pydicom
 DECODED = {
     "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
     "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
+    # JPEG lossless (processes 14 and 14 SV1), JPEG-LS lossless and RLE: exact.
+    "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.5",
 }
+# Lossy JPEG (baseline, extended) and JPEG-LS near-lossless: decoders may differ by a little, so
+# their samples are written out whole for a comparison with a tolerance.
+LOSSY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.81"}
 
 
 def picture(ds, frame):
@@ -51,7 +59,8 @@ def main():
     for path in sys.argv[1:]:
         try:
             ds = pydicom.dcmread(path)
-            if "PixelData" not in ds or str(ds.file_meta.TransferSyntaxUID) not in DECODED:
+            syntax = str(ds.file_meta.TransferSyntaxUID)
+            if "PixelData" not in ds or syntax not in DECODED | LOSSY:
                 continue
             array = ds.pixel_array
             frames = int(ds.get("NumberOfFrames", 1) or 1)
@@ -61,8 +70,14 @@ def main():
             grey = int(ds.get("SamplesPerPixel", 1)) == 1
             result[path] = {
                 "frames": hashes, "picture": picture(ds, array[0]) if grey else None,
-                "syntax": str(ds.file_meta.TransferSyntaxUID),
+                "syntax": syntax,
             }
+            if syntax in LOSSY:
+                raw = os.path.join(
+                    tempfile.gettempdir(), "dql-pixel-oracle-" + hashlib.sha256(path.encode()).hexdigest()[:16])
+                with open(raw, "wb") as f:
+                    f.write(array.astype("<i4").tobytes())
+                result[path]["lossy"] = raw
         except Exception as error:  # noqa: BLE001
             result[path] = {"error": f"{type(error).__name__}: {error}"}
     json.dump(result, sys.stdout)

@@ -19,12 +19,29 @@ struct FrameBench: ParsableCommand {
     var python = "\(repositoryRoot)/.venv/bin/python"
 
     func run() throws {
-        for compressed in [false, true] {
-            try measure(jpeg2000: compressed)
+        for group in Group.allCases {
+            try measure(group)
         }
     }
 
-    func measure(jpeg2000: Bool) throws {
+    /// The files are measured in groups of the decoder they need.
+    enum Group: String, CaseIterable {
+        case native
+        case jpeg2000 = "JPEG 2000"
+        case gdcm = "JPEG, JPEG-LS and RLE (GDCM, in dql-decode)"
+
+        init(syntax: String) {
+            if JPEG2000Frames.transferSyntaxes.contains(syntax) {
+                self = .jpeg2000
+            } else if GDCMFrames.transferSyntaxes.contains(syntax) {
+                self = .gdcm
+            } else {
+                self = .native
+            }
+        }
+    }
+
+    func measure(_ group: Group) throws {
         let listed = try runCapturing(python, ["\(repositoryRoot)/scripts/dicom_oracle.py", "--list"])
             .split(separator: "\n").map(String.init)
         // The files whose every frame DicomImage decodes (and pydicom too: its oracle says so).
@@ -33,8 +50,7 @@ struct FrameBench: ParsableCommand {
         else { throw ValidationError("unexpected output from pixel_oracle.py") }
         var files: [(path: String, bytes: [UInt8])] = []
         for (path, entry) in oracle.sorted(by: { $0.key < $1.key }) where entry["frames"] != nil {
-            let isJPEG2000 = (entry["syntax"] as? String).map(JPEG2000Frames.transferSyntaxes.contains) ?? false
-            guard isJPEG2000 == jpeg2000 else { continue }
+            guard Group(syntax: entry["syntax"] as? String ?? "") == group else { continue }
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
             guard let image = try? StoredImage(bytes), (try? image.frame(0, in: bytes)) != nil else { continue }
             files.append((path, bytes))
@@ -46,8 +62,8 @@ struct FrameBench: ParsableCommand {
             frames = 0
             for file in files {
                 let image = try StoredImage(file.bytes)
-                for index in 0..<image.description.frames {
-                    _ = Picture.render(try image.frame(index, in: file.bytes), image.description)
+                for frame in try image.frames(in: file.bytes) {
+                    _ = Picture.render(frame, image.description)
                     frames += 1
                 }
             }
@@ -59,12 +75,10 @@ struct FrameBench: ParsableCommand {
         for _ in 0..<rounds {
             let start = ContinuousClock.now
             DispatchQueue.concurrentPerform(iterations: shared.count) { index in
-                guard let image = try? StoredImage(shared[index].bytes) else { return }
-                for frame in 0..<image.description.frames {
-                    if let decoded = try? image.frame(frame, in: shared[index].bytes) {
-                        _ = Picture.render(decoded, image.description)
-                    }
-                }
+                guard let image = try? StoredImage(shared[index].bytes),
+                    let decoded = try? image.frames(in: shared[index].bytes)
+                else { return }
+                for frame in decoded { _ = Picture.render(frame, image.description) }
             }
             parallelSeconds.append((ContinuousClock.now - start).seconds)
         }
@@ -77,7 +91,7 @@ struct FrameBench: ParsableCommand {
         let pyRate = Double(pyFrames) / median(pySeconds)
         let ratios = zip(seconds, pySeconds).map { ($1 / Double(pyFrames)) / ($0 / Double(frames)) }
         print(
-            "\(jpeg2000 ? "JPEG 2000" : "native"): \(files.count) files, \(frames) frames a round; medians of \(rounds) rounds"
+            "\(group.rawValue): \(files.count) files, \(frames) frames a round; medians of \(rounds) rounds"
         )
         print(
             "DicomImage \(format(dqlRate)) frames/s, pydicom + numpy \(format(pyRate)) frames/s: \(format(dqlRate / pyRate))x (rounds \(format(ratios.min() ?? 0))–\(format(ratios.max() ?? 0))x)"
@@ -87,7 +101,7 @@ struct FrameBench: ParsableCommand {
             "DicomImage on \(ProcessInfo.processInfo.activeProcessorCount) cores \(format(parallelRate)) frames/s: \(format(parallelRate / pyRate))x pydicom + numpy (one core)"
         )
         // A 512×512 CT frame, decoded, windowed and drawn for an 80-column terminal.
-        if !jpeg2000, let ct = files.first(where: { $0.path.hasSuffix("/CT_small.dcm") }) {
+        if group == .native, let ct = files.first(where: { $0.path.hasSuffix("/CT_small.dcm") }) {
             var draws: [Double] = []
             for _ in 0..<20 {
                 let start = ContinuousClock.now

@@ -66,8 +66,12 @@ public struct ImageDescription: Sendable, Equatable {
         guard [8, 16, 32].contains(bitsAllocated), bitsStored >= 1, bitsStored <= bitsAllocated else {
             throw ImageError("Bits Allocated \(bitsAllocated), Bits Stored \(bitsStored): not a pixel layout dql reads")
         }
-        // JPEG 2000 colour (YBR_RCT, YBR_ICT) comes out of the decoder as RGB.
-        guard isMonochrome || ["RGB", "PALETTE COLOR", "YBR_RCT", "YBR_ICT"].contains(photometric) else {
+        // JPEG 2000 colour (YBR_RCT, YBR_ICT) comes out of the decoder as RGB; YBR_FULL (and
+        // JPEG's YBR_FULL_422) is converted (``ColourSpace``).
+        guard
+            isMonochrome
+                || ["RGB", "PALETTE COLOR", "YBR_RCT", "YBR_ICT", "YBR_FULL", "YBR_FULL_422"].contains(photometric)
+        else {
             throw ImageError(
                 "its photometric interpretation is \(photometric), which dql does not show yet (it shows MONOCHROME1, MONOCHROME2 and RGB)"
             )
@@ -92,6 +96,12 @@ public struct ImageDescription: Sendable, Equatable {
     /// Whether the pixels are grey values (MONOCHROME1 is shown inverted).
     public var isMonochrome: Bool { photometric.hasPrefix("MONOCHROME") }
 
-    /// Bytes of one frame of native (uncompressed) pixel data.
-    public var frameLength: Int { rows * columns * samplesPerPixel * (bitsAllocated / 8) }
+    /// Bytes of one frame of native (uncompressed) pixel data. YBR_FULL_422 keeps two samples
+    /// a pixel: two luminance values share one pair of chrominance values.
+    public var frameLength: Int {
+        rows * columns * (isSubsampled ? 2 : samplesPerPixel) * (bitsAllocated / 8)
+    }
+
+    /// Whether the chrominance is stored at half the horizontal resolution (YBR_FULL_422).
+    public var isSubsampled: Bool { photometric == "YBR_FULL_422" && samplesPerPixel == 3 }
 }

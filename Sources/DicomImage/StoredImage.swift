@@ -1,8 +1,8 @@
 import DicomCore
 
 /// A file's frames, from its bytes as stored: the description from the header and each frame
-/// sliced from Pixel Data. Encapsulated (compressed) transfer syntaxes need a codec dql does not
-/// have yet, and say so.
+/// sliced from Pixel Data, or decoded (JPEG 2000 by OpenJPEG; JPEG, JPEG-LS and RLE by GDCM).
+/// What cannot be decoded says so.
 public struct StoredImage: Sendable {
     public var description: ImageDescription
     public var file: DicomFile
@@ -19,6 +19,17 @@ public struct StoredImage: Sendable {
         description = try ImageDescription(file.dataset)
     }
 
+    /// Every frame of `bytes`, the file this image was read from; compressed data that is
+    /// decoded a file at a time (JPEG, JPEG-LS, RLE) is decoded once.
+    public func frames(in bytes: [UInt8]) throws(ImageError) -> [Frame] {
+        if file.transferSyntax.isEncapsulated, GDCMFrames.transferSyntaxes.contains(file.transferSyntax.uid) {
+            return try GDCMFrames.frames(of: bytes, syntax: file.transferSyntax.uid, description: description)
+        }
+        var frames: [Frame] = []
+        for index in 0..<description.frames { frames.append(try frame(index, in: bytes)) }
+        return frames
+    }
+
     /// Frame `index` (0-based) of `bytes`, the file this image was read from.
     public func frame(_ index: Int, in bytes: [UInt8]) throws(ImageError) -> Frame {
         let syntax = file.transferSyntax
@@ -26,9 +37,12 @@ public struct StoredImage: Sendable {
             throw ImageError("the file has no Pixel Data")
         }
         if syntax.isEncapsulated {
+            if GDCMFrames.transferSyntaxes.contains(syntax.uid) {
+                return try GDCMFrames.frame(index, of: bytes, syntax: syntax.uid, description: description)
+            }
             guard JPEG2000Frames.transferSyntaxes.contains(syntax.uid) else {
                 throw ImageError(
-                    "its pixel data is compressed (\(syntax.name)), which dql does not show yet (it decodes native pixel data and JPEG 2000)"
+                    "its pixel data is compressed (\(syntax.name)), which dql does not show yet (it decodes native pixel data, JPEG, JPEG-LS, JPEG 2000 and RLE)"
                 )
             }
             guard case .encapsulated(let pixels) = element.value else {
@@ -54,9 +68,22 @@ public struct StoredImage: Sendable {
             )
         }
         let description = description
+        if description.isSubsampled {
+            return try bytes.withUnsafeBytes { file in
+                Result { () throws(ImageError) -> Frame in
+                    try ColourSpace.rgb(
+                        ColourSpace.expand422(
+                            index,
+                            of: UnsafeRawBufferPointer(rebasing: file[bulk.offset..<(bulk.offset + bulk.length)]),
+                            description: description),
+                        photometric: "YBR_FULL", bitsAllocated: description.bitsAllocated)
+                }
+            }
+            .get()
+        }
         let bigEndian = !syntax.isLittleEndian
         let swappedPairs = bigEndian && element.vr == .OW && description.bitsAllocated == 8
-        return try bytes.withUnsafeBytes { file in
+        let frame = try bytes.withUnsafeBytes { file in
             Result { () throws(ImageError) -> Frame in
                 try NativePixels.frame(
                     index, of: UnsafeRawBufferPointer(rebasing: file[bulk.offset..<(bulk.offset + bulk.length)]),
@@ -64,5 +91,7 @@ public struct StoredImage: Sendable {
             }
         }
         .get()
+        return try ColourSpace.rgb(
+            frame, photometric: description.photometric, bitsAllocated: description.bitsAllocated)
     }
 }

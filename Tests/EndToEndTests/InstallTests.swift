@@ -72,6 +72,14 @@ import Testing
             dql, ["ping", "--url", "redis://127.0.0.1:\(port)"], environment: Self.userEnvironment,
             currentDirectory: "/")
         #expect(ping.status == 0, "\(ping.stderr)")
+        // Compressed frames are decoded by the dql-decode installed in lib/dql.
+        let jpeg = try Corpus.path("pydicom-data/JPEG-LL.dcm")
+        let png = data.appendingPathComponent("jpeg.png").path
+        let preview = try ProcessResult.run(
+            dql, ["--url", "redis://127.0.0.1:\(port)", "-c", "load '\(jpeg)'; preview 'JPEG-LL.dcm' to '\(png)'"],
+            environment: Self.userEnvironment, currentDirectory: "/")
+        #expect(preview.status == 0, "\(preview.stderr)")
+        #expect((try? Data(contentsOf: URL(fileURLWithPath: png)))?.starts(with: [0x89, 0x50, 0x4E, 0x47]) == true)
         #expect(try server("stop").status == 0)
     }
 }

@@ -1,0 +1,123 @@
+#include "gdcm_decode.h"
+
+#include <gdcmImage.h>
+#include <gdcmImageReader.h>
+#include <gdcmPhotometricInterpretation.h>
+#include <gdcmPixelFormat.h>
+#include <gdcmTrace.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <sstream>
+#include <string>
+
+namespace {
+void say(char *error, size_t size, const std::string &message) {
+    if (size == 0) return;
+    std::strncpy(error, message.c_str(), size - 1);
+    error[size - 1] = 0;
+}
+
+std::once_flag gdcmTraceOff;
+}  // namespace
+
+namespace {
+/// stderr pointed at /dev/null while it lives (and only one at a time).
+class QuietStderr {
+  public:
+    explicit QuietStderr(bool active) : lock_(mutex(), std::defer_lock) {
+        if (!active) return;
+        lock_.lock();
+        std::fflush(stderr);
+        saved_ = dup(2);
+        const int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (saved_ >= 0 && null >= 0) dup2(null, 2);
+        if (null >= 0) close(null);
+    }
+    ~QuietStderr() {
+        if (saved_ < 0) return;
+        std::fflush(stderr);
+        dup2(saved_, 2);
+        close(saved_);
+    }
+
+  private:
+    static std::mutex &mutex() {
+        static std::mutex shared;
+        return shared;
+    }
+    std::unique_lock<std::mutex> lock_;
+    int saved_ = -1;
+};
+}  // namespace
+
+extern "C" int dql_gdcm_decode(const uint8_t *file, size_t length, size_t max_length, int quiet,
+                               dql_gdcm_image *image, char *error, size_t error_size) {
+    QuietStderr silence(quiet != 0);
+    // GDCM writes its warnings to stderr; dql says what went wrong itself.
+    std::call_once(gdcmTraceOff, [] {
+        gdcm::Trace::SetWarning(false);
+        gdcm::Trace::SetError(false);
+        gdcm::Trace::SetDebug(false);
+    });
+    std::memset(image, 0, sizeof(*image));
+    try {
+        std::istringstream stream(std::string(reinterpret_cast<const char *>(file), length));
+        gdcm::ImageReader reader;
+        reader.SetStream(stream);
+        if (!reader.Read()) {
+            say(error, error_size, "GDCM cannot read the file as an image");
+            return 1;
+        }
+        const gdcm::Image &decoded = reader.GetImage();
+        const unsigned long needed = decoded.GetBufferLength();
+        if (needed == 0 || needed > max_length) {
+            say(error, error_size,
+                "GDCM would decode " + std::to_string(needed) + " bytes of pixels, more than the header allows (" +
+                    std::to_string(max_length) + ")");
+            return 2;
+        }
+        uint8_t *pixels = static_cast<uint8_t *>(std::malloc(needed));
+        if (pixels == nullptr) {
+            say(error, error_size, "no memory for " + std::to_string(needed) + " bytes of pixels");
+            return 3;
+        }
+        if (!decoded.GetBuffer(reinterpret_cast<char *>(pixels))) {
+            std::free(pixels);
+            say(error, error_size, "GDCM cannot decode the pixel data (damaged or unsupported)");
+            return 4;
+        }
+        const unsigned int *dimensions = decoded.GetDimensions();
+        const gdcm::PixelFormat &format = decoded.GetPixelFormat();
+        image->columns = dimensions[0];
+        image->rows = dimensions[1];
+        image->frames = decoded.GetNumberOfDimensions() > 2 ? dimensions[2] : 1;
+        image->samples_per_pixel = format.GetSamplesPerPixel();
+        image->bits_allocated = format.GetBitsAllocated();
+        image->bits_stored = format.GetBitsStored();
+        image->pixel_representation = format.GetPixelRepresentation();
+        image->planar_configuration = decoded.GetPlanarConfiguration();
+        const char *photometric = gdcm::PhotometricInterpretation::GetPIString(decoded.GetPhotometricInterpretation());
+        std::strncpy(image->photometric, photometric ? photometric : "", sizeof(image->photometric) - 1);
+        image->pixels = pixels;
+        image->length = needed;
+        return 0;
+    } catch (const std::exception &exception) {
+        say(error, error_size, std::string("GDCM failed: ") + exception.what());
+        return 5;
+    } catch (...) {
+        say(error, error_size, "GDCM failed");
+        return 5;
+    }
+}
+
+extern "C" void dql_gdcm_free(dql_gdcm_image *image) {
+    std::free(image->pixels);
+    image->pixels = nullptr;
+}

@@ -1,0 +1,68 @@
+/// Colour stored as luminance and chrominance (YBR_FULL, PS3.3 C.7.6.3.1.2) turned into RGB,
+/// as a viewer shows it, with the same arithmetic as pydicom's `convert_color_space` (ITU-R
+/// BT.601 full range, 32-bit floats, rounded half up, clipped).
+public enum ColourSpace {
+    /// `frame` in RGB: as it is when it is RGB or grey already; converted from YBR_FULL; an
+    /// error for a subsampled layout that has to be expanded first.
+    public static func rgb(_ frame: Frame, photometric: String, bitsAllocated: Int) throws(ImageError) -> Frame {
+        guard frame.samplesPerPixel == 3, photometric.hasPrefix("YBR") else { return frame }
+        guard photometric == "YBR_FULL" else {
+            throw ImageError("its colour is \(photometric), which dql does not show yet")
+        }
+        guard bitsAllocated == 8 else {
+            throw ImageError(
+                "its colour is \(photometric) in \(bitsAllocated)-bit samples, which dql does not show yet")
+        }
+        var converted = frame
+        let cbG = Float(-0.114 * 1.772 / 0.587)
+        let crG = Float(-0.299 * 1.402 / 0.587)
+        @inline(__always) func clipped(_ value: Float) -> Int32 {
+            Int32(max(0, min(255, (value + 0.5).rounded(.down))))
+        }
+        for pixel in stride(from: 0, to: frame.samples.count - 2, by: 3) {
+            let y = Float(frame.samples[pixel])
+            let cb = Float(frame.samples[pixel + 1]) - 128
+            let cr = Float(frame.samples[pixel + 2]) - 128
+            converted.samples[pixel] = clipped(y + 1.402 * cr)
+            converted.samples[pixel + 1] = clipped(y + cbG * cb + crG * cr)
+            converted.samples[pixel + 2] = clipped(y + 1.772 * cb)
+        }
+        return converted
+    }
+
+    /// Frame `index` of native YBR_FULL_422 pixel data (8 bits: Y1 Y2 Cb Cr for each pair of
+    /// pixels along a row) as full YBR, each pixel with its pair's chrominance.
+    public static func expand422(
+        _ index: Int, of pixelData: UnsafeRawBufferPointer, description: ImageDescription
+    ) throws(ImageError) -> Frame {
+        guard description.bitsAllocated == 8, description.columns % 2 == 0 else {
+            throw ImageError(
+                "its colour is YBR_FULL_422 with \(description.bitsAllocated)-bit samples and \(description.columns) columns, which dql does not show yet"
+            )
+        }
+        guard index >= 0, index < description.frames else {
+            throw ImageError("frame \(index + 1) asked for; the file has \(description.frames)")
+        }
+        let length = description.frameLength
+        let start = index * length
+        guard start + length <= pixelData.count else {
+            throw ImageError(
+                "Pixel Data holds \(pixelData.count) bytes, too few for frame \(index + 1) of \(description.frames) (\(length) bytes each)"
+            )
+        }
+        let pixels = description.rows * description.columns
+        var samples = [Int32](repeating: 0, count: pixels * 3)
+        for pair in 0..<(pixels / 2) {
+            let at = start + pair * 4
+            let cb = Int32(pixelData[at + 2])
+            let cr = Int32(pixelData[at + 3])
+            for half in 0..<2 {
+                let pixel = (pair * 2 + half) * 3
+                samples[pixel] = Int32(pixelData[at + half])
+                samples[pixel + 1] = cb
+                samples[pixel + 2] = cr
+            }
+        }
+        return Frame(rows: description.rows, columns: description.columns, samplesPerPixel: 3, samples: samples)
+    }
+}
