@@ -6,10 +6,6 @@
 #include <gdcmPixelFormat.h>
 #include <gdcmTrace.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -27,39 +23,8 @@ void say(char *error, size_t size, const std::string &message) {
 std::once_flag gdcmTraceOff;
 }  // namespace
 
-namespace {
-/// stderr pointed at /dev/null while it lives (and only one at a time).
-class QuietStderr {
-  public:
-    explicit QuietStderr(bool active) : lock_(mutex(), std::defer_lock) {
-        if (!active) return;
-        lock_.lock();
-        std::fflush(stderr);
-        saved_ = dup(2);
-        const int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (saved_ >= 0 && null >= 0) dup2(null, 2);
-        if (null >= 0) close(null);
-    }
-    ~QuietStderr() {
-        if (saved_ < 0) return;
-        std::fflush(stderr);
-        dup2(saved_, 2);
-        close(saved_);
-    }
-
-  private:
-    static std::mutex &mutex() {
-        static std::mutex shared;
-        return shared;
-    }
-    std::unique_lock<std::mutex> lock_;
-    int saved_ = -1;
-};
-}  // namespace
-
-extern "C" int dql_gdcm_decode(const uint8_t *file, size_t length, size_t max_length, int quiet,
-                               dql_gdcm_image *image, char *error, size_t error_size) {
-    QuietStderr silence(quiet != 0);
+extern "C" int dql_gdcm_decode(const uint8_t *file, size_t length, size_t max_length, dql_gdcm_image *image,
+                               char *error, size_t error_size) {
     // GDCM writes its warnings to stderr; dql says what went wrong itself.
     std::call_once(gdcmTraceOff, [] {
         gdcm::Trace::SetWarning(false);

@@ -2,7 +2,7 @@
 // its own, so that a decoder that aborts or crashes on damaged data (Debian's GDCM keeps its
 // assertions) takes down only this process, never dql.
 //
-// Usage: dql-decode MAX_LENGTH QUIET < file.dcm
+// Usage: dql-decode MAX_LENGTH < file.dcm
 // Writes to stdout: "OK\n", then 8 little-endian uint32 (columns, rows, frames, samples per
 // pixel, bits allocated, bits stored, pixel representation, planar configuration), 32 bytes
 // of photometric interpretation, a uint64 length, and the pixels; or "ERR\n" and a message.
@@ -26,12 +26,11 @@ static int write_all(const void *data, size_t length) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: dql-decode MAX_LENGTH QUIET < file.dcm\n");
+    if (argc != 2) {
+        fprintf(stderr, "usage: dql-decode MAX_LENGTH < file.dcm\n");
         return 64;
     }
     size_t max_length = (size_t)strtoull(argv[1], NULL, 10);
-    int quiet = atoi(argv[2]);
     size_t capacity = 1 << 20, length = 0;
     uint8_t *file = malloc(capacity);
     for (;;) {
@@ -48,7 +47,7 @@ int main(int argc, char **argv) {
     }
     dql_gdcm_image image;
     char error[512] = {0};
-    if (dql_gdcm_decode(file, length, max_length, quiet, &image, error, sizeof(error)) != 0) {
+    if (dql_gdcm_decode(file, length, max_length, &image, error, sizeof(error)) != 0) {
         write_all("ERR\n", 4);
         write_all(error, strlen(error));
         return 0;

@@ -33,7 +33,7 @@ enum DecoderProcess {
     }
 
     /// Decodes `file` (a whole DICOM file) in `dql-decode`.
-    static func decode(_ file: [UInt8], maxLength: Int, quiet: Bool) throws(ImageError) -> Decoded {
+    static func decode(_ file: [UInt8], maxLength: Int) throws(ImageError) -> Decoded {
         guard let helper = helperPath() else {
             throw ImageError("its pixel data needs dql-decode (GDCM), which is not installed beside dql")
         }
@@ -53,11 +53,23 @@ enum DecoderProcess {
         posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         for descriptor in input + output { posix_spawn_file_actions_addclose(&actions, descriptor) }
-        let arguments = [helper, String(maxLength), quiet ? "1" : "0"]
+        // What GDCM prints (its codecs' complaints, an assertion, the Swift runtime's backtrace
+        // of a crash) is not the user's business: the answer says what went wrong.
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let arguments = [helper, String(maxLength)]
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var child: pid_t = 0
-        let spawned = posix_spawn(&child, helper, &actions, nil, &argv, environ)
+        // No backtrace on a crash: it takes time, and nobody reads it.
+        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no")]
+        var index = 0
+        while let entry = environ[index] {
+            if !String(cString: entry).hasPrefix("SWIFT_BACKTRACE=") { environment.append(strdup(entry)) }
+            index += 1
+        }
+        environment.append(nil)
+        defer { for pointer in environment { free(pointer) } }
+        let spawned = posix_spawn(&child, helper, &actions, nil, &argv, &environment)
         close(input[0])
         close(output[1])
         guard spawned == 0 else {

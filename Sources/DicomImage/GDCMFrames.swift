@@ -31,12 +31,9 @@ public enum GDCMFrames {
                 "its pixels are \(description.bitsAllocated)-bit colour in RLE, which dql does not show yet (its decoder, GDCM 3.0, gets their byte order wrong)"
             )
         }
-        // 12-bit JPEG: GDCM tries its 16-bit decoder first, whose refusal libjpeg prints.
-        let quiet =
-            description.bitsStored > 8 && description.bitsStored <= 12 && syntax.hasPrefix("1.2.840.10008.1.2.4.5")
         // What the header allows, with room for a decoder that widens samples (8 to 16 bits).
         let allowed = description.frames * description.rows * description.columns * description.samplesPerPixel * 4
-        let image = try DecoderProcess.decode(bytes, maxLength: allowed, quiet: quiet)
+        let image = try DecoderProcess.decode(bytes, maxLength: allowed)
         var decoded = description
         decoded.columns = image.columns
         decoded.rows = image.rows

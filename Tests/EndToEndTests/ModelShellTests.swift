@@ -178,6 +178,19 @@ import Testing
         #expect(compressed.status == 0, "\(compressed.stderr)")
         #expect(compressed.stderr.hasPrefix("JPGExtended.dcm, frame 1 of 1, 256×1024"), "\(compressed.stderr)")
         #expect(!compressed.stderr.contains("Unsupported JPEG"), "\(compressed.stderr)")
+        // A file GDCM aborts on (an assertion, 32-bit grey RLE): one line saying so, none of the
+        // decoder's own output.
+        let aborting = try Corpus.path("pydicom/test_files/rtdose_rle_1frame.dcm")
+        let crashed = try fixture.run([
+            "-c", "load '\(aborting)'; preview 'rtdose_rle_1frame.dcm' to '\(png)'",
+        ])
+        #expect(
+            crashed.stderr.contains(
+                "cannot preview rtdose_rle_1frame.dcm: the decoder (GDCM) crashed on its pixel data (signal 6)"),
+            "\(crashed.stderr)")
+        #expect(
+            !crashed.stderr.contains("Assertion") && !crashed.stderr.contains("Program crashed"), "\(crashed.stderr)")
+        #expect(crashed.status == 1, "an error, not a crash of dql")
         let noPixels = try fixture.run(["-c", "preview 'rtplan.dcm' to '\(png)'"])
         #expect(noPixels.status == 1)
         #expect(noPixels.stderr.contains("cannot preview rtplan.dcm:"), "\(noPixels.stderr)")

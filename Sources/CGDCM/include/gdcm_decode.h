@@ -29,11 +29,11 @@ typedef struct {
 /// Decodes the encapsulated Pixel Data of the DICOM file held in `file` (JPEG baseline,
 /// extended and lossless, JPEG-LS, RLE). Returns 0 on success (free the pixels with
 /// dql_gdcm_free), else writes why into `error`. A decoded size over `max_length` bytes is
-/// refused before anything is decoded. With `quiet`, what the codecs print on stderr while
-/// decoding is dropped (GDCM's 16-bit JPEG decoder refuses 12-bit data aloud before the 12-bit
-/// one decodes it): stderr is pointed at /dev/null for the decode, under a lock.
-int dql_gdcm_decode(const uint8_t *file, size_t length, size_t max_length, int quiet, dql_gdcm_image *image,
-                    char *error, size_t error_size);
+/// refused before anything is decoded. GDCM's codecs may print on stderr (its 16-bit JPEG
+/// decoder refuses 12-bit data aloud before the 12-bit one decodes it) and Debian's GDCM aborts
+/// on some damaged data: run this in a process of its own whose stderr nobody reads.
+int dql_gdcm_decode(const uint8_t *file, size_t length, size_t max_length, dql_gdcm_image *image, char *error,
+                    size_t error_size);
 
 void dql_gdcm_free(dql_gdcm_image *image);
 
