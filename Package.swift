@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "DicomCore", dependencies: ["CZlib", "CIconv", "CMappingGuard"]),
         // Images in, pixels out: frames decoded from a file's pixel data, the display pipeline
         // (rescale, window, photometric interpretation), PNG and terminal pictures. No Redis.
-        .target(name: "DicomImage", dependencies: ["DicomCore", "CZlib", "CJPEG2000"]),
+        .target(name: "DicomImage", dependencies: ["DicomCore", "CZlib", "CJPEG2000", "CSystemCalls"]),
         // `dql-decode`: GDCM in a process of its own (see DecoderProcess).
         .executableTarget(name: "DecodeHelper", dependencies: ["CGDCM"], path: "Sources/DecodeHelper"),
         // JPEG baseline, extended and lossless, JPEG-LS and RLE through GDCM (Debian's

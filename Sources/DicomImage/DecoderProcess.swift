@@ -1,3 +1,5 @@
+import CSystemCalls
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -52,7 +54,10 @@ enum DecoderProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
-        for descriptor in input + output { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        // The helper keeps only its standard descriptors: one started at the same moment by
+        // another thread must not hold this one's pipes (holding its input open, this helper
+        // would never see the end of it).
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         // What GDCM prints (its codecs' complaints, an assertion, the Swift runtime's backtrace
         // of a crash) is not the user's business: the answer says what went wrong.
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)

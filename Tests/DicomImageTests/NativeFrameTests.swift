@@ -1,6 +1,7 @@
 import Crypto
 import DicomCore
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -176,6 +177,22 @@ import Testing
             claimed.description.frames = 3
             #expect(throws: ImageError.self, "\(name)") { try claimed.frame(2, in: bytes) }
         }
+    }
+
+    /// Helpers started at once from several threads each see the end of their own input (they
+    /// inherited each other's pipes, and waited for ever).
+    @Test(.timeLimit(.minutes(1))) func decodesFromSeveralThreadsAtOnceFinish() throws {
+        let names = [
+            "pydicom-data/JPEG-LL.dcm", "pydicom/test_files/MR_small_jpeg_ls_lossless.dcm",
+            "pydicom/test_files/MR_small_RLE.dcm", "pydicom/test_files/SC_rgb_jpeg_dcmtk.dcm",
+        ]
+        let files = try names.map { [UInt8](try Data(contentsOf: URL(fileURLWithPath: try Corpus.path($0)))) }
+        let decoded = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 16) { index in
+            let bytes = files[index % files.count]
+            if (try? StoredImage(bytes).frame(0, in: bytes)) != nil { decoded.withLock { $0 += 1 } }
+        }
+        #expect(decoded.withLock { $0 } == 16)
     }
 
     /// Debian's GDCM aborts on a JPEG frame header of precision 0 (an assertion): in its own
