@@ -40,16 +40,7 @@ public enum ColourSpace {
                 "its colour is YBR_FULL_422 with \(description.bitsAllocated)-bit samples and \(description.columns) columns, which dql does not show yet"
             )
         }
-        guard index >= 0, index < description.frames else {
-            throw ImageError("frame \(index + 1) asked for; the file has \(description.frames)")
-        }
-        let length = description.frameLength
-        let start = index * length
-        guard start + length <= pixelData.count else {
-            throw ImageError(
-                "Pixel Data holds \(pixelData.count) bytes, too few for frame \(index + 1) of \(description.frames) (\(length) bytes each)"
-            )
-        }
+        let start = try NativePixels.byteRange(of: index, in: pixelData, description: description).lowerBound
         let pixels = description.rows * description.columns
         var samples = [Int32](repeating: 0, count: pixels * 3)
         for pair in 0..<(pixels / 2) {

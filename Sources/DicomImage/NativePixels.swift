@@ -1,13 +1,11 @@
 /// Frames of native (uncompressed) pixel data, sliced from the file's bytes without copying
 /// the rest: the bytes of frame N are at N × frameLength from the start of Pixel Data.
 public enum NativePixels {
-    /// Frame `index` (0-based) from the Pixel Data value `pixelData`.
-    /// `swappedPairs`: 8-bit samples in an OW value of a big endian file, whose bytes come in
-    /// swapped pairs (OW is a stream of 16-bit words).
-    public static func frame(
-        _ index: Int, of pixelData: UnsafeRawBufferPointer, description: ImageDescription, bigEndian: Bool = false,
-        swappedPairs: Bool = false
-    ) throws(ImageError) -> Frame {
+    /// Where frame `index` (0-based) lies in `pixelData`: an error when the file has no such
+    /// frame or its Pixel Data is too short for it.
+    static func byteRange(
+        of index: Int, in pixelData: UnsafeRawBufferPointer, description: ImageDescription
+    ) throws(ImageError) -> Range<Int> {
         guard index >= 0, index < description.frames else {
             throw ImageError("frame \(index + 1) asked for; the file has \(description.frames)")
         }
@@ -18,7 +16,19 @@ public enum NativePixels {
                 "Pixel Data holds \(pixelData.count) bytes, too few for frame \(index + 1) of \(description.frames) (\(length) bytes each)"
             )
         }
-        let bytes = UnsafeRawBufferPointer(rebasing: pixelData[start..<(start + length)])
+        return start..<(start + length)
+    }
+
+    /// Frame `index` (0-based) from the Pixel Data value `pixelData`.
+    /// `swappedPairs`: 8-bit samples in an OW value of a big endian file, whose bytes come in
+    /// swapped pairs (OW is a stream of 16-bit words).
+    public static func frame(
+        _ index: Int, of pixelData: UnsafeRawBufferPointer, description: ImageDescription, bigEndian: Bool = false,
+        swappedPairs: Bool = false
+    ) throws(ImageError) -> Frame {
+        let range = try byteRange(of: index, in: pixelData, description: description)
+        let start = range.lowerBound
+        let bytes = UnsafeRawBufferPointer(rebasing: pixelData[range])
         let count = description.rows * description.columns * description.samplesPerPixel
         var samples = [Int32](repeating: 0, count: count)
         let bits = description.bitsStored
