@@ -42,7 +42,11 @@ extern "C" int dql_gdcm_decode(const uint8_t *file, size_t length, size_t max_le
         }
         const gdcm::Image &decoded = reader.GetImage();
         const unsigned long needed = decoded.GetBufferLength();
-        if (needed == 0 || needed > max_length) {
+        if (needed == 0) {
+            say(error, error_size, "GDCM cannot make an image of the pixel data (its header and data disagree)");
+            return 2;
+        }
+        if (needed > max_length) {
             say(error, error_size,
                 "GDCM would decode " + std::to_string(needed) + " bytes of pixels, more than the header allows (" +
                     std::to_string(max_length) + ")");
@@ -74,7 +78,9 @@ extern "C" int dql_gdcm_decode(const uint8_t *file, size_t length, size_t max_le
         image->length = needed;
         return 0;
     } catch (const std::exception &exception) {
-        say(error, error_size, std::string("GDCM failed: ") + exception.what());
+        say(error, error_size,
+            std::string("GDCM could not decode the pixel data (its header and data disagree; GDCM said: ") +
+                exception.what() + ")");
         return 5;
     } catch (...) {
         say(error, error_size, "GDCM failed");

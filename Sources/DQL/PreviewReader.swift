@@ -45,7 +45,7 @@ extension Executor {
         if context.isCancelled() { throw ChunkTransferError.cancelled }
         do {
             let image = try StoredImage(bytes)
-            let frame = try image.frame(preview.frame - 1, in: bytes)
+            let frame = try image.frame(preview.frame - 1, in: bytes, isCancelled: context.isCancelled)
             var window: Window?
             switch preview.window {
             case .values(let center, let width): window = Window(center: center, width: width)
@@ -69,6 +69,8 @@ extension Executor {
                     ? Picture.window(for: frame, image.description, given: window) : nil,
                 file: written)
         } catch let error as ImageError {
+            // Ctrl-C while a decoder ran: the statement was cancelled, not the file damaged.
+            if error == .cancelled || context.isCancelled() { throw ChunkTransferError.cancelled }
             throw failure(error.message)
         }
     }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/prctl.h>
 
 static int write_all(const void *data, size_t length) {
     const uint8_t *bytes = data;
@@ -26,6 +28,9 @@ static int write_all(const void *data, size_t length) {
 }
 
 int main(int argc, char **argv) {
+    // Ends with dql, however dql ends (a decode must not outlive the statement that asked).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1) return 70;
     if (argc != 2) {
         fprintf(stderr, "usage: dql-decode MAX_LENGTH < file.dcm\n");
         return 64;

@@ -27,16 +27,17 @@ enum DecoderProcess {
         let executable = String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard let slash = executable.lastIndex(of: "/") else { return nil }
         let directory = String(executable[..<slash])
-        for candidate in [directory + "/dql-decode", directory + "/../lib/dql/dql-decode"]
-        where access(candidate, X_OK) == 0 {
-            return candidate
-        }
-        return nil
+        // One that is there but cannot run is returned too: starting it says why.
+        let candidates = [directory + "/dql-decode", directory + "/../lib/dql/dql-decode"]
+        return candidates.first { access($0, X_OK) == 0 } ?? candidates.first { access($0, F_OK) == 0 }
     }
 
     /// Decodes `file` (a whole DICOM file) in `dql-decode`.
-    static func decode(_ file: [UInt8], maxLength: Int) throws(ImageError) -> Decoded {
-        guard let helper = helperPath() else {
+    static func decode(
+        _ file: [UInt8], maxLength: Int, isCancelled: () -> Bool = { false }, helper explicit: String? = nil,
+        deadline: Double = deadlineSeconds
+    ) throws(ImageError) -> Decoded {
+        guard let helper = explicit ?? helperPath() else {
             throw ImageError("its pixel data needs dql-decode (GDCM), which is not installed beside dql")
         }
         var input: [Int32] = [-1, -1]
@@ -82,44 +83,35 @@ enum DecoderProcess {
             close(output[0])
             throw ImageError("cannot start \(helper): \(String(cString: strerror(spawned)))")
         }
-        // The helper reads all of its input before it writes: write everything, then read.
-        var failed = false
-        file.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(input[1], raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 {
-                    failed = true
-                    return
-                }
-                offset += written
-            }
-        }
-        close(input[1])
-        var reply: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = read(output[0], &chunk, chunk.count)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            reply += chunk.prefix(count)
-        }
-        close(output[0])
+        let outcome = exchange(
+            file, input: input[1], output: output[0], child: child, maxReply: maxLength + 4096, deadline: deadline,
+            isCancelled: isCancelled)
+        var reply = outcome.reply
         var status: Int32 = 0
         while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        switch outcome.stop {
+        case .cancelled: throw ImageError.cancelled
+        case .timedOut:
+            throw ImageError(
+                "the decoder (GDCM) gave no answer within \(Int(deadline)) s, and was stopped")
+        case .tooLong:
+            throw ImageError("the decoder (GDCM) answered more than the \(maxLength) bytes of pixels the header allows")
+        case .finished: break
+        }
         // WIFSIGNALED / WTERMSIG, spelled out (the macros do not come through to Swift).
         let signal = status & 0x7F
+        // Ctrl-C reaches the helper too (it is in the terminal's process group).
+        if signal == SIGINT { throw ImageError.cancelled }
         if signal != 0 && signal != 0x7F {
             throw ImageError(
-                "the decoder (GDCM) crashed on its pixel data (signal \(signal)): the data is damaged or beyond what GDCM reads"
+                "the decoder (GDCM) crashed on its pixel data (signal \(signal)): the data is damaged, or GDCM cannot read it"
             )
         }
         if reply.starts(with: Array("ERR\n".utf8)) {
             throw ImageError(String(decoding: reply.dropFirst(4), as: UTF8.self))
         }
         let headerLength = 3 + 8 * 4 + 32 + 8
-        guard !failed, reply.starts(with: Array("OK\n".utf8)), reply.count >= headerLength else {
+        guard reply.starts(with: Array("OK\n".utf8)), reply.count >= headerLength else {
             throw ImageError("dql-decode gave no answer (exit status \((status >> 8) & 0xFF))")
         }
         func field(_ index: Int) -> Int {
@@ -133,9 +125,82 @@ enum DecoderProcess {
         guard length == reply.count - headerLength else {
             throw ImageError("dql-decode answered \(reply.count - headerLength) bytes of pixels, announcing \(length)")
         }
-        return Decoded(
+        let decoded = Decoded(
             columns: field(0), rows: field(1), frames: field(2), samplesPerPixel: field(3), bitsAllocated: field(4),
             bitsStored: field(5), pixelRepresentation: field(6), planarConfiguration: field(7),
-            photometric: photometric, pixels: Array(reply[headerLength...]))
+            photometric: photometric, pixels: [])
+        // The pixels without a second copy of them.
+        reply.removeFirst(headerLength)
+        var result = decoded
+        result.pixels = reply
+        return result
+    }
+
+    /// How long a decode may take: GDCM spends seconds on some damaged JPEG-LS, and a large
+    /// film takes a while, but a decoder that answers nothing for this long is stuck.
+    static let deadlineSeconds: Double = 120
+
+    enum Stop { case finished, cancelled, timedOut, tooLong }
+
+    /// Writes `file` to the helper and reads its answer, both without blocking, checking the
+    /// deadline and `isCancelled` every 100 ms; on anything but a finished answer the helper
+    /// is killed.
+    static func exchange(
+        _ file: [UInt8], input: Int32, output: Int32, child: pid_t, maxReply: Int, deadline: Double,
+        isCancelled: () -> Bool
+    ) -> (reply: [UInt8], stop: Stop) {
+        _ = fcntl(input, F_SETFL, fcntl(input, F_GETFL) | O_NONBLOCK)
+        var inputOpen = true
+        var written = 0
+        var reply: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        let started = ContinuousClock.now
+        var stop = Stop.finished
+        defer {
+            if inputOpen { close(input) }
+            close(output)
+            if stop != .finished { kill(child, SIGKILL) }
+        }
+        if file.isEmpty {
+            close(input)
+            inputOpen = false
+        }
+        while true {
+            if isCancelled() {
+                stop = .cancelled
+                break
+            }
+            if ContinuousClock.now - started > .seconds(deadline) {
+                stop = .timedOut
+                break
+            }
+            var descriptors = [pollfd(fd: output, events: Int16(POLLIN), revents: 0)]
+            if inputOpen { descriptors.append(pollfd(fd: input, events: Int16(POLLOUT), revents: 0)) }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), 100)
+            if ready < 0 && errno != EINTR { break }
+            if ready <= 0 { continue }
+            if inputOpen, descriptors.count > 1, descriptors[1].revents != 0 {
+                let count = file.withUnsafeBytes { raw in
+                    write(input, raw.baseAddress! + written, raw.count - written)
+                }
+                if count > 0 { written += count }
+                // Written whole, or the helper stopped reading (it died): no more input.
+                if written == file.count || (count < 0 && errno != EAGAIN && errno != EINTR) {
+                    close(input)
+                    inputOpen = false
+                }
+            }
+            if descriptors[0].revents != 0 {
+                let count = read(output, &chunk, chunk.count)
+                if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+                if count <= 0 { break }
+                reply += chunk.prefix(count)
+                if reply.count > maxReply {
+                    stop = .tooLong
+                    break
+                }
+            }
+        }
+        return (reply, stop)
     }
 }

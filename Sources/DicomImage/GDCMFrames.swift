@@ -8,20 +8,25 @@ public enum GDCMFrames {
         "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.5",
     ]
 
+    /// The most a file's frames may decode to (GDCM decodes them all for one).
+    static let largestDecode = 512 << 20
+
     /// Frame `index` of the file `bytes` (whole, header included), whose header says
     /// `description`.
     public static func frame(
-        _ index: Int, of bytes: [UInt8], syntax: String, description: ImageDescription
+        _ index: Int, of bytes: [UInt8], syntax: String, description: ImageDescription,
+        isCancelled: () -> Bool = { false }
     ) throws(ImageError) -> Frame {
         guard index >= 0, index < description.frames else {
             throw ImageError("frame \(index + 1) asked for; the file has \(description.frames)")
         }
-        return try frames(of: bytes, syntax: syntax, description: description, only: index)[0]
+        return try frames(of: bytes, syntax: syntax, description: description, only: index, isCancelled: isCancelled)[0]
     }
 
     /// Every frame of the file `bytes` (or only frame `only`), from one decode.
     public static func frames(
-        of bytes: [UInt8], syntax: String, description: ImageDescription, only: Int? = nil
+        of bytes: [UInt8], syntax: String, description: ImageDescription, only: Int? = nil,
+        isCancelled: () -> Bool = { false }
     ) throws(ImageError) -> [Frame] {
         // GDCM 3.0 puts the byte planes of RLE colour samples wider than a byte in the wrong
         // order (pydicom's SC_rgb_rle_16bit.dcm comes out as other colours): not shown rather
@@ -32,8 +37,17 @@ public enum GDCMFrames {
             )
         }
         // What the header allows, with room for a decoder that widens samples (8 to 16 bits).
+        // GDCM decodes every frame of a file at once: a film too large for that is refused
+        // rather than decoded into gigabytes for one frame.
         let allowed = description.frames * description.rows * description.columns * description.samplesPerPixel * 4
-        let image = try DecoderProcess.decode(bytes, maxLength: allowed)
+        let needed = description.frames * description.frameLength
+        guard needed <= Self.largestDecode else {
+            throw ImageError(
+                "its \(description.frames) compressed frames decode to \(needed) bytes, more than dql decodes at once (\(Self.largestDecode >> 20) MiB): GDCM decodes every frame of a file together"
+            )
+        }
+        let image = try DecoderProcess.decode(
+            bytes, maxLength: min(allowed, 2 * Self.largestDecode), isCancelled: isCancelled)
         var decoded = description
         decoded.columns = image.columns
         decoded.rows = image.rows

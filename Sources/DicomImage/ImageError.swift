@@ -7,4 +7,7 @@ public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// The caller stopped the work (Ctrl-C) while a decoder ran.
+    public static let cancelled = ImageError("cancelled")
 }

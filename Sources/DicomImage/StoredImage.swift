@@ -31,14 +31,17 @@ public struct StoredImage: Sendable {
     }
 
     /// Frame `index` (0-based) of `bytes`, the file this image was read from.
-    public func frame(_ index: Int, in bytes: [UInt8]) throws(ImageError) -> Frame {
+    public func frame(
+        _ index: Int, in bytes: [UInt8], isCancelled: () -> Bool = { false }
+    ) throws(ImageError) -> Frame {
         let syntax = file.transferSyntax
         guard let element = file.dataset[DicomTag(0x7FE0, 0x0010)] else {
             throw ImageError("the file has no Pixel Data")
         }
         if syntax.isEncapsulated {
             if GDCMFrames.transferSyntaxes.contains(syntax.uid) {
-                return try GDCMFrames.frame(index, of: bytes, syntax: syntax.uid, description: description)
+                return try GDCMFrames.frame(
+                    index, of: bytes, syntax: syntax.uid, description: description, isCancelled: isCancelled)
             }
             guard JPEG2000Frames.transferSyntaxes.contains(syntax.uid) else {
                 throw ImageError(

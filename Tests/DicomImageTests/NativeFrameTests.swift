@@ -195,6 +195,41 @@ import Testing
         #expect(decoded.withLock { $0 } == 16)
     }
 
+    /// A decoder that answers nothing is stopped at the deadline, or when the statement is
+    /// cancelled, and killed: never waited for for ever, never left running.
+    @Test(.timeLimit(.minutes(1))) func aStuckDecoderIsStoppedAndKilled() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dql-stuck-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pidFile = directory.appendingPathComponent("pid").path
+        let stuck = directory.appendingPathComponent("dql-decode").path
+        try "#!/bin/sh\necho $$ > '\(pidFile)'\nexec sleep 1000\n".write(
+            toFile: stuck, atomically: true, encoding: .utf8)
+        chmod(stuck, 0o755)
+        // A megabyte of input: more than a pipe holds, so writing must not block either.
+        let input = [UInt8](repeating: 1, count: 1 << 20)
+        #expect(throws: ImageError("the decoder (GDCM) gave no answer within 1 s, and was stopped")) {
+            try DecoderProcess.decode(input, maxLength: 100, helper: stuck, deadline: 1)
+        }
+        let started = ContinuousClock.now
+        #expect(throws: ImageError.cancelled) {
+            try DecoderProcess.decode(
+                input, maxLength: 100, isCancelled: { ContinuousClock.now - started > .milliseconds(300) },
+                helper: stuck)
+        }
+        // The helper is gone (killed, and waited for).
+        let pid =
+            Int32(
+                (try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines))
+            ?? 0
+        #expect(pid > 0 && kill(pid, 0) != 0)
+        // One that is there but cannot run says why.
+        chmod(stuck, 0o644)
+        let error = #expect(throws: ImageError.self) { try DecoderProcess.decode(input, maxLength: 100, helper: stuck) }
+        #expect(error?.message.contains("Permission denied") == true, "\(String(describing: error))")
+    }
+
     /// Debian's GDCM aborts on a JPEG frame header of precision 0 (an assertion): in its own
     /// process, that is an error that says so, and dql goes on.
     @Test func aDecoderThatCrashesIsAnError() throws {
