@@ -178,15 +178,19 @@ import Testing
         #expect(compressed.status == 0, "\(compressed.stderr)")
         #expect(compressed.stderr.hasPrefix("JPGExtended.dcm, frame 1 of 1, 256×1024"), "\(compressed.stderr)")
         #expect(!compressed.stderr.contains("Unsupported JPEG"), "\(compressed.stderr)")
-        // A file GDCM aborts on (an assertion, 32-bit grey RLE): one line saying so, none of the
-        // decoder's own output.
-        let aborting = try Corpus.path("pydicom/test_files/rtdose_rle_1frame.dcm")
-        let crashed = try fixture.run([
-            "-c", "load '\(aborting)'; preview 'rtdose_rle_1frame.dcm' to '\(png)'",
-        ])
+        // A file GDCM aborts on (an assertion: a JPEG frame header of precision 0): one line
+        // saying so, none of the decoder's own output.
+        var jpeg = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try Corpus.path("pydicom-data/JPEG-LL.dcm"))))
+        let soi = try #require(
+            (0..<(jpeg.count - 3)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xD8 && jpeg[$0 + 2] == 0xFF })
+        let sof = try #require((soi..<(jpeg.count - 5)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC3 })
+        jpeg[sof + 4] = 0
+        let aborting = fixture.directory.appendingPathComponent("aborting.dcm")
+        try Data(jpeg).write(to: aborting)
+        let crashed = try fixture.run(["-c", "load '\(aborting.path)'; preview 'aborting.dcm' to '\(png)'"])
         #expect(
             crashed.stderr.contains(
-                "cannot preview rtdose_rle_1frame.dcm: the decoder (GDCM) crashed on its pixel data (signal 6)"),
+                "cannot preview aborting.dcm: the decoder (GDCM) crashed on its pixel data (signal 6)"),
             "\(crashed.stderr)")
         #expect(
             !crashed.stderr.contains("Assertion") && !crashed.stderr.contains("Program crashed"), "\(crashed.stderr)")
