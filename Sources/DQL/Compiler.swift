@@ -429,6 +429,10 @@ struct QueryBuilder {
     /// Words one `contains` may hold.
     static let maximumWords = 100
 
+    /// Where RediSearch cuts text into words besides whitespace: every ASCII punctuation mark
+    /// but `_` (measured on the server: `ab_cd` is one word, `ab/cd` two).
+    static let wordSeparators: Set<Character> = Set("!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~")
+
     mutating func parameter(_ value: String) -> String {
         let name = "p\(parameters.count)"
         parameters.append((name, value))
@@ -543,7 +547,10 @@ struct QueryBuilder {
                 throw DQLError(
                     .containsWithoutWordIndex(field: reference.field.name, wordFields: wordy), at: reference.range)
             }
-            let terms = try text(literal, for: reference).split { !$0.isLetter && !$0.isNumber }
+            // Words as the index cut them: at its separators only, so `MR_small` is one word, as
+            // it was indexed (cutting at `_` too found nothing).
+            let terms = try text(literal, for: reference).split { Self.wordSeparators.contains($0) || $0.isWhitespace }
+                .filter { $0.contains { $0.isLetter || $0.isNumber } }
             guard !terms.isEmpty else { throw DQLError(.containsWithoutWords, at: literal.range) }
             // The server's query parser overflows past about 250 terms.
             guard terms.count <= Self.maximumWords else {

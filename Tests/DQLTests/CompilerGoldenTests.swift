@@ -357,6 +357,12 @@ import Testing
                 "patient contains 'JÉRÔME dupont'", "@patient_words:(($p0|$p1) $p2)",
                 ["p0", "jérôme", "p1", "JÉRÔME", "p2", "dupont"]
             ),
+            // Words are cut where the index cuts them: `_` is part of a word, `/` is not.
+            ("name contains 'MR_small'", "@name_words:($p0)", ["p0", "mr_small"]),
+            (
+                "protocol contains 'T1/T2, axial'", "@protocol_words:($p0 $p1 $p2)",
+                ["p0", "t1", "p1", "t2", "p2", "axial"]
+            ),
         ] as [(String, String, [String])])
     func operatorCompilesToQuery(condition: String, query: String, params: [String]) throws {
         #expect(try argv("find where " + condition) == [search(query, params: params)])

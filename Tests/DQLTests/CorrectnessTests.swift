@@ -477,4 +477,18 @@ import Testing
         }
         #expect(after.indexFailures >= 1)
     }
+
+    /// `contains` cuts words where the index does: `MR_small` is one word there, and was two
+    /// in the query (it found nothing).
+    @Test func containsFindsWordsTheIndexKeptWhole() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let file = try store.write("MR_small.dcm", [.init(0x0018, 0x1030, "LO", "T1/T2 axial")])
+        _ = try store.executor.run("load '\(file)'")
+        #expect(try store.executor.run("count where name contains 'MR_small'") == [.count(1)])
+        #expect(try store.executor.run("count where name contains 'mr_SMALL dcm'") == [.count(1)])
+        #expect(try store.executor.run("count where protocol contains 'T1/T2'") == [.count(1)])
+        #expect(try store.executor.run("count where protocol contains 'axial, t1/t2'") == [.count(1)])
+        #expect(try store.executor.run("count where name contains 'small'") == [.count(0)])
+    }
 }
