@@ -375,10 +375,8 @@ public final class Executor: @unchecked Sendable {
             // bounded by a page however many files match; and before its rows are shown, so a
             // row shown is a file fetched.
             if let directory, !ids.isEmpty {
-                // A layout's fields are read from the documents, as stored.
-                let known = page.documents.compactMap { StoredFacts(returned: $0.attributes) }
                 found.fetched += try fetcher.fetchAll(
-                    ids: ids, known: names.layout == nil ? known : nil, into: directory, client: client,
+                    ids: ids, returned: page.documents.map(\.attributes), into: directory, client: client,
                     context: context, names: names)
             }
             if let sink {

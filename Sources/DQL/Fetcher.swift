@@ -63,16 +63,20 @@ public struct Fetcher: Sendable {
         ids: [String], into directory: String, client: RedisClient, context: StatementContext = StatementContext(),
         name: String? = nil, names: FetchNames = FetchNames()
     ) throws -> [Result] {
-        try fetchAll(ids: ids, known: nil, into: directory, client: client, context: context, name: name, names: names)
+        try fetchAll(
+            ids: ids, returned: nil, into: directory, client: client, context: context, name: name, names: names)
     }
 
-    /// ``fetchAll(ids:into:client:context:name:names:)`` with the files' facts as a search
-    /// returned them (`known`, one per id), when it returned all of them: one round trip fewer.
+    /// ``fetchAll(ids:into:client:context:name:names:)`` for files a search found, with the
+    /// attributes it returned for each (`name`, `size`, `$.chunkSize`): when they are all there
+    /// and valid, the documents are not read again (one round trip fewer). A fetch layout reads
+    /// its fields from the documents, as stored.
     func fetchAll(
-        ids: [String], known: [StoredFacts]?, into directory: String, client: RedisClient,
+        ids: [String], returned: [[String: String]]?, into directory: String, client: RedisClient,
         context: StatementContext = StatementContext(), name: String? = nil, names: FetchNames = FetchNames()
     ) throws -> [Result] {
         let layout = layout
+        let known = names.layout == nil ? returned?.compactMap(StoredFacts.init(returned:)) : nil
         let stored =
             try known.flatMap { $0.count == ids.count ? $0 : nil }
             ?? context.profile.measure(.query) {
@@ -618,11 +622,10 @@ struct StoredFacts: Sendable {
     static func read(id: String, reply: RedisReply, fields: [Field] = []) throws -> StoredFacts {
         guard let text = reply.string, text != "{}" else { throw FetchError.notFound(id: id) }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [Any]],
-            let name = object["$.name"]?.first as? String, let size = object["$.size"]?.first as? Int,
-            let chunkSize = object["$.chunkSize"]?.first as? Int, size >= 0, chunkSize > 0,
-            min(chunkSize, size) <= Self.largestChunk
+            var facts = StoredFacts(
+                name: object["$.name"]?.first as? String, size: object["$.size"]?.first as? Int,
+                chunkSize: object["$.chunkSize"]?.first as? Int)
         else { throw FetchError.damagedDocument(id: id, reason: "name, size or chunkSize missing or invalid") }
-        var facts = StoredFacts(name: name, size: size, chunkSize: chunkSize)
         for field in fields {
             guard let value = object[field.path]?.first, !(value is NSNull) else { continue }
             // Several values as DICOM writes them, `a\\b`.
@@ -634,14 +637,20 @@ struct StoredFacts: Sendable {
 }
 
 extension StoredFacts {
+    /// Facts a fetch can act on, or nil: a size that is not negative, a positive chunk size, and
+    /// no chunk larger than Redis stores.
+    init?(name: String?, size: Int?, chunkSize: Int?) {
+        guard let name, let size, let chunkSize, size >= 0, chunkSize > 0, min(chunkSize, size) <= Self.largestChunk
+        else { return nil }
+        self.init(name: name, size: size, chunkSize: chunkSize)
+    }
+
     /// The facts of a file from the attributes a search returned (`name`, `size`,
     /// `$.chunkSize`), or nil when one is missing or out of range (then its document is read).
     init?(returned attributes: [String: String]) {
-        guard let name = attributes["name"], let size = attributes["size"].flatMap({ Int($0) }),
-            let chunkSize = attributes["$.chunkSize"].flatMap({ Int($0) }), size >= 0, chunkSize > 0,
-            min(chunkSize, size) <= Self.largestChunk
-        else { return nil }
-        self.init(name: name, size: size, chunkSize: chunkSize)
+        self.init(
+            name: attributes["name"], size: attributes["size"].flatMap { Int($0) },
+            chunkSize: attributes["$.chunkSize"].flatMap { Int($0) })
     }
 }
 

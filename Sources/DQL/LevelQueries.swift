@@ -28,9 +28,8 @@ extension Executor {
                         returning: true)
                     let ids = page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
                     if !ids.isEmpty {
-                        let known = page.documents.compactMap { StoredFacts(returned: $0.attributes) }
                         found.fetched += try fetcher.fetchAll(
-                            ids: ids, known: names.layout == nil ? known : nil, into: directory, client: client,
+                            ids: ids, returned: page.documents.map(\.attributes), into: directory, client: client,
                             context: context, names: names)
                     }
                     return ids.count

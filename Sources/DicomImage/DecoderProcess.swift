@@ -17,6 +17,9 @@ enum DecoderProcess {
         var pixels: [UInt8]
     }
 
+    /// Where `dql-decode` is, looked for once a process.
+    static let located = helperPath()
+
     /// Where `dql-decode` is: `$DQL_DECODE`, else beside the running executable, else in
     /// `../lib/dql/` from it (an installed dql).
     static func helperPath() -> String? {
@@ -37,7 +40,7 @@ enum DecoderProcess {
         _ file: [UInt8], maxLength: Int, isCancelled: () -> Bool = { false }, helper explicit: String? = nil,
         deadline: Double = deadlineSeconds
     ) throws(ImageError) -> Decoded {
-        guard let helper = explicit ?? helperPath() else {
+        guard let helper = explicit ?? located else {
             throw ImageError("its pixel data needs dql-decode (GDCM), which is not installed beside dql")
         }
         var input: [Int32] = [-1, -1]
@@ -125,15 +128,13 @@ enum DecoderProcess {
         guard length == reply.count - headerLength else {
             throw ImageError("dql-decode answered \(reply.count - headerLength) bytes of pixels, announcing \(length)")
         }
-        let decoded = Decoded(
-            columns: field(0), rows: field(1), frames: field(2), samplesPerPixel: field(3), bitsAllocated: field(4),
-            bitsStored: field(5), pixelRepresentation: field(6), planarConfiguration: field(7),
-            photometric: photometric, pixels: [])
+        let fields = (0..<8).map(field)
         // The pixels without a second copy of them.
         reply.removeFirst(headerLength)
-        var result = decoded
-        result.pixels = reply
-        return result
+        return Decoded(
+            columns: fields[0], rows: fields[1], frames: fields[2], samplesPerPixel: fields[3],
+            bitsAllocated: fields[4], bitsStored: fields[5], pixelRepresentation: fields[6],
+            planarConfiguration: fields[7], photometric: photometric, pixels: reply)
     }
 
     /// How long a decode may take: GDCM spends seconds on some damaged JPEG-LS, and a large
