@@ -6,7 +6,8 @@ the tests of DicomImage.
 For each file: its frames as int32 samples (pixel by pixel, samples interleaved), as the
 SHA-256 of their little-endian bytes, and for the first frame of grey images the 8-bit
 picture a viewer shows (rescale, the header's first window or the frame's range, MONOCHROME1
-inverted) computed with numpy, also as a SHA-256.
+inverted) computed with numpy, also as a SHA-256; for palette colour images, the RGB picture
+of pydicom's apply_color_lut.
 
 Usage: pixel_oracle.py FILE...
 Prints one JSON object: {path: {"frames": [sha…], "picture": sha|null} or {"error": text}}
@@ -19,6 +20,7 @@ import tempfile
 
 import numpy
 import pydicom
+from pydicom.pixels import apply_color_lut
 
 DECODED = {
     "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
@@ -54,6 +56,21 @@ def picture(ds, frame):
     return hashlib.sha256(shown.tobytes()).hexdigest()
 
 
+def palette_picture(ds, frame):
+    """The 8-bit RGB picture of a PALETTE COLOR frame: pydicom's apply_color_lut, 16-bit
+    entries keeping their upper byte. pydicom reads the OW table data of a big endian file as
+    little endian words; the words are put in the file's order first."""
+    if not ds.file_meta.TransferSyntaxUID.is_little_endian:
+        for colour in ("Red", "Green", "Blue"):
+            keyword = f"{colour}PaletteColorLookupTableData"
+            if keyword in ds:
+                ds[keyword].value = numpy.frombuffer(ds[keyword].value, ">u2").astype("<u2").tobytes()
+    rgb = apply_color_lut(frame, ds)
+    if rgb.dtype == numpy.uint16:
+        rgb = rgb >> 8
+    return hashlib.sha256(rgb.astype(numpy.uint8).tobytes()).hexdigest()
+
+
 def main():
     result = {}
     for path in sys.argv[1:]:
@@ -68,8 +85,12 @@ def main():
                 array = array[numpy.newaxis, ...]
             hashes = [hashlib.sha256(f.astype("<i4").tobytes()).hexdigest() for f in array]
             grey = int(ds.get("SamplesPerPixel", 1)) == 1
+            if ds.PhotometricInterpretation == "PALETTE COLOR":
+                shown = palette_picture(ds, array[0])
+            else:
+                shown = picture(ds, array[0]) if grey else None
             result[path] = {
-                "frames": hashes, "picture": picture(ds, array[0]) if grey else None,
+                "frames": hashes, "picture": shown,
                 "syntax": syntax,
             }
             if syntax in LOSSY:

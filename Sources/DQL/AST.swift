@@ -124,16 +124,41 @@ public enum SortOrder: String, Sendable, Hashable {
     case descending = "DESC"
 }
 
-/// `preview`: which file and frame, how to window it, how large, and where to.
+/// `preview`: which file, and how its picture is made.
 public struct PreviewStatement: Sendable, Hashable {
     public var name: Literal
+    public var picture = PictureOptions()
+
+    public var frame: Int {
+        get { picture.frame }
+        set { picture.frame = newValue }
+    }
+    public var window: WindowChoice? {
+        get { picture.window }
+        set { picture.window = newValue }
+    }
+    public var size: Int? {
+        get { picture.size }
+        set { picture.size = newValue }
+    }
+    public var file: PathLiteral? {
+        get { picture.file }
+        set { picture.file = newValue }
+    }
+}
+
+/// How a picture is made (`preview NAME …` and `find … preview …`): which frame, how it is
+/// windowed, how large, and where it goes.
+public struct PictureOptions: Sendable, Hashable {
     /// 1-based, as people count frames.
     public var frame = 1
     public var window: WindowChoice?
-    /// Pixels on the longer side at most.
+    /// Pixels on the longer side at most (of each picture of a contact sheet).
     public var size: Int?
     /// `to FILE.png`: write a PNG instead of drawing in the terminal.
     public var file: PathLiteral?
+
+    public init() {}
 }
 
 /// A window written in a statement: centre and width, or a preset's name.
@@ -185,6 +210,10 @@ public struct FindStatement: Sendable, Hashable {
     public var fetchLayout: FetchTemplate?
     /// `fetch to PATH overwrite|rename`: what to do where a different file has the name.
     public var existingFiles: ExistingFiles?
+    /// `preview …` after the query: a contact sheet of the matching files.
+    public var contactSheet: PictureOptions?
+    /// A contact sheet shows at most this many files.
+    public static let contactSheetLimit = 100
 
     /// A statement built by a program (DICOMweb) rather than parsed.
     public init(

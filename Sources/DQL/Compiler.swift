@@ -34,6 +34,12 @@ public struct Compiler: Sendable {
             indexedAttributes.isEmpty
             ? written : written.mappingFields { field in field.tag.flatMap { indexedAttributes[$0] } ?? field }
         switch statement {
+        case .find(let find) where find.contactSheet != nil:
+            // The files listed as a `find` lists them, a sheet's worth at most.
+            var listing = find
+            listing.contactSheet = nil
+            listing.limit = min(find.limit ?? FindStatement.contactSheetLimit, FindStatement.contactSheetLimit)
+            return .contactSheet(try compile(.find(listing)), find.contactSheet ?? PictureOptions())
         case .find(let find) where find.level != .instances: return .findLevel(try levelPlan(find))
         case .find(let find) where Self.readsHeaders(find):
             var plan = try scanPlan(

@@ -38,6 +38,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
     case ownField(String, unindex: Bool)
     /// `find date, StudyDate`: one column named twice.
     case columnTwice(String)
+    /// `find studies … preview`: a contact sheet shows files.
+    case contactSheetOfLevel(level: String)
 
     // MARK: Compiler
     case groupedTwice(field: String)
@@ -149,6 +151,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .attributeWithoutValue: "DQL216"
         case .ownField: "DQL217"
         case .columnTwice: "DQL218"
+        case .contactSheetOfLevel: "DQL219"
         case .groupedTwice: "DQL301"
         case .orderByUngrouped: "DQL302"
         case .betweenOnText: "DQL303"
@@ -208,6 +211,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .tooManyValues(let limit): "the statement has more than \(limit) values"
         case .noSuchLevelColumn(let name, let level, _, _): "a \(level) row has no column '\(excerpt(name))'"
         case .columnTwice(let name): "'\(excerpt(name))' is a column twice"
+        case .contactSheetOfLevel(let level): "a contact sheet shows files, not \(level)"
         case .ownField(let name, let unindex):
             "'\(excerpt(name))' is one of dql's own fields, always indexed; \(unindex ? "unindex" : "index") takes other attributes"
         case .attributeWithoutValue(let name, let vr):
@@ -291,6 +295,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .attributeWithoutValue:
             "`show NAME` prints it; conditions and columns take attributes with values (text, numbers, dates)"
         case .offsetWithoutLimit: "write `limit N offset M`"
+        case .contactSheetOfLevel: "`find where studyUid = '…' preview` shows the files of a study"
         case .countOrderWithoutGroups: "write `count by FIELD order by count desc`"
         case .nestingTooDeep: "parentheses and `not` each add a level; write the condition flatter"
         case .tooManyValues: "split the statement, or use like or a range"

@@ -233,7 +233,7 @@ public final class Executor: @unchecked Sendable {
         }
     }
 
-    private func run(_ plan: Plan, hasIndex: Bool, context: StatementContext) throws -> StatementResult {
+    func run(_ plan: Plan, hasIndex: Bool, context: StatementContext) throws -> StatementResult {
         switch plan {
         case .find(let search):
             try checkPatterns(search.query, context: context)
@@ -268,6 +268,8 @@ public final class Executor: @unchecked Sendable {
             return .document(id: id, json: document)
         case .preview(let lookup, let preview):
             return .preview(try self.preview(lookup, preview, context: context))
+        case .contactSheet(let listing, let options):
+            return .contactSheet(try contactSheet(listing, options, hasIndex: hasIndex, context: context))
         case .showLevel(let plan, let children):
             let row = try findLevel(plan, context: StatementContext(profile: context.profile))
             guard row.returned > 0 else {

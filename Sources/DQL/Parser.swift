@@ -158,18 +158,24 @@ public struct Parser {
 
     /// `preview NAME [frame N] [window C/W | PRESET] [size N] [to FILE.png]`, options in any order.
     private mutating func parsePreview() throws(DQLError) -> PreviewStatement {
-        var preview = PreviewStatement(name: try parseName(after: "preview"))
+        let name = try parseName(after: "preview")
+        return PreviewStatement(name: name, picture: try parsePictureOptions())
+    }
+
+    /// `[frame N] [window C/W | PRESET] [size N] [to FILE.png]`, in any order.
+    private mutating func parsePictureOptions() throws(DQLError) -> PictureOptions {
+        var picture = PictureOptions()
         while true {
             if acceptKeyword(.frame) {
-                preview.frame = try parseWholeNumber("frame", in: 1...1_000_000)
+                picture.frame = try parseWholeNumber("frame", in: 1...1_000_000)
             } else if acceptKeyword(.window) {
-                preview.window = try parseWindow()
+                picture.window = try parseWindow()
             } else if acceptKeyword(.size) {
-                preview.size = try parseWholeNumber("size", in: 16...4096)
+                picture.size = try parseWholeNumber("size", in: 16...4096)
             } else if acceptKeyword(.to) {
-                preview.file = try parsePath(after: "to")
+                picture.file = try parsePath(after: "to")
             } else {
-                return preview
+                return picture
             }
         }
     }
@@ -243,7 +249,7 @@ public struct Parser {
 
     private mutating func parseFind() throws(DQLError) -> FindStatement {
         var find = FindStatement()
-        let clauses: [Keyword] = [.where, .order, .limit, .offset, .fetch]
+        let clauses: [Keyword] = [.where, .order, .limit, .offset, .fetch, .preview]
         find.level = parseLevel()
         if find.level != .instances {
             try parseLevelFind(&find, clauses: clauses)
@@ -267,7 +273,10 @@ public struct Parser {
                 find.levelOrder = LevelOrdering(column: column, direction: parseDirection())
             }
         }
+        var limitToken: Token?
         if acceptKeyword(.limit) {
+            skipNewlines()
+            limitToken = current
             find.limit = try parseWholeNumber("limit", in: Self.rowCounts)
             if acceptKeyword(.offset) { find.offset = try parseWholeNumber("offset", in: Self.rowCounts) }
         } else if current.keyword == Keyword.offset.rawValue {
@@ -278,6 +287,19 @@ public struct Parser {
             find.fetchDirectory = try parsePath(after: "to")
             find.fetchLayout = try parseFetchLayout()
             find.existingFiles = parseExistingFiles()
+        } else if acceptKeyword(.preview) {
+            let keyword = tokens[position - 1]
+            guard find.level == .instances else {
+                throw DQLError(.contactSheetOfLevel(level: find.level.rawValue), at: keyword.range)
+            }
+            if let limit = find.limit, let limitToken, limit > FindStatement.contactSheetLimit {
+                throw DQLError(
+                    .invalidSettingValue(
+                        setting: "limit",
+                        allowed: "a whole number from 1 to \(FindStatement.contactSheetLimit) for a contact sheet",
+                        found: limitToken.quoted), at: limitToken.range)
+            }
+            find.contactSheet = try parsePictureOptions()
         }
         return find
     }

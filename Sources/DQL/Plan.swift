@@ -10,6 +10,8 @@ public indirect enum Plan: Sendable, Equatable {
     case show(FileLookup)
     /// `preview`: one frame of one file, as a picture.
     case preview(FileLookup, PreviewStatement)
+    /// `find … preview`: the files the inner plan (a `find`) lists, as a contact sheet.
+    case contactSheet(Plan, PictureOptions)
     /// `show study '1.2.3'`: the row of the level, then the rows below it.
     case showLevel(LevelPlan, children: Plan)
     case fetch(FileLookup, to: PathLiteral, layout: FetchTemplate?, existing: ExistingFiles?)
@@ -36,7 +38,7 @@ public indirect enum Plan: Sendable, Equatable {
         case .count(let plan): [plan.command(offset: 0)] + (plan.totalGroupsCommand.map { [$0] } ?? [])
         case .show(let lookup), .fetch(let lookup, _, _, _), .preview(let lookup, _): lookup.command.map { [$0] } ?? []
         case .showLevel(let plan, let children): plan.commands + children.commands
-        case .explain(let inner, _): inner.commands
+        case .explain(let inner, _), .contactSheet(let inner, _): inner.commands
         case .fields(let plan): plan.fields.compactMap(\.command)
         case .index(let plan): [plan.alterCommand]
         case .unindex: []

@@ -7,28 +7,100 @@ import RedisIO
     import Glibc
 #endif
 
-/// `preview`: a stored file's bytes read back from its chunks, one frame decoded and windowed
+/// `preview`: one frame of a stored file read back from its chunks, decoded and windowed
 /// (DicomImage), and the picture written as a PNG when the statement says `to FILE.png`.
+/// A file is read whole and checked against its SHA-256, except a native frame of a file over
+/// 32 MiB, which is read alone (the header, then the frame's bytes).
 extension Executor {
-    /// Files larger than this are not read whole for a preview.
+    /// Files larger than this are not read whole for a preview of compressed pixel data.
     static let previewLimit = 512 << 20
+    /// A native frame of a file larger than this is read alone. A smaller file is read whole,
+    /// so that its bytes are checked against its SHA-256 before they are shown.
+    static let frameAloneThreshold = 32 << 20
 
     func preview(_ lookup: FileLookup, _ preview: PreviewStatement, context: StatementContext) throws -> Preview {
         let id = try resolve(lookup, context: context)
+        var shown = try picture(ofFile: id, preview.picture, at: lookup.range, context: context)
+        if let file = preview.file {
+            let path = try PathExpansion.expand(file)
+            try Self.writeAtomically(try PNGEncoder.encode(shown.picture), to: path) {
+                ExecutionError(
+                    .statementFailed("cannot preview \(shown.name): cannot write \(path): \($0)"), at: lookup.range)
+            }
+            shown.file = path
+        }
+        return shown
+    }
+
+    /// The picture of a frame of file `id`, windowed and fitted to the size asked for (not
+    /// written anywhere). A file that cannot be shown is an ``ExecutionError`` saying why.
+    func picture(
+        ofFile id: String, _ options: PictureOptions, at range: SourceRange? = nil, context: StatementContext
+    ) throws -> Preview {
         let key = layout.documentKey(id: id)
         let facts = try context.profile.measure(.query) {
-            try client.call(RedisCommand("JSON.GET", key, "$.size", "$.chunkSize", "$.name"), routedBy: key).string
+            try client.call(
+                RedisCommand("JSON.GET", key, "$.size", "$.chunkSize", "$.name", "$.headerLength"), routedBy: key
+            ).string
         }
         guard let facts, let object = try? JSONSerialization.jsonObject(with: Data(facts.utf8)) as? [String: [Any]],
             let size = object["$.size"]?.first as? Int, let chunkSize = object["$.chunkSize"]?.first as? Int,
             chunkSize > 0
-        else { throw ExecutionError(.noFileWithId(id), at: lookup.range) }
+        else { throw ExecutionError(.noFileWithId(id), at: range) }
         let name = object["$.name"]?.first as? String ?? id
         func failure(_ text: String) -> ExecutionError {
-            ExecutionError(.statementFailed("cannot preview \(name): \(text)"), at: lookup.range)
+            ExecutionError(.statementFailed("cannot preview \(name): \(text)"), at: range)
+        }
+        var window: Window?
+        switch options.window {
+        case .values(let center, let width): window = Window(center: center, width: width)
+        case .preset(let name): window = Window.preset(named: name)
+        case nil: window = nil
+        }
+        func shown(_ frame: Frame, _ image: StoredImage) -> Preview {
+            var picture = Picture.render(frame, image.description, window: window)
+            if let size = options.size { picture = picture.fitted(to: size) }
+            return Preview(
+                name: name, id: id, frame: options.frame, frames: image.description.frames, picture: picture,
+                window: image.description.samplesPerPixel == 1 && image.description.palette == nil
+                    ? Picture.window(for: frame, image.description, given: window) : nil,
+                file: nil)
+        }
+        // A native frame of a large file is read alone: the header, then the frame's own bytes.
+        if size > Self.frameAloneThreshold, let headerLength = object["$.headerLength"]?.first as? Int,
+            headerLength > 0, headerLength <= size
+        {
+            let header = try context.profile.measure(.transfer) {
+                try StoredRange.read(
+                    [StoredRange(id: id, chunkSize: chunkSize, range: 0..<headerLength, described: name)],
+                    layout: layout, client: client)[0]
+            }
+            do {
+                let image = try StoredImage(header: header)
+                if let frameRange = try image.frameRange(options.frame - 1) {
+                    guard frameRange.upperBound <= size else {
+                        throw failure(
+                            "frame \(options.frame) lies at bytes \(frameRange.lowerBound)–\(frameRange.upperBound), past the end of the file (\(size) bytes)"
+                        )
+                    }
+                    let bytes = try context.profile.measure(.transfer) {
+                        try StoredRange.read(
+                            [StoredRange(id: id, chunkSize: chunkSize, range: frameRange, described: name)],
+                            layout: layout, client: client)[0]
+                    }
+                    if context.isCancelled() { throw ChunkTransferError.cancelled }
+                    var preview = shown(try image.frame(options.frame - 1, from: bytes), image)
+                    preview.readAlone = true
+                    return preview
+                }
+            } catch let error as ImageError {
+                throw failure(error.message)
+            }
         }
         guard size <= Self.previewLimit else {
-            throw failure("preview reads the whole file, and it holds \(size) bytes (more than 512 MiB)")
+            throw failure(
+                "its pixel data is compressed, so preview reads the whole file, and it holds \(size) bytes (more than 512 MiB)"
+            )
         }
         // The picture of damaged chunks would be a wrong picture: the bytes are checked against
         // the file's SHA-256 as a fetch checks them.
@@ -45,29 +117,9 @@ extension Executor {
         if context.isCancelled() { throw ChunkTransferError.cancelled }
         do {
             let image = try StoredImage(bytes)
-            let frame = try image.frame(preview.frame - 1, in: bytes, isCancelled: context.isCancelled)
-            var window: Window?
-            switch preview.window {
-            case .values(let center, let width): window = Window(center: center, width: width)
-            case .preset(let name): window = Window.preset(named: name)
-            case nil: window = nil
-            }
+            let frame = try image.frame(options.frame - 1, in: bytes, isCancelled: context.isCancelled)
             if context.isCancelled() { throw ChunkTransferError.cancelled }
-            var picture = Picture.render(frame, image.description, window: window)
-            if let size = preview.size { picture = picture.fitted(to: size) }
-            var written: String?
-            if let file = preview.file {
-                let path = try PathExpansion.expand(file)
-                try Self.writeAtomically(try PNGEncoder.encode(picture), to: path) {
-                    failure("cannot write \(path): \($0)")
-                }
-                written = path
-            }
-            return Preview(
-                name: name, id: id, frame: preview.frame, frames: image.description.frames, picture: picture,
-                window: image.description.samplesPerPixel == 1
-                    ? Picture.window(for: frame, image.description, given: window) : nil,
-                file: written)
+            return shown(frame, image)
         } catch let error as ImageError {
             // Ctrl-C while a decoder ran: the statement was cancelled, not the file damaged.
             if error == .cancelled || context.isCancelled() { throw ChunkTransferError.cancelled }

@@ -13,6 +13,9 @@ public enum StatementResult: Sendable, Equatable {
     case document(id: String, json: String)
     /// `preview`: the picture of one frame, drawn by the shell or written to a PNG.
     case preview(Preview)
+    /// `find … preview`: the matching files' pictures, drawn by the shell or written as one
+    /// PNG.
+    case contactSheet(ContactSheet)
     /// `show study '1.2.3'`: its row, and the rows of the level below it.
     case levelShown(FoundRows, children: FoundRows)
     case fetched([Fetcher.Result])
@@ -188,6 +191,27 @@ public struct LoadReport: Sendable, Equatable {
 }
 
 /// What `preview` made: one frame of a stored file, windowed, as an 8-bit picture.
+/// A contact sheet: a picture of each matching file (up to ``FindStatement/contactSheetLimit``),
+/// with its name.
+public struct ContactSheet: Sendable, Equatable {
+    /// In the order of the result; a cell without a picture is a file that could not be shown.
+    public var cells: [PictureGrid.Cell]
+    /// Why each file without a picture could not be shown: its name and the reason.
+    public var problems: [Problem]
+    /// Files matching in all (more than the cells when the sheet's limit cut the result).
+    public var total: Int
+    /// Pixels on the side of a cell, when the statement says (`size N`).
+    public var cellSize: Int?
+    /// The PNG written, with `to FILE.png`, and its grid's columns.
+    public var file: String?
+    public var columns: Int?
+
+    public struct Problem: Sendable, Equatable {
+        public var name: String
+        public var reason: String
+    }
+}
+
 public struct Preview: Sendable, Equatable {
     public var name: String
     public var id: String
@@ -199,4 +223,7 @@ public struct Preview: Sendable, Equatable {
     public var window: Window?
     /// Where the PNG was written, with `to FILE.png`.
     public var file: String?
+    /// The frame was read alone from a large file, so its bytes were not checked against the
+    /// file's SHA-256 (which needs every byte).
+    public var readAlone = false
 }

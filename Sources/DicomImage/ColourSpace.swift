@@ -30,26 +30,25 @@ public enum ColourSpace {
         return converted
     }
 
-    /// Frame `index` of native YBR_FULL_422 pixel data (8 bits: Y1 Y2 Cb Cr for each pair of
-    /// pixels along a row) as full YBR, each pixel with its pair's chrominance.
+    /// A frame of native YBR_FULL_422 pixel data from its own bytes (8 bits: Y1 Y2 Cb Cr for
+    /// each pair of pixels along a row) as full YBR, each pixel with its pair's chrominance.
     public static func expand422(
-        _ index: Int, of pixelData: UnsafeRawBufferPointer, description: ImageDescription
+        _ bytes: UnsafeRawBufferPointer, description: ImageDescription
     ) throws(ImageError) -> Frame {
         guard description.bitsAllocated == 8, description.columns % 2 == 0 else {
             throw ImageError(
                 "its colour is YBR_FULL_422 with \(description.bitsAllocated)-bit samples and \(description.columns) columns, which dql does not show yet"
             )
         }
-        let start = try NativePixels.byteRange(of: index, in: pixelData, description: description).lowerBound
         let pixels = description.rows * description.columns
         var samples = [Int32](repeating: 0, count: pixels * 3)
         for pair in 0..<(pixels / 2) {
-            let at = start + pair * 4
-            let cb = Int32(pixelData[at + 2])
-            let cr = Int32(pixelData[at + 3])
+            let at = pair * 4
+            let cb = Int32(bytes[at + 2])
+            let cr = Int32(bytes[at + 3])
             for half in 0..<2 {
                 let pixel = (pair * 2 + half) * 3
-                samples[pixel] = Int32(pixelData[at + half])
+                samples[pixel] = Int32(bytes[at + half])
                 samples[pixel + 1] = cb
                 samples[pixel + 2] = cr
             }

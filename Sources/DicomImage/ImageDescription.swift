@@ -18,10 +18,13 @@ public struct ImageDescription: Sendable, Equatable {
     public var rescaleIntercept: Double
     /// The first window of the header, if any.
     public var window: Window?
+    /// The colours of PALETTE COLOR values.
+    public var palette: ColourPalette?
 
     /// Reads the description from a data set; what is missing or impossible is an error that
-    /// names the attribute.
-    public init(_ dataset: DataSet) throws(ImageError) {
+    /// names the attribute. Binary values left in the file (a palette's tables) are read from
+    /// `bytes`, in the file's byte order.
+    public init(_ dataset: DataSet, in bytes: [UInt8] = [], bigEndian: Bool = false) throws(ImageError) {
         func integer(_ tag: DicomTag, _ name: String) throws(ImageError) -> Int {
             guard let value = dataset[tag]?.integer, let int = Int(exactly: value) else {
                 throw ImageError("it holds no image (no \(name) \(tag))")
@@ -59,11 +62,10 @@ public struct ImageDescription: Sendable, Equatable {
         guard [1, 3].contains(samplesPerPixel) else {
             throw ImageError("\(samplesPerPixel) samples per pixel: only 1 (grey) and 3 (colour) are shown")
         }
-        if bitsAllocated == 1 {
-            throw ImageError(
-                "its pixels are single bits (Bits Allocated 1, a segmentation), which dql does not show yet")
+        if bitsAllocated == 1, samplesPerPixel != 1 {
+            throw ImageError("\(samplesPerPixel) samples per pixel of single bits: bit-packed pixels are grey")
         }
-        guard [8, 16, 32].contains(bitsAllocated), bitsStored >= 1, bitsStored <= bitsAllocated else {
+        guard [1, 8, 16, 32].contains(bitsAllocated), bitsStored >= 1, bitsStored <= bitsAllocated else {
             throw ImageError("Bits Allocated \(bitsAllocated), Bits Stored \(bitsStored): not a pixel layout dql reads")
         }
         // JPEG 2000 colour (YBR_RCT, YBR_ICT) comes out of the decoder as RGB; YBR_FULL (and
@@ -73,14 +75,10 @@ public struct ImageDescription: Sendable, Equatable {
                 || ["RGB", "PALETTE COLOR", "YBR_RCT", "YBR_ICT", "YBR_FULL", "YBR_FULL_422"].contains(photometric)
         else {
             throw ImageError(
-                "its photometric interpretation is \(photometric), which dql does not show yet (it shows MONOCHROME1, MONOCHROME2 and RGB)"
+                "its photometric interpretation is \(photometric), which dql does not show yet (it shows MONOCHROME1, MONOCHROME2, PALETTE COLOR, RGB and YBR)"
             )
         }
-        guard photometric != "PALETTE COLOR" else {
-            throw ImageError(
-                "its pixels are indices into a colour palette (PALETTE COLOR), which dql does not show yet")
-        }
-        if isMonochrome != (samplesPerPixel == 1) {
+        if isGrey != (samplesPerPixel == 1) {
             throw ImageError("\(photometric) with \(samplesPerPixel) samples per pixel: the header contradicts itself")
         }
         guard samplesPerPixel == 1 || [0, 1].contains(planarConfiguration) else {
@@ -91,16 +89,29 @@ public struct ImageDescription: Sendable, Equatable {
         else {
             throw ImageError("Rescale Slope \(rescaleSlope) and Intercept \(rescaleIntercept) are not a usable rescale")
         }
+        if photometric == "PALETTE COLOR" {
+            palette = try ColourPalette(dataset, in: bytes, bigEndian: bigEndian)
+        }
     }
+
+    /// Whether a pixel is one sample: grey, or an index into the palette.
+    var isGrey: Bool { isMonochrome || photometric == "PALETTE COLOR" }
 
     /// Whether the pixels are grey values (MONOCHROME1 is shown inverted).
     public var isMonochrome: Bool { photometric.hasPrefix("MONOCHROME") }
 
-    /// Bytes of one frame of native (uncompressed) pixel data. YBR_FULL_422 keeps two samples
-    /// a pixel: two luminance values share one pair of chrominance values.
-    public var frameLength: Int {
-        rows * columns * (isSubsampled ? 2 : samplesPerPixel) * (bitsAllocated / 8)
+    /// Bits of one frame of native (uncompressed) pixel data. YBR_FULL_422 keeps two samples a
+    /// pixel: two luminance values share one pair of chrominance values.
+    public var frameBits: Int {
+        rows * columns * (isSubsampled ? 2 : samplesPerPixel) * bitsAllocated
     }
+
+    /// Bytes of one frame of native pixel data (bit-packed frames follow each other without
+    /// padding, so a frame of single bits may start inside a byte).
+    public var frameLength: Int { (frameBits + 7) / 8 }
+
+    /// Bytes of native Pixel Data holding every frame.
+    public var pixelDataLength: Int { (frames * frameBits + 7) / 8 }
 
     /// Whether the chrominance is stored at half the horizontal resolution (YBR_FULL_422).
     public var isSubsampled: Bool { photometric == "YBR_FULL_422" && samplesPerPixel == 3 }

@@ -15,9 +15,10 @@ public struct Picture: Sendable, Equatable {
     /// The display pipeline of a viewer (PS3.4 N.2): the Modality LUT (rescale slope and
     /// intercept), then the VOI window (the one given, else the header's, else the full range
     /// of the frame's values), then MONOCHROME1 inverted; RGB is shown as stored (scaled to 8
-    /// bits).
+    /// bits), PALETTE COLOR through its palette.
     public static func render(_ frame: Frame, _ description: ImageDescription, window given: Window? = nil) -> Picture {
         let count = frame.rows * frame.columns
+        if let palette = description.palette, frame.samplesPerPixel == 1 { return palette.picture(frame) }
         if frame.samplesPerPixel == 3 {
             let shift = max(0, description.bitsStored - 8)
             let pixels = frame.samples.map { UInt8(truncatingIfNeeded: max(0, Int($0)) >> shift) }
@@ -73,11 +74,11 @@ public struct Picture: Sendable, Equatable {
         return Window(center: (a + b) / 2 + 0.5, width: max(abs(b - a) + 1, 2))
     }
 
-    /// The picture scaled to fit `size` pixels on its longer side (nearest neighbour; never
-    /// larger than it is).
-    public func fitted(to size: Int) -> Picture {
+    /// The picture scaled to fit `size` pixels on its longer side (nearest neighbour); never
+    /// larger than it is unless `enlarging`.
+    public func fitted(to size: Int, enlarging: Bool = false) -> Picture {
         let longer = max(width, height)
-        guard longer > size, size > 0 else { return self }
+        guard longer > size || (enlarging && longer < size), size > 0, longer > 0 else { return self }
         let scale = Double(size) / Double(longer)
         let newWidth = max(1, Int(Double(width) * scale))
         let newHeight = max(1, Int(Double(height) * scale))

@@ -2,21 +2,66 @@ import DicomCore
 
 /// A file's frames, from its bytes as stored: the description from the header and each frame
 /// sliced from Pixel Data, or decoded (JPEG 2000 by OpenJPEG; JPEG, JPEG-LS and RLE by GDCM).
-/// What cannot be decoded says so.
+/// What cannot be decoded says so. A native frame can be read alone: from the header's bytes
+/// (``init(header:)``) the image says which bytes of the file hold a frame (``frameRange(_:)``).
 public struct StoredImage: Sendable {
     public var description: ImageDescription
     public var file: DicomFile
+    /// Where native Pixel Data's value lies in the file, and whether its bytes come in swapped
+    /// pairs (8-bit or 1-bit samples in an OW value of a big endian file); nil for encapsulated
+    /// or deflated pixel data.
+    private var native: (value: BulkData, swappedPairs: Bool)?
 
     /// Reads the header of `bytes` (the whole file).
     public init(_ bytes: [UInt8]) throws(ImageError) {
-        let file: DicomFile
+        let file = try Self.read(bytes, options: DicomReadOptions(inlineBinaryLimit: 0))
+        try self.init(file, bytes: bytes)
+        if !file.transferSyntax.isEncapsulated, !file.transferSyntax.isDeflated,
+            let element = file.dataset[Self.pixelDataTag], case .bulk(let value) = element.value
+        {
+            native = (
+                value,
+                swappedPairs: !file.transferSyntax.isLittleEndian && element.vr == .OW && description.bitsAllocated <= 8
+            )
+        }
+    }
+
+    /// Reads a file's header alone: `header` is the file's first bytes, up to and including
+    /// Pixel Data's tag and length (``DicomFile/headerLength``).
+    public init(header: [UInt8]) throws(ImageError) {
+        let file = try Self.read(header, options: DicomReadOptions(stopBeforePixelData: true, inlineBinaryLimit: 0))
+        try self.init(file, bytes: header)
+        let syntax = file.transferSyntax
+        guard let offset = file.pixelDataOffset, !syntax.isEncapsulated, !syntax.isDeflated else { return }
+        // Pixel Data's element header: tag, then VR, two reserved bytes and a 4-byte length
+        // (explicit VR), or the length alone (implicit).
+        let lengthAt = offset + (syntax.isExplicitVR ? 8 : 4)
+        guard lengthAt + 4 <= header.count else { return }
+        let lengthBytes = header[lengthAt..<(lengthAt + 4)]
+        let length =
+            syntax.isLittleEndian
+            ? lengthBytes.reversed().reduce(0) { $0 << 8 | Int($1) } : lengthBytes.reduce(0) { $0 << 8 | Int($1) }
+        guard length != 0xFFFF_FFFF else { return }
+        let isOW = !syntax.isExplicitVR || (header[offset + 4], header[offset + 5]) == (0x4F, 0x57)
+        native = (
+            BulkData(offset: lengthAt + 4, length: length),
+            swappedPairs: !syntax.isLittleEndian && isOW && description.bitsAllocated <= 8
+        )
+    }
+
+    private init(_ file: DicomFile, bytes: [UInt8]) throws(ImageError) {
+        self.file = file
+        description = try ImageDescription(file.dataset, in: bytes, bigEndian: !file.transferSyntax.isLittleEndian)
+    }
+
+    private static let pixelDataTag = DicomTag(0x7FE0, 0x0010)
+
+    private static func read(_ bytes: [UInt8], options: DicomReadOptions) throws(ImageError) -> DicomFile {
         do {
-            file = try DicomReader.read(bytes, options: DicomReadOptions(inlineBinaryLimit: 0))
+            return try DicomReader.read(bytes, options: options)
         } catch {
             throw ImageError("the file does not read as DICOM: \(error)")
         }
-        self.file = file
-        description = try ImageDescription(file.dataset)
     }
 
     /// Every frame of `bytes`, the file this image was read from; compressed data that is
@@ -30,12 +75,33 @@ public struct StoredImage: Sendable {
         return frames
     }
 
+    /// The bytes of the file that hold frame `index` (0-based), when they can be read alone:
+    /// native pixel data whose bytes are in order. nil when the frame needs the whole file.
+    public func frameRange(_ index: Int) throws(ImageError) -> Range<Int>? {
+        guard let native, !native.swappedPairs else { return nil }
+        let location = try NativePixels.location(of: index, description: description)
+        try checkFrames(fit: native.value)
+        return (native.value.offset + location.bytes.lowerBound)..<(native.value.offset + location.bytes.upperBound)
+    }
+
+    /// Frame `index` (0-based) from `bytes`, the bytes of the file in ``frameRange(_:)``.
+    public func frame(_ index: Int, from bytes: [UInt8]) throws(ImageError) -> Frame {
+        guard let range = try frameRange(index), bytes.count == range.count else {
+            throw ImageError("frame \(index + 1) cannot be read alone from \(bytes.count) bytes")
+        }
+        let firstBit = try NativePixels.location(of: index, description: description).firstBit
+        return try bytes.withUnsafeBytes { bytes in
+            Result { () throws(ImageError) -> Frame in try nativeFrame(bytes, firstBit: firstBit) }
+        }
+        .get()
+    }
+
     /// Frame `index` (0-based) of `bytes`, the file this image was read from.
     public func frame(
         _ index: Int, in bytes: [UInt8], isCancelled: () -> Bool = { false }
     ) throws(ImageError) -> Frame {
         let syntax = file.transferSyntax
-        guard let element = file.dataset[DicomTag(0x7FE0, 0x0010)] else {
+        guard let element = file.dataset[Self.pixelDataTag] else {
             throw ImageError("the file has no Pixel Data")
         }
         if syntax.isEncapsulated {
@@ -59,41 +125,49 @@ public struct StoredImage: Sendable {
             throw ImageError("its data set is deflated (\(syntax.name)); dql does not decode it yet")
         }
         // Pixel Data is never copied by the reader: it is where it lies in the file.
-        guard case .bulk(let bulk) = element.value else { throw ImageError("Pixel Data holds no pixel bytes") }
+        guard let native else { throw ImageError("Pixel Data holds no pixel bytes") }
+        let bulk = native.value
         guard bulk.offset >= 0, bulk.length >= 0, bulk.offset + bulk.length <= bytes.count else {
             throw ImageError("Pixel Data runs past the end of the file")
         }
-        // Every frame the header promises must be there (a Number of Frames of two billion is
-        // a damaged header, not a film).
-        if description.frames > 1, description.frames * description.frameLength > bulk.length + 1 {
-            throw ImageError(
-                "its Number of Frames says \(description.frames) of \(description.frameLength) bytes each, but Pixel Data holds \(bulk.length) bytes"
-            )
-        }
+        try checkFrames(fit: bulk)
         let description = description
-        if description.isSubsampled {
-            return try bytes.withUnsafeBytes { file in
-                Result { () throws(ImageError) -> Frame in
-                    try ColourSpace.rgb(
-                        ColourSpace.expand422(
-                            index,
-                            of: UnsafeRawBufferPointer(rebasing: file[bulk.offset..<(bulk.offset + bulk.length)]),
-                            description: description),
-                        photometric: "YBR_FULL", bitsAllocated: description.bitsAllocated)
-                }
-            }
-            .get()
-        }
-        let bigEndian = !syntax.isLittleEndian
-        let swappedPairs = bigEndian && element.vr == .OW && description.bitsAllocated == 8
-        let frame = try bytes.withUnsafeBytes { file in
+        return try bytes.withUnsafeBytes { file in
             Result { () throws(ImageError) -> Frame in
-                try NativePixels.frame(
-                    index, of: UnsafeRawBufferPointer(rebasing: file[bulk.offset..<(bulk.offset + bulk.length)]),
-                    description: description, bigEndian: bigEndian, swappedPairs: swappedPairs)
+                let pixelData = UnsafeRawBufferPointer(rebasing: file[bulk.offset..<(bulk.offset + bulk.length)])
+                if native.swappedPairs, !description.isSubsampled {
+                    let frame = try NativePixels.frame(
+                        index, of: pixelData, description: description, bigEndian: true, swappedPairs: true)
+                    return try ColourSpace.rgb(
+                        frame, photometric: description.photometric, bitsAllocated: description.bitsAllocated)
+                }
+                let location = try NativePixels.byteRange(of: index, in: pixelData, description: description)
+                return try nativeFrame(
+                    UnsafeRawBufferPointer(rebasing: pixelData[location.bytes]), firstBit: location.firstBit)
             }
         }
         .get()
+    }
+
+    /// Every frame the header promises must be there (a Number of Frames of two billion is a
+    /// damaged header, not a film).
+    private func checkFrames(fit value: BulkData) throws(ImageError) {
+        if description.frames > 1, description.pixelDataLength > value.length + 1 {
+            throw ImageError(
+                "its Number of Frames says \(description.frames) of \(description.frameLength) bytes each, but Pixel Data holds \(value.length) bytes"
+            )
+        }
+    }
+
+    /// A native frame from its own bytes, in RGB when it is colour.
+    private func nativeFrame(_ bytes: UnsafeRawBufferPointer, firstBit: Int) throws(ImageError) -> Frame {
+        if description.isSubsampled {
+            return try ColourSpace.rgb(
+                ColourSpace.expand422(bytes, description: description), photometric: "YBR_FULL",
+                bitsAllocated: description.bitsAllocated)
+        }
+        let frame = NativePixels.decode(
+            bytes, firstBit: firstBit, description: description, bigEndian: !file.transferSyntax.isLittleEndian)
         return try ColourSpace.rgb(
             frame, photometric: description.photometric, bitsAllocated: description.bitsAllocated)
     }

@@ -15,6 +15,7 @@ enum ResultRenderer {
         case .groups(let groups): return self.groups(groups, style: style)
         case .document(let id, let json): return DocumentRenderer.render(id: id, json: json, style: style)
         case .preview(let preview): return self.preview(preview, style: style)
+        case .contactSheet(let sheet): return contactSheet(sheet, style: style)
         case .levelShown(let row, let children):
             // The row one line per column (in a table), then the rows below it.
             var expanded = style
@@ -87,6 +88,7 @@ enum ResultRenderer {
         if let window = preview.window {
             shown += ", window \(ResultRenderer.decimal(window.center))/\(ResultRenderer.decimal(window.width))"
         }
+        if preview.readAlone { shown += " (the frame read alone, not checked against the file's SHA-256)" }
         if let file = preview.file {
             var rendered = keyValues(
                 [
@@ -100,6 +102,73 @@ enum ResultRenderer {
         let lines = max(4, (style.terminalHeight ?? 24) - 3)
         return RenderedResult(
             data: TerminalPicture.draw(picture, columns: style.terminalWidth ?? 80, lines: lines), notes: [shown])
+    }
+
+    /// Cells on a terminal when the statement gives no size: 24 characters wide, 12 lines high.
+    static let terminalCellSize = 24
+
+    /// A contact sheet written: where, and its grid. For the terminal: the pictures drawn a
+    /// row of cells at a time, their names under them; what could not be shown, and why, on
+    /// stderr.
+    static func contactSheet(_ sheet: ContactSheet, style: OutputStyle) -> RenderedResult {
+        let count = sheet.cells.count
+        var notes = ["\(count) of \(plural(sheet.total, "file"))"]
+        if sheet.total > count {
+            notes[0] += " (a contact sheet shows \(count); `limit` and `offset` choose which)"
+        }
+        notes += sheet.problems.map { "not shown: \(visible($0.name)): \(visible($0.reason))" }
+        if let file = sheet.file, let columns = sheet.columns {
+            var rendered = keyValues(
+                [
+                    ("written", .string(file)), ("files", .integer(Int64(count))),
+                    ("columns", .integer(Int64(columns))),
+                    ("rows", .integer(Int64((count + columns - 1) / max(1, columns)))),
+                ], style: style)
+            rendered.notes = notes + rendered.notes
+            return rendered
+        }
+        let width = style.terminalWidth ?? 80
+        let cell = max(4, min(sheet.cellSize ?? terminalCellSize, width - 2))
+        let columns = max(1, (width - 1) / (cell + 1))
+        var text = ""
+        var start = 0
+        while start < count {
+            let row = Array(sheet.cells[start..<min(count, start + columns)])
+            let picture = PictureGrid.compose(row, cellSize: cell, columns: row.count, labelled: false, gap: 1)
+            text += TerminalPicture.draw(picture, columns: picture.width)
+            text += " " + row.map { fitted(visible($0.label), width: cell) }.joined(separator: " ") + "\n"
+            start += columns
+        }
+        return RenderedResult(data: text, notes: notes)
+    }
+
+    /// `text` in exactly `width` terminal columns: padded, or cut in the middle with `~` so
+    /// that both ends show (a file name's start and its extension).
+    static func fitted(_ text: String, width: Int) -> String {
+        let total = displayWidth(text)
+        if total <= width { return text + String(repeating: " ", count: width - total) }
+        let characters = Array(text)
+        var head = ""
+        var tail = ""
+        var used = 1
+        var front = 0
+        var back = characters.count - 1
+        // Characters from both ends in turn, while they fit.
+        while front <= back {
+            let takeFront = displayWidth(head) <= displayWidth(tail)
+            let character = takeFront ? characters[front] : characters[back]
+            let characterWidth = displayWidth(String(character))
+            if used + characterWidth > width { break }
+            used += characterWidth
+            if takeFront {
+                head.append(character)
+                front += 1
+            } else {
+                tail.insert(character, at: tail.startIndex)
+                back -= 1
+            }
+        }
+        return head + "~" + tail + String(repeating: " ", count: max(0, width - used))
     }
 
     static func decimal(_ value: Double) -> String {

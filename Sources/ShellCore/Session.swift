@@ -202,6 +202,16 @@ final class Session {
             isCancelled: { Interrupt.isPending }, rows: stream,
             confirm: { confirmation in confirmDeletes ? Self.ask(confirmation) : true }, note: { printError($0) })
         context.profile.add(parseTime, to: .compile)
+        // A picture is drawn only on a terminal: into a pipe or a file it would be escape
+        // sequences nobody asked for. Refused before any work is done.
+        if Self.drawsPicture(parsed.statement), style.terminalWidth == nil {
+            finishPager()
+            let diagnostic = DQLError(
+                .statementFailed(
+                    "preview draws in a terminal, and the output here is not one; add `to FILE.png` to write a picture"),
+                at: parsed.range)
+            return report(diagnostic, text: text, unit: unit, origin: origin, code: ExitCodes.statement)
+        }
         let result: StatementResult
         do {
             let executor = try connectedExecutor()
@@ -238,16 +248,6 @@ final class Session {
                 code: cancelled ? Interrupt.exitCode : code(for: error))
         }
         apply(result)
-        // A picture is drawn only on a terminal: into a pipe or a file it would be escape
-        // sequences nobody asked for.
-        if case .preview(let preview) = result, preview.file == nil, style.terminalWidth == nil {
-            finishPager()
-            let diagnostic = DQLError(
-                .statementFailed(
-                    "preview draws in a terminal, and the output here is not one; add `to FILE.png` to write a picture"),
-                at: parsed.range)
-            return report(diagnostic, text: text, unit: unit, origin: origin, code: ExitCodes.statement)
-        }
         var notes: [String]
         if case .rows(let found) = result, found.streamed {
             notes = stream.finish(found)
@@ -346,6 +346,16 @@ final class Session {
 
     static func isLoad(_ statement: Statement) -> Bool {
         if case .load = statement { true } else { false }
+    }
+
+    /// Whether the statement draws a picture in the terminal (`preview` or `find … preview`
+    /// without `to FILE.png`).
+    static func drawsPicture(_ statement: Statement) -> Bool {
+        switch statement {
+        case .preview(let preview): preview.file == nil
+        case .find(let find): find.contactSheet.map { $0.file == nil } ?? false
+        default: false
+        }
     }
 
     static func movesFiles(_ statement: Statement) -> Bool {

@@ -586,4 +586,29 @@ import Testing
         #expect(statements.count == 4)
         #expect(statements.map(\.range.start.line) == [2, 2, 3, 5])
     }
+
+    /// `find … preview`: the files of the `find` (a sheet's worth at most: 100, or fewer when
+    /// the statement says), then the pictures.
+    @Test func contactSheetsListTheirFilesAsFindDoes() throws {
+        guard
+            case .contactSheet(.find(let plan), let options) = try compiler.compile(
+                "find where modality = 'MR' preview window lung size 64 to sheet.png")
+        else {
+            Issue.record("not a contact sheet of a find")
+            return
+        }
+        #expect(plan.limit == 100)
+        #expect(options.size == 64 && options.window == .preset("lung") && options.file?.text == "sheet.png")
+        #expect(
+            try argv("find where modality = 'MR' limit 50 offset 10 preview")
+                == [search("@modality:{$p0}", params: ["p0", "MR"], limit: ["10", "50"])])
+        // Attributes the index does not hold: the files of the header scan.
+        guard case .contactSheet(.scan(let scan), _) = try compiler.compile("find where SliceThickness < 2 preview")
+        else {
+            Issue.record("not a contact sheet of a scan")
+            return
+        }
+        #expect(scan.limit == 100)
+    }
+
 }

@@ -97,6 +97,11 @@ import Testing
             ("find where name ⟦lik⟧ 'x*'", "DQL209", "unexpected word 'lik'"),
             ("fetch x.dcm ⟦into⟧ ./out", "DQL209", "unexpected word 'into'"),
             ("find ⟦offset⟧ 5", "DQL210", "offset needs a limit before it"),
+            ("find studies where modality = 'CT' ⟦preview⟧", "DQL219", "a contact sheet shows files, not studies"),
+            (
+                "find where modality = 'CT' limit ⟦500⟧ preview to sheet.png", "DQL207",
+                "limit must be a whole number from 1 to 100 for a contact sheet, not '500'"
+            ),
             ("count ⟦order⟧ by count", "DQL211", "order by needs `by`: a plain count is one number"),
             (
                 "find where name like⟦⟧", "DQL203",
@@ -356,7 +361,7 @@ import Testing
         .misspelledKeyword("", keyword: ""), .offsetWithoutLimit, .countOrderWithoutGroups,
         .nestingTooDeep(limit: 1), .tooManyValues(limit: 1),
         .noSuchLevelColumn("", level: "", columns: [], suggestion: nil), .attributeWithoutValue("", vr: "SQ"),
-        .ownField("", unindex: false), .columnTwice(""), .groupedTwice(field: ""),
+        .ownField("", unindex: false), .columnTwice(""), .contactSheetOfLevel(level: ""), .groupedTwice(field: ""),
         .orderByUngrouped(field: ""), .betweenOnText(field: ""), .betweenReversed(low: "", high: ""),
         .likeOnNonText(field: "", type: ""), .containsWithoutWordIndex(field: "", wordFields: []),
         .containsWithoutWords, .comparisonOnText(comparison: "", field: ""),
