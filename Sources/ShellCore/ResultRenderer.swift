@@ -113,8 +113,8 @@ enum ResultRenderer {
     static func contactSheet(_ sheet: ContactSheet, style: OutputStyle) -> RenderedResult {
         let count = sheet.cells.count
         var notes = ["\(count) of \(plural(sheet.total, "file"))"]
-        if sheet.total > count {
-            notes[0] += " (a contact sheet shows \(count); `limit` and `offset` choose which)"
+        if sheet.total > count, count == FindStatement.contactSheetLimit {
+            notes[0] += " (a contact sheet shows at most \(count); `limit` and `offset` choose which)"
         }
         notes += sheet.problems.map { "not shown: \(visible($0.name)): \(visible($0.reason))" }
         if let file = sheet.file, let columns = sheet.columns {

@@ -98,6 +98,22 @@ import Testing
         #expect(try terminal.waitForExit() == 0)
     }
 
+    @Test func aContactSheetIsDrawnRowByRowWithNamesAndTheShellGoesOn() throws {
+        let fixture = try ShellFixture()
+        let terminal = try start(fixture)
+        terminal.send("find limit 5 preview size 16\r")
+        try terminal.expect("\u{1B}[38;2;")
+        try terminal.expect("▀\u{1B}[0m")
+        try terminal.expect(".dcm")
+        try terminal.expect("5 of ")
+        try terminal.expect(Self.prompt)
+        terminal.send("count\r")
+        try terminal.expect("count")
+        try terminal.expect(Self.prompt)
+        terminal.send("\u{4}")
+        #expect(try terminal.waitForExit() == 0)
+    }
+
     @Test func nonASCIIInputReachesTheQuery() throws {
         let fixture = try ShellFixture()
         let terminal = try start(fixture)
