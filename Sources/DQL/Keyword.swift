@@ -74,7 +74,7 @@ public enum Keyword: String, CaseIterable, Sendable {
         switch self {
         case .find:
             (
-                "find [patients|studies|series|instances] [* | FIELD, …] [where CONDITION] [order by FIELD [asc|desc]] [limit N [offset M]] [fetch to PATH [as 'LAYOUT'] [overwrite|rename]]",
+                "find [patients|studies|series|instances] [* | FIELD, …] [where CONDITION] [order by FIELD [asc|desc]] [limit N [offset M]] [fetch to PATH [as 'LAYOUT'] [overwrite|rename] | preview [frame N] [window …] [size PIXELS] [to FILE.png]]",
                 "find where protocol = '194' and year = 2019 fetch to ./out"
             )
         case .count:

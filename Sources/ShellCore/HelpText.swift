@@ -40,6 +40,14 @@ enum HelpText {
 
     /// What a statement's answer means, where its synopsis does not say.
     static let details: [String: String] = [
+        "preview": """
+        Draws the frame in the terminal, or writes it as a PNG with `to`; into a pipe without
+        `to` it is refused. The file is read whole and checked against its SHA-256, except a
+        native frame of a file over 32 MiB, which is read alone (said on stderr). `find …
+        preview` makes a contact sheet of the files the find lists (100 at most), with their
+        names; a file that cannot be shown is crossed out and stderr says why.
+
+        """,
         "stats": """
         files, bytes: the stored files and their bytes. metadataPerFile: Redis memory of one
         file's metadata (its document, MEMORY USAGE of a sample, plus its share of the index).
