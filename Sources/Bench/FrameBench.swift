@@ -18,8 +18,11 @@ struct FrameBench: ParsableCommand {
     @Option(help: "Python with pydicom, numpy and pylibjpeg-openjpeg (the repository's venv by default).")
     var python = "\(repositoryRoot)/.venv/bin/python"
 
+    @Option(help: "Measure one group only: native, jpeg2000 or compressed.")
+    var group: String?
+
     func run() throws {
-        for group in Group.allCases {
+        for group in Group.allCases where self.group == nil || self.group == group.option {
             try measure(group)
         }
     }
@@ -28,7 +31,16 @@ struct FrameBench: ParsableCommand {
     enum Group: String, CaseIterable {
         case native
         case jpeg2000 = "JPEG 2000"
-        case gdcm = "JPEG, JPEG-LS and RLE (GDCM, in dql-decode)"
+        case gdcm = "JPEG (8-bit by libjpeg-turbo; 12-bit and lossless by GDCM), JPEG-LS and RLE (GDCM, in dql-decode)"
+
+        /// Its name on the command line.
+        var option: String {
+            switch self {
+            case .native: "native"
+            case .jpeg2000: "jpeg2000"
+            case .gdcm: "compressed"
+            }
+        }
 
         init(syntax: String) {
             if JPEG2000Frames.transferSyntaxes.contains(syntax) {

@@ -1,13 +1,10 @@
 #include "gdcm_decode.h"
 
-#include <gdcmAttribute.h>
 #include <gdcmImage.h>
 #include <gdcmImageReader.h>
 #include <gdcmPhotometricInterpretation.h>
 #include <gdcmPixelFormat.h>
-#include <gdcmReader.h>
 #include <gdcmTrace.h>
-#include <gdcmWriter.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -25,35 +22,6 @@ void say(char *error, size_t size, const std::string &message) {
 
 std::once_flag gdcmTraceOff;
 
-const gdcm::Tag numberOfFrames(0x0028, 0x0008);
-
-/// RT Dose is a multi-frame image: GDCM reads its Number of Frames unconditionally and aborts
-/// (an assertion) when a single-frame dose leaves it out, as pydicom's rtdose_rle_1frame.dcm
-/// does. Such a file is given Number of Frames 1 (what its absence means); any other file is
-/// returned as it is, without being parsed (the SOP Class UID sits in the file meta
-/// information, near the start).
-std::string withFrameCountIfRTDose(const std::string &bytes) {
-    static const std::string rtDose = "1.2.840.10008.5.1.4.1.1.481.2";
-    const std::string head = bytes.substr(0, 4096);
-    size_t at = head.find(rtDose);
-    while (at != std::string::npos) {
-        const size_t end = at + rtDose.size();
-        if (end >= head.size() || (head[end] != '.' && (head[end] < '0' || head[end] > '9'))) break;
-        at = head.find(rtDose, at + 1);
-    }
-    if (at == std::string::npos) return bytes;
-    gdcm::Reader reader;
-    std::istringstream in(bytes);
-    reader.SetStream(in);
-    if (!reader.Read() || reader.GetFile().GetDataSet().FindDataElement(numberOfFrames)) return bytes;
-    gdcm::Attribute<0x0028, 0x0008> frames = {1};
-    reader.GetFile().GetDataSet().Insert(frames.GetAsDataElement());
-    gdcm::Writer writer;
-    std::ostringstream out;
-    writer.SetStream(out);
-    writer.SetFile(reader.GetFile());
-    return writer.Write() ? out.str() : bytes;
-}
 }  // namespace
 
 extern "C" int dql_gdcm_decode(const uint8_t *file, size_t length, size_t max_length, dql_gdcm_image *image,
@@ -66,7 +34,7 @@ extern "C" int dql_gdcm_decode(const uint8_t *file, size_t length, size_t max_le
     });
     std::memset(image, 0, sizeof(*image));
     try {
-        std::istringstream stream(withFrameCountIfRTDose(std::string(reinterpret_cast<const char *>(file), length)));
+        std::istringstream stream(std::string(reinterpret_cast<const char *>(file), length));
         gdcm::ImageReader reader;
         reader.SetStream(stream);
         if (!reader.Read()) {

@@ -14,18 +14,31 @@ public enum ColourSpace {
                 "its colour is \(photometric) in \(bitsAllocated)-bit samples, which dql does not show yet")
         }
         var converted = frame
+        // The products of each chrominance value, computed once (the same Float arithmetic as
+        // per pixel, so the same results).
         let cbG = Float(-0.114 * 1.772 / 0.587)
         let crG = Float(-0.299 * 1.402 / 0.587)
+        let red = (0..<256).map { Float(1.402) * (Float($0) - 128) }
+        let greenFromBlue = (0..<256).map { cbG * (Float($0) - 128) }
+        let greenFromRed = (0..<256).map { crG * (Float($0) - 128) }
+        let blue = (0..<256).map { Float(1.772) * (Float($0) - 128) }
+        // Rounded half up and clipped: floor(v + 0.5) is the truncation of v + 0.5 when that
+        // is not negative.
         @inline(__always) func clipped(_ value: Float) -> Int32 {
-            Int32(max(0, min(255, (value + 0.5).rounded(.down))))
+            let shifted = value + 0.5
+            return shifted < 0 ? 0 : shifted >= 255 ? 255 : Int32(shifted)
         }
-        for pixel in stride(from: 0, to: frame.samples.count - 2, by: 3) {
-            let y = Float(frame.samples[pixel])
-            let cb = Float(frame.samples[pixel + 1]) - 128
-            let cr = Float(frame.samples[pixel + 2]) - 128
-            converted.samples[pixel] = clipped(y + 1.402 * cr)
-            converted.samples[pixel + 1] = clipped(y + cbG * cb + crG * cr)
-            converted.samples[pixel + 2] = clipped(y + 1.772 * cb)
+        frame.samples.withUnsafeBufferPointer { source in
+            converted.samples.withUnsafeMutableBufferPointer { target in
+                for pixel in stride(from: 0, to: source.count - 2, by: 3) {
+                    let y = Float(source[pixel])
+                    let cb = Int(UInt8(truncatingIfNeeded: source[pixel + 1]))
+                    let cr = Int(UInt8(truncatingIfNeeded: source[pixel + 2]))
+                    target[pixel] = clipped(y + red[cr])
+                    target[pixel + 1] = clipped(y + greenFromBlue[cb] + greenFromRed[cr])
+                    target[pixel + 2] = clipped(y + blue[cb])
+                }
+            }
         }
         return converted
     }

@@ -1,3 +1,5 @@
+import DicomCore
+
 /// Frames of JPEG (baseline, extended and lossless), JPEG-LS and RLE pixel data, decoded by
 /// GDCM (Debian's libgdcm), in a process of its own (``DecoderProcess``). GDCM decodes a file's frames all at once, into the layout of native
 /// pixel data; the frame asked for is sliced from that. JPEG colour stored as YBR comes out of
@@ -11,22 +13,24 @@ public enum GDCMFrames {
     /// The most a file's frames may decode to (GDCM decodes them all for one).
     static let largestDecode = 512 << 20
 
-    /// Frame `index` of the file `bytes` (whole, header included), whose header says
+    /// Frame `index` of the encapsulated `pixels` of the file `bytes`, whose header says
     /// `description`.
     public static func frame(
-        _ index: Int, of bytes: [UInt8], syntax: String, description: ImageDescription,
-        isCancelled: () -> Bool = { false }
+        _ index: Int, of pixels: EncapsulatedPixelData, in bytes: [UInt8], syntax: String,
+        description: ImageDescription, isCancelled: () -> Bool = { false }
     ) throws(ImageError) -> Frame {
         guard index >= 0, index < description.frames else {
             throw ImageError("frame \(index + 1) asked for; the file has \(description.frames)")
         }
-        return try frames(of: bytes, syntax: syntax, description: description, only: index, isCancelled: isCancelled)[0]
+        return try frames(
+            of: pixels, in: bytes, syntax: syntax, description: description, only: index, isCancelled: isCancelled)[0]
     }
 
-    /// Every frame of the file `bytes` (or only frame `only`), from one decode.
+    /// Every frame (or only frame `only`) of the encapsulated `pixels` of the file `bytes`,
+    /// from one decode.
     public static func frames(
-        of bytes: [UInt8], syntax: String, description: ImageDescription, only: Int? = nil,
-        isCancelled: () -> Bool = { false }
+        of pixels: EncapsulatedPixelData, in bytes: [UInt8], syntax: String, description: ImageDescription,
+        only: Int? = nil, isCancelled: () -> Bool = { false }
     ) throws(ImageError) -> [Frame] {
         // GDCM 3.0 puts the byte planes of RLE colour samples wider than a byte in the wrong
         // order (pydicom's SC_rgb_rle_16bit.dcm comes out as other colours): not shown rather
@@ -47,7 +51,8 @@ public enum GDCMFrames {
             )
         }
         let image = try DecoderProcess.decode(
-            bytes, maxLength: min(allowed, 2 * Self.largestDecode), isCancelled: isCancelled)
+            try minimalFile(pixels, in: bytes, syntax: syntax, description: description),
+            maxLength: min(allowed, 2 * Self.largestDecode), isCancelled: isCancelled)
         var decoded = description
         decoded.columns = image.columns
         decoded.rows = image.rows
@@ -83,5 +88,55 @@ public enum GDCMFrames {
             }
         }
         .get()
+    }
+
+    /// A DICOM file of the image's pixel description and its compressed fragments alone: what
+    /// GDCM decodes. dql has read the header; GDCM is given nothing else to misread (a header
+    /// it parses wrongly made it allocate gigabytes for pydicom's 4 KB SC_rgb_jpeg.dcm, and an
+    /// RT Dose without Number of Frames made it abort).
+    static func minimalFile(
+        _ pixels: EncapsulatedPixelData, in bytes: [UInt8], syntax: String, description: ImageDescription
+    ) throws(ImageError) -> [UInt8] {
+        for fragment in [pixels.basicOffsetTable] + pixels.fragments
+        where fragment.offset < 0 || fragment.length < 0 || fragment.offset + fragment.length > bytes.count
+            || fragment.length > Int(UInt32.max - 1)
+        {
+            throw ImageError("a fragment of Pixel Data runs past the end of the file")
+        }
+        func little(_ value: Int, _ count: Int) -> [UInt8] {
+            (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+        }
+        func element(_ group: Int, _ number: Int, _ vr: String, _ value: [UInt8]) -> [UInt8] {
+            little(group, 2) + little(number, 2) + Array(vr.utf8) + little(value.count, 2) + value
+        }
+        func text(_ value: String, pad: UInt8) -> [UInt8] {
+            let bytes = Array(value.utf8)
+            return bytes.count % 2 == 0 ? bytes : bytes + [pad]
+        }
+        let meta = element(0x0002, 0x0010, "UI", text(syntax, pad: 0))
+        var file = [UInt8](repeating: 0, count: 128) + Array("DICM".utf8)
+        file += element(0x0002, 0x0000, "UL", little(meta.count, 4)) + meta
+        // Palette indices decode as grey values (GDCM would look for the palette).
+        let photometric = description.photometric == "PALETTE COLOR" ? "MONOCHROME2" : description.photometric
+        file += element(0x0028, 0x0002, "US", little(description.samplesPerPixel, 2))
+        file += element(0x0028, 0x0004, "CS", text(photometric, pad: 0x20))
+        if description.samplesPerPixel > 1 {
+            file += element(0x0028, 0x0006, "US", little(description.planarConfiguration, 2))
+        }
+        file += element(0x0028, 0x0008, "IS", text(String(description.frames), pad: 0x20))
+        file += element(0x0028, 0x0010, "US", little(description.rows, 2))
+        file += element(0x0028, 0x0011, "US", little(description.columns, 2))
+        file += element(0x0028, 0x0100, "US", little(description.bitsAllocated, 2))
+        file += element(0x0028, 0x0101, "US", little(description.bitsStored, 2))
+        file += element(0x0028, 0x0102, "US", little(description.bitsStored - 1, 2))
+        file += element(0x0028, 0x0103, "US", little(description.isSigned ? 1 : 0, 2))
+        // Pixel Data of undefined length: the offset table and the fragments as items.
+        file += little(0x7FE0, 2) + little(0x0010, 2) + Array("OB".utf8) + [0, 0] + [0xFF, 0xFF, 0xFF, 0xFF]
+        for fragment in [pixels.basicOffsetTable] + pixels.fragments {
+            file += little(0xFFFE, 2) + little(0xE000, 2) + little(fragment.length, 4)
+            file += bytes[fragment.offset..<(fragment.offset + fragment.length)]
+        }
+        file += little(0xFFFE, 2) + little(0xE0DD, 2) + little(0, 4)
+        return file
     }
 }

@@ -35,8 +35,8 @@ public struct Picture: Sendable, Equatable {
             return invert ? 255 - value : value
         }
         // Stored values span at most a few thousand values in practice: one lookup table over
-        // that span instead of arithmetic per pixel.
-        if count > 0, Int64(high) - Int64(low) < 1 << 20 {
+        // that span instead of arithmetic per pixel, when the span is smaller than the frame.
+        if count > 0, Int64(high) - Int64(low) < min(1 << 20, Int64(count)) {
             let table = (low...high).map(shown)
             frame.samples.withUnsafeBufferPointer { samples in
                 table.withUnsafeBufferPointer { lookup in

@@ -68,7 +68,9 @@ public struct StoredImage: Sendable {
     /// decoded a file at a time (JPEG, JPEG-LS, RLE) is decoded once.
     public func frames(in bytes: [UInt8]) throws(ImageError) -> [Frame] {
         if file.transferSyntax.isEncapsulated, GDCMFrames.transferSyntaxes.contains(file.transferSyntax.uid) {
-            return try GDCMFrames.frames(of: bytes, syntax: file.transferSyntax.uid, description: description)
+            if let frames = try jpegFrames(Array(0..<description.frames), in: bytes) { return frames }
+            return try GDCMFrames.frames(
+                of: try encapsulated(), in: bytes, syntax: file.transferSyntax.uid, description: description)
         }
         var frames: [Frame] = []
         for index in 0..<description.frames { frames.append(try frame(index, in: bytes)) }
@@ -106,17 +108,20 @@ public struct StoredImage: Sendable {
         }
         if syntax.isEncapsulated {
             if GDCMFrames.transferSyntaxes.contains(syntax.uid) {
+                guard index >= 0, index < description.frames else {
+                    throw ImageError("frame \(index + 1) asked for; the file has \(description.frames)")
+                }
+                if let frames = try jpegFrames([index], in: bytes) { return frames[0] }
                 return try GDCMFrames.frame(
-                    index, of: bytes, syntax: syntax.uid, description: description, isCancelled: isCancelled)
+                    index, of: try encapsulated(), in: bytes, syntax: syntax.uid, description: description,
+                    isCancelled: isCancelled)
             }
             guard JPEG2000Frames.transferSyntaxes.contains(syntax.uid) else {
                 throw ImageError(
                     "its pixel data is compressed (\(syntax.name)), which dql does not show yet (it decodes native pixel data, JPEG, JPEG-LS, JPEG 2000 and RLE)"
                 )
             }
-            guard case .encapsulated(let pixels) = element.value else {
-                throw ImageError("its Pixel Data is not encapsulated, though the transfer syntax says so")
-            }
+            let pixels = try encapsulated()
             let codestream = try EncapsulatedFrames.frame(
                 index, of: pixels, frames: description.frames, in: bytes, startMarker: [0xFF, 0x4F, 0xFF, 0x51])
             return try JPEG2000Frames.decode(codestream, description: description)
@@ -147,6 +152,29 @@ public struct StoredImage: Sendable {
             }
         }
         .get()
+    }
+
+    /// Frames of 8-bit JPEG decoded by libjpeg-turbo; nil when it does not decode one of them
+    /// (GDCM then decodes the file).
+    private func jpegFrames(_ indices: [Int], in bytes: [UInt8]) throws(ImageError) -> [Frame]? {
+        guard JPEGFrames.decodes(file.transferSyntax.uid, description) else { return nil }
+        let pixels = try encapsulated()
+        var frames: [Frame] = []
+        for index in indices {
+            let stream = try EncapsulatedFrames.frame(
+                index, of: pixels, frames: description.frames, in: bytes, startMarker: [0xFF, 0xD8])
+            guard let frame = try JPEGFrames.decode(stream, description: description) else { return nil }
+            frames.append(frame)
+        }
+        return frames
+    }
+
+    /// The offset table and fragments of encapsulated Pixel Data.
+    private func encapsulated() throws(ImageError) -> EncapsulatedPixelData {
+        guard case .encapsulated(let pixels) = file.dataset[Self.pixelDataTag]?.value else {
+            throw ImageError("its Pixel Data is not encapsulated, though the transfer syntax says so")
+        }
+        return pixels
     }
 
     /// Every frame the header promises must be there (a Number of Frames of two billion is a
