@@ -5,6 +5,8 @@
 #include <stdio.h>  // before jpeglib.h, which uses FILE
 
 #include <jpeglib.h>
+// After jpeglib.h: the message codes of warnings.
+#include <jerror.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,10 @@
 typedef struct {
     struct jpeg_error_mgr manager;
     jmp_buf back;
+    /// The data ended or broke off: libjpeg fills the rest with grey and says so only as a
+    /// warning.
+    int damaged;
+    char message[JMSG_LENGTH_MAX];
 } error_handler;
 
 static void fail(j_common_ptr info) {
@@ -19,9 +25,15 @@ static void fail(j_common_ptr info) {
     longjmp(handler->back, 1);
 }
 
-static void stay_quiet(j_common_ptr info, int level) {
-    (void)info;
-    (void)level;
+/// Warnings are not printed; those saying the data is cut short or broken are kept.
+static void note_damage(j_common_ptr info, int level) {
+    error_handler *handler = (error_handler *)info->err;
+    int code = info->err->msg_code;
+    if (level < 0 && !handler->damaged && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER ||
+                                            code == JWRN_MUST_RESYNC || code == JWRN_BOGUS_PROGRESSION)) {
+        handler->damaged = 1;
+        (*info->err->format_message)(info, handler->message);
+    }
 }
 
 int dql_jpeg_decode(const uint8_t *data, size_t length, uint32_t width, uint32_t height, uint32_t components,
@@ -32,7 +44,9 @@ int dql_jpeg_decode(const uint8_t *data, size_t length, uint32_t width, uint32_t
     error_handler handler;
     info.err = jpeg_std_error(&handler.manager);
     handler.manager.error_exit = fail;
-    handler.manager.emit_message = stay_quiet;
+    handler.manager.emit_message = note_damage;
+    handler.damaged = 0;
+    handler.message[0] = 0;
     // Volatile: changed between setjmp and a longjmp back to it.
     uint8_t *volatile pixels = NULL;
     if (setjmp(handler.back)) {
@@ -75,6 +89,12 @@ int dql_jpeg_decode(const uint8_t *data, size_t length, uint32_t width, uint32_t
         jpeg_read_scanlines(&info, &line, 1);
     }
     jpeg_finish_decompress(&info);
+    if (handler.damaged) {
+        snprintf(error, error_size, "its JPEG data is damaged (libjpeg-turbo: %s)", handler.message);
+        free(pixels);
+        jpeg_destroy_decompress(&info);
+        return 2;
+    }
     image->width = info.output_width;
     image->height = info.output_height;
     image->components = (uint32_t)info.output_components;

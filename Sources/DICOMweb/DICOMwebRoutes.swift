@@ -101,7 +101,13 @@ struct DICOMwebRoutes: Sendable {
     func retrieve(_ request: Request, _ scope: RetrieveScope) async throws -> Response {
         try await answering {
             let headerCache = self.headerCache
-            let files = try await pool.run { executor in
+            let negotiation = PartNegotiation(accept: request.headers[.accept])
+            let pool = self.pool
+            let verify = options.verifyRetrieves
+            // The files found, and a small body read on the same executor thread (one trip
+            // through the pool for a small instance instead of two).
+            let (stream, single, whole) = try await pool.run {
+                executor -> (RetrieveStream, Bool, ByteBuffer?) in
                 // A file stored without file meta information has no Transfer Syntax UID: its
                 // parts are labelled with the syntax its header was read in.
                 var files = try scope.files(executor)
@@ -112,30 +118,34 @@ struct DICOMwebRoutes: Sendable {
                         files[index].transferSyntax = header.transferSyntax.uid
                     }
                 }
-                return files
+                let single =
+                    scope.instance != nil && negotiation.prefersSingle("application/dicom")
+                    && negotiation.acceptsSingle("application/dicom")
+                let stream = RetrieveStream(files: single ? [files[0]] : files, pool: pool, verify: verify)
+                if !single {
+                    for file in files {
+                        let syntax = file.transferSyntax ?? "1.2.840.10008.1.2.1"
+                        guard negotiation.acceptsMultipart(partType: "application/dicom", transferSyntax: syntax)
+                        else {
+                            throw DICOMwebError.notAcceptable(
+                                "\(scope.described) is stored as \(syntax) (\(file.name)), which the Accept header (\(negotiation.written)) does not take; dql serves instances as stored, without transcoding"
+                            )
+                        }
+                    }
+                }
+                return (stream, single, try stream.wholeBody(multipart: !single, with: executor))
             }
-            let negotiation = PartNegotiation(accept: request.headers[.accept])
-            let stream = RetrieveStream(files: files, pool: pool, verify: options.verifyRetrieves)
-            if scope.instance != nil, let file = files.first, negotiation.prefersSingle("application/dicom"),
-                negotiation.acceptsSingle("application/dicom")
-            {
+            if single {
+                let file = stream.files[0]
                 return Response(
                     status: .ok,
                     headers: [.contentType: "application/dicom", .contentLength: String(file.size)],
-                    body: stream.singleBody(file))
-            }
-            for file in files {
-                let syntax = file.transferSyntax ?? "1.2.840.10008.1.2.1"
-                guard negotiation.acceptsMultipart(partType: "application/dicom", transferSyntax: syntax) else {
-                    throw DICOMwebError.notAcceptable(
-                        "\(scope.described) is stored as \(syntax) (\(file.name)), which the Accept header (\(negotiation.written)) does not take; dql serves instances as stored, without transcoding"
-                    )
-                }
+                    body: whole.map { ResponseBody(byteBuffer: $0) } ?? stream.singleBody(file))
             }
             return Response(
                 status: .ok,
                 headers: [.contentType: stream.contentType, .contentLength: String(stream.contentLength)],
-                body: stream.body())
+                body: whole.map { ResponseBody(byteBuffer: $0) } ?? stream.body())
         }
     }
 

@@ -79,17 +79,82 @@ struct RetrieveStream: Sendable {
         }
     }
 
+    /// A batch read into one buffer, framing and all (each chunk is read from the socket into
+    /// its place between the part headers, and the batch goes out in one write), with the
+    /// SHA-256 of each file the batch holds whole; and where each piece starts in it.
+    func read(
+        _ batch: [Piece], multipart: Bool, with executor: Executor
+    ) throws -> (buffer: ByteBuffer, digests: [String?], offsets: [Int]) {
+        var offsets: [Int] = []
+        var total = 0
+        let heads = batch.map { piece in
+            multipart && piece.range.lowerBound == 0
+                ? layout.partHead(contentType: partContentType(files[piece.file]), length: files[piece.file].size)
+                : []
+        }
+        let tail = multipart ? MultipartLayout.partTail : []
+        for (piece, head) in zip(batch, heads) {
+            total += head.count
+            offsets.append(total)
+            total += piece.range.count
+            if piece.range.upperBound == files[piece.file].size { total += tail.count }
+        }
+        var buffer = ByteBufferAllocator().buffer(capacity: total)
+        try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { destination in
+            for ((piece, head), offset) in zip(zip(batch, heads), offsets) {
+                head.withUnsafeBytes {
+                    UnsafeMutableRawBufferPointer(rebasing: destination[(offset - head.count)..<offset])
+                        .copyMemory(from: $0)
+                }
+                if piece.range.upperBound == files[piece.file].size {
+                    let end = offset + piece.range.count
+                    tail.withUnsafeBytes {
+                        UnsafeMutableRawBufferPointer(rebasing: destination[end..<(end + tail.count)])
+                            .copyMemory(from: $0)
+                    }
+                }
+            }
+            try executor.read(batch.map { (files[$0.file], $0.range) }, into: destination, at: offsets)
+            return total
+        }
+        let digests = zip(batch, offsets).map { piece, offset -> String? in
+            guard verify, piece.range.count == files[piece.file].size else { return nil }
+            return buffer.withUnsafeReadableBytes {
+                Self.hex(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + piece.range.count)])))
+            }
+        }
+        return (buffer, digests, offsets)
+    }
+
+    /// The whole body read at once, when it is one batch (a small instance): on the thread that
+    /// found the files, without another trip through the executor pool. nil for a larger body,
+    /// which is streamed.
+    func wholeBody(multipart: Bool, with executor: Executor) throws -> ByteBuffer? {
+        let batches = self.batches()
+        guard batches.count == 1 else { return nil }
+        var (buffer, digests, _) = try read(batches[0], multipart: multipart, with: executor)
+        for (piece, digest) in zip(batches[0], digests) where verify && digest != files[piece.file].id {
+            throw Self.damaged(files[piece.file])
+        }
+        if multipart { buffer.writeBytes(layout.closing) }
+        return buffer
+    }
+
+    static func damaged(_ file: StoredFile) -> DICOMwebError {
+        DICOMwebError(
+            .internalServerError,
+            "the stored chunks of \(file.name) do not match its SHA-256: they are damaged (\(FetchError.mending(id: file.id)))"
+        )
+    }
+
     /// Batches read while earlier ones are written (``inFlight`` at a time), each file's
     /// SHA-256 checked before its last bytes go out: a file held whole by a batch is hashed
     /// on the thread that read it.
     func stream(multipart: Bool, write: (ByteBuffer) async throws -> Void) async throws {
         let batches = self.batches()
-        let files = self.files
         let pool = self.pool
         let verify = self.verify
-        let layout = self.layout
-        let heads = files.map { multipart ? layout.partHead(contentType: partContentType($0), length: $0.size) : [] }
-        let tail = multipart ? MultipartLayout.partTail : []
+        let stream = self
         var pending: [Task<(buffer: ByteBuffer, digests: [String?], offsets: [Int]), any Error>] = []
         var next = 0
         func launch() {
@@ -98,54 +163,7 @@ struct RetrieveStream: Sendable {
                 next += 1
                 pending.append(
                     Task {
-                        try await pool.run { executor in
-                            // One buffer a batch, framing and all: each chunk is read from the
-                            // socket into its place between the part headers, and the batch goes
-                            // out in one write.
-                            var offsets: [Int] = []
-                            var total = 0
-                            for piece in batch {
-                                if piece.range.lowerBound == 0 { total += heads[piece.file].count }
-                                offsets.append(total)
-                                total += piece.range.count
-                                if piece.range.upperBound == files[piece.file].size { total += tail.count }
-                            }
-                            var buffer = ByteBufferAllocator().buffer(capacity: total)
-                            try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { destination in
-                                for (piece, offset) in zip(batch, offsets) {
-                                    if piece.range.lowerBound == 0 {
-                                        let head = heads[piece.file]
-                                        head.withUnsafeBytes {
-                                            UnsafeMutableRawBufferPointer(
-                                                rebasing: destination[(offset - head.count)..<offset]
-                                            ).copyMemory(from: $0)
-                                        }
-                                    }
-                                    if piece.range.upperBound == files[piece.file].size {
-                                        let end = offset + piece.range.count
-                                        tail.withUnsafeBytes {
-                                            UnsafeMutableRawBufferPointer(
-                                                rebasing: destination[end..<(end + tail.count)]
-                                            )
-                                            .copyMemory(from: $0)
-                                        }
-                                    }
-                                }
-                                try executor.read(
-                                    batch.map { (files[$0.file], $0.range) }, into: destination, at: offsets)
-                                return total
-                            }
-                            let digests = zip(batch, offsets).map { piece, offset -> String? in
-                                guard verify, piece.range.count == files[piece.file].size else { return nil }
-                                return buffer.withUnsafeReadableBytes {
-                                    Self.hex(
-                                        SHA256.hash(
-                                            data: UnsafeRawBufferPointer(
-                                                rebasing: $0[offset..<(offset + piece.range.count)])))
-                                }
-                            }
-                            return (buffer, digests, offsets)
-                        }
+                        try await pool.run { executor in try stream.read(batch, multipart: multipart, with: executor) }
                     })
             }
         }
@@ -169,12 +187,7 @@ struct RetrieveStream: Sendable {
                     }
                     if last { digest = Self.hex(hasher.finalize()) }
                 }
-                if last && digest != file.id {
-                    throw DICOMwebError(
-                        .internalServerError,
-                        "the stored chunks of \(file.name) do not match its SHA-256: they are damaged (\(FetchError.mending(id: file.id)))"
-                    )
-                }
+                if last && digest != file.id { throw Self.damaged(file) }
             }
             try await write(buffer)
             batchIndex += 1

@@ -214,6 +214,9 @@ public struct FindStatement: Sendable, Hashable {
     public var contactSheet: PictureOptions?
     /// A contact sheet shows at most this many files.
     public static let contactSheetLimit = 100
+    /// The largest cell of a contact sheet, in pixels: a full sheet of them is about 5,000
+    /// pixels square (80 MB of RGB), where cells of 4096 would take gigabytes.
+    public static let contactSheetCellLimit = 512
 
     /// A statement built by a program (DICOMweb) rather than parsed.
     public init(

@@ -44,14 +44,22 @@ extension Executor {
         var sheet = ContactSheet(
             cells: cells, problems: problems, total: found.total, cellSize: options.size, file: nil, columns: nil)
         if options.file != nil, cells.isEmpty {
-            throw ExecutionError(.statementFailed("no file matches, so no contact sheet was written"))
+            throw ExecutionError(
+                .statementFailed(
+                    found.total == 0
+                        ? "no file matches, so no contact sheet was written"
+                        : "none of the \(found.total) matching files is in the rows asked for (limit and offset), so no contact sheet was written"
+                ))
         }
         if let file = options.file {
-            let path = try PathExpansion.expand(file)
+            if context.isCancelled() { throw ChunkTransferError.cancelled }
+            let path = try Self.pngPath(file)
             let columns = PictureGrid.columns(for: cells.count)
             let picture = PictureGrid.compose(
                 cells, cellSize: options.size ?? Self.contactSheetCellSize, columns: columns, labelled: true)
-            try Self.writeAtomically(try PNGEncoder.encode(picture), to: path) {
+            let png = try PNGEncoder.encode(picture)
+            if context.isCancelled() { throw ChunkTransferError.cancelled }
+            try Self.writeAtomically(png, to: path) {
                 ExecutionError(.statementFailed("cannot write the contact sheet to \(path): \($0)"))
             }
             sheet.file = path

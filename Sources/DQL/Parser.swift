@@ -162,8 +162,9 @@ public struct Parser {
         return PreviewStatement(name: name, picture: try parsePictureOptions())
     }
 
-    /// `[frame N] [window C/W | PRESET] [size N] [to FILE.png]`, in any order.
-    private mutating func parsePictureOptions() throws(DQLError) -> PictureOptions {
+    /// `[frame N] [window C/W | PRESET] [size N] [to FILE.png]`, in any order; `sizes` are the
+    /// sizes allowed (a contact sheet's cells are smaller than a picture may be).
+    private mutating func parsePictureOptions(sizes: ClosedRange<Int> = 16...4096) throws(DQLError) -> PictureOptions {
         var picture = PictureOptions()
         while true {
             if acceptKeyword(.frame) {
@@ -171,7 +172,7 @@ public struct Parser {
             } else if acceptKeyword(.window) {
                 picture.window = try parseWindow()
             } else if acceptKeyword(.size) {
-                picture.size = try parseWholeNumber("size", in: 16...4096)
+                picture.size = try parseWholeNumber("size", in: sizes)
             } else if acceptKeyword(.to) {
                 picture.file = try parsePath(after: "to")
             } else {
@@ -200,16 +201,23 @@ public struct Parser {
         position += 1
         // The lexer reads `/400` as a path (it starts with a slash).
         var widthText: String?
+        var widthToken = current
         if case .path(let text) = current.kind, text.hasPrefix("/") {
             position += 1
             widthText = String(text.dropFirst())
             if widthText == "", case .number(let next) = current.kind {
+                widthToken = current
                 position += 1
                 widthText = next
             }
         }
-        guard let widthText, let width = Double(widthText), width.isFinite, width >= 1, center.isFinite else {
-            throw invalid(widthText == nil ? current : first)
+        guard center.isFinite else { throw invalid(first) }
+        guard let widthText else { throw invalid(current) }
+        guard let width = Double(widthText), width.isFinite, width >= 1 else {
+            throw DQLError(
+                .invalidSettingValue(
+                    setting: "the window's width", allowed: "a number of at least 1",
+                    found: "'\(excerpt(widthText))'"), at: widthToken.range)
         }
         return .values(center: center, width: width)
     }
@@ -292,14 +300,14 @@ public struct Parser {
             guard find.level == .instances else {
                 throw DQLError(.contactSheetOfLevel(level: find.level.rawValue), at: keyword.range)
             }
-            if let limit = find.limit, let limitToken, limit > FindStatement.contactSheetLimit {
+            if let limit = find.limit, let limitToken, limit > FindStatement.contactSheetLimit || limit == 0 {
                 throw DQLError(
                     .invalidSettingValue(
                         setting: "limit",
                         allowed: "a whole number from 1 to \(FindStatement.contactSheetLimit) for a contact sheet",
                         found: limitToken.quoted), at: limitToken.range)
             }
-            find.contactSheet = try parsePictureOptions()
+            find.contactSheet = try parsePictureOptions(sizes: 16...FindStatement.contactSheetCellLimit)
         }
         return find
     }

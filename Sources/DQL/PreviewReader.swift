@@ -22,7 +22,7 @@ extension Executor {
         let id = try resolve(lookup, context: context)
         var shown = try picture(ofFile: id, preview.picture, at: lookup.range, context: context)
         if let file = preview.file {
-            let path = try PathExpansion.expand(file)
+            let path = try Self.pngPath(file)
             try Self.writeAtomically(try PNGEncoder.encode(shown.picture), to: path) {
                 ExecutionError(
                     .statementFailed("cannot preview \(shown.name): cannot write \(path): \($0)"), at: lookup.range)
@@ -125,6 +125,18 @@ extension Executor {
             if error == .cancelled || context.isCancelled() { throw ChunkTransferError.cancelled }
             throw failure(error.message)
         }
+    }
+
+    /// The path a picture is written to: a PNG file, named so (a name ending in `.jpg` would
+    /// hold a PNG nobody expects).
+    static func pngPath(_ file: PathLiteral) throws -> String {
+        let path = try PathExpansion.expand(file)
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        if let dot = name.lastIndex(of: "."), name[name.index(after: dot)...].lowercased() != "png" {
+            throw ExecutionError(
+                .statementFailed("\(path): pictures are written as PNG; name the file .png"), at: file.range)
+        }
+        return path
     }
 
     /// Writes `bytes` to a new file beside `path`, then renames it over `path`: a reader never

@@ -21,12 +21,18 @@ public struct Picture: Sendable, Equatable {
         if let palette = description.palette, frame.samplesPerPixel == 1 { return palette.picture(frame) }
         if frame.samplesPerPixel == 3 {
             let shift = max(0, description.bitsStored - 8)
-            let pixels = frame.samples.map { UInt8(truncatingIfNeeded: max(0, Int($0)) >> shift) }
+            // Unsigned 32-bit samples above 2^31 are negative as Int32: read them back unsigned.
+            let signed = description.isSigned
+            let pixels = frame.samples.map { sample in
+                UInt8(truncatingIfNeeded: (signed ? max(0, Int(sample)) : Int(UInt32(bitPattern: sample))) >> shift)
+            }
             return Picture(width: frame.columns, height: frame.rows, channels: 3, pixels: pixels)
         }
         let slope = description.rescaleSlope
         let intercept = description.rescaleIntercept
-        let (low, high) = Self.range(of: frame.samples)
+        // Single bits span 0 to 1 whatever a frame holds: an empty segment is black, a full
+        // one white.
+        let (low, high) = description.bitsAllocated == 1 ? (0, 1) : Self.range(of: frame.samples)
         let window = given ?? description.window ?? Self.window(spanning: (low, high), description)
         let invert = description.photometric == "MONOCHROME1"
         var pixels = [UInt8](repeating: 0, count: count)
@@ -52,7 +58,8 @@ public struct Picture: Sendable, Equatable {
     /// The window a grey frame is shown with: the one given, else the header's first, else the
     /// full range of the frame's modality values (as a viewer does without a window).
     public static func window(for frame: Frame, _ description: ImageDescription, given: Window? = nil) -> Window {
-        given ?? description.window ?? window(spanning: range(of: frame.samples), description)
+        given ?? description.window
+            ?? window(spanning: description.bitsAllocated == 1 ? (0, 1) : range(of: frame.samples), description)
     }
 
     /// The lowest and highest sample, (0, 0) for none.

@@ -84,7 +84,8 @@ enum ResultRenderer {
     /// session has made sure it is one), what it shows on stderr.
     static func preview(_ preview: Preview, style: OutputStyle) -> RenderedResult {
         let picture = preview.picture
-        var shown = "\(preview.name), frame \(preview.frame) of \(preview.frames), \(picture.width)×\(picture.height)"
+        var shown =
+            "\(visible(preview.name)), frame \(preview.frame) of \(preview.frames), \(picture.width)×\(picture.height)"
         if let window = preview.window {
             shown += ", window \(ResultRenderer.decimal(window.center))/\(ResultRenderer.decimal(window.width))"
         }

@@ -25,12 +25,14 @@ enum Terminal {
         return 80
     }
 
-    /// Rows and columns of the terminal on `descriptor`; nil when it is no terminal.
+    /// Rows and columns of the terminal on `descriptor`; nil when it is no terminal. A terminal
+    /// that does not say its size (a pseudo-terminal nobody sized) is taken as 24 × 80.
     static func size(of descriptor: Int32) -> (rows: Int, columns: Int)? {
         var size = winsize()
-        guard isatty(descriptor) == 1, ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0,
-            size.ws_row > 0
-        else { return nil }
+        guard isatty(descriptor) == 1 else { return nil }
+        guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0 else {
+            return (24, 80)
+        }
         return (Int(size.ws_row), Int(size.ws_col))
     }
 

@@ -98,6 +98,19 @@ import Testing
             ("fetch x.dcm ⟦into⟧ ./out", "DQL209", "unexpected word 'into'"),
             ("find ⟦offset⟧ 5", "DQL210", "offset needs a limit before it"),
             ("find studies where modality = 'CT' ⟦preview⟧", "DQL219", "a contact sheet shows files, not studies"),
+            ("find limit 5 preview size ⟦4096⟧", "DQL207", "size must be a whole number from 16 to 512, not '4096'"),
+            (
+                "find limit ⟦0⟧ preview", "DQL207",
+                "limit must be a whole number from 1 to 100 for a contact sheet, not '0'"
+            ),
+            (
+                "preview x.dcm window 40⟦/0⟧", "DQL207",
+                "the window's width must be a number of at least 1, not '0'"
+            ),
+            (
+                "preview x.dcm window ⟦nan⟧/400", "DQL207",
+                "window must be CENTER/WIDTH such as 40/400, or a preset: lung, mediastinum, abdomen, liver, bone, brain, stroke, subdural, not 'nan'"
+            ),
             (
                 "find where modality = 'CT' limit ⟦500⟧ preview to sheet.png", "DQL207",
                 "limit must be a whole number from 1 to 100 for a contact sheet, not '500'"

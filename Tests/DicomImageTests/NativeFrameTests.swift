@@ -217,6 +217,56 @@ import Testing
         }
     }
 
+    /// Pictures the oracle has no numpy picture for: 32-bit RGB keeps its top byte (unsigned
+    /// samples above 2^31 are not negative), and single bits are black or white whatever the
+    /// frame holds (an empty segment is not grey).
+    @Test func wideColourAndSingleBitsAreShownAsTheyAre() throws {
+        let rgbPath = try Corpus.path("pydicom-data/SC_rgb_32bit.dcm")
+        let rgb = [UInt8](try Data(contentsOf: URL(fileURLWithPath: rgbPath)))
+        let rgbImage = try StoredImage(rgb)
+        let frame = try rgbImage.frame(0, in: rgb)
+        let picture = Picture.render(frame, rgbImage.description)
+        #expect(picture.pixels == frame.samples.map { UInt8(UInt32(bitPattern: $0) >> 24) })
+        #expect(Array(picture.pixels.prefix(3)) == [255, 0, 0])
+
+        let bitsPath = try Corpus.path("pydicom/test_files/liver_1frame.dcm")
+        var bits = [UInt8](try Data(contentsOf: URL(fileURLWithPath: bitsPath)))
+        let bitsImage = try StoredImage(bits)
+        guard case .bulk(let pixelData)? = bitsImage.file.dataset[DicomTag(0x7FE0, 0x0010)]?.value else {
+            Issue.record("no native Pixel Data")
+            return
+        }
+        for (fill, shown) in [(UInt8(0), UInt8(0)), (0xFF, 255)] {
+            for at in pixelData.offset..<(pixelData.offset + pixelData.length) { bits[at] = fill }
+            let uniform = Picture.render(try bitsImage.frame(0, in: bits), bitsImage.description)
+            #expect(uniform.pixels.allSatisfy { $0 == shown }, "all \(fill)")
+        }
+    }
+
+    /// Baseline JPEG whose data breaks off (libjpeg-turbo would fill the rest with grey) is
+    /// an error, not a half-grey picture.
+    @Test func aJPEGThatBreaksOffIsAnError() throws {
+        let path = try Corpus.path("pydicom/test_files/SC_rgb_jpeg_dcmtk.dcm")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let image = try StoredImage(bytes)
+        _ = try image.frame(0, in: bytes)
+        guard case .encapsulated(let pixels)? = image.file.dataset[DicomTag(0x7FE0, 0x0010)]?.value,
+            let fragment = pixels.fragments.first
+        else {
+            Issue.record("not encapsulated")
+            return
+        }
+        // An end-of-image marker half way through the entropy-coded data.
+        let middle = fragment.offset + fragment.length / 2
+        bytes[middle] = 0xFF
+        bytes[middle + 1] = 0xD9
+        for at in (middle + 2)..<(fragment.offset + fragment.length) { bytes[at] = 0 }
+        let error = #expect(throws: ImageError.self) { try StoredImage(bytes).frame(0, in: bytes) }
+        #expect(
+            error?.message.hasPrefix("its JPEG data is damaged (libjpeg-turbo: ") == true,
+            "\(String(describing: error))")
+    }
+
     /// A segmented palette (PS3.3 C.7.9.2) expands as pydicom expands it: discrete values,
     /// linear ramps rounded half to even, indirect segments replaying earlier ones; damage is
     /// named.

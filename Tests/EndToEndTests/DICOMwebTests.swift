@@ -143,9 +143,38 @@ import Testing
         let whole = try retrieve()
         #expect(whole.status == 0, "\(whole.stdout)")
         _ = try connection.call("SETRANGE", "\(fixture.prefix):chunk:\(id):0", "300", "damaged")
-        let damaged = try retrieve()
+        // A small study is read and checked before the answer starts: an error that says why.
+        let damaged = try ProcessResult.run(
+            "/usr/bin/curl", ["-s", "-w", " %{http_code}", "\(server.url)/studies/\(study)"])
+        #expect(damaged.stdout.hasSuffix(" 500"), "\(damaged.stdout.suffix(300))")
+        #expect(damaged.stdout.contains("do not match its SHA-256: they are damaged"), "\(damaged.stdout.suffix(300))")
+        // A study larger than a read (4 MiB) is streamed: the damaged file, last, is cut short.
         // curl: 18, the transfer ended before Content-Length: the client knows it is short.
-        #expect(damaged.status == 18, "\(damaged.status) \(damaged.stdout)")
+        let large = fixture.directory.appendingPathComponent("large")
+        try ProjectScripts.generateArchive(
+            large,
+            [
+                "--patients", "1", "--studies", "1", "--series", "1", "--instances", "3", "--rows", "1024", "--cols",
+                "1024",
+            ])
+        #expect(try fixture.run(["-c", "load '\(large.path)' recursive"]).status == 0)
+        let files = (FileManager.default.enumerator(atPath: large.path)?.compactMap { $0 as? String } ?? [])
+            .filter { $0.hasSuffix(".dcm") }.sorted()
+        let last = try #require(files.last)
+        let lastId = SHA256.hash(data: try Data(contentsOf: large.appendingPathComponent(last)))
+            .map { String(format: "%02x", $0) }.joined()
+        let largeStudy =
+            (try connection.call("JSON.GET", "\(fixture.prefix):{m}:file:\(lastId)", "$.studyUid").string ?? "")
+            .trimmingCharacters(in: CharacterSet(charactersIn: "[]\""))
+        let streamed = try ProcessResult.run(
+            "/usr/bin/curl",
+            ["-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "\(server.url)/studies/\(largeStudy)"])
+        #expect(streamed.status == 0, "\(streamed.stdout)")
+        _ = try connection.call("SETRANGE", "\(fixture.prefix):chunk:\(lastId):0", "300", "damaged")
+        let cut = try ProcessResult.run(
+            "/usr/bin/curl",
+            ["-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "\(server.url)/studies/\(largeStudy)"])
+        #expect(cut.status == 18, "\(cut.status) \(cut.stdout)")
         #expect(server.stop() == 0)
     }
 

@@ -63,6 +63,16 @@ import Testing
         #expect(
             piped.stderr.contains(
                 "preview draws in a terminal, and the output here is not one; add `to FILE.png` to write a picture"))
+        // Rows cut away by limit and offset: said so.
+        let cutAway = try fixture.run(["-c", "find limit 5 offset 100000 preview to '\(sheet).none.png'"])
+        #expect(
+            cutAway.stderr.contains(
+                "matching files is in the rows asked for (limit and offset), so no contact sheet was written"),
+            "\(cutAway.stderr)")
+        // Pictures are PNG files, named so.
+        let jpeg = try fixture.run(["-c", "find limit 2 preview to '\(sheet).jpg'"])
+        #expect(jpeg.stderr.contains("\(sheet).jpg: pictures are written as PNG; name the file .png"), "\(jpeg.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sheet + ".jpg"))
         // Levels above files are refused where they are written.
         let studies = try fixture.run(["-c", "find studies preview to '\(sheet)'"])
         #expect(studies.stderr.contains("error: a contact sheet shows files, not studies"), "\(studies.stderr)")

@@ -19,7 +19,8 @@ typedef struct {
 /// dql_jpeg_free); 1 when libjpeg-turbo does not decode the stream (12-bit or lossless
 /// processes, arithmetic coding, another number of components, damaged data): the caller
 /// decodes it another way; 2 when the stream's size or components are not `width`, `height`
-/// and `components`, with why in `error`.
+/// and `components`, or its data ends early or breaks off (libjpeg would fill the rest with
+/// grey), with why in `error`.
 int dql_jpeg_decode(const uint8_t *data, size_t length, uint32_t width, uint32_t height, uint32_t components,
                     int stored_as_rgb, dql_jpeg_image *image, char *error, size_t error_size);
 
