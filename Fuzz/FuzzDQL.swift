@@ -22,7 +22,8 @@ public func fuzzDQL(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 
 /// A diagnostic renders as a few short lines, whatever the input.
 private func check(_ error: DQLError, in source: String) {
-    let rendered = error.shifted(lines: 3, bytes: 10).rendered(source: "\n\n\n" + source, file: "fuzz.dql", firstLine: 1)
+    let rendered = error.shifted(lines: 3, bytes: 10).rendered(
+        source: "\n\n\n" + source, file: "fuzz.dql", firstLine: 1)
     if rendered.utf8.count > 2_000 { fatalError("a diagnostic of \(rendered.utf8.count) bytes: \(error)") }
     _ = error.fixIt
     _ = error.help

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes dql's parsers with libFuzzer and AddressSanitizer:
 #
-#   scripts/fuzz.sh [dicom|dql|multipart] [SECONDS]     (default: dicom, 300 s)
+#   scripts/fuzz.sh [dicom|dql|multipart|pixels] [SECONDS]     (default: dicom, 300 s)
 #
 # DQL_FUZZ_MAX_LEN overrides the largest input (dicom 262144 bytes, dql 65536); smaller inputs
 # run faster (the DICOM target does about 170 runs a second at 8192 bytes on 2 cores).
@@ -11,13 +11,16 @@
 #        docs/DQL.md.
 # multipart: DICOMweb's multipart reader (STOW-RS bodies) and Accept parsing, seeded with a few
 #        bodies.
+# pixels: DicomImage's frames and pictures (native, palette, single bits, JPEG by libjpeg-turbo,
+#        JPEG 2000 by OpenJPEG; damaged fragments, frame counts past the data), seeded with the
+#        corpus files of up to 256 KB.
 # Crashes are written to .run/fuzz/<target>/artifacts/ (git-ignored) as crash-* files; keep
 # each as a regression test.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$DQL_ROOT"
 target="dicom"
-if [[ "${1:-}" == dicom || "${1:-}" == dql || "${1:-}" == multipart ]]; then
+if [[ "${1:-}" == dicom || "${1:-}" == dql || "${1:-}" == multipart || "${1:-}" == pixels ]]; then
     target="$1"
     shift
 fi
@@ -38,6 +41,36 @@ dicom)
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DicomFuzz \
         -I Sources/CZlib -I Sources/CIconv \
         Sources/DicomCore/*.swift Fuzz/FuzzDicomReader.swift -lz -o "$work/fuzz"
+    max_len=262144
+    ;;
+pixels)
+    if [[ -z "$(ls -A "$work/corpus")" ]]; then
+        "$DQL_PYTHON" "$DQL_ROOT/scripts/dicom_oracle.py" --list | while read -r file; do
+            # Files of up to 256 KB (the largest input).
+            if [[ $(stat -c %s "$file") -le 262144 ]]; then
+                cp "$file" "$work/corpus/$(basename "$(dirname "$file")")_$(basename "$file")"
+            fi
+        done
+    fi
+    note "building the pixel fuzz target (libFuzzer + AddressSanitizer)"
+    # One module of DicomCore and DicomImage (their `import DicomCore` dropped), the C shims
+    # compiled with the same instrumentation, and module maps for them.
+    rm -rf "$work/src" "$work/modules" && mkdir -p "$work/src" "$work/modules/CJPEG" "$work/modules/CJPEG2000"
+    for source in Sources/DicomCore/*.swift Sources/DicomImage/*.swift; do
+        sed '/^import DicomCore$/d' "$source" >"$work/src/$(basename "$(dirname "$source")")_$(basename "$source")"
+    done
+    printf 'module CJPEG {\n    header "%s"\n    export *\n}\n' "$DQL_ROOT/Sources/CJPEG/include/jpeg_decode.h" \
+        >"$work/modules/CJPEG/module.modulemap"
+    printf 'module CJPEG2000 {\n    header "%s"\n    export *\n}\n' \
+        "$DQL_ROOT/Sources/CJPEG2000/include/jpeg2000_decode.h" >"$work/modules/CJPEG2000/module.modulemap"
+    clang -fsanitize=fuzzer-no-link,address -O1 -I Sources/CJPEG/include -c Sources/CJPEG/jpeg_decode.c \
+        -o "$work/jpeg_decode.o"
+    clang -fsanitize=fuzzer-no-link,address -O1 -I Sources/CJPEG2000/include \
+        -c Sources/CJPEG2000/jpeg2000_decode.c -o "$work/jpeg2000_decode.o"
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name PixelFuzz \
+        -I Sources/CZlib -I Sources/CIconv -I Sources/CSystemCalls -I "$work/modules/CJPEG" \
+        -I "$work/modules/CJPEG2000" "$work"/src/*.swift Fuzz/FuzzPixels.swift \
+        "$work/jpeg_decode.o" "$work/jpeg2000_decode.o" -ljpeg -lopenjp2 -lz -o "$work/fuzz"
     max_len=262144
     ;;
 dql)

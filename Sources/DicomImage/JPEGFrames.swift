@@ -11,6 +11,8 @@ enum JPEGFrames {
     static func decodes(_ syntax: String, _ description: ImageDescription) -> Bool {
         transferSyntaxes.contains(syntax) && description.bitsAllocated == 8 && !description.isSigned
             && [1, 3].contains(description.samplesPerPixel)
+            // A few bytes of JPEG can claim 65535 × 65535 pixels: GDCM's limit holds here too.
+            && description.frameLength <= GDCMFrames.largestDecode
     }
 
     /// The frame in `stream` (one JPEG), grey or RGB; nil when libjpeg-turbo does not decode

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A ``Picture`` drawn in a terminal with Unicode upper half blocks (▀): each character is two
 /// pixels, the upper as the foreground colour and the lower as the background, in 24-bit
 /// colour, which every current terminal emulator shows.
@@ -30,4 +32,58 @@ public enum TerminalPicture {
         }
         return text
     }
+}
+
+/// How a terminal shows pictures: real pixels through kitty's graphics protocol (kitty,
+/// Ghostty) or iTerm2's inline images (iTerm2, WezTerm), else half blocks in 24-bit colour,
+/// which every current terminal shows.
+public enum TerminalGraphics: String, Sendable, Equatable, CaseIterable {
+    case blocks, kitty, iterm
+
+    /// What the terminal has, from its environment; `DQL_GRAPHICS=blocks|kitty|iterm` decides
+    /// instead. Inside tmux or screen, which pass neither protocol on unasked, half blocks.
+    public static func detect(_ environment: [String: String]) -> TerminalGraphics {
+        if let chosen = environment["DQL_GRAPHICS"].flatMap({ TerminalGraphics(rawValue: $0.lowercased()) }) {
+            return chosen
+        }
+        if environment["TMUX"] != nil || environment["TERM"]?.hasPrefix("screen") == true { return .blocks }
+        let term = environment["TERM"] ?? ""
+        if term == "xterm-kitty" || term == "xterm-ghostty" || environment["KITTY_WINDOW_ID"] != nil {
+            return .kitty
+        }
+        if environment["TERM_PROGRAM"] == "iTerm.app" || environment["LC_TERMINAL"] == "iTerm2"
+            || environment["TERM_PROGRAM"] == "WezTerm"
+        {
+            return .iterm
+        }
+        return .blocks
+    }
+}
+
+extension TerminalPicture {
+    /// `png` shown by kitty's graphics protocol: the PNG in base64, 4096 characters an escape
+    /// sequence, scaled to `columns` character cells when given; then a new line.
+    public static func kitty(png: [UInt8], columns: Int? = nil) -> String {
+        let encoded = Array(base64(png).utf8)
+        var text = ""
+        var start = 0
+        repeat {
+            let end = min(encoded.count, start + 4096)
+            let more = end < encoded.count ? 1 : 0
+            let keys = start == 0 ? "f=100,a=T,q=2\(columns.map { ",c=\($0)" } ?? ""),m=\(more)" : "m=\(more)"
+            text += "\u{1B}_G\(keys);" + String(decoding: encoded[start..<end], as: UTF8.self) + "\u{1B}\\"
+            start = end
+        } while start < encoded.count
+        return text + "\n"
+    }
+
+    /// `png` shown as an iTerm2 inline image, `columns` character cells wide when given (else
+    /// at its own size); then a new line.
+    public static func iterm(png: [UInt8], columns: Int? = nil) -> String {
+        let width = columns.map(String.init) ?? "auto"
+        return "\u{1B}]1337;File=inline=1;size=\(png.count);width=\(width);preserveAspectRatio=1:\(base64(png))\u{07}\n"
+    }
+
+    /// Standard base64 (RFC 4648, padded).
+    static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
 }

@@ -1,4 +1,5 @@
 import DQL
+import DicomImage
 
 /// How results are printed: the format, expanded rows, and whether colour is allowed.
 struct OutputStyle: Equatable {
@@ -9,6 +10,8 @@ struct OutputStyle: Equatable {
     var terminalWidth: Int?
     /// Lines of the terminal, when results go to one.
     var terminalHeight: Int?
+    /// How that terminal shows pictures.
+    var graphics = TerminalGraphics.blocks
 
     /// Whether a table `width` columns wide is shown expanded (one line per column).
     func expands(tableWidth width: Int) -> Bool {

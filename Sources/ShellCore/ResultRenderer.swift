@@ -99,10 +99,7 @@ enum ResultRenderer {
             rendered.notes.append(shown)
             return rendered
         }
-        // The whole picture on one screen, the prompt and the line about it under it.
-        let lines = max(4, (style.terminalHeight ?? 24) - 3)
-        return RenderedResult(
-            data: TerminalPicture.draw(picture, columns: style.terminalWidth ?? 80, lines: lines), notes: [shown])
+        return RenderedResult(data: drawn(picture, style: style), notes: [shown])
     }
 
     /// Cells on a terminal when the statement gives no size: 24 characters wide, 12 lines high.
@@ -129,6 +126,14 @@ enum ResultRenderer {
             return rendered
         }
         let width = style.terminalWidth ?? 80
+        if style.graphics != .blocks {
+            // Real pixels: the sheet as a PNG would hold it, names and all.
+            let cellSize = sheet.cellSize ?? 96
+            let picture = PictureGrid.compose(
+                sheet.cells, cellSize: cellSize, columns: max(1, min(sheet.cells.count, width * 8 / (cellSize + 4))),
+                labelled: true)
+            return RenderedResult(data: drawn(picture, style: style), notes: notes)
+        }
         let cell = max(4, min(sheet.cellSize ?? terminalCellSize, width - 2))
         let columns = max(1, (width - 1) / (cell + 1))
         var text = ""
@@ -141,6 +146,22 @@ enum ResultRenderer {
             start += columns
         }
         return RenderedResult(data: text, notes: notes)
+    }
+
+    /// A picture for the terminal, the way it shows pictures: in the terminal's own graphics
+    /// (scaled down to its width when wider, counting 8 pixels a column), else in half blocks
+    /// on one screen, the prompt and the line about it under it.
+    static func drawn(_ picture: Picture, style: OutputStyle) -> String {
+        let columns = style.terminalWidth ?? 80
+        let scaled = picture.width > columns * 8 ? columns : nil
+        switch style.graphics {
+        case .kitty:
+            if let png = try? PNGEncoder.encode(picture) { return TerminalPicture.kitty(png: png, columns: scaled) }
+        case .iterm:
+            if let png = try? PNGEncoder.encode(picture) { return TerminalPicture.iterm(png: png, columns: scaled) }
+        case .blocks: break
+        }
+        return TerminalPicture.draw(picture, columns: columns, lines: max(4, (style.terminalHeight ?? 24) - 3))
     }
 
     /// `text` in exactly `width` terminal columns: padded, or cut in the middle with `~` so

@@ -1,5 +1,6 @@
 import DQL
 import DicomCore
+import DicomImage
 import Foundation
 import RedisIO
 
@@ -26,6 +27,8 @@ final class Session {
     /// `\set` and `-v` variables, replaced in statements as `:NAME` and `:'NAME'`.
     var variables = Variables()
     private let environment: [String: String]
+    /// The statement running draws a picture in the terminal (no pager for it).
+    private var pictureDrawn = false
     /// The pager of the statement running now, when its results go through one.
     private var activePager: PagedOutput?
     /// The command `\o |COMMAND` writes to.
@@ -193,6 +196,8 @@ final class Session {
         let clock = ContinuousClock()
         let start = clock.now
         Interrupt.clear()
+        // A picture goes to the terminal itself: a pager would show its escape sequences.
+        pictureDrawn = Self.drawsPicture(parsed.statement)
         startPager()
         defer { finishPager() }
         let style = statementStyle
@@ -533,6 +538,7 @@ final class Session {
         let size = onTerminal ? Terminal.size(of: STDOUT_FILENO) : nil
         style.terminalWidth = size?.columns
         style.terminalHeight = size?.rows
+        style.graphics = TerminalGraphics.detect(environment)
         return style
     }
 
@@ -540,6 +546,7 @@ final class Session {
     /// terminal and the pager is on (never while `\watch` runs).
     private func startPager() {
         guard settings.pager != .off, !watching, output === OutputTarget.standardOutput, output.isTerminal,
+            !pictureDrawn,
             let command = PagedOutput.command(environment: environment)
         else { return }
         // A terminal that does not say its size (a bare pseudo-terminal) counts as 24 × 80.

@@ -114,6 +114,24 @@ import Testing
         #expect(try terminal.waitForExit() == 0)
     }
 
+    /// In kitty (and terminals that speak its graphics protocol) the picture is real pixels,
+    /// never through the pager, and the shell goes on.
+    @Test func kittyGetsRealPixels() throws {
+        let fixture = try ShellFixture()
+        let terminal = try start(fixture, ["TERM": "xterm-kitty", "PAGER": "less"])
+        terminal.send("preview 'CT_small.dcm'\r")
+        try terminal.expect("\u{1B}_Gf=100,a=T,q=2,m=")
+        try terminal.expect("\u{1B}_Gm=0;")
+        try terminal.expect("CT_small.dcm, frame 1 of 1, 128×128")
+        try terminal.expect(Self.prompt)
+        terminal.send("find limit 3 preview size 32\r")
+        try terminal.expect("\u{1B}_Gf=100,a=T,q=2,m=")
+        try terminal.expect("3 of ")
+        try terminal.expect(Self.prompt)
+        terminal.send("\u{4}")
+        #expect(try terminal.waitForExit() == 0)
+    }
+
     @Test func nonASCIIInputReachesTheQuery() throws {
         let fixture = try ShellFixture()
         let terminal = try start(fixture)
