@@ -30,6 +30,12 @@ seconds="${1:-300}"
 work="$DQL_ROOT/.run/fuzz/$target"
 mkdir -p "$work/corpus" "$work/artifacts"
 
+# DicomCore's C part (the guard of mapped files), compiled with the fuzzer's instrumentation.
+mapping_guard() {
+    clang -fsanitize=fuzzer-no-link,address -O1 -I Sources/CMappingGuard/include \
+        -c Sources/CMappingGuard/mapping_guard.c -o "$1/mapping_guard.o"
+}
+
 case "$target" in
 dicom)
     if [[ -z "$(ls -A "$work/corpus")" ]]; then
@@ -38,9 +44,10 @@ dicom)
         done
     fi
     note "building the DICOM fuzz target (libFuzzer + AddressSanitizer)"
+    mapping_guard "$work"
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DicomFuzz \
-        -I Sources/CZlib -I Sources/CIconv \
-        Sources/DicomCore/*.swift Fuzz/FuzzDicomReader.swift -lz -o "$work/fuzz"
+        -I Sources/CZlib -I Sources/CIconv -I Sources/CMappingGuard/include \
+        Sources/DicomCore/*.swift Fuzz/FuzzDicomReader.swift "$work/mapping_guard.o" -lz -o "$work/fuzz"
     max_len=262144
     ;;
 pixels)
@@ -63,14 +70,16 @@ pixels)
         >"$work/modules/CJPEG/module.modulemap"
     printf 'module CJPEG2000 {\n    header "%s"\n    export *\n}\n' \
         "$DQL_ROOT/Sources/CJPEG2000/include/jpeg2000_decode.h" >"$work/modules/CJPEG2000/module.modulemap"
+    mapping_guard "$work"
     clang -fsanitize=fuzzer-no-link,address -O1 -I Sources/CJPEG/include -c Sources/CJPEG/jpeg_decode.c \
         -o "$work/jpeg_decode.o"
     clang -fsanitize=fuzzer-no-link,address -O1 -I Sources/CJPEG2000/include \
         -c Sources/CJPEG2000/jpeg2000_decode.c -o "$work/jpeg2000_decode.o"
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name PixelFuzz \
-        -I Sources/CZlib -I Sources/CIconv -I Sources/CSystemCalls -I "$work/modules/CJPEG" \
-        -I "$work/modules/CJPEG2000" "$work"/src/*.swift Fuzz/FuzzPixels.swift \
-        "$work/jpeg_decode.o" "$work/jpeg2000_decode.o" -ljpeg -lopenjp2 -lz -o "$work/fuzz"
+        -I Sources/CZlib -I Sources/CIconv -I Sources/CSystemCalls -I Sources/CMappingGuard/include \
+        -I "$work/modules/CJPEG" -I "$work/modules/CJPEG2000" "$work"/src/*.swift Fuzz/FuzzPixels.swift \
+        "$work/mapping_guard.o" "$work/jpeg_decode.o" "$work/jpeg2000_decode.o" -ljpeg -lopenjp2 -lz \
+        -o "$work/fuzz"
     max_len=262144
     ;;
 dql)

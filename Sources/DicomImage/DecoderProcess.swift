@@ -46,7 +46,7 @@ enum DecoderProcess {
 
     /// Helpers between decodes, ready for the next: a decode does not pay for GDCM's start
     /// (about 20 ms: its libraries' relocations and static constructors) again.
-    static let idle = Mutex<[Helper]>([])
+    static let idle = Synchronization.Mutex<[Helper]>([])
     /// Helpers kept between decodes at most: one a core.
     static let keptIdle = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
