@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "DicomCore", dependencies: ["CZlib", "CIconv", "CMappingGuard"]),
         // Images in, pixels out: frames decoded from a file's pixel data, the display pipeline
         // (rescale, window, photometric interpretation), PNG and terminal pictures. No Redis.
-        .target(name: "DicomImage", dependencies: ["DicomCore", "CZlib", "CJPEG", "CJPEG2000", "CSystemCalls"]),
+        .target(name: "DicomImage", dependencies: ["DicomCore", "CZlib", "CJPEG", "CJPEG2000", "CSixel", "CSystemCalls"]),
         // `dql-decode`: GDCM in a process of its own (see DecoderProcess).
         .executableTarget(name: "DecodeHelper", dependencies: ["CGDCM"], path: "Sources/DecodeHelper"),
         // JPEG baseline, extended and lossless, JPEG-LS and RLE through GDCM (Debian's
@@ -54,6 +54,8 @@ let package = Package(
             ]),
         // 8-bit JPEG through libjpeg-turbo (Debian's libjpeg62-turbo-dev), decoded from memory.
         .target(name: "CJPEG", path: "Sources/CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        // Sixel escape sequences through libsixel (Debian's libsixel-dev), for terminals that show them.
+        .target(name: "CSixel", path: "Sources/CSixel", linkerSettings: [.linkedLibrary("sixel")]),
         // JPEG 2000 through OpenJPEG (Debian's libopenjp2-7-dev), decoded from memory.
         .target(name: "CJPEG2000", path: "Sources/CJPEG2000", linkerSettings: [.linkedLibrary("openjp2")]),
         // The query language, its compiler and executor, the storage layout.

@@ -62,7 +62,8 @@ pixels)
     note "building the pixel fuzz target (libFuzzer + AddressSanitizer)"
     # One module of DicomCore and DicomImage (their `import DicomCore` dropped), the C shims
     # compiled with the same instrumentation, and module maps for them.
-    rm -rf "$work/src" "$work/modules" && mkdir -p "$work/src" "$work/modules/CJPEG" "$work/modules/CJPEG2000"
+    rm -rf "$work/src" "$work/modules" && mkdir -p "$work/src" "$work/modules/CJPEG" "$work/modules/CJPEG2000" \
+        "$work/modules/CSixel"
     for source in Sources/DicomCore/*.swift Sources/DicomImage/*.swift; do
         sed '/^import DicomCore$/d' "$source" >"$work/src/$(basename "$(dirname "$source")")_$(basename "$source")"
     done
@@ -70,16 +71,20 @@ pixels)
         >"$work/modules/CJPEG/module.modulemap"
     printf 'module CJPEG2000 {\n    header "%s"\n    export *\n}\n' \
         "$DQL_ROOT/Sources/CJPEG2000/include/jpeg2000_decode.h" >"$work/modules/CJPEG2000/module.modulemap"
+    printf 'module CSixel {\n    header "%s"\n    export *\n}\n' "$DQL_ROOT/Sources/CSixel/include/sixel_encode.h" \
+        >"$work/modules/CSixel/module.modulemap"
     mapping_guard "$work"
+    clang -fsanitize=fuzzer-no-link,address -O1 -I Sources/CSixel/include -c Sources/CSixel/sixel_encode.c \
+        -o "$work/sixel_encode.o"
     clang -fsanitize=fuzzer-no-link,address -O1 -I Sources/CJPEG/include -c Sources/CJPEG/jpeg_decode.c \
         -o "$work/jpeg_decode.o"
     clang -fsanitize=fuzzer-no-link,address -O1 -I Sources/CJPEG2000/include \
         -c Sources/CJPEG2000/jpeg2000_decode.c -o "$work/jpeg2000_decode.o"
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name PixelFuzz \
         -I Sources/CZlib -I Sources/CIconv -I Sources/CSystemCalls -I Sources/CMappingGuard/include \
-        -I "$work/modules/CJPEG" -I "$work/modules/CJPEG2000" "$work"/src/*.swift Fuzz/FuzzPixels.swift \
-        "$work/mapping_guard.o" "$work/jpeg_decode.o" "$work/jpeg2000_decode.o" -ljpeg -lopenjp2 -lz \
-        -o "$work/fuzz"
+        -I "$work/modules/CJPEG" -I "$work/modules/CJPEG2000" -I "$work/modules/CSixel" "$work"/src/*.swift \
+        Fuzz/FuzzPixels.swift "$work/mapping_guard.o" "$work/jpeg_decode.o" "$work/jpeg2000_decode.o" \
+        "$work/sixel_encode.o" -ljpeg -lopenjp2 -lsixel -lz -o "$work/fuzz"
     max_len=262144
     ;;
 dql)

@@ -1,3 +1,4 @@
+import CSixel
 import Foundation
 
 /// A ``Picture`` drawn in a terminal with Unicode upper half blocks (▀): each character is two
@@ -35,13 +36,14 @@ public enum TerminalPicture {
 }
 
 /// How a terminal shows pictures: real pixels through kitty's graphics protocol (kitty,
-/// Ghostty) or iTerm2's inline images (iTerm2, WezTerm), else half blocks in 24-bit colour,
-/// which every current terminal shows.
+/// Ghostty), iTerm2's inline images (iTerm2, WezTerm) or sixel (foot, mlterm, contour, Windows
+/// Terminal), else half blocks in 24-bit colour, which every current terminal shows.
 public enum TerminalGraphics: String, Sendable, Equatable, CaseIterable {
-    case blocks, kitty, iterm
+    case blocks, kitty, iterm, sixel
 
-    /// What the terminal has, from its environment; `DQL_GRAPHICS=blocks|kitty|iterm` decides
-    /// instead. Inside tmux or screen, which pass neither protocol on unasked, half blocks.
+    /// What the terminal has, from its environment; `DQL_GRAPHICS=blocks|kitty|iterm|sixel`
+    /// decides instead (xterm shows sixel only when started as a VT340, which its environment
+    /// does not tell). Inside tmux or screen, which pass no protocol on unasked, half blocks.
     public static func detect(_ environment: [String: String]) -> TerminalGraphics {
         if let chosen = environment["DQL_GRAPHICS"].flatMap({ TerminalGraphics(rawValue: $0.lowercased()) }) {
             return chosen
@@ -55,6 +57,11 @@ public enum TerminalGraphics: String, Sendable, Equatable, CaseIterable {
             || environment["TERM_PROGRAM"] == "WezTerm"
         {
             return .iterm
+        }
+        if ["foot", "foot-extra", "mlterm", "contour", "yaft-256color"].contains(term)
+            || environment["WT_SESSION"] != nil
+        {
+            return .sixel
         }
         return .blocks
     }
@@ -82,6 +89,21 @@ extension TerminalPicture {
     public static func iterm(png: [UInt8], columns: Int? = nil) -> String {
         let width = columns.map(String.init) ?? "auto"
         return "\u{1B}]1337;File=inline=1;size=\(png.count);width=\(width);preserveAspectRatio=1:\(base64(png))\u{07}\n"
+    }
+
+    /// `picture` as sixel, quantised to 256 colours by libsixel; then a new line. nil when
+    /// libsixel fails.
+    public static func sixel(_ picture: Picture) -> String? {
+        let rgb =
+            picture.channels == 3 ? picture.pixels : picture.pixels.flatMap { [$0, $0, $0] }
+        var text: UnsafeMutablePointer<CChar>?
+        var length = 0
+        let status = rgb.withUnsafeBufferPointer {
+            dql_sixel_encode($0.baseAddress, Int32(picture.width), Int32(picture.height), &text, &length)
+        }
+        guard status == 0, let text else { return nil }
+        defer { free(text) }
+        return String(decoding: UnsafeRawBufferPointer(start: text, count: length), as: UTF8.self) + "\n"
     }
 
     /// Standard base64 (RFC 4648, padded).

@@ -159,6 +159,11 @@ enum ResultRenderer {
             if let png = try? PNGEncoder.encode(picture) { return TerminalPicture.kitty(png: png, columns: scaled) }
         case .iterm:
             if let png = try? PNGEncoder.encode(picture) { return TerminalPicture.iterm(png: png, columns: scaled) }
+        case .sixel:
+            // Sixel has no scaling: a picture wider than the window is made to fit.
+            if let text = TerminalPicture.sixel(scaled == nil ? picture : picture.fitted(to: columns * 8)) {
+                return text
+            }
         case .blocks: break
         }
         return TerminalPicture.draw(picture, columns: columns, lines: max(4, (style.terminalHeight ?? 24) - 3))

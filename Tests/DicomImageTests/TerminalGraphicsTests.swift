@@ -13,6 +13,9 @@ import Testing
         #expect(TerminalGraphics.detect(["TERM": "xterm-256color", "KITTY_WINDOW_ID": "1"]) == .kitty)
         #expect(TerminalGraphics.detect(["TERM_PROGRAM": "iTerm.app"]) == .iterm)
         #expect(TerminalGraphics.detect(["TERM_PROGRAM": "WezTerm"]) == .iterm)
+        #expect(TerminalGraphics.detect(["TERM": "foot"]) == .sixel)
+        #expect(TerminalGraphics.detect(["TERM": "xterm-256color", "WT_SESSION": "1"]) == .sixel)
+        #expect(TerminalGraphics.detect(["TERM": "xterm", "DQL_GRAPHICS": "sixel"]) == .sixel)
         // tmux and screen pass neither on: half blocks.
         #expect(TerminalGraphics.detect(["TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"]) == .blocks)
         #expect(TerminalGraphics.detect(["TERM": "screen-256color", "TERM_PROGRAM": "iTerm.app"]) == .blocks)
@@ -39,6 +42,17 @@ import Testing
         let payload = sequences.map { $0.split(separator: ";", maxSplits: 1).last.map(String.init) ?? "" }
         #expect(payload.dropLast().allSatisfy { $0.count == 4096 })
         #expect(Data(base64Encoded: payload.joined()) == Data(png))
+    }
+
+    /// Sixel: DCS q, a palette of colour registers, the bands, ST.
+    @Test func sixelIsOneDeviceControlString() throws {
+        let picture = Picture(
+            width: 20, height: 12, channels: 1, pixels: (0..<240).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        let drawn = try #require(TerminalPicture.sixel(picture))
+        #expect(drawn.hasPrefix("\u{1B}P"))
+        #expect(drawn.contains("q\"1;1;20;12"))
+        #expect(drawn.contains("#0;2;"))
+        #expect(drawn.hasSuffix("\u{1B}\\\n"))
     }
 
     @Test func iTermGetsOneInlineImage() throws {
