@@ -120,7 +120,8 @@ struct DICOMwebRoutes: Sendable {
                 }
                 let single =
                     scope.instance != nil && negotiation.prefersSingle("application/dicom")
-                    && negotiation.acceptsSingle("application/dicom")
+                    && negotiation.acceptsSingle(
+                        "application/dicom", transferSyntax: files[0].transferSyntax ?? "1.2.840.10008.1.2.1")
                 let stream = RetrieveStream(files: single ? [files[0]] : files, pool: pool, verify: verify)
                 if !single {
                     for file in files {
@@ -139,7 +140,11 @@ struct DICOMwebRoutes: Sendable {
                 let file = stream.files[0]
                 return Response(
                     status: .ok,
-                    headers: [.contentType: "application/dicom", .contentLength: String(file.size)],
+                    headers: [
+                        .contentType:
+                            "application/dicom; transfer-syntax=\(file.transferSyntax ?? "1.2.840.10008.1.2.1")",
+                        .contentLength: String(file.size),
+                    ],
                     body: whole.map { ResponseBody(byteBuffer: $0) } ?? stream.singleBody(file))
             }
             return Response(

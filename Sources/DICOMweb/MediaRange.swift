@@ -88,9 +88,13 @@ struct PartNegotiation: Sendable {
         }
     }
 
-    /// Whether a single-part answer of `mediaType` is accepted.
-    func acceptsSingle(_ mediaType: String) -> Bool {
-        ranges.contains { $0.mediaType != "multipart/related" && $0.covers(mediaType) }
+    /// Whether a single-part answer of `mediaType` is accepted (in `transferSyntax`, when the
+    /// answer has one: `application/dicom; transfer-syntax=…` asks for that syntax only).
+    func acceptsSingle(_ mediaType: String, transferSyntax: String? = nil) -> Bool {
+        ranges.contains {
+            $0.mediaType != "multipart/related" && $0.covers(mediaType)
+                && transferSyntax.map($0.allowsTransferSyntax) ?? true
+        }
     }
 
     /// Whether the request names a single-part `mediaType` before any multipart range.

@@ -210,6 +210,17 @@ public struct ContactSheet: Sendable, Equatable {
         public var name: String
         public var reason: String
     }
+
+    public init(
+        cells: [PictureGrid.Cell], problems: [Problem], total: Int, cellSize: Int?, file: String?, columns: Int?
+    ) {
+        self.cells = cells
+        self.problems = problems
+        self.total = total
+        self.cellSize = cellSize
+        self.file = file
+        self.columns = columns
+    }
 }
 
 public struct Preview: Sendable, Equatable {

@@ -48,7 +48,10 @@ public enum TerminalGraphics: String, Sendable, Equatable, CaseIterable {
         if let chosen = environment["DQL_GRAPHICS"].flatMap({ TerminalGraphics(rawValue: $0.lowercased()) }) {
             return chosen
         }
-        if environment["TMUX"] != nil || environment["TERM"]?.hasPrefix("screen") == true { return .blocks }
+        let multiplexed =
+            environment["TMUX"] != nil || environment["STY"] != nil
+            || ["screen", "tmux"].contains { environment["TERM"]?.hasPrefix($0) == true }
+        if multiplexed { return .blocks }
         let term = environment["TERM"] ?? ""
         if term == "xterm-kitty" || term == "xterm-ghostty" || environment["KITTY_WINDOW_ID"] != nil {
             return .kitty

@@ -12,6 +12,9 @@ struct OutputStyle: Equatable {
     var terminalHeight: Int?
     /// How that terminal shows pictures.
     var graphics = TerminalGraphics.blocks
+    /// Pixels of one character cell of that terminal, as it says (else a common 8 × 16).
+    var cellWidth = 8
+    var cellHeight = 16
 
     /// Whether a table `width` columns wide is shown expanded (one line per column).
     func expands(tableWidth width: Int) -> Bool {

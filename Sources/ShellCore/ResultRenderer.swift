@@ -126,7 +126,7 @@ enum ResultRenderer {
             return rendered
         }
         let width = style.terminalWidth ?? 80
-        if style.graphics != .blocks {
+        if style.graphics != .blocks, !sheet.cells.isEmpty {
             // Real pixels: the sheet as a PNG would hold it, names and all.
             let cellSize = sheet.cellSize ?? 96
             let picture = PictureGrid.compose(
@@ -148,25 +148,30 @@ enum ResultRenderer {
         return RenderedResult(data: text, notes: notes)
     }
 
-    /// A picture for the terminal, the way it shows pictures: in the terminal's own graphics
-    /// (scaled down to its width when wider, counting 8 pixels a column), else in half blocks
-    /// on one screen, the prompt and the line about it under it.
+    /// A picture for the terminal, the way it shows pictures, on one screen with the prompt
+    /// and the line about it under it: in the terminal's own graphics (made to fit the
+    /// screen's pixels before it is sent), else in half blocks.
     static func drawn(_ picture: Picture, style: OutputStyle) -> String {
         let columns = style.terminalWidth ?? 80
-        let scaled = picture.width > columns * 8 ? columns : nil
-        switch style.graphics {
-        case .kitty:
-            if let png = try? PNGEncoder.encode(picture) { return TerminalPicture.kitty(png: png, columns: scaled) }
-        case .iterm:
-            if let png = try? PNGEncoder.encode(picture) { return TerminalPicture.iterm(png: png, columns: scaled) }
-        case .sixel:
-            // Sixel has no scaling: a picture wider than the window is made to fit.
-            if let text = TerminalPicture.sixel(scaled == nil ? picture : picture.fitted(to: columns * 8)) {
-                return text
+        let lines = max(4, (style.terminalHeight ?? 24) - 3)
+        if style.graphics != .blocks {
+            let scale = min(
+                1, Double(columns * style.cellWidth) / Double(max(1, picture.width)),
+                Double(lines * style.cellHeight) / Double(max(1, picture.height)))
+            let fitting =
+                scale < 1
+                ? picture.fitted(to: max(1, Int(Double(max(picture.width, picture.height)) * scale))) : picture
+            switch style.graphics {
+            case .kitty:
+                if let png = try? PNGEncoder.encode(fitting) { return TerminalPicture.kitty(png: png) }
+            case .iterm:
+                if let png = try? PNGEncoder.encode(fitting) { return TerminalPicture.iterm(png: png) }
+            case .sixel:
+                if let text = TerminalPicture.sixel(fitting) { return text }
+            case .blocks: break
             }
-        case .blocks: break
         }
-        return TerminalPicture.draw(picture, columns: columns, lines: max(4, (style.terminalHeight ?? 24) - 3))
+        return TerminalPicture.draw(picture, columns: columns, lines: lines)
     }
 
     /// `text` in exactly `width` terminal columns: padded, or cut in the middle with `~` so

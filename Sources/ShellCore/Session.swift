@@ -539,6 +539,10 @@ final class Session {
         style.terminalWidth = size?.columns
         style.terminalHeight = size?.rows
         style.graphics = TerminalGraphics.detect(environment)
+        if onTerminal, let cell = Terminal.cellPixels(of: STDOUT_FILENO) {
+            style.cellWidth = cell.width
+            style.cellHeight = cell.height
+        }
         return style
     }
 

@@ -18,6 +18,16 @@ enum Terminal {
         return stdoutIsTerminal
     }
 
+    /// Pixels of a character cell of the terminal on `descriptor`, when it says (kitty, iTerm2,
+    /// WezTerm and foot do; many terminals report 0).
+    static func cellPixels(of descriptor: Int32) -> (width: Int, height: Int)? {
+        var size = winsize()
+        guard isatty(descriptor) == 1, ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0,
+            size.ws_row > 0, size.ws_xpixel >= size.ws_col, size.ws_ypixel >= size.ws_row
+        else { return nil }
+        return (Int(size.ws_xpixel) / Int(size.ws_col), Int(size.ws_ypixel) / Int(size.ws_row))
+    }
+
     /// Columns of the terminal on stderr, for the progress bar.
     static var width: Int {
         var size = winsize()

@@ -29,5 +29,10 @@ import Testing
         let single = PartNegotiation(accept: #"application/dicom, multipart/related; type="application/dicom""#)
         #expect(single.prefersSingle("application/dicom") && single.acceptsSingle("application/dicom"))
         #expect(!PartNegotiation(accept: "text/html").acceptsSingle("application/dicom+json"))
+        // A single part in a named transfer syntax is that syntax only.
+        let jpeg = PartNegotiation(accept: "application/dicom; transfer-syntax=1.2.840.10008.1.2.4.50")
+        #expect(!jpeg.acceptsSingle("application/dicom", transferSyntax: "1.2.840.10008.1.2.1"))
+        #expect(jpeg.acceptsSingle("application/dicom", transferSyntax: "1.2.840.10008.1.2.4.50"))
+        #expect(single.acceptsSingle("application/dicom", transferSyntax: "1.2.840.10008.1.2.1"))
     }
 }

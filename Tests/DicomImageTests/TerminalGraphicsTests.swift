@@ -19,6 +19,8 @@ import Testing
         // tmux and screen pass neither on: half blocks.
         #expect(TerminalGraphics.detect(["TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"]) == .blocks)
         #expect(TerminalGraphics.detect(["TERM": "screen-256color", "TERM_PROGRAM": "iTerm.app"]) == .blocks)
+        #expect(TerminalGraphics.detect(["TERM": "tmux-256color", "LC_TERMINAL": "iTerm2"]) == .blocks)
+        #expect(TerminalGraphics.detect(["TERM": "xterm-kitty", "STY": "1234.pts-0.host"]) == .blocks)
         // The user decides over all of that.
         #expect(TerminalGraphics.detect(["TERM": "xterm-kitty", "DQL_GRAPHICS": "blocks"]) == .blocks)
         #expect(TerminalGraphics.detect(["TERM": "xterm", "DQL_GRAPHICS": "ITERM"]) == .iterm)
