@@ -51,8 +51,26 @@ public struct DICOMwebServer: Sendable {
         self.options = options
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes the requests under way. `listening` is
-    /// told the address once the socket is bound (the port, when 0 asked for any).
+    /// Serves until SIGINT or SIGTERM, then finishes the requests under way; a second signal
+    /// stops at once (a client that stopped reading would hold the server for ever). `listening`
+    /// is told the address once the socket is bound (the port, when 0 asked for any).
+    /// Watches SIGINT and SIGTERM beside the graceful shutdown (which takes the first): the
+    /// second of them ends the process, saying so.
+    static func stopAtOnceOnSecondSignal(log: @escaping @Sendable (String) -> Void) -> [any DispatchSourceSignal] {
+        let count = SignalCount()
+        return [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                guard count.next() >= 2 else { return }
+                log("dql: a second signal: stopped at once, without finishing the requests under way")
+                exit(1)
+            }
+            source.resume()
+            return source
+        }
+    }
+
     public func run(listening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let pool = ExecutorPool(client: client, layout: layout, count: options.executors)
         let boundPort = BoundPort(options.port)
@@ -92,6 +110,21 @@ public struct DICOMwebServer: Sendable {
             }()
         )
         defer { pool.stop() }
+        let second = Self.stopAtOnceOnSecondSignal(log: options.log)
+        defer { second.forEach { $0.cancel() } }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}
+
+/// Signals received, from any thread.
+private final class SignalCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func next() -> Int {
+        lock.withLock {
+            count += 1
+            return count
+        }
     }
 }

@@ -178,6 +178,49 @@ import Testing
         #expect(server.stop() == 0)
     }
 
+    /// SIGTERM waits for the requests under way; a second one stops at once, though a client
+    /// that stopped reading would hold the first for ever.
+    @Test(.timeLimit(.minutes(2))) func aSecondSignalStopsAtOnce() throws {
+        let fixture = try ShellFixture(load: false)
+        let large = fixture.directory.appendingPathComponent("large")
+        try ProjectScripts.generateArchive(
+            large,
+            [
+                "--patients", "1", "--studies", "1", "--series", "1", "--instances", "1", "--rows", "4096", "--cols",
+                "4096",
+            ])
+        #expect(try fixture.run(["-c", "load '\(large.path)' recursive"]).status == 0)
+        let uids = try #require(
+            parseCSV(try fixture.run(["--format", "csv", "-c", "find studyUid, seriesUid, sopUid"]).stdout).dropFirst()
+                .first)
+        let server = try Server(fixture)
+        // A client that reads 1 KB a second of a 32 MB instance.
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        client.arguments = [
+            "-s", "-o", "/dev/null", "--limit-rate", "1k", "-H", "Accept: application/dicom",
+            "\(server.url)/studies/\(uids[0])/series/\(uids[1])/instances/\(uids[2])",
+        ]
+        // Its output nowhere near the test runner's (which waits for its pipes to close).
+        client.standardOutput = FileHandle.nullDevice
+        client.standardError = FileHandle.nullDevice
+        try client.run()
+        defer {
+            kill(client.processIdentifier, SIGKILL)
+            client.waitUntilExit()
+        }
+        Thread.sleep(forTimeInterval: 1)
+        kill(server.process.processIdentifier, SIGTERM)
+        Thread.sleep(forTimeInterval: 1)
+        #expect(server.process.isRunning, "the first signal waits for the request under way")
+        kill(server.process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(20)
+        while server.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!server.process.isRunning)
+        #expect(server.process.terminationStatus == 1)
+        #expect(server.text.contains("dql: a second signal: stopped at once, without finishing the requests under way"))
+    }
+
     @Test func credentialsAndCORS() throws {
         let fixture = try ShellFixture()
         let server = try Server(
