@@ -30,15 +30,16 @@ extension Executor {
             do {
                 let preview = try picture(ofFile: id, cellOptions, context: context)
                 cells.append(PictureGrid.Cell(picture: preview.picture, label: preview.name))
-            } catch let error as ExecutionError {
+            } catch let failure as PictureFailure {
                 // What is wrong with one file is said, and the others are shown.
+                cells.append(PictureGrid.Cell(picture: nil, label: failure.name))
+                problems.append(ContactSheet.Problem(name: failure.name, reason: failure.reason))
+            } catch let error as ExecutionError {
+                // A file gone from under the listing: named as the rows name it.
                 let listed = nameColumn.flatMap { position < found.rows.count ? found.rows[position][$0] : nil }
                 let name = listed.map { String($0.split(separator: "\\").first ?? "") } ?? id
-                let prefix = "cannot preview \(name): "
-                let text = error.kind.text
-                let reason = text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
                 cells.append(PictureGrid.Cell(picture: nil, label: name))
-                problems.append(ContactSheet.Problem(name: name, reason: reason))
+                problems.append(ContactSheet.Problem(name: name, reason: error.kind.text))
             }
         }
         var sheet = ContactSheet(

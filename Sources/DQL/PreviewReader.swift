@@ -20,12 +20,17 @@ extension Executor {
 
     func preview(_ lookup: FileLookup, _ preview: PreviewStatement, context: StatementContext) throws -> Preview {
         let id = try resolve(lookup, context: context)
-        var shown = try picture(ofFile: id, preview.picture, at: lookup.range, context: context)
+        var shown: Preview
+        do {
+            shown = try picture(ofFile: id, preview.picture, at: lookup.range, context: context)
+        } catch let failure as PictureFailure {
+            throw failure.executionError
+        }
         if let file = preview.file {
             let path = try Self.pngPath(file)
             try Self.writeAtomically(try PNGEncoder.encode(shown.picture), to: path) {
-                ExecutionError(
-                    .statementFailed("cannot preview \(shown.name): cannot write \(path): \($0)"), at: lookup.range)
+                PictureFailure(name: shown.name, reason: "cannot write \(path): \($0)", range: lookup.range)
+                    .executionError
             }
             shown.file = path
         }
@@ -33,7 +38,7 @@ extension Executor {
     }
 
     /// The picture of a frame of file `id`, windowed and fitted to the size asked for (not
-    /// written anywhere). A file that cannot be shown is an ``ExecutionError`` saying why.
+    /// written anywhere). A file that cannot be shown is a ``PictureFailure`` saying why.
     func picture(
         ofFile id: String, _ options: PictureOptions, at range: SourceRange? = nil, context: StatementContext
     ) throws -> Preview {
@@ -48,9 +53,7 @@ extension Executor {
             chunkSize > 0
         else { throw ExecutionError(.noFileWithId(id), at: range) }
         let name = object["$.name"]?.first as? String ?? id
-        func failure(_ text: String) -> ExecutionError {
-            ExecutionError(.statementFailed("cannot preview \(name): \(text)"), at: range)
-        }
+        func failure(_ text: String) -> PictureFailure { PictureFailure(name: name, reason: text, range: range) }
         var window: Window?
         switch options.window {
         case .values(let center, let width): window = Window(center: center, width: width)
@@ -209,4 +212,16 @@ extension Executor {
 /// A buffer the transfer's workers fill, each chunk at its own offset.
 private struct SharedBuffer: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
+}
+
+/// Why a stored file's picture cannot be made: `preview` says "cannot preview NAME: REASON",
+/// a contact sheet crosses the file's cell out and says the reason beside its name.
+struct PictureFailure: Error {
+    var name: String
+    var reason: String
+    var range: SourceRange?
+
+    var executionError: ExecutionError {
+        ExecutionError(.statementFailed("cannot preview \(name): \(reason)"), at: range)
+    }
 }

@@ -27,8 +27,6 @@ final class Session {
     /// `\set` and `-v` variables, replaced in statements as `:NAME` and `:'NAME'`.
     var variables = Variables()
     private let environment: [String: String]
-    /// The statement running draws a picture in the terminal (no pager for it).
-    private var pictureDrawn = false
     /// The pager of the statement running now, when its results go through one.
     private var activePager: PagedOutput?
     /// The command `\o |COMMAND` writes to.
@@ -197,8 +195,7 @@ final class Session {
         let start = clock.now
         Interrupt.clear()
         // A picture goes to the terminal itself: a pager would show its escape sequences.
-        pictureDrawn = Self.drawsPicture(parsed.statement)
-        startPager()
+        if !Self.drawsPicture(parsed.statement) { startPager() }
         defer { finishPager() }
         let style = statementStyle
         let stream = RowStream(style: style) { [self] in emit($0) }
@@ -550,7 +547,6 @@ final class Session {
     /// terminal and the pager is on (never while `\watch` runs).
     private func startPager() {
         guard settings.pager != .off, !watching, output === OutputTarget.standardOutput, output.isTerminal,
-            !pictureDrawn,
             let command = PagedOutput.command(environment: environment)
         else { return }
         // A terminal that does not say its size (a bare pseudo-terminal) counts as 24 × 80.

@@ -61,6 +61,21 @@ import Testing
         }
     }
 
+    /// A generated series of `instances` CT slices of `side` × `side` 16-bit pixels, loaded;
+    /// returns its folder.
+    static func loadSeries(into fixture: ShellFixture, instances: Int, side: Int) throws -> URL {
+        let folder = fixture.directory.appendingPathComponent("large")
+        try ProjectScripts.generateArchive(
+            folder,
+            [
+                "--patients", "1", "--studies", "1", "--series", "1", "--instances", String(instances), "--rows",
+                String(side), "--cols", String(side),
+            ])
+        let load = try fixture.run(["-c", "load '\(folder.path)' recursive"])
+        guard load.status == 0 else { throw TestSetupError("load failed: \(load.stderr)") }
+        return folder
+    }
+
     /// Runs a group of scripts/dicomweb_check.py against `url`.
     static func check(
         _ group: String, _ url: String, _ directory: URL, environment: [String: String] = [:]
@@ -150,14 +165,7 @@ import Testing
         #expect(damaged.stdout.contains("do not match its SHA-256: they are damaged"), "\(damaged.stdout.suffix(300))")
         // A study larger than a read (4 MiB) is streamed: the damaged file, last, is cut short.
         // curl: 18, the transfer ended before Content-Length: the client knows it is short.
-        let large = fixture.directory.appendingPathComponent("large")
-        try ProjectScripts.generateArchive(
-            large,
-            [
-                "--patients", "1", "--studies", "1", "--series", "1", "--instances", "3", "--rows", "1024", "--cols",
-                "1024",
-            ])
-        #expect(try fixture.run(["-c", "load '\(large.path)' recursive"]).status == 0)
+        let large = try Self.loadSeries(into: fixture, instances: 3, side: 1024)
         let files = (FileManager.default.enumerator(atPath: large.path)?.compactMap { $0 as? String } ?? [])
             .filter { $0.hasSuffix(".dcm") }.sorted()
         let last = try #require(files.last)
@@ -182,14 +190,7 @@ import Testing
     /// that stopped reading would hold the first for ever.
     @Test(.timeLimit(.minutes(2))) func aSecondSignalStopsAtOnce() throws {
         let fixture = try ShellFixture(load: false)
-        let large = fixture.directory.appendingPathComponent("large")
-        try ProjectScripts.generateArchive(
-            large,
-            [
-                "--patients", "1", "--studies", "1", "--series", "1", "--instances", "1", "--rows", "4096", "--cols",
-                "4096",
-            ])
-        #expect(try fixture.run(["-c", "load '\(large.path)' recursive"]).status == 0)
+        _ = try Self.loadSeries(into: fixture, instances: 1, side: 4096)
         let uids = try #require(
             parseCSV(try fixture.run(["--format", "csv", "-c", "find studyUid, seriesUid, sopUid"]).stdout).dropFirst()
                 .first)

@@ -82,7 +82,7 @@ import Testing
         #expect(try terminal.waitForExit() == 0)
     }
 
-    @Test func previewDrawsTheFrameInTheTerminalAndTheShellGoesOn() throws {
+    @Test func previewAndContactSheetsDrawInTheTerminalAndTheShellGoesOn() throws {
         let fixture = try ShellFixture()
         let terminal = try start(fixture)
         terminal.send("preview 'CT_small.dcm' window bone size 64\r")
@@ -91,16 +91,7 @@ import Testing
         try terminal.expect("▀\u{1B}[0m")
         try terminal.expect("CT_small.dcm, frame 1 of 1, 64×64, window 400/1800")
         try terminal.expect(Self.prompt)
-        terminal.send("count\r")
-        try terminal.expect("count")
-        try terminal.expect(Self.prompt)
-        terminal.send("\u{4}")
-        #expect(try terminal.waitForExit() == 0)
-    }
-
-    @Test func aContactSheetIsDrawnRowByRowWithNamesAndTheShellGoesOn() throws {
-        let fixture = try ShellFixture()
-        let terminal = try start(fixture)
+        // A contact sheet: rows of cells, their names under them.
         terminal.send("find limit 5 preview size 16\r")
         try terminal.expect("\u{1B}[38;2;")
         try terminal.expect("▀\u{1B}[0m")
