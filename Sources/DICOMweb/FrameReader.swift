@@ -4,7 +4,8 @@ import DicomImage
 
 /// Frames and bulk data of a stored instance, as stored (PS3.18 §10.4.1.1.3, .1.1.5): native
 /// frames are read as their own byte ranges of the chunks; encapsulated frames are the
-/// fragments of each frame. Nothing is decoded or transcoded.
+/// fragments of each frame. Nothing is decoded or transcoded. The file's bytes are checked
+/// against its SHA-256 first (``InstanceBytes``), except native frames of a file over 64 MiB.
 enum FrameReader {
     /// Files larger than this are not read whole for encapsulated frames.
     static let wholeFileLimit = 1 << 30
@@ -63,11 +64,12 @@ enum FrameReader {
             )
         }
         if !syntax.isEncapsulated {
+            let source = try InstanceBytes(file, executor: executor)
             let valueOffset = pixelDataOffset + (syntax.isExplicitVR ? 12 : 8)
             let length = description.frameLength
             guard length > 0 else {
                 if description.frames == 1 {
-                    return [try pixelDataBytes(of: file, at: pixelDataOffset, syntax: syntax, executor: executor)]
+                    return [try pixelDataBytes(of: source, at: pixelDataOffset, syntax: syntax)]
                 }
                 throw DICOMwebError.notAcceptable(
                     "instance \(file.sopUid ?? file.id) packs \(description.bitsAllocated)-bit frames; they are not split"
@@ -81,7 +83,7 @@ enum FrameReader {
                         "instance \(file.sopUid ?? file.id) holds too few bytes for frame \(number) (\(length) bytes each)"
                     )
                 }
-                return try executor.bytes(of: file, in: start..<(start + length))
+                return try source.bytes(in: start..<(start + length))
             }
         }
         guard file.size <= wholeFileLimit else {
@@ -90,7 +92,7 @@ enum FrameReader {
                 "instance \(file.sopUid ?? file.id) holds \(file.size) bytes; encapsulated frames are read from files up to 1 GiB"
             )
         }
-        let bytes = try executor.bytes(of: file, in: 0..<file.size)
+        let bytes = try InstanceBytes(file, executor: executor, checkedUpTo: wholeFileLimit).bytes(in: 0..<file.size)
         let whole: DicomFile
         do {
             whole = try DicomReader.read(bytes, options: DicomReadOptions(inlineBinaryLimit: 0))
@@ -116,12 +118,12 @@ enum FrameReader {
     /// The Pixel Data value: after its element header, for its declared length; encapsulated
     /// data (undefined length) up to its sequence delimiter, as pydicom reads it (PS3.5 A.4).
     static func pixelDataBytes(
-        of file: StoredFile, at elementOffset: Int, syntax: TransferSyntax, executor: Executor
-    )
-        throws -> [UInt8]
+        of file: InstanceBytes, at elementOffset: Int, syntax: TransferSyntax
+    ) throws
+        -> [UInt8]
     {
         let start = min(file.size, elementOffset + (syntax.isExplicitVR ? 12 : 8))
-        let lengthBytes = try executor.bytes(of: file, in: max(0, start - 4)..<start)
+        let lengthBytes = try file.bytes(in: max(0, start - 4)..<start)
         func number(_ bytes: ArraySlice<UInt8>) -> Int {
             syntax.isLittleEndian
                 ? bytes.reversed().reduce(0) { $0 << 8 | Int($1) } : bytes.reduce(0) { $0 << 8 | Int($1) }
@@ -129,9 +131,9 @@ enum FrameReader {
         guard lengthBytes.count == 4 else { return [] }
         let declared = number(lengthBytes[...])
         if declared != 0xFFFF_FFFF {
-            return try executor.bytes(of: file, in: start..<min(file.size, start + declared))
+            return try file.bytes(in: start..<min(file.size, start + declared))
         }
-        let bytes = try executor.bytes(of: file, in: start..<file.size)
+        let bytes = try file.bytes(in: start..<file.size)
         var position = 0
         while position + 8 <= bytes.count {
             let group = number(bytes[position..<(position + 2)])
@@ -158,14 +160,15 @@ enum FrameReader {
             if syntax.isDeflated {
                 throw DICOMwebError.notAcceptable("the Pixel Data of a deflated file is not served as bulk data")
             }
-            return try pixelDataBytes(of: file, at: pixelDataOffset, syntax: syntax, executor: executor)
+            return try pixelDataBytes(
+                of: InstanceBytes(file, executor: executor), at: pixelDataOffset, syntax: syntax)
         }
         guard let offset, let length, offset >= 0, length >= 0, offset <= file.size, length <= file.size - offset else {
             throw DICOMwebError.badRequest(
                 "bulkdata takes offset and length inside the file (\(file.size) bytes): offset=\(offset.map(String.init) ?? "?") length=\(length.map(String.init) ?? "?")"
             )
         }
-        return try executor.bytes(of: file, in: offset..<(offset + length))
+        return try InstanceBytes(file, executor: executor).bytes(in: offset..<(offset + length))
     }
 }
 

@@ -1,8 +1,13 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
+import Synchronization
 
-/// One line per request on stderr: client, method, target, status, bytes and time.
+/// One line per request on stderr: method, target, status, bytes and time, written once the
+/// body has gone out. A body cut short (a damaged file found mid-stream, a client that went
+/// away, a stop) says so with the bytes actually sent, instead of the length promised.
 struct AccessLog<Context: RequestContext>: RouterMiddleware {
     var log: @Sendable (String) -> Void
 
@@ -12,7 +17,7 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
         async throws -> Response
     {
         let started = ContinuousClock.now
-        func line(_ status: Int, _ length: String) {
+        @Sendable func line(_ status: Int, _ length: String) {
             let elapsed = ContinuousClock.now - started
             let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
             let target = request.uri.description.unicodeScalars.map {
@@ -21,8 +26,21 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
             log("\(request.method) \(target) \(status) \(length) \(String(format: "%.1f", milliseconds))ms")
         }
         do {
-            let response = try await next(request, context)
-            line(response.status.code, response.body.contentLength.map { "\($0)B" } ?? "-")
+            var response = try await next(request, context)
+            let status = response.status.code
+            let body = response.body
+            let promised = body.contentLength
+            response.body = ResponseBody(contentLength: promised) { writer in
+                let sent = SentBytes()
+                do {
+                    try await body.write(CountingWriter(base: writer, sent: sent))
+                    line(status, "\(sent.count)B")
+                } catch {
+                    let reason = "\(error)".prefix(200)
+                    line(status, "cut after \(sent.count) of \(promised.map { "\($0)B" } ?? "?"): \(reason)")
+                    throw error
+                }
+            }
             return response
         } catch let error as any HTTPResponseError {
             line(error.status.code, "-")
@@ -31,6 +49,28 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
             line(500, "-")
             throw error
         }
+    }
+}
+
+/// The bytes a response body has handed to the connection so far.
+private final class SentBytes: Sendable {
+    private let total = Mutex(0)
+    var count: Int { total.withLock { $0 } }
+    func add(_ bytes: Int) { total.withLock { $0 += bytes } }
+}
+
+/// A body writer that counts what passes through it.
+private struct CountingWriter: ResponseBodyWriter {
+    var base: any ResponseBodyWriter
+    let sent: SentBytes
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        try await base.write(buffer)
+        sent.add(buffer.readableBytes)
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        try await base.finish(trailingHeaders)
     }
 }
 

@@ -30,8 +30,7 @@ struct QIDOSearch: Sendable {
                 var members = Self.members(header, tags: tags, all: query.includeAll)
                 members[LevelAttributes.instanceAvailability] = Self.codeStrings(["ONLINE"])
                 if let study = file.studyUid, let series = file.seriesUid, let sop = file.sopUid {
-                    members[LevelAttributes.retrieveURL] = Self.url(
-                        "\(baseURL)/studies/\(study)/series/\(series)/instances/\(sop)")
+                    members[LevelAttributes.retrieveURL] = retrieveURL(study: study, series: series, instance: sop)
                 }
                 return Self.object(members)
             }
@@ -72,13 +71,13 @@ struct QIDOSearch: Sendable {
                 members[LevelAttributes.modalitiesInStudy] = Self.codeStrings(modalities)
                 members[LevelAttributes.numberOfStudyRelatedSeries] = Self.integer(value("numberOfSeries"))
                 members[LevelAttributes.numberOfStudyRelatedInstances] = Self.integer(value("numberOfInstances"))
-                members[LevelAttributes.retrieveURL] = Self.url("\(baseURL)/studies/\(key)")
+                members[LevelAttributes.retrieveURL] = retrieveURL(study: key)
             case .series:
                 members[LevelAttributes.seriesInstanceUID] = Self.uid(key)
                 members[LevelAttributes.numberOfSeriesRelatedInstances] = Self.integer(value("numberOfInstances"))
                 if let study = value("studyUid") {
                     members[LevelAttributes.studyInstanceUID] = Self.uid(study)
-                    members[LevelAttributes.retrieveURL] = Self.url("\(baseURL)/studies/\(study)/series/\(key)")
+                    members[LevelAttributes.retrieveURL] = retrieveURL(study: study, series: key)
                 }
             case .patients, .instances:
                 break
@@ -86,6 +85,12 @@ struct QIDOSearch: Sendable {
             results.append(Self.object(members))
         }
         return Answer(results: results, more: more)
+    }
+
+    /// Where WADO-RS retrieves a study, series or instance; none when one of its UIDs is not a
+    /// UID (a file loaded with a malformed one), as the retrieve routes would refuse that URL.
+    func retrieveURL(study: String, series: String? = nil, instance: String? = nil) -> JSONValue? {
+        (try? RetrieveScope(study: study, series: series, instance: instance)).map { Self.url($0.url(baseURL)) }
     }
 
     static func members(_ header: DicomFile, tags: [DicomTag], all: Bool) -> [DicomTag: JSONValue] {

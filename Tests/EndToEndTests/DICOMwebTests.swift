@@ -148,8 +148,16 @@ import Testing
         // The study of that file, from the server itself.
         let studies = try ProcessResult.run("/usr/bin/curl", ["-s", "\(server.url)/studies"]).stdout
         #expect(studies.contains("0020000D"))
-        let document = try connection.call("JSON.GET", "\(fixture.prefix):{m}:file:\(id)", "$.studyUid").string ?? ""
-        let study = document.trimmingCharacters(in: CharacterSet(charactersIn: "[]\""))
+        func stored(_ path: String) throws -> String {
+            (try connection.call("JSON.GET", "\(fixture.prefix):{m}:file:\(id)", path).string ?? "")
+                .trimmingCharacters(in: CharacterSet(charactersIn: "[]\""))
+        }
+        let study = try stored("$.studyUid")
+        let instance =
+            "\(server.url)/studies/\(study)/series/\(try stored("$.seriesUid"))/instances/\(try stored("$.sopUid"))"
+        let answered = [
+            "\(instance)/frames/1", "\(instance)/bulkdata/7FE00010", "\(instance)/bulkdata?offset=0&length=132",
+        ]
         func retrieve() throws -> ProcessResult {
             try ProcessResult.run(
                 "/usr/bin/curl",
@@ -157,12 +165,22 @@ import Testing
         }
         let whole = try retrieve()
         #expect(whole.status == 0, "\(whole.stdout)")
+        for url in answered {
+            let intact = try ProcessResult.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+            #expect(intact.stdout == "200", "\(url): \(intact.stdout)")
+        }
         _ = try connection.call("SETRANGE", "\(fixture.prefix):chunk:\(id):0", "300", "damaged")
         // A small study is read and checked before the answer starts: an error that says why.
         let damaged = try ProcessResult.run(
             "/usr/bin/curl", ["-s", "-w", " %{http_code}", "\(server.url)/studies/\(study)"])
         #expect(damaged.stdout.hasSuffix(" 500"), "\(damaged.stdout.suffix(300))")
         #expect(damaged.stdout.contains("do not match its SHA-256: they are damaged"), "\(damaged.stdout.suffix(300))")
+        // Frames and bulk data of it too: never a slice of damaged bytes with a 200.
+        for url in answered {
+            let refused = try ProcessResult.run("/usr/bin/curl", ["-s", "-w", " %{http_code}", url])
+            #expect(refused.stdout.hasSuffix(" 500"), "\(url): \(refused.stdout.suffix(300))")
+            #expect(refused.stdout.contains("they are damaged"), "\(url): \(refused.stdout.suffix(300))")
+        }
         // A study larger than a read (4 MiB) is streamed: the damaged file, last, is cut short.
         // curl: 18, the transfer ended before Content-Length: the client knows it is short.
         let large = try Self.loadSeries(into: fixture, instances: 3, side: 1024)
@@ -183,6 +201,42 @@ import Testing
             "/usr/bin/curl",
             ["-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "\(server.url)/studies/\(largeStudy)"])
         #expect(cut.status == 18, "\(cut.status) \(cut.stdout)")
+        // The access log says the answer was cut, and how much of it went out.
+        let logged = server.text.split(separator: "\n").filter { $0.contains("GET /dicom-web/studies/\(largeStudy) ") }
+        #expect(logged.count == 2, "\(logged)")
+        #expect(
+            logged.first?.contains(" 200 \(streamed.stdout.split(separator: " ").last ?? "?")B ") == true, "\(logged)")
+        #expect(
+            logged.last?.contains(" 200 cut after ") == true && logged.last?.contains("they are damaged") == true,
+            "\(logged)")
+        #expect(server.stop() == 0)
+    }
+
+    /// QIDO gives no RetrieveURL the retrieve routes would refuse: a file loaded with a study
+    /// UID that is not a UID is found, but not offered for retrieval.
+    @Test func aFileWithAMalformedUIDHasNoRetrieveURL() throws {
+        let fixture = try ShellFixture(load: false)
+        let folder = fixture.directory.appendingPathComponent("odd")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try SmallDicom.write(
+            SmallDicom.instance(
+                patientId: "ODDUID", patientName: "Odd^Uid", studyUid: "study-one", seriesUid: "1.2.3.4",
+                sopUid: "1.2.3.4.5"), to: folder.appendingPathComponent("odd.dcm").path)
+        try SmallDicom.write(
+            SmallDicom.instance(
+                patientId: "ODDUID", patientName: "Odd^Uid", studyUid: "1.2.3", seriesUid: "1.2.3.5",
+                sopUid: "1.2.3.5.6"), to: folder.appendingPathComponent("fine.dcm").path)
+        let load = try fixture.run(["-c", "load '\(folder.path)'"])
+        #expect(load.status == 0, "\(load.stderr)")
+        let server = try Server(fixture)
+        for level in ["studies", "series", "instances"] {
+            let answer = try ProcessResult.run("/usr/bin/curl", ["-s", "\(server.url)/\(level)?PatientID=ODDUID"])
+                .stdout
+            #expect(answer.contains("study-one"), "\(level): \(answer)")
+            // Only the well-formed file's study, series or instance has one.
+            #expect(answer.components(separatedBy: "00081190").count == 2, "\(level): \(answer)")
+            #expect(!answer.contains("studies/study-one"), "\(level): \(answer)")
+        }
         #expect(server.stop() == 0)
     }
 
