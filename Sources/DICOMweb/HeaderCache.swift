@@ -17,4 +17,17 @@ final class HeaderCache: Sendable {
         cache.store(zip(missing, read).map { (files[$0.0].id, $0.1) })
         return found.compactMap { $0 }
     }
+
+    /// The headers of the files with these ids, by id: cached ones without a round trip, the
+    /// others from their documents' storage facts and their first bytes. Ids without a
+    /// document (deleted since they were found) are left out.
+    func headers(ofIds ids: [String], executor: Executor) throws -> [String: DicomFile] {
+        var found: [String: DicomFile] = [:]
+        for (id, header) in zip(ids, cache.values(ids)) { found[id] = header }
+        let missing = Array(Set(ids.filter { found[$0] == nil }))
+        guard !missing.isEmpty else { return found }
+        let files = try executor.storedFiles(ids: missing)
+        for (file, header) in zip(files, try headers(of: files, executor: executor)) { found[file.id] = header }
+        return found
+    }
 }

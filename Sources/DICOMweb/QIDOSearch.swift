@@ -36,8 +36,9 @@ struct QIDOSearch: Sendable {
             }
             return Answer(results: results, more: total > query.offset + files.count)
         }
-        let find = FindStatement(
+        var find = FindStatement(
             level: query.level, condition: query.condition, limit: query.limit, offset: query.offset)
+        find.withSamples = true
         let found: FoundRows
         do {
             guard case .rows(let rows) = try executor.execute(.find(find)) else {
@@ -49,18 +50,15 @@ struct QIDOSearch: Sendable {
             throw error
         }
         let more = found.total > query.offset + found.returned
-        let samples = try executor.sampleFiles(of: query.level, keys: found.ids)
-        let sampled = found.ids.compactMap { samples[$0] }
-        var headers: [String: DicomFile] = [:]
-        for (file, header) in zip(sampled, try headerCache.headers(of: sampled, executor: executor)) {
-            headers[file.id] = header
-        }
+        var samples: [String: String] = [:]
+        for (key, sample) in zip(found.ids, found.samples) { samples[key] = sample }
+        let headers = try headerCache.headers(ofIds: Array(samples.values), executor: executor)
         let column = Dictionary(found.columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         var results: [JSONValue] = []
         for (key, row) in zip(found.ids, found.rows) {
             func value(_ name: String) -> String? { column[name].flatMap { row[$0] } }
             var members: [DicomTag: JSONValue] = [:]
-            if let file = samples[key], let header = headers[file.id] {
+            if let id = samples[key], let header = headers[id] {
                 members = Self.members(header, tags: tags, all: query.includeAll)
             }
             members[LevelAttributes.instanceAvailability] = Self.codeStrings(["ONLINE"])

@@ -212,6 +212,10 @@ public struct FindStatement: Sendable, Hashable {
     public var existingFiles: ExistingFiles?
     /// `preview …` after the query: a contact sheet of the matching files.
     public var contactSheet: PictureOptions?
+    /// Rows of a level also carry the id of one of their files (``FoundRows/samples``), from
+    /// the same aggregate: a server that shows a row with that file's attributes (DICOMweb
+    /// QIDO) needs no second query. Not written in DQL; set by programs.
+    public var withSamples = false
     /// A contact sheet shows at most this many files.
     public static let contactSheetLimit = 100
     /// The largest cell of a contact sheet, in pixels: a full sheet of them is about 5,000

@@ -231,7 +231,7 @@ public struct Compiler: Sendable {
             columns: find.levelColumns?.map(\.column) ?? level.defaultColumns, sortKeys: sortKeys, limit: find.limit,
             offset: find.offset ?? 0, pageSize: pageSize, timeoutMilliseconds: timeoutMilliseconds,
             selectsByKeys: wholeRows && scan == nil, fetchDirectory: find.fetchDirectory,
-            fetchLayout: find.fetchLayout, existingFiles: find.existingFiles, scan: scan)
+            fetchLayout: find.fetchLayout, existingFiles: find.existingFiles, scan: scan, withSamples: find.withSamples)
     }
 
     /// A condition at a level: its instances, among those that have the level's key (a file

@@ -16,6 +16,7 @@ extension Executor {
         let keys = rows.map { $0[key.attribute] ?? "" }
         found.returned = rows.count
         found.ids = keys
+        if plan.withSamples { found.samples = rows.map { $0[LevelPlan.sampleProperty] } }
         found.rows = rows.map { row in plan.columns.map { Self.display($0, in: row, key: key) } }
         if let directory, !keys.isEmpty {
             let names = FetchNames(existing: plan.existingFiles ?? settings.existingFiles, layout: plan.fetchLayout)

@@ -252,9 +252,15 @@ public struct LevelPlan: Sendable, Equatable {
     /// When the condition is about attributes the index does not hold: the scan that finds
     /// the keys of the matching rows (instead of ``keysCommand(offset:count:)``).
     public var scan: ScanPlan? = nil
+    /// Each row also carries the id of one of its files (``sampleProperty``).
+    public var withSamples = false
+
+    /// The aggregate property of a row's sample file id.
+    static let sampleProperty = "sampleId"
 
     public static func == (lhs: LevelPlan, rhs: LevelPlan) -> Bool {
         lhs.commands == rhs.commands && lhs.scan == rhs.scan && lhs.columns == rhs.columns && lhs.limit == rhs.limit
+            && lhs.withSamples == rhs.withSamples
             && lhs.fetchDirectory == rhs.fetchDirectory && lhs.fetchLayout == rhs.fetchLayout
             && lhs.existingFiles == rhs.existingFiles
     }
@@ -281,6 +287,7 @@ public struct LevelPlan: Sendable, Equatable {
     /// Every column of the level computed for each group.
     private var reducers: [String] {
         ["GROUPBY", "1", "@" + key.attribute] + level.columns.flatMap { $0.reducer(key: key) }
+            + (withSamples ? ["REDUCE", "FIRST_VALUE", "1", "@sha256", "AS", Self.sampleProperty] : [])
     }
 
     /// `@studyUid:{$p0 | $p1 …}`: the instances of the given keys, matched exactly (the

@@ -100,6 +100,8 @@ public struct FoundRows: Sendable, Equatable {
     public var fetched: [Fetcher.Result] = []
     /// What a row is: a file, or a series, study or patient (whose key is its id).
     public var level: Level = .instances
+    /// With ``FindStatement/withSamples``: the id of one file of each row, in row order.
+    public var samples: [String?] = []
 
     public init(columns: [String], rows: [[String?]] = [], ids: [String] = [], total: Int = 0, returned: Int = 0) {
         self.columns = columns

@@ -131,34 +131,6 @@ extension Executor {
         return (files, total)
     }
 
-    /// One stored file of each of the given keys of a level (Study or Series Instance UIDs,
-    /// Patient IDs), whose header holds the attributes the level's rows share.
-    public func sampleFiles(of level: Level, keys: [String]) throws -> [String: StoredFile] {
-        guard let key = level.keyField, !keys.isEmpty else { return [:] }
-        _ = try serverLimits(context: StatementContext())
-        let timeout = compiler.timeoutMilliseconds
-        var ids: [String: String] = [:]
-        for batch in keys.chunked(LevelPlan.keysPerCommand) {
-            var builder = QueryBuilder()
-            let query = SearchQuery(
-                text: LevelPlan.keyMatch(key, Array(batch), &builder), parameters: builder.parameters)
-            let command =
-                ["FT.AGGREGATE", layout.indexName] + query.queryArguments + ["TIMEOUT", String(timeout)]
-                + ["LOAD", "2", "@" + key.attribute, "@sha256", "GROUPBY", "1", "@" + key.attribute]
-                + ["REDUCE", "FIRST_VALUE", "1", "@sha256", "AS", "id", "LIMIT", "0", String(batch.count)]
-                + query.paramsArguments + ["DIALECT", "2"]
-            for row in try AggregateRows(runner.query(command, context: StatementContext())).rows {
-                if let value = row[key.attribute], let id = row["id"] { ids[value] = id }
-            }
-        }
-        let order = Array(ids.keys)
-        let files = try storedFiles(ids: order.compactMap { ids[$0] })
-        let byId = Dictionary(files.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        var samples: [String: StoredFile] = [:]
-        for (value, id) in ids { if let file = byId[id] { samples[value] = file } }
-        return samples
-    }
-
     /// The headers of the files (up to Pixel Data's tag and length), in order, read in one
     /// pipeline and parsed on every core.
     public func headers(of files: [StoredFile]) throws -> [DicomFile] {

@@ -212,6 +212,32 @@ import Testing
         #expect(dates == dates.sorted(by: >))
     }
 
+    /// A program's find at a level (DICOMweb) gets one file of each row from the same
+    /// aggregate: a file of that row, on the one-aggregate and the two-step path alike.
+    @Test func rowsCarryOneOfTheirFilesWhenAskedTo() throws {
+        let setup = try Self.setUp(corpus: false)
+        defer { Self.tearDown(setup) }
+        for (level, key) in [(Level.patients, "patientId"), (.studies, "studyUid"), (.series, "seriesUid")] {
+            guard case .find(let sized) = try Parser.parseStatement("find where size > 0") else { return }
+            for condition in [nil, sized.condition] {
+                var find = FindStatement(level: level, condition: condition, limit: 2, offset: 1)
+                find.withSamples = true
+                guard case .rows(let found) = try setup.executor.execute(.find(find)) else {
+                    throw TestSetupError("no rows")
+                }
+                #expect(found.returned == 2 && found.samples.count == 2, "\(level)")
+                for (rowKey, sample) in zip(found.ids, found.samples) {
+                    let file = setup.instances.first { $0.id == sample }
+                    #expect(file?.values[key] == [rowKey], "\(level) \(rowKey): \(sample ?? "none")")
+                }
+                // Without asking, rows carry none.
+                find.withSamples = false
+                guard case .rows(let plain) = try setup.executor.execute(.find(find)) else { continue }
+                #expect(plain.samples.isEmpty && plain.ids == found.ids)
+            }
+        }
+    }
+
     @Test func fetchAndDeleteAtALevelTakeEveryFileOfTheMatchingRows() throws {
         let setup = try Self.setUp(corpus: false)
         defer { Self.tearDown(setup) }
