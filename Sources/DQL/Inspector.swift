@@ -25,7 +25,7 @@ struct Inspector {
             }
         }
         let endpoint = try client.pool(forKey: layout.metadataRoutingKey).configuration.url.endpoint
-        let shards = try context.profile.measure(.query) {
+        var shards = try context.profile.measure(.query) {
             try client.shards.map { shard in
                 try client.pool(host: shard.host, port: shard.port).withConnection { connection in
                     let keys = try connection.call("DBSIZE").integer ?? 0
@@ -38,6 +38,12 @@ struct Inspector {
                         memory: used)
                 }
             }
+        }
+        // Every document and the index sit on the master of the `{m}` slot.
+        for index in shards.indices where shards[index].endpoint == endpoint {
+            shards[index].documents = files
+            shards[index].documentMemory = documentMemory * files
+            shards[index].indexMemory = indexMemory
         }
         var stats = StoreStats(
             files: files, bytes: bytes, serverMemory: shards.reduce(0) { $0 + $1.memory }, endpoint: endpoint,

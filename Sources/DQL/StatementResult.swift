@@ -63,6 +63,15 @@ public struct StoreStats: Sendable, Equatable {
     /// (hash_indexing_failures): a document changed by hand into something the index cannot
     /// read is invisible to every query until it is mended.
     public var indexFailures = 0
+
+    /// How unevenly the documents sit on the masters: documents on the fullest over the mean
+    /// (1 when even, or on one server; the number of masters when one holds them all).
+    public var documentSpread: Double {
+        let counts = shards.map(\.documents)
+        let total = counts.reduce(0, +)
+        guard total > 0, let most = counts.max(), !counts.isEmpty else { return 1 }
+        return Double(most) / (Double(total) / Double(counts.count))
+    }
 }
 
 /// What one server of the store holds.
@@ -74,6 +83,12 @@ public struct ShardStats: Sendable, Equatable {
     public var keys: Int
     /// The server's used_memory.
     public var memory: Int
+    /// dql's documents it holds and searches.
+    public var documents = 0
+    /// Redis memory of those documents (their mean MEMORY USAGE times their number).
+    public var documentMemory = 0
+    /// Memory of its index.
+    public var indexMemory = 0
 
     public init(endpoint: String, slots: String, keys: Int, memory: Int) {
         self.endpoint = endpoint

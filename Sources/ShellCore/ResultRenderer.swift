@@ -498,14 +498,23 @@ enum ResultRenderer {
             ("serverMemory", .integer(Int64(stats.serverMemory))), ("endpoint", .string(stats.endpoint)),
             ("index", .string(stats.index)), ("cluster", .bool(stats.isCluster)),
         ]
+        if stats.isCluster {
+            members.append(("documentSpread", .real((stats.documentSpread * 100).rounded() / 100)))
+        }
         let failureNote =
             stats.indexFailures > 0
             ? [
                 "the index failed to read a document \(stats.indexFailures) time(s) since it was built (a document changed into something it cannot read, say): such a document is invisible to every query until it is mended; `redis-cli FT.INFO \(stats.index)` says which was last"
             ] : []
-        let columns = stats.isCluster ? ["shard", "slots", "keys", "memory"] : ["server", "keys", "memory"]
+        let columns =
+            (stats.isCluster ? ["shard", "slots"] : ["server"]) + [
+                "keys", "documents", "memory", "documentMemory", "indexMemory",
+            ]
         let rows = stats.shards.map { shard in
-            [shard.endpoint] + (stats.isCluster ? [shard.slots] : []) + [String(shard.keys), String(shard.memory)]
+            [shard.endpoint] + (stats.isCluster ? [shard.slots] : []) + [
+                String(shard.keys), String(shard.documents), String(shard.memory), String(shard.documentMemory),
+                String(shard.indexMemory),
+            ]
         }
         switch style.format {
         case .table:
@@ -516,11 +525,12 @@ enum ResultRenderer {
                 return (name, .string(formatBytes(Int(number))))
             }
             var rendered = keyValues(readable, style: style)
-            let readableRows = rows.map { Array($0.dropLast()) + [formatBytes(Int($0.last ?? "") ?? 0)] }
+            let counts = columns.count - 5
+            let readableRows = rows.map { row in
+                Array(row.prefix(counts + 2)) + row.suffix(3).map { formatBytes(Int($0) ?? 0) }
+            }
             rendered.data +=
-                "\n"
-                + table(
-                    columns: columns, rows: readableRows, numeric: [columns.count - 2, columns.count - 1], style: style)
+                "\n" + table(columns: columns, rows: readableRows, numeric: Set(counts..<columns.count), style: style)
             rendered.notes += failureNote
             return rendered
         case .csv:
@@ -539,7 +549,10 @@ enum ResultRenderer {
                                 [("endpoint", .string(shard.endpoint))]
                                     + (stats.isCluster ? [("slots", JSONValue.string(shard.slots))] : []) + [
                                         ("keys", .integer(Int64(shard.keys))),
+                                        ("documents", .integer(Int64(shard.documents))),
                                         ("memory", .integer(Int64(shard.memory))),
+                                        ("documentMemory", .integer(Int64(shard.documentMemory))),
+                                        ("indexMemory", .integer(Int64(shard.indexMemory))),
                                     ])
                         })
                 ))

@@ -153,6 +153,15 @@ import Testing
         #expect(stats.shards.count == 3)
         #expect(stats.shards.allSatisfy { $0.keys > 0 && !$0.slots.isEmpty })
         #expect(stats.endpoint == (try cluster.pool(forKey: layout.indexName).configuration.url.endpoint))
+        // Per master: the documents and the index all sit with the `{m}` slot, so the spread is
+        // the number of masters.
+        #expect(stats.shards.reduce(0) { $0 + $1.documents } == stats.files)
+        for shard in stats.shards {
+            let holds = shard.endpoint == stats.endpoint
+            #expect(shard.documents == (holds ? stats.files : 0), "\(shard.endpoint)")
+            #expect((shard.indexMemory > 0) == holds && (shard.documentMemory > 0) == holds, "\(shard.endpoint)")
+        }
+        #expect(stats.documentSpread == 3)
     }
 
     @Test func aLargeFilesChunksLandOnEveryShardAndComeBackWhole() throws {

@@ -48,8 +48,13 @@ import Testing
         // At least a document and a chunk per file, wherever their slots put them.
         let keys = shards.reduce(0) { $0 + ($1["keys"] as? Int ?? 0) }
         #expect(keys >= 2 * ShellFixture.corpusNames.count)
+        // Each master's documents, their memory and its index's, and how even that is.
+        #expect(shards.reduce(0) { $0 + ($1["documents"] as? Int ?? 0) } == ShellFixture.corpusNames.count)
+        #expect(shards.allSatisfy { $0["documentMemory"] is Int && $0["indexMemory"] is Int })
+        #expect(stats["documentSpread"] as? Double == 3)
         let table = try cluster.run(["-c", "stats"])
         #expect(table.stdout.contains(" shard "), "a table of the shards: \(table.stdout)")
+        #expect(table.stdout.contains("documentSpread"), "\(table.stdout)")
 
         let ping = try cluster.run(["ping"])
         #expect(ping.status == 0)
