@@ -8,7 +8,8 @@ import RedisIO
 struct ClusterBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Load and fetch a large DICOM file with dql: one server vs a Redis Cluster (scripts/cluster.sh)."
+        abstract:
+            "A large DICOM file loaded and fetched, or (--metadata) many small instances loaded and searched: one server vs a Redis Cluster (scripts/cluster.sh)."
     )
 
     @Option(help: "The single server (default: $REDIS_URL, else redis://127.0.0.1:6379).")
@@ -35,9 +36,28 @@ struct ClusterBench: ParsableCommand {
     @Option(help: "The dql executable (default: next to dql-bench).")
     var dql: String?
 
+    @Flag(help: "Metadata instead of a large file: load, searches and counts of many small instances.")
+    var metadata = false
+
+    @Option(help: "Small instances in the metadata archive.")
+    var instances = 50_000
+
+    @Option(help: "Timed runs of each metadata query.")
+    var runs = 100
+
+    @Option(help: "Python with pydicom, for the generated archive (the repository's venv by default).")
+    var python = "\(repositoryRoot)/.venv/bin/python"
+
     func run() throws {
         let single = try RedisURL.resolve(explicit: url, environment: ProcessInfo.processInfo.environment)
         let cluster = try RedisURL(parsing: clusterURL)
+        if metadata {
+            try ClusterMetadataBench(
+                single: single, cluster: cluster, instances: instances, runs: runs, workDirectory: workDirectory,
+                dql: dql, python: python
+            ).run()
+            return
+        }
         let client = try RedisClient(RedisConfiguration(url: cluster))
         let shards = client.shards
         client.close()
