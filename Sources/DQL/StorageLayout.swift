@@ -1,3 +1,6 @@
+import Foundation
+import RedisIO
+
 /// Where dql keeps things in Redis (storage layout v1, DESIGN.md section 3).
 ///
 /// Metadata documents and the index share the `{m}` hash tag, so on a cluster they live in
@@ -62,8 +65,51 @@ public struct StorageLayout: Sendable, Hashable {
     /// load renews it every third of that; a dead one's chunks are reclaimable after it.
     public static let loadingLeaseSeconds = 30
 
+    // MARK: Spread over a cluster
+
+    /// Buckets of a store spread over a cluster's masters. A bucket is one hash slot: its
+    /// documents and its index share a hash tag, because RediSearch (without its coordinator)
+    /// loads the fields of only the documents in its index name's slot (elsewhere RETURN and
+    /// LOAD come back empty). A study's documents go to one bucket, so to one master.
+    public static let spreadBuckets = 16
+
+    /// Bucket `bucket`'s hash tag: the first `sB-N` whose slot lies in the bucket's sixteenth
+    /// of the slots, so the buckets spread over the masters as evenly as the slots do.
+    public static func spreadTag(bucket: Int) -> String {
+        let width = HashSlot.count / spreadBuckets
+        let range = (bucket * width)..<((bucket + 1) * width)
+        for number in 0... {
+            let tag = "s\(bucket)-\(number)"
+            if range.contains(HashSlot(key: tag).value) { return tag }
+        }
+        return "s\(bucket)"
+    }
+
+    /// The bucket of a file: a hash of its Study Instance UID, so a study's instances keep
+    /// together and many studies spread over every bucket. Files without one share a bucket
+    /// too: they are a group of their own wherever a query groups by study.
+    public static func spreadBucket(study: String?) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in (study ?? "").utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return Int(hash % UInt64(spreadBuckets))
+    }
+
+    /// Where bucket `bucket`'s documents start: its index takes exactly these.
+    public func spreadDocumentPrefix(bucket: Int) -> String { "\(prefix):doc:{\(Self.spreadTag(bucket: bucket))}:" }
+
+    /// The document of file `id` in bucket `bucket`.
+    public func spreadDocumentKey(id: String, bucket: Int) -> String { spreadDocumentPrefix(bucket: bucket) + id }
+
+    /// Bucket `bucket`'s index, on the master of the bucket's slot.
+    public func spreadIndexName(bucket: Int) -> String { "\(prefix):idx:{\(Self.spreadTag(bucket: bucket))}" }
+
     /// The id in a document key, or nil if the key is not one of ours.
     public func id(fromDocumentKey key: String) -> String? {
-        key.hasPrefix(documentPrefix) ? String(key.dropFirst(documentPrefix.count)) : nil
+        if key.hasPrefix(documentPrefix) { return String(key.dropFirst(documentPrefix.count)) }
+        guard key.hasPrefix("\(prefix):doc:{"), let close = key.firstIndex(of: "}") else { return nil }
+        let rest = key[key.index(after: close)...]
+        return rest.hasPrefix(":") ? String(rest.dropFirst()) : nil
     }
 }
