@@ -236,31 +236,40 @@ struct AggregateShape {
         head = Array(argv[0..<3])
         var index = 3
         func number(_ at: Int) throws -> Int {
-            guard at < argv.count, let value = Int(argv[at]) else {
+            guard at < argv.count, let value = Int(argv[at]), value >= 0 else {
                 throw RedisError(.unexpectedReply, "FT.AGGREGATE: a number expected at \(at)")
             }
             return value
+        }
+        /// The `count` arguments from `at`, which must all be there.
+        func arguments(_ at: Int, _ count: Int) throws -> [String] {
+            guard at + count <= argv.count else {
+                throw RedisError(.unexpectedReply, "FT.AGGREGATE: \(count) arguments expected at \(at)")
+            }
+            return Array(argv[at..<(at + count)])
         }
         while index < argv.count {
             switch argv[index].uppercased() {
             case "VERBATIM":
                 head.append(argv[index])
                 index += 1
-            case "TIMEOUT":
-                head += argv[index..<min(argv.count, index + 2)]
+            case "TIMEOUT", "DIALECT":
+                let option = try arguments(index, 2)
+                if option[0].uppercased() == "TIMEOUT" { head += option } else { tail += option }
                 index += 2
-            case "LOAD":
+            case "LOAD", "PARAMS":
                 let count = try number(index + 1)
-                head += argv[index..<min(argv.count, index + 2 + count)]
+                let option = try arguments(index, 2 + count)
+                if option[0].uppercased() == "LOAD" { head += option } else { tail += option }
                 index += 2 + count
             case "GROUPBY":
                 let count = try number(index + 1)
-                groups.append(Group(properties: Array(argv[(index + 2)..<(index + 2 + count)]), reducers: []))
+                groups.append(Group(properties: try arguments(index + 2, count), reducers: []))
                 index += 2 + count
             case "REDUCE":
                 let count = try number(index + 2)
                 var reducer = Reducer(
-                    function: argv[index + 1].uppercased(), arguments: Array(argv[(index + 3)..<(index + 3 + count)]),
+                    function: try arguments(index + 1, 1)[0].uppercased(), arguments: try arguments(index + 3, count),
                     name: "")
                 index += 3 + count
                 if index + 1 < argv.count, argv[index].uppercased() == "AS" {
@@ -274,6 +283,7 @@ struct AggregateShape {
                 groups[groups.count - 1].reducers.append(reducer)
             case "SORTBY":
                 let count = try number(index + 1)
+                _ = try arguments(index + 2, count)
                 var position = index + 2
                 while position < index + 2 + count {
                     let property = String(argv[position].dropFirst())
@@ -293,13 +303,6 @@ struct AggregateShape {
             case "LIMIT":
                 limit = (try number(index + 1), try number(index + 2))
                 index += 3
-            case "PARAMS":
-                let count = try number(index + 1)
-                tail += argv[index..<min(argv.count, index + 2 + count)]
-                index += 2 + count
-            case "DIALECT":
-                tail += argv[index..<min(argv.count, index + 2)]
-                index += 2
             default:
                 throw RedisError(.unexpectedReply, "FT.AGGREGATE: \(argv[index]) is not coordinated")
             }
