@@ -19,6 +19,15 @@ final class ContentCache<Value: Sendable>: @unchecked Sendable {
 
     func value(_ key: String) -> Value? { lock.withLock { values[key]?.value } }
 
+    /// Drops the values whose keys `matches` says (the file they came from was found damaged).
+    func remove(where matches: (String) -> Bool) {
+        lock.withLock {
+            for key in values.keys where matches(key) {
+                if let removed = values.removeValue(forKey: key) { total -= removed.cost }
+            }
+        }
+    }
+
     func values(_ keys: [String]) -> [Value?] { lock.withLock { keys.map { values[$0]?.value } } }
 
     func store(_ entries: [(key: String, value: Value)]) {

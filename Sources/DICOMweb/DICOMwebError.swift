@@ -9,6 +9,9 @@ import Hummingbird
 public struct DICOMwebError: Error, Sendable, HTTPResponseError, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var message: String
+    /// The id of the stored file found damaged, when that is the error: what the server has
+    /// cached from it (its header, its metadata) is dropped, so a repaired file is read again.
+    public var damagedFile: String? = nil
 
     public init(_ status: HTTPResponse.Status, _ message: String) {
         self.status = status

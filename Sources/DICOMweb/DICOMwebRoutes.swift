@@ -230,7 +230,7 @@ struct DICOMwebRoutes: Sendable {
                     }
                     guard octets else {
                         throw DICOMwebError.notAcceptable(
-                            "the frames of \(scope.described) are stored as \(mediaType) (\(syntax)), which the Accept header (\(negotiation.written)) does not take; dql serves frames as stored, without transcoding"
+                            "the frames of \(scope.described) are served as multipart/related; type=\"\(mediaType)\"; transfer-syntax=\(syntax) (as stored, without transcoding), which the Accept header (\(negotiation.written)) does not take"
                         )
                     }
                     partType = "application/octet-stream; transfer-syntax=\(syntax)"
@@ -324,7 +324,13 @@ struct DICOMwebRoutes: Sendable {
         if let publicURL = options.publicURL { return publicURL }
         let root = options.root == "/" ? "" : options.root
         let port = boundPort.value
-        guard var host = request.head.authority, !host.isEmpty else { return "http://\(options.host):\(port)\(root)" }
+        // A Host that is not a host name, an address and a port is not copied into URLs.
+        guard var host = request.head.authority, !host.isEmpty,
+            host.unicodeScalars.allSatisfy({
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-:[]".unicodeScalars.contains($0))
+            })
+        else { return "http://\(options.host):\(port)\(root)" }
         // Some clients (dicomweb-client) send Host without the port they connected to.
         let hasPort = host.hasPrefix("[") ? host.contains("]:") : host.contains(":")
         if !hasPort && port != 80 { host += ":\(port)" }
@@ -370,7 +376,13 @@ struct DICOMwebRoutes: Sendable {
         do {
             return try await body()
         } catch {
-            throw DICOMwebError.answering(error)
+            let answer = DICOMwebError.answering(error)
+            if let id = answer.damagedFile {
+                headerCache.forget(id)
+                // Metadata is kept by id and the URL it was made for.
+                metadataCache.remove { $0.hasPrefix(id + " ") }
+            }
+            throw answer
         }
     }
 }

@@ -160,8 +160,10 @@ enum FrameReader {
             if syntax.isDeflated {
                 throw DICOMwebError.notAcceptable("the Pixel Data of a deflated file is not served as bulk data")
             }
+            // The whole value is read anyway: the file is read whole and checked, up to 1 GiB.
             return try pixelDataBytes(
-                of: InstanceBytes(file, executor: executor), at: pixelDataOffset, syntax: syntax)
+                of: InstanceBytes(file, executor: executor, checkedUpTo: wholeFileLimit), at: pixelDataOffset,
+                syntax: syntax)
         }
         guard let offset, let length, offset >= 0, length >= 0, offset <= file.size, length <= file.size - offset else {
             throw DICOMwebError.badRequest(

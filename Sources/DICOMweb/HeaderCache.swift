@@ -6,6 +6,9 @@ import DicomCore
 final class HeaderCache: Sendable {
     private let cache = ContentCache<DicomFile>(capacity: 20_000)
 
+    /// Drops the header of file `id` (found damaged).
+    func forget(_ id: String) { cache.remove { $0 == id } }
+
     /// The headers of `files`, in order: cached ones as they are, the others read in one
     /// pipeline and kept.
     func headers(of files: [StoredFile], executor: Executor) throws -> [DicomFile] {

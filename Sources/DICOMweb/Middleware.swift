@@ -6,8 +6,12 @@ import NIOCore
 import Synchronization
 
 /// One line per request on stderr: method, target, status, bytes and time, written once the
-/// body has gone out. A body cut short (a damaged file found mid-stream, a client that went
-/// away, a stop) says so with the bytes actually sent, instead of the length promised.
+/// body has been handed to the connection; a server error says why. A body cut short (a
+/// damaged file found mid-stream, a client that went away, a stop) says so, with the bytes
+/// handed over by then. Those are written in slices of at most 1 MiB, each waiting
+/// for the connection to take it, so a client that stops reading stops the count too (give or
+/// take the sockets' buffers). Nothing from the request or the store reaches the log
+/// unescaped: control characters are written as `%XX`.
 struct AccessLog<Context: RequestContext>: RouterMiddleware {
     var log: @Sendable (String) -> Void
 
@@ -17,13 +21,13 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
         async throws -> Response
     {
         let started = ContinuousClock.now
-        @Sendable func line(_ status: Int, _ length: String) {
+        @Sendable func line(_ status: Int, _ length: String, _ reason: String? = nil) {
             let elapsed = ContinuousClock.now - started
             let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
-            let target = request.uri.description.unicodeScalars.map {
-                $0.value < 0x20 || $0.value == 0x7F ? "%" + String(format: "%02X", $0.value) : String($0)
-            }.joined()
-            log("\(request.method) \(target) \(status) \(length) \(String(format: "%.1f", milliseconds))ms")
+            let text =
+                "\(request.method) \(request.uri.description) \(status) \(length) \(String(format: "%.1f", milliseconds))ms"
+                + (reason.map { ": " + $0.prefix(300) } ?? "")
+            log(Self.escaped(text))
         }
         do {
             var response = try await next(request, context)
@@ -36,20 +40,39 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
                     try await body.write(CountingWriter(base: writer, sent: sent))
                     line(status, "\(sent.count)B")
                 } catch {
-                    let reason = "\(error)".prefix(200)
-                    line(status, "cut after \(sent.count) of \(promised.map { "\($0)B" } ?? "?"): \(reason)")
+                    line(status, "cut after \(sent.count) of \(promised.map { "\($0)B" } ?? "?")", "\(error)")
                     throw error
                 }
             }
             return response
+        } catch let error as DICOMwebError {
+            line(error.status.code, "-", error.status.code >= 500 ? error.message : nil)
+            throw error
         } catch let error as any HTTPResponseError {
             line(error.status.code, "-")
             throw error
         } catch {
-            line(500, "-")
+            line(500, "-", "\(error)")
             throw error
         }
     }
+
+    /// Control characters as `%XX`, so a line is one line whatever a URL or a file name holds.
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}"
+                || scalar == "\u{2029}"
+            {
+                result += String(format: "%%%02X", scalar.value)
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
 }
 
 /// The bytes a response body has handed to the connection so far.
@@ -59,14 +82,22 @@ private final class SentBytes: Sendable {
     func add(_ bytes: Int) { total.withLock { $0 += bytes } }
 }
 
-/// A body writer that counts what passes through it.
+/// A body writer that counts what passes through it, in slices the connection takes one at a
+/// time.
 private struct CountingWriter: ResponseBodyWriter {
+    static let sliceBytes = 1 << 20
+
     var base: any ResponseBodyWriter
     let sent: SentBytes
 
     mutating func write(_ buffer: ByteBuffer) async throws {
-        try await base.write(buffer)
-        sent.add(buffer.readableBytes)
+        var rest = buffer
+        while rest.readableBytes > 0 {
+            let size = min(rest.readableBytes, Self.sliceBytes)
+            guard let slice = rest.readSlice(length: size) else { break }
+            try await base.write(slice)
+            sent.add(size)
+        }
     }
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {

@@ -22,20 +22,25 @@ struct RetrieveScope: Sendable, Equatable {
         return "study \(study)"
     }
 
-    /// The UIDs of a path, checked: a UID is at most 64 characters of digits and dots.
+    /// The UIDs of a path, checked: a UID is at most 64 characters of digits and dots, with no
+    /// empty component (so never `.` or `..`, which a URL would read as a path step).
     init(study: String, series: String? = nil, instance: String? = nil) throws(DICOMwebError) {
         for uid in [study, series, instance].compactMap({ $0 }) where !Self.isUID(uid) {
             throw .badRequest(
-                "\(uid.prefix(80)) is not a UID: a UID is 1 to 64 characters of digits and dots (PS3.5 §9)")
+                "\(uid.prefix(80)) is not a UID: a UID is 1 to 64 characters of digits and dots, no component empty (PS3.5 §9.1)"
+            )
         }
         self.study = study
         self.series = series
         self.instance = instance
     }
 
+    /// Components with leading zeros, which PS3.5 forbids but some devices write, are taken:
+    /// such a file can still be retrieved.
     static func isUID(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.count <= 64
             && text.utf8.allSatisfy { $0 == UInt8(ascii: ".") || (48...57).contains($0) }
+            && !text.split(separator: ".", omittingEmptySubsequences: false).contains { $0.isEmpty }
     }
 
     /// The stored files it names, every page of them; 404 when there are none.

@@ -141,10 +141,12 @@ struct RetrieveStream: Sendable {
     }
 
     static func damaged(_ file: StoredFile) -> DICOMwebError {
-        DICOMwebError(
+        var error = DICOMwebError(
             .internalServerError,
             "the stored chunks of \(file.name) do not match its SHA-256: they are damaged (\(FetchError.mending(id: file.id)))"
         )
+        error.damagedFile = file.id
+        return error
     }
 
     /// Batches read while earlier ones are written (``inFlight`` at a time), each file's

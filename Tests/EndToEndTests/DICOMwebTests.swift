@@ -165,6 +165,7 @@ import Testing
         }
         let whole = try retrieve()
         #expect(whole.status == 0, "\(whole.stdout)")
+        let patientName = try stored("$.patientName")
         for url in answered {
             let intact = try ProcessResult.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
             #expect(intact.stdout == "200", "\(url): \(intact.stdout)")
@@ -181,6 +182,43 @@ import Testing
             #expect(refused.stdout.hasSuffix(" 500"), "\(url): \(refused.stdout.suffix(300))")
             #expect(refused.stdout.contains("they are damaged"), "\(url): \(refused.stdout.suffix(300))")
         }
+        // The Patient Name in the header, damaged too: metadata (read from the header alone)
+        // shows it until a check of the whole file finds the damage; once the file is mended
+        // (the chunk as it was), it is shown as it is: what was cached from its damaged header
+        // went when the damage was found. (A server of its own: this one has the header cached.)
+        let chunk = try connection.call("GET", "\(fixture.prefix):chunk:\(id):0").bytes ?? []
+        guard let at = Self.range(of: Array(patientName.utf8), in: chunk) else {
+            throw TestSetupError("no Patient Name \(patientName) in the first chunk")
+        }
+        _ = try connection.call("SETRANGE", "\(fixture.prefix):chunk:\(id):0", String(at), "EVIL")
+        do {
+            let fresh = try Server(fixture)
+            let metadata = "\(instance.replacingOccurrences(of: server.url, with: fresh.url))/metadata"
+            let shown = try ProcessResult.run("/usr/bin/curl", ["-s", metadata]).stdout
+            #expect(shown.contains("EVIL"), "\(shown.prefix(300))")
+            let found = try ProcessResult.run(
+                "/usr/bin/curl",
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                    metadata.replacingOccurrences(of: "/metadata", with: "/frames/1"),
+                ])
+            #expect(found.stdout == "500")
+            var mended = chunk
+            mended.replaceSubrange(300..<307, with: Array(bytes[300..<307]))
+            mended.replaceSubrange(at..<(at + 4), with: Array(patientName.utf8.prefix(4)))
+            _ = try connection.call(
+                RedisCommand(arguments: [Array("SET".utf8), Array("\(fixture.prefix):chunk:\(id):0".utf8), mended]))
+            let again = try ProcessResult.run("/usr/bin/curl", ["-s", metadata]).stdout
+            #expect(!again.contains("EVIL") && again.contains(patientName.prefix(4)), "\(again.prefix(300))")
+            #expect(fresh.stop() == 0)
+        }
+        _ = try connection.call("SETRANGE", "\(fixture.prefix):chunk:\(id):0", "300", "damaged")
+        // The access log says why it answered 500.
+        #expect(
+            server.text.split(separator: "\n").contains {
+                $0.contains("/frames/1 500 - ") && $0.contains("they are damaged")
+            },
+            "\(server.text.suffix(1500))")
         // A study larger than a read (4 MiB) is streamed: the damaged file, last, is cut short.
         // curl: 18, the transfer ended before Content-Length: the client knows it is short.
         let large = try Self.loadSeries(into: fixture, instances: 3, side: 1024)
@@ -226,6 +264,11 @@ import Testing
             SmallDicom.instance(
                 patientId: "ODDUID", patientName: "Odd^Uid", studyUid: "1.2.3", seriesUid: "1.2.3.5",
                 sopUid: "1.2.3.5.6"), to: folder.appendingPathComponent("fine.dcm").path)
+        // Digits and dots, but `..` would be a path step in a URL.
+        try SmallDicom.write(
+            SmallDicom.instance(
+                patientId: "DOTS", patientName: "Dot^Dot", studyUid: "..", seriesUid: "1..2", sopUid: "1.2."),
+            to: folder.appendingPathComponent("dots.dcm").path)
         let load = try fixture.run(["-c", "load '\(folder.path)'"])
         #expect(load.status == 0, "\(load.stderr)")
         let server = try Server(fixture)
@@ -236,8 +279,23 @@ import Testing
             // Only the well-formed file's study, series or instance has one.
             #expect(answer.components(separatedBy: "00081190").count == 2, "\(level): \(answer)")
             #expect(!answer.contains("studies/study-one"), "\(level): \(answer)")
+            let dots = try ProcessResult.run("/usr/bin/curl", ["-s", "\(server.url)/\(level)?PatientID=DOTS"]).stdout
+            #expect(dots.contains("\"..\"") && !dots.contains("00081190"), "\(level): \(dots)")
         }
+        // A Host header that is not a host and a port is not copied into a RetrieveURL.
+        let forged = try ProcessResult.run(
+            "/usr/bin/curl", ["-s", "-H", "Host: evil.example\"><script>", "\(server.url)/studies?PatientID=ODDUID"]
+        ).stdout
+        #expect(forged.contains("00081190") && !forged.contains("evil") && !forged.contains("<script>"), "\(forged)")
+        let port = server.url.split(separator: ":").last?.prefix { $0.isNumber } ?? ""
+        #expect(forged.contains("http://127.0.0.1:\(port)/dicom-web/studies/1.2.3"), "\(forged)")
         #expect(server.stop() == 0)
+    }
+
+    /// Where `needle` first occurs in `haystack`.
+    static func range(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
+        return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<($0 + needle.count)]) == needle }
     }
 
     /// SIGTERM waits for the requests under way; a second one stops at once, though a client
