@@ -75,15 +75,16 @@ public struct DICOMwebServer: Sendable {
         let pool = ExecutorPool(client: client, layout: layout, count: options.executors)
         let boundPort = BoundPort(options.port)
         let routes = DICOMwebRoutes(pool: pool, options: options, boundPort: boundPort)
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)
         router.add(middleware: AccessLog(log: options.log))
         router.add(
             middleware: CORSMiddleware(
                 allowOrigin: .all, allowHeaders: [.accept, .authorization, .contentType, .origin, .range],
-                allowMethods: [.get, .post, .options],
+                allowMethods: [.get, .head, .post, .options],
                 exposedHeaders: ["Content-Type", "Content-Length", "Warning", "Content-Location"], maxAge: .seconds(600)
             )
         )
+        router.add(middleware: MethodPolicy())
         if options.token != nil || options.credentials != nil {
             router.add(middleware: Authentication(token: options.token, credentials: options.credentials))
         }

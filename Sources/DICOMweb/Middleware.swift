@@ -34,6 +34,11 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
             let status = response.status.code
             let body = response.body
             let promised = body.contentLength
+            // HEAD answers GET's headers; its body is never written.
+            if request.method == .head {
+                line(status, "-")
+                return response
+            }
             response.body = ResponseBody(contentLength: promised) { writer in
                 let sent = SentBytes()
                 do {
@@ -73,6 +78,27 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
         return result
     }
 
+}
+
+/// A method the server does not serve is 405 with the methods it does (HEAD is answered as
+/// GET, without the body: the router's `autoGenerateHeadEndpoints`).
+struct MethodPolicy<Context: RequestContext>: RouterMiddleware {
+    static var served: [HTTPRequest.Method] { [.get, .head, .post, .options] }
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    )
+        async throws -> Response
+    {
+        guard Self.served.contains(request.method) else {
+            var response = try DICOMwebError(
+                .methodNotAllowed, "\(request.method) is not served; this server takes GET, HEAD and POST"
+            ).response(from: request, context: context)
+            response.headers[.allow] = Self.served.map(\.rawValue).joined(separator: ", ")
+            return response
+        }
+        return try await next(request, context)
+    }
 }
 
 /// The bytes a response body has handed to the connection so far.

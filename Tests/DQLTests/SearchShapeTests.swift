@@ -15,7 +15,8 @@ import Testing
         #expect(
             shape.shardCommand(index: "b1")
                 == [
-                    "FT.SEARCH", "b1", "@modality:{CT}", "WITHSORTKEYS", "RETURN", "1", "name", "SORTBY", "size", "DESC",
+                    "FT.SEARCH", "b1", "@modality:{CT}", "WITHSORTKEYS", "RETURN", "1", "name", "SORTBY", "size",
+                    "DESC",
                     "LIMIT", "0", "30", "DIALECT", "2",
                 ])
         let count = try SearchShape(["FT.SEARCH", "idx", "*", "LIMIT", "0", "0"])
@@ -33,7 +34,9 @@ import Testing
     @Test func mergedPagesAreCutAfterTheMerge() throws {
         let shape = try SearchShape(["FT.SEARCH", "idx", "*", "NOCONTENT", "SORTBY", "size", "LIMIT", "1", "2"])
         func reply(_ rows: [(String, Int)]) -> RedisReply {
-            .array([.integer(Int64(rows.count))] + rows.flatMap { [RedisReply.bulk(Array($0.0.utf8)), .bulk(Array("#\($0.1)".utf8))] })
+            .array(
+                [.integer(Int64(rows.count))]
+                    + rows.flatMap { [RedisReply.bulk(Array($0.0.utf8)), .bulk(Array("#\($0.1)".utf8))] })
         }
         let merged = try shape.merge([reply([("a", 1), ("c", 5)]), reply([("b", 3), ("d", 7)])])
         #expect(merged == .array([.integer(4), .bulk(Array("b".utf8)), .bulk(Array("c".utf8))]))
@@ -42,7 +45,8 @@ import Testing
     @Test func anAggregateKeepsItsFirstGroupingOnEachBucketAndTheRestHere() throws {
         let shape = try AggregateShape(
             [
-                "FT.AGGREGATE", "idx", "*", "TIMEOUT", "100", "GROUPBY", "1", "@modality", "REDUCE", "COUNT_DISTINCT", "1",
+                "FT.AGGREGATE", "idx", "*", "TIMEOUT", "100", "GROUPBY", "1", "@modality", "REDUCE", "COUNT_DISTINCT",
+                "1",
                 "@patientId", "AS", "patients", "REDUCE", "COUNT_DISTINCT", "1", "@studyUid", "AS", "studies", "SORTBY",
                 "2", "@patients", "DESC", "MAX", "3", "PARAMS", "2", "p0", "x", "DIALECT", "2",
             ], aligned: "studyUid")
@@ -63,7 +67,10 @@ import Testing
         }
         let merged = try AggregateRows(
             shape.merge(
-                [.array([.integer(1), row("CT", ["p1", "p2"], 2)]), .array([.integer(1), row("CT", ["p2", "p3"], 3)])],
+                [
+                    .array([.integer(1), row("CT", ["p1", "p2"], 2)]),
+                    .array([.integer(1), row("CT", ["p2", "p3"], 3)]),
+                ],
                 isNumeric: { _ in false })
         ).rows
         #expect(merged == [["modality": "CT", "patients": "3", "studies": "5"]])

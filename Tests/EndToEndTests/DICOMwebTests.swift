@@ -343,6 +343,20 @@ import Testing
             environment: ["DQL_CHECK_TOKEN": "s3cret-token", "DQL_CHECK_USER": "viewer:pass word"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr.suffix(2000))")
         #expect(server.text.contains("GET /dicom-web/studies 401"))
+        // HEAD is GET without the body; a method not served is 405 and says which are.
+        let head = try ProcessResult.run(
+            "/usr/bin/curl",
+            ["-s", "-I", "-H", "Authorization: Bearer s3cret-token", "\(server.url)/studies?limit=1"])
+        #expect(head.stdout.hasPrefix("HTTP/1.1 200"), "\(head.stdout)")
+        #expect(head.stdout.lowercased().contains("content-type: application/dicom+json"), "\(head.stdout)")
+        let length = head.stdout.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+        #expect(length.map { Int($0.split(separator: " ").last ?? "") ?? 0 > 2 } == true, "\(head.stdout)")
+        let put = try ProcessResult.run(
+            "/usr/bin/curl",
+            ["-s", "-i", "-X", "PUT", "-H", "Authorization: Bearer s3cret-token", "\(server.url)/studies/1.2.3"])
+        #expect(put.stdout.hasPrefix("HTTP/1.1 405"), "\(put.stdout)")
+        #expect(put.stdout.contains("Allow: GET, HEAD, POST, OPTIONS"), "\(put.stdout)")
+        #expect(server.text.contains("HEAD /dicom-web/studies?limit=1 200 - "), "\(server.text.suffix(500))")
         #expect(server.stop() == 0)
     }
 
