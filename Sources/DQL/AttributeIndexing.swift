@@ -23,7 +23,8 @@ extension Executor {
         for index in indexes {
             var command = plan.alterCommand
             if command.count > 1 { command[1] = index }
-            let altered = try client.send(RedisCommand(command), routedBy: layout.placement == .spread ? index : routing)
+            let altered = try client.send(
+                RedisCommand(command), routedBy: layout.placement == .spread ? index : routing)
             // Indexed before and taken out again: the field is still in the index (it cannot
             // be dropped), so it only needs filling.
             if let message = altered.errorMessage, !message.lowercased().contains("duplicate") {

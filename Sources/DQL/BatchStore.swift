@@ -94,7 +94,12 @@ extension Loader {
         // A claim finds a document already there as well: no separate look first.
         let claims = try context.profile.measure(.query) {
             try keeper.claim(
-                writers.map { (layout.loadingKey(id: $0.file.id, study: $0.file.studyUid), layout.documentKey(id: $0.file.id, study: $0.file.studyUid)) })
+                writers.map {
+                    (
+                        layout.loadingKey(id: $0.file.id, study: $0.file.studyUid),
+                        layout.documentKey(id: $0.file.id, study: $0.file.studyUid)
+                    )
+                })
         }
         var stored: [(position: Int, file: PreparedFile)] = []
         var claimed: [(position: Int, file: PreparedFile)] = []
@@ -116,7 +121,10 @@ extension Loader {
             let uploaded = try uploadChunks(of: claimed, client: client, context: context, results: &results)
             let kept = Set(uploaded.map(\.position))
             // Those to be loaded alone give their claims back first (or they would wait for them).
-            keeper.release(claimed.filter { !kept.contains($0.position) }.map { layout.loadingKey(id: $0.file.id, study: $0.file.studyUid) })
+            keeper.release(
+                claimed.filter { !kept.contains($0.position) }.map {
+                    layout.loadingKey(id: $0.file.id, study: $0.file.studyUid)
+                })
             claimed = uploaded
             uncommitted = claimed
             // The hash is of the bytes as they were read: worthless if a file changed since.
@@ -130,7 +138,8 @@ extension Loader {
             uncommitted = claimed
             let documents = claimed.map { _, file in
                 (
-                    key: layout.loadingKey(id: file.id, study: file.studyUid), documentKey: layout.documentKey(id: file.id, study: file.studyUid),
+                    key: layout.loadingKey(id: file.id, study: file.studyUid),
+                    documentKey: layout.documentKey(id: file.id, study: file.studyUid),
                     json: file.document
                 )
             }
@@ -173,7 +182,9 @@ extension Loader {
             results[position] = .done(
                 .alreadyLoaded(id: file.id, name: file.name), path: file.path, repairs: file.repairs)
         }
-        var sources = stored.map { (layout.documentKey(id: $0.file.id, study: $0.file.studyUid), $0.file.source, $0.file.name) }
+        var sources = stored.map {
+            (layout.documentKey(id: $0.file.id, study: $0.file.studyUid), $0.file.source, $0.file.name)
+        }
         let storedIds = Set(
             results.compactMap { result -> String? in
                 guard case .done(let outcome, _, _) = result else { return nil }

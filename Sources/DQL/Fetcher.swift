@@ -251,9 +251,10 @@ public struct Fetcher: Sendable {
             return try body()
         } catch let error as ChunkTransferError where error != .cancelled {
             let documentKey = (try? layout.documentKeys(ids: [id], client: client))?[id]
-            let exists = documentKey.map { key in
-                (try? client.call(RedisCommand("EXISTS", key), routedBy: key).integer) ?? nil
-            } ?? 0
+            let exists =
+                documentKey.map { key in
+                    (try? client.call(RedisCommand("EXISTS", key), routedBy: key).integer) ?? nil
+                } ?? 0
             if exists == 0 { throw FetchError.deletedWhileFetching(id: id, name: name) }
             throw FetchError.damagedChunks(id: id, name: name, detail: error.description)
         }

@@ -179,7 +179,9 @@ public struct IndexManager: Sendable {
             let info = try client.send(RedisCommand("FT.INFO", index), routedBy: index)
             if let message = info.errorMessage {
                 guard RedisError.saysIndexIsMissing(message) else {
-                    throw RedisError(.server, endpoint: try client.pool(forKey: index).configuration.url.endpoint, "FT.INFO \(index): \(message)")
+                    throw RedisError(
+                        .server, endpoint: try client.pool(forKey: index).configuration.url.endpoint,
+                        "FT.INFO \(index): \(message)")
                 }
                 missing += 1
             } else if Self.isIndexing(info) {
@@ -207,7 +209,8 @@ public struct IndexManager: Sendable {
         if case .outdated(let version) = state {
             throw RedisError(
                 .unsupported, endpoint: client.configuration.url.endpoint,
-                "the indexes of \(layout.prefix) are of schema \(version); a spread store is migrated by the dql that made it")
+                "the indexes of \(layout.prefix) are of schema \(version); a spread store is migrated by the dql that made it"
+            )
         }
         let attributes = try client.withConnection(routedBy: versionKey) {
             try IndexedAttributes.read($0, layout: layout).written
@@ -223,7 +226,8 @@ public struct IndexManager: Sendable {
             if let message = reply.errorMessage {
                 // There already (another dql made it a moment ago).
                 guard message.lowercased().contains("index already exists") else {
-                    throw RedisError(.server, endpoint: try client.pool(forKey: index).configuration.url.endpoint, message)
+                    throw RedisError(
+                        .server, endpoint: try client.pool(forKey: index).configuration.url.endpoint, message)
                 }
             } else {
                 created.append(index)

@@ -33,7 +33,9 @@ struct Inspector {
             for shard in try layout.spreadShards(client) {
                 let info = try shard.pool.withConnection { try $0.call("FT.INFO", shard.index).pairs ?? [] }
                 func number(_ name: String) -> Double {
-                    info.first { $0.name == name }.flatMap { $0.value.integer.map(Double.init) ?? $0.value.string.flatMap(Double.init) } ?? 0
+                    info.first { $0.name == name }.flatMap {
+                        $0.value.integer.map(Double.init) ?? $0.value.string.flatMap(Double.init)
+                    } ?? 0
                 }
                 let index = Int(number("total_index_memory_sz_mb") * 1_048_576)
                 perMaster[shard.endpoint, default: (0, 0)].documents += Int(number("num_docs"))

@@ -264,7 +264,8 @@ public struct Loader: Sendable {
         // is waited for.
         let lease: LoadLease
         switch try LoadLease.claim(
-            key: layout.loadingKey(id: id, study: study), documentKey: documentKey, seconds: leaseSeconds, client: client,
+            key: layout.loadingKey(id: id, study: study), documentKey: documentKey, seconds: leaseSeconds,
+            client: client,
             isCancelled: context.isCancelled)
         {
         case .stored: return try alreadyStored()

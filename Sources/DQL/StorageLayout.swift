@@ -71,7 +71,8 @@ public struct StorageLayout: Sendable, Hashable {
     /// the lease and writes the document.
     public func loadingKey(id: String, study: String?) -> String {
         placement == .spread
-            ? "\(prefix):loading:{\(Self.spreadTag(bucket: Self.spreadBucket(study: study)))}:\(id)" : loadingKey(id: id)
+            ? "\(prefix):loading:{\(Self.spreadTag(bucket: Self.spreadBucket(study: study)))}:\(id)"
+            : loadingKey(id: id)
     }
 
     /// Present (with an expiry, renewed) while a load statement runs, from before it reads the

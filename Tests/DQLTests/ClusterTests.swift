@@ -326,6 +326,76 @@ import Testing
         #expect(found.rows.map { $0.first ?? nil } == ["MR_small.dcm"])
     }
 
+    /// A spread store of many studies: a study's documents on one master, every master with
+    /// its share (within 1.5× of even), and what works by id alone (show, vacuum), delete and
+    /// `index` working across the buckets.
+    @Test func aSpreadStoreKeepsStudiesWholeAndSpreadsThem() throws {
+        let layout = Self.layout("spread")
+        let cluster = try Self.clusterClient()
+        defer {
+            TestRedis.removeStore(prefix: layout.prefix, url: cluster.configuration.url)
+            cluster.close()
+        }
+        let scratch = try Scratch()
+        try ProjectScripts.generateArchive(
+            scratch.url,
+            ["--patients", "20", "--studies", "3", "--series", "2", "--instances", "2", "--rows", "8", "--cols", "8"])
+        let executor = Executor(client: cluster, layout: layout)
+        _ = try executor.run("load '\(scratch.path)' recursive")
+        #expect(executor.layout.placement == .spread)
+        guard case .stats(let stats) = try executor.run("stats").first else {
+            Issue.record("no stats")
+            return
+        }
+        #expect(stats.files == 240)
+        #expect(stats.documentSpread <= 1.5, "\(stats.shards.map(\.documents))")
+        // Each study on one master: its documents' keys share one bucket's tag.
+        guard case .rows(let rows) = try executor.run("find studyUid, id").first else { return }
+        var tags: [String: Set<String>] = [:]
+        let keys = try executor.layout.documentKeys(ids: rows.rows.compactMap { $0[1] }, client: cluster)
+        for row in rows.rows {
+            guard let study = row[0], let id = row[1], let key = keys[id] else { continue }
+            tags[study, default: []].insert(String(key.split(separator: "{")[1].prefix { $0 != "}" }))
+        }
+        #expect(tags.count == 60 && tags.values.allSatisfy { $0.count == 1 })
+        // By id alone.
+        let someId = try #require(rows.rows.first?[1] ?? nil)
+        guard case .document = try executor.run("show '\(someId)'").first else {
+            Issue.record("show by id")
+            return
+        }
+        // `index` across the buckets, then a condition on it.
+        _ = try executor.run("index SliceThickness")
+        guard case .rows(let thin) = try executor.run("find name where SliceThickness < 2").first else { return }
+        #expect(thin.total == 120)
+        // Orphan chunks (a load that died) go; a live claim's stay; stored files' stay.
+        let orphan = String(repeating: "e", count: 64)
+        let claimed = String(repeating: "c", count: 64)
+        _ = try cluster.call(
+            RedisCommand("SET", executor.layout.chunkKey(id: orphan, index: 0), "x"),
+            routedBy: executor.layout.chunkKey(id: orphan, index: 0))
+        _ = try cluster.call(
+            RedisCommand("SET", executor.layout.chunkKey(id: claimed, index: 0), "x"),
+            routedBy: executor.layout.chunkKey(id: claimed, index: 0))
+        let claim = executor.layout.loadingKey(id: claimed, study: "1.2.3")
+        _ = try cluster.call(RedisCommand("SET", claim, "token", "EX", "30"), routedBy: claim)
+        guard case .vacuumed(let report) = try executor.run("vacuum").first else {
+            Issue.record("no vacuum")
+            return
+        }
+        #expect(report.orphanIds == [orphan] && report.leasedLoads == 1, "\(report)")
+        // Delete, then the counts of what is left.
+        guard case .deleted(let deleted, _) = try executor.run("delete where patientId like 'P00000*'").first else {
+            Issue.record("no delete")
+            return
+        }
+        #expect(deleted == 120)
+        guard case .count(let left) = try executor.run("count").first else { return }
+        #expect(left == 120)
+        guard case .count(let studies) = try executor.run("count studies").first else { return }
+        #expect(studies == 30)
+    }
+
     /// On a spread store, resharding moves a bucket's slot, documents and all, to a master
     /// without the bucket's index (RediSearch keeps an index on one node): dql creates it there
     /// and answers as before.
