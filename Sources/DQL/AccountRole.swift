@@ -75,9 +75,12 @@ public enum AccountRole: String, Sendable, CaseIterable {
         let hexId = String(repeating: "?", count: 64)
         let provisional = "new-" + String(repeating: "?", count: 36)
         let numbers = (1...12).map { String(repeating: "[0-9]", count: $0) }
+        // A spread store's documents, indexes and claims carry a bucket's tag, `{sB-N}`: a
+        // nested prefix's keys go on with `{m}`, never `{s`.
+        let spread = ["doc", "idx", "loading"].map { "~\(base):\($0):{s*}*" }
         return ["~\(base):{m}:*"]
             + [hexId, provisional].flatMap { id in numbers.map { "~\(base):chunk:\(id):\($0)" } }
-            + ["~\(base):durable:{*}"]
+            + ["~\(base):durable:{*}"] + spread
     }
 
 }

@@ -16,11 +16,20 @@ extension Executor {
         let again = attributes.entries.contains { $0.field.tag == field.tag && $0.state == .ready }
         try client.call(
             RedisCommand("HSET", record, name, IndexedAttributes.recordValue(field, .filling)), routedBy: routing)
-        let altered = try client.send(RedisCommand(plan.alterCommand), routedBy: routing)
-        // Indexed before and taken out again: the field is still in the index (it cannot be
-        // dropped), so it only needs filling.
-        if let message = altered.errorMessage, !message.lowercased().contains("duplicate") {
-            throw RedisError(.server, endpoint: client.configuration.url.endpoint, message)
+        // Every bucket's index on a spread store.
+        let indexes =
+            layout.placement == .spread
+            ? (0..<StorageLayout.spreadBuckets).map { layout.spreadIndexName(bucket: $0) } : [layout.indexName]
+        for index in indexes {
+            var command = plan.alterCommand
+            if command.count > 1 { command[1] = index }
+            let altered = try client.send(
+                RedisCommand(command), routedBy: layout.placement == .spread ? index : routing)
+            // Indexed before and taken out again: the field is still in the index (it cannot
+            // be dropped), so it only needs filling.
+            if let message = altered.errorMessage, !message.lowercased().contains("duplicate") {
+                throw RedisError(.server, endpoint: client.configuration.url.endpoint, message)
+            }
         }
         let earlierLoads = try client.withConnection(routedBy: routing) { connection in
             var keys: [String] = []
@@ -40,7 +49,7 @@ extension Executor {
         }
         try client.call(
             RedisCommand("HSET", record, name, IndexedAttributes.recordValue(field, .ready)), routedBy: routing)
-        try client.withConnection(routedBy: routing) { try IndexManager(layout: layout).waitForIndexing($0) }
+        for index in indexes { try IndexManager(layout: layout).waitForIndexing(client, index: index) }
         return .attributeIndexed(
             field.name, files: files, values: valued,
             again: again)
@@ -120,12 +129,20 @@ extension Executor {
             runner.query(compiler.compile(.count(CountStatement())).commands[0], context: context), returning: false
         ).total
         context.activity.begin(files: total, bytes: 0)
-        try client.withConnection(routedBy: layout.metadataRoutingKey) { connection in
-            try connection.scan(matching: RedisConnection.globEscaped(layout.documentPrefix) + "*") { keys in
+        func walk(_ connection: RedisConnection, _ prefix: String) throws {
+            try connection.scan(matching: RedisConnection.globEscaped(prefix) + "*") { keys in
                 if context.isCancelled() { throw ChunkTransferError.cancelled }
                 try body(connection, keys)
                 for _ in keys { context.activity.finishFile() }
             }
+        }
+        guard layout.placement == .spread else {
+            try client.withConnection(routedBy: layout.metadataRoutingKey) { try walk($0, layout.documentPrefix) }
+            return
+        }
+        // A spread store's documents, on every master.
+        for pool in client.masterPools() {
+            try pool.withConnection { try walk($0, "\(layout.prefix):doc:{") }
         }
     }
 }

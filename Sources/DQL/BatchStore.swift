@@ -94,7 +94,12 @@ extension Loader {
         // A claim finds a document already there as well: no separate look first.
         let claims = try context.profile.measure(.query) {
             try keeper.claim(
-                writers.map { (layout.loadingKey(id: $0.file.id), layout.documentKey(id: $0.file.id)) })
+                writers.map {
+                    (
+                        layout.loadingKey(id: $0.file.id, study: $0.file.studyUid),
+                        layout.documentKey(id: $0.file.id, study: $0.file.studyUid)
+                    )
+                })
         }
         var stored: [(position: Int, file: PreparedFile)] = []
         var claimed: [(position: Int, file: PreparedFile)] = []
@@ -110,13 +115,16 @@ extension Loader {
         func abandon(_ files: [(position: Int, file: PreparedFile)]) {
             guard !files.isEmpty else { return }
             removeChunks(of: files.map(\.file), client: client)
-            keeper.release(files.map { layout.loadingKey(id: $0.file.id) })
+            keeper.release(files.map { layout.loadingKey(id: $0.file.id, study: $0.file.studyUid) })
         }
         do {
             let uploaded = try uploadChunks(of: claimed, client: client, context: context, results: &results)
             let kept = Set(uploaded.map(\.position))
             // Those to be loaded alone give their claims back first (or they would wait for them).
-            keeper.release(claimed.filter { !kept.contains($0.position) }.map { layout.loadingKey(id: $0.file.id) })
+            keeper.release(
+                claimed.filter { !kept.contains($0.position) }.map {
+                    layout.loadingKey(id: $0.file.id, study: $0.file.studyUid)
+                })
             claimed = uploaded
             uncommitted = claimed
             // The hash is of the bytes as they were read: worthless if a file changed since.
@@ -130,7 +138,8 @@ extension Loader {
             uncommitted = claimed
             let documents = claimed.map { _, file in
                 (
-                    key: layout.loadingKey(id: file.id), documentKey: layout.documentKey(id: file.id),
+                    key: layout.loadingKey(id: file.id, study: file.studyUid),
+                    documentKey: layout.documentKey(id: file.id, study: file.studyUid),
                     json: file.document
                 )
             }
@@ -173,7 +182,9 @@ extension Loader {
             results[position] = .done(
                 .alreadyLoaded(id: file.id, name: file.name), path: file.path, repairs: file.repairs)
         }
-        var sources = stored.map { (layout.documentKey(id: $0.file.id), $0.file.source, $0.file.name) }
+        var sources = stored.map {
+            (layout.documentKey(id: $0.file.id, study: $0.file.studyUid), $0.file.source, $0.file.name)
+        }
         let storedIds = Set(
             results.compactMap { result -> String? in
                 guard case .done(let outcome, _, _) = result else { return nil }
@@ -187,7 +198,7 @@ extension Loader {
                 context.activity.add(bytes: file.mapped.buffer.count)
                 results[position] = .done(
                     .alreadyLoaded(id: file.id, name: file.name), path: file.path, repairs: file.repairs)
-                sources.append((layout.documentKey(id: file.id), file.source, file.name))
+                sources.append((layout.documentKey(id: file.id, study: file.studyUid), file.source, file.name))
             } else {
                 results[position] = .alone(path: file.path)
             }

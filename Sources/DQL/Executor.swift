@@ -20,7 +20,11 @@ public final class Executor: @unchecked Sendable {
     public var pageSize = 1000
     /// Seconds a load's lease on its chunks lasts unrenewed.
     public var leaseSeconds = StorageLayout.loadingLeaseSeconds
-    public let layout: StorageLayout
+    /// Where the store keeps things; on a cluster, its placement is read (or, by a first load,
+    /// decided) before the first statement runs.
+    public private(set) var layout: StorageLayout
+    /// Whether the store's placement is known (always, on one server).
+    private var placementKnown = false
     /// Whether this executor has seen the index exist and be current.
     private var indexChecked = false
     /// Whether the account was found able to write (asked before the first statement that
@@ -92,6 +96,7 @@ public final class Executor: @unchecked Sendable {
     /// when it names attributes, its plan, the account's right to write, and the index.
     func prepare(_ statement: Statement, context: StatementContext) throws -> (plan: Plan, hasIndex: Bool) {
         _ = try serverLimits(context: context)
+        try resolvePlacement(deciding: Self.createsIndex(statement))
         if Self.usesAttributes(statement) {
             do {
                 attributes = try context.profile.measure(.query) {
@@ -130,8 +135,11 @@ public final class Executor: @unchecked Sendable {
     private func prepareIndex(for statement: Statement, context: StatementContext) throws -> Bool {
         if indexChecked { return true }
         let manager = IndexManager(layout: layout)
+        let spread = layout.placement == .spread
         let state = try context.profile.measure(.query) {
-            try client.withConnection(routedBy: layout.metadataRoutingKey) { try manager.state($0) }
+            try spread
+                ? manager.spreadState(client)
+                : client.withConnection(routedBy: layout.metadataRoutingKey) { try manager.state($0) }
         }
         switch state {
         case .current:
@@ -144,6 +152,8 @@ public final class Executor: @unchecked Sendable {
                         endpoint: try client.pool(forKey: layout.metadataRoutingKey).configuration.url.endpoint))
             }
             return false
+        case .absent where spread, .outdated where spread, .lost where spread:
+            try context.profile.measure(.query) { _ = try manager.ensureSpreadIndexes(client) }
         case .absent, .outdated, .lost:
             try context.profile.measure(.query) {
                 try client.withConnection(routedBy: layout.metadataRoutingKey) {
@@ -255,7 +265,7 @@ public final class Executor: @unchecked Sendable {
             return try self.count(count, context: context)
         case .show(let lookup):
             let id = try resolve(lookup, context: context)
-            let key = layout.documentKey(id: id)
+            let key = try layout.documentKeys(ids: [id], client: client)[id] ?? layout.documentKey(id: id)
             let json = try context.profile.measure(.query) {
                 try client.call(RedisCommand("JSON.GET", key, "$"), routedBy: key).string
             }
@@ -299,8 +309,12 @@ public final class Executor: @unchecked Sendable {
         case .explain(let inner, let explainCommand):
             var serverPlan: String?
             if let explainCommand {
+                // A spread store's buckets share one definition: the first one's plan is theirs.
+                var command = explainCommand
+                if layout.placement == .spread, command.count > 1 { command[1] = layout.spreadIndexName(bucket: 0) }
+                let routing = layout.placement == .spread ? command[1] : layout.metadataRoutingKey
                 let reply = try context.profile.measure(.query) {
-                    try client.send(RedisCommand(explainCommand), routedBy: layout.metadataRoutingKey)
+                    try client.send(RedisCommand(command), routedBy: routing)
                 }
                 serverPlan = reply.string ?? reply.errorMessage
             }
@@ -449,7 +463,9 @@ public final class Executor: @unchecked Sendable {
                 runner.query(plan.command(offset: 0, count: count), context: context), returning: false)
             let ids = page.documents.map { layout.id(fromDocumentKey: $0.key) ?? $0.key }
             let removed = try context.profile.measure(.query) {
-                try ids.filter { try maintenance.delete(id: $0, client: client) }.count
+                try zip(ids, page.documents).filter { id, document in
+                    try maintenance.delete(id: id, documentKey: document.key, client: client)
+                }.count
             }
             deleted += removed
             return removed == 0 ? 0 : ids.count
@@ -530,6 +546,29 @@ public final class Executor: @unchecked Sendable {
                     at: pattern.range)
             }
         }
+    }
+
+    /// On a cluster: whether the store is spread over the masters. A store recorded as spread
+    /// is; one with an index record but no placement record was made before metadata spread
+    /// and keeps the `{m}` slot; a store that does not exist yet is made spread by its first
+    /// load (`deciding`), recorded with SET NX so two first loads agree.
+    private func resolvePlacement(deciding: Bool) throws {
+        guard client.isCluster, !placementKnown else { return }
+        let manager = IndexManager(layout: layout)
+        let replies = try client.withConnection(routedBy: layout.metadataRoutingKey) {
+            try $0.pipeline([RedisCommand("GET", layout.placementKey), RedisCommand("EXISTS", manager.versionKey)])
+        }
+        var recorded = try replies[0].checked().string
+        if recorded == nil, try replies[1].checked().integer == 1 { recorded = StorageLayout.Placement.single.rawValue }
+        if recorded == nil, deciding {
+            recorded = try client.withConnection(routedBy: layout.metadataRoutingKey) { connection in
+                _ = try connection.call("SET", layout.placementKey, StorageLayout.Placement.spread.rawValue, "NX")
+                return try connection.call("GET", layout.placementKey).string
+            }
+        }
+        guard let recorded else { return }
+        layout.placement = StorageLayout.Placement(rawValue: recorded) ?? .single
+        placementKnown = true
     }
 
     /// What the server lets a query do, read on first use; a server whose timeouts return

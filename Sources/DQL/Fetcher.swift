@@ -250,8 +250,11 @@ public struct Fetcher: Sendable {
         do {
             return try body()
         } catch let error as ChunkTransferError where error != .cancelled {
-            let documentKey = layout.documentKey(id: id)
-            let exists = try? client.call(RedisCommand("EXISTS", documentKey), routedBy: documentKey).integer
+            let documentKey = (try? layout.documentKeys(ids: [id], client: client))?[id]
+            let exists =
+                documentKey.map { key in
+                    (try? client.call(RedisCommand("EXISTS", key), routedBy: key).integer) ?? nil
+                } ?? 0
             if exists == 0 { throw FetchError.deletedWhileFetching(id: id, name: name) }
             throw FetchError.damagedChunks(id: id, name: name, detail: error.description)
         }
@@ -611,7 +614,8 @@ struct StoredFacts: Sendable {
     ) throws
         -> [StoredFacts]
     {
-        let keys = ids.map { layout.documentKey(id: $0) }
+        let located = try layout.documentKeys(ids: ids, client: client)
+        let keys = ids.map { located[$0] ?? layout.documentKey(id: $0) }
         let paths =
             ["$.name", "$.size", "$.chunkSize"] + fields.map(\.path).filter { !["$.name", "$.size"].contains($0) }
         let replies = try client.pipeline(

@@ -167,6 +167,81 @@ public struct IndexManager: Sendable {
     /// The document members schema 4 added, derived from the header.
     static let headerDerived: Set<String> = ["accessionNumber", "referringPhysician"]
 
+    // MARK: Spread over a cluster
+
+    /// On a spread store: every bucket's index exists with the current definition, or what is
+    /// missing. The record of the version stays in the `{m}` slot.
+    public func spreadState(_ client: RedisClient) throws -> State {
+        let recorded = try client.call(RedisCommand("GET", versionKey), routedBy: versionKey).string.flatMap { Int($0) }
+        var missing = 0
+        for bucket in 0..<StorageLayout.spreadBuckets {
+            let index = layout.spreadIndexName(bucket: bucket)
+            let info = try client.send(RedisCommand("FT.INFO", index), routedBy: index)
+            if let message = info.errorMessage {
+                guard RedisError.saysIndexIsMissing(message) else {
+                    throw RedisError(
+                        .server, endpoint: try client.pool(forKey: index).configuration.url.endpoint,
+                        "FT.INFO \(index): \(message)")
+                }
+                missing += 1
+            } else if Self.isIndexing(info) {
+                try waitForIndexing(client, index: index)
+            }
+        }
+        if missing == StorageLayout.spreadBuckets && recorded == nil { return .absent }
+        if missing > 0 { return .lost }
+        if let recorded, recorded > Self.schemaVersion {
+            throw RedisError(
+                .unsupported, endpoint: client.configuration.url.endpoint,
+                "the indexes of \(layout.prefix) were made by a newer dql (schema \(recorded), this dql knows \(Self.schemaVersion)); upgrade dql"
+            )
+        }
+        return recorded == Self.schemaVersion ? .current : .outdated(version: recorded ?? 0)
+    }
+
+    /// On a spread store: creates each bucket's index that is missing (a new store, or a bucket
+    /// whose slot moved to a master without it), each on the master of its slot, and waits
+    /// until it has indexed the documents there.
+    @discardableResult
+    public func ensureSpreadIndexes(_ client: RedisClient) throws -> Outcome {
+        let state = try spreadState(client)
+        if state == .current { return .existed }
+        if case .outdated(let version) = state {
+            throw RedisError(
+                .unsupported, endpoint: client.configuration.url.endpoint,
+                "the indexes of \(layout.prefix) are of schema \(version); a spread store is migrated by the dql that made it"
+            )
+        }
+        let attributes = try client.withConnection(routedBy: versionKey) {
+            try IndexedAttributes.read($0, layout: layout).written
+        }
+        var created: [String] = []
+        for bucket in 0..<StorageLayout.spreadBuckets {
+            let index = layout.spreadIndexName(bucket: bucket)
+            let reply = try client.send(
+                RedisCommand(
+                    ["FT.CREATE", index]
+                        + Schema.indexDefinition(documentPrefix: layout.spreadDocumentPrefix(bucket: bucket))
+                        + attributes.flatMap(IndexedAttributes.schemaArguments)), routedBy: index)
+            if let message = reply.errorMessage {
+                // There already (another dql made it a moment ago).
+                guard message.lowercased().contains("index already exists") else {
+                    throw RedisError(
+                        .server, endpoint: try client.pool(forKey: index).configuration.url.endpoint, message)
+                }
+            } else {
+                created.append(index)
+            }
+        }
+        try client.call(RedisCommand("SET", versionKey, String(Self.schemaVersion)), routedBy: versionKey)
+        for index in created { try waitForIndexing(client, index: index) }
+        return .created
+    }
+
+    func waitForIndexing(_ client: RedisClient, index: String) throws {
+        while Self.isIndexing(try client.call(RedisCommand("FT.INFO", index), routedBy: index)) { usleep(10_000) }
+    }
+
     /// A new index over existing documents fills in the background; until it is done a query
     /// would see only some of them. Waits until RediSearch reports the scan finished.
     func waitForIndexing(_ connection: RedisConnection) throws {

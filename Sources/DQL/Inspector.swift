@@ -20,9 +20,37 @@ struct Inspector {
             files = try SearchPage(runner.query(plan.filesCommand, context: context), returning: false).total
             let row = try AggregateRows(runner.query(plan.bytesCommand, context: context)).rows.first
             bytes = Int(row?["bytes"].flatMap(Double.init) ?? 0)
-            (indexMemory, documentMemory, indexFailures) = try context.profile.measure(.query) {
-                try client.withConnection(routedBy: layout.metadataRoutingKey) { try metadataMemory($0) }
+            if layout.placement == .single {
+                (indexMemory, documentMemory, indexFailures) = try context.profile.measure(.query) {
+                    try client.withConnection(routedBy: layout.metadataRoutingKey) { try metadataMemory($0) }
+                }
             }
+        }
+        var perMaster: [String: (documents: Int, index: Int)] = [:]
+        if hasIndex, layout.placement == .spread {
+            // Each bucket's index on its master: its documents, memory and failures; a
+            // document's memory from a sample of up to 500.
+            for shard in try layout.spreadShards(client) {
+                let info = try shard.pool.withConnection { try $0.call("FT.INFO", shard.index).pairs ?? [] }
+                func number(_ name: String) -> Double {
+                    info.first { $0.name == name }.flatMap {
+                        $0.value.integer.map(Double.init) ?? $0.value.string.flatMap(Double.init)
+                    } ?? 0
+                }
+                let index = Int(number("total_index_memory_sz_mb") * 1_048_576)
+                perMaster[shard.endpoint, default: (0, 0)].documents += Int(number("num_docs"))
+                perMaster[shard.endpoint, default: (0, 0)].index += index
+                indexMemory += index
+                indexFailures += Int(number("hash_indexing_failures"))
+            }
+            let sample = try SearchPage(
+                runner.query(
+                    ["FT.SEARCH", layout.indexName, "*", "NOCONTENT", "LIMIT", "0", "500", "DIALECT", "2"],
+                    context: context), returning: false
+            ).documents.map(\.key)
+            let sizes = try client.pipeline(
+                sample.map { RedisCommand("MEMORY", "USAGE", $0, "SAMPLES", "0") }, routedBy: sample)
+            documentMemory = sample.isEmpty ? 0 : sizes.reduce(0) { $0 + Int($1.integer ?? 0) } / sample.count
         }
         let endpoint = try client.pool(forKey: layout.metadataRoutingKey).configuration.url.endpoint
         var shards = try context.profile.measure(.query) {
@@ -39,11 +67,18 @@ struct Inspector {
                 }
             }
         }
-        // Every document and the index sit on the master of the `{m}` slot.
-        for index in shards.indices where shards[index].endpoint == endpoint {
-            shards[index].documents = files
-            shards[index].documentMemory = documentMemory * files
-            shards[index].indexMemory = indexMemory
+        for index in shards.indices {
+            if layout.placement == .spread {
+                let share = perMaster[shards[index].endpoint] ?? (0, 0)
+                shards[index].documents = share.documents
+                shards[index].documentMemory = documentMemory * share.documents
+                shards[index].indexMemory = share.index
+            } else if shards[index].endpoint == endpoint {
+                // Every document and the index sit on the master of the `{m}` slot.
+                shards[index].documents = files
+                shards[index].documentMemory = documentMemory * files
+                shards[index].indexMemory = indexMemory
+            }
         }
         var stats = StoreStats(
             files: files, bytes: bytes, serverMemory: shards.reduce(0) { $0 + $1.memory }, endpoint: endpoint,

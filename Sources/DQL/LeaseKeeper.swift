@@ -80,6 +80,9 @@ final class LeaseKeeper: @unchecked Sendable {
         startRenewing()
     }
 
+    /// Whether commits check the marker (not on a spread store: see ``commitAndRelease(_:)``).
+    var commitChecksMarker = true
+
     /// The statement's marker, once held: commits check it is still there.
     nonisolated(unsafe) private(set) var marker: String?
 
@@ -88,7 +91,9 @@ final class LeaseKeeper: @unchecked Sendable {
     /// was lost, or the server's error for it (the claim then stays, for ``release(_:)``).
     func commitAndRelease(_ documents: [(key: String, documentKey: String, json: String)]) throws -> [RedisReply] {
         guard !documents.isEmpty else { return [] }
-        let marker = condition.withLock { self.marker }
+        // On a spread store the marker (in the `{m}` slot) and a document are in different
+        // slots, which one script cannot touch: the commit checks the claim only.
+        let marker = commitChecksMarker ? condition.withLock { self.marker } : nil
         let replies = try client.pipeline(
             documents.map { document in
                 marker.map {

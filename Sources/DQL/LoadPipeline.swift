@@ -17,6 +17,9 @@ struct PreparedFile: @unchecked Sendable {
     var repairs: [String]
     /// The metadata document, serialized (made here, on the preparing threads).
     var document = ""
+
+    /// Its Study Instance UID, which places its document on a spread store.
+    var studyUid: String? { header.dataset[DicomTag(0x0020, 0x000D)]?.string }
 }
 
 /// Reads files ahead of the stores that write them: a thread of its own prepares the next

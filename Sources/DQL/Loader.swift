@@ -61,6 +61,7 @@ public struct Loader: Sendable {
         report.hidden = walk.hidden
         report.subdirectoriesLeft = walk.subdirectoriesLeft
         let keeper = LeaseKeeper(client: client, seconds: leaseSeconds)
+        keeper.commitChecksMarker = layout.placement == .single
         // Marked as running before the attributes to write are read (see `loadRunKey`).
         let attributes: [Field]
         do {
@@ -99,7 +100,7 @@ public struct Loader: Sendable {
         }
         var alone = self
         alone.attributes = attributes
-        alone.runMarker = (layout.loadRunKey(token: keeper.token), keeper.token)
+        alone.runMarker = layout.placement == .single ? (layout.loadRunKey(token: keeper.token), keeper.token) : nil
         func loadAlone(_ path: String) throws {
             let (outcome, repairs) = try alone.loadReporting(file: path, client: client, context: context)
             record(outcome, repairs, path: path)
@@ -246,7 +247,8 @@ public struct Loader: Sendable {
             if let provisional { removeChunks(id: provisional, count: chunkCount, client: client) }
             throw error
         }
-        let documentKey = layout.documentKey(id: id)
+        let study = header.dataset[DicomTag(0x0020, 0x000D)]?.string
+        let documentKey = layout.documentKey(id: id, study: study)
         func alreadyStored() throws -> (outcome: Outcome, repairs: [String]) {
             if let provisional { removeChunks(id: provisional, count: chunkCount, client: client) }
             // Remember a new source path; the bytes are already there.
@@ -262,7 +264,8 @@ public struct Loader: Sendable {
         // is waited for.
         let lease: LoadLease
         switch try LoadLease.claim(
-            key: layout.loadingKey(id: id), documentKey: documentKey, seconds: leaseSeconds, client: client,
+            key: layout.loadingKey(id: id, study: study), documentKey: documentKey, seconds: leaseSeconds,
+            client: client,
             isCancelled: context.isCancelled)
         {
         case .stored: return try alreadyStored()

@@ -50,12 +50,22 @@ public struct Maintenance: Sendable {
             }
         }
         let ids = chunksById.keys.sorted()
-        // Per id: is there a document, and how long has its load's claim left (-2: none).
+        // Per id: is there a document, and how long has its load's claim left (-2: none). On a
+        // spread store, documents are found by id and claims by their keys on every master
+        // (both after the chunks: a chunk's claim was made before it, its document before the
+        // claim went).
+        let documents = try layout.documentKeys(ids: ids, client: client)
+        let claims = layout.placement == .spread ? try spreadClaims(client) : [:]
         let replies = try client.pipeline(
-            ids.flatMap {
-                [RedisCommand("EXISTS", layout.documentKey(id: $0)), RedisCommand("PTTL", layout.loadingKey(id: $0))]
+            ids.flatMap { id in
+                let claim = claims[id] ?? layout.loadingKey(id: id)
+                return [
+                    RedisCommand("EXISTS", documents[id] ?? layout.documentKey(id: id)), RedisCommand("PTTL", claim),
+                ]
             },
-            routedBy: ids.flatMap { _ in [layout.metadataRoutingKey, layout.metadataRoutingKey] })
+            routedBy: ids.flatMap { id in
+                [documents[id] ?? layout.metadataRoutingKey, claims[id] ?? layout.metadataRoutingKey]
+            })
         var orphans: [String] = []
         var removed = 0
         var leased = (loads: 0, chunks: 0, milliseconds: 0)
@@ -79,6 +89,24 @@ public struct Maintenance: Sendable {
         return report
     }
 
+    /// The claims of loads on a spread store, by id, from every master.
+    func spreadClaims(_ client: RedisClient) throws -> [String: String] {
+        let prefix = "\(layout.prefix):loading:{"
+        var claims: [String: String] = [:]
+        for pool in client.masterPools() {
+            try pool.withConnection { connection in
+                try connection.scan(matching: RedisConnection.globEscaped(prefix) + "*") { keys in
+                    for key in keys where key.hasPrefix(prefix) {
+                        guard let close = key.firstIndex(of: "}") else { continue }
+                        let rest = key[key.index(after: close)...]
+                        if rest.hasPrefix(":") { claims[String(rest.dropFirst())] = key }
+                    }
+                }
+            }
+        }
+        return claims
+    }
+
     /// The id in the rest of a chunk key (`<id>:<index>`), where the id is a SHA-256 (64 hex
     /// digits) or a provisional `new-<uuid>`; nil for anything else.
     static func chunkId(_ rest: Substring) -> String? {
@@ -97,7 +125,13 @@ public struct Maintenance: Sendable {
     /// then its chunks. Returns false if there was no such file.
     @discardableResult
     public func delete(id: String, client: RedisClient) throws -> Bool {
-        let documentKey = layout.documentKey(id: id)
+        guard let documentKey = try layout.documentKeys(ids: [id], client: client)[id] else { return false }
+        return try delete(id: id, documentKey: documentKey, client: client)
+    }
+
+    /// ``delete(id:client:)`` of a file whose document key a search gave.
+    @discardableResult
+    public func delete(id: String, documentKey: String, client: RedisClient) throws -> Bool {
         let reply = try client.call(
             RedisCommand("JSON.GET", documentKey, "$.size", "$.chunkSize", "$.chunkCount"), routedBy: documentKey)
         guard let text = reply.string,

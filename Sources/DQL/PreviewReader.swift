@@ -42,7 +42,7 @@ extension Executor {
     func picture(
         ofFile id: String, _ options: PictureOptions, at range: SourceRange? = nil, context: StatementContext
     ) throws -> Preview {
-        let key = layout.documentKey(id: id)
+        let key = try layout.documentKeys(ids: [id], client: client)[id] ?? layout.documentKey(id: id)
         let facts = try context.profile.measure(.query) {
             try client.call(
                 RedisCommand("JSON.GET", key, "$.size", "$.chunkSize", "$.name", "$.headerLength"), routedBy: key

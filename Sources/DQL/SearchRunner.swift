@@ -6,11 +6,32 @@ import RedisIO
 struct SearchRunner {
     let client: RedisClient
     let layout: StorageLayout
+    /// The attributes that sort as numbers (merging a spread store's answers sorts here).
+    var numericAttributes: Set<String> = Set(Schema.fields.filter { $0.kind != .tag }.map(\.attribute))
 
-    /// Sends one query command (to the master of the index's slot) and returns its reply.
+    /// Sends one query command (to the master of the index's slot; on a spread store, to every
+    /// bucket's index, the answers merged) and returns its reply.
     func query(_ command: [String], context: StatementContext) throws -> RedisReply {
         let reply = try context.profile.measure(.query) {
-            try client.send(RedisCommand(command), routedBy: layout.metadataRoutingKey)
+            if layout.placement == .spread, command.first == "FT.SEARCH" || command.first == "FT.AGGREGATE" {
+                let numeric = numericAttributes
+                let coordinator = SearchCoordinator(isNumeric: { numeric.contains($0) })
+                var attempt = 0
+                while true {
+                    do {
+                        return try coordinator.run(command, on: layout.spreadShards(client))
+                    } catch let error as RedisError
+                        where ClusterRedirect(errorMessage: error.message) != nil && attempt < 3
+                    {
+                        // A bucket's slot moved: read the map again and ask again.
+                        attempt += 1
+                        try client.refreshTopology()
+                    } catch let error as RedisError where error.kind == .server && !error.isMissingIndex {
+                        throw failure(error.message, command: command)
+                    }
+                }
+            }
+            return try client.send(RedisCommand(command), routedBy: layout.metadataRoutingKey)
         }
         if let message = reply.errorMessage { throw failure(message, command: command) }
         return reply

@@ -9,10 +9,28 @@ import RedisIO
 public struct StorageLayout: Sendable, Hashable {
     /// The namespace prefix, `dql` unless configured.
     public var prefix: String
+    /// Where the metadata lives on a cluster (on one server it is always ``Placement/single``).
+    public var placement: Placement = .single
 
-    public init(prefix: String = "dql") {
-        self.prefix = prefix
+    /// How a store places its documents and indexes.
+    public enum Placement: String, Sendable, Hashable {
+        /// Every document and the one index in the `{m}` slot: one master holds and searches
+        /// all of the metadata (every store on one server, and cluster stores made before
+        /// metadata spread).
+        case single
+        /// Documents in ``StorageLayout/spreadBuckets`` buckets by study, each bucket a slot
+        /// with its own index, so every master holds and searches its share; dql merges the
+        /// buckets' answers (``SearchCoordinator``).
+        case spread
     }
+
+    public init(prefix: String = "dql", placement: Placement = .single) {
+        self.prefix = prefix
+        self.placement = placement
+    }
+
+    /// Where the store's placement is recorded (a cluster store made spread says `spread`).
+    public var placementKey: String { "\(prefix):{m}:placement" }
 
     /// Why `prefix` cannot name a namespace, or nil if it can: letters, digits and `- _ . :`,
     /// 1 to 100 of them. Braces would make a hash tag of it (and break cluster routing), and
@@ -33,8 +51,13 @@ public struct StorageLayout: Sendable, Hashable {
     public var indexName: String { "\(prefix):{m}:idx" }
     public var documentPrefix: String { "\(prefix):{m}:file:" }
 
-    /// The metadata document of the file whose SHA-256 is `id`.
+    /// The metadata document of the file whose SHA-256 is `id`, on a store of ``Placement/single``.
     public func documentKey(id: String) -> String { documentPrefix + id }
+
+    /// The metadata document of file `id` of study `study`, wherever the placement puts it.
+    public func documentKey(id: String, study: String?) -> String {
+        placement == .spread ? spreadDocumentKey(id: id, bucket: Self.spreadBucket(study: study)) : documentKey(id: id)
+    }
 
     /// Chunk `index` (0-based) of the file whose SHA-256 is `id`.
     public func chunkKey(id: String, index: Int) -> String { "\(prefix):chunk:\(id):\(index)" }
@@ -43,6 +66,14 @@ public struct StorageLayout: Sendable, Hashable {
     /// those chunks alone. A load that dies leaves it to expire.
     /// It shares the documents' `{m}` slot, so one EXISTS asks about both on a cluster too.
     public func loadingKey(id: String) -> String { "\(prefix):{m}:loading:\(id)" }
+
+    /// The lease of file `id` of study `study`: in its document's slot, so one script checks
+    /// the lease and writes the document.
+    public func loadingKey(id: String, study: String?) -> String {
+        placement == .spread
+            ? "\(prefix):loading:{\(Self.spreadTag(bucket: Self.spreadBucket(study: study)))}:\(id)"
+            : loadingKey(id: id)
+    }
 
     /// Present (with an expiry, renewed) while a load statement runs, from before it reads the
     /// record of indexed attributes until its last document: `index` waits for the loads that
@@ -104,6 +135,40 @@ public struct StorageLayout: Sendable, Hashable {
 
     /// Bucket `bucket`'s index, on the master of the bucket's slot.
     public func spreadIndexName(bucket: Int) -> String { "\(prefix):idx:{\(Self.spreadTag(bucket: bucket))}" }
+
+    /// The buckets of a spread store, each with its index on the master of its slot.
+    func spreadShards(_ client: RedisClient) throws -> [SearchCoordinator.Shard] {
+        try (0..<Self.spreadBuckets).map { bucket in
+            let index = spreadIndexName(bucket: bucket)
+            let pool = try client.pool(forKey: index)
+            return SearchCoordinator.Shard(pool: pool, index: index, endpoint: pool.configuration.url.endpoint)
+        }
+    }
+
+    /// The document keys of files known by id only, by id (ids without a document are left out):
+    /// on a spread store a document's key depends on its study, so they are searched for by id
+    /// in every bucket, 200 ids a query; otherwise they follow from the ids.
+    public func documentKeys(ids: [String], client: RedisClient) throws -> [String: String] {
+        guard placement == .spread else {
+            return Dictionary(ids.map { ($0, documentKey(id: $0)) }, uniquingKeysWith: { first, _ in first })
+        }
+        var keys: [String: String] = [:]
+        let shards = try spreadShards(client)
+        for start in stride(from: 0, to: ids.count, by: 200) {
+            let batch = Array(ids[start..<min(ids.count, start + 200)])
+            let names: [String] = batch.indices.map { "p\($0)" }
+            let match: String = "@sha256:{" + names.map { "$" + $0 }.joined(separator: " | ") + "}"
+            var command: [String] = ["FT.SEARCH", "ids", match, "NOCONTENT", "LIMIT", "0", String(batch.count)]
+            command += ["PARAMS", String(batch.count * 2)]
+            for (name, id) in zip(names, batch) { command += [name, id] }
+            command += ["DIALECT", "2"]
+            let reply = try SearchCoordinator(isNumeric: { _ in false }).run(command, on: shards)
+            for item in (reply.array ?? []).dropFirst() {
+                if let key = item.string, let id = self.id(fromDocumentKey: key) { keys[id] = key }
+            }
+        }
+        return keys
+    }
 
     /// The id in a document key, or nil if the key is not one of ours.
     public func id(fromDocumentKey key: String) -> String? {

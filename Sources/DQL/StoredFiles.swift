@@ -78,7 +78,8 @@ extension Executor {
     /// The stored files of the given ids, in order; ids without a document are left out.
     public func storedFiles(ids: [String]) throws -> [StoredFile] {
         guard !ids.isEmpty else { return [] }
-        let keys = ids.map(layout.documentKey(id:))
+        let located = try layout.documentKeys(ids: ids, client: client)
+        let keys = ids.map { located[$0] ?? layout.documentKey(id: $0) }
         let commands = keys.map { RedisCommand(["JSON.GET", $0] + StoredFile.members.map(\.path)) }
         let replies = try client.pipeline(commands, routedBy: keys)
         var files: [StoredFile] = []

@@ -37,8 +37,13 @@ public enum TestRedis {
     public static func removeStore(prefix: String, url: RedisURL) {
         guard let client = try? RedisClient(RedisConfiguration(url: url)) else { return }
         defer { client.close() }
-        let index = "\(prefix):{m}:idx"
-        _ = try? client.send(RedisCommand("FT.DROPINDEX", index), routedBy: index)
+        // The one index, and a spread store's bucket indexes (FT._LIST on every master).
+        var indexes = ["\(prefix):{m}:idx"]
+        for pool in client.masterPools() {
+            let listed = (try? pool.withConnection { try $0.call("FT._LIST") })?.array ?? []
+            indexes += listed.compactMap(\.string).filter { $0.hasPrefix("\(prefix):idx:{") }
+        }
+        for index in indexes { _ = try? client.send(RedisCommand("FT.DROPINDEX", index), routedBy: index) }
         for pool in client.masterPools() {
             if let keys = try? pool.withConnection({ try scanKeys(prefix + ":*", $0) }) {
                 _ = try? client.unlink(keys)
