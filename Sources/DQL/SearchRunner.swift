@@ -1,3 +1,4 @@
+import Foundation
 import RedisIO
 
 /// Sends searches and aggregates to the server holding the index and decodes their replies
@@ -23,9 +24,21 @@ struct SearchRunner {
                     } catch let error as RedisError
                         where ClusterRedirect(errorMessage: error.message) != nil && attempt < 3
                     {
-                        // A bucket's slot moved: read the map again and ask again.
+                        // A bucket's slot moved: read the map again and ask again. A slot in
+                        // the middle of a move (ASK, TRYAGAIN) is waited for a little.
                         attempt += 1
-                        try client.refreshTopology()
+                        if case .moved = ClusterRedirect(errorMessage: error.message) {
+                            try client.refreshTopology()
+                        } else {
+                            Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+                        }
+                    } catch let error as RedisError where ClusterRedirect(errorMessage: error.message) != nil {
+                        // Half of a bucket's documents may already be on the other master,
+                        // where no index answers for them yet: no answer rather than a short one.
+                        throw RedisError(
+                            .server, endpoint: error.endpoint,
+                            "a bucket of the store is being moved to another master (\(error.message)); its answer would be incomplete until the move is done: run the statement again then"
+                        )
                     } catch let error as RedisError where error.kind == .server && !error.isMissingIndex {
                         throw failure(error.message, command: command)
                     }

@@ -430,6 +430,17 @@ import Testing
             return
         }
         #expect(again.rows.map { $0.first ?? nil } == ["MR_small.dcm"])
+        // While a bucket's slot is being moved its index answers ASK: no answer rather than a
+        // short one, saying why; once the move is done, the same answers.
+        let (target, _) = try admin.twoMasters(other: away)
+        try admin.beginMigration(slot: slot, from: away, to: target)
+        #expect {
+            _ = try executor.run("count by modality")
+        } throws: { error in
+            "\(error)".contains("is being moved to another master") && "\(error)".contains("run the statement again")
+        }
+        try admin.handOver(slot: slot, from: away, to: target)
+        #expect(try executor.run("count by modality") == before)
     }
 
     // MARK: A shard stops
