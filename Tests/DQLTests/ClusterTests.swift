@@ -472,6 +472,28 @@ import Testing
         #expect(error?.description.contains("cluster shard \(victim) (slots ") == true, "\(String(describing: error))")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []).isEmpty)
     }
+
+    /// A master of a spread store stopped: every search needs all of them, so a statement fails
+    /// naming it, and writes nothing.
+    @Test func aStoppedMasterOfASpreadStoreIsNamed() throws {
+        let scratchCluster = try ScratchCluster()
+        defer { withExtendedLifetime(scratchCluster) {} }
+        let layout = Self.layout("spreadstop")
+        let client = try Self.clusterClient(scratchCluster.url)
+        defer { client.close() }
+        let executor = Executor(client: client, layout: layout)
+        let scratch = try Scratch()
+        try ProjectScripts.generateArchive(
+            scratch.url,
+            ["--patients", "10", "--studies", "2", "--series", "1", "--instances", "1", "--rows", "8", "--cols", "8"])
+        _ = try executor.run("load '\(scratch.path)' recursive")
+        let admin = try ClusterAdmin(url: scratchCluster.url)
+        let victim = try #require(client.shards.last?.endpoint)
+        _ = try? admin.connection(victim).send(RedisCommand("SHUTDOWN", "NOSAVE"))
+        let error = #expect(throws: RedisError.self) { try executor.run("count studies") }
+        #expect(error?.endpoint == victim, "\(String(describing: error))")
+        #expect(error?.description.contains(victim) == true, "\(String(describing: error))")
+    }
 }
 
 /// Moves slots between the masters of a cluster the way `redis-cli --cluster` does, one step at
