@@ -559,7 +559,19 @@ public final class Executor: @unchecked Sendable {
             try $0.pipeline([RedisCommand("GET", layout.placementKey), RedisCommand("EXISTS", manager.versionKey)])
         }
         var recorded = try replies[0].checked().string
-        if recorded == nil, try replies[1].checked().integer == 1 { recorded = StorageLayout.Placement.single.rawValue }
+        if recorded == nil, try replies[1].checked().integer == 1 {
+            // A store without its record of placement: spread if any master has a bucket's
+            // index (the record was lost; it is written again), else made before spreading.
+            let bucketIndex = "\(layout.prefix):idx:{s"
+            let spread = client.masterPools().contains { pool in
+                let listed = (try? pool.withConnection { try $0.call("FT._LIST") })?.array ?? []
+                return listed.contains { $0.string?.hasPrefix(bucketIndex) == true }
+            }
+            recorded = (spread ? StorageLayout.Placement.spread : .single).rawValue
+            if spread {
+                _ = try? client.call(RedisCommand("SET", layout.placementKey, "spread"), routedBy: layout.placementKey)
+            }
+        }
         if recorded == nil, deciding {
             recorded = try client.withConnection(routedBy: layout.metadataRoutingKey) { connection in
                 _ = try connection.call("SET", layout.placementKey, StorageLayout.Placement.spread.rawValue, "NX")

@@ -174,6 +174,7 @@ public struct IndexManager: Sendable {
     public func spreadState(_ client: RedisClient) throws -> State {
         let recorded = try client.call(RedisCommand("GET", versionKey), routedBy: versionKey).string.flatMap { Int($0) }
         var missing = 0
+        let expected = try expectedAttributes(client)
         for bucket in 0..<StorageLayout.spreadBuckets {
             let index = layout.spreadIndexName(bucket: bucket)
             let info = try client.send(RedisCommand("FT.INFO", index), routedBy: index)
@@ -182,6 +183,15 @@ public struct IndexManager: Sendable {
                     throw RedisError(
                         .server, endpoint: try client.pool(forKey: index).configuration.url.endpoint,
                         "FT.INFO \(index): \(message)")
+                }
+                missing += 1
+            } else if !expected.isSubset(of: Self.attributes(info)) {
+                // An index left on a master when its bucket's slot moved away, found again
+                // when the slot came back: older than the store's attributes. Rebuilt.
+                let dropped = try client.send(RedisCommand("FT.DROPINDEX", index), routedBy: index)
+                if let message = dropped.errorMessage, !RedisError.saysIndexIsMissing(message) {
+                    throw RedisError(
+                        .server, endpoint: try client.pool(forKey: index).configuration.url.endpoint, message)
                 }
                 missing += 1
             } else if Self.isIndexing(info) {
@@ -236,6 +246,27 @@ public struct IndexManager: Sendable {
         try client.call(RedisCommand("SET", versionKey, String(Self.schemaVersion)), routedBy: versionKey)
         for index in created { try waitForIndexing(client, index: index) }
         return .created
+    }
+
+    /// The attribute names every bucket's index must have: dql's fields and those added with
+    /// `index KEYWORD`.
+    func expectedAttributes(_ client: RedisClient) throws -> Set<String> {
+        let added = try client.withConnection(routedBy: versionKey) {
+            try IndexedAttributes.read($0, layout: layout).written
+        }
+        return Set((Schema.fields + added).map(\.attribute))
+    }
+
+    /// The attribute names an index has (FT.INFO's `attributes`).
+    static func attributes(_ info: RedisReply) -> Set<String> {
+        let list = (info.pairs ?? []).first { $0.name == "attributes" }?.value.array ?? []
+        return Set(
+            list.compactMap { attribute in
+                guard let words = attribute.array, let at = words.firstIndex(where: { $0.string == "attribute" }),
+                    at + 1 < words.count
+                else { return nil }
+                return words[at + 1].string
+            })
     }
 
     func waitForIndexing(_ client: RedisClient, index: String) throws {

@@ -28,7 +28,10 @@ struct SearchRunner {
                         // the middle of a move (ASK, TRYAGAIN) is waited for a little.
                         attempt += 1
                         if case .moved = ClusterRedirect(errorMessage: error.message) {
+                            // Its slot may have gone back to a master that kept an older
+                            // index of it: the indexes are checked (and made) again.
                             try client.refreshTopology()
+                            try IndexManager(layout: layout).ensureSpreadIndexes(client)
                         } else {
                             Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
                         }

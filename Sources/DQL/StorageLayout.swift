@@ -48,7 +48,9 @@ public struct StorageLayout: Sendable, Hashable {
         return nil
     }
 
-    public var indexName: String { "\(prefix):{m}:idx" }
+    /// The index queries name. On a spread store, `PREFIX:idx:{s*}` stands for every bucket's
+    /// (each query is sent to each of them, ``SearchCoordinator``).
+    public var indexName: String { placement == .spread ? "\(prefix):idx:{s*}" : "\(prefix):{m}:idx" }
     public var documentPrefix: String { "\(prefix):{m}:file:" }
 
     /// The metadata document of the file whose SHA-256 is `id`, on a store of ``Placement/single``.
@@ -82,7 +84,7 @@ public struct StorageLayout: Sendable, Hashable {
 
     /// The key that routes metadata commands (documents, index, leases) on a cluster: every
     /// one of them is in the `{m}` slot.
-    public var metadataRoutingKey: String { indexName }
+    public var metadataRoutingKey: String { "\(prefix):{m}:idx" }
 
     /// A key that never holds anything: statements that change the store first ask the
     /// server to delete it (a no-op) to find out whether the account may write.

@@ -441,6 +441,26 @@ import Testing
         }
         try admin.handOver(slot: slot, from: away, to: target)
         #expect(try executor.run("count by modality") == before)
+        // `away` kept its index of the bucket. An attribute indexed since, then the slot back
+        // there: the old index lacks the attribute, so it is rebuilt, not used.
+        _ = try executor.run("index SliceThickness")
+        let thin = try executor.run("count where SliceThickness > 0")
+        guard case .count(let thinCount) = thin.first, thinCount > 0 else {
+            Issue.record("no file with a slice thickness: \(thin)")
+            return
+        }
+        try admin.move(slot: slot, to: away)
+        #expect(try executor.run("count where SliceThickness > 0") == thin)
+        let attributes = IndexManager.attributes(try admin.connection(away).call("FT.INFO", index))
+        #expect(attributes.contains(where: { $0.lowercased().contains("slicethickness") }), "\(attributes)")
+        // A store that lost its record of placement is still read as spread, and the record
+        // is written again.
+        try client.call(RedisCommand("DEL", executor.layout.placementKey), routedBy: executor.layout.placementKey)
+        let fresh = Executor(client: client, layout: layout)
+        #expect(try fresh.run("count by modality") == before)
+        #expect(fresh.layout.placement == .spread)
+        #expect(
+            try client.call(RedisCommand("GET", layout.placementKey), routedBy: layout.placementKey).string == "spread")
     }
 
     // MARK: A shard stops

@@ -24,9 +24,14 @@ import Testing
             let onCluster = try cluster.run(["--format", "csv", "-c", statement])
             let alone = try single.run(["--format", "csv", "-c", statement])
             #expect(onCluster.status == 0, "\(statement): \(onCluster.stderr)")
+            // A spread store's queries name every bucket's index as `P:idx:{s*}`.
             #expect(
                 onCluster.stdout.replacingOccurrences(of: cluster.prefix, with: "P")
+                    .replacingOccurrences(of: "P:idx:{s*}", with: "P:{m}:idx")
                     == alone.stdout.replacingOccurrences(of: single.prefix, with: "P"), "\(statement)")
+            if statement.hasPrefix("explain") {
+                #expect(onCluster.stdout.contains("\(cluster.prefix):idx:{s*}"), "\(onCluster.stdout)")
+            }
         }
 
         let out = cluster.directory.appendingPathComponent("out").path
