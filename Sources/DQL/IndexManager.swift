@@ -172,12 +172,18 @@ public struct IndexManager: Sendable {
     /// On a spread store: every bucket's index exists with the current definition, or what is
     /// missing. The record of the version stays in the `{m}` slot.
     public func spreadState(_ client: RedisClient) throws -> State {
+        try spreadState(client, added: addedAttributes(client))
+    }
+
+    /// ``spreadState(_:)`` with the attributes added with `index KEYWORD` already read. Every
+    /// bucket's index is asked about in one pipeline per master.
+    private func spreadState(_ client: RedisClient, added: [Field]) throws -> State {
         let recorded = try client.call(RedisCommand("GET", versionKey), routedBy: versionKey).string.flatMap { Int($0) }
         var missing = 0
-        let expected = try expectedAttributes(client)
-        for bucket in 0..<StorageLayout.spreadBuckets {
-            let index = layout.spreadIndexName(bucket: bucket)
-            let info = try client.send(RedisCommand("FT.INFO", index), routedBy: index)
+        let expected = Set((Schema.fields + added).map(\.attribute))
+        let indexes = (0..<StorageLayout.spreadBuckets).map { layout.spreadIndexName(bucket: $0) }
+        let infos = try client.pipeline(indexes.map { RedisCommand("FT.INFO", $0) }, routedBy: indexes)
+        for (index, info) in zip(indexes, infos) {
             if let message = info.errorMessage {
                 guard RedisError.saysIndexIsMissing(message) else {
                     throw RedisError(
@@ -214,16 +220,14 @@ public struct IndexManager: Sendable {
     /// until it has indexed the documents there.
     @discardableResult
     public func ensureSpreadIndexes(_ client: RedisClient) throws -> Outcome {
-        let state = try spreadState(client)
+        let attributes = try addedAttributes(client)
+        let state = try spreadState(client, added: attributes)
         if state == .current { return .existed }
         if case .outdated(let version) = state {
             throw RedisError(
                 .unsupported, endpoint: client.configuration.url.endpoint,
                 "the indexes of \(layout.prefix) are of schema \(version); a spread store is migrated by the dql that made it"
             )
-        }
-        let attributes = try client.withConnection(routedBy: versionKey) {
-            try IndexedAttributes.read($0, layout: layout).written
         }
         var created: [String] = []
         for bucket in 0..<StorageLayout.spreadBuckets {
@@ -248,13 +252,9 @@ public struct IndexManager: Sendable {
         return .created
     }
 
-    /// The attribute names every bucket's index must have: dql's fields and those added with
-    /// `index KEYWORD`.
-    func expectedAttributes(_ client: RedisClient) throws -> Set<String> {
-        let added = try client.withConnection(routedBy: versionKey) {
-            try IndexedAttributes.read($0, layout: layout).written
-        }
-        return Set((Schema.fields + added).map(\.attribute))
+    /// The attributes added with `index KEYWORD`, which every bucket's index must have too.
+    func addedAttributes(_ client: RedisClient) throws -> [Field] {
+        try client.withConnection(routedBy: versionKey) { try IndexedAttributes.read($0, layout: layout).written }
     }
 
     /// The attribute names an index has (FT.INFO's `attributes`).

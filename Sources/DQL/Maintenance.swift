@@ -56,30 +56,33 @@ public struct Maintenance: Sendable {
         // claim went).
         let documents = try layout.documentKeys(ids: ids, client: client)
         let claims = layout.placement == .spread ? try spreadClaims(client) : [:]
-        // The `{m}` document is asked about as well on a spread store: a chunk either layout's
-        // document points to stays.
-        let replies = try client.pipeline(
-            ids.flatMap { id in
-                let claim = claims[id] ?? layout.loadingKey(id: id)
-                return [
-                    RedisCommand("EXISTS", documents[id] ?? layout.documentKey(id: id)), RedisCommand("PTTL", claim),
-                    RedisCommand("EXISTS", layout.documentKey(id: id)),
-                ]
-            },
-            routedBy: ids.flatMap { id in
-                [
-                    documents[id] ?? layout.metadataRoutingKey, claims[id] ?? layout.metadataRoutingKey,
-                    layout.metadataRoutingKey,
-                ]
-            })
+        // Per id: its claim, then the document keys to ask about. On a spread store the `{m}`
+        // document is asked about as well: a chunk either layout's document points to stays.
+        let asked = ids.map { id -> [String] in
+            let spreadKey = layout.placement == .spread ? documents[id] : nil
+            return [claims[id] ?? layout.loadingKey(id: id), layout.documentKey(id: id)]
+                + (spreadKey.map { [$0] } ?? [])
+        }
+        var commands: [RedisCommand] = []
+        var routing: [String] = []
+        for keys in asked {
+            commands += [RedisCommand("PTTL", keys[0])] + keys.dropFirst().map { RedisCommand("EXISTS", $0) }
+            routing += keys
+        }
+        let replies = try client.pipeline(commands, routedBy: routing)
         var orphans: [String] = []
         var removed = 0
         var leased = (loads: 0, chunks: 0, milliseconds: 0)
+        var position = 0
         for (offset, id) in ids.enumerated() {
-            guard try replies[3 * offset].checked().integer == 0, try replies[3 * offset + 2].checked().integer == 0
-            else { continue }
+            let claimLeft = try replies[position].checked().integer
+            let documentsThere = try replies[(position + 1)..<(position + asked[offset].count)].reduce(0) {
+                $0 + (try $1.checked().integer ?? 0)
+            }
+            position += asked[offset].count
+            guard documentsThere == 0 else { continue }
             let chunks = Array(Set(chunksById[id] ?? []))
-            if let left = try replies[3 * offset + 1].checked().integer, left != -2 {
+            if let left = claimLeft, left != -2 {
                 leased.loads += 1
                 leased.chunks += chunks.count
                 leased.milliseconds = max(leased.milliseconds, left == -1 ? 0 : Int(clamping: left))

@@ -105,7 +105,7 @@ struct SearchShape {
                 sort = (argv[index + 1], direction == "DESC")
                 index += direction == "ASC" || direction == "DESC" ? 3 : 2
             case "RETURN", "PARAMS":
-                index += 2 + (Int(argv[safe: index + 1] ?? "") ?? 0)
+                index += 2 + (index + 1 < argv.count ? Int(argv[index + 1]) ?? 0 : 0)
             case "TIMEOUT", "DIALECT":
                 index += 2
             default:
@@ -515,8 +515,4 @@ struct AggregateShape {
     static func format(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

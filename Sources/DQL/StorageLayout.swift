@@ -108,7 +108,10 @@ public struct StorageLayout: Sendable, Hashable {
 
     /// Bucket `bucket`'s hash tag: the first `sB-N` whose slot lies in the bucket's sixteenth
     /// of the slots, so the buckets spread over the masters as evenly as the slots do.
-    public static func spreadTag(bucket: Int) -> String {
+    public static func spreadTag(bucket: Int) -> String { spreadTags[bucket] }
+
+    /// Every bucket's tag, found once (each key and index name of a spread store uses one).
+    private static let spreadTags: [String] = (0..<spreadBuckets).map { bucket in
         let width = HashSlot.count / spreadBuckets
         let range = (bucket * width)..<((bucket + 1) * width)
         for number in 0... {
@@ -137,40 +140,6 @@ public struct StorageLayout: Sendable, Hashable {
 
     /// Bucket `bucket`'s index, on the master of the bucket's slot.
     public func spreadIndexName(bucket: Int) -> String { "\(prefix):idx:{\(Self.spreadTag(bucket: bucket))}" }
-
-    /// The buckets of a spread store, each with its index on the master of its slot.
-    func spreadShards(_ client: RedisClient) throws -> [SearchCoordinator.Shard] {
-        try (0..<Self.spreadBuckets).map { bucket in
-            let index = spreadIndexName(bucket: bucket)
-            let pool = try client.pool(forKey: index)
-            return SearchCoordinator.Shard(pool: pool, index: index, endpoint: pool.configuration.url.endpoint)
-        }
-    }
-
-    /// The document keys of files known by id only, by id (ids without a document are left out):
-    /// on a spread store a document's key depends on its study, so they are searched for by id
-    /// in every bucket, 200 ids a query; otherwise they follow from the ids.
-    public func documentKeys(ids: [String], client: RedisClient) throws -> [String: String] {
-        guard placement == .spread else {
-            return Dictionary(ids.map { ($0, documentKey(id: $0)) }, uniquingKeysWith: { first, _ in first })
-        }
-        var keys: [String: String] = [:]
-        let shards = try spreadShards(client)
-        for start in stride(from: 0, to: ids.count, by: 200) {
-            let batch = Array(ids[start..<min(ids.count, start + 200)])
-            let names: [String] = batch.indices.map { "p\($0)" }
-            let match: String = "@sha256:{" + names.map { "$" + $0 }.joined(separator: " | ") + "}"
-            var command: [String] = ["FT.SEARCH", "ids", match, "NOCONTENT", "LIMIT", "0", String(batch.count)]
-            command += ["PARAMS", String(batch.count * 2)]
-            for (name, id) in zip(names, batch) { command += [name, id] }
-            command += ["DIALECT", "2"]
-            let reply = try SearchCoordinator(isNumeric: { _ in false }).run(command, on: shards)
-            for item in (reply.array ?? []).dropFirst() {
-                if let key = item.string, let id = self.id(fromDocumentKey: key) { keys[id] = key }
-            }
-        }
-        return keys
-    }
 
     /// The id in a document key, or nil if the key is not one of ours.
     public func id(fromDocumentKey key: String) -> String? {
