@@ -36,9 +36,9 @@ public enum AccountRole: String, Sendable, CaseIterable {
         "wait", "waitaof",
     ]
     /// What only an owner may send: index creation and migration, `index` and `unindex` (the
-    /// record of indexed attributes), and the key scans of `vacuum`, of a migration and of
+    /// record of indexed attributes), the key scans of `vacuum` (and the time left on the claims it finds), of a migration and of
     /// `index`.
-    static let owning = ["ft.create", "ft.dropindex", "ft.alter", "scan", "hset", "hdel"]
+    static let owning = ["ft.create", "ft.dropindex", "ft.alter", "scan", "pttl", "hset", "hdel"]
 
     /// The commands the role may run.
     public var commands: [String] {

@@ -75,14 +75,14 @@ public struct Maintenance: Sendable {
         var leased = (loads: 0, chunks: 0, milliseconds: 0)
         var position = 0
         for (offset, id) in ids.enumerated() {
-            let claimLeft = try replies[position].checked().integer
+            let claim = replies[position]
             let documentsThere = try replies[(position + 1)..<(position + asked[offset].count)].reduce(0) {
                 $0 + (try $1.checked().integer ?? 0)
             }
             position += asked[offset].count
             guard documentsThere == 0 else { continue }
             let chunks = Array(Set(chunksById[id] ?? []))
-            if let left = claimLeft, left != -2 {
+            if let left = try claim.checked().integer, left != -2 {
                 leased.loads += 1
                 leased.chunks += chunks.count
                 leased.milliseconds = max(leased.milliseconds, left == -1 ? 0 : Int(clamping: left))
