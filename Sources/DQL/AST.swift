@@ -312,6 +312,9 @@ public indirect enum Statement: Sendable, Hashable {
     /// series or patients.
     case delete(Condition, level: Level = .instances)
     case vacuum
+    /// `migrate`: a store on a cluster that keeps its metadata in the `{m}` slot is moved to
+    /// the spread layout (documents in buckets over every master).
+    case migrate
     case explain(Statement)
     case fields
     case stats
@@ -330,7 +333,7 @@ extension Statement {
     /// server (the index included): reading statements never write anything.
     public var changesStore: Bool {
         switch self {
-        case .load, .delete, .vacuum, .index, .unindex: true
+        case .load, .delete, .vacuum, .index, .unindex, .migrate: true
         case .explain, .find, .count, .show, .showLevel, .fetch, .fields, .stats, .set, .preview: false
         }
     }

@@ -38,7 +38,7 @@ public enum AccountRole: String, Sendable, CaseIterable {
     /// What only an owner may send: index creation and migration, `index` and `unindex` (the
     /// record of indexed attributes), the key scans of `vacuum` (and the time left on the claims it finds), of a migration and of
     /// `index`.
-    static let owning = ["ft.create", "ft.dropindex", "ft.alter", "scan", "pttl", "hset", "hdel"]
+    static let owning = ["ft.create", "ft.dropindex", "ft.alter", "scan", "pttl", "hset", "hdel", "hincrby"]
 
     /// The commands the role may run.
     public var commands: [String] {
@@ -75,9 +75,9 @@ public enum AccountRole: String, Sendable, CaseIterable {
         let hexId = String(repeating: "?", count: 64)
         let provisional = "new-" + String(repeating: "?", count: 36)
         let numbers = (1...12).map { String(repeating: "[0-9]", count: $0) }
-        // A spread store's documents, indexes and claims carry a bucket's tag, `{sB-N}`: a
-        // nested prefix's keys go on with `{m}`, never `{s`.
-        let spread = ["doc", "idx", "loading"].map { "~\(base):\($0):{s*}*" }
+        // A spread store's documents, indexes, claims and the copies `migrate` stages carry a
+        // bucket's tag, `{sB-N}`: a nested prefix's keys go on with `{m}`, never `{s`.
+        let spread = ["doc", "idx", "loading", "stage"].map { "~\(base):\($0):{s*}*" }
         return ["~\(base):{m}:*"]
             + [hexId, provisional].flatMap { id in numbers.map { "~\(base):chunk:\(id):\($0)" } }
             + ["~\(base):durable:{*}"] + spread

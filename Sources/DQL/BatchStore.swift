@@ -25,6 +25,10 @@ extension Loader {
     /// `names`, each unless recorded already and up to ARGV[#ARGV] entries, in one write (the
     /// index re-indexes a document at every write to it).
     static let appendSourceScript = """
+        if #KEYS > 1 then
+          local placement = redis.call('GET', KEYS[2])
+          if placement and placement ~= 'single' then return -3 end
+        end
         local found = redis.call('JSON.GET', KEYS[1], '$.sources', '$.names')
         if not found then return 0 end
         local current = cjson.decode(found)
@@ -54,6 +58,9 @@ extension Loader {
         guard !sources.isEmpty else { return }
         var order: [String] = []
         var pairs: [String: [String]] = [:]
+        // A `{m}` document is not written once a `migrate` has begun (see
+        // ``LoadLease/commitWhileRunningScript``): its copy would lack the name.
+        let watched = layout.placement == .single ? [layout.placementKey] : []
         for (documentKey, source, name) in sources {
             if pairs[documentKey] == nil { order.append(documentKey) }
             pairs[documentKey, default: []] += [source, name]
@@ -61,10 +68,13 @@ extension Loader {
         let replies = try client.pipeline(
             order.map { key in
                 RedisCommand(
-                    ["EVAL", Self.appendSourceScript, "1", key] + (pairs[key] ?? []) + [String(Self.maximumNames)])
+                    ["EVAL", Self.appendSourceScript] + (watched.isEmpty ? ["1", key] : ["2", key] + watched)
+                        + (pairs[key] ?? []) + [String(Self.maximumNames)])
             },
             routedBy: order)
-        for reply in replies { _ = try reply.checked() }
+        for reply in replies where try reply.checked().integer == -3 {
+            throw LoadLease.migrationBegun(endpoint: client.configuration.url.endpoint)
+        }
     }
 
     /// Stores the files of one batch; results in the batch's order.

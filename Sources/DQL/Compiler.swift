@@ -78,6 +78,7 @@ public struct Compiler: Sendable {
             plan.columns = []
             return .delete(plan)
         case .vacuum: return .vacuum
+        case .migrate: return .migrate
         case .explain(let inner):
             let plan = try compile(inner)
             return .explain(plan, serverPlan: Self.query(of: plan).map { explainCommand($0) })

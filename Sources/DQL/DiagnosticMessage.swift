@@ -69,6 +69,13 @@ public enum DiagnosticMessage: Sendable, Hashable {
     case cannotWrite(user: String, endpoint: String, prefix: String, refusal: String)
     /// The server refused a command for this account (ACL); `need` says what would do.
     case notPermitted(user: String, endpoint: String, prefix: String, refusal: String, need: String)
+    /// A statement that changes the store, while `migrate` moves it to the spread layout.
+    case storeMigrating(moved: Int, total: Int)
+    /// `migrate` on one server, where there is nothing to spread over.
+    case migrateNeedsCluster(endpoint: String)
+    /// A query that met a `migrate` step at every try; `unfinished` when it was one step all
+    /// along (a `migrate` stopped in it).
+    case migrationBusy(tries: Int, unfinished: Bool)
     /// A meta-command (`\timing`, `\i`, …) that could not be understood.
     case metaCommand(String)
     /// A fetch layout (`as '…'`) that cannot be used.
@@ -174,6 +181,9 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .cannotLoad: "DQL408"
         case .cannotWrite: "DQL410"
         case .notPermitted: "DQL411"
+        case .storeMigrating: "DQL412"
+        case .migrateNeedsCluster: "DQL413"
+        case .migrationBusy: "DQL414"
         case .metaCommand: "DQL501"
         case .undefinedVariable: "DQL502"
         case .statementFailed: "DQL499"
@@ -233,6 +243,14 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .ambiguousName(let name, let count, _): "\(count) files are named '\(excerpt(name))'"
         case .noFileWithId(let id): "no file with id \(excerpt(id, limit: 64))"
         case .noData(let prefix, let endpoint): "no dql data under prefix '\(excerpt(prefix))' on \(endpoint)"
+        case .storeMigrating(let moved, let total):
+            "the store is being moved to the spread layout (\(moved) of \(total) documents moved); it can be read, not changed, until the move is done"
+        case .migrateNeedsCluster(let endpoint):
+            "migrate spreads a store's metadata over a cluster's masters; \(endpoint) is one server"
+        case .migrationBusy(_, unfinished: true):
+            "a step of the store's move to the spread layout is unfinished (a migrate stopped in it), so no answer would be exact"
+        case .migrationBusy(let tries, unfinished: false):
+            "the store is being moved to the spread layout and a step of the move changed it during each of \(tries) tries of this query"
         case .patternTooBroad(let field, let pattern, let limit):
             "like '\(excerpt(pattern))' matches \(limit) or more different values of '\(field)', as many as the server expands (MAXEXPANSIONS)"
         case .resultWindowTooLarge(let maximum):
@@ -312,6 +330,11 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .noFileNamed(let name):
             "`find name where name like '\(excerpt(String(name.prefix(3)).replacingOccurrences(of: "'", with: "''")))*'` lists the names that start the same way"
         case .noData: "`load` files first, or check --prefix (or $DQL_PREFIX)"
+        case .storeMigrating:
+            "run `migrate` to finish the move (it goes on where it stopped), then run this statement again"
+        case .migrateNeedsCluster: "on one server a store always keeps its metadata in one place; nothing to do"
+        case .migrationBusy(_, unfinished: true): "run `migrate`: it finishes the step and goes on"
+        case .migrationBusy: "run the statement again"
         case .cannotWrite(_, _, let prefix, _):
             "load and delete need an account that may write under the prefix (index, unindex and vacuum an owner's): check --prefix, or `dql acl writer --prefix \(excerpt(prefix))` prints the rules for one"
         case .notPermitted(_, _, _, _, let need): need

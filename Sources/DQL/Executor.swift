@@ -69,9 +69,18 @@ public final class Executor: @unchecked Sendable {
             settings = settings.with(setting)
             return .settingChanged(setting)
         }
-        let (plan, hasIndex) = try prepare(statement, context: context)
+        var (plan, hasIndex) = try prepare(statement, context: context)
         do {
-            return try run(plan, hasIndex: hasIndex, context: context)
+            do {
+                return try run(plan, hasIndex: hasIndex, context: context)
+            } catch is PlacementChanged {
+                // A `migrate` began or finished while the statement ran: its plan is made for
+                // the store as it is now and run again (as when the index went away, below).
+                placementKnown = false
+                indexChecked = false
+                (plan, hasIndex) = try prepare(statement, context: context)
+                return try run(plan, hasIndex: hasIndex, context: context)
+            }
         } catch let error as RedisError where error.serverErrorCode == "NOPERM" && !statement.changesStore {
             throw notPermitted(error, need: Self.readingHint)
         } catch let error as RedisError where error.serverErrorCode == "NOPERM" && Self.isVacuum(statement) {
@@ -79,16 +88,19 @@ public final class Executor: @unchecked Sendable {
                 error, need: "vacuum scans the whole keyspace, which needs an owner account (`dql acl owner`)")
         } catch let error as RedisError where error.serverErrorCode == "NOPERM" && Self.changesIndex(statement) {
             throw notPermitted(
-                error, need: "index and unindex change the index, which needs an owner account (`dql acl owner`)")
+                error,
+                need: "index, unindex and migrate change the index, which needs an owner account (`dql acl owner`)")
         } catch let error as RedisError where hasIndex && error.isMissingIndex {
             // The index went away since it was checked: the server was flushed or restarted
             // without it, someone dropped it, or a reshard moved the `{m}` slot, documents and
             // all, to a master without it (RediSearch indexes per node). Check again (create
             // or rebuild it as on first use) and run again. Safe to repeat: `delete` searches
             // before it changes anything, and `load` is idempotent.
+            // The placement is read again too: a finished `migrate` drops the `{m}` index.
             indexChecked = false
-            let hasIndexNow = try prepareIndex(for: statement, context: context)
-            return try run(plan, hasIndex: hasIndexNow, context: context)
+            placementKnown = false
+            let (planNow, hasIndexNow) = try prepare(statement, context: context)
+            return try run(planNow, hasIndex: hasIndexNow, context: context)
         }
     }
 
@@ -97,6 +109,12 @@ public final class Executor: @unchecked Sendable {
     func prepare(_ statement: Statement, context: StatementContext) throws -> (plan: Plan, hasIndex: Bool) {
         _ = try serverLimits(context: context)
         try resolvePlacement(deciding: Self.createsIndex(statement))
+        if Self.isMigrate(statement), !client.isCluster {
+            throw ExecutionError(.migrateNeedsCluster(endpoint: client.configuration.url.endpoint))
+        }
+        if layout.placement == .migrating, statement.changesStore, !Self.isMigrate(statement) {
+            throw try migrationUnderWay()
+        }
         if Self.usesAttributes(statement) {
             do {
                 attributes = try context.profile.measure(.query) {
@@ -135,7 +153,7 @@ public final class Executor: @unchecked Sendable {
     private func prepareIndex(for statement: Statement, context: StatementContext) throws -> Bool {
         if indexChecked { return true }
         let manager = IndexManager(layout: layout)
-        let spread = layout.placement == .spread
+        let spread = layout.placement.usesBuckets
         let state = try context.profile.measure(.query) {
             try spread
                 ? manager.spreadState(client)
@@ -194,7 +212,7 @@ public final class Executor: @unchecked Sendable {
 
     static func changesIndex(_ statement: Statement) -> Bool {
         switch statement {
-        case .index, .unindex: true
+        case .index, .unindex, .migrate: true
         default: false
         }
     }
@@ -202,6 +220,21 @@ public final class Executor: @unchecked Sendable {
     static func isVacuum(_ statement: Statement) -> Bool {
         if case .vacuum = statement { return true }
         return false
+    }
+
+    static func isMigrate(_ statement: Statement) -> Bool {
+        if case .migrate = statement { return true }
+        return false
+    }
+
+    /// Why a statement that changes the store waits, with how far the move has come.
+    private func migrationUnderWay() throws -> ExecutionError {
+        let progress =
+            try client.call(RedisCommand("HGETALL", layout.migrationKey), routedBy: layout.migrationKey).textPairs
+            ?? [:]
+        return ExecutionError(
+            .storeMigrating(
+                moved: progress["moved"].flatMap { Int($0) } ?? 0, total: progress["total"].flatMap { Int($0) } ?? 0))
     }
 
     /// A server's NOPERM, said in terms of the account and the prefix, with what would do.
@@ -237,9 +270,9 @@ public final class Executor: @unchecked Sendable {
     /// Statements that are about stored files, and so are an error without any.
     static func needsData(_ statement: Statement) -> Bool {
         switch statement {
-        case .find, .count, .show, .showLevel, .fetch, .delete, .index, .unindex, .preview: true
+        case .find, .count, .show, .showLevel, .fetch, .delete, .index, .unindex, .preview, .migrate: true
         case .explain(let inner): needsData(inner)
-        case .load, .vacuum, .fields, .stats, .set: false
+        case .load, .vacuum, .fields, .stats, .set, .migrate: false
         }
     }
 
@@ -306,13 +339,15 @@ public final class Executor: @unchecked Sendable {
             return try delete(search, context: context)
         case .vacuum:
             return .vacuumed(try context.profile.measure(.query) { try Maintenance(layout: layout).vacuum(client) })
+        case .migrate:
+            return .migrated(try migrate(context: context))
         case .explain(let inner, let explainCommand):
             var serverPlan: String?
             if let explainCommand {
                 // A spread store's buckets share one definition: the first one's plan is theirs.
                 var command = explainCommand
-                if layout.placement == .spread, command.count > 1 { command[1] = layout.spreadIndexName(bucket: 0) }
-                let routing = layout.placement == .spread ? command[1] : layout.metadataRoutingKey
+                if layout.placement.usesBuckets, command.count > 1 { command[1] = layout.spreadIndexName(bucket: 0) }
+                let routing = layout.placement.usesBuckets ? command[1] : layout.metadataRoutingKey
                 let reply = try context.profile.measure(.query) {
                     try client.send(RedisCommand(command), routedBy: routing)
                 }
@@ -322,6 +357,7 @@ public final class Executor: @unchecked Sendable {
             switch inner {
             case .load(let load): steps = StatementSteps.load(load, layout: layout, settings: settings)
             case .vacuum: steps = StatementSteps.vacuum(layout: layout)
+            case .migrate: steps = StatementSteps.migrate(layout: layout)
             default: break
             }
             return .explained(commands: inner.commands, serverPlan: serverPlan, steps: steps)
@@ -527,6 +563,19 @@ public final class Executor: @unchecked Sendable {
         return first
     }
 
+    // MARK: migrate
+
+    /// `migrate`: moves a `{m}` store on a cluster to the spread layout (``SpreadMigration``),
+    /// or goes on with a move that was stopped.
+    func migrate(context: StatementContext) throws -> SpreadMigration.Report {
+        if layout.placement == .spread { return SpreadMigration.Report(alreadySpread: true) }
+        let report = try SpreadMigration(layout: layout, client: client).run(context: context)
+        layout.placement = .spread
+        placementKnown = true
+        indexChecked = false
+        return report
+    }
+
     // MARK: Server limits
 
     /// Refuses a `like` pattern the server would expand only in part: it expands a wildcard
@@ -551,13 +600,15 @@ public final class Executor: @unchecked Sendable {
     /// On a cluster: whether the store is spread over the masters. A store recorded as spread
     /// is; one with an index record but no placement record was made before metadata spread
     /// and keeps the `{m}` slot; a store that does not exist yet is made spread by its first
-    /// load (`deciding`), recorded with SET NX so two first loads agree.
+    /// load (`deciding`), recorded with SET NX so two first loads agree. Only `spread` is
+    /// final: any other placement is read again by every statement (a `migrate` elsewhere
+    /// may begin or finish).
     private func resolvePlacement(deciding: Bool) throws {
         guard client.isCluster, !placementKnown else { return }
         let manager = IndexManager(layout: layout)
-        let replies = try client.withConnection(routedBy: layout.metadataRoutingKey) {
-            try $0.pipeline([RedisCommand("GET", layout.placementKey), RedisCommand("EXISTS", manager.versionKey)])
-        }
+        let replies = try client.pipeline(
+            [RedisCommand("GET", layout.placementKey), RedisCommand("EXISTS", manager.versionKey)],
+            allRoutedBy: layout.metadataRoutingKey)
         var recorded = try replies[0].checked().string
         if recorded == nil, try replies[1].checked().integer == 1 {
             // A store without its record of placement: spread if any master has a bucket's
@@ -578,9 +629,13 @@ public final class Executor: @unchecked Sendable {
                 return try connection.call("GET", layout.placementKey).string
             }
         }
-        guard let recorded else { return }
+        guard let recorded else {
+            // The record went (the store was flushed): no move is under way any more.
+            if layout.placement == .migrating { layout.placement = .single }
+            return
+        }
         layout.placement = StorageLayout.Placement(rawValue: recorded) ?? .single
-        placementKnown = true
+        placementKnown = layout.placement == .spread
     }
 
     /// What the server lets a query do, read on first use; a server whose timeouts return

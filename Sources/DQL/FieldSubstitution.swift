@@ -42,7 +42,8 @@ extension Statement {
             return .count(count)
         case .delete(let condition, let level): return .delete(condition.mappingFields(transform), level: level)
         case .explain(let inner): return .explain(inner.mappingFields(transform))
-        case .show, .showLevel, .preview, .fetch, .load, .vacuum, .fields, .stats, .set, .index, .unindex: return self
+        case .show, .showLevel, .preview, .fetch, .load, .vacuum, .migrate, .fields, .stats, .set, .index, .unindex:
+            return self
         }
     }
 }

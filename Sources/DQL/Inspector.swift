@@ -27,10 +27,11 @@ struct Inspector {
             }
         }
         var perMaster: [String: (documents: Int, index: Int)] = [:]
-        if hasIndex, layout.placement == .spread {
-            // Each bucket's index on its master: its documents, memory and failures; a
+        if hasIndex, layout.placement.usesBuckets {
+            // Each bucket's index on its master (and, during a `migrate`, the `{m}` index): its
+            // documents, memory and failures; a
             // document's memory from a sample of up to 500.
-            for shard in try layout.spreadShards(client) {
+            for shard in try layout.searchShards(client) {
                 let info = try shard.pool.withConnection { try $0.call("FT.INFO", shard.index).pairs ?? [] }
                 func number(_ name: String) -> Double {
                     info.first { $0.name == name }.flatMap {
@@ -68,7 +69,7 @@ struct Inspector {
             }
         }
         for index in shards.indices {
-            if layout.placement == .spread {
+            if layout.placement.usesBuckets {
                 let share = perMaster[shards[index].endpoint] ?? (0, 0)
                 shards[index].documents = share.documents
                 shards[index].documentMemory = documentMemory * share.documents

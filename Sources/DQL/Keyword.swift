@@ -3,7 +3,7 @@
 /// with it continues the statement before, and whether a path follows it.
 public enum Keyword: String, CaseIterable, Sendable {
     // Statements.
-    case find, count, show, fetch, load, delete, vacuum, explain, fields, stats, set, index, unindex, preview
+    case find, count, show, fetch, load, delete, vacuum, migrate, explain, fields, stats, set, index, unindex, preview
     // Preview options.
     case frame, size
     // Clauses.
@@ -26,8 +26,8 @@ public enum Keyword: String, CaseIterable, Sendable {
 
     /// The words a statement starts with, in the order `\help` lists them.
     public static let statements: [Keyword] = [
-        .find, .count, .show, .fetch, .preview, .load, .delete, .vacuum, .explain, .fields, .stats, .index, .unindex,
-        .set,
+        .find, .count, .show, .fetch, .preview, .load, .delete, .vacuum, .migrate, .explain, .fields, .stats, .index,
+        .unindex, .set,
     ]
 
     public var startsStatement: Bool { Self.statements.contains(self) }
@@ -89,6 +89,7 @@ public enum Keyword: String, CaseIterable, Sendable {
         case .delete:
             ("delete [patients|studies|series|instances] where CONDITION", "delete studies where patientId = 'ANON123'")
         case .vacuum: ("vacuum", "vacuum")
+        case .migrate: ("migrate", "migrate")
         case .explain: ("explain STATEMENT", "explain count by protocol")
         case .fields: ("fields", "fields")
         case .preview:

@@ -82,6 +82,9 @@ final class LeaseKeeper: @unchecked Sendable {
 
     /// Whether commits check the marker (not on a spread store: see ``commitAndRelease(_:)``).
     var commitChecksMarker = true
+    /// The record of placement a commit that checks the marker reads too (see
+    /// ``LoadLease/commitWhileRunningScript``).
+    var placementKey = ""
 
     /// The statement's marker, once held: commits check it is still there.
     nonisolated(unsafe) private(set) var marker: String?
@@ -98,14 +101,17 @@ final class LeaseKeeper: @unchecked Sendable {
             documents.map { document in
                 marker.map {
                     RedisCommand(
-                        "EVAL", LoadLease.commitWhileRunningScript, "3", document.key, document.documentKey, $0, token,
-                        document.json, token)
+                        "EVAL", LoadLease.commitWhileRunningScript, "4", document.key, document.documentKey, $0,
+                        placementKey, token, document.json, token)
                 }
                     ?? RedisCommand(
                         "EVAL", LoadLease.commitScript, "2", document.key, document.documentKey, token, document.json)
             },
             routedBy: documents.map(\.key))
         if replies.contains(where: { $0.integer == -2 }) { throw LoadLeaseError.suspended(seconds: seconds) }
+        if replies.contains(where: { $0.integer == -3 }) {
+            throw LoadLease.migrationBegun(endpoint: client.configuration.url.endpoint)
+        }
         let released = zip(documents, replies).filter { $0.1.errorMessage == nil }.map(\.0.key)
         condition.withLock { held.subtract(released) }
         return replies

@@ -39,12 +39,31 @@ final class LoadLease: @unchecked Sendable {
         + "local written = redis.call('JSON.SET', KEYS[2], '$', ARGV[2], 'NX') "
         + "redis.call('DEL', KEYS[1]) if written then return 1 else return 0 end"
 
-    /// ``commitScript`` for a load statement that holds a marker (KEYS[3], ARGV[3] its token;
-    /// see ``StorageLayout/loadRunKey(token:)``): -2 when the marker is gone, the load having
-    /// been stopped (suspended) longer than its lease, so `index` may have finished without
-    /// waiting for it and its documents would lack an indexed attribute.
+    /// ``commitScript`` for a load statement into a `{m}` store, which holds a marker (KEYS[3],
+    /// ARGV[3] its token; see ``StorageLayout/loadRunKey(token:)``): -2 when the marker is
+    /// gone, the load having been stopped (suspended) longer than its lease, so `index` may
+    /// have finished without waiting for it and its documents would lack an indexed
+    /// attribute; -3 when the record of placement (KEYS[4]) says a `migrate` has begun, which
+    /// moves the `{m}` documents it finds and no document written after.
     static let commitWhileRunningScript =
-        "if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -2 end " + commitScript
+        "local placement = redis.call('GET', KEYS[4]) if placement and placement ~= 'single' then return -3 end "
+        + "if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -2 end " + commitScript
+
+    /// A load statement's marker on a `{m}` store, and the record of placement its commits
+    /// check.
+    struct RunMarker {
+        var key: String
+        var token: String
+        var placementKey: String
+    }
+
+    /// A load into a `{m}` store that met a `migrate` begun after it.
+    static func migrationBegun(endpoint: String) -> RedisError {
+        RedisError(
+            .server, endpoint: endpoint,
+            "a migrate began moving the store to the spread layout while this load ran; the files stored before move with the store, load the folder again once migrate is done"
+        )
+    }
 
     /// What trying to claim an id found.
     enum Claim {
@@ -95,14 +114,16 @@ final class LoadLease: @unchecked Sendable {
     /// Writes `json` as the document at `documentKey` (NX) if the claim is still ours, and
     /// gives the claim back. Returns false when another load's document was there already.
     /// With `marker` (the load statement's), refused once it is gone.
-    func commit(documentKey: String, json: String, marker: (key: String, token: String)? = nil) throws -> Bool {
+    func commit(documentKey: String, json: String, marker: RunMarker? = nil) throws -> Bool {
         let command =
             marker.map {
                 RedisCommand(
-                    "EVAL", Self.commitWhileRunningScript, "3", key, documentKey, $0.key, token, json, $0.token)
+                    "EVAL", Self.commitWhileRunningScript, "4", key, documentKey, $0.key, $0.placementKey, token, json,
+                    $0.token)
             } ?? RedisCommand("EVAL", Self.commitScript, "2", key, documentKey, token, json)
         let reply = try client.call(command, routedBy: key)
         if reply.integer == -2 { throw LoadLeaseError.suspended(seconds: seconds) }
+        if reply.integer == -3 { throw Self.migrationBegun(endpoint: client.configuration.url.endpoint) }
         guard reply.integer != -1 else { throw LoadLeaseError.lost(key: key, seconds: seconds) }
         return reply.integer == 1
     }

@@ -16,7 +16,7 @@ public struct Loader: Sendable {
     /// `load` statement reads them from the server when it starts.
     var attributes: [Field] = []
     /// The load statement's marker and its token, checked at each commit.
-    var runMarker: (key: String, token: String)?
+    var runMarker: LoadLease.RunMarker?
 
     /// Seconds a load's lease lasts unrenewed (see ``LoadLease``).
     public var leaseSeconds = StorageLayout.loadingLeaseSeconds
@@ -62,6 +62,7 @@ public struct Loader: Sendable {
         report.subdirectoriesLeft = walk.subdirectoriesLeft
         let keeper = LeaseKeeper(client: client, seconds: leaseSeconds)
         keeper.commitChecksMarker = layout.placement == .single
+        keeper.placementKey = layout.placementKey
         // Marked as running before the attributes to write are read (see `loadRunKey`).
         let attributes: [Field]
         do {
@@ -100,7 +101,11 @@ public struct Loader: Sendable {
         }
         var alone = self
         alone.attributes = attributes
-        alone.runMarker = layout.placement == .single ? (layout.loadRunKey(token: keeper.token), keeper.token) : nil
+        alone.runMarker =
+            layout.placement == .single
+            ? LoadLease.RunMarker(
+                key: layout.loadRunKey(token: keeper.token), token: keeper.token, placementKey: layout.placementKey)
+            : nil
         func loadAlone(_ path: String) throws {
             let (outcome, repairs) = try alone.loadReporting(file: path, client: client, context: context)
             record(outcome, repairs, path: path)

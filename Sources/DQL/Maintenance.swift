@@ -55,11 +55,11 @@ public struct Maintenance: Sendable {
         // (both after the chunks: a chunk's claim was made before it, its document before the
         // claim went).
         let documents = try layout.documentKeys(ids: ids, client: client)
-        let claims = layout.placement == .spread ? try spreadClaims(client) : [:]
+        let claims = layout.placement.usesBuckets ? try spreadClaims(client) : [:]
         // Per id: its claim, then the document keys to ask about. On a spread store the `{m}`
         // document is asked about as well: a chunk either layout's document points to stays.
         let asked = ids.map { id -> [String] in
-            let spreadKey = layout.placement == .spread ? documents[id] : nil
+            let spreadKey = layout.placement.usesBuckets ? documents[id] : nil
             return [claims[id] ?? layout.loadingKey(id: id), layout.documentKey(id: id)]
                 + (spreadKey.map { [$0] } ?? [])
         }
@@ -152,7 +152,11 @@ public struct Maintenance: Sendable {
         // Documents written before the count was left out of them still say it.
         let stored = object["$.chunkCount"]?.first as? Int
         let chunkCount = max(stored ?? 0, FileDocument.chunkCount(size: size, chunkSize: chunkSize))
-        try client.call(RedisCommand("UNLINK", documentKey), routedBy: documentKey)
+        // The chunks go with the document only: a document gone meanwhile was deleted by
+        // another statement, or moved by a `migrate` (whose copy still needs them).
+        guard try client.call(RedisCommand("UNLINK", documentKey), routedBy: documentKey).integer == 1 else {
+            return false
+        }
         try client.unlink((0..<chunkCount).map { layout.chunkKey(id: id, index: $0) })
         return true
     }

@@ -137,6 +137,7 @@ public struct Parser {
             try expectKeyword(.where)
             return .delete(try parseCondition(), level: level)
         case .vacuum: return .vacuum
+        case .migrate: return .migrate
         case .fields: return .fields
         case .stats: return .stats
         case .preview: return .preview(try parsePreview())

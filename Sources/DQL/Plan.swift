@@ -21,6 +21,8 @@ public indirect enum Plan: Sendable, Equatable {
     /// `delete studies|series|patients where …`: every file of the matching rows.
     case deleteLevel(LevelPlan)
     case vacuum
+    /// Move a `{m}` store to the spread layout (``SpreadMigration``).
+    case migrate
     /// Show the inner plan's commands and the server's plan for its query (`FT.EXPLAIN`).
     case explain(Plan, serverPlan: [String]?)
     case fields(FieldsPlan)
@@ -43,7 +45,7 @@ public indirect enum Plan: Sendable, Equatable {
         case .index(let plan): [plan.alterCommand]
         case .unindex: []
         case .stats(let plan): [plan.filesCommand, plan.bytesCommand]
-        case .load, .vacuum, .set: []
+        case .load, .vacuum, .migrate, .set: []
         }
     }
 }

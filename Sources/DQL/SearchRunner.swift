@@ -14,43 +14,116 @@ struct SearchRunner {
     /// bucket's index, the answers merged) and returns its reply.
     func query(_ command: [String], context: StatementContext) throws -> RedisReply {
         let reply = try context.profile.measure(.query) {
-            if layout.placement == .spread, command.first == "FT.SEARCH" || command.first == "FT.AGGREGATE" {
-                let numeric = numericAttributes
-                let coordinator = SearchCoordinator(isNumeric: { numeric.contains($0) })
-                var attempt = 0
-                while true {
-                    do {
-                        return try coordinator.run(command, on: layout.spreadShards(client))
-                    } catch let error as RedisError
-                        where ClusterRedirect(errorMessage: error.message) != nil && attempt < 3
-                    {
-                        // A bucket's slot moved: read the map again and ask again. A slot in
-                        // the middle of a move (ASK, TRYAGAIN) is waited for a little.
-                        attempt += 1
-                        if case .moved = ClusterRedirect(errorMessage: error.message) {
-                            // Its slot may have gone back to a master that kept an older
-                            // index of it: the indexes are checked (and made) again.
-                            try client.refreshTopology()
-                            try IndexManager(layout: layout).ensureSpreadIndexes(client)
-                        } else {
-                            Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
-                        }
-                    } catch let error as RedisError where ClusterRedirect(errorMessage: error.message) != nil {
-                        // Half of a bucket's documents may already be on the other master,
-                        // where no index answers for them yet: no answer rather than a short one.
-                        throw RedisError(
-                            .server, endpoint: error.endpoint,
-                            "a bucket of the store is being moved to another master (\(error.message)); its answer would be incomplete until the move is done: run the statement again then"
-                        )
-                    } catch let error as RedisError where error.kind == .server && !error.isMissingIndex {
-                        throw failure(error.message, command: command)
-                    }
-                }
+            if layout.placement != .single, command.first == "FT.SEARCH" || command.first == "FT.AGGREGATE" {
+                return try coordinate(command)
             }
+            if client.isCluster { return try queryWatchingPlacement(command) }
             return try client.send(RedisCommand(command), routedBy: layout.metadataRoutingKey)
         }
         if let message = reply.errorMessage { throw failure(message, command: command) }
         return reply
+    }
+
+    /// A query of a store spread over the masters, or being moved there: every index that
+    /// holds documents asked at once, the answers merged.
+    ///
+    /// While `migrate` runs, each document is in exactly one of the `{m}` index and the bucket
+    /// indexes between its steps, and a study keeps to one of them; a step moves documents
+    /// with its epoch odd. A query reads the epoch before and after it asks the indexes and is
+    /// asked again when the two differ or a step was under way, so no document is seen twice
+    /// or missed.
+    func coordinate(_ command: [String]) throws -> RedisReply {
+        guard layout.placement == .migrating else { return try coordinate(command, on: layout.spreadShards(client)) }
+        var epochs: Set<Int> = []
+        for attempt in 1...Self.migrationTries {
+            let epoch = try migrationEpoch()
+            epochs.insert(epoch)
+            guard epoch % 2 == 0 else {
+                Thread.sleep(forTimeInterval: min(0.1, 0.01 * Double(attempt)))
+                continue
+            }
+            let reply: RedisReply
+            do {
+                reply = try coordinate(command, on: layout.searchShards(client))
+            } catch let error as RedisError where error.isMissingIndex {
+                // The `{m}` index is dropped when the move is done.
+                _ = try migrationEpoch()
+                throw error
+            }
+            if try migrationEpoch() == epoch { return reply }
+        }
+        // One odd epoch all along: a step that nothing is finishing.
+        throw ExecutionError(
+            .migrationBusy(
+                tries: Self.migrationTries, unfinished: epochs.count == 1 && epochs.first.map { $0 % 2 == 1 } == true))
+    }
+
+    /// How often a query of a migrating store is tried before it gives up (about 4 s in all
+    /// while a step is under way; a step takes milliseconds).
+    static let migrationTries = 60
+
+    /// The epoch of a migrating store's move (see ``coordinate(_:)``). Throws
+    /// ``PlacementChanged`` once the store is no longer migrating.
+    func migrationEpoch() throws -> Int {
+        let replies = try client.pipeline(
+            [RedisCommand("GET", layout.placementKey), RedisCommand("HGETALL", layout.migrationKey)],
+            allRoutedBy: layout.migrationKey)
+        guard try replies[0].checked().string == StorageLayout.Placement.migrating.rawValue else {
+            throw PlacementChanged()
+        }
+        let progress = try replies[1].checked().textPairs ?? [:]
+        return progress["epoch"].flatMap { Int($0) } ?? 0
+    }
+
+    /// A query of the bucket indexes `shards`: asked again when a bucket's slot moved.
+    private func coordinate(
+        _ command: [String], on shards: @autoclosure () throws -> [SearchCoordinator.Shard]
+    ) throws
+        -> RedisReply
+    {
+        let numeric = numericAttributes
+        let coordinator = SearchCoordinator(isNumeric: { numeric.contains($0) })
+        var attempt = 0
+        while true {
+            do {
+                return try coordinator.run(command, on: shards())
+            } catch let error as RedisError
+                where ClusterRedirect(errorMessage: error.message) != nil && attempt < 3
+            {
+                // A bucket's slot moved: read the map again and ask again. A slot in
+                // the middle of a move (ASK, TRYAGAIN) is waited for a little.
+                attempt += 1
+                if case .moved = ClusterRedirect(errorMessage: error.message) {
+                    // Its slot may have gone back to a master that kept an older
+                    // index of it: the indexes are checked (and made) again.
+                    try client.refreshTopology()
+                    try IndexManager(layout: layout).ensureSpreadIndexes(client)
+                } else {
+                    Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+                }
+            } catch let error as RedisError where ClusterRedirect(errorMessage: error.message) != nil {
+                // Half of a bucket's documents may already be on the other master,
+                // where no index answers for them yet: no answer rather than a short one.
+                throw RedisError(
+                    .server, endpoint: error.endpoint,
+                    "a bucket of the store is being moved to another master (\(error.message)); its answer would be incomplete until the move is done: run the statement again then"
+                )
+            } catch let error as RedisError where error.kind == .server && !error.isMissingIndex {
+                throw failure(error.message, command: command)
+            }
+        }
+    }
+
+    /// A query of a `{m}` store on a cluster, with the store's record of placement read after
+    /// it on the same connection: once a `migrate` has begun, documents leave the `{m}` index,
+    /// so an answer from it alone is only whole if the query ran before that.
+    private func queryWatchingPlacement(_ command: [String]) throws -> RedisReply {
+        let replies = try client.pipeline(
+            [RedisCommand(command), RedisCommand("GET", layout.placementKey)], allRoutedBy: layout.metadataRoutingKey)
+        if let placement = replies[1].string, placement != StorageLayout.Placement.single.rawValue {
+            throw PlacementChanged()
+        }
+        return replies[0]
     }
 
     /// What an error reply means for the statement.
@@ -93,6 +166,10 @@ struct SearchRunner {
         }
     }
 }
+
+/// The store's placement changed under a statement (a `migrate` began or finished): the
+/// executor reads it again and runs the statement again.
+struct PlacementChanged: Error {}
 
 /// One page of an FT.SEARCH reply: the total, then each document's key and returned
 /// attributes.

@@ -12,16 +12,28 @@ extension StorageLayout {
         }
     }
 
+    /// The indexes a query asks: every bucket's, and while a `migrate` runs the `{m}` index
+    /// too (the documents not yet moved).
+    func searchShards(_ client: RedisClient) throws -> [SearchCoordinator.Shard] {
+        var shards = try spreadShards(client)
+        if placement == .migrating {
+            let pool = try client.pool(forKey: metadataRoutingKey)
+            shards.append(
+                SearchCoordinator.Shard(pool: pool, index: singleIndexName, endpoint: pool.configuration.url.endpoint))
+        }
+        return shards
+    }
+
     /// The document keys of files known by id only, by id (ids without a document are left out):
-    /// on a spread store they are searched for by id in every bucket, 200 ids a query;
+    /// on a spread (or migrating) store they are searched for by id in every index, 200 ids a query;
     /// otherwise they follow from the ids.
     public func documentKeys(ids: [String], client: RedisClient) throws -> [String: String] {
-        guard placement == .spread else {
+        guard placement.usesBuckets else {
             return Dictionary(ids.map { ($0, documentKey(id: $0)) }, uniquingKeysWith: { first, _ in first })
         }
         guard let idField = Schema.field(named: "id") else { return [:] }
         var keys: [String: String] = [:]
-        let shards = try spreadShards(client)
+        let runner = SearchRunner(client: client, layout: self)
         for batch in ids.chunked(LevelPlan.keysPerCommand) {
             var builder = QueryBuilder()
             let query = SearchQuery(
@@ -29,7 +41,7 @@ extension StorageLayout {
             let command =
                 ["FT.SEARCH", indexName] + query.queryArguments + ["NOCONTENT", "LIMIT", "0", String(batch.count)]
                 + query.paramsArguments + ["DIALECT", "2"]
-            let reply = try SearchCoordinator(isNumeric: { _ in false }).run(command, on: shards)
+            let reply = try runner.coordinate(command)
             for item in (reply.array ?? []).dropFirst() {
                 if let key = item.string, let id = self.id(fromDocumentKey: key) { keys[id] = key }
             }

@@ -101,4 +101,5 @@ public final class Activity: Sendable {
 
     public func add(bytes: Int) { bytesDone.wrappingAdd(bytes, ordering: .relaxed) }
     public func finishFile() { filesDone.wrappingAdd(1, ordering: .relaxed) }
+    public func finish(files: Int) { filesDone.wrappingAdd(files, ordering: .relaxed) }
 }

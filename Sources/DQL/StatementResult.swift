@@ -23,6 +23,8 @@ public enum StatementResult: Sendable, Equatable {
     /// `delete`: how many files went; `declined` when the user said no and nothing changed.
     case deleted(Int, declined: Bool = false)
     case vacuumed(Maintenance.VacuumReport)
+    /// `migrate`: what was moved to the spread layout.
+    case migrated(SpreadMigration.Report)
     /// `explain`: the commands as sent, and the server's plan for the query.
     /// The commands a statement sends and the server's plan for its query; for a statement
     /// without a single query (`load`, `vacuum`), the steps it takes instead.

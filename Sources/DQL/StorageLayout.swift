@@ -22,6 +22,13 @@ public struct StorageLayout: Sendable, Hashable {
         /// with its own index, so every master holds and searches its share; dql merges the
         /// buckets' answers (``SearchCoordinator``).
         case spread
+        /// A `single` store on its way to `spread` (`migrate`, ``SpreadMigration``): documents
+        /// are in both layouts, each in exactly one; queries ask both, and statements that
+        /// change the store wait until the move is done.
+        case migrating
+
+        /// Whether new documents, leases and bucket indexes use the spread layout.
+        var usesBuckets: Bool { self != .single }
     }
 
     public init(prefix: String = "dql", placement: Placement = .single) {
@@ -50,7 +57,10 @@ public struct StorageLayout: Sendable, Hashable {
 
     /// The index queries name. On a spread store, `PREFIX:idx:{s*}` stands for every bucket's
     /// (each query is sent to each of them, ``SearchCoordinator``).
-    public var indexName: String { placement == .spread ? "\(prefix):idx:{s*}" : "\(prefix):{m}:idx" }
+    public var indexName: String { placement.usesBuckets ? "\(prefix):idx:{s*}" : singleIndexName }
+
+    /// The index of the `{m}` layout (on a migrating store, the documents not yet moved).
+    public var singleIndexName: String { "\(prefix):{m}:idx" }
     public var documentPrefix: String { "\(prefix):{m}:file:" }
 
     /// The metadata document of the file whose SHA-256 is `id`, on a store of ``Placement/single``.
@@ -58,7 +68,8 @@ public struct StorageLayout: Sendable, Hashable {
 
     /// The metadata document of file `id` of study `study`, wherever the placement puts it.
     public func documentKey(id: String, study: String?) -> String {
-        placement == .spread ? spreadDocumentKey(id: id, bucket: Self.spreadBucket(study: study)) : documentKey(id: id)
+        placement.usesBuckets
+            ? spreadDocumentKey(id: id, bucket: Self.spreadBucket(study: study)) : documentKey(id: id)
     }
 
     /// Chunk `index` (0-based) of the file whose SHA-256 is `id`.
@@ -72,7 +83,7 @@ public struct StorageLayout: Sendable, Hashable {
     /// The lease of file `id` of study `study`: in its document's slot, so one script checks
     /// the lease and writes the document.
     public func loadingKey(id: String, study: String?) -> String {
-        placement == .spread
+        placement.usesBuckets
             ? "\(prefix):loading:{\(Self.spreadTag(bucket: Self.spreadBucket(study: study)))}:\(id)"
             : loadingKey(id: id)
     }
@@ -140,6 +151,22 @@ public struct StorageLayout: Sendable, Hashable {
 
     /// Bucket `bucket`'s index, on the master of the bucket's slot.
     public func spreadIndexName(bucket: Int) -> String { "\(prefix):idx:{\(Self.spreadTag(bucket: bucket))}" }
+
+    // MARK: Moving a `{m}` store to buckets
+
+    /// The progress of a `migrate` (a hash): `epoch`, even between steps and odd while one
+    /// commits (queries that saw it change ask again), and the `moved` and `total` documents.
+    public var migrationKey: String { "\(prefix):{m}:migration" }
+
+    /// The step being committed: its documents' old, staged and new keys (written before the
+    /// step begins, deleted once it is done), so an interrupted `migrate` finishes it.
+    public var migrationStepKey: String { "\(prefix):{m}:migration:step" }
+
+    /// Where `migrate` copies a document before the step that makes it the bucket's: in the
+    /// bucket's slot, under no index's prefix, so no query sees it.
+    public func stagingKey(id: String, bucket: Int) -> String {
+        "\(prefix):stage:{\(Self.spreadTag(bucket: bucket))}:\(id)"
+    }
 
     /// The id in a document key, or nil if the key is not one of ours.
     public func id(fromDocumentKey key: String) -> String? {

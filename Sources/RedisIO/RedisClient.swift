@@ -184,6 +184,33 @@ public final class RedisClient: @unchecked Sendable {
         }
     }
 
+    /// The masters the cluster itself counts as failed (`health` of CLUSTER SHARDS), as the
+    /// first master that answers sees them: what a CLUSTERDOWN reply is about. Empty on one
+    /// server, or when no master answers.
+    public func failedMasters() -> [String] {
+        guard isCluster else { return [] }
+        for pool in masterPools() {
+            guard let shards = (try? pool.withConnection { try $0.call("CLUSTER", "SHARDS") })?.array else { continue }
+            var failed: [String] = []
+            for shard in shards {
+                for node in shard.pairs?.first(where: { $0.name == "nodes" })?.value.array ?? [] {
+                    let fields = node.pairs ?? []
+                    func text(_ name: String) -> String? {
+                        fields.first { $0.name == name }.flatMap {
+                            $0.value.string ?? $0.value.integer.map(String.init)
+                        }
+                    }
+                    guard text("role") == "master", let health = text("health"), health != "online",
+                        let host = text("ip") ?? text("endpoint"), let port = text("port")
+                    else { continue }
+                    failed.append(RedisURL(host: host, port: Int(port) ?? 0).endpoint)
+                }
+            }
+            return failed.sorted()
+        }
+        return []
+    }
+
     // MARK: Commands
 
     /// Borrows a connection to the master of `key` for `body`. A redirect thrown by `body`
@@ -229,6 +256,23 @@ public final class RedisClient: @unchecked Sendable {
     @discardableResult
     public func call(_ command: RedisCommand, routedBy key: String) throws -> RedisReply {
         try withConnection(routedBy: key) { try $0.call(command) }
+    }
+
+    /// Sends `commands`, all about keys of `key`'s slot, as one pipeline on one connection to
+    /// its master (so they run in order there), following a redirect of any of them by
+    /// sending them all again. Other error replies are returned in place.
+    public func pipeline(_ commands: [RedisCommand], allRoutedBy key: String) throws -> [RedisReply] {
+        try withConnection(routedBy: key) { connection in
+            let replies = try connection.pipeline(commands)
+            if isCluster,
+                let redirect = replies.lazy.compactMap(\.errorMessage).first(where: {
+                    ClusterRedirect(errorMessage: $0) != nil
+                })
+            {
+                throw RedisError(.server, endpoint: connection.endpoint, redirect)
+            }
+            return replies
+        }
     }
 
     /// Sends `commands` (each about the key at the same position of `keys`) as one pipeline

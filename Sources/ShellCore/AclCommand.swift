@@ -11,7 +11,8 @@ struct AclCommand: ParsableCommand {
         discussion: """
             A reader may run every statement that only reads (find, count, show, fetch, fields, stats, \
             explain); a writer may also load and delete, into an index that exists; an owner may also \
-            create and migrate the index (a first load) and vacuum. All are limited to keys under the \
+            create and migrate the index (a first load), vacuum, and move a cluster store to the spread \
+            layout (migrate). All are limited to keys under the \
             prefix and to the commands dql sends, but an owner's FT.CREATE may name any prefix for its \
             index and SCAN lists every key name: give owner accounts only to people trusted with the \
             whole database. The command goes to stdout, ready for \

@@ -41,6 +41,8 @@ private func report(_ error: Error) -> Error {
 func exitCode(for error: RedisError) -> Int32 {
     if error.kind == .cancelled { return Interrupt.exitCode }
     if error.isConnectionFailure { return ExitCodes.connection }
+    // A cluster with a failed master refuses every command, the reachable masters' too.
+    if error.kind == .server, error.serverErrorCode == "CLUSTERDOWN" { return ExitCodes.connection }
     switch error.kind {
     case .invalidURL, .unsupported, .tlsSettings: return ExitCodes.usage
     default: return ExitCodes.statement

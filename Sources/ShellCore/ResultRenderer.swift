@@ -51,6 +51,19 @@ enum ResultRenderer {
                 )
             }
             return rendered
+        case .migrated(let report):
+            guard !report.alreadySpread else {
+                var rendered = RenderedResult()
+                rendered.notes.append("the store is spread over the masters already: nothing to move")
+                return rendered
+            }
+            var rendered = keyValues(
+                [
+                    ("moved", .integer(Int64(report.moved))), ("documents", .integer(Int64(report.total))),
+                    ("steps", .integer(Int64(report.steps))), ("masters", .integer(Int64(report.masters))),
+                ], style: style)
+            if report.resumed { rendered.notes.append("a migrate that had stopped was taken up where it stopped") }
+            return rendered
         case .explained(let commands, let serverPlan, let steps):
             return explained(commands, serverPlan, steps: steps, style: style)
         case .settingChanged: return RenderedResult()

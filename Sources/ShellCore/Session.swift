@@ -219,7 +219,8 @@ final class Session {
             let executor = try connectedExecutor()
             executor.settings = settings.execution
             let bar = ProgressBar.start(
-                for: context.activity, enabled: settings.showProgress && Self.movesFiles(parsed.statement))
+                for: context.activity,
+                enabled: settings.showProgress && (Self.movesFiles(parsed.statement) || parsed.statement == .migrate))
             defer { bar?.stop() }
             result = try executor.execute(parsed.statement, context: context)
             settings.execution = executor.settings
@@ -244,7 +245,8 @@ final class Session {
                 cancelled
                 ? DQLError(
                     .statementFailed("cancelled\(waited); \(Self.leftAfterCancel(parsed.statement))"), at: parsed.range)
-                : Self.diagnostic(for: error, at: parsed.range)
+                : Self.diagnostic(
+                    for: executor.map { Self.namingFailedMasters(error, $0.client) } ?? error, at: parsed.range)
             return report(
                 diagnostic, text: text, unit: unit, origin: origin,
                 code: cancelled ? Interrupt.exitCode : code(for: error))
@@ -320,8 +322,22 @@ final class Session {
             "\(reference.field.name) stays out of use until `index \(reference.field.name)` runs to the end"
         case .unindex(let reference):
             "\(reference.field.name) is no longer indexed; `unindex \(reference.field.name)` again removes the values left in some files"
+        case .migrate:
+            "the store stays readable as it is, part moved; `migrate` again goes on where this one stopped (statements that change the store wait until then)"
         default: "nothing partial was kept"
         }
+    }
+
+    /// A cluster's "CLUSTERDOWN" answer, which any master gives once one has failed, with the
+    /// masters the cluster counts as failed.
+    static func namingFailedMasters(_ error: Error, _ client: RedisClient) -> Error {
+        guard let error = error as? RedisError, error.serverErrorCode == "CLUSTERDOWN" else { return error }
+        let failed = client.failedMasters()
+        guard !failed.isEmpty else { return error }
+        return RedisError(
+            error.kind, endpoint: error.endpoint,
+            "\(error.message) (the cluster counts \(failed.count == 1 ? "master" : "masters") \(failed.joined(separator: ", ")) as failed)"
+        )
     }
 
     /// Any failure of a statement as a diagnostic: DQL's own keep their place, executor checks

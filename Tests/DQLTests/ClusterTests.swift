@@ -141,6 +141,23 @@ import Testing
             let alone = Self.comparable(try onServer.run(statement))
             #expect(clustered == alone, "\(statement)")
         }
+        // An attribute added to the index sorts as what it holds (numbers here) in merged answers.
+        for executor in [onCluster, onServer] { _ = try executor.run("index InstanceNumber") }
+        for statement in [
+            "count by InstanceNumber order by InstanceNumber desc limit 8",
+            "count by InstanceNumber order by InstanceNumber limit 6",
+        ] {
+            let clustered = Self.comparable(try onCluster.run(statement))
+            let alone = Self.comparable(try onServer.run(statement))
+            #expect(clustered == alone, "\(statement)")
+        }
+        // Rows in the order of its values (which files share a value may differ: ties).
+        let ordered = "find InstanceNumber where InstanceNumber >= 2 order by InstanceNumber desc limit 12"
+        guard case .rows(let clusteredRows) = try onCluster.run(ordered).first,
+            case .rows(let aloneRows) = try onServer.run(ordered).first
+        else { throw TestSetupError("no rows") }
+        #expect(clusteredRows.rows == aloneRows.rows && clusteredRows.total == aloneRows.total)
+        #expect(Set(clusteredRows.rows.compactMap { $0[0] }).count > 3, "\(clusteredRows.rows)")
         // A new store on a cluster spreads its documents over the masters, a bucket each study.
         guard case .stats(let stats) = try onCluster.run("stats").first else {
             Issue.record("no stats")

@@ -82,3 +82,51 @@ import Testing
         }
     }
 }
+
+/// `migrate` through the executable, on a scratch cluster of its own (a master is stopped at
+/// the end).
+@Suite(.serialized) struct MigrateShellTests {
+    @Test func migrateMovesAStoreOfTheOldLayoutThenAFailedMasterIsNamed() throws {
+        let scratchCluster = try ScratchCluster()
+        defer { withExtendedLifetime(scratchCluster) {} }
+        let client = try RedisClient(RedisConfiguration(url: scratchCluster.url))
+        defer { client.close() }
+        let fixture = try ShellFixture(load: false, url: scratchCluster.url)
+        // A store made before metadata spread keeps every document in the `{m}` slot.
+        let placement = "\(fixture.prefix):{m}:placement"
+        try client.call(RedisCommand("SET", placement, "single"), routedBy: placement)
+        let paths = try ShellFixture.corpusNames.map { try Corpus.path($0) }
+        let load = try fixture.run(["-c", paths.map { "load '\($0)'" }.joined(separator: "; ")])
+        #expect(load.status == 0, "\(load.stderr)")
+        let statements = "count by modality; find name, modality order by name; count studies"
+        let before = try fixture.run(["--format", "csv", "-c", statements])
+        #expect(before.status == 0, "\(before.stderr)")
+
+        let explained = try fixture.run(["-c", "explain migrate"])
+        #expect(explained.status == 0 && explained.stdout.contains("\(fixture.prefix):stage:{sB-N}:<id>"))
+        let migrated = try fixture.run(["--format", "json", "-c", "migrate"])
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        let report = try jsonObject(migrated.stdout)
+        #expect(report["moved"] as? Int == paths.count && report["masters"] as? Int == 3, "\(report)")
+        #expect(try client.call(RedisCommand("GET", placement), routedBy: placement).string == "spread")
+        let after = try fixture.run(["--format", "csv", "-c", statements])
+        #expect(after.stdout == before.stdout)
+        let again = try fixture.run(["-c", "migrate"])
+        #expect(again.status == 0 && again.stderr.contains("spread over the masters already"), "\(again.stderr)")
+
+        // A master stops: once the cluster counts it as failed, every master answers
+        // CLUSTERDOWN; dql names the failed one and exits 69 (the server is unavailable).
+        let victim = try #require(client.shards.last?.endpoint)
+        let parts = victim.split(separator: ":")
+        let connection = try RedisConnection(url: RedisURL(host: String(parts[0]), port: Int(parts[1]) ?? 0))
+        _ = try? connection.send(RedisCommand("SHUTDOWN", "NOSAVE"))
+        let deadline = Date().addingTimeInterval(20)
+        while !client.failedMasters().contains(victim), Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        #expect(client.failedMasters() == [victim])
+        for statement in ["count", "find name where name = 'CT_small.dcm'"] {
+            let failed = try fixture.run(["-c", statement])
+            #expect(failed.status == 69, "\(statement): \(failed.stderr)")
+            #expect(failed.stderr.contains(victim), "\(statement): \(failed.stderr)")
+        }
+    }
+}
