@@ -75,7 +75,13 @@ struct SearchRunner {
         return progress["epoch"].flatMap { Int($0) } ?? 0
     }
 
-    /// A query of the bucket indexes `shards`: asked again when a bucket's slot moved.
+    /// A query of the bucket indexes `shards`: asked again when a bucket's slot moved, and
+    /// once a bucket's move under way has ended.
+    ///
+    /// While a bucket's slot is being moved (resharding), part of its documents are on the
+    /// target master, where no index answers for them yet, and the source's index answers
+    /// `ASK`: the query waits for the move to end (at most its own timeout), then asks again,
+    /// so its answer is exact, never short.
     private func coordinate(
         _ command: [String], on shards: @autoclosure () throws -> [SearchCoordinator.Shard]
     ) throws
@@ -83,31 +89,31 @@ struct SearchRunner {
     {
         let numeric = numericAttributes
         let coordinator = SearchCoordinator(isNumeric: { numeric.contains($0) })
-        var attempt = 0
+        var moves = 0
+        var waited = 0.0
+        let patience = Double(max(Self.timeout(of: command), 1000)) / 1000
         while true {
             do {
                 return try coordinator.run(command, on: shards())
-            } catch let error as RedisError
-                where ClusterRedirect(errorMessage: error.message) != nil && attempt < 3
-            {
-                // A bucket's slot moved: read the map again and ask again. A slot in
-                // the middle of a move (ASK, TRYAGAIN) is waited for a little.
-                attempt += 1
-                if case .moved = ClusterRedirect(errorMessage: error.message) {
-                    // Its slot may have gone back to a master that kept an older
-                    // index of it: the indexes are checked (and made) again.
+            } catch let error as RedisError where ClusterRedirect(errorMessage: error.message) != nil {
+                if case .moved = ClusterRedirect(errorMessage: error.message), moves < 5 {
+                    // A bucket's slot moved: the map is read again and the indexes checked (and
+                    // made where missing: its slot may have gone to a master without one, or
+                    // back to one that kept an older index of it).
+                    moves += 1
                     try client.refreshTopology()
                     try IndexManager(layout: layout).ensureSpreadIndexes(client)
-                } else {
-                    Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+                    continue
                 }
-            } catch let error as RedisError where ClusterRedirect(errorMessage: error.message) != nil {
-                // Half of a bucket's documents may already be on the other master,
-                // where no index answers for them yet: no answer rather than a short one.
-                throw RedisError(
-                    .server, endpoint: error.endpoint,
-                    "a bucket of the store is being moved to another master (\(error.message)); its answer would be incomplete until the move is done: run the statement again then"
-                )
+                guard waited < patience else {
+                    throw RedisError(
+                        .server, endpoint: error.endpoint,
+                        "a bucket of the store is still being moved to another master after \(Int(waited.rounded())) s (\(error.message)); its answer would be incomplete until the move is done: run the statement again then, or `set timeout` to wait longer"
+                    )
+                }
+                let pause = min(0.05, patience - waited)
+                Thread.sleep(forTimeInterval: pause)
+                waited += pause
             } catch let error as RedisError where error.kind == .server && !error.isMissingIndex {
                 throw failure(error.message, command: command)
             }
