@@ -77,7 +77,7 @@ public enum AccountRole: String, Sendable, CaseIterable {
         let numbers = (1...12).map { String(repeating: "[0-9]", count: $0) }
         // A spread store's documents, indexes, claims and the copies `migrate` stages carry a
         // bucket's tag, `{sB-N}`: a nested prefix's keys go on with `{m}`, never `{s`.
-        let spread = ["doc", "idx", "loading", "stage"].map { "~\(base):\($0):{s*}*" }
+        let spread = ["doc", "idx", "loading", "loadrun", "stage"].map { "~\(base):\($0):{s*}*" }
         return ["~\(base):{m}:*"]
             + [hexId, provisional].flatMap { id in numbers.map { "~\(base):chunk:\(id):\($0)" } }
             + ["~\(base):durable:{*}"] + spread

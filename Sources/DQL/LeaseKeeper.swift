@@ -70,23 +70,35 @@ final class LeaseKeeper: @unchecked Sendable {
     }
 
     /// Holds `key` (set to this statement's token, renewed with the claims) until ``stop``: a
-    /// marker that the statement is running.
-    func hold(_ key: String) throws {
+    /// marker that the statement is running; and `buckets`, markers in other slots that
+    /// commits there check, set first and with a shorter expiry, so none outlives `key`.
+    func hold(_ key: String, buckets: [String] = []) throws {
+        if !buckets.isEmpty {
+            let replies = try client.pipeline(
+                buckets.map { RedisCommand("SET", $0, token, "EX", String(shorterSeconds)) }, routedBy: buckets)
+            for reply in replies { _ = try reply.checked() }
+        }
         _ = try client.call(RedisCommand("SET", key, token, "EX", String(seconds)), routedBy: key).checked()
         condition.withLock {
+            held.formUnion(buckets)
             _ = held.insert(key)
             marker = key
         }
         startRenewing()
     }
 
-    /// Whether commits check the marker (not on a spread store: see ``commitAndRelease(_:)``).
-    var commitChecksMarker = true
-    /// The record of placement a commit that checks the marker reads too (see
-    /// ``LoadLease/commitWhileRunningScript``).
-    var placementKey = ""
+    /// The expiry of every key but the `{m}` marker.
+    private var shorterSeconds: Int { max(1, seconds - 1) }
 
-    /// The statement's marker, once held: commits check it is still there.
+    /// The marker a document's commit checks, by the document's key (the `{m}` marker on a
+    /// `{m}` store, its bucket's on a spread store); nil: commits check none.
+    var markerKey: (@Sendable (_ documentKey: String) -> String)?
+    /// On a `{m}` store, the record of placement a commit reads too (see
+    /// ``LoadLease/commitWhileRunningScript``).
+    var placementKey: String?
+
+    /// The statement's marker in the `{m}` slot, once held: `index` waits for it. Renewed
+    /// after every other key, with a longer expiry, so it outlives them.
     nonisolated(unsafe) private(set) var marker: String?
 
     /// Writes each document (NX) and gives its claim back, while the claim is ours, in one
@@ -94,15 +106,14 @@ final class LeaseKeeper: @unchecked Sendable {
     /// was lost, or the server's error for it (the claim then stays, for ``release(_:)``).
     func commitAndRelease(_ documents: [(key: String, documentKey: String, json: String)]) throws -> [RedisReply] {
         guard !documents.isEmpty else { return [] }
-        // On a spread store the marker (in the `{m}` slot) and a document are in different
-        // slots, which one script cannot touch: the commit checks the claim only.
-        let marker = commitChecksMarker ? condition.withLock { self.marker } : nil
+        let checked = condition.withLock { self.marker } != nil ? markerKey : nil
         let replies = try client.pipeline(
             documents.map { document in
-                marker.map {
+                checked.map {
                     RedisCommand(
-                        "EVAL", LoadLease.commitWhileRunningScript, "4", document.key, document.documentKey, $0,
-                        placementKey, token, document.json, token)
+                        ["EVAL", LoadLease.commitWhileRunningScript, placementKey == nil ? "3" : "4", document.key]
+                            + [document.documentKey, $0(document.documentKey)] + (placementKey.map { [$0] } ?? [])
+                            + [token, document.json, token])
                 }
                     ?? RedisCommand(
                         "EVAL", LoadLease.commitScript, "2", document.key, document.documentKey, token, document.json)
@@ -155,15 +166,27 @@ final class LeaseKeeper: @unchecked Sendable {
                 return running ? Array(held) : nil
             }
             guard let keys else { break }
-            // Every claim key shares the metadata slot, so one script renews a batch of them.
-            // A failed renewal is not fatal here: the transfer fails on the same problem, and a
-            // lost claim is found at commit.
-            for start in stride(from: 0, to: keys.count, by: 500) {
-                let batch = Array(keys[start..<min(keys.count, start + 500)])
-                _ = try? client.call(
+            let marker = condition.withLock { self.marker }
+            // One script renews the keys of one slot (a script's keys must share one), up to
+            // 500 at a time, in one pipeline; the `{m}` marker after all of them. A failed
+            // renewal is not fatal here: the transfer fails on the same problem, and a lost
+            // claim is found at commit.
+            var bySlot: [HashSlot: [String]] = [:]
+            for key in keys where key != marker { bySlot[HashSlot(key: key), default: []].append(key) }
+            var batches: [[String]] = []
+            for slotKeys in bySlot.values {
+                for start in stride(from: 0, to: slotKeys.count, by: 500) {
+                    batches.append(Array(slotKeys[start..<min(slotKeys.count, start + 500)]))
+                }
+            }
+            _ = try? client.pipeline(
+                batches.map {
                     RedisCommand(
-                        ["EVAL", Self.renewAllScript, String(batch.count)] + batch + [token, String(seconds)]),
-                    routedBy: batch[0])
+                        ["EVAL", Self.renewAllScript, String($0.count)] + $0 + [token, String(shorterSeconds)])
+                }, routedBy: batches.map { $0[0] })
+            if let marker {
+                _ = try? client.call(
+                    RedisCommand("EVAL", Self.renewAllScript, "1", marker, token, String(seconds)), routedBy: marker)
             }
         }
         finished.signal()

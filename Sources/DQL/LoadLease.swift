@@ -39,22 +39,24 @@ final class LoadLease: @unchecked Sendable {
         + "local written = redis.call('JSON.SET', KEYS[2], '$', ARGV[2], 'NX') "
         + "redis.call('DEL', KEYS[1]) if written then return 1 else return 0 end"
 
-    /// ``commitScript`` for a load statement into a `{m}` store, which holds a marker (KEYS[3],
-    /// ARGV[3] its token; see ``StorageLayout/loadRunKey(token:)``): -2 when the marker is
-    /// gone, the load having been stopped (suspended) longer than its lease, so `index` may
-    /// have finished without waiting for it and its documents would lack an indexed
-    /// attribute; -3 when the record of placement (KEYS[4]) says a `migrate` has begun, which
-    /// moves the `{m}` documents it finds and no document written after.
+    /// ``commitScript`` for a load statement, which holds a marker in the document's slot
+    /// (KEYS[3], ARGV[3] its token; see ``StorageLayout/loadRunKey(token:documentKey:)``): -2
+    /// when the marker is gone, the load having been stopped (suspended) longer than its
+    /// lease, so `index` may have finished without waiting for it and its documents would lack
+    /// an indexed attribute. On a `{m}` store, -3 when the record of placement (KEYS[4]) says a
+    /// `migrate` has begun, which moves the `{m}` documents it finds and no document written
+    /// after.
     static let commitWhileRunningScript =
-        "local placement = redis.call('GET', KEYS[4]) if placement and placement ~= 'single' then return -3 end "
+        "if #KEYS > 3 then local placement = redis.call('GET', KEYS[4]) "
+        + "if placement and placement ~= 'single' then return -3 end end "
         + "if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -2 end " + commitScript
 
-    /// A load statement's marker on a `{m}` store, and the record of placement its commits
-    /// check.
-    struct RunMarker {
-        var key: String
+    /// A load statement's markers (the one a document's commit checks, by its key) and their
+    /// token, and on a `{m}` store the record of placement its commits check too.
+    struct RunMarker: Sendable {
+        var key: @Sendable (_ documentKey: String) -> String
         var token: String
-        var placementKey: String
+        var placementKey: String?
     }
 
     /// A load into a `{m}` store that met a `migrate` begun after it.
@@ -118,8 +120,8 @@ final class LoadLease: @unchecked Sendable {
         let command =
             marker.map {
                 RedisCommand(
-                    "EVAL", Self.commitWhileRunningScript, "4", key, documentKey, $0.key, $0.placementKey, token, json,
-                    $0.token)
+                    ["EVAL", Self.commitWhileRunningScript, $0.placementKey == nil ? "3" : "4", key, documentKey]
+                        + [$0.key(documentKey)] + ($0.placementKey.map { [$0] } ?? []) + [token, json, $0.token])
             } ?? RedisCommand("EVAL", Self.commitScript, "2", key, documentKey, token, json)
         let reply = try client.call(command, routedBy: key)
         if reply.integer == -2 { throw LoadLeaseError.suspended(seconds: seconds) }

@@ -61,12 +61,16 @@ public struct Loader: Sendable {
         report.hidden = walk.hidden
         report.subdirectoriesLeft = walk.subdirectoriesLeft
         let keeper = LeaseKeeper(client: client, seconds: leaseSeconds)
-        keeper.commitChecksMarker = layout.placement == .single
-        keeper.placementKey = layout.placementKey
+        let markers = LoadLease.RunMarker(
+            key: { [layout, token = keeper.token] in layout.loadRunKey(token: token, documentKey: $0) },
+            token: keeper.token, placementKey: layout.placement == .single ? layout.placementKey : nil)
+        keeper.markerKey = markers.key
+        keeper.placementKey = markers.placementKey
         // Marked as running before the attributes to write are read (see `loadRunKey`).
         let attributes: [Field]
         do {
-            try keeper.hold(layout.loadRunKey(token: keeper.token))
+            try keeper.hold(
+                layout.loadRunKey(token: keeper.token), buckets: layout.bucketLoadRunKeys(token: keeper.token))
             attributes = try client.withConnection(routedBy: layout.metadataRoutingKey) {
                 try IndexedAttributes.read($0, layout: layout).written
             }
@@ -101,11 +105,7 @@ public struct Loader: Sendable {
         }
         var alone = self
         alone.attributes = attributes
-        alone.runMarker =
-            layout.placement == .single
-            ? LoadLease.RunMarker(
-                key: layout.loadRunKey(token: keeper.token), token: keeper.token, placementKey: layout.placementKey)
-            : nil
+        alone.runMarker = markers
         func loadAlone(_ path: String) throws {
             let (outcome, repairs) = try alone.loadReporting(file: path, client: client, context: context)
             record(outcome, repairs, path: path)

@@ -93,6 +93,25 @@ public struct StorageLayout: Sendable, Hashable {
     /// began before it, whose documents lack the new attribute, then fills those in too.
     public func loadRunKey(token: String) -> String { "\(prefix):{m}:loadrun:\(token)" }
 
+    /// The marker a commit of the document `documentKey` checks: on a spread store the load
+    /// holds one in every bucket's slot too (a script cannot reach the `{m}` slot from a
+    /// bucket's), renewed before the `{m}` marker and with a shorter expiry, so it is gone
+    /// whenever that one is.
+    public func loadRunKey(token: String, documentKey: String) -> String {
+        let bucketPrefix = "\(prefix):doc:{"
+        guard placement.usesBuckets, documentKey.hasPrefix(bucketPrefix),
+            let close = documentKey.firstIndex(of: "}")
+        else { return loadRunKey(token: token) }
+        let tag = documentKey[documentKey.index(documentKey.startIndex, offsetBy: bucketPrefix.count)..<close]
+        return "\(prefix):loadrun:{\(tag)}:\(token)"
+    }
+
+    /// The markers a load holds in the buckets' slots (none on a `{m}` store).
+    public func bucketLoadRunKeys(token: String) -> [String] {
+        guard placement.usesBuckets else { return [] }
+        return (0..<Self.spreadBuckets).map { "\(prefix):loadrun:{\(Self.spreadTag(bucket: $0))}:\(token)" }
+    }
+
     /// The key that routes metadata commands (documents, index, leases) on a cluster: every
     /// one of them is in the `{m}` slot.
     public var metadataRoutingKey: String { "\(prefix):{m}:idx" }
