@@ -289,21 +289,14 @@ import Testing
         let (from, to) = try admin.twoMasters(other: try admin.owner(ofSlot: HashSlot(key: layout.indexName).value))
         var fetches = 0
         for (source, target) in [(from, to), (to, from)] {
-            let reshard = try spawn([
-                "/usr/bin/env", "redis-cli", "--cluster", "reshard", source, "--cluster-from", try admin.id(source),
-                "--cluster-to", try admin.id(target), "--cluster-slots", "600", "--cluster-yes",
-            ])
-            var status: Int32 = 0
-            var running = true
             // Fetch again and again while the slots move: every fetch must come back whole.
-            while running {
+            let status = try admin.reshard(slots: 600, from: source, to: target) {
                 let directory = scratch.subdirectory("fetch-\(fetches)")
                 let results = try Fetcher(layout: layout).fetchAll(ids: [id], into: directory, client: client)
                 #expect(results.count == 1)
                 #expect(results.first.flatMap { Self.sha256($0.path) } == expected, "fetch \(fetches)")
                 try FileManager.default.removeItem(atPath: directory)
                 fetches += 1
-                running = waitpid(reshard, &status, WNOHANG) == 0
             }
             #expect(status == 0, "redis-cli --cluster reshard failed")
         }
@@ -520,18 +513,11 @@ import Testing
         #expect(buckets.filter { $0 < 3000 }.count >= 2)
         var rounds = 0
         for (source, target) in [(first, second), (second, first)] {
-            let reshard = try spawn([
-                "/usr/bin/env", "redis-cli", "--cluster", "reshard", source, "--cluster-from", try admin.id(source),
-                "--cluster-to", try admin.id(target), "--cluster-slots", "3000", "--cluster-yes",
-            ])
-            var status: Int32 = 0
-            var running = true
-            while running {
+            let status = try admin.reshard(slots: 3000, from: source, to: target) { () throws in
                 for (statement, answer) in zip(statements, before) {
                     #expect(Self.comparable(try executor.run(statement)) == answer, "\(statement), round \(rounds)")
                 }
                 rounds += 1
-                running = waitpid(reshard, &status, WNOHANG) == 0
             }
             #expect(status == 0, "redis-cli --cluster reshard failed")
         }
@@ -640,6 +626,20 @@ struct ClusterAdmin {
         let rest = connections.keys.sorted().filter { $0 != other }
         guard rest.count >= 2 else { throw TestSetupError("fewer than three masters") }
         return (rest[0], rest[1])
+    }
+
+    /// Runs `redis-cli --cluster reshard` moving `slots` slots from `source` to `target`, and
+    /// `body` again and again until it has finished; returns its exit status.
+    func reshard(slots: Int, from source: String, to target: String, while body: () throws -> Void) throws -> Int32 {
+        let reshard = try spawn([
+            "/usr/bin/env", "redis-cli", "--cluster", "reshard", source, "--cluster-from", try id(source),
+            "--cluster-to", try id(target), "--cluster-slots", String(slots), "--cluster-yes",
+        ])
+        var status: Int32 = 0
+        repeat {
+            try body()
+        } while waitpid(reshard, &status, WNOHANG) == 0
+        return status
     }
 
     func beginMigration(slot: Int, from source: String, to target: String) throws {

@@ -9,84 +9,82 @@ import Testing
 /// A load stopped longer than its lease loses the marker, and then commits nothing more: its
 /// documents would lack an attribute indexed meanwhile.
 @Suite(.serialized) struct LoadMarkerTests {
-    @Test func aLoadWhoseMarkerIsGoneCommitsNothingMore() throws {
-        let pool = RedisPool(try TestRedis.configuration())
-        defer { pool.close() }
-        let client = RedisClient(pool: pool)
+    /// A load statement on a `{m}` store of the test server, holding its marker and the claim
+    /// on file "a"; removed at deinit.
+    final class MarkedLoad {
+        let pool: RedisPool
+        let client: RedisClient
         let layout = StorageTests.layout()
-        defer { try? pool.withConnection { StorageTests.dropAll(layout, $0) } }
-        let keeper = LeaseKeeper(client: client, seconds: 30)
-        keeper.placementKey = layout.placementKey
-        defer { keeper.stop() }
-        let marker = layout.loadRunKey(token: keeper.token)
-        keeper.markerKey = { _ in marker }
-        try keeper.hold(marker)
-        let claim = (key: layout.loadingKey(id: "a"), documentKey: layout.documentKey(id: "a"))
-        #expect(try keeper.claim([claim]) == [.claimed])
-        // Suspended past its lease: the marker expired.
-        try pool.withConnection { _ = try $0.call("DEL", marker) }
-        #expect(throws: LoadLeaseError.suspended(seconds: 30)) {
+        let keeper: LeaseKeeper
+        let marker: String
+        let claim: (key: String, documentKey: String)
+
+        init() throws {
+            pool = RedisPool(try TestRedis.configuration())
+            client = RedisClient(pool: pool)
+            keeper = LeaseKeeper(client: client, seconds: 30)
+            keeper.placementKey = layout.placementKey
+            let marker = layout.loadRunKey(token: keeper.token)
+            self.marker = marker
+            keeper.markerKey = { _ in marker }
+            try keeper.hold(marker)
+            claim = (layout.loadingKey(id: "a"), layout.documentKey(id: "a"))
+            guard try keeper.claim([claim]) == [.claimed] else { throw TestSetupError("no claim on a") }
+        }
+
+        deinit {
+            keeper.stop()
+            try? pool.withConnection { StorageTests.dropAll(layout, $0) }
+            pool.close()
+        }
+
+        /// Commits the claimed file "a" the way a batch does.
+        func commitBatch() throws {
             _ = try keeper.commitAndRelease([(claim.key, claim.documentKey, #"{"name":"a.dcm"}"#)])
         }
-        #expect(try pool.withConnection { try $0.call("EXISTS", claim.documentKey).integer } == 0)
 
-        // The single-file path checks the same marker.
-        guard
-            case .claimed(let lease) = try LoadLease.claim(
-                key: layout.loadingKey(id: "b"), documentKey: layout.documentKey(id: "b"), seconds: 30, client: client)
-        else {
-            Issue.record("no claim")
-            return
-        }
-        defer { lease.release() }
-        #expect(throws: LoadLeaseError.suspended(seconds: 30)) {
+        /// Claims file "b" and commits it the way a file loaded alone is.
+        func commitAlone() throws {
+            guard
+                case .claimed(let lease) = try LoadLease.claim(
+                    key: layout.loadingKey(id: "b"), documentKey: layout.documentKey(id: "b"), seconds: 30,
+                    client: client)
+            else { throw TestSetupError("no claim on b") }
+            defer { lease.release() }
+            let marker = marker
             _ = try lease.commit(
                 documentKey: layout.documentKey(id: "b"), json: "{}",
                 marker: .init(key: { _ in marker }, token: keeper.token, placementKey: layout.placementKey))
         }
-        #expect(try pool.withConnection { try $0.call("EXISTS", layout.documentKey(id: "b")).integer } == 0)
+
+        func exists(_ id: String) throws -> Bool {
+            try pool.withConnection { try $0.call("EXISTS", layout.documentKey(id: id)).integer } == 1
+        }
+    }
+
+    @Test func aLoadWhoseMarkerIsGoneCommitsNothingMore() throws {
+        let load = try MarkedLoad()
+        // Suspended past its lease: the marker expired.
+        try load.pool.withConnection { _ = try $0.call("DEL", load.marker) }
+        #expect(throws: LoadLeaseError.suspended(seconds: 30)) { try load.commitBatch() }
+        #expect(try !load.exists("a"))
+        // The single-file path checks the same marker.
+        #expect(throws: LoadLeaseError.suspended(seconds: 30)) { try load.commitAlone() }
+        #expect(try !load.exists("b"))
     }
 
     /// A load into a `{m}` store that began before a `migrate` writes no document after the
     /// record of placement says the move has begun (the move takes the documents it finds, so
     /// one written later would be left behind, out of every index).
     @Test func aLoadCommitsNothingOnceAMigrateHasBegun() throws {
-        let pool = RedisPool(try TestRedis.configuration())
-        defer { pool.close() }
-        let client = RedisClient(pool: pool)
-        let layout = StorageTests.layout()
-        defer { try? pool.withConnection { StorageTests.dropAll(layout, $0) } }
-        let keeper = LeaseKeeper(client: client, seconds: 30)
-        keeper.placementKey = layout.placementKey
-        defer { keeper.stop() }
-        let marker = layout.loadRunKey(token: keeper.token)
-        keeper.markerKey = { _ in marker }
-        try keeper.hold(marker)
-        let claim = (key: layout.loadingKey(id: "a"), documentKey: layout.documentKey(id: "a"))
-        #expect(try keeper.claim([claim]) == [.claimed])
-        try pool.withConnection { _ = try $0.call("SET", layout.placementKey, "migrating") }
-        defer { try? pool.withConnection { _ = try $0.call("DEL", layout.placementKey) } }
-        let batch = #expect(throws: RedisError.self) {
-            _ = try keeper.commitAndRelease([(claim.key, claim.documentKey, #"{"name":"a.dcm"}"#)])
-        }
+        let load = try MarkedLoad()
+        try load.pool.withConnection { _ = try $0.call("SET", load.layout.placementKey, "migrating") }
+        let batch = #expect(throws: RedisError.self) { try load.commitBatch() }
         #expect(batch?.message.contains("a migrate began moving the store to the spread layout") == true)
-        #expect(try pool.withConnection { try $0.call("EXISTS", claim.documentKey).integer } == 0)
-
-        guard
-            case .claimed(let lease) = try LoadLease.claim(
-                key: layout.loadingKey(id: "b"), documentKey: layout.documentKey(id: "b"), seconds: 30, client: client)
-        else {
-            Issue.record("no claim")
-            return
-        }
-        defer { lease.release() }
-        let single = #expect(throws: RedisError.self) {
-            _ = try lease.commit(
-                documentKey: layout.documentKey(id: "b"), json: "{}",
-                marker: .init(key: { _ in marker }, token: keeper.token, placementKey: layout.placementKey))
-        }
-        #expect(single?.message.contains("load the folder again once migrate is done") == true)
-        #expect(try pool.withConnection { try $0.call("EXISTS", layout.documentKey(id: "b")).integer } == 0)
+        #expect(try !load.exists("a"))
+        let alone = #expect(throws: RedisError.self) { try load.commitAlone() }
+        #expect(alone?.message.contains("load the folder again once migrate is done") == true)
+        #expect(try !load.exists("b"))
     }
 
     /// On a spread store a load holds a marker in every bucket's slot as well, which commits
@@ -123,7 +121,6 @@ import Testing
         for key in files.map(\.key) + buckets + [marker] {
             #expect(try client.call(RedisCommand("GET", key), routedBy: key).string == keeper.token, "\(key)")
         }
-        #expect(try client.call(RedisCommand("TTL", marker), routedBy: marker).integer == 3)
         // The first file's bucket marker expires (the load was suspended): its commit is refused.
         let gone = layout.loadRunKey(token: keeper.token, documentKey: files[0].documentKey)
         #expect(gone.hasPrefix("\(layout.prefix):loadrun:{s") && buckets.contains(gone))
