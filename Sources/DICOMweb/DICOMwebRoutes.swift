@@ -410,6 +410,9 @@ extension DICOMwebError {
             case .resultWindowTooLarge, .patternTooBroad: return .badRequest(error.description)
             // The Redis account may not do it (a reader asked to store): the server's rights.
             case .notPermitted, .cannotWrite: return DICOMwebError(.forbidden, error.description)
+            // A `migrate` is moving the store: a write waits for it, a read may be asked again.
+            case .storeMigrating, .migrationBusy, .migrationMovedUnderStatement:
+                return DICOMwebError(.serviceUnavailable, error.description)
             default: return DICOMwebError(.internalServerError, error.description)
             }
         case let error as RedisError where error.serverErrorCode == "NOPERM":

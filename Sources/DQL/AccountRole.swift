@@ -23,7 +23,7 @@ public enum AccountRole: String, Sendable, CaseIterable {
     /// Commands every role needs: connecting and finding out what the server is.
     static let connecting = [
         "ping", "info", "dbsize", "module|list", "cluster|slots", "cluster|shards", "cluster|info", "asking",
-        "readonly",
+        "readonly", "client|setname",
     ]
     /// What reading statements send.
     static let reading = [
@@ -38,7 +38,9 @@ public enum AccountRole: String, Sendable, CaseIterable {
     /// What only an owner may send: index creation and migration, `index` and `unindex` (the
     /// record of indexed attributes), the key scans of `vacuum` (and the time left on the claims it finds), of a migration and of
     /// `index`.
-    static let owning = ["ft.create", "ft.dropindex", "ft.alter", "scan", "pttl", "hset", "hdel", "hincrby"]
+    static let owning = [
+        "ft.create", "ft.dropindex", "ft.alter", "scan", "pttl", "hset", "hdel", "hincrby", "client|list",
+    ]
 
     /// The commands the role may run.
     public var commands: [String] {

@@ -76,6 +76,9 @@ public enum DiagnosticMessage: Sendable, Hashable {
     /// A query that met a `migrate` step at every try; `unfinished` when it was one step all
     /// along (a `migrate` stopped in it).
     case migrationBusy(tries: Int, unfinished: Bool)
+    /// A `migrate` step (or its start or end) changed the store between two queries of one
+    /// reading statement.
+    case migrationMovedUnderStatement
     /// A meta-command (`\timing`, `\i`, …) that could not be understood.
     case metaCommand(String)
     /// A fetch layout (`as '…'`) that cannot be used.
@@ -184,6 +187,7 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .storeMigrating: "DQL412"
         case .migrateNeedsCluster: "DQL413"
         case .migrationBusy: "DQL414"
+        case .migrationMovedUnderStatement: "DQL415"
         case .metaCommand: "DQL501"
         case .undefinedVariable: "DQL502"
         case .statementFailed: "DQL499"
@@ -249,6 +253,8 @@ public enum DiagnosticMessage: Sendable, Hashable {
             "migrate spreads a store's metadata over a cluster's masters; \(endpoint) is one server"
         case .migrationBusy(_, unfinished: true):
             "a step of the store's move to the spread layout is unfinished (a migrate stopped in it), so no answer would be exact"
+        case .migrationMovedUnderStatement:
+            "a migrate changed the store's layout while this statement read it, so the rows shown are only part of its answer"
         case .migrationBusy(let tries, unfinished: false):
             "the store is being moved to the spread layout and a step of the move changed it during each of \(tries) tries of this query"
         case .patternTooBroad(let field, let pattern, let limit):
@@ -335,8 +341,10 @@ public enum DiagnosticMessage: Sendable, Hashable {
         case .migrateNeedsCluster: "on one server a store always keeps its metadata in one place; nothing to do"
         case .migrationBusy(_, unfinished: true): "run `migrate`: it finishes the step and goes on"
         case .migrationBusy: "run the statement again"
+        case .migrationMovedUnderStatement:
+            "run it again (a migrate waits up to 60 s for each statement reading the store before it goes on)"
         case .cannotWrite(_, _, let prefix, _):
-            "load and delete need an account that may write under the prefix (index, unindex and vacuum an owner's): check --prefix, or `dql acl writer --prefix \(excerpt(prefix))` prints the rules for one"
+            "load and delete need an account that may write under the prefix (index, unindex, vacuum and migrate an owner's): check --prefix, or `dql acl writer --prefix \(excerpt(prefix))` prints the rules for one"
         case .notPermitted(_, _, _, _, let need): need
         case .queryTimedOut: "nothing partial was shown; `set timeout` raises the limit, or narrow the query"
         case .patternTooBroad:

@@ -50,7 +50,14 @@ public final class Executor: @unchecked Sendable {
             pageSize: pageSize, indexedAttributes: attributes.ready)
     }
 
-    var runner: SearchRunner { SearchRunner(client: client, layout: layout) }
+    var runner: SearchRunner {
+        var runner = SearchRunner(client: client, layout: layout)
+        runner.reading = reading
+        return runner
+    }
+
+    /// The statement being run's reading of the store (see ``StatementReading``).
+    private var reading: StatementReading?
     var inspector: Inspector { Inspector(client: client, layout: layout, compiler: compiler, runner: runner) }
 
     /// Parses and runs every statement in `source`, in order.
@@ -70,15 +77,24 @@ public final class Executor: @unchecked Sendable {
             return .settingChanged(setting)
         }
         var (plan, hasIndex) = try prepare(statement, context: context)
+        defer {
+            reading?.finish()
+            reading = nil
+        }
         do {
             do {
+                if !statement.changesStore { reading = StatementReading(layout: layout, client: client) }
                 return try run(plan, hasIndex: hasIndex, context: context)
             } catch is PlacementChanged {
-                // A `migrate` began or finished while the statement ran: its plan is made for
-                // the store as it is now and run again (as when the index went away, below).
+                // A `migrate` began or finished while the statement ran. Before it answered
+                // anything, its plan is made for the store as it is now and run again (as when
+                // the index went away, below); after, it fails: what it showed stays one answer.
+                if reading?.hasAnswered == true { throw ExecutionError(.migrationMovedUnderStatement) }
+                reading?.finish()
                 placementKnown = false
                 indexChecked = false
                 (plan, hasIndex) = try prepare(statement, context: context)
+                if !statement.changesStore { reading = StatementReading(layout: layout, client: client) }
                 return try run(plan, hasIndex: hasIndex, context: context)
             }
         } catch let error as RedisError where error.serverErrorCode == "NOPERM" && !statement.changesStore {

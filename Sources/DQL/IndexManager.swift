@@ -188,7 +188,7 @@ public struct IndexManager: Sendable {
                 guard RedisError.saysIndexIsMissing(message) else {
                     throw RedisError(
                         .server, endpoint: try client.pool(forKey: index).configuration.url.endpoint,
-                        "FT.INFO \(index): \(message)")
+                        "\(message) (FT.INFO \(index))")
                 }
                 missing += 1
             } else if !expected.isSubset(of: Self.attributes(info)) {

@@ -63,7 +63,7 @@ final class LoadLease: @unchecked Sendable {
     static func migrationBegun(endpoint: String) -> RedisError {
         RedisError(
             .server, endpoint: endpoint,
-            "a migrate began moving the store to the spread layout while this load ran; the files stored before move with the store, load the folder again once migrate is done"
+            "a migrate began moving the store to the spread layout while this load ran; the files this load stored before that are moved with the store; load the folder again once migrate is done"
         )
     }
 

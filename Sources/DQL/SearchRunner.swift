@@ -6,9 +6,11 @@ import RedisIO
 /// an error, never a short answer (see ``ServerLimits`` for servers that would answer).
 struct SearchRunner {
     let client: RedisClient
-    let layout: StorageLayout
+    var layout: StorageLayout
     /// The attributes that sort as numbers (merging a spread store's answers sorts here).
     var numericAttributes: Set<String> = Set(Schema.fields.filter { $0.kind != .tag }.map(\.attribute))
+    /// What the statement has read so far (its pinned epoch on a migrating store).
+    var reading: StatementReading?
 
     /// Sends one query command (to the master of the index's slot; on a spread store, to every
     /// bucket's index, the answers merged) and returns its reply.
@@ -17,7 +19,21 @@ struct SearchRunner {
             if layout.placement != .single, command.first == "FT.SEARCH" || command.first == "FT.AGGREGATE" {
                 return try coordinate(command)
             }
-            if client.isCluster { return try queryWatchingPlacement(command) }
+            if client.isCluster {
+                do {
+                    let reply = try queryWatchingPlacement(command)
+                    reading?.answered(epoch: nil)
+                    return reply
+                } catch is PlacementChanged where reading?.hasAnswered == true {
+                    // A `migrate` began after this statement's first answer: it reads on as
+                    // a reader of the migrating store, as long as no step has been taken.
+                    var migrating = self
+                    migrating.layout.placement = .migrating
+                    guard let reading, (try? migrating.migrationEpoch()) != nil else { throw PlacementChanged() }
+                    reading.joinMigration(layout: migrating.layout, client: client)
+                    return try migrating.coordinate(command)
+                }
+            }
             return try client.send(RedisCommand(command), routedBy: layout.metadataRoutingKey)
         }
         if let message = reply.errorMessage { throw failure(message, command: command) }
@@ -38,6 +54,9 @@ struct SearchRunner {
         for attempt in 1...Self.migrationTries {
             let epoch = try migrationEpoch()
             epochs.insert(epoch)
+            // A step went ahead since the statement's first query (`migrate` waits for a
+            // reading statement, but not for ever): its pages would not fit together.
+            if let pinned = reading?.epoch, pinned != epoch { throw ExecutionError(.migrationMovedUnderStatement) }
             guard epoch % 2 == 0 else {
                 Thread.sleep(forTimeInterval: min(0.1, 0.01 * Double(attempt)))
                 continue
@@ -50,7 +69,10 @@ struct SearchRunner {
                 _ = try migrationEpoch()
                 throw error
             }
-            if try migrationEpoch() == epoch { return reply }
+            if try migrationEpoch() == epoch {
+                reading?.answered(epoch: epoch)
+                return reply
+            }
         }
         // One odd epoch all along: a step that nothing is finishing.
         throw ExecutionError(

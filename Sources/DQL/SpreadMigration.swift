@@ -35,7 +35,7 @@ public struct SpreadMigration {
     public struct Report: Sendable, Equatable {
         /// Documents moved by this run (earlier, stopped runs not counted).
         public var moved = 0
-        /// Documents the store held when the move began.
+        /// Documents the store holds once moved.
         public var total = 0
         /// Steps this run committed.
         public var steps = 0
@@ -154,12 +154,17 @@ public struct SpreadMigration {
             _ = try? client.call(
                 RedisCommand("EVAL", LoadLease.releaseScript, "1", claimKey, token), routedBy: claimKey)
         }
+        // The migrate waited for may have finished the move meanwhile.
+        if try client.call(RedisCommand("GET", layout.placementKey), routedBy: layout.placementKey).string
+            == StorageLayout.Placement.spread.rawValue
+        {
+            return Report(alreadySpread: true)
+        }
         let progress =
             try client.call(RedisCommand("HGETALL", layout.migrationKey), routedBy: layout.migrationKey)
             .textPairs ?? [:]
-        report.total = progress["total"].flatMap { Int($0) } ?? total
         let movedBefore = progress["moved"].flatMap { Int($0) } ?? 0
-        context.activity.begin(files: report.total, bytes: 0)
+        context.activity.begin(files: movedBefore + total, bytes: 0)
         context.activity.finish(files: movedBefore)
         // A step recorded by a run that stopped in it is finished first.
         if let recorded = try client.call(
@@ -173,35 +178,50 @@ public struct SpreadMigration {
             report.steps += 1
             context.activity.finish(files: moved)
         }
+        // A move just begun first gives statements that began on the `{m}` layout a moment to
+        // reach their next query, where they find it and say they are reading.
+        var grace = begun == "begun" ? Self.graceSeconds : 0
+        /// One step: the documents `keys` moved to their buckets, once no statement is reading.
+        func move(_ keys: [String]) throws -> Int {
+            if context.isCancelled() { throw ChunkTransferError.cancelled }
+            try claim(token: token, waiting: false, context: context)
+            let moves = try stage(keys)
+            guard !moves.isEmpty else { return 0 }
+            try waitForReaders(context: context, grace: grace)
+            grace = 0
+            let moved = try commit(moves, resuming: false)
+            try endStep(moved: moved)
+            _ = try? client.call(RedisCommand("DEL", layout.migrationPendingKey), routedBy: layout.migrationPendingKey)
+            report.moved += moved
+            report.steps += 1
+            context.activity.finish(files: moved)
+            try afterStep?(moved)
+            return moved
+        }
         while true {
-            let studies = try nextStudies()
-            if studies.isEmpty { break }
-            var movedThisRound = 0
-            for step in Self.steps(of: studies, documents: documentsPerStep) {
-                if context.isCancelled() { throw ChunkTransferError.cancelled }
-                try claim(token: token, waiting: false, context: context)
-                let moves = try stage(step)
-                guard !moves.isEmpty else { continue }
-                let moved = try commit(moves, resuming: false)
-                try endStep(moved: moved)
-                report.moved += moved
-                report.steps += 1
-                movedThisRound += moved
-                context.activity.finish(files: moved)
-                try afterStep?(moved)
+            var moved = 0
+            for step in Self.steps(of: try nextStudies(), documents: documentsPerStep) {
+                moved += try move(try documentKeys(of: step))
             }
-            if movedThisRound == 0 {
+            if moved > 0 { continue }
+            // What no study's query finds (a Study Instance UID of several values, which the
+            // index groups as one odd value) moves by its keys, a step at a time.
+            let left = try remainingKeys(count: documentsPerStep)
+            if left.isEmpty { break }
+            guard try move(left) > 0 else {
+                let ids = left.prefix(3).compactMap { layout.id(fromDocumentKey: $0) }.joined(separator: ", ")
                 throw RedisError(
                     .unexpectedReply, endpoint: try endpoint(),
-                    "\(try remaining()) documents of the {m} index could not be read to be moved; nothing of them was changed"
+                    "\(left.count) documents of the {m} index could not be read to be moved (\(ids)\(left.count > 3 ? ", …" : "")); nothing of them was changed"
                 )
             }
         }
         guard try remaining() == 0 else {
             throw RedisError(
                 .unexpectedReply, endpoint: try endpoint(),
-                "the {m} index still holds documents of no study it lists; nothing of them was changed")
+                "the {m} index still holds documents that could not be moved; nothing of them was changed")
         }
+        try waitForReaders(context: context)
         try client.call(
             RedisCommand(
                 "EVAL", Self.finishScript, "3", layout.placementKey, layout.migrationKey, layout.migrationStepKey),
@@ -212,8 +232,61 @@ public struct SpreadMigration {
             throw RedisError(.server, endpoint: try endpoint(), message)
         }
         try removeLeftoverCopies()
-        report.masters = Set(try layout.spreadShards(client).map(\.endpoint)).count
+        var spread = layout
+        spread.placement = .spread
+        report.masters = Set(try spread.spreadShards(client).map(\.endpoint)).count
+        report.total = try SearchPage(
+            SearchRunner(client: client, layout: spread).coordinate(
+                ["FT.SEARCH", spread.indexName, "*", "NOCONTENT", "LIMIT", "0", "0", "DIALECT", "2"]), returning: false
+        ).total
         return report
+    }
+
+    /// Up to `count` document keys left in the `{m}` index.
+    func remainingKeys(count: Int) throws -> [String] {
+        let reply = try client.send(
+            RedisCommand(
+                "FT.SEARCH", layout.singleIndexName, "*", "NOCONTENT", "LIMIT", "0", String(count), "DIALECT", "2"),
+            routedBy: layout.metadataRoutingKey)
+        if let message = reply.errorMessage {
+            if RedisError.saysIndexIsMissing(message) { return [] }
+            throw RedisError(.server, endpoint: try endpoint(), message)
+        }
+        return try SearchPage(reply, returning: false).documents.map(\.key)
+    }
+
+    /// How long a step waits for statements reading the store (``StatementReading``) before
+    /// it goes ahead (they then fail, rather than mix two states of the store).
+    static let readerPatience: Double = 60
+
+    /// How long the first step of a move waits for statements begun before it (see
+    /// ``StatementReading/joinMigration(layout:client:)``).
+    static let graceSeconds: Double = 1
+
+    /// Waits until no statement reads the store: no connection to the `{m}` slot's master is
+    /// named as a reader of this prefix (CLIENT LIST), at most ``readerPatience``.
+    func waitForReaders(context: StatementContext, grace: Double = 0) throws {
+        let name = "name=\(StatementReading.readerName(prefix: layout.prefix)) "
+        let started = Date()
+        let deadline = Date().addingTimeInterval(Self.readerPatience)
+        var announced = Date.distantPast
+        while Date() < deadline {
+            // Statements that begin from now on wait for the step (the mark expires by
+            // itself if this run is killed).
+            if Date().timeIntervalSince(announced) > 1 {
+                try client.call(
+                    RedisCommand(
+                        "SET", layout.migrationPendingKey, "1", "EX", String(Int(StatementReading.stepPatience))),
+                    routedBy: layout.migrationPendingKey)
+                announced = Date()
+            }
+            let clients =
+                try client.call(RedisCommand("CLIENT", "LIST", "TYPE", "normal"), routedBy: layout.metadataRoutingKey)
+                .string ?? ""
+            if !clients.contains(name), Date().timeIntervalSince(started) >= grace { return }
+            if context.isCancelled() { throw ChunkTransferError.cancelled }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
     }
 
     /// The `{m}` index's documents.
@@ -333,9 +406,8 @@ public struct SpreadMigration {
 
     // MARK: Moving
 
-    /// Copies a step's documents to their buckets' staging keys (no query sees them there).
-    func stage(_ step: [Study]) throws -> [Move] {
-        let keys = try documentKeys(of: step)
+    /// Copies the documents `keys` to their buckets' staging keys (no query sees them there).
+    func stage(_ keys: [String]) throws -> [Move] {
         guard !keys.isEmpty else { return [] }
         let documents = try client.pipeline(
             keys.map { RedisCommand("JSON.GET", $0, "$") }, routedBy: keys)

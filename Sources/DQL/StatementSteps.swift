@@ -38,7 +38,7 @@ enum StatementSteps {
         let prefix = layout.prefix
         return [
             "only on a cluster, for a store made before metadata spread (every document and the index in the {m} slot)",
-            "\(prefix):{m}:placement is set to migrating: statements that change the store wait until the move is done, and queries ask \(prefix):{m}:idx and every \(prefix):idx:{s*}",
+            "\(prefix):{m}:placement is set to migrating: statements that change the store are refused until the move is done, and queries ask \(prefix):{m}:idx and every \(prefix):idx:{s*}",
             "the bucket indexes are created on the masters of their slots (FT.CREATE)",
             "studies move whole, about 1000 documents a step: each document is copied to \(prefix):stage:{sB-N}:<id> (JSON.GET, JSON.SET), then the step is recorded in \(prefix):{m}:migration:step and, with the epoch of \(prefix):{m}:migration odd, the copies are renamed to \(prefix):doc:{sB-N}:<id> and the {m} documents deleted; queries that see the epoch change ask again",
             "when \(prefix):{m}:idx holds nothing, the placement is set to spread and \(prefix):{m}:idx dropped (FT.DROPINDEX, keeping nothing else)",

@@ -24,7 +24,7 @@ public struct StorageLayout: Sendable, Hashable {
         case spread
         /// A `single` store on its way to `spread` (`migrate`, ``SpreadMigration``): documents
         /// are in both layouts, each in exactly one; queries ask both, and statements that
-        /// change the store wait until the move is done.
+        /// change the store are refused until the move is done.
         case migrating
 
         /// Whether new documents, leases and bucket indexes use the spread layout.
@@ -180,6 +180,11 @@ public struct StorageLayout: Sendable, Hashable {
     /// The step being committed: its documents' old, staged and new keys (written before the
     /// step begins, deleted once it is done), so an interrupted `migrate` finishes it.
     public var migrationStepKey: String { "\(prefix):{m}:migration:step" }
+
+    /// Present (with a short expiry) while `migrate` waits to commit a step: a reading
+    /// statement that begins meanwhile waits for the step, so steps are not put off for ever
+    /// by statements that follow one another.
+    public var migrationPendingKey: String { "\(prefix):{m}:migration:pending" }
 
     /// Where `migrate` copies a document before the step that makes it the bucket's: in the
     /// bucket's slot, under no index's prefix, so no query sees it.

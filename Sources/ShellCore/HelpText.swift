@@ -69,7 +69,7 @@ enum HelpText {
         index on the master of the {m} slot) to the spread layout, where each master holds
         and searches its share. Studies move whole, about 1000 documents a step, with
         progress. The store stays readable throughout and every query sees each file once;
-        load, delete, index and vacuum wait until the move is done. Stopped part way (Ctrl-C,
+        load, delete, index and vacuum are refused until the move is done. Stopped part way (Ctrl-C,
         a lost connection, a killed process), `migrate` again goes on where it stopped. Needs
         an owner account. On a store that is spread already it does nothing.
 

@@ -323,7 +323,7 @@ final class Session {
         case .unindex(let reference):
             "\(reference.field.name) is no longer indexed; `unindex \(reference.field.name)` again removes the values left in some files"
         case .migrate:
-            "the store stays readable as it is, part moved; `migrate` again goes on where this one stopped (statements that change the store wait until then)"
+            "the store stays readable as it is, part moved; `migrate` again goes on where this one stopped (statements that change the store are refused until then)"
         default: "nothing partial was kept"
         }
     }

@@ -20,6 +20,7 @@ import Testing
         "find studies studyUid, numberOfSeries, numberOfInstances, size", "find patients",
         "find series where modality = 'MR'", "find name order by size desc limit 5 offset 3",
         "count where studyUid is missing", "find name where name = 'CT_small.dcm'",
+        "find name, modality, studyUid order by name", "find id, name",
     ]
 
     static func answers(_ executor: Executor, _ statements: [String] = statements) throws -> [[StatementResult]] {
@@ -40,6 +41,12 @@ import Testing
         try ProjectScripts.generateArchive(
             scratch.url,
             ["--patients", "10", "--studies", "3", "--series", "2", "--instances", "2", "--rows", "8", "--cols", "8"])
+        // A file with two Study Instance UIDs (which the index groups as one odd value).
+        try SmallDicom.write(
+            [
+                SmallDicom.Element(0x0008, 0x0060, "CS", "OT"),
+                SmallDicom.Element(0x0020, 0x000D, "UI", "1.2.826.0.1.3680043.8.498.1\\1.2.826.0.1.3680043.8.498.2"),
+            ], to: scratch.url.appendingPathComponent("two-studies.dcm").path)
         let executor = Executor(client: cluster, layout: layout)
         _ = try executor.run("load '\(scratch.path)' recursive")
         for root in try Corpus.roots() { _ = try executor.run("load '\(root)' recursive") }
@@ -57,9 +64,11 @@ import Testing
         let reading = Atomic<Bool>(true)
         let wrong = Mutex<[String]>([])
         let rounds = Atomic<Int>(0)
-        let watched = [0, 1, 2, 7]
+        // Counts, and listings of many pages (30 rows a page) whose pages must fit together.
+        let watched = [0, 1, 2, 7, 13, 14]
         let reader = Thread {
             let session = Executor(client: readerClient, layout: layout)
+            session.pageSize = 30
             while reading.load(ordering: .relaxed) {
                 for index in watched {
                     do {
@@ -115,7 +124,7 @@ import Testing
         var killed = SpreadMigration(layout: executor.layout, client: cluster)
         killed.studiesPerRound = 3
         let studies = try killed.nextStudies().filter { $0.uid != nil }
-        let moves = try killed.stage(studies)
+        let moves = try killed.stage(try killed.documentKeys(of: studies))
         #expect(moves.count >= 3)
         let record = String(decoding: try JSONEncoder().encode(moves), as: UTF8.self)
         try cluster.call(
