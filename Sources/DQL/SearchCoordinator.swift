@@ -1,3 +1,4 @@
+import Foundation
 import RedisIO
 
 /// dql as the search coordinator of a store spread over a cluster's masters (RediSearch
@@ -27,14 +28,25 @@ struct SearchCoordinator {
     /// Whether an attribute or a reducer's output sorts as a number.
     var isNumeric: @Sendable (String) -> Bool
 
-    /// Runs `command` on every shard at once and merges the replies.
-    func run(_ command: [String], on shards: [Shard]) throws -> RedisReply {
+    /// Runs `command` on every shard at once and merges the replies. With `cursor`, a page
+    /// of a search that follows the one before it is asked of each shard from where that page
+    /// left it, not from the start.
+    func run(_ command: [String], on shards: [Shard], cursor: PagingCursor? = nil) throws -> RedisReply {
         guard command.count >= 3 else { throw RedisError(.unexpectedReply, "a query needs an index and a query") }
         switch command[0].uppercased() {
         case "FT.SEARCH":
             let search = try SearchShape(command)
-            let replies = try Self.fanOut(shards) { search.shardCommand(index: $0.index) }
-            return try search.merge(replies)
+            let resumed = cursor?.position(for: search, shards: shards.count)
+            let replies = try Self.fanOut(shards) { shard in
+                guard let resumed, let position = shards.firstIndex(where: { $0.index == shard.index }) else {
+                    return search.shardCommand(index: shard.index)
+                }
+                return search.shardCommand(
+                    index: shard.index, from: resumed[position].start, rows: resumed[position].rows)
+            }
+            let merged = try search.merge(replies, resumed: resumed != nil, carried: resumed?.map(\.carried))
+            cursor?.advance(search, merged: merged, before: resumed?.map(\.consumed), totals: replies)
+            return merged.reply
         case "FT.AGGREGATE":
             let aggregate = try AggregateShape(command, aligned: alignedAttribute)
             let replies = try Self.fanOut(shards) { aggregate.shardCommand(index: $0.index) }
@@ -130,13 +142,50 @@ struct SearchShape {
         return command
     }
 
-    /// One reply as a single index would give it.
-    func merge(_ replies: [RedisReply]) throws -> RedisReply {
-        struct Row {
-            var key: RedisReply
-            var sortKey: String?
-            var content: RedisReply?
+    /// The command for one shard, asked for `rows` rows from its row `start` (a page that
+    /// follows the one before, ``PagingCursor``).
+    func shardCommand(index: String, from start: Int, rows: Int) -> [String] {
+        var command = argv
+        command[1] = index
+        if let position = limitPosition {
+            command[position + 1] = String(start)
+            command[position + 2] = String(rows)
+        } else {
+            command += ["LIMIT", String(start), String(rows)]
         }
+        if sort != nil { command.insert("WITHSORTKEYS", at: 3) }
+        return command
+    }
+
+    /// The command without its page (what pages of one listing share).
+    var unpaged: [String] {
+        guard let position = limitPosition else { return argv }
+        return Array(argv[..<position]) + Array(argv[(position + 3)...])
+    }
+
+    /// One row of a shard's answer.
+    struct Row: @unchecked Sendable {
+        var key: RedisReply
+        var sortKey: String?
+        var content: RedisReply?
+        /// The shard's position in the list of shards.
+        var list = 0
+    }
+
+    /// A merged page: the reply, and per shard how many of its rows the merge went through
+    /// (up to the end of the page) and the rows it read beyond them.
+    struct Merged {
+        var reply: RedisReply
+        var taken: [Int]
+        var left: [[Row]]
+    }
+
+    /// One reply as a single index would give it.
+    func merge(_ replies: [RedisReply]) throws -> RedisReply { try merge(replies, resumed: false).reply }
+
+    /// One reply as a single index would give it. `resumed`: each shard's rows start at the
+    /// page, after the rows `carried` over from the page before.
+    func merge(_ replies: [RedisReply], resumed: Bool, carried: [[Row]]? = nil) throws -> Merged {
         var total: Int64 = 0
         var lists: [[Row]] = []
         for reply in replies {
@@ -144,10 +193,10 @@ struct SearchShape {
                 throw RedisError(.unexpectedReply, "FT.SEARCH replied \(reply)")
             }
             total += shardTotal
-            var rows: [Row] = []
+            var rows: [Row] = carried?[lists.count] ?? []
             var position = 1
             while position < items.count {
-                var row = Row(key: items[position])
+                var row = Row(key: items[position], list: lists.count)
                 position += 1
                 if sort != nil, position < items.count {
                     row.sortKey = items[position].string
@@ -183,13 +232,17 @@ struct SearchShape {
         } else {
             merged = lists.flatMap { $0 }
         }
-        let page = merged.dropFirst(offset).prefix(count)
+        let skipped = resumed ? 0 : offset
+        let page = merged.dropFirst(skipped).prefix(count)
         var items: [RedisReply] = [.integer(total)]
         for row in page {
             items.append(row.key)
             if let content = row.content { items.append(content) }
         }
-        return .array(items)
+        var taken = [Int](repeating: 0, count: replies.count)
+        for row in merged.prefix(skipped + page.count) { taken[row.list] += 1 }
+        return Merged(
+            reply: .array(items), taken: taken, left: zip(lists, taken).map { Array($0.dropFirst($1)) })
     }
 
     /// The server's order of sort keys: `#number` by value, `$text` by bytes, missing last.
@@ -514,5 +567,58 @@ struct AggregateShape {
     /// A merged number as the server writes it: integers without a fraction.
     static func format(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
+/// Where each shard stands in a listing read page by page (the executor's paging loop asks
+/// for `offset` 0, 1000, 2000, …): the next page asks each shard only for rows it has not
+/// read yet, and the rows a shard gave beyond the page are carried to the next, so a listing
+/// reads each row about once instead of every shard's rows up to the page at every page.
+final class PagingCursor: @unchecked Sendable {
+    private let lock = NSLock()
+    private var listing: [String]?
+    private var offset = 0
+    private var consumed: [Int] = []
+    private var carried: [[SearchShape.Row]] = []
+    private var totals: [Int] = []
+
+    /// Per shard: the rows of the listing before the page, the rows carried over, and the
+    /// row to ask from and how many; nil unless `search` is the page after the last one of
+    /// the same listing on as many shards.
+    func position(
+        for search: SearchShape, shards: Int
+    ) -> [(
+        consumed: Int, carried: [SearchShape.Row], start: Int, rows: Int
+    )]? {
+        lock.withLock {
+            guard listing == search.unpaged, offset == search.offset, consumed.count == shards else { return nil }
+            var needed = search.count
+            return (0..<shards).map { shard in
+                let start = consumed[shard] + carried[shard].count
+                let rows: Int
+                if search.sort != nil {
+                    // Any shard may give the whole page.
+                    rows = max(0, search.count - carried[shard].count)
+                } else {
+                    // Without an order the shards' rows follow one another: only those the
+                    // page reaches are asked for rows.
+                    needed -= min(needed, carried[shard].count)
+                    rows = min(needed, max(0, totals[shard] - start))
+                    needed -= rows
+                }
+                return (consumed[shard], carried[shard], start, rows)
+            }
+        }
+    }
+
+    /// Records a page: each shard's rows gone through, from `before` (nil: from the start).
+    func advance(_ search: SearchShape, merged: SearchShape.Merged, before: [Int]?, totals replies: [RedisReply]) {
+        lock.withLock {
+            listing = search.unpaged
+            consumed = zip(before ?? [Int](repeating: 0, count: merged.taken.count), merged.taken).map { $0 + $1 }
+            carried = merged.left
+            offset = consumed.reduce(0, +)
+            totals = replies.map { Int($0.array?.first?.integer ?? 0) }
+        }
     }
 }

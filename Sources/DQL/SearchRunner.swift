@@ -116,7 +116,7 @@ struct SearchRunner {
         let patience = Double(max(Self.timeout(of: command), 1000)) / 1000
         while true {
             do {
-                return try coordinator.run(command, on: shards())
+                return try coordinator.run(command, on: shards(), cursor: reading?.cursor)
             } catch let error as RedisError where ClusterRedirect(errorMessage: error.message) != nil {
                 if case .moved = ClusterRedirect(errorMessage: error.message), moves < 5 {
                     // A bucket's slot moved: the map is read again and the indexes checked (and

@@ -18,6 +18,8 @@ final class StatementReading: @unchecked Sendable {
     private var pinnedEpoch: Int?
     private var answered = false
     private var connection: RedisConnection?
+    /// Where a listing read page by page stands on each shard of a spread store.
+    let cursor = PagingCursor()
 
     /// The client name of a connection held by a statement reading the store under `prefix`.
     static func readerName(prefix: String) -> String { "dql-reading:\(prefix)" }

@@ -121,6 +121,34 @@ import Testing
         )
     }
 
+    /// A listing read page by page with a cursor (each shard asked from where the page before
+    /// left it) comes out row for row as the same listing asked at once, sorted or not.
+    @Test func aListingReadPageByPageWithACursorIsTheListingAskedAtOnce() throws {
+        let stores = try Stores()
+        for text in ["find name", "find name, size order by size desc", "find name order by name"] {
+            guard case .find(let plan) = try stores.single.compiler.compile(try Parser.parseStatement(text)) else {
+                throw TestSetupError("not a find: \(text)")
+            }
+            let whole = try Self.searchRows(
+                stores.coordinator.run(plan.command(offset: 0, count: 10000), on: stores.shards), stores.spread,
+                content: true)
+            let cursor = PagingCursor()
+            var paged: [String] = []
+            var offset = 0
+            while true {
+                let page = try Self.searchRows(
+                    stores.coordinator.run(plan.command(offset: offset, count: 7), on: stores.shards, cursor: cursor),
+                    stores.spread, content: true)
+                #expect(page.total == whole.total, "\(text)")
+                paged += page.ids
+                offset += page.ids.count
+                if page.ids.count < 7 { break }
+            }
+            #expect(paged == whole.ids, "\(text)")
+            #expect(Set(paged).count == whole.total && whole.total > 100, "\(text)")
+        }
+    }
+
     @Test func everyQueryAStatementSendsIsAnsweredAsOneIndexWould() throws {
         let stores = try Stores()
         let single = stores.single
