@@ -45,6 +45,9 @@ public struct SpreadMigration {
         public var alreadySpread = false
         /// Masters the buckets are on.
         public var masters = 0
+        /// Statements reading the store that a step stopped waiting for (each is waited for
+        /// once; they fail rather than mix two states of the store).
+        public var outlastedReaders = 0
 
         public init(moved: Int = 0, total: Int = 0, steps: Int = 0, resumed: Bool = false, alreadySpread: Bool = false)
         {
@@ -181,13 +184,14 @@ public struct SpreadMigration {
         // A move just begun first gives statements that began on the `{m}` layout a moment to
         // reach their next query, where they find it and say they are reading.
         var grace = begun == "begun" ? Self.graceSeconds : 0
+        var outlived: Set<String> = []
         /// One step: the documents `keys` moved to their buckets, once no statement is reading.
         func move(_ keys: [String]) throws -> Int {
             if context.isCancelled() { throw ChunkTransferError.cancelled }
             try claim(token: token, waiting: false, context: context)
             let moves = try stage(keys)
             guard !moves.isEmpty else { return 0 }
-            try waitForReaders(context: context, grace: grace)
+            try waitForReaders(context: context, grace: grace, outlived: &outlived)
             grace = 0
             let moved = try commit(moves, resuming: false)
             try endStep(moved: moved)
@@ -221,7 +225,7 @@ public struct SpreadMigration {
                 .unexpectedReply, endpoint: try endpoint(),
                 "the {m} index still holds documents that could not be moved; nothing of them was changed")
         }
-        try waitForReaders(context: context)
+        try waitForReaders(context: context, outlived: &outlived)
         try client.call(
             RedisCommand(
                 "EVAL", Self.finishScript, "3", layout.placementKey, layout.migrationKey, layout.migrationStepKey),
@@ -232,6 +236,7 @@ public struct SpreadMigration {
             throw RedisError(.server, endpoint: try endpoint(), message)
         }
         try removeLeftoverCopies()
+        report.outlastedReaders = outlived.count
         var spread = layout
         spread.placement = .spread
         report.masters = Set(try spread.spreadShards(client).map(\.endpoint)).count
@@ -257,7 +262,7 @@ public struct SpreadMigration {
 
     /// How long a step waits for statements reading the store (``StatementReading``) before
     /// it goes ahead (they then fail, rather than mix two states of the store).
-    static let readerPatience: Double = 60
+    var readerPatience: Double = 60
 
     /// How long the first step of a move waits for statements begun before it (see
     /// ``StatementReading/joinMigration(layout:client:)``).
@@ -265,11 +270,17 @@ public struct SpreadMigration {
 
     /// Waits until no statement reads the store: no connection to the `{m}` slot's master is
     /// named as a reader of this prefix (CLIENT LIST), at most ``readerPatience``.
-    func waitForReaders(context: StatementContext, grace: Double = 0) throws {
+    ///
+    /// Readers that outlived a whole wait (a statement stopped with SIGSTOP, a client that
+    /// hangs) are in `outlived` and not waited for again: their statements fail anyway once
+    /// a step has gone ahead of them.
+    func waitForReaders(context: StatementContext, grace: Double = 0, outlived: inout Set<String>) throws {
         let name = "name=\(StatementReading.readerName(prefix: layout.prefix)) "
         let started = Date()
-        let deadline = Date().addingTimeInterval(Self.readerPatience)
+        let deadline = Date().addingTimeInterval(readerPatience)
         var announced = Date.distantPast
+        var said = false
+        var waitedFor: Set<String> = []
         while Date() < deadline {
             // Statements that begin from now on wait for the step (the mark expires by
             // itself if this run is killed).
@@ -283,10 +294,23 @@ public struct SpreadMigration {
             let clients =
                 try client.call(RedisCommand("CLIENT", "LIST", "TYPE", "normal"), routedBy: layout.metadataRoutingKey)
                 .string ?? ""
-            if !clients.contains(name), Date().timeIntervalSince(started) >= grace { return }
+            // Each line starts with the client's `id=N`.
+            waitedFor = Set(
+                clients.split(whereSeparator: \.isNewline).filter { $0.contains(name) }.compactMap {
+                    $0.split(separator: " ").first.map(String.init)
+                }
+            ).subtracting(outlived)
+            if waitedFor.isEmpty, Date().timeIntervalSince(started) >= grace { return }
             if context.isCancelled() { throw ChunkTransferError.cancelled }
+            if !said, !waitedFor.isEmpty, Date().timeIntervalSince(started) > 2 {
+                context.note(
+                    "waiting for \(waitedFor.count) statement(s) reading the store to finish before the next step (at most \(Int(readerPatience)) s)"
+                )
+                said = true
+            }
             Thread.sleep(forTimeInterval: 0.02)
         }
+        outlived.formUnion(waitedFor)
     }
 
     /// The `{m}` index's documents.

@@ -181,6 +181,36 @@ import Testing
         #expect(again.alreadySpread)
     }
 
+    /// A statement reading the store that does not finish (stopped, hung) holds the move for
+    /// one wait only, not one per step.
+    @Test func aReaderThatNeverFinishesHoldsTheMoveOnce() throws {
+        let layout = ClusterTests.layout("stuck")
+        let cluster = try ClusterTests.clusterClient()
+        defer {
+            TestRedis.removeStore(prefix: layout.prefix, url: cluster.configuration.url)
+            cluster.close()
+        }
+        try ClusterTests.keepSingle(layout, cluster)
+        let scratch = try ClusterTests.Scratch()
+        try ProjectScripts.generateArchive(
+            scratch.url,
+            ["--patients", "6", "--studies", "2", "--series", "1", "--instances", "2", "--rows", "8", "--cols", "8"])
+        let executor = Executor(client: cluster, layout: layout)
+        _ = try executor.run("load '\(scratch.path)' recursive")
+        // A connection named as a reader of the store, open for the whole move.
+        let stuck = try RedisConnection(try cluster.pool(forKey: layout.migrationKey).configuration)
+        defer { stuck.close() }
+        try stuck.call("CLIENT", "SETNAME", StatementReading.readerName(prefix: layout.prefix))
+        var migration = SpreadMigration(layout: executor.layout, client: cluster)
+        migration.documentsPerStep = 2
+        migration.readerPatience = 0.3
+        let report = try migration.run(context: StatementContext())
+        #expect(report.steps >= 6 && report.moved == 24, "\(report)")
+        #expect(report.outlastedReaders == 1, "\(report)")
+        guard case .count(let files) = try executor.run("count").first else { throw TestSetupError("no count") }
+        #expect(files == 24)
+    }
+
     @Test func migrateOnOneServerSaysThereIsNothingToSpread() throws {
         let store = try CorrectnessTests.store()
         defer { store.close() }
