@@ -92,10 +92,7 @@ final class LeaseKeeper: @unchecked Sendable {
 
     /// The marker a document's commit checks, by the document's key (the `{m}` marker on a
     /// `{m}` store, its bucket's on a spread store); nil: commits check none.
-    var markerKey: (@Sendable (_ documentKey: String) -> String)?
-    /// On a `{m}` store, the record of placement a commit reads too (see
-    /// ``LoadLease/commitWhileRunningScript``).
-    var placementKey: String?
+    var runMarker: LoadLease.RunMarker?
 
     /// The statement's marker in the `{m}` slot, once held: `index` waits for it. Renewed
     /// after every other key, with a longer expiry, so it outlives them.
@@ -106,17 +103,11 @@ final class LeaseKeeper: @unchecked Sendable {
     /// was lost, or the server's error for it (the claim then stays, for ``release(_:)``).
     func commitAndRelease(_ documents: [(key: String, documentKey: String, json: String)]) throws -> [RedisReply] {
         guard !documents.isEmpty else { return [] }
-        let checked = condition.withLock { self.marker } != nil ? markerKey : nil
+        let checked = condition.withLock { self.marker } != nil ? runMarker : nil
         let replies = try client.pipeline(
-            documents.map { document in
-                checked.map {
-                    RedisCommand(
-                        ["EVAL", LoadLease.commitWhileRunningScript, placementKey == nil ? "3" : "4", document.key]
-                            + [document.documentKey, $0(document.documentKey)] + (placementKey.map { [$0] } ?? [])
-                            + [token, document.json, token])
-                }
-                    ?? RedisCommand(
-                        "EVAL", LoadLease.commitScript, "2", document.key, document.documentKey, token, document.json)
+            documents.map {
+                LoadLease.commitCommand(
+                    claim: $0.key, documentKey: $0.documentKey, token: token, json: $0.json, marker: checked)
             },
             routedBy: documents.map(\.key))
         if replies.contains(where: { $0.integer == -2 }) { throw LoadLeaseError.suspended(seconds: seconds) }

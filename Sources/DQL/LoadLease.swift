@@ -51,6 +51,18 @@ final class LoadLease: @unchecked Sendable {
         + "if placement and placement ~= 'single' then return -3 end end "
         + "if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -2 end " + commitScript
 
+    /// The script that writes document `documentKey` (NX) and gives back the claim `claim`
+    /// held with `token`: checking the statement's `marker` (and the record of placement) too
+    /// when there is one.
+    static func commitCommand(
+        claim: String, documentKey: String, token: String, json: String, marker: RunMarker?
+    ) -> RedisCommand {
+        guard let marker else { return RedisCommand("EVAL", commitScript, "2", claim, documentKey, token, json) }
+        let keys = [claim, documentKey, marker.key(documentKey)] + (marker.placementKey.map { [$0] } ?? [])
+        return RedisCommand(
+            ["EVAL", commitWhileRunningScript, String(keys.count)] + keys + [token, json, marker.token])
+    }
+
     /// A load statement's markers (the one a document's commit checks, by its key) and their
     /// token, and on a `{m}` store the record of placement its commits check too.
     struct RunMarker: Sendable {
@@ -117,12 +129,8 @@ final class LoadLease: @unchecked Sendable {
     /// gives the claim back. Returns false when another load's document was there already.
     /// With `marker` (the load statement's), refused once it is gone.
     func commit(documentKey: String, json: String, marker: RunMarker? = nil) throws -> Bool {
-        let command =
-            marker.map {
-                RedisCommand(
-                    ["EVAL", Self.commitWhileRunningScript, $0.placementKey == nil ? "3" : "4", key, documentKey]
-                        + [$0.key(documentKey)] + ($0.placementKey.map { [$0] } ?? []) + [token, json, $0.token])
-            } ?? RedisCommand("EVAL", Self.commitScript, "2", key, documentKey, token, json)
+        let command = Self.commitCommand(
+            claim: key, documentKey: documentKey, token: token, json: json, marker: marker)
         let reply = try client.call(command, routedBy: key)
         if reply.integer == -2 { throw LoadLeaseError.suspended(seconds: seconds) }
         if reply.integer == -3 { throw Self.migrationBegun(endpoint: client.configuration.url.endpoint) }

@@ -64,8 +64,7 @@ public struct Loader: Sendable {
         let markers = LoadLease.RunMarker(
             key: { [layout, token = keeper.token] in layout.loadRunKey(token: token, documentKey: $0) },
             token: keeper.token, placementKey: layout.placement == .single ? layout.placementKey : nil)
-        keeper.markerKey = markers.key
-        keeper.placementKey = markers.placementKey
+        keeper.runMarker = markers
         // Marked as running before the attributes to write are read (see `loadRunKey`).
         let attributes: [Field]
         do {

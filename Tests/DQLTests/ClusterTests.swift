@@ -74,6 +74,40 @@ import Testing
         }
     }
 
+    /// A store of a test's own on the test cluster holding a generated archive of tiny
+    /// instances (`patients` × `studies` × `series` × `instances`), loaded after `prepare` had
+    /// its say about the directory; removed at deinit. `single`: of the `{m}` layout.
+    final class ArchiveStore {
+        let layout: StorageLayout
+        let client: RedisClient
+        let executor: Executor
+        let scratch: Scratch
+
+        init(
+            _ label: String, single: Bool = false, patients: Int, studies: Int, series: Int, instances: Int,
+            prepare: (Scratch) throws -> Void = { _ in }
+        ) throws {
+            layout = ClusterTests.layout(label)
+            client = try ClusterTests.clusterClient()
+            if single { try ClusterTests.keepSingle(layout, client) }
+            scratch = try Scratch()
+            try ProjectScripts.generateArchive(
+                scratch.url,
+                [
+                    "--patients", String(patients), "--studies", String(studies), "--series", String(series),
+                    "--instances", String(instances), "--rows", "8", "--cols", "8",
+                ])
+            try prepare(scratch)
+            executor = Executor(client: client, layout: layout)
+            _ = try executor.run("load '\(scratch.path)' recursive")
+        }
+
+        deinit {
+            TestRedis.removeStore(prefix: layout.prefix, url: client.configuration.url)
+            client.close()
+        }
+    }
+
     /// The id of the one file named `name` in the store.
     static func id(of name: String, _ executor: Executor) throws -> String {
         guard case .rows(let found) = try executor.run("find name where name = '\(name)'").first,
@@ -340,18 +374,8 @@ import Testing
     /// its share (within 1.5× of even), and what works by id alone (show, vacuum), delete and
     /// `index` working across the buckets.
     @Test func aSpreadStoreKeepsStudiesWholeAndSpreadsThem() throws {
-        let layout = Self.layout("spread")
-        let cluster = try Self.clusterClient()
-        defer {
-            TestRedis.removeStore(prefix: layout.prefix, url: cluster.configuration.url)
-            cluster.close()
-        }
-        let scratch = try Scratch()
-        try ProjectScripts.generateArchive(
-            scratch.url,
-            ["--patients", "20", "--studies", "3", "--series", "2", "--instances", "2", "--rows", "8", "--cols", "8"])
-        let executor = Executor(client: cluster, layout: layout)
-        _ = try executor.run("load '\(scratch.path)' recursive")
+        let store = try ArchiveStore("spread", patients: 20, studies: 3, series: 2, instances: 2)
+        let (cluster, executor) = (store.client, store.executor)
         #expect(executor.layout.placement == .spread)
         guard case .stats(let stats) = try executor.run("stats").first else {
             Issue.record("no stats")

@@ -23,10 +23,9 @@ import Testing
             pool = RedisPool(try TestRedis.configuration())
             client = RedisClient(pool: pool)
             keeper = LeaseKeeper(client: client, seconds: 30)
-            keeper.placementKey = layout.placementKey
             let marker = layout.loadRunKey(token: keeper.token)
             self.marker = marker
-            keeper.markerKey = { _ in marker }
+            keeper.runMarker = .init(key: { _ in marker }, token: keeper.token, placementKey: layout.placementKey)
             try keeper.hold(marker)
             claim = (layout.loadingKey(id: "a"), layout.documentKey(id: "a"))
             guard try keeper.claim([claim]) == [.claimed] else { throw TestSetupError("no claim on a") }
@@ -96,7 +95,9 @@ import Testing
         let layout = StorageLayout(prefix: "dqltest-marker-\(UUID().uuidString.prefix(8))", placement: .spread)
         defer { TestRedis.removeStore(prefix: layout.prefix, url: client.configuration.url) }
         let keeper = LeaseKeeper(client: client, seconds: 3)
-        keeper.markerKey = { [token = keeper.token] in layout.loadRunKey(token: token, documentKey: $0) }
+        keeper.runMarker = .init(
+            key: { [token = keeper.token] in layout.loadRunKey(token: token, documentKey: $0) }, token: keeper.token,
+            placementKey: nil)
         defer { keeper.stop() }
         let marker = layout.loadRunKey(token: keeper.token)
         let buckets = layout.bucketLoadRunKeys(token: keeper.token)

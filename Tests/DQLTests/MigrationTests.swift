@@ -28,27 +28,20 @@ import Testing
     }
 
     @Test func aStoreOfTheOldLayoutMovesAndAnswersAsBeforeDuringAndAfter() throws {
-        let layout = ClusterTests.layout("migrate")
-        let cluster = try ClusterTests.clusterClient()
-        let readerClient = try ClusterTests.clusterClient()
-        defer {
-            TestRedis.removeStore(prefix: layout.prefix, url: cluster.configuration.url)
-            readerClient.close()
-            cluster.close()
+        // With a file with two Study Instance UIDs (which the index groups as one odd value).
+        let store = try ClusterTests.ArchiveStore(
+            "migrate", single: true, patients: 10, studies: 3, series: 2, instances: 2
+        ) { scratch in
+            try SmallDicom.write(
+                [
+                    SmallDicom.Element(0x0008, 0x0060, "CS", "OT"),
+                    SmallDicom.Element(
+                        0x0020, 0x000D, "UI", "1.2.826.0.1.3680043.8.498.1\\1.2.826.0.1.3680043.8.498.2"),
+                ], to: scratch.url.appendingPathComponent("two-studies.dcm").path)
         }
-        try ClusterTests.keepSingle(layout, cluster)
-        let scratch = try ClusterTests.Scratch()
-        try ProjectScripts.generateArchive(
-            scratch.url,
-            ["--patients", "10", "--studies", "3", "--series", "2", "--instances", "2", "--rows", "8", "--cols", "8"])
-        // A file with two Study Instance UIDs (which the index groups as one odd value).
-        try SmallDicom.write(
-            [
-                SmallDicom.Element(0x0008, 0x0060, "CS", "OT"),
-                SmallDicom.Element(0x0020, 0x000D, "UI", "1.2.826.0.1.3680043.8.498.1\\1.2.826.0.1.3680043.8.498.2"),
-            ], to: scratch.url.appendingPathComponent("two-studies.dcm").path)
-        let executor = Executor(client: cluster, layout: layout)
-        _ = try executor.run("load '\(scratch.path)' recursive")
+        let (layout, cluster, executor, scratch) = (store.layout, store.client, store.executor, store.scratch)
+        let readerClient = try ClusterTests.clusterClient()
+        defer { readerClient.close() }
         for root in try Corpus.roots() { _ = try executor.run("load '\(root)' recursive") }
         #expect(executor.layout.placement == .single)
         let before = try Self.answers(executor)
@@ -184,19 +177,9 @@ import Testing
     /// A statement reading the store that does not finish (stopped, hung) holds the move for
     /// one wait only, not one per step.
     @Test func aReaderThatNeverFinishesHoldsTheMoveOnce() throws {
-        let layout = ClusterTests.layout("stuck")
-        let cluster = try ClusterTests.clusterClient()
-        defer {
-            TestRedis.removeStore(prefix: layout.prefix, url: cluster.configuration.url)
-            cluster.close()
-        }
-        try ClusterTests.keepSingle(layout, cluster)
-        let scratch = try ClusterTests.Scratch()
-        try ProjectScripts.generateArchive(
-            scratch.url,
-            ["--patients", "6", "--studies", "2", "--series", "1", "--instances", "2", "--rows", "8", "--cols", "8"])
-        let executor = Executor(client: cluster, layout: layout)
-        _ = try executor.run("load '\(scratch.path)' recursive")
+        let store = try ClusterTests.ArchiveStore(
+            "stuck", single: true, patients: 6, studies: 2, series: 1, instances: 2)
+        let (layout, cluster, executor) = (store.layout, store.client, store.executor)
         // A connection named as a reader of the store, open for the whole move.
         let stuck = try RedisConnection(try cluster.pool(forKey: layout.migrationKey).configuration)
         defer { stuck.close() }
