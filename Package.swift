@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         // glibc functions Swift's Glibc module hides (posix_spawn's closefrom, openpty, fallocate).
         .systemLibrary(name: "CSystemCalls", path: "Sources/CSystemCalls"),
+        // xxHash (Debian's libxxhash-dev): the XXH3-64 checksum fetched bytes are checked against.
+        .systemLibrary(name: "CXXHash", path: "Sources/CXXHash"),
         // A SIGBUS guard for read-only file mappings (a file truncated while it is mapped).
         .target(name: "CMappingGuard", path: "Sources/CMappingGuard"),
 
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "DQL",
             dependencies: [
-                "RedisIO", "DicomCore", "DicomImage", "CSystemCalls", .product(name: "Crypto", package: "swift-crypto"),
+                "RedisIO", "DicomCore", "DicomImage", "CSystemCalls", "CXXHash", .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // DICOMweb (PS3.18) over the store: QIDO-RS, WADO-RS and STOW-RS answered by the DQL

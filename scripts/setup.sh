@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-APT_PACKAGES=(libhiredis-dev libedit-dev zlib1g-dev libssl-dev libopenjp2-7-dev libjpeg62-turbo-dev libsixel-dev libgdcm-dev openssl redis-tools stunnel4 help2man curl
+APT_PACKAGES=(libhiredis-dev libedit-dev zlib1g-dev libssl-dev libopenjp2-7-dev libjpeg62-turbo-dev libsixel-dev libgdcm-dev libxxhash-dev openssl redis-tools stunnel4 help2man curl
     orthanc orthanc-dicomweb)
 
 missing=()

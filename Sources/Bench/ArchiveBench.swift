@@ -135,7 +135,7 @@ struct ArchiveBench: ParsableCommand {
             )
         }
         print(
-            "(whole `dql -c` runs, medians of \(rounds) rounds; ratios are medians of the rounds' ratios; dql's fetch writes each file through a temporary file and checks its SHA-256; the demo's joins chunks in memory)"
+            "(whole `dql -c` runs, medians of \(rounds) rounds; ratios are medians of the rounds' ratios; dql's fetch writes each file through a temporary file and checks it against the XXH3 recorded at load; the demo's joins chunks in memory)"
         )
     }
 

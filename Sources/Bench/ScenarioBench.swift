@@ -77,7 +77,7 @@ struct ScenarioBench: ParsableCommand {
             "scenario 3 (count by protocol):                        dql \(ms(times3)), redis-py \(ms(demo3)), redis-py / dql = \(format(median(demo3) / median(times3)))x"
         )
         print(
-            "(dql's scenario 2 writes the file to disk through a temporary file and checks its SHA-256; the notebook's joins the chunks in memory)"
+            "(dql's scenario 2 writes the file to disk through a temporary file and checks it against the XXH3 recorded at load; the notebook's joins the chunks in memory)"
         )
     }
 

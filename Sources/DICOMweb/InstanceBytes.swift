@@ -2,7 +2,7 @@ import Crypto
 import DQL
 
 /// The bytes of one stored instance for a frames or bulk data answer. A file up to
-/// ``checkedLimit`` is read whole once and checked against its SHA-256 before any range of it
+/// ``checkedLimit`` is read whole once and checked (``StoredFile/check``) before any range of it
 /// is served, so damaged chunks are a 500 and never wrong bytes with a 200. A larger file is
 /// read range by range, unchecked: checking a frame of a 1 GiB slide would read all of it.
 struct InstanceBytes {
@@ -22,7 +22,7 @@ struct InstanceBytes {
             return
         }
         let bytes = try executor.bytes(of: file, in: 0..<file.size)
-        guard RetrieveStream.hex(SHA256.hash(data: bytes)) == file.id else { throw RetrieveStream.damaged(file) }
+        guard file.check.matches(bytes) else { throw RetrieveStream.damaged(file) }
         whole = bytes
     }
 

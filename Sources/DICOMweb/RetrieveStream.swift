@@ -5,7 +5,7 @@ import NIOCore
 
 /// Instances streamed as one `multipart/related` body from their chunks: a window of chunks
 /// read while the one before it is written, so memory stays at two windows whatever the
-/// size, and each file checked against its SHA-256 as it goes (a damaged file ends the
+/// size, and each file checked (``StoredFile/check``) as it goes (a damaged file ends the
 /// response early instead of arriving as wrong bytes).
 struct RetrieveStream: Sendable {
     var files: [StoredFile]
@@ -13,7 +13,7 @@ struct RetrieveStream: Sendable {
     var layout = MultipartLayout.random()
     /// Bytes read per request to Redis (a whole number of chunks).
     var windowBytes = 4 << 20
-    /// Whether each file is checked against its SHA-256 before its last bytes go out.
+    /// Whether each file is checked before its last bytes go out.
     var verify = true
 
     func partContentType(_ file: StoredFile) -> String {
@@ -80,11 +80,11 @@ struct RetrieveStream: Sendable {
     }
 
     /// A batch read into one buffer, framing and all (each chunk is read from the socket into
-    /// its place between the part headers, and the batch goes out in one write), with the
-    /// SHA-256 of each file the batch holds whole; and where each piece starts in it.
+    /// its place between the part headers, and the batch goes out in one write), with whether
+    /// each file the batch holds whole passed its check; and where each piece starts in it.
     func read(
         _ batch: [Piece], multipart: Bool, with executor: Executor
-    ) throws -> (buffer: ByteBuffer, digests: [String?], offsets: [Int]) {
+    ) throws -> (buffer: ByteBuffer, checked: [Bool?], offsets: [Int]) {
         var offsets: [Int] = []
         var total = 0
         let heads = batch.map { piece in
@@ -117,13 +117,14 @@ struct RetrieveStream: Sendable {
             try executor.read(batch.map { (files[$0.file], $0.range) }, into: destination, at: offsets)
             return total
         }
-        let digests = zip(batch, offsets).map { piece, offset -> String? in
+        let checked = zip(batch, offsets).map { piece, offset -> Bool? in
             guard verify, piece.range.count == files[piece.file].size else { return nil }
             return buffer.withUnsafeReadableBytes {
-                Self.hex(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + piece.range.count)])))
+                files[piece.file].check.matches(
+                    UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + piece.range.count)]))
             }
         }
-        return (buffer, digests, offsets)
+        return (buffer, checked, offsets)
     }
 
     /// The whole body read at once, when it is one batch (a small instance): on the thread that
@@ -132,8 +133,8 @@ struct RetrieveStream: Sendable {
     func wholeBody(multipart: Bool, with executor: Executor) throws -> ByteBuffer? {
         let batches = self.batches()
         guard batches.count == 1 else { return nil }
-        var (buffer, digests, _) = try read(batches[0], multipart: multipart, with: executor)
-        for (piece, digest) in zip(batches[0], digests) where verify && digest != files[piece.file].id {
+        var (buffer, checked, _) = try read(batches[0], multipart: multipart, with: executor)
+        for (piece, passed) in zip(batches[0], checked) where verify && passed != true {
             throw Self.damaged(files[piece.file])
         }
         if multipart { buffer.writeBytes(layout.closing) }
@@ -143,21 +144,21 @@ struct RetrieveStream: Sendable {
     static func damaged(_ file: StoredFile) -> DICOMwebError {
         var error = DICOMwebError(
             .internalServerError,
-            "the stored chunks of \(file.name) do not match its SHA-256: they are damaged (\(FetchError.mending(id: file.id)))"
+            "the stored chunks of \(file.name) do not match its checksum: they are damaged (\(FetchError.mending(id: file.id)))"
         )
         error.damagedFile = file.id
         return error
     }
 
-    /// Batches read while earlier ones are written (``inFlight`` at a time), each file's
-    /// SHA-256 checked before its last bytes go out: a file held whole by a batch is hashed
-    /// on the thread that read it.
+    /// Batches read while earlier ones are written (``inFlight`` at a time), each file checked
+    /// before its last bytes go out: a file held whole by a batch is hashed on the thread that
+    /// read it.
     func stream(multipart: Bool, write: (ByteBuffer) async throws -> Void) async throws {
         let batches = self.batches()
         let pool = self.pool
         let verify = self.verify
         let stream = self
-        var pending: [Task<(buffer: ByteBuffer, digests: [String?], offsets: [Int]), any Error>] = []
+        var pending: [Task<(buffer: ByteBuffer, checked: [Bool?], offsets: [Int]), any Error>] = []
         var next = 0
         func launch() {
             while pending.count < Self.inFlight && next < batches.count {
@@ -171,25 +172,25 @@ struct RetrieveStream: Sendable {
         }
         defer { pending.forEach { $0.cancel() } }
         launch()
-        var hasher = SHA256()
+        var hasher: ContentHasher?
         var batchIndex = 0
         while !pending.isEmpty {
             let task = pending.removeFirst()
             launch()
-            let (buffer, digests, offsets) = try await task.value
-            for (piece, (pieceDigest, offset)) in zip(batches[batchIndex], zip(digests, offsets)) where verify {
+            let (buffer, checked, offsets) = try await task.value
+            for (piece, (pieceChecked, offset)) in zip(batches[batchIndex], zip(checked, offsets)) where verify {
                 let file = files[piece.file]
                 let last = piece.range.upperBound == file.size
-                var digest = pieceDigest
-                if digest == nil {
-                    if piece.range.lowerBound == 0 { hasher = SHA256() }
+                var passed = pieceChecked
+                if passed == nil {
+                    // A file spread over several batches: hashed piece by piece, here.
+                    if piece.range.lowerBound == 0 { hasher = file.check.hasher() }
                     buffer.withUnsafeReadableBytes {
-                        hasher.update(
-                            bufferPointer: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + piece.range.count)]))
+                        hasher?.update(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + piece.range.count)]))
                     }
-                    if last { digest = Self.hex(hasher.finalize()) }
+                    if last { passed = hasher?.finish() == file.check.expected }
                 }
-                if last && digest != file.id { throw Self.damaged(file) }
+                if last && passed != true { throw Self.damaged(file) }
             }
             try await write(buffer)
             batchIndex += 1

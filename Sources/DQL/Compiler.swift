@@ -189,10 +189,10 @@ public struct Compiler: Sendable {
         let columns = try self.columns(of: find)
         var attributes: [String] = []
         for field in columns where !attributes.contains(field.attribute) { attributes.append(field.attribute) }
-        // fetch needs each file's id, name, size and chunk size: taken from the rows, the files
-        // are fetched without reading their documents again.
+        // fetch needs each file's id, name, size, chunk size and check: taken from the rows, the
+        // files are fetched without reading their documents again.
         if find.fetchDirectory != nil {
-            for attribute in ["sha256", "name", "size", "$.chunkSize"] where !attributes.contains(attribute) {
+            for attribute in StoredFacts.returnedAttributes where !attributes.contains(attribute) {
                 attributes.append(attribute)
             }
         }

@@ -208,7 +208,8 @@ public struct Fetcher: Sendable {
         let chunkSize = facts.chunkSize
         // The hash follows the transfer chunk by chunk, on the very buffers the replies were
         // read into, instead of reading the file afterwards.
-        let hasher = StreamingHasher(totalSize: facts.size, chunkSize: facts.chunkSize)
+        let check = ContentCheck(id: id, xxh3: facts.xxh3)
+        let hasher = StreamingHasher(totalSize: facts.size, chunkSize: facts.chunkSize, check: check)
         defer { hasher.cancel() }
         let writeTime = try Self.namingDamage(id: id, name: facts.name, client: client, layout: storage) {
             try context.profile.measure(.transfer) {
@@ -228,7 +229,9 @@ public struct Fetcher: Sendable {
         context.profile.add(writeTime, to: .write)
         context.profile.add(bytes: facts.size)
         let digest = try context.profile.measure(.checksum) { try hasher.finish() }
-        guard digest == id else { throw FetchError.checksumMismatch(id: id, found: digest, name: facts.name) }
+        guard digest == check.expected else {
+            throw FetchError.checksumMismatch(id: id, found: digest, name: facts.name)
+        }
         let final = try names.place(temporary, id: id, into: directory, name: name)
         var written = stat()
         if lstat(final, &written) == 0 {
@@ -382,7 +385,7 @@ public struct Fetcher: Sendable {
         let version = FileVersion(status)
         if let known = knownDigests.withLock({ $0[path] }), known.version == version { return known.digest }
         guard let file = try? MappedFile(path: path) else { return nil }
-        let digest = withExtendedLifetime(file) { SHA256.hash(data: file.buffer).map { Loader.hex($0) }.joined() }
+        let digest = withExtendedLifetime(file) { Loader.id(of: file.buffer) }
         remember(digest, of: path, version)
         return digest
     }
@@ -597,6 +600,8 @@ struct StoredFacts: Sendable {
     var name: String
     var size: Int
     var chunkSize: Int
+    /// The XXH3 its bytes are checked against, when its document has one (see ``ContentCheck``).
+    var xxh3: UInt64?
     /// Values of the fields a fetch layout reads, as rows show them.
     var values: [Field: String] = [:]
 
@@ -617,7 +622,8 @@ struct StoredFacts: Sendable {
         let located = try layout.documentKeys(ids: ids, client: client)
         let keys = ids.map { located[$0] ?? layout.documentKey(id: $0) }
         let paths =
-            ["$.name", "$.size", "$.chunkSize"] + fields.map(\.path).filter { !["$.name", "$.size"].contains($0) }
+            ["$.name", "$.size", "$.chunkSize", "$.xxh3"]
+            + fields.map(\.path).filter { !["$.name", "$.size"].contains($0) }
         let replies = try client.pipeline(
             keys.map { RedisCommand(["JSON.GET", $0] + paths) }, routedBy: keys)
         return try zip(ids, replies).map { id, reply in try read(id: id, reply: reply.checked(), fields: fields) }
@@ -630,6 +636,7 @@ struct StoredFacts: Sendable {
                 name: object["$.name"]?.first as? String, size: object["$.size"]?.first as? Int,
                 chunkSize: object["$.chunkSize"]?.first as? Int)
         else { throw FetchError.damagedDocument(id: id, reason: "name, size or chunkSize missing or invalid") }
+        facts.xxh3 = ContentCheck.recordedXXH3(jsonValue: object["$.xxh3"]?.first)
         for field in fields {
             guard let value = object[field.path]?.first, !(value is NSNull) else { continue }
             // Several values as DICOM writes them, `a\\b`.
@@ -649,12 +656,16 @@ extension StoredFacts {
         self.init(name: name, size: size, chunkSize: chunkSize)
     }
 
-    /// The facts of a file from the attributes a search returned (`name`, `size`,
-    /// `$.chunkSize`), or nil when one is missing or out of range (then its document is read).
+    /// What a search returns for each file a fetch takes from its rows.
+    static let returnedAttributes = ["sha256", "name", "size", "$.chunkSize", "$.xxh3"]
+
+    /// The facts of a file from the attributes a search returned (``returnedAttributes``), or
+    /// nil when one is missing or out of range (then its document is read).
     init?(returned attributes: [String: String]) {
         self.init(
             name: attributes["name"], size: attributes["size"].flatMap { Int($0) },
             chunkSize: attributes["$.chunkSize"].flatMap { Int($0) })
+        xxh3 = ContentCheck.recordedXXH3(attributes["$.xxh3"])
     }
 }
 

@@ -26,6 +26,8 @@ public struct FileDocument: Sendable {
     public var headerLength: Int
     /// Values of the attributes added to the index (`index KEYWORD`), under `a`.
     public var attributes: [(key: String, value: JSONValue)] = []
+    /// XXH3-64 of the file's bytes, what reads check them against (see ``ContentCheck``).
+    public var xxh3: UInt64?
 
     /// The number of chunks, from the size and the chunk size (not stored: see ``json``).
     public var chunkCount: Int { Self.chunkCount(size: size, chunkSize: chunkSize) }
@@ -37,10 +39,11 @@ public struct FileDocument: Sendable {
 
     /// The document for a file read with DicomCore.
     public init(
-        file: DicomFile, id: String, name: String, size: Int, chunkSize: Int, loadedAt: Int, source: String,
-        attributes: [Field] = []
+        file: DicomFile, id: String, xxh3: UInt64?, name: String, size: Int, chunkSize: Int, loadedAt: Int,
+        source: String, attributes: [Field] = []
     ) {
         self.id = id
+        self.xxh3 = xxh3
         self.name = name
         self.names = [name]
         self.size = size
@@ -57,7 +60,9 @@ public struct FileDocument: Sendable {
     /// The JSON written to Redis. The chunk count, derived from `size` and `chunkSize`, and the
     /// layout number, told by `headerLength`, are left out: RedisJSON keeps an object of up to 32
     /// members in half the memory of one with 33 or more (measured: 2,024 against 2,824 bytes
-    /// for a tiny instance's document), and the document must stay within that.
+    /// for a tiny instance's document), and the document must stay within that: the XXH3 is
+    /// left out of a document that has no room for it (every field and added attributes; such
+    /// a file is checked against its SHA-256 instead).
     public var json: JSONValue {
         var members = fields
         members += [
@@ -66,8 +71,14 @@ public struct FileDocument: Sendable {
             ("headerLength", .integer(Int64(headerLength))),
         ]
         if !attributes.isEmpty { members.append(("a", .object(attributes))) }
+        if let xxh3, members.count < Self.maximumMembers {
+            members.append(("xxh3", .string(ContentCheck.hex(xxh3))))
+        }
         return .object(members)
     }
+
+    /// The most members a document has (see ``json``).
+    public static let maximumMembers = 32
 
     /// Where each friendly field comes from in the header. Text values have whitespace runs
     /// collapsed (as the demo did for protocol names), so `protocol = '1.1 Routine Brain'`

@@ -22,7 +22,7 @@ extension Executor {
             let names = FetchNames(existing: plan.existingFiles ?? settings.existingFiles, layout: plan.fetchLayout)
             for batch in keys.chunked(LevelPlan.keysPerCommand) {
                 let instances = plan.instancePlan(
-                    keys: Array(batch), returning: ["sha256", "name", "size", "$.chunkSize"])
+                    keys: Array(batch), returning: StoredFacts.returnedAttributes)
                 try SearchRunner.page(from: 0, limit: nil, pageSize: instances.pageSize) { offset, count in
                     let page = try SearchPage(
                         runner.query(instances.command(offset: offset, count: count), context: context),

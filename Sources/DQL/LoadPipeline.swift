@@ -10,6 +10,8 @@ struct PreparedFile: @unchecked Sendable {
     var header: DicomFile
     /// SHA-256 of the bytes, lower-case hex.
     var id: String
+    /// XXH3-64 of the bytes (see ``ContentCheck``).
+    var xxh3: UInt64
     var name: String
     /// The absolute path it was loaded from.
     var source: String
@@ -153,13 +155,14 @@ final class LoadPipeline: @unchecked Sendable {
             let mapped = try MappedFile(path: path)
             let header = try DicomReader.read(mapped.buffer, options: .metadataOnly)
             let started = ContinuousClock.now
-            let id = SHA256.hash(data: mapped.buffer).map { Loader.hex($0) }.joined()
+            let id = Loader.id(of: mapped.buffer)
+            let xxh3 = ContentCheck.xxh3(of: mapped.buffer)
             checksum(ContinuousClock.now - started)
             try Loader.checkUnchanged(mapped)
             let url = URL(fileURLWithPath: path)
             return .success(
                 PreparedFile(
-                    path: path, mapped: mapped, header: header, id: id, name: url.lastPathComponent,
+                    path: path, mapped: mapped, header: header, id: id, xxh3: xxh3, name: url.lastPathComponent,
                     source: url.standardizedFileURL.path, repairs: Loader.damage(of: header, in: mapped.buffer)))
         } catch let error as DicomError {
             return .failure(LoadFailure(path: path, reason: error.detail))

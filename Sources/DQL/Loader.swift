@@ -87,7 +87,7 @@ public struct Loader: Sendable {
             files: walk.files, largeThreshold: overlapThreshold, checksum: { profile.add($0, to: .checksum) },
             document: { file in
                 FileDocument(
-                    file: file.header, id: file.id, name: file.name, size: file.mapped.buffer.count,
+                    file: file.header, id: file.id, xxh3: file.xxh3, name: file.name, size: file.mapped.buffer.count,
                     chunkSize: chunkSize, loadedAt: loadedAt, source: file.source, attributes: attributes
                 ).json.serialized()
             })
@@ -243,7 +243,7 @@ public struct Loader: Sendable {
             }
         }
         let uploaded = provisional != nil
-        let id = try context.profile.measure(.checksum) { try hashing.wait() }
+        let (id, xxh3) = try context.profile.measure(.checksum) { try hashing.wait() }
         // The hash is of the bytes as they were read: worthless if the file changed meanwhile.
         do {
             try Self.checkUnchanged(mapped)
@@ -285,8 +285,8 @@ public struct Loader: Sendable {
             try Self.checkUnchanged(mapped)
             context.profile.add(bytes: bytes.count)
             let document = FileDocument(
-                file: header, id: id, name: name, size: bytes.count, chunkSize: transfer.chunkSize, loadedAt: now,
-                source: source, attributes: attributes)
+                file: header, id: id, xxh3: xxh3, name: name, size: bytes.count, chunkSize: transfer.chunkSize,
+                loadedAt: now, source: source, attributes: attributes)
             try context.profile.measure(.query) {
                 _ = try lease.commit(documentKey: documentKey, json: document.json.serialized(), marker: runMarker)
             }
@@ -378,6 +378,11 @@ public struct Loader: Sendable {
         _ = try? client.unlink((0..<count).map { layout.chunkKey(id: id, index: $0) })
     }
 
+    /// A file's id: the SHA-256 of its bytes, lower-case hex.
+    static func id(of bytes: UnsafeRawBufferPointer) -> String {
+        SHA256.hash(data: bytes).map { hex($0) }.joined()
+    }
+
     static func hex(_ byte: UInt8) -> String {
         let digits = String(byte, radix: 16)
         return digits.count == 1 ? "0" + digits : digits
@@ -389,17 +394,20 @@ struct LoadFileChanged: Error, CustomStringConvertible {
     var description: String { "the file changed while it was loaded; nothing was stored" }
 }
 
-/// SHA-256 of a mapped file on a thread of its own, so it can run alongside an upload.
+/// SHA-256 (the id) and XXH3 (the check, see ``ContentCheck``) of a mapped file on a thread of
+/// its own, so they can run alongside an upload.
 final class HashingThread: @unchecked Sendable {
     private let condition = NSCondition()
-    private var digest: String?
+    private var digests: (id: String, xxh3: UInt64)?
 
     /// Starts hashing; the thread keeps `file` mapped until it is done.
     init(_ file: MappedFile) {
         let thread = Thread { [self] in
-            let hex = withExtendedLifetime(file) { SHA256.hash(data: file.buffer).map { Loader.hex($0) }.joined() }
+            let computed = withExtendedLifetime(file) {
+                (Loader.id(of: file.buffer), ContentCheck.xxh3(of: file.buffer))
+            }
             condition.withLock {
-                digest = hex
+                digests = computed
                 condition.broadcast()
             }
         }
@@ -407,11 +415,11 @@ final class HashingThread: @unchecked Sendable {
         thread.start()
     }
 
-    /// The digest (hex), once computed.
-    func wait() throws -> String {
+    /// The id (SHA-256, hex) and the XXH3, once computed.
+    func wait() throws -> (id: String, xxh3: UInt64) {
         condition.withLock {
-            while digest == nil { condition.wait() }
-            return digest ?? ""
+            while digests == nil { condition.wait() }
+            return digests ?? ("", 0)
         }
     }
 }

@@ -45,7 +45,8 @@ extension Executor {
         let key = try layout.documentKeys(ids: [id], client: client)[id] ?? layout.documentKey(id: id)
         let facts = try context.profile.measure(.query) {
             try client.call(
-                RedisCommand("JSON.GET", key, "$.size", "$.chunkSize", "$.name", "$.headerLength"), routedBy: key
+                RedisCommand("JSON.GET", key, "$.size", "$.chunkSize", "$.name", "$.headerLength", "$.xxh3"),
+                routedBy: key
             ).string
         }
         guard let facts, let object = try? JSONSerialization.jsonObject(with: Data(facts.utf8)) as? [String: [Any]],
@@ -105,17 +106,18 @@ extension Executor {
                 "its pixel data is compressed, so preview reads the whole file, and it holds \(size) bytes (more than 512 MiB)"
             )
         }
-        // The picture of damaged chunks would be a wrong picture: the bytes are checked against
-        // the file's SHA-256 as a fetch checks them.
+        // The picture of damaged chunks would be a wrong picture: the bytes are checked as a
+        // fetch checks them.
+        let check = ContentCheck(id: id, xxh3: ContentCheck.recordedXXH3(jsonValue: object["$.xxh3"]?.first))
         let bytes: [UInt8]
         let digest: String
         do {
-            (bytes, digest) = try readWhole(id: id, size: size, chunkSize: chunkSize, context: context)
+            (bytes, digest) = try readWhole(id: id, size: size, chunkSize: chunkSize, check: check, context: context)
         } catch let error as ChunkTransferError where error != .cancelled {
             throw failure("\(error); \(FetchError.mending(id: id))")
         }
-        guard digest == id else {
-            throw failure("its stored chunks do not match its SHA-256 (checksum mismatch): they are damaged")
+        guard digest == check.expected else {
+            throw failure("its stored chunks do not match its checksum (checksum mismatch): they are damaged")
         }
         if context.isCancelled() { throw ChunkTransferError.cancelled }
         do {
@@ -178,15 +180,15 @@ extension Executor {
         }
     }
 
-    /// The bytes of a stored file and their SHA-256, read by the chunk transfer engine a fetch
-    /// uses (parallel connections, Ctrl-C between chunks), hashed as they arrive.
+    /// The bytes of a stored file and their digest of `check`'s kind, read by the chunk transfer
+    /// engine a fetch uses (parallel connections, Ctrl-C between chunks), hashed as they arrive.
     private func readWhole(
-        id: String, size: Int, chunkSize: Int, context: StatementContext
+        id: String, size: Int, chunkSize: Int, check: ContentCheck, context: StatementContext
     ) throws -> (bytes: [UInt8], digest: String) {
         var bytes = [UInt8](repeating: 0, count: size)
         let memory = Fetcher.memoryPlan(chunkSize: chunkSize, size: size, connections: settings.connections)
         let transfer = ChunkTransfer(chunkSize: chunkSize, connections: memory.connections, window: settings.window)
-        let hasher = StreamingHasher(totalSize: size, chunkSize: chunkSize)
+        let hasher = StreamingHasher(totalSize: size, chunkSize: chunkSize, check: check)
         defer { hasher.cancel() }
         let storage = layout
         try bytes.withUnsafeMutableBytes { buffer in

@@ -19,12 +19,17 @@ public struct StoredFile: Sendable, Hashable {
     public var sopClass: String?
     /// The Transfer Syntax UID of its file meta information.
     public var transferSyntax: String?
+    /// The XXH3 its bytes are checked against, when its document has one.
+    public var xxh3: UInt64?
+
+    /// What its bytes are checked against.
+    public var check: ContentCheck { ContentCheck(id: id, xxh3: xxh3) }
 
     /// The document members read for it, by field name, and the JSON paths they come from.
     static let members: [(field: String, path: String)] = [
         ("name", "$.name"), ("size", "$.size"), ("chunkSize", "$.chunkSize"), ("headerLength", "$.headerLength"),
         ("studyUid", "$.studyUid"), ("seriesUid", "$.seriesUid"), ("sopUid", "$.sopUid"), ("sopClass", "$.sopClass"),
-        ("transferSyntax", "$.transferSyntax"),
+        ("transferSyntax", "$.transferSyntax"), ("xxh3", "$.xxh3"),
     ]
 
     /// From the reply of `JSON.GET key path…` with the paths of ``members``: each path's
@@ -65,6 +70,7 @@ public struct StoredFile: Sendable, Hashable {
         self.sopUid = text("sopUid")
         self.sopClass = text("sopClass")
         self.transferSyntax = text("transferSyntax")
+        self.xxh3 = ContentCheck.recordedXXH3(text("xxh3"))
     }
 
     var location: StoredHeader.Location? {

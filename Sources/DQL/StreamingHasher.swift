@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import RedisIO
 
-/// SHA-256 of a file whose chunks arrive in any order, computed alongside the transfer without
+/// The digest a file is checked against (``ContentCheck``), of a file whose chunks arrive in any order, computed alongside the transfer without
 /// copying a byte: the transfer lends each chunk's receive buffer (``ChunkLoan``) and a thread
 /// of its own hashes the loans in order, releasing each when done. Memory stays at the
 /// transfer's own buffers whatever the file size; a connection whose buffers are all lent
@@ -16,14 +16,16 @@ final class StreamingHasher: @unchecked Sendable {
     let chunkCount: Int
     let chunkSize: Int
     let totalSize: Int
+    let check: ContentCheck
 
-    init(totalSize: Int, chunkSize: Int) {
+    init(totalSize: Int, chunkSize: Int, check: ContentCheck) {
+        self.check = check
         self.totalSize = totalSize
         self.chunkSize = max(chunkSize, 1)
         chunkCount = totalSize == 0 ? 0 : (totalSize + self.chunkSize - 1) / self.chunkSize
         // A file of one chunk (most of an archive's) is hashed where it arrives: a thread per
         // file cost more than the hash.
-        if chunkCount == 0 { digest = .success(SHA256.hash(data: Data()).map { Loader.hex($0) }.joined()) }
+        if chunkCount == 0 { digest = .success(check.hasher().finish()) }
         guard chunkCount > 1 else { return }
         let thread = Thread { [self] in run() }
         thread.name = "dql.hash"
@@ -35,8 +37,9 @@ final class StreamingHasher: @unchecked Sendable {
     func add(_ loan: ChunkLoan) {
         if chunkCount <= 1 {
             let length = min(chunkSize, totalSize, loan.bytes.count)
-            let hex = SHA256.hash(data: UnsafeRawBufferPointer(rebasing: loan.bytes[0..<length])).map { Loader.hex($0) }
-                .joined()
+            let hasher = check.hasher()
+            hasher.update(UnsafeRawBufferPointer(rebasing: loan.bytes[0..<length]))
+            let hex = hasher.finish()
             loan.release()
             condition.withLock {
                 if digest == nil { digest = stopped ? .failure(CancellationError()) : .success(hex) }
@@ -53,7 +56,7 @@ final class StreamingHasher: @unchecked Sendable {
         if !accepted { loan.release() }
     }
 
-    /// The hex digest, once every chunk has been added.
+    /// The digest, written as ``ContentCheck/expected`` writes it, once every chunk has been added.
     func finish() throws -> String {
         try condition.withLock {
             while digest == nil { condition.wait() }
@@ -85,7 +88,7 @@ final class StreamingHasher: @unchecked Sendable {
     }
 
     private func run() {
-        var hasher = SHA256()
+        let hasher = check.hasher()
         var complete = true
         for index in 0..<chunkCount {
             let loan: ChunkLoan? = condition.withLock {
@@ -97,11 +100,11 @@ final class StreamingHasher: @unchecked Sendable {
                 break
             }
             let length = min(chunkSize, totalSize - index * chunkSize, loan.bytes.count)
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: loan.bytes[0..<length]))
+            hasher.update(UnsafeRawBufferPointer(rebasing: loan.bytes[0..<length]))
             loan.release()
         }
         let outcome: Result<String, Error> =
-            complete ? .success(hasher.finalize().map { Loader.hex($0) }.joined()) : .failure(CancellationError())
+            complete ? .success(hasher.finish()) : .failure(CancellationError())
         condition.withLock {
             digest = outcome
             condition.broadcast()

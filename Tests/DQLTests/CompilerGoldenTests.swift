@@ -35,7 +35,7 @@ import Testing
                 search(
                     "(@protocol:{$p0} @studyYear:[$p1 $p2])",
                     params: ["p0", "194", "p1", "2019", "p2", "2019"],
-                    returning: Self.defaultReturn + ["sha256", "$.chunkSize"])
+                    returning: Self.defaultReturn + ["sha256", "$.chunkSize", "$.xxh3"])
             ])
         guard case .find(let find) = plan else { Issue.record("not a find"); return }
         #expect(find.fetchDirectory?.text == "./out")

@@ -34,8 +34,8 @@ import Testing
             guard seen.insert(id).inserted else { continue }
             let name = URL(fileURLWithPath: record.path).lastPathComponent
             let document = FileDocument(
-                file: file, id: id, name: name, size: bytes.count, chunkSize: 512 * 1024, loadedAt: 0,
-                source: record.path)
+                file: file, id: id, xxh3: bytes.withUnsafeBytes { ContentCheck.xxh3(of: $0) }, name: name,
+                size: bytes.count, chunkSize: 512 * 1024, loadedAt: 0, source: record.path)
             commands.append(RedisCommand(["JSON.SET", layout.documentKey(id: id), "$", document.json.serialized()]))
             files.append((record, name))
         }

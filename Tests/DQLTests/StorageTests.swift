@@ -448,6 +448,58 @@ import Testing
         #expect(Self.listing(setup.directory).isEmpty)
     }
 
+    /// Fetched bytes are checked against the XXH3 the load recorded (see ContentCheck), by a
+    /// fetch by id and by a search's fetch (which takes it from the rows); a document without
+    /// one (written before it was recorded) is checked against its SHA-256, as before.
+    @Test func fetchesCheckTheRecordedXXH3AndDocumentsWithoutOneTheirSHA256() throws {
+        let setup = try Self.setUp()
+        defer { Self.tearDown(setup) }
+        let key = setup.layout.documentKey(id: setup.id)
+        let xxh3 = setup.original.withUnsafeBytes { ContentCheck.xxh3(of: $0) }
+        let recorded = try setup.pool.withConnection { try $0.call("JSON.GET", key, "$.xxh3").string }
+        #expect(recorded == "[\"\(ContentCheck.hex(xxh3))\"]")
+        #expect(ContentCheck.hex(0x2D06_8005_38D3_94C2) == "2d06800538d394c2")
+        #expect([UInt8]().withUnsafeBytes { ContentCheck.xxh3(of: $0) } == 0x2D06_8005_38D3_94C2, "XXH3-64 of nothing")
+
+        // A wrong recorded value with intact chunks: the XXH3 is what is checked.
+        _ = try setup.pool.withConnection { try $0.call("JSON.SET", key, "$.xxh3", "\"0000000000000001\"") }
+        let byId = #expect(throws: FetchError.self) {
+            try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, client: setup.client)
+        }
+        #expect(byId == .checksumMismatch(id: setup.id, found: "xxh3:" + ContentCheck.hex(xxh3), name: "CT_small.dcm"))
+        let executor = Executor(client: setup.client, layout: setup.layout)
+        let found = #expect(throws: (any Error).self) {
+            try executor.execute(
+                Parser.parseStatement("find where name = 'CT_small.dcm' fetch to '\(setup.directory.path)'"))
+        }
+        #expect("\(found.map { "\($0)" } ?? "")".contains("xxh3:" + ContentCheck.hex(xxh3)))
+        #expect(Self.listing(setup.directory).isEmpty)
+
+        // No recorded value: the SHA-256 is checked, and passes for intact chunks…
+        _ = try setup.pool.withConnection { try $0.call("JSON.DEL", key, "$.xxh3") }
+        let fetched = try Fetcher(layout: setup.layout).fetch(
+            id: setup.id, into: setup.directory.path, client: setup.client)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fetched.path)) == setup.original)
+        try FileManager.default.removeItem(atPath: fetched.path)
+        // …and fails for damaged ones.
+        _ = try setup.pool.withConnection { connection in
+            try connection.call(
+                RedisCommand(arguments: [
+                    Array("SET".utf8), Array(setup.layout.chunkKey(id: setup.id, index: 1).utf8),
+                    [UInt8](repeating: 0x42, count: 4096),
+                ]))
+        }
+        let damaged = #expect(throws: FetchError.self) {
+            try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, client: setup.client)
+        }
+        guard case .checksumMismatch(_, let digest, _)? = damaged else {
+            Issue.record("expected a checksum mismatch, got \(String(describing: damaged))")
+            return
+        }
+        #expect(digest.count == 64 && !digest.hasPrefix("xxh3:"), "a SHA-256: \(digest)")
+        #expect(Self.listing(setup.directory).isEmpty)
+    }
+
     @Test func anUnknownIdIsNotFound() throws {
         let setup = try Self.setUp()
         defer { Self.tearDown(setup) }

@@ -12,12 +12,12 @@ import Testing
 @Suite struct StreamingHasherTests {
     /// A file of one chunk (or none) is hashed where it arrives, without a thread of its own.
     @Test func oneChunkOrNoneIsHashedInPlace() throws {
-        let empty = StreamingHasher(totalSize: 0, chunkSize: 1000)
+        let empty = StreamingHasher(totalSize: 0, chunkSize: 1000, check: .sha256(""))
         #expect(try empty.finish() == SHA256.hash(data: Data()).map { String(format: "%02x", $0) }.joined())
         empty.cancel()
         let data = Array("one chunk".utf8)
         let released = Mutex(0)
-        let hasher = StreamingHasher(totalSize: data.count, chunkSize: 1000)
+        let hasher = StreamingHasher(totalSize: data.count, chunkSize: 1000, check: .sha256(""))
         data.withUnsafeBytes { bytes in
             hasher.add(ChunkLoan(index: 0, bytes: bytes) { released.withLock { $0 += 1 } })
         }
@@ -25,7 +25,7 @@ import Testing
         #expect(released.withLock { $0 } == 1)
         hasher.cancel()
         // Abandoned before its chunk came: finish says so instead of waiting.
-        let abandoned = StreamingHasher(totalSize: data.count, chunkSize: 1000)
+        let abandoned = StreamingHasher(totalSize: data.count, chunkSize: 1000, check: .sha256(""))
         abandoned.abandon()
         abandoned.cancel()
         #expect(throws: (any Error).self) { try abandoned.finish() }
@@ -35,13 +35,17 @@ import Testing
         let chunkSize = 1000
         var random = SplitMix64(seed: 3)
         let data = (0..<(37 * chunkSize + 123)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-        let expected = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let sha256 = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let xxh3 = data.withUnsafeBytes { ContentCheck.xxh3(of: $0) }
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: data.count, alignment: 8)
         defer { storage.deallocate() }
         storage.copyBytes(from: data)
         nonisolated(unsafe) let bytes = UnsafeRawBufferPointer(storage)
         for round in 0..<4 {
-            let hasher = StreamingHasher(totalSize: data.count, chunkSize: chunkSize)
+            // Either kind of check (see ContentCheck): the digest is the one of the whole file.
+            let check: ContentCheck = round % 2 == 0 ? .sha256(sha256) : .xxh3(xxh3)
+            let expected = check.expected
+            let hasher = StreamingHasher(totalSize: data.count, chunkSize: chunkSize, check: check)
             let count = hasher.chunkCount
             let releases = Mutex([Int](repeating: 0, count: count))
             // Every chunk from its own thread, started in reverse order.
@@ -66,7 +70,7 @@ import Testing
         let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: 100, alignment: 8)
         defer { bytes.deallocate() }
         bytes.initializeMemory(as: UInt8.self, repeating: 7)
-        let hasher = StreamingHasher(totalSize: 400, chunkSize: 100)
+        let hasher = StreamingHasher(totalSize: 400, chunkSize: 100, check: .sha256(""))
         let released = Mutex<Set<Int>>([])
         func loan(_ index: Int) -> ChunkLoan {
             ChunkLoan(index: index, bytes: UnsafeRawBufferPointer(bytes)) { _ = released.withLock { $0.insert(index) } }
@@ -84,7 +88,7 @@ import Testing
     }
 
     @Test func anEmptyFileHashesToTheEmptyDigest() throws {
-        let hasher = StreamingHasher(totalSize: 0, chunkSize: 512)
+        let hasher = StreamingHasher(totalSize: 0, chunkSize: 512, check: .sha256(""))
         #expect(try hasher.finish() == SHA256.hash(data: Data()).map { String(format: "%02x", $0) }.joined())
     }
 }
