@@ -76,7 +76,19 @@ public struct Field: Sendable, Hashable {
     }
 
     static func collapsingWhitespace(_ text: String) -> String {
-        text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        // Most values have nothing to collapse: returned as they are, without a split.
+        var previousWasSpace = true
+        var untouched = true
+        for byte in text.utf8 {
+            if byte == 0x09 || byte == 0x0A || byte == 0x0D || (byte == 0x20 && previousWasSpace) {
+                untouched = false
+                break
+            }
+            previousWasSpace = byte == 0x20
+        }
+        if untouched && !previousWasSpace { return text }
+        return text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(
+            separator: " ")
     }
 
     /// The kind of value the field holds, in a word, for messages: "a date".
