@@ -200,8 +200,4 @@ struct RetrieveStream: Sendable {
 
     /// Batches read at once, ahead of the one being written.
     static let inFlight = 3
-
-    static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
-    }
 }

@@ -156,7 +156,7 @@ struct StowStore: Sendable {
                     }
                     close(descriptor)
                     descriptor = -1
-                    parts[parts.count - 1].digest = RetrieveStream.hex(hasher.finalize())
+                    parts[parts.count - 1].digest = HexDigits.lowercase(hasher.finalize())
                 }
             }
         }

@@ -59,10 +59,7 @@ public enum ContentCheck: Sendable, Hashable {
     /// An XXH3 as a document stores it: 16 lower-case hex digits. Not a JSON number: searches
     /// return numbers through a double, which keeps only 53 bits (and a string costs a
     /// document the same 28 bytes, measured).
-    static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    static func hex(_ value: UInt64) -> String { HexDigits.lowercase(value) }
 
     /// The recorded XXH3 from a document's stored value, or nil when there is none (or it is
     /// not 16 hex digits).
@@ -111,6 +108,6 @@ public final class ContentHasher {
     /// The digest, written as ``ContentCheck/expected`` writes it.
     public func finish() -> String {
         if let state { return ContentCheck.text(xxh3: XXH3_64bits_digest(state)) }
-        return (sha ?? SHA256()).finalize().map { Loader.hex($0) }.joined()
+        return HexDigits.lowercase((sha ?? SHA256()).finalize())
     }
 }

@@ -380,12 +380,7 @@ public struct Loader: Sendable {
 
     /// A file's id: the SHA-256 of its bytes, lower-case hex.
     static func id(of bytes: UnsafeRawBufferPointer) -> String {
-        SHA256.hash(data: bytes).map { hex($0) }.joined()
-    }
-
-    static func hex(_ byte: UInt8) -> String {
-        let digits = String(byte, radix: 16)
-        return digits.count == 1 ? "0" + digits : digits
+        HexDigits.lowercase(SHA256.hash(data: bytes))
     }
 }
 
