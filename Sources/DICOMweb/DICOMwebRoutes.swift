@@ -174,11 +174,8 @@ struct DICOMwebRoutes: Sendable {
                     let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), missing.count)
                     let made = try DedicatedThreads.run(count: workers, name: "dql.metadata") { worker in
                         stride(from: worker, to: missing.count, by: workers).map { position -> String in
-                            var text = ""
                             let file = files[missing[position]]
-                            InstanceMetadata.json(headers[position], instanceURL: url(file)).write(
-                                to: &text)
-                            return text
+                            return InstanceMetadata.json(headers[position], instanceURL: url(file)).serialized()
                         }
                     }
                     var entries: [(key: String, value: String)] = []

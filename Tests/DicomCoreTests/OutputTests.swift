@@ -56,6 +56,27 @@ import Testing
         #expect(JSONValue.real(.nan).serialized() == #""NaN""#)
     }
 
+    /// Any text survives JSON: written fast when it needs no escape, a scalar at a time when it
+    /// does, and read back by Foundation as the same string.
+    @Test func anyTextRoundTripsThroughJSON() throws {
+        let pieces: [String] = [
+            "a", "Z", " ", "^", "\"", "\\", "/", "\n", "\r", "\t", "\u{00}", "\u{01}", "\u{08}", "\u{0C}", "\u{1F}",
+            "\u{7F}", "é", "山田", "\u{2028}", "\u{2029}", "\u{2030}", "€", "😀", "e\u{301}",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<500 {
+            let text = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
+                pieces.randomElement(using: &generator) ?? ""
+            }.joined()
+            let json = JSONValue.array([.string(text), .object([(text, .integer(Int64(round)))])]).serialized()
+            #expect(!json.unicodeScalars.contains { $0.value < 0x20 || $0 == "\u{2028}" || $0 == "\u{2029}" })
+            let decoded = try #require(
+                try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [Any], "\(json)")
+            #expect(decoded.first as? String == text, "\(json)")
+            #expect((decoded.last as? [String: Int])?[text] == round, "\(json)")
+        }
+    }
+
     @Test func base64MatchesFoundation() {
         for length in 0..<20 {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
