@@ -1,4 +1,5 @@
 import DicomCore
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -11,10 +12,14 @@ import DicomCore
 /// links lead to it, so link cycles end; a directory that cannot be read is reported and
 /// the walk goes on.
 struct FileWalker {
-    /// A file to load, with its size.
+    /// A file to load, with its size, its base name and the absolute path it is loaded from
+    /// (the path as given is kept for messages).
     struct Entry: Sendable, Equatable {
         var path: String
         var size: Int
+        var name: String
+        /// Absolute, without `.` or `..`: what the document records under `sources`.
+        var source: String
     }
 
     /// What the walk found: files to load, and paths it had to pass over with the reason.
@@ -47,24 +52,32 @@ struct FileWalker {
         guard stat(path, &status) == 0 else {
             throw WalkError(path: path, reason: systemMessage(errno))
         }
+        // Made absolute and standard once: each file's source is then its directory's plus its
+        // name (URL per file took a twentieth of a load of tiny files).
+        let source = Self.standardized(path)
         if (status.st_mode & S_IFMT) == S_IFDIR {
-            walker.visit(directory: path, status: status, recursive: recursive)
+            walker.visit(directory: path, source: source, status: status, recursive: recursive)
         } else {
-            walker.visit(file: path, status: status)
+            walker.visit(file: path, name: URL(fileURLWithPath: path).lastPathComponent, source: source, status: status)
         }
         return walker.walk
     }
 
-    private mutating func visit(file path: String, status: stat) {
+    /// `path` made absolute (from the working directory), without `.` and `..` components.
+    static func standardized(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    private mutating func visit(file path: String, name: String, source: String, status: stat) {
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             walk.skipped.append((path, "not a regular file (\(fileKind(status.st_mode)))"))
             return
         }
         guard visited.insert(Identity(device: UInt(status.st_dev), inode: UInt(status.st_ino))).inserted else { return }
-        walk.files.append(Entry(path: path, size: Int(status.st_size)))
+        walk.files.append(Entry(path: path, size: Int(status.st_size), name: name, source: source))
     }
 
-    private mutating func visit(directory path: String, status: stat, recursive: Bool) {
+    private mutating func visit(directory path: String, source: String, status: stat, recursive: Bool) {
         guard visited.insert(Identity(device: UInt(status.st_dev), inode: UInt(status.st_ino))).inserted else { return }
         guard let handle = opendir(path) else {
             walk.skipped.append((path, "cannot read the directory: " + systemMessage(errno)))
@@ -85,6 +98,7 @@ struct FileWalker {
         let base = path.hasSuffix("/") ? path : path + "/"
         for name in names.sorted() {
             let child = base + name
+            let childSource = PathText.join(source, name)
             var childStatus = stat()
             // Following links: a link to a file loads the file, a link to a directory walks it.
             guard stat(child, &childStatus) == 0 else {
@@ -93,12 +107,12 @@ struct FileWalker {
             }
             if (childStatus.st_mode & S_IFMT) == S_IFDIR {
                 if recursive {
-                    visit(directory: child, status: childStatus, recursive: true)
+                    visit(directory: child, source: childSource, status: childStatus, recursive: true)
                 } else {
                     walk.subdirectoriesLeft += 1
                 }
             } else {
-                visit(file: child, status: childStatus)
+                visit(file: child, name: name, source: childSource, status: childStatus)
             }
         }
     }

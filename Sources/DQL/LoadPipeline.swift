@@ -117,7 +117,7 @@ final class LoadPipeline: @unchecked Sendable {
                     bytes += files[end].size
                     end += 1
                 }
-                item = .batch(prepare(files[index..<end].map(\.path)))
+                item = .batch(prepare(Array(files[index..<end])))
                 index = end
             }
             // One item waits while the store works on the one before.
@@ -132,15 +132,15 @@ final class LoadPipeline: @unchecked Sendable {
         }
     }
 
-    /// Prepares `paths` in parallel on the machine's cores (no thread of its own per file).
-    private func prepare(_ paths: [String]) -> [Result<PreparedFile, LoadFailure>] {
-        let results = PreparedSlots(count: paths.count)
+    /// Prepares `files` in parallel on the machine's cores (no thread of its own per file).
+    private func prepare(_ files: [FileWalker.Entry]) -> [Result<PreparedFile, LoadFailure>] {
+        let results = PreparedSlots(count: files.count)
         let checksum = checksum
         let document = document
-        DispatchQueue.concurrentPerform(iterations: paths.count) { position in
+        DispatchQueue.concurrentPerform(iterations: files.count) { position in
             results.set(
                 position,
-                Self.prepare(paths[position], checksum: checksum).map { file in
+                Self.prepare(files[position], checksum: checksum).map { file in
                     var prepared = file
                     prepared.document = document(file)
                     return prepared
@@ -150,7 +150,8 @@ final class LoadPipeline: @unchecked Sendable {
     }
 
     /// Maps, hashes and parses one file.
-    static func prepare(_ path: String, checksum: (Duration) -> Void) -> Result<PreparedFile, LoadFailure> {
+    static func prepare(_ entry: FileWalker.Entry, checksum: (Duration) -> Void) -> Result<PreparedFile, LoadFailure> {
+        let path = entry.path
         do {
             let mapped = try MappedFile(path: path)
             let header = try DicomReader.read(mapped.buffer, options: .metadataOnly)
@@ -159,11 +160,10 @@ final class LoadPipeline: @unchecked Sendable {
             let xxh3 = ContentCheck.xxh3(of: mapped.buffer)
             checksum(ContinuousClock.now - started)
             try Loader.checkUnchanged(mapped)
-            let url = URL(fileURLWithPath: path)
             return .success(
                 PreparedFile(
-                    path: path, mapped: mapped, header: header, id: id, xxh3: xxh3, name: url.lastPathComponent,
-                    source: url.standardizedFileURL.path, repairs: Loader.damage(of: header, in: mapped.buffer)))
+                    path: path, mapped: mapped, header: header, id: id, xxh3: xxh3, name: entry.name,
+                    source: entry.source, repairs: Loader.damage(of: header, in: mapped.buffer)))
         } catch let error as DicomError {
             return .failure(LoadFailure(path: path, reason: error.detail))
         } catch {
