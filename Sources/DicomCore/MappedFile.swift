@@ -5,11 +5,12 @@ import CMappingGuard
 #endif
 
 /// A file mapped read-only into memory (immutable while mapped): reading the header of a 2 GB
-/// file touches only the pages the parser looks at.
+/// file touches only the pages the parser looks at. A small file is read into memory instead
+/// (see ``readLimit``).
 ///
 /// A file that shrinks while it is mapped cannot crash the reader: the pages past its new end
 /// read as zeros (CMappingGuard), and ``changedSinceOpened`` says the file changed, so whatever
-/// was read from it is discarded.
+/// was read from it is discarded. A small file cut while it is read is treated the same way.
 public final class MappedFile: @unchecked Sendable {
     public let buffer: UnsafeRawBufferPointer
     /// The file as it was when mapped.
@@ -17,6 +18,15 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     private let mapping: UnsafeMutableRawPointer?
     private let guardSlot: Int32
+    /// The memory a small file was read into.
+    private let copy: UnsafeMutableRawPointer?
+    /// A small file ended before its size while it was read.
+    private let cutWhileRead: Bool
+
+    /// Files of up to this many bytes are read, not mapped: for a tiny instance, mapping,
+    /// faulting its page in and unmapping cost more than copying it (an eighth of the time of
+    /// loading 1.8 KB files, measured).
+    public static let readLimit = 64 << 10
 
     public init(path: String) throws {
         self.path = path
@@ -37,10 +47,37 @@ public final class MappedFile: @unchecked Sendable {
         let size = Int(status.st_size)
         if size == 0 {
             mapping = nil
+            copy = nil
+            cutWhileRead = false
             buffer = UnsafeRawBufferPointer(start: nil, count: 0)
             guardSlot = -1
             return
         }
+        if size <= Self.readLimit {
+            let memory = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+            var filled = 0
+            while filled < size {
+                let got = pread(descriptor, memory + filled, size - filled, off_t(filled))
+                if got < 0 && errno == EINTR { continue }
+                if got < 0 {
+                    let code = errno
+                    memory.deallocate()
+                    throw DicomError(.io, offset: filled, "cannot read: \(systemMessage(code))", path: path)
+                }
+                if got == 0 { break }
+                filled += got
+            }
+            // Past the end of a file cut while it was read: zeros, as a mapping reads them.
+            if filled < size { (memory + filled).initializeMemory(as: UInt8.self, repeating: 0, count: size - filled) }
+            mapping = nil
+            copy = memory
+            cutWhileRead = filled < size
+            buffer = UnsafeRawBufferPointer(start: memory, count: size)
+            guardSlot = -1
+            return
+        }
+        copy = nil
+        cutWhileRead = false
         guard let pointer = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), pointer != MAP_FAILED else {
             throw DicomError(.io, offset: 0, "cannot map: \(systemMessage(errno))", path: path)
         }
@@ -52,13 +89,14 @@ public final class MappedFile: @unchecked Sendable {
     deinit {
         dql_unguard_mapping(guardSlot)
         if let mapping { munmap(mapping, buffer.count) }
+        copy?.deallocate()
     }
 
     /// Whether the file is no longer what was mapped: it shrank under a read, or its size,
     /// modification time, or identity differ now. Bytes read from a changed file must not be
     /// trusted.
     public var changedSinceOpened: Bool {
-        if dql_mapping_was_cut(guardSlot) != 0 { return true }
+        if cutWhileRead || dql_mapping_was_cut(guardSlot) != 0 { return true }
         var status = stat()
         guard stat(path, &status) == 0 else { return true }
         return FileIdentity(status) != identity

@@ -208,6 +208,33 @@ import Testing
         #expect(second.changedSinceOpened)
     }
 
+    /// Small files are read, not mapped (MappedFile.readLimit): the bytes are the file's, and a
+    /// change after the read, or a file that ends before the size it reports, says so.
+    @Test func aSmallFileIsReadWholeAndItsChangesAreSeen() throws {
+        let store = try CorrectnessTests.store()
+        defer { store.close() }
+        for size in [1, 4095, 4096, 4097, MappedFile.readLimit - 1, MappedFile.readLimit, MappedFile.readLimit + 1] {
+            let path = store.directory.appendingPathComponent("small-\(size).dcm").path
+            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ size) }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let file = try MappedFile(path: path)
+            #expect(file.buffer.elementsEqual(bytes), "size \(size)")
+            #expect(!file.changedSinceOpened)
+            #expect(truncate(path, off_t(size / 2)) == 0)
+            #expect(file.changedSinceOpened, "size \(size): truncated after the read")
+            if size <= MappedFile.readLimit {
+                #expect(file.buffer.elementsEqual(bytes), "size \(size): what was read stays")
+            }
+        }
+        // sysfs reports a page as the size of a file holding a few bytes: the read ends early,
+        // and the file counts as changed (its bytes cannot be trusted to be whole).
+        let short = try MappedFile(path: "/sys/devices/system/cpu/online")
+        #expect(short.buffer.count == 4096)
+        #expect(short.changedSinceOpened)
+        #expect(short.buffer.first.map { (0x30...0x39).contains($0) } == true)
+        #expect(short.buffer.last == 0)
+    }
+
     /// A file written to (or truncated) while it was loaded was stored under the hash of its
     /// old bytes with chunks of its new ones, or crashed the load.
     @Test(.timeLimit(.minutes(2))) func aFileThatChangesDuringItsLoadIsNotStored() throws {
