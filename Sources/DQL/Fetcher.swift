@@ -672,17 +672,18 @@ extension StoredFacts {
 /// File names from stored names that can never point outside the target directory.
 enum SafeName {
     /// The last path component of `stored`, without control characters; `fallback` if nothing
-    /// usable is left (empty, `.`, `..`).
+    /// usable is left (empty, `.`, `..`). A backslash is kept: on this system it is part of a
+    /// file's name (`back\slash.dcm` was loaded under that name), not a separator.
     static func make(_ stored: String, fallback: String) -> String {
         // The common case, a plain printable ASCII name, as it is (checked byte by byte: this
         // runs for every file fetched).
         let bytes = stored.utf8
-        if bytes.count <= 200, bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x2F && $0 != 0x5C }),
+        if bytes.count <= 200, bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x2F }),
             stored != ".", stored != "..", !stored.hasPrefix(".dql-"), !stored.isEmpty
         {
             return stored
         }
-        let last = stored.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        let last = stored.split(separator: "/").last.map(String.init) ?? ""
         var cleaned = String(String.UnicodeScalarView(last.unicodeScalars.filter { !isUnsafeOnATerminal($0) }))
         while cleaned.utf8.count > 200 { cleaned.removeFirst() }
         if cleaned.isEmpty || cleaned == "." || cleaned == ".." || cleaned.hasPrefix(".dql-") { return fallback }

@@ -46,6 +46,9 @@ public struct Field: Sendable, Hashable {
     /// Whether the index holds it; an attribute that is not indexed is read from the stored
     /// headers.
     public var isIndexed = true
+    /// Holds one value, never several: a backslash in it is part of the value (a file name may
+    /// hold one), not DICOM's separator between values.
+    public var isOneValue = false
 
     public init(
         _ name: String, _ kind: Kind, path: String, attribute: String? = nil, matchPath: String? = nil,
@@ -123,9 +126,14 @@ public struct Field: Sendable, Hashable {
 /// All fields, in the order `fields` lists them.
 public enum Schema {
     public static let fields: [Field] = [
-        Field(
-            "name", .tag, path: "$.name", matchPath: "$.names[*]", matchAttribute: "names", words: true,
-            sortable: true, "file name: conditions match every name it was loaded under; shown and sorted by the first"),
+        {
+            var field = Field(
+                "name", .tag, path: "$.name", matchPath: "$.names[*]", matchAttribute: "names", words: true,
+                sortable: true,
+                "file name: conditions match every name it was loaded under; shown and sorted by the first")
+            field.isOneValue = true
+            return field
+        }(),
         Field(
             "patient", .tag, path: "$.patientName", words: true, sortable: true, collapsesWhitespace: true,
             "Patient's Name (0010,0010)"),

@@ -34,8 +34,8 @@ final class RowStream: RowSink, @unchecked Sendable {
             let fields = columns.map { Schema.field(named: $0) ?? AttributeFields.field(named: $0) }
             numeric = fields.map { $0?.kind == .numeric || $0?.kind == .year }
             // Values of several are shown with `\\` between them, which no value of these
-            // VRs holds (only the long texts LT, ST and UT may).
-            lists = fields.map { field in ![VR.LT, .ST, .UT].contains(field?.vr ?? .LO) }
+            // VRs holds (only the long texts LT, ST and UT may, and a file name).
+            lists = fields.map { field in field?.isOneValue != true && ![VR.LT, .ST, .UT].contains(field?.vr ?? .LO) }
         } else {
             numeric = columns.map { level.column(named: $0)?.isNumeric ?? false }
             lists = columns.map { level.column(named: $0)?.isList ?? false }

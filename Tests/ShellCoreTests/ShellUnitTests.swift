@@ -51,6 +51,22 @@ import Testing
         #expect(table.data == " name\n------\n(0 files)\n")
     }
 
+    /// A file name is one value even with a backslash in it (`--format json` gave
+    /// `"name":["back","slash.dcm"]`); a DICOM attribute's values are a list.
+    @Test(arguments: [OutputFormat.json, .ndjson]) func aNameWithABackslashIsOneValue(format: OutputFormat) throws {
+        var rows = FoundRows(columns: ["name", "modality"])
+        rows.ids = [String(repeating: "a", count: 64)]
+        rows.rows = [["back\\slash.dcm", "CT\\MR"]]
+        rows.total = 1
+        rows.returned = 1
+        let rendered = ResultRenderer.render(.rows(rows), style: OutputStyle(format: format))
+        let line = try #require(rendered.data.split(separator: "\n").first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let row = try #require(format == .json ? (object["rows"] as? [[String: Any]])?.first : object)
+        #expect(row["name"] as? String == "back\\slash.dcm")
+        #expect(row["modality"] as? [String] == ["CT", "MR"])
+    }
+
     @Test func settingsChangeInOneValue() {
         var settings = SessionSettings()
         settings = settings.with(.chunkSize(1 << 20)).with(.timing(true)).with(.format(.csv)).with(.confirm(false))
