@@ -88,12 +88,13 @@ final class LoadLease: @unchecked Sendable {
 
     /// Claims `key` for this load, waiting while another load holds it, until that load has
     /// stored the document `documentKey` or its claim has expired. `isCancelled` is polled
-    /// while waiting.
+    /// while waiting; `waiting` is called once, when the wait begins.
     static func claim(
         key: String, documentKey: String, seconds: Int, client: RedisClient,
-        isCancelled: @Sendable () -> Bool = { false }
+        isCancelled: @Sendable () -> Bool = { false }, waiting: () -> Void = {}
     ) throws -> Claim {
         let lease = LoadLease(key: key, seconds: seconds, client: client)
+        var waited = false
         while true {
             let reply = try client.call(
                 RedisCommand("SET", key, lease.token, "NX", "EX", String(lease.seconds)), routedBy: key)
@@ -110,6 +111,10 @@ final class LoadLease: @unchecked Sendable {
                 return .stored
             }
             if isCancelled() { throw ChunkTransferError.cancelled }
+            if !waited {
+                waited = true
+                waiting()
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
     }

@@ -46,6 +46,10 @@ public struct Loader: Sendable {
     /// goes on; a cancel, a lost connection, or a refusal that every further file would meet
     /// too (NOPERM, OOM, READONLY, …) stops it, said once.
     func load(path: PathLiteral, recursive: Bool, client: RedisClient, context: StatementContext) throws -> LoadReport {
+        // Files of one statement can meet the same condition (a wait for another load's
+        // claims): each note is said once.
+        var context = context
+        context.note = OnceEach(context.note).say
         let expanded = try PathExpansion.expand(path)
         let walk: FileWalker.Walk
         do {
@@ -270,7 +274,14 @@ public struct Loader: Sendable {
         switch try LoadLease.claim(
             key: layout.loadingKey(id: id, study: study), documentKey: documentKey, seconds: leaseSeconds,
             client: client,
-            isCancelled: context.isCancelled)
+            isCancelled: context.isCancelled,
+            waiting: {
+                // A load killed moments ago holds its claims until they expire: said, so the
+                // wait is not taken for a hang (once per statement; see `load(path:…)`).
+                context.note(
+                    "waiting for another load of the same bytes: it is still running, or it was stopped and its claim expires within \(leaseSeconds) s"
+                )
+            })
         {
         case .stored: return try alreadyStored()
         case .claimed(let claimed): lease = claimed

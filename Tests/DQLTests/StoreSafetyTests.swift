@@ -48,6 +48,39 @@ import Testing
         #expect(second.withLock { $0 } == "stored")
     }
 
+    /// A load killed moments ago holds its claims until they expire; the next load of the same
+    /// bytes waited that long without a word, and looked hung. It says so, once per statement.
+    @Test(.timeLimit(.minutes(1))) func aLoadWaitingForAStoppedLoadsClaimSaysSoOnce() throws {
+        let store = try CorrectnessTests.store()
+        defer { store.close() }
+        let elements: [SmallDicom.Element] = [.init(0x0008, 0x0060, "CS", "CT")]
+        let paths = try ["a.dcm", "b.dcm", "c.dcm"].map { try store.write($0, elements) }
+        let id = try Data(contentsOf: URL(fileURLWithPath: paths[0])).withUnsafeBytes { Loader.id(of: $0) }
+        // What a SIGKILLed load leaves: its claim, expiring in 2 s.
+        let claim = store.layout.loadingKey(id: id)
+        _ = try store.executor.client.call(RedisCommand("SET", claim, "killed", "EX", "2"), routedBy: claim)
+        let notes = Mutex<[String]>([])
+        let context = StatementContext(note: { note in notes.withLock { $0.append(note) } })
+        let result = try store.executor.execute(
+            try Parser.parseStatement("load '\(store.directory.path)'"), context: context)
+        guard case .loaded(let report) = result else {
+            Issue.record("not a load report: \(result)")
+            return
+        }
+        #expect(report.outcomes.filter { if case .failed = $0 { true } else { false } }.isEmpty, "\(report.outcomes)")
+        let waits = notes.withLock { $0 }.filter { $0.hasPrefix("waiting for another load of the same bytes") }
+        #expect(
+            waits == [
+                "waiting for another load of the same bytes: it is still running, or it was stopped and its claim expires within \(StorageLayout.loadingLeaseSeconds) s"
+            ], "\(notes.withLock { $0 })")
+        let counted = try store.executor.run("count").first
+        guard case .count(let count) = counted else {
+            Issue.record("not a count: \(String(describing: counted))")
+            return
+        }
+        #expect(count == 1, "one document for the three names")
+    }
+
     /// A load that stalled past its claim's expiry neither commits nor removes chunks that are
     /// now another load's (a cancelled load used to delete a finished load's chunks).
     @Test func aLostClaimCommitsNothingAndIsNotHeld() throws {
@@ -233,6 +266,15 @@ import Testing
         #expect(short.changedSinceOpened)
         #expect(short.buffer.first.map { (0x30...0x39).contains($0) } == true)
         #expect(short.buffer.last == 0)
+        // procfs says 0 bytes for files that have some: said, not read as an empty file.
+        let error = #expect(throws: DicomError.self) { try MappedFile(path: "/proc/self/status") }
+        #expect(
+            error?.detail
+                == "the file reports a size of 0 but has bytes (as files in /proc do): it cannot be read as a file of a known size"
+        )
+        let empty = store.directory.appendingPathComponent("empty.dcm").path
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        #expect(try MappedFile(path: empty).buffer.count == 0)
     }
 
     /// A file written to (or truncated) while it was loaded was stored under the hash of its
