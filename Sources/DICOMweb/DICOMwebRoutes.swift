@@ -104,10 +104,11 @@ struct DICOMwebRoutes: Sendable {
             let negotiation = PartNegotiation(accept: request.headers[.accept])
             let pool = self.pool
             let verify = options.verifyRetrieves
-            // The files found, and a small body read on the same executor thread (one trip
-            // through the pool for a small instance instead of two).
-            let (stream, single, whole) = try await pool.run {
-                executor -> (RetrieveStream, Bool, ByteBuffer?) in
+            // The files found, and a small body (or a large one's first batch) read and checked
+            // on the same executor thread (one trip through the pool for a small instance
+            // instead of two; a damaged first file is a 500 before the 200 is sent).
+            let (stream, single, opening) = try await pool.run {
+                executor -> (RetrieveStream, Bool, (whole: ByteBuffer?, first: RetrieveStream.Batch?)) in
                 // A file stored without file meta information has no Transfer Syntax UID: its
                 // parts are labelled with the syntax its header was read in.
                 var files = try scope.files(executor)
@@ -134,7 +135,7 @@ struct DICOMwebRoutes: Sendable {
                         }
                     }
                 }
-                return (stream, single, try stream.wholeBody(multipart: !single, with: executor))
+                return (stream, single, try stream.opening(multipart: !single, with: executor))
             }
             if single {
                 let file = stream.files[0]
@@ -145,12 +146,13 @@ struct DICOMwebRoutes: Sendable {
                             "application/dicom; transfer-syntax=\(file.transferSyntax ?? "1.2.840.10008.1.2.1")",
                         .contentLength: String(file.size),
                     ],
-                    body: whole.map { ResponseBody(byteBuffer: $0) } ?? stream.singleBody(file))
+                    body: opening.whole.map { ResponseBody(byteBuffer: $0) }
+                        ?? stream.singleBody(file, first: opening.first))
             }
             return Response(
                 status: .ok,
                 headers: [.contentType: stream.contentType, .contentLength: String(stream.contentLength)],
-                body: whole.map { ResponseBody(byteBuffer: $0) } ?? stream.body())
+                body: opening.whole.map { ResponseBody(byteBuffer: $0) } ?? stream.body(first: opening.first))
         }
     }
 

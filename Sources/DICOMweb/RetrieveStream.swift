@@ -62,19 +62,19 @@ struct RetrieveStream: Sendable {
         return batches
     }
 
-    /// The multipart body.
-    func body() -> ResponseBody {
+    /// The multipart body, starting with the batch ``opening(multipart:with:)`` read.
+    func body(first: Batch?) -> ResponseBody {
         ResponseBody(contentLength: contentLength) { writer in
-            try await stream(multipart: true) { try await writer.write($0) }
+            try await stream(multipart: true, first: first) { try await writer.write($0) }
             try await writer.finish(nil)
         }
     }
 
     /// One file bare (`application/dicom`), for a client that asked for a single instance so.
-    func singleBody(_ file: StoredFile) -> ResponseBody {
+    func singleBody(_ file: StoredFile, first: Batch?) -> ResponseBody {
         let only = RetrieveStream(files: [file], pool: pool, layout: layout, windowBytes: windowBytes, verify: verify)
         return ResponseBody(contentLength: file.size) { writer in
-            try await only.stream(multipart: false) { try await writer.write($0) }
+            try await only.stream(multipart: false, first: first) { try await writer.write($0) }
             try await writer.finish(nil)
         }
     }
@@ -82,9 +82,7 @@ struct RetrieveStream: Sendable {
     /// A batch read into one buffer, framing and all (each chunk is read from the socket into
     /// its place between the part headers, and the batch goes out in one write), with whether
     /// each file the batch holds whole passed its check; and where each piece starts in it.
-    func read(
-        _ batch: [Piece], multipart: Bool, with executor: Executor
-    ) throws -> (buffer: ByteBuffer, checked: [Bool?], offsets: [Int]) {
+    func read(_ batch: [Piece], multipart: Bool, with executor: Executor) throws -> Batch {
         var offsets: [Int] = []
         var total = 0
         let heads = batch.map { piece in
@@ -127,18 +125,24 @@ struct RetrieveStream: Sendable {
         return (buffer, checked, offsets)
     }
 
-    /// The whole body read at once, when it is one batch (a small instance): on the thread that
-    /// found the files, without another trip through the executor pool. nil for a larger body,
-    /// which is streamed.
-    func wholeBody(multipart: Bool, with executor: Executor) throws -> ByteBuffer? {
+    /// A batch as read: its buffer, whether each file it holds whole passed its check, and
+    /// where each piece starts in the buffer.
+    typealias Batch = (buffer: ByteBuffer, checked: [Bool?], offsets: [Int])
+
+    /// What is read before the response begins, on the thread that found the files (without
+    /// another trip through the executor pool): the whole body when it is one batch (a small
+    /// instance), else the first batch. Either way every file held whole is checked first, so
+    /// a damaged file there is an error answer with its reason, not a 200 cut short.
+    func opening(multipart: Bool, with executor: Executor) throws -> (whole: ByteBuffer?, first: Batch?) {
         let batches = self.batches()
-        guard batches.count == 1 else { return nil }
-        var (buffer, checked, _) = try read(batches[0], multipart: multipart, with: executor)
-        for (piece, passed) in zip(batches[0], checked) where verify && passed != true {
+        guard let batch = batches.first else { return (nil, nil) }
+        var first = try read(batch, multipart: multipart, with: executor)
+        for (piece, passed) in zip(batch, first.checked) where verify && passed == false {
             throw Self.damaged(files[piece.file])
         }
-        if multipart { buffer.writeBytes(layout.closing) }
-        return buffer
+        guard batches.count == 1 else { return (nil, first) }
+        if multipart { first.buffer.writeBytes(layout.closing) }
+        return (first.buffer, nil)
     }
 
     static func damaged(_ file: StoredFile) -> DICOMwebError {
@@ -153,13 +157,18 @@ struct RetrieveStream: Sendable {
     /// Batches read while earlier ones are written (``inFlight`` at a time), each file checked
     /// before its last bytes go out: a file held whole by a batch is hashed on the thread that
     /// read it.
-    func stream(multipart: Bool, write: (ByteBuffer) async throws -> Void) async throws {
+    /// `first`, when given, is the first batch already read (and its whole files checked).
+    func stream(multipart: Bool, first: Batch? = nil, write: (ByteBuffer) async throws -> Void) async throws {
         let batches = self.batches()
         let pool = self.pool
         let verify = self.verify
         let stream = self
-        var pending: [Task<(buffer: ByteBuffer, checked: [Bool?], offsets: [Int]), any Error>] = []
+        var pending: [Task<Batch, any Error>] = []
         var next = 0
+        if let first {
+            pending.append(Task { first })
+            next = 1
+        }
         func launch() {
             while pending.count < Self.inFlight && next < batches.count {
                 let batch = batches[next]

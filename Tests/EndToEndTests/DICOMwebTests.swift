@@ -247,6 +247,18 @@ import Testing
         #expect(
             logged.last?.contains(" 200 cut after ") == true && logged.last?.contains("they are damaged") == true,
             "\(logged)")
+        // Damaged at the start: found before the answer begins, so a 500 that says why, not a
+        // 200 cut after 0 bytes (found by a hostile round).
+        for name in files {
+            let fileId = SHA256.hash(data: try Data(contentsOf: large.appendingPathComponent(name)))
+                .map { String(format: "%02x", $0) }.joined()
+            _ = try connection.call("SETRANGE", "\(fixture.prefix):chunk:\(fileId):0", "300", "damaged")
+        }
+        let refused = try ProcessResult.run(
+            "/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "\(server.url)/studies/\(largeStudy)"])
+        #expect(refused.status == 0, "\(refused.status)")
+        #expect(refused.stdout.hasSuffix("\n500"), "\(refused.stdout.suffix(300))")
+        #expect(refused.stdout.contains("do not match its checksum: they are damaged"), "\(refused.stdout.suffix(300))")
         #expect(server.stop() == 0)
     }
 
