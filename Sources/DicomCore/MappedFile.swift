@@ -49,7 +49,11 @@ public final class MappedFile: @unchecked Sendable {
             // Files in /proc say they are empty and are not: their bytes are made as they are
             // read, so they have no size to map or check. Said, rather than read as 0 bytes.
             var probe: UInt8 = 0
-            if pread(descriptor, &probe, 1, 0) > 0 {
+            let probed = pread(descriptor, &probe, 1, 0)
+            if probed < 0 {
+                throw DicomError(.io, offset: 0, "cannot read: \(systemMessage(errno))", path: path)
+            }
+            if probed > 0 {
                 throw DicomError(
                     .io, offset: 0,
                     "the file reports a size of 0 but has bytes (as files in /proc do): it cannot be read as a file of a known size",

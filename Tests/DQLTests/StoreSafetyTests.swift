@@ -272,6 +272,9 @@ import Testing
             error?.detail
                 == "the file reports a size of 0 but has bytes (as files in /proc do): it cannot be read as a file of a known size"
         )
+        // One that cannot be read at all is not empty either.
+        let unreadable = #expect(throws: DicomError.self) { try MappedFile(path: "/proc/self/mem") }
+        #expect(unreadable?.detail == "cannot read: input/output error")
         let empty = store.directory.appendingPathComponent("empty.dcm").path
         #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
         #expect(try MappedFile(path: empty).buffer.count == 0)
