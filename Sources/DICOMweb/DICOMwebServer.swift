@@ -51,18 +51,31 @@ public struct DICOMwebServer: Sendable {
         self.options = options
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes the requests under way; a second signal
-    /// stops at once (a client that stopped reading would hold the server for ever). `listening`
+    /// Serves until SIGINT or SIGTERM, then finishes the requests under way, for at most the
+    /// idle timeout; a second signal stops at once (a client that stopped reading would hold the
+    /// server for ever). `listening`
     /// is told the address once the socket is bound (the port, when 0 asked for any).
     /// Watches SIGINT and SIGTERM beside the graceful shutdown (which takes the first): the
-    /// second of them ends the process, saying so.
-    static func stopAtOnceOnSecondSignal(log: @escaping @Sendable (String) -> Void) -> [any DispatchSourceSignal] {
+    /// second of them ends the process, saying so. So does the first, `grace` seconds after it,
+    /// when answers are still going to clients that stopped reading (they would hold the stop
+    /// for as long as they like; found by a hostile round).
+    static func stopAtOnceOnSecondSignal(
+        grace: Int, log: @escaping @Sendable (String) -> Void
+    ) -> [any DispatchSourceSignal] {
         let count = SignalCount()
         return [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                guard count.next() >= 2 else { return }
+                guard count.next() >= 2 else {
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(grace)) {
+                        log(
+                            "dql: requests still under way \(grace) s after the signal (clients not reading their answers): stopped"
+                        )
+                        exit(1)
+                    }
+                    return
+                }
                 log("dql: a second signal: stopped at once, without finishing the requests under way")
                 exit(1)
             }
@@ -111,7 +124,7 @@ public struct DICOMwebServer: Sendable {
             }()
         )
         defer { pool.stop() }
-        let second = Self.stopAtOnceOnSecondSignal(log: options.log)
+        let second = Self.stopAtOnceOnSecondSignal(grace: options.idleTimeout, log: options.log)
         defer { second.forEach { $0.cancel() } }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }

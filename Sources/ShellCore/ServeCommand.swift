@@ -13,7 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the store over DICOMweb (QIDO-RS, WADO-RS, STOW-RS).",
         discussion: """
             Viewers and DICOMweb clients point at http://HOST:PORT/dicom-web. Every request is logged \
-            on stderr. Ctrl-C or SIGTERM stops the server after the requests under way. \
+            on stderr. Ctrl-C or SIGTERM stops the server after the requests under way (waiting at most \
+            --idle-timeout seconds for them; a second signal stops it at once). \
             Credentials: --token (or $DQL_SERVE_TOKEN) for a bearer token, --user USER:PASSWORD \
             (or $DQL_SERVE_USER) for HTTP basic; without either anyone who reaches the port reads the store.
             """

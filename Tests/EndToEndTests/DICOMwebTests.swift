@@ -310,8 +310,8 @@ import Testing
         return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<($0 + needle.count)]) == needle }
     }
 
-    /// SIGTERM waits for the requests under way; a second one stops at once, though a client
-    /// that stopped reading would hold the first for ever.
+    /// SIGTERM waits for the requests under way, for at most the idle timeout; a second one
+    /// stops at once. A client that stopped reading held the first for ever.
     @Test(.timeLimit(.minutes(2))) func aSecondSignalStopsAtOnce() throws {
         let fixture = try ShellFixture(load: false)
         _ = try Self.loadSeries(into: fixture, instances: 1, side: 4096)
@@ -344,6 +344,33 @@ import Testing
         #expect(!server.process.isRunning)
         #expect(server.process.terminationStatus == 1)
         #expect(server.text.contains("dql: a second signal: stopped at once, without finishing the requests under way"))
+        // One signal is enough once the idle timeout has passed after it.
+        let patient = try Server(fixture, ["--idle-timeout", "4"])
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        reader.arguments =
+            ["-s", "-o", "/dev/null", "--limit-rate", "1k", "-H", "Accept: application/dicom"] + [
+                "\(patient.url)/studies/\(uids[0])/series/\(uids[1])/instances/\(uids[2])"
+            ]
+        reader.standardOutput = FileHandle.nullDevice
+        reader.standardError = FileHandle.nullDevice
+        try reader.run()
+        defer {
+            kill(reader.processIdentifier, SIGKILL)
+            reader.waitUntilExit()
+        }
+        Thread.sleep(forTimeInterval: 1)
+        kill(patient.process.processIdentifier, SIGTERM)
+        Thread.sleep(forTimeInterval: 1)
+        #expect(patient.process.isRunning, "the signal waits for the request under way")
+        let end = Date().addingTimeInterval(20)
+        while patient.process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!patient.process.isRunning)
+        #expect(patient.process.terminationStatus == 1)
+        #expect(
+            patient.text.contains(
+                "dql: requests still under way 4 s after the signal (clients not reading their answers): stopped"),
+            "\(patient.text.suffix(500))")
     }
 
     @Test func credentialsAndCORS() throws {
