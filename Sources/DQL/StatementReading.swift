@@ -40,20 +40,33 @@ final class StatementReading: @unchecked Sendable {
     }
 
     /// Names a connection as this statement's reading, after a step waiting to commit.
+    ///
+    /// The name is set first and the step's mark read after it: a step sets its mark before
+    /// it lists the readers, so either the step sees this statement or this statement sees the
+    /// step. (Read the other way round, a step could list no reader and commit between a
+    /// statement's first page and its second, which then failed with DQL415.)
     private func announce(layout: StorageLayout, client: RedisClient) {
         guard let pool = try? client.pool(forKey: layout.migrationKey) else { return }
-        // A step waiting for the statements before this one goes first.
         let deadline = Date().addingTimeInterval(Self.stepPatience)
-        while Date() < deadline,
+        func stepIsPending() -> Bool {
             (try? client.call(RedisCommand("GET", layout.migrationPendingKey), routedBy: layout.migrationPendingKey))?
                 .string != nil
-        {
-            Thread.sleep(forTimeInterval: 0.01)
         }
-        if let connection = try? RedisConnection(pool.configuration),
-            (try? connection.call("CLIENT", "SETNAME", Self.readerName(prefix: layout.prefix))) != nil
-        {
-            lock.withLock { self.connection = connection }
+        while true {
+            var named: RedisConnection?
+            if let connection = try? RedisConnection(pool.configuration),
+                (try? connection.call("CLIENT", "SETNAME", Self.readerName(prefix: layout.prefix))) != nil
+            {
+                named = connection
+            }
+            guard stepIsPending(), Date() < deadline else {
+                if let named { lock.withLock { self.connection = named } }
+                return
+            }
+            // A step waiting for the statements before this one goes first: this one stands
+            // aside (its name gone) until the step has committed, or its patience ends.
+            named?.close()
+            while Date() < deadline, stepIsPending() { Thread.sleep(forTimeInterval: 0.01) }
         }
     }
 
