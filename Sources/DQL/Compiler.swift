@@ -465,7 +465,7 @@ struct QueryBuilder {
     }
 
     static func escapingBackslashes(_ value: String) -> String {
-        value.contains("\\") ? value.replacing("\\", with: "\\\\") : value
+        value.utf8.contains(UInt8(ascii: "\\")) ? value.replacing("\\", with: "\\\\") : value
     }
 
     /// A word in lower and in upper case, as the index could hold it once the server has
@@ -503,7 +503,7 @@ struct QueryBuilder {
                 var texts: [String] = []
                 for literal in literals { texts.append(try text(literal, for: reference)) }
                 // Values with `\\` each match as `=` does (whole, or as multiple values).
-                if texts.contains(where: { $0.contains("\\") }) {
+                if texts.contains(where: { $0.utf8.contains(UInt8(ascii: "\\")) }) {
                     var matches: [String] = []
                     for text in texts { matches.append(tagMatch(reference.field, text)) }
                     return "(" + matches.joined(separator: " | ") + ")"
