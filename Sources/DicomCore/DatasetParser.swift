@@ -104,7 +104,9 @@ struct DatasetParser {
     }
 
     /// Throws unless the bytes at `offset` start like a DICOM dataset: an even, standard group,
-    /// a known attribute, and a length that fits.
+    /// a known attribute, and a length that fits. A group length (gggg,0000) must be the 4 bytes
+    /// of a UL: text in UTF-32 starts with a letter and three zero bytes, which reads as the
+    /// group length of an even group with a small length that fits.
     func checkPlausibleStart(at offset: Int) throws {
         guard bytes.count - offset >= 8 else {
             throw DicomError(
@@ -113,15 +115,18 @@ struct DatasetParser {
         for littleEndian in [true, false] {
             let tag = tag(at: offset, littleEndian: littleEndian)
             guard tag.group & 1 == 0, (0x0002...0x7FE0).contains(tag.group) else { continue }
-            guard tag.element == 0 || DataDictionary.dictionaryVR(for: tag) != nil else { continue }
+            let isGroupLength = tag.element == 0
+            guard isGroupLength || DataDictionary.dictionaryVR(for: tag) != nil else { continue }
             if let vr = VR(bytes[offset + 4], bytes[offset + 5]) {
                 let length =
                     vr.hasLongLength
                     ? (offset + 12 <= bytes.count ? Int(u32(offset + 8, littleEndian: littleEndian)) : Int.max)
                     : Int(u16(offset + 6, littleEndian: littleEndian))
+                if isGroupLength { if vr == .UL && length == 4 { return } else { continue } }
                 if length == Int(undefinedLength) || length <= bytes.count - offset { return }
             } else {
                 let length = u32(offset + 4, littleEndian: littleEndian)
+                if isGroupLength { if length == 4 { return } else { continue } }
                 if length == undefinedLength || Int(length) <= bytes.count - offset - 8 { return }
             }
         }

@@ -200,6 +200,9 @@ import Testing
         ([] as [UInt8], "too short"),
         ([0x50, 0x4B, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00, 0x08, 0x00], "not a plausible data element"),
         (Array("This is not DICOM at all, just text.\n".utf8), "(54 68 69 73)"),
+        // UTF-32 text: "T" and three zero bytes read as the group length of group 0054, with
+        // the next letter as a length that fits; a group length is always the 4 bytes of a UL.
+        (utf32LittleEndian("This is not DICOM either: UTF-32 text, long enough.\n"), "(54 00 00 00)"),
     ])
     func notDicomIsATypedErrorWithAnOffset(bytes: [UInt8], reason: String) {
         let error = #expect(throws: DicomError.self) { try DicomReader.read(bytes) }
@@ -232,5 +235,13 @@ import Testing
             #expect(file.dataset["PatientName"] != nil, "\(name)")
             #expect(file.diagnostics.contains { $0.severity == .error }, "\(name)")
         }
+    }
+}
+
+/// `text` as UTF-32 little endian, as some editors save it.
+private func utf32LittleEndian(_ text: String) -> [UInt8] {
+    text.unicodeScalars.flatMap { scalar -> [UInt8] in
+        let value = scalar.value
+        return [UInt8(value & 0xFF), UInt8((value >> 8) & 0xFF), UInt8((value >> 16) & 0xFF), UInt8(value >> 24)]
     }
 }
