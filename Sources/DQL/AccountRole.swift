@@ -1,4 +1,5 @@
 import Crypto
+import DicomCore
 import RedisIO
 
 /// The kinds of Redis account dql is meant to run under, as ACL rules an administrator can
@@ -58,7 +59,7 @@ public enum AccountRole: String, Sendable, CaseIterable {
         var words = ["ACL", "SETUSER", user, "reset", "on"]
         if let password {
             let digest = SHA256.hash(data: Array(password.utf8))
-            words.append("#" + digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined())
+            words.append("#" + HexDigits.lowercase(digest))
         }
         words += Self.keyPatterns(prefix: prefix) + ["resetchannels", "-@all"]
         words += commands.map { "+" + $0 }
@@ -85,10 +86,4 @@ public enum AccountRole: String, Sendable, CaseIterable {
             + ["~\(base):durable:{*}"] + spread
     }
 
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
 }

@@ -1,5 +1,6 @@
 import CXXHash
 import Crypto
+import DicomCore
 
 /// What a file's bytes are checked against when they are read back from the store. A load
 /// records both the file's SHA-256 (its id: what deduplicates and names it) and its XXH3-64,
@@ -53,13 +54,9 @@ public enum ContentCheck: Sendable, Hashable {
         XXH3_64bits(bytes.baseAddress, bytes.count)
     }
 
-    /// How an XXH3 digest is written in messages: `xxh3:` and its ``hex(_:)``.
-    static func text(xxh3 value: UInt64) -> String { "xxh3:" + hex(value) }
-
-    /// An XXH3 as a document stores it: 16 lower-case hex digits. Not a JSON number: searches
-    /// return numbers through a double, which keeps only 53 bits (and a string costs a
-    /// document the same 28 bytes, measured).
-    static func hex(_ value: UInt64) -> String { HexDigits.lowercase(value) }
+    /// How an XXH3 digest is written in messages: `xxh3:` and its 16 hex digits, as a
+    /// document stores it.
+    static func text(xxh3 value: UInt64) -> String { "xxh3:" + HexDigits.lowercase(value) }
 
     /// The recorded XXH3 from a document's stored value, or nil when there is none (or it is
     /// not 16 hex digits).

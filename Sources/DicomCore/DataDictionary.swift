@@ -132,19 +132,14 @@ public enum DataDictionary {
     /// the vendor dictionaries pydicom collects.
     public static func privateEntry(for tag: DicomTag, creator: String) -> Entry? {
         guard let entries = privateTables.entries(for: creator) else { return nil }
-        let group = hex(tag.group, digits: 4)
-        let low = hex(tag.element & 0xFF, digits: 2)
+        let group = HexDigits.uppercase(UInt64(tag.group), count: 4)
+        let low = HexDigits.uppercase(UInt64(tag.element & 0xFF), count: 2)
         let entry = entries[group + "xx" + low] ?? entries[String(group.prefix(2)) + "xxxx" + low]
         return entry.map {
             Entry(
                 tag: tag, vrText: $0.vrText, multiplicity: $0.multiplicity, keyword: "", name: $0.name,
                 isRetired: $0.isRetired)
         }
-    }
-
-    private static func hex(_ value: UInt16, digits: Int) -> String {
-        let text = String(value, radix: 16, uppercase: true)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 
     /// Private dictionaries, parsed one creator at a time on first use: the table holds 10,000

@@ -130,15 +130,13 @@ struct DatasetParser {
                 if length == undefinedLength || Int(length) <= bytes.count - offset - 8 { return }
             }
         }
-        let preview = (0..<min(4, bytes.count - offset)).map { hex(bytes[offset + $0]) }.joined(separator: " ")
+        let preview = (0..<min(4, bytes.count - offset)).map {
+            HexDigits.uppercase(UInt64(bytes[offset + $0]), count: 2)
+        }
+        .joined(separator: " ")
         throw DicomError(
             .notDicom, offset: offset,
             "not DICOM: no DICM marker at byte 128 and the first bytes (\(preview)) are not a plausible data element")
-    }
-
-    private func hex(_ byte: UInt8) -> String {
-        let digits = String(byte, radix: 16, uppercase: true)
-        return digits.count == 1 ? "0" + digits : digits
     }
 
     // MARK: Datasets

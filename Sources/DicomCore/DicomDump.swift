@@ -48,10 +48,7 @@ public enum DicomDump {
         switch value.decoded {
         case .empty: return "(no value)"
         case .bytes(let bytes):
-            let shown = bytes.prefix(16).map { byte -> String in
-                let digits = String(byte, radix: 16)
-                return digits.count == 1 ? "0" + digits : digits
-            }.joined(separator: " ")
+            let shown = bytes.prefix(16).map { HexDigits.lowercase([$0]) }.joined(separator: " ")
             return "\(bytes.count) bytes: \(shown)\(bytes.count > 16 ? " …" : "")"
         case .bulk(let bulk): return "\(bulk.length) bytes at offset \(bulk.offset)"
         case .encapsulated(let pixels):

@@ -20,13 +20,8 @@ public struct DicomTag: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// `(0010,0010)`.
     public var description: String {
-        "(" + Self.hex(group) + "," + Self.hex(element) + ")"
+        "(" + HexDigits.uppercase(UInt64(group), count: 4) + "," + HexDigits.uppercase(UInt64(element), count: 4) + ")"
     }
 
     public static func < (lhs: DicomTag, rhs: DicomTag) -> Bool { lhs.value < rhs.value }
-
-    private static func hex(_ number: UInt16) -> String {
-        let digits = String(number, radix: 16, uppercase: true)
-        return String(repeating: "0", count: 4 - digits.count) + digits
-    }
 }

@@ -87,8 +87,5 @@ func formatReal(_ value: Double) -> String {
 
 extension DicomTag {
     /// `00100010`, as DICOM JSON and AT values are written.
-    public var hexString: String {
-        let digits = String(value, radix: 16, uppercase: true)
-        return String(repeating: "0", count: 8 - digits.count) + digits
-    }
+    public var hexString: String { HexDigits.uppercase(UInt64(value), count: 8) }
 }

@@ -457,8 +457,8 @@ import Testing
         let key = setup.layout.documentKey(id: setup.id)
         let xxh3 = setup.original.withUnsafeBytes { ContentCheck.xxh3(of: $0) }
         let recorded = try setup.pool.withConnection { try $0.call("JSON.GET", key, "$.xxh3").string }
-        #expect(recorded == "[\"\(ContentCheck.hex(xxh3))\"]")
-        #expect(ContentCheck.hex(0x2D06_8005_38D3_94C2) == "2d06800538d394c2")
+        #expect(recorded == "[\"\(HexDigits.lowercase(xxh3))\"]")
+        #expect(HexDigits.lowercase(0x2D06_8005_38D3_94C2) == "2d06800538d394c2")
         #expect([UInt8]().withUnsafeBytes { ContentCheck.xxh3(of: $0) } == 0x2D06_8005_38D3_94C2, "XXH3-64 of nothing")
 
         // A wrong recorded value with intact chunks: the XXH3 is what is checked.
@@ -466,13 +466,14 @@ import Testing
         let byId = #expect(throws: FetchError.self) {
             try Fetcher(layout: setup.layout).fetch(id: setup.id, into: setup.directory.path, client: setup.client)
         }
-        #expect(byId == .checksumMismatch(id: setup.id, found: "xxh3:" + ContentCheck.hex(xxh3), name: "CT_small.dcm"))
+        #expect(
+            byId == .checksumMismatch(id: setup.id, found: "xxh3:" + HexDigits.lowercase(xxh3), name: "CT_small.dcm"))
         let executor = Executor(client: setup.client, layout: setup.layout)
         let found = #expect(throws: (any Error).self) {
             try executor.execute(
                 Parser.parseStatement("find where name = 'CT_small.dcm' fetch to '\(setup.directory.path)'"))
         }
-        #expect("\(found.map { "\($0)" } ?? "")".contains("xxh3:" + ContentCheck.hex(xxh3)))
+        #expect("\(found.map { "\($0)" } ?? "")".contains("xxh3:" + HexDigits.lowercase(xxh3)))
         #expect(Self.listing(setup.directory).isEmpty)
 
         // No recorded value: the SHA-256 is checked, and passes for intact chunks…
