@@ -105,17 +105,21 @@ struct DatasetParser {
 
     /// Throws unless the bytes at `offset` start like a DICOM dataset: an even, standard group,
     /// a known attribute, and a length that fits. A group length (gggg,0000) must be the 4 bytes
-    /// of a UL: text in UTF-32 starts with a letter and three zero bytes, which reads as the
-    /// group length of an even group with a small length that fits.
+    /// of a UL, read in the byte order the dataset will be read in (``sniffSyntax(at:)``): text
+    /// in UTF-32 starts with a letter and three zero bytes, which reads as the group length of
+    /// an even group with a small length that fits, and `08 00 00 00 00 00 00 04` is a length
+    /// of 4 only when read big endian, as group 0800.
     func checkPlausibleStart(at offset: Int) throws {
         guard bytes.count - offset >= 8 else {
             throw DicomError(
                 .notDicom, offset: offset, "not DICOM: \(bytes.count) bytes is too short for a data element")
         }
+        let sniffedLittleEndian = sniffSyntax(at: offset).isLittleEndian
         for littleEndian in [true, false] {
             let tag = tag(at: offset, littleEndian: littleEndian)
             guard tag.group & 1 == 0, (0x0002...0x7FE0).contains(tag.group) else { continue }
             let isGroupLength = tag.element == 0
+            if isGroupLength && littleEndian != sniffedLittleEndian { continue }
             guard isGroupLength || DataDictionary.dictionaryVR(for: tag) != nil else { continue }
             if let vr = VR(bytes[offset + 4], bytes[offset + 5]) {
                 let length =

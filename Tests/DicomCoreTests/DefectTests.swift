@@ -203,12 +203,27 @@ import Testing
         // UTF-32 text: "T" and three zero bytes read as the group length of group 0054, with
         // the next letter as a length that fits; a group length is always the 4 bytes of a UL.
         (utf32LittleEndian("This is not DICOM either: UTF-32 text, long enough.\n"), "(54 00 00 00)"),
+        // A group length of 4 only when read big endian (group 0800), in a dataset that would
+        // be read little endian: implicit, then explicit with a UL.
+        ([0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04] + Array(repeating: 0x41, count: 64), "(08 00 00 00)"),
+        ([0x08, 0x00, 0x00, 0x00, 0x55, 0x4C, 0x00, 0x04] + Array(repeating: 0x41, count: 64), "(08 00 00 00)"),
     ])
     func notDicomIsATypedErrorWithAnOffset(bytes: [UInt8], reason: String) {
         let error = #expect(throws: DicomError.self) { try DicomReader.read(bytes) }
         #expect(error?.kind == .notDicom)
         #expect(error?.offset == 0)
         #expect(error?.message.contains(reason) == true, "\(String(describing: error))")
+    }
+
+    /// A bare dataset (no preamble, no meta) may begin with a group length: read in its own
+    /// byte order it is a UL of 4, whatever the encoding.
+    @Test(arguments: [(false, true), (true, true), (true, false)])
+    func aBareDatasetThatBeginsWithAGroupLengthIsRead(explicitVR: Bool, littleEndian: Bool) throws {
+        var body = DicomBuilder(explicitVR: explicitVR, littleEndian: littleEndian)
+        body.element(0x0008, 0x0000, .UL, littleEndian ? [0x20, 0x00, 0x00, 0x00] : [0x00, 0x00, 0x00, 0x20])
+        body.bytes += DicomBuilder.sample(explicitVR: explicitVR, littleEndian: littleEndian).bytes
+        let file = try DicomReader.read(body.bytes)
+        TransferSyntaxTests.checkSample(file)
     }
 
     @Test func metadataOnlyStopsBeforePixelData() throws {
