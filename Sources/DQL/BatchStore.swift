@@ -15,6 +15,9 @@ extension Loader {
         case done(Outcome, path: String, repairs: [String])
         /// Another load holds its id, or it needs a second look: loaded alone, after the batch.
         case alone(path: String)
+        /// Its id is in the batch stored beside this one: recorded as a copy once that batch
+        /// has stored it (or loaded alone if it did not).
+        case after(PreparedFile)
     }
 
     /// At most this many names and source paths are kept per file: 3,000 copies of one file
@@ -77,10 +80,11 @@ extension Loader {
         }
     }
 
-    /// Stores the files of one batch; results in the batch's order.
+    /// Stores the files of one batch; results in the batch's order. Files whose ids are in
+    /// `beside` (the batch being stored at the same time) are left to be loaded alone after it.
     func store(
-        batch: [Result<PreparedFile, LoadPipeline.LoadFailure>], keeper: LeaseKeeper, client: RedisClient,
-        context: StatementContext
+        batch: [Result<PreparedFile, LoadPipeline.LoadFailure>], beside: Set<String> = [], keeper: LeaseKeeper,
+        client: RedisClient, context: StatementContext
     ) throws -> [BatchResult] {
         var results = [BatchResult?](repeating: nil, count: batch.count)
         // The first file of each id writes it; later ones with the same bytes follow it.
@@ -93,7 +97,9 @@ extension Loader {
                 results[position] = .done(
                     .failed(path: failure.path, reason: failure.reason), path: failure.path, repairs: [])
             case .success(let file):
-                if seen.insert(file.id).inserted {
+                if beside.contains(file.id) {
+                    results[position] = .after(file)
+                } else if seen.insert(file.id).inserted {
                     writers.append((position, file))
                 } else {
                     followers.append((position, file))

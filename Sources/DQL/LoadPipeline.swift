@@ -43,9 +43,15 @@ final class LoadPipeline: @unchecked Sendable {
         var reason: String
     }
 
-    /// At most this many files in a batch: every mapped file takes one of CMappingGuard's 256
-    /// slots, and at most three batches are mapped at once.
+    /// Prepared items that wait for the store: two, as two batches are stored at once.
+    static let waiting = 2
+    /// At most this many files in a batch.
     static let maximumFiles = 64
+    /// At most this many mapped files (larger than ``MappedFile/readLimit``; smaller ones are
+    /// read into memory) in a batch: every mapping takes one of CMappingGuard's 256 slots, and
+    /// at most five batches are held at once (two being stored, two ready, one being
+    /// prepared), with room left for files loaded alone.
+    static let maximumMapped = 40
     /// At most this many bytes in a batch (more files are pointless once the connections are
     /// busy with chunks).
     static let maximumBytes = 32 << 20
@@ -111,18 +117,21 @@ final class LoadPipeline: @unchecked Sendable {
             } else {
                 var end = index
                 var bytes = 0
+                var mapped = 0
                 while end < files.count, end - index < Self.maximumFiles, files[end].size < largeThreshold,
-                    end == index || bytes + files[end].size <= Self.maximumBytes
+                    end == index || bytes + files[end].size <= Self.maximumBytes,
+                    files[end].size <= MappedFile.readLimit || mapped < Self.maximumMapped
                 {
                     bytes += files[end].size
+                    if files[end].size > MappedFile.readLimit { mapped += 1 }
                     end += 1
                 }
                 item = .batch(prepare(Array(files[index..<end])))
                 index = end
             }
-            // One item waits while the store works on the one before.
+            // Up to two items wait while the store works on the two before.
             let keepGoing = condition.withLock {
-                while !ready.isEmpty && !stopped { condition.wait() }
+                while ready.count >= Self.waiting && !stopped { condition.wait() }
                 guard !stopped else { return false }
                 ready.append(item)
                 condition.broadcast()

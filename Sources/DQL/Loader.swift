@@ -101,7 +101,13 @@ public struct Loader: Sendable {
             // they expire by themselves.
             keeper.stop(releasing: !report.interruption.isConnectionFailure)
         }
+        // The ids this load has stored (or found stored), for copies a batch left for later.
+        var storedIds: Set<String> = []
         func record(_ outcome: Outcome, _ repairs: [String], path: String) {
+            switch outcome {
+            case .loaded(let id, _, _), .alreadyLoaded(let id, _): storedIds.insert(id)
+            case .failed: break
+            }
             report.outcomes.append(outcome)
             if !repairs.isEmpty, case .loaded = outcome { report.repaired.append((path, repairs)) }
             context.activity.finishFile()
@@ -113,6 +119,45 @@ public struct Loader: Sendable {
             let (outcome, repairs) = try alone.loadReporting(file: path, client: client, context: context)
             record(outcome, repairs, path: path)
         }
+        /// What stops the load, or nil for an error that is thrown on.
+        func interruption(_ error: any Error) -> LoadReport.Interruption? {
+            switch error {
+            case ChunkTransferError.cancelled: .cancelled
+            case LoadLeaseError.suspended(let seconds): .suspended(seconds: seconds)
+            case let error as RedisError: .connection(error)
+            default: nil
+            }
+        }
+        /// Records a finished batch's files; those it left for later are taken now, when the
+        /// batch that ran beside it has committed: copies of what it stored are recorded in one
+        /// write, the rest loaded alone (unless the load stops).
+        func finish(_ batch: BatchInFlight, aloneToo: Bool) throws {
+            var later: [PreparedFile] = []
+            for result in try batch.results() {
+                switch result {
+                case .done(let outcome, let path, let repairs): record(outcome, repairs, path: path)
+                case .alone(let path): if aloneToo { try loadAlone(path) }
+                case .after(let file): later.append(file)
+                }
+            }
+            let copies = later.filter { storedIds.contains($0.id) }
+            try context.profile.measure(.query) {
+                try appendSources(
+                    copies.map { (layout.documentKey(id: $0.id, study: $0.studyUid), $0.source, $0.name) },
+                    client: client)
+            }
+            for file in later {
+                if storedIds.contains(file.id) {
+                    context.activity.add(bytes: file.mapped.buffer.count)
+                    record(.alreadyLoaded(id: file.id, name: file.name), file.repairs, path: file.path)
+                } else if aloneToo {
+                    try loadAlone(file.path)
+                }
+            }
+        }
+        // Two batches are stored at once (see ``BatchInFlight``); a large file waits for the
+        // batches before it.
+        var running: BatchInFlight?
         items: while let item = pipeline.next() {
             if context.isCancelled() {
                 report.interruption = .cancelled
@@ -120,24 +165,41 @@ public struct Loader: Sendable {
             }
             do {
                 switch item {
-                case .large(let path): try loadAlone(path)
-                case .batch(let files):
-                    for result in try store(batch: files, keeper: keeper, client: client, context: context) {
-                        switch result {
-                        case .done(let outcome, let path, let repairs): record(outcome, repairs, path: path)
-                        case .alone(let path): try loadAlone(path)
-                        }
+                case .large(let path):
+                    if let previous = running {
+                        running = nil
+                        try finish(previous, aloneToo: true)
                     }
+                    try loadAlone(path)
+                case .batch(let files):
+                    let beside = running?.ids ?? []
+                    let (store, context) = (self, context)
+                    let started = BatchInFlight(files: files) {
+                        try store.store(batch: files, beside: beside, keeper: keeper, client: client, context: context)
+                    }
+                    let previous = running
+                    running = started
+                    if let previous { try finish(previous, aloneToo: true) }
                 }
-            } catch ChunkTransferError.cancelled {
-                report.interruption = .cancelled
+            } catch {
+                guard let stop = interruption(error) else {
+                    // Thrown on: the batch still running finishes first (its files are
+                    // committed or rolled back by then).
+                    _ = try? running?.results()
+                    throw error
+                }
+                report.interruption = stop
                 break items
-            } catch LoadLeaseError.suspended(let seconds) {
-                report.interruption = .suspended(seconds: seconds)
-                break items
-            } catch let error as RedisError {
-                report.interruption = .connection(error)
-                break items
+            }
+        }
+        // The batch still running finishes whatever stopped the loop: what it stored is
+        // reported; after an interruption, what it left is not loaded alone.
+        if let last = running {
+            do {
+                try finish(last, aloneToo: report.interruption == nil)
+            } catch {
+                guard let stop = interruption(error) else { throw error }
+                if report.interruption == nil { report.interruption = stop }
             }
         }
         if report.loaded > 0, !report.interruption.isConnectionFailure {
