@@ -25,8 +25,8 @@ struct PreparedFile: @unchecked Sendable {
 }
 
 /// Reads files ahead of the stores that write them: a thread of its own prepares the next
-/// batch of small files (mapping, SHA-256 and header of each, the batch's files in parallel
-/// on the machine's cores) while the current batch is uploaded. Large files are left to the
+/// batches of small files (mapping, SHA-256 and header of each, the batch's files in parallel
+/// on the machine's cores) while two batches are uploaded. Large files are left to the
 /// single-file path, which overlaps their hashing with their upload instead.
 final class LoadPipeline: @unchecked Sendable {
     /// What the store gets next, in the order of the walk.

@@ -40,8 +40,8 @@ public struct Loader: Sendable {
     }
 
     /// Loads every file `path` names (see ``FileWalker``). Small files go in batches through a
-    /// pipeline (the next batch is read, hashed and parsed while the current one is stored;
-    /// see ``store(batch:keeper:client:context:)``), large ones one at a time with their hash
+    /// pipeline (the next batches are read, hashed and parsed while two are stored at once;
+    /// see ``store(batch:beside:keeper:client:context:)``), large ones one at a time with their hash
     /// overlapped with their upload. A file that cannot be loaded is reported and the load
     /// goes on; a cancel, a lost connection, or a refusal that every further file would meet
     /// too (NOPERM, OOM, READONLY, …) stops it, said once.
