@@ -144,13 +144,16 @@ extension Loader {
             claimed = uploaded
             uncommitted = claimed
             // The hash is of the bytes as they were read: worthless if a file changed since.
+            // Asked once: a file that changed between two askings was dropped from the commit
+            // with no result (reported under an empty name) and its chunks left behind.
             let changed = claimed.filter { $0.file.mapped.changedSinceOpened }
+            let changedPositions = Set(changed.map(\.position))
             abandon(changed)
             for (position, file) in changed {
                 results[position] = .done(
                     .failed(path: file.path, reason: LoadFileChanged().description), path: file.path, repairs: [])
             }
-            claimed.removeAll { $0.file.mapped.changedSinceOpened }
+            claimed.removeAll { changedPositions.contains($0.position) }
             uncommitted = claimed
             let documents = claimed.map { _, file in
                 (
@@ -220,7 +223,13 @@ extension Loader {
             }
         }
         try context.profile.measure(.query) { try appendSources(sources, client: client) }
-        return results.map { $0 ?? .alone(path: "") }
+        // Every file has its result by now; one that had none would be loaded alone.
+        return zip(batch, results).map { prepared, result in
+            switch prepared {
+            case .success(let file): result ?? .alone(path: file.path)
+            case .failure(let failure): result ?? .alone(path: failure.path)
+            }
+        }
     }
 
     /// Best effort: deletes the chunks of unfinished files, in one deletion for the lot (what
