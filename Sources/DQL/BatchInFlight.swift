@@ -26,6 +26,15 @@ final class BatchInFlight: @unchecked Sendable {
         thread.start()
     }
 
+    /// Whether a batch holds enough bytes to keep the connections busy by itself: such a batch
+    /// gains nothing from another beside it. Batches of small files are mostly commands.
+    static func isHeavy(_ files: [Result<PreparedFile, LoadPipeline.LoadFailure>]) -> Bool {
+        files.reduce(0) { total, file in total + ((try? file.get().mapped.buffer.count) ?? 0) } > heavyBytes
+    }
+
+    /// Bytes from which a batch is stored alone.
+    static let heavyBytes = 4 << 20
+
     /// Waits for the batch and returns its results, or throws what stopped it.
     func results() throws -> [Loader.BatchResult] {
         done.wait()

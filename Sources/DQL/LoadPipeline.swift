@@ -51,7 +51,7 @@ final class LoadPipeline: @unchecked Sendable {
     /// read into memory) in a batch: every mapping takes one of CMappingGuard's 256 slots, and
     /// at most five batches are held at once (two being stored, two ready, one being
     /// prepared), with room left for files loaded alone.
-    static let maximumMapped = 40
+    static let maximumMapped = 48
     /// At most this many bytes in a batch (more files are pointless once the connections are
     /// busy with chunks).
     static let maximumBytes = 32 << 20

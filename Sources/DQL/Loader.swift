@@ -172,6 +172,14 @@ public struct Loader: Sendable {
                     }
                     try loadAlone(path)
                 case .batch(let files):
+                    // A heavy batch is stored alone: its chunks keep the connections busy, and a
+                    // second batch beside it only contends (2,000 CT slices of 132 KB: 1.17 s
+                    // against 0.85 s one batch at a time).
+                    let heavy = BatchInFlight.isHeavy(files)
+                    if heavy, let previous = running {
+                        running = nil
+                        try finish(previous, aloneToo: true)
+                    }
                     let beside = running?.ids ?? []
                     let (store, context) = (self, context)
                     let started = BatchInFlight(files: files) {
@@ -180,6 +188,10 @@ public struct Loader: Sendable {
                     let previous = running
                     running = started
                     if let previous { try finish(previous, aloneToo: true) }
+                    if heavy {
+                        running = nil
+                        try finish(started, aloneToo: true)
+                    }
                 }
             } catch {
                 guard let stop = interruption(error) else {

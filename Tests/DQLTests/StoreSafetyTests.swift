@@ -56,9 +56,11 @@ import Testing
         let elements: [SmallDicom.Element] = [.init(0x0008, 0x0060, "CS", "CT")]
         let paths = try ["a.dcm", "b.dcm", "c.dcm"].map { try store.write($0, elements) }
         let id = try Data(contentsOf: URL(fileURLWithPath: paths[0])).withUnsafeBytes { Loader.id(of: $0) }
-        // What a SIGKILLed load leaves: its claim, expiring in 2 s.
+        // What a SIGKILLed load leaves: its claim, expiring in 5 s (2 s were not always enough
+        // for the load to reach it on a machine busy with other suites, and then it waited for
+        // nothing and said nothing).
         let claim = store.layout.loadingKey(id: id)
-        _ = try store.executor.client.call(RedisCommand("SET", claim, "killed", "EX", "2"), routedBy: claim)
+        _ = try store.executor.client.call(RedisCommand("SET", claim, "killed", "EX", "5"), routedBy: claim)
         let notes = Mutex<[String]>([])
         let context = StatementContext(note: { note in notes.withLock { $0.append(note) } })
         let result = try store.executor.execute(
