@@ -279,7 +279,13 @@ final class Session {
                 .statementFailed("load cancelled; the files in progress were rolled back"), at: parsed.range)
             return self.report(diagnostic, text: text, unit: unit, origin: origin, code: Interrupt.exitCode)
         case .connection(let error):
-            let diagnostic = DQLError(.statementFailed("load stopped: \(error)"), at: parsed.range)
+            // A commit can reach the server and its answer not come back: the summary's
+            // counts are then short of what was stored.
+            let lost =
+                error.isConnectionFailure
+                ? "; files in progress may have been stored before the connection was lost: load again to"
+                    + " finish and count them (`vacuum` removes what was left half-written)" : ""
+            let diagnostic = DQLError(.statementFailed("load stopped: \(error)\(lost)"), at: parsed.range)
             return self.report(diagnostic, text: text, unit: unit, origin: origin, code: code(for: error))
         case .suspended(let seconds):
             let diagnostic = DQLError(

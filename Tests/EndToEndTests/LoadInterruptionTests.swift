@@ -156,6 +156,7 @@ import Testing
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 69, "\(stderr)")
         #expect(stderr.contains("load stopped") && stderr.contains(server.url.endpoint))
+        #expect(stderr.contains("files in progress may have been stored before the connection was lost"), "\(stderr)")
 
         let count = try DQLBinary.run(["--format", "csv", "-c", "count"], environment: environment)
         #expect(count.stdout == "count\r\n0\r\n", "\(count.stderr)")
