@@ -26,7 +26,8 @@ extension Loader {
 
     /// Adds paths and names (ARGV: path, name, path, name, …) to a document's `sources` and
     /// `names`, each unless recorded already and up to ARGV[#ARGV] entries, in one write (the
-    /// index re-indexes a document at every write to it).
+    /// index re-indexes a document at every write to it). Returns how many names it left out
+    /// for the limit (-3: a `migrate` has begun).
     static let appendSourceScript = """
         if #KEYS > 1 then
           local placement = redis.call('GET', KEYS[2])
@@ -42,22 +43,33 @@ extension Loader {
         for _, value in ipairs(sources) do known['s' .. value] = true end
         for _, value in ipairs(names) do known['n' .. value] = true end
         local changed = false
+        local left = 0
         for i = 1, #ARGV - 1, 2 do
           if not known['s' .. ARGV[i]] and #sources < limit then
             table.insert(sources, ARGV[i]); known['s' .. ARGV[i]] = true; changed = true
           end
-          if not known['n' .. ARGV[i + 1]] and #names < limit then
-            table.insert(names, ARGV[i + 1]); known['n' .. ARGV[i + 1]] = true; changed = true
+          if not known['n' .. ARGV[i + 1]] then
+            if #names < limit then
+              table.insert(names, ARGV[i + 1]); changed = true
+            else
+              left = left + 1
+            end
+            known['n' .. ARGV[i + 1]] = true
           end
         end
-        if not changed then return 0 end
-        redis.call('JSON.MSET', KEYS[1], '$.sources', cjson.encode(sources), KEYS[1], '$.names', cjson.encode(names))
-        return 1
+        if changed then
+          redis.call('JSON.MSET', KEYS[1], '$.sources', cjson.encode(sources), KEYS[1], '$.names', cjson.encode(names))
+        end
+        return left
         """
 
     /// Adds each source path to its document's `sources` and its name to `names`: one script
-    /// per document (one write however many files share its bytes), in one round trip.
-    func appendSources(_ sources: [(documentKey: String, source: String, name: String)], client: RedisClient) throws {
+    /// per document (one write however many files share its bytes), in one round trip. Names
+    /// past ``maximumNames`` are not recorded, which `context` is told once.
+    func appendSources(
+        _ sources: [(documentKey: String, source: String, name: String)], client: RedisClient,
+        context: StatementContext
+    ) throws {
         guard !sources.isEmpty else { return }
         var order: [String] = []
         var pairs: [String: [String]] = [:]
@@ -75,8 +87,16 @@ extension Loader {
                         + (pairs[key] ?? []) + [String(Self.maximumNames)])
             },
             routedBy: order)
-        for reply in replies where try reply.checked().integer == -3 {
-            throw LoadLease.migrationBegun(endpoint: client.configuration.url.endpoint)
+        var left = 0
+        for reply in replies {
+            let value = try reply.checked().integer ?? 0
+            if value == -3 { throw LoadLease.migrationBegun(endpoint: client.configuration.url.endpoint) }
+            left += max(0, Int(value))
+        }
+        if left > 0 {
+            context.note(
+                "names not recorded: a file's bytes keep at most \(Self.maximumNames) names and sources, and copies past"
+                    + " that are counted as already stored but cannot be found by their own names")
         }
     }
 
@@ -222,7 +242,7 @@ extension Loader {
                 results[position] = .alone(path: file.path)
             }
         }
-        try context.profile.measure(.query) { try appendSources(sources, client: client) }
+        try context.profile.measure(.query) { try appendSources(sources, client: client, context: context) }
         // Every file has its result by now; one that had none would be loaded alone.
         return zip(batch, results).map { prepared, result in
             switch prepared {

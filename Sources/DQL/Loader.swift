@@ -144,7 +144,7 @@ public struct Loader: Sendable {
             try context.profile.measure(.query) {
                 try appendSources(
                     copies.map { (layout.documentKey(id: $0.id, study: $0.studyUid), $0.source, $0.name) },
-                    client: client)
+                    client: client, context: context)
             }
             for file in later {
                 if storedIds.contains(file.id) {
@@ -334,7 +334,7 @@ public struct Loader: Sendable {
         func alreadyStored() throws -> (outcome: Outcome, repairs: [String]) {
             if let provisional { removeChunks(id: provisional, count: chunkCount, client: client) }
             // Remember a new source path; the bytes are already there.
-            try appendSources([(documentKey, source, name)], client: client)
+            try appendSources([(documentKey, source, name)], client: client, context: context)
             if !uploaded { context.activity.add(bytes: bytes.count) }
             return (.alreadyLoaded(id: id, name: name), repairs)
         }

@@ -117,8 +117,16 @@ import Testing
         let input = store.directory.appendingPathComponent("same")
         try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
         for number in 0..<300 { try bytes.write(to: input.appendingPathComponent("x\(number).dcm")) }
-        guard case .loaded(let report) = try store.executor.run("load '\(input.path)'").first else { return }
+        let notes = Mutex<[String]>([])
+        let context = StatementContext(note: { note in notes.withLock { $0.append(note) } })
+        guard
+            case .loaded(let report) = try store.executor.execute(
+                try Parser.parseStatement("load '\(input.path)'"), context: context)
+        else { return }
         #expect(report.loaded == 1 && report.alreadyLoaded == 299)
+        // The 44 names past the limit are said to be left out, once.
+        #expect(
+            notes.withLock { $0 }.filter { $0.hasPrefix("names not recorded") }.count == 1, "\(notes.withLock { $0 })")
         let connection = try TestRedis.connection()
         let key = try #require(try TestRedis.scanKeys(store.layout.documentPrefix + "*", connection).first)
         let names = try connection.call("JSON.ARRLEN", key, "$.names").array?.first?.integer
