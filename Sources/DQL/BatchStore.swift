@@ -101,7 +101,7 @@ extension Loader {
     }
 
     /// Stores the files of one batch; results in the batch's order. Files whose ids are in
-    /// `beside` (the batch being stored at the same time) are left to be loaded alone after it.
+    /// `beside` (the batch being stored at the same time) are left for after it (``BatchResult/after(_:)``).
     func store(
         batch: [Result<PreparedFile, LoadPipeline.LoadFailure>], beside: Set<String> = [], keeper: LeaseKeeper,
         client: RedisClient, context: StatementContext
@@ -215,15 +215,8 @@ extension Loader {
             if (error as? RedisError)?.isConnectionFailure != true { abandon(uncommitted) }
             throw error
         }
-        // Files whose bytes were stored already: only their paths are new.
-        for (position, file) in stored {
-            context.activity.add(bytes: file.mapped.buffer.count)
-            results[position] = .done(
-                .alreadyLoaded(id: file.id, name: file.name), path: file.path, repairs: file.repairs)
-        }
-        var sources = stored.map {
-            (layout.documentKey(id: $0.file.id, study: $0.file.studyUid), $0.file.source, $0.file.name)
-        }
+        // Files whose bytes were stored already (by another load, or by this batch): only
+        // their paths are new.
         let storedIds = Set(
             results.compactMap { result -> String? in
                 guard case .done(let outcome, _, _) = result else { return nil }
@@ -231,18 +224,11 @@ extension Loader {
                 case .loaded(let id, _, _), .alreadyLoaded(let id, _): return id
                 case .failed: return nil
                 }
-            })
-        for (position, file) in followers {
-            if storedIds.contains(file.id) {
-                context.activity.add(bytes: file.mapped.buffer.count)
-                results[position] = .done(
-                    .alreadyLoaded(id: file.id, name: file.name), path: file.path, repairs: file.repairs)
-                sources.append((layout.documentKey(id: file.id, study: file.studyUid), file.source, file.name))
-            } else {
-                results[position] = .alone(path: file.path)
             }
-        }
-        try context.profile.measure(.query) { try appendSources(sources, client: client, context: context) }
+        ).union(stored.map(\.file.id))
+        let copies = stored + followers
+        let recorded = try recordCopies(copies.map(\.file), stored: storedIds, client: client, context: context)
+        for ((position, _), result) in zip(copies, recorded) { results[position] = result }
         // Every file has its result by now; one that had none would be loaded alone.
         return zip(batch, results).map { prepared, result in
             switch prepared {
@@ -250,6 +236,23 @@ extension Loader {
             case .failure(let failure): result ?? .alone(path: failure.path)
             }
         }
+    }
+
+    /// Files whose bytes are stored (their ids in `stored`) are recorded as already there, their
+    /// names and sources added in one write; the others are to be loaded alone. Results in the
+    /// files' order.
+    func recordCopies(
+        _ files: [PreparedFile], stored: Set<String>, client: RedisClient, context: StatementContext
+    ) throws -> [BatchResult] {
+        var sources: [(documentKey: String, source: String, name: String)] = []
+        let results = files.map { file -> BatchResult in
+            guard stored.contains(file.id) else { return .alone(path: file.path) }
+            context.activity.add(bytes: file.mapped.buffer.count)
+            sources.append((layout.documentKey(id: file.id, study: file.studyUid), file.source, file.name))
+            return .done(.alreadyLoaded(id: file.id, name: file.name), path: file.path, repairs: file.repairs)
+        }
+        try context.profile.measure(.query) { try appendSources(sources, client: client, context: context) }
+        return results
     }
 
     /// Best effort: deletes the chunks of unfinished files, in one deletion for the lot (what

@@ -140,18 +140,12 @@ public struct Loader: Sendable {
                 case .after(let file): later.append(file)
                 }
             }
-            let copies = later.filter { storedIds.contains($0.id) }
-            try context.profile.measure(.query) {
-                try appendSources(
-                    copies.map { (layout.documentKey(id: $0.id, study: $0.studyUid), $0.source, $0.name) },
-                    client: client, context: context)
-            }
-            for file in later {
-                if storedIds.contains(file.id) {
-                    context.activity.add(bytes: file.mapped.buffer.count)
-                    record(.alreadyLoaded(id: file.id, name: file.name), file.repairs, path: file.path)
-                } else if aloneToo {
-                    try loadAlone(file.path)
+            for (file, result) in zip(
+                later, try recordCopies(later, stored: storedIds, client: client, context: context))
+            {
+                switch result {
+                case .done(let outcome, let path, let repairs): record(outcome, repairs, path: path)
+                case .alone, .after: if aloneToo { try loadAlone(file.path) }
                 }
             }
         }
