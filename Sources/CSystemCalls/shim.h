@@ -2,6 +2,7 @@
 // only under feature macros (_GNU_SOURCE, _XOPEN_SOURCE) that would change other system types
 // for this module alone. Declaring the few functions dql needs is enough; all are in libc.so.6
 // (glibc 2.34 and later).
+#include <malloc.h>
 #include <spawn.h>
 #include <termios.h>
 #include <sys/ioctl.h>

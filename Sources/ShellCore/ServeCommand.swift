@@ -139,6 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitCode(ExitCodes.connection)
             }
             if !quiet { options.log = { printError($0) } }
+            AllocatorTuning.keepFreedBuffersForReuse()
             let client = try RedisClient(configuration, connectionsPerServer: options.executors + 8)
             defer { client.close() }
             let server = DICOMwebServer(client: client, layout: StorageLayout(prefix: prefix), options: options)
