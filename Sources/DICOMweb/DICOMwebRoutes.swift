@@ -241,8 +241,10 @@ struct DICOMwebRoutes: Sendable {
             let type = partType.split(separator: ";").first.map(String.init) ?? partType
             return Response(
                 status: .ok,
-                headers: [.contentType: layout.contentType(partType: type), .contentLength: String(body.count)],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+                headers: [
+                    .contentType: layout.contentType(partType: type), .contentLength: String(body.readableBytes),
+                ],
+                body: ResponseBody(byteBuffer: body))
         }
     }
 
@@ -287,9 +289,9 @@ struct DICOMwebRoutes: Sendable {
                 status: .ok,
                 headers: [
                     .contentType: layout.contentType(partType: "application/octet-stream"),
-                    .contentLength: String(body.count),
+                    .contentLength: String(body.readableBytes),
                 ],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+                body: ResponseBody(byteBuffer: body))
         }
     }
 

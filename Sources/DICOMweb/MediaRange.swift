@@ -10,18 +10,18 @@ struct MediaRange: Sendable, Equatable {
     /// not ranked: a DICOMweb origin either can give a representation or cannot). A missing
     /// or empty header accepts anything.
     static func ranges(_ header: String?) -> [MediaRange] {
-        guard let header, !header.allSatisfy({ $0 == " " || $0 == "," }) else {
+        guard let header, header.utf8.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: ",") }) else {
             return [MediaRange(mediaType: "*/*", parameters: [:])]
         }
-        return splitOutsideQuotes(header, separator: ",").compactMap { part in
-            let pieces = splitOutsideQuotes(part, separator: ";")
+        return splitOutsideQuotes(header[...], separator: UInt8(ascii: ",")).compactMap { part in
+            let pieces = splitOutsideQuotes(part, separator: UInt8(ascii: ";"))
             guard let first = pieces.first?.trimmingSpaces, !first.isEmpty else { return nil }
             var parameters: [String: String] = [:]
             for piece in pieces.dropFirst() {
-                guard let equals = piece.firstIndex(of: "=") else { continue }
+                guard let equals = piece.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
                 let name = piece[..<equals].trimmingSpaces.lowercased()
-                var value = piece[piece.index(after: equals)...].trimmingSpaces
-                if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                var value = piece[piece.utf8.index(after: equals)...].trimmingSpaces
+                if value.utf8.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
                     value = String(value.dropFirst().dropLast())
                 }
                 parameters[name] = value
@@ -45,27 +45,43 @@ struct MediaRange: Sendable, Equatable {
         return wanted == "*" || wanted == transferSyntax
     }
 
-    private static func splitOutsideQuotes(_ text: String, separator: Character) -> [String] {
-        var parts: [String] = []
-        var current = ""
+    /// `text` cut at each `separator` byte outside double quotes (every kind of separator a
+    /// header uses is ASCII, so cutting at bytes never splits a character).
+    private static func splitOutsideQuotes(_ text: Substring, separator: UInt8) -> [Substring] {
+        var parts: [Substring] = []
+        var start = text.startIndex
         var quoted = false
-        for character in text {
-            if character == "\"" { quoted.toggle() }
-            if character == separator && !quoted {
-                parts.append(current)
-                current = ""
-            } else {
-                current.append(character)
+        let bytes = text.utf8
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                quoted.toggle()
+            } else if byte == separator && !quoted {
+                parts.append(text[start..<index])
+                start = bytes.index(after: index)
             }
+            index = bytes.index(after: index)
         }
-        parts.append(current)
+        parts.append(text[start...])
         return parts
     }
 }
 
 extension StringProtocol {
+    /// Without leading and trailing spaces and tabs.
     var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        let bytes = utf8
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }) else { return "" }
+        var end = bytes.index(after: first)
+        var index = end
+        while index < bytes.endIndex {
+            let next = bytes.index(after: index)
+            if !isSpace(bytes[index]) { end = next }
+            index = next
+        }
+        return String(self[first..<end])
     }
 }
 

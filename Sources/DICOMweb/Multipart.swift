@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// `multipart/related` bodies (RFC 2387) as DICOMweb writes them: each part its headers, a
 /// blank line and its bytes, parts separated by `--boundary`, closed by `--boundary--`.
@@ -30,15 +31,21 @@ struct MultipartLayout: Sendable {
     /// What closes the body.
     var closing: [UInt8] { Array("--\(boundary)--\r\n".utf8) }
 
-    /// A whole body of parts held in memory.
-    func body(_ parts: [(contentType: String, bytes: [UInt8])]) -> [UInt8] {
-        var body: [UInt8] = []
-        body.reserveCapacity(parts.reduce(closing.count) { $0 + $1.bytes.count + 128 })
-        for part in parts {
-            body += partHead(contentType: part.contentType, length: part.bytes.count)
-            body += part.bytes
-            body += Self.partTail
+    /// A whole body of parts held in memory, written straight into the buffer the response
+    /// sends (each part's bytes copied once).
+    func body(_ parts: [(contentType: String, bytes: [UInt8])]) -> ByteBuffer {
+        let heads = parts.map { partHead(contentType: $0.contentType, length: $0.bytes.count) }
+        let closing = closing
+        var body = ByteBufferAllocator().buffer(
+            capacity: zip(parts, heads).reduce(closing.count) {
+                $0 + $1.1.count + $1.0.bytes.count + Self.partTail.count
+            })
+        for (part, head) in zip(parts, heads) {
+            body.writeBytes(head)
+            body.writeBytes(part.bytes)
+            body.writeBytes(Self.partTail)
         }
-        return body + closing
+        body.writeBytes(closing)
+        return body
     }
 }

@@ -16,6 +16,25 @@ import Testing
         #expect(MediaRange.ranges(#"multipart/related; type="a,b""#).count == 1)
     }
 
+    /// Spaces and tabs around each piece go; a separator inside quotes, a non-ASCII value and
+    /// empty pieces are taken as written (the header is cut at bytes, never inside a character).
+    @Test func spacingQuotesAndOddPiecesAreRead() {
+        let ranges = MediaRange.ranges(
+            "\t multipart/related ;\ttype = \"application/dicom;x,y\" ; transfer-syntax=*\t, ,; ,"
+                + " image/jpeg; é=\"ça,\u{301}\"; bare ; =  ")
+        #expect(ranges.count == 2)
+        #expect(
+            ranges[0]
+                == MediaRange(
+                    mediaType: "multipart/related",
+                    parameters: ["type": "application/dicom;x,y", "transfer-syntax": "*"]))
+        #expect(ranges[1] == MediaRange(mediaType: "image/jpeg", parameters: ["é": "ça,\u{301}", "": ""]))
+        #expect(MediaRange.ranges(" , ,") == [MediaRange(mediaType: "*/*", parameters: [:])])
+        #expect(" \t a b\t ".trimmingSpaces == "a b")
+        #expect(" \t ".trimmingSpaces.isEmpty)
+        #expect("x".trimmingSpaces == "x")
+    }
+
     @Test func negotiationOfParts() {
         let any = PartNegotiation(accept: nil)
         #expect(any.acceptsMultipart(partType: "application/dicom", transferSyntax: "1.2.840.10008.1.2.4.50"))
