@@ -1,4 +1,4 @@
-import Foundation
+import DicomCore
 import NIOCore
 
 /// `multipart/related` bodies (RFC 2387) as DICOMweb writes them: each part its headers, a
@@ -6,9 +6,12 @@ import NIOCore
 struct MultipartLayout: Sendable {
     var boundary: String
 
-    /// A boundary no part's bytes are likely to hold (a random 128-bit token).
+    /// A boundary no part's bytes are likely to hold (a random 128-bit token, new for each
+    /// answer, so nobody can store a file that holds a later answer's boundary).
     static func random() -> MultipartLayout {
-        MultipartLayout(boundary: "dql-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
+        var generator = SystemRandomNumberGenerator()
+        return MultipartLayout(
+            boundary: "dql-" + HexDigits.lowercase(generator.next()) + HexDigits.lowercase(generator.next()))
     }
 
     /// `multipart/related; type="…"; boundary=…` for parts of `partType`.
