@@ -84,6 +84,21 @@ public struct DICOMwebServer: Sendable {
         }
     }
 
+    /// Whether a request is refused on its head alone, before its body is read: without the
+    /// credentials the server needs, or declaring a body over the upload limit.
+    static func refusesAtOnce(_ options: Options) -> @Sendable (HTTPRequest) -> Bool {
+        let (token, credentials, limit) = (options.token, options.credentials, options.maximumUpload)
+        return { head in
+            if token != nil || credentials != nil,
+                !Authentication<BasicRequestContext>.allows(
+                    head.headerFields[.authorization], token: token, credentials: credentials)
+            {
+                return true
+            }
+            return head.headerFields[.contentLength].flatMap { Int($0) }.map { $0 > limit } ?? false
+        }
+    }
+
     public func run(listening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let pool = ExecutorPool(client: client, layout: layout, count: options.executors)
         let boundPort = BoundPort(options.port)
@@ -108,7 +123,10 @@ public struct DICOMwebServer: Sendable {
             // A connection that sends nothing for a minute while a request is read (a stalled
             // upload, a slow-headers client) or while idle between requests is closed; one
             // waiting for its response is not.
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ExpectContinue(refusesAtOnce: Self.refusesAtOnce(options))],
+                    idleTimeout: .seconds(Int64(options.idleTimeout)))),
             configuration: ApplicationConfiguration(
                 address: .hostname(options.host, port: options.port), serverName: "dql/\(DQLVersion.current)"),
             onServerRunning: { channel in

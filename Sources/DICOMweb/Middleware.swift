@@ -147,17 +147,7 @@ struct Authentication<Context: RequestContext>: RouterMiddleware {
         async throws -> Response
     {
         if request.method == .options { return try await next(request, context) }
-        let presented = request.headers[.authorization] ?? ""
-        var allowed = false
-        if let token, presented.lowercased().hasPrefix("bearer ") {
-            allowed = Self.same(String(presented.dropFirst(7)).trimmingSpaces, token)
-        }
-        if let credentials, presented.lowercased().hasPrefix("basic "),
-            let data = Data(base64Encoded: String(presented.dropFirst(6)).trimmingSpaces),
-            let pair = String(data: data, encoding: .utf8)
-        {
-            allowed = Self.same(pair, "\(credentials.user):\(credentials.password)")
-        }
+        let allowed = Self.allows(request.headers[.authorization], token: token, credentials: credentials)
         guard allowed else {
             var challenges: [String] = []
             if credentials != nil { challenges.append("Basic realm=\"dql\"") }
@@ -168,6 +158,25 @@ struct Authentication<Context: RequestContext>: RouterMiddleware {
             return response
         }
         return try await next(request, context)
+    }
+
+    /// Whether an `Authorization` header presents the token or the credentials.
+    static func allows(
+        _ authorization: String?, token: String?, credentials: (user: String, password: String)?
+    ) -> Bool {
+        let presented = authorization ?? ""
+        if let token, presented.lowercased().hasPrefix("bearer "),
+            same(String(presented.dropFirst(7)).trimmingSpaces, token)
+        {
+            return true
+        }
+        if let credentials, presented.lowercased().hasPrefix("basic "),
+            let data = Data(base64Encoded: String(presented.dropFirst(6)).trimmingSpaces),
+            let pair = String(data: data, encoding: .utf8)
+        {
+            return same(pair, "\(credentials.user):\(credentials.password)")
+        }
+        return false
     }
 
     /// Compares by digest, so the time taken says nothing about the secret.

@@ -434,6 +434,85 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 30, "SIGTERM waited for the stalled upload")
     }
 
+    /// A client that sends `Expect: 100-continue` (curl does for bodies over 1 MiB) is told to
+    /// go on before it sends its body, not left to wait; one whose credentials are missing is
+    /// told 401 at once instead, before any body is sent.
+    @Test func anUploadThatExpects100ContinueIsToldToGoOn() throws {
+        let fixture = try ShellFixture(load: false)
+        for token in [nil, "s3cret-token"] {
+            let server = try Server(fixture, token.map { ["--token", $0] } ?? [])
+            let port = UInt16(server.url.split(separator: ":").last?.split(separator: "/").first ?? "") ?? 0
+            let connection = try RawHTTPConnection(port: port)
+            let body = Array("--B\r\nContent-Type: application/dicom\r\n\r\nnot DICOM\r\n--B--\r\n".utf8)
+            try connection.send(
+                "POST /dicom-web/studies HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: multipart/related; type=\"application/dicom\"; boundary=B\r\nContent-Length: \(body.count)\r\n\r\n"
+            )
+            let first = try connection.readHead()
+            if token == nil {
+                #expect(first.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(first)")
+                try connection.send(body)
+                // The part is not DICOM: the store answers what failed (409), nothing stored.
+                let answer = try connection.readHead()
+                #expect(answer.hasPrefix("HTTP/1.1 409"), "\(answer)")
+            } else {
+                #expect(first.hasPrefix("HTTP/1.1 401"), "\(first)")
+            }
+            #expect(server.stop() == 0)
+        }
+    }
+
+    /// One HTTP/1.1 connection spoken by hand, to see each response head as it comes.
+    final class RawHTTPConnection {
+        let descriptor: Int32
+        private var received: [UInt8] = []
+
+        init(port: UInt16) throws {
+            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else { throw TestSetupError("cannot connect to port \(port)") }
+        }
+
+        deinit { close(descriptor) }
+
+        func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+        func send(_ bytes: [UInt8]) throws {
+            let sent = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
+            guard sent == bytes.count else { throw TestSetupError("sent \(sent) of \(bytes.count) bytes") }
+        }
+
+        /// The next response head (up to its blank line), waiting at most 10 s for it; its body,
+        /// if any, stays unread.
+        func readHead() throws -> String {
+            let deadline = Date().addingTimeInterval(10)
+            while true {
+                if let end = DICOMwebTests.range(of: Array("\r\n\r\n".utf8), in: received) {
+                    let head = String(decoding: received[..<(end + 4)], as: UTF8.self)
+                    received.removeFirst(end + 4)
+                    return head
+                }
+                var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                let left = Int32(max(0, deadline.timeIntervalSinceNow) * 1000)
+                guard left > 0, poll(&poller, 1, left) == 1 else {
+                    throw TestSetupError(
+                        "no response head within 10 s; had \(String(decoding: received, as: UTF8.self))")
+                }
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { throw TestSetupError("the server closed the connection") }
+                received += buffer[..<count]
+            }
+        }
+    }
+
     @Test func overAReaderAccountReadsWorkAndStoresAre403() throws {
         let fixture = try Self.loadedFixture(only: "archive")
         let account = try AccountRoleTests().makeAccount("reader", prefix: fixture.prefix, fixture: fixture)
