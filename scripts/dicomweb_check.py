@@ -425,6 +425,20 @@ def check_stow(url, directory):
     expect(len(body["00081199"]["Value"]) == 1 and len(body["00081198"]["Value"]) == 1, f"mixed body: {body}")
     expect(value(body["00081198"]["Value"][0], "00081197") == 0xC000, "not DICOM: failure reason C000")
     expect(len(client.search_for_instances(good.StudyInstanceUID)) == 1, "the good part of a mixed body is stored")
+    # One instance three times in one body: the same bytes twice are one instance, and other
+    # bytes under its SOP Instance UID keep the first part's, with a Warning, as across requests.
+    twin = new_instance()
+    first = encoded(twin)
+    twin.PatientName = "Other^Bytes"
+    thrice = stow(url, [first, first, encoded(twin)])
+    expect(thrice.status_code == 200 and "Warning" in thrice.headers,
+           f"one instance thrice in a body: {thrice.status_code} {thrice.headers}")
+    expect(len(thrice.json()["00081199"]["Value"]) == 3, f"one instance thrice in a body: {thrice.json()}")
+    expect(len(client.search_for_instances(twin.StudyInstanceUID)) == 1, "one instance thrice in a body is one")
+    back = requests.get(
+        f"{url}/studies/{twin.StudyInstanceUID}/series/{twin.SeriesInstanceUID}/instances/{twin.SOPInstanceUID}",
+        headers={"Accept": "application/dicom"})
+    expect(back.content == first, "the first part's bytes are kept")
 
 
 def raw_request(url, request, wait=True):
