@@ -17,6 +17,7 @@ import io
 import json
 import os
 import socket
+import threading
 import sys
 import urllib.parse
 
@@ -424,6 +425,9 @@ def check_stow(url, directory):
     body = mixed.json()
     expect(len(body["00081199"]["Value"]) == 1 and len(body["00081198"]["Value"]) == 1, f"mixed body: {body}")
     expect(value(body["00081198"]["Value"][0], "00081197") == 0xC000, "not DICOM: failure reason C000")
+    expect("does not read as DICOM" in mixed.headers.get("Warning", "")
+           and "dql-stow" not in mixed.headers.get("Warning", ""),
+           f"the Warning says why, without the server's spool path: {mixed.headers.get('Warning')}")
     expect(len(client.search_for_instances(good.StudyInstanceUID)) == 1, "the good part of a mixed body is stored")
     # One instance three times in one body: the same bytes twice are one instance, and other
     # bytes under its SOP Instance UID keep the first part's, with a Warning, as across requests.
@@ -439,6 +443,29 @@ def check_stow(url, directory):
         f"{url}/studies/{twin.StudyInstanceUID}/series/{twin.SeriesInstanceUID}/instances/{twin.SOPInstanceUID}",
         headers={"Accept": "application/dicom"})
     expect(back.content == first, "the first part's bytes are kept")
+    # Four clients sending other bytes under one SOP Instance UID at the same moment: one
+    # instance stored, three answers with a Warning (as one after the other), five times over.
+    for _ in range(5):
+        contested = new_instance()
+        bodies = []
+        for index in range(4):
+            contested.PatientName = f"Client^{index}"
+            bodies.append(encoded(contested))
+        answers = [None] * 4
+        barrier = threading.Barrier(4)
+
+        def send(index):
+            barrier.wait()
+            answers[index] = stow(url, [bodies[index]])
+        threads = [threading.Thread(target=send, args=(index,)) for index in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        expect(all(answer.status_code == 200 for answer in answers), f"contested STOW: {answers}")
+        expect(sum("Warning" in answer.headers for answer in answers) == 3, "contested STOW: three Warnings")
+        expect(len(client.search_for_instances(contested.StudyInstanceUID)) == 1,
+               "one instance sent with other bytes by four clients at once is stored once")
 
 
 def raw_request(url, request, wait=True):

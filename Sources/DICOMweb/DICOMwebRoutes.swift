@@ -14,6 +14,8 @@ struct DICOMwebRoutes: Sendable {
     /// The port the server listens on (known once bound: `--listen …:0` picks one).
     var boundPort: BoundPort
     var headerCache = HeaderCache()
+    /// The instances STOW-RS requests are storing now.
+    var claims = InstanceClaims()
     /// Each instance's metadata as JSON text, by id and URL (128 MiB of text at most).
     var metadataCache = ContentCache<String>(capacity: 128 << 20, cost: { $0.utf8.count })
 
@@ -222,12 +224,7 @@ struct DICOMwebRoutes: Sendable {
                 if !negotiation.acceptsMultipart(partType: mediaType, transferSyntax: syntax) {
                     // Compressed frames as application/octet-stream, when the client names
                     // their transfer syntax (or any).
-                    let octets = negotiation.ranges.contains {
-                        $0.mediaType == "multipart/related"
-                            && ($0.parameters["type"] ?? "").lowercased() == "application/octet-stream"
-                            && $0.parameters["transfer-syntax"].map { $0 == "*" || $0 == syntax } == true
-                    }
-                    guard octets else {
+                    guard negotiation.acceptsOctetStreamParts(transferSyntax: syntax) else {
                         throw DICOMwebError.notAcceptable(
                             "the frames of \(scope.described) are served as multipart/related; type=\"\(mediaType)\"; transfer-syntax=\(syntax) (as stored, without transcoding), which the Accept header (\(negotiation.written)) does not take"
                         )
@@ -298,7 +295,8 @@ struct DICOMwebRoutes: Sendable {
     func store(_ request: Request, study: String?) async throws -> Response {
         try await answering {
             if let study { _ = try RetrieveScope(study: study) }
-            let store = StowStore(pool: pool, options: options, baseURL: baseURL(request), study: study)
+            let store = StowStore(
+                pool: pool, claims: claims, options: options, baseURL: baseURL(request), study: study)
             let answer = try await store.store(request)
             var response = json(answer.body)
             response.status = answer.status
@@ -340,7 +338,10 @@ struct DICOMwebRoutes: Sendable {
 
     func requireJSON(_ request: Request) throws(DICOMwebError) {
         let negotiation = PartNegotiation(accept: request.headers[.accept])
-        guard negotiation.acceptsSingle("application/dicom+json") || negotiation.acceptsSingle("application/json")
+        // Asked for as plain JSON too (some clients do), unless DICOM JSON is refused.
+        guard
+            !negotiation.refusesSingle("application/dicom+json"),
+            negotiation.acceptsSingle("application/dicom+json") || negotiation.acceptsSingle("application/json")
         else {
             throw .notAcceptable(
                 "this resource is served as application/dicom+json; the Accept header (\(negotiation.written)) does not take it"

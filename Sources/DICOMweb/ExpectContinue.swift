@@ -22,12 +22,17 @@ final class ExpectContinue: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data),
-            let expectation = head.headerFields[.expect], expectation.lowercased() == "100-continue",
-            !refusesAtOnce(head)
-        {
+        if case .head(let head) = unwrapInboundIn(data), Self.expectsContinue(head), !refusesAtOnce(head) {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
         }
         context.fireChannelRead(data)
+    }
+
+    /// Whether the head's `Expect` lists `100-continue` (case aside; the field may be a list,
+    /// or repeated).
+    static func expectsContinue(_ head: HTTPRequest) -> Bool {
+        head.headerFields[values: .expect].contains { field in
+            field.split(separator: ",").contains { $0.trimmingSpaces.lowercased() == "100-continue" }
+        }
     }
 }

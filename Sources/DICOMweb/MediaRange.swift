@@ -6,9 +6,9 @@ struct MediaRange: Sendable, Equatable {
     /// Parameter names lower-cased, values unquoted.
     var parameters: [String: String]
 
-    /// The ranges of an `Accept` header, in the order written (quality values are read but
-    /// not ranked: a DICOMweb origin either can give a representation or cannot). A missing
-    /// or empty header accepts anything.
+    /// The ranges of an `Accept` header, in the order written, refusals (`q=0`) included. A
+    /// missing or empty header accepts anything. Quality values above zero are not ranked: a
+    /// DICOMweb origin either can give a representation or cannot.
     static func ranges(_ header: String?) -> [MediaRange] {
         guard let header, header.utf8.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: ",") }) else {
             return [MediaRange(mediaType: "*/*", parameters: [:])]
@@ -26,9 +26,22 @@ struct MediaRange: Sendable, Equatable {
                 }
                 parameters[name] = value
             }
-            if parameters["q"] == "0" { return nil }
             return MediaRange(mediaType: first.lowercased(), parameters: parameters)
         }
+    }
+
+    /// Whether the range refuses what it covers: a quality value of zero (`q=0`, `q=0.000`).
+    var refuses: Bool { parameters["q"].flatMap { Double($0) }.map { $0 <= 0 } ?? false }
+
+    /// How specific the range is (RFC 9110 §12.5.1: the most specific range that matches
+    /// decides): `*/*`, then `type/*`, then `type/subtype`; among those, a more specific `type`
+    /// parameter (the parts of a multipart range), then more parameters.
+    var specificity: Int {
+        func level(_ mediaType: String) -> Int {
+            mediaType == "*/*" || mediaType == "*" ? 0 : mediaType.hasSuffix("/*") ? 1 : 2
+        }
+        let others = parameters.keys.filter { $0 != "q" && $0 != "type" }.count
+        return level(mediaType) * 100 + (parameters["type"].map { 1 + level($0.lowercased()) } ?? 0) * 10 + others
     }
 
     /// Whether `type/subtype` falls in this range (`*/*`, `image/*`, or itself).
@@ -93,10 +106,19 @@ struct PartNegotiation: Sendable {
         ranges = MediaRange.ranges(accept)
     }
 
+    /// Whether what `matches` picks out is accepted: the most specific of the ranges it
+    /// matches decides (so `application/dicom+json;q=0, */*` refuses DICOM JSON), equally
+    /// specific ranges accepting if any of them does. No range matching: not accepted.
+    private func accepts(where matches: (MediaRange) -> Bool) -> Bool {
+        let matching = ranges.filter(matches)
+        guard let top = matching.map(\.specificity).max() else { return false }
+        return matching.contains { $0.specificity == top && !$0.refuses }
+    }
+
     /// Whether a multipart answer whose parts are `partType` in `transferSyntax` is accepted:
     /// by `multipart/related` with that part type (or a wildcard, or none), or by `*/*`.
     func acceptsMultipart(partType: String, transferSyntax: String) -> Bool {
-        ranges.contains { range in
+        accepts { range in
             if range.mediaType == "*/*" { return range.allowsTransferSyntax(transferSyntax) }
             guard range.mediaType == "multipart/related" else { return false }
             let type = MediaRange(mediaType: (range.parameters["type"] ?? "*/*").lowercased(), parameters: [:])
@@ -104,18 +126,38 @@ struct PartNegotiation: Sendable {
         }
     }
 
+    /// Whether frames in `transferSyntax` are accepted as `application/octet-stream` parts: a
+    /// `multipart/related` range names that type and the syntax (or `*`).
+    func acceptsOctetStreamParts(transferSyntax: String) -> Bool {
+        accepts { range in
+            range.mediaType == "multipart/related"
+                && (range.parameters["type"] ?? "").lowercased() == "application/octet-stream"
+                && range.parameters["transfer-syntax"].map { $0 == "*" || $0 == transferSyntax } == true
+        }
+    }
+
     /// Whether a single-part answer of `mediaType` is accepted (in `transferSyntax`, when the
     /// answer has one: `application/dicom; transfer-syntax=…` asks for that syntax only).
     func acceptsSingle(_ mediaType: String, transferSyntax: String? = nil) -> Bool {
-        ranges.contains {
+        accepts {
             $0.mediaType != "multipart/related" && $0.covers(mediaType)
                 && transferSyntax.map($0.allowsTransferSyntax) ?? true
         }
     }
 
-    /// Whether the request names a single-part `mediaType` before any multipart range.
+    /// Whether the most specific range that covers a single-part `mediaType` refuses it.
+    func refusesSingle(_ mediaType: String) -> Bool {
+        !accepts { $0.mediaType != "multipart/related" && $0.covers(mediaType) }
+            && ranges.contains { $0.mediaType != "multipart/related" && $0.covers(mediaType) }
+    }
+
+    /// Whether the request names a single-part `mediaType` before any multipart range (ranges
+    /// that refuse aside).
     func prefersSingle(_ mediaType: String) -> Bool {
-        guard let first = ranges.first(where: { $0.mediaType == mediaType || $0.mediaType == "multipart/related" })
+        guard
+            let first = ranges.first(where: {
+                !$0.refuses && ($0.mediaType == mediaType || $0.mediaType == "multipart/related")
+            })
         else { return false }
         return first.mediaType == mediaType
     }

@@ -15,6 +15,7 @@ import Hummingbird
 /// instances stored, and those that failed with their reason.
 struct StowStore: Sendable {
     var pool: ExecutorPool
+    var claims: InstanceClaims
     var options: DICOMwebServer.Options
     var baseURL: String
     /// The study of the path (`POST /studies/{study}`): instances of another are refused.
@@ -70,9 +71,10 @@ struct StowStore: Sendable {
         let received = try await receive(request.body, boundary: boundary, spool: spool)
         let study = self.study
         let base = baseURL
+        let claims = claims
         return try await pool.run { executor in
             var parts = received
-            try Self.load(&parts, spool: spool, study: study, executor: executor)
+            try Self.load(&parts, spool: spool, study: study, claims: claims, executor: executor)
             return Self.answer(parts, baseURL: base)
         }
     }
@@ -180,20 +182,21 @@ struct StowStore: Sendable {
     }
 
     /// Reads each part's header, moves the acceptable ones under `spool/load`, and loads them.
-    static func load(_ parts: inout [Part], spool: String, study: String?, executor: Executor) throws {
+    static func load(
+        _ parts: inout [Part], spool: String, study: String?, claims: InstanceClaims, executor: Executor
+    ) throws {
         let loadDirectory = "\(spool)/load"
         try FileManager.default.createDirectory(atPath: loadDirectory, withIntermediateDirectories: false)
-        var byPath: [String: Int] = [:]
-        var byDigest: [String: [Int]] = [:]
-        var firstOfBody: [String: String] = [:]
         // Each part's header, read once: what it is, and where it belongs.
         for index in parts.indices {
             let header: DicomFile
             do {
                 header = try DicomReader.read(contentsOf: parts[index].path, options: .metadataOnly)
             } catch {
+                // Said without the spool's path, which is the server's business.
+                let reason = "\(error)".replacingOccurrences(of: parts[index].path, with: "the part")
                 parts[index].failure = (
-                    .cannotUnderstand, "part \(parts[index].number) does not read as DICOM: \(error)"
+                    .cannotUnderstand, "part \(parts[index].number) does not read as DICOM: \(reason)"
                 )
                 continue
             }
@@ -202,6 +205,21 @@ struct StowStore: Sendable {
             parts[index].studyUid = header.dataset[DicomTag(0x0020, 0x000D)]?.string
             parts[index].seriesUid = header.dataset[DicomTag(0x0020, 0x000E)]?.string
         }
+        // From here to the end of the load, no other request of this server stores these
+        // instances (see InstanceClaims).
+        let uids = Set(parts.compactMap { $0.failure == nil ? $0.sopInstance : nil })
+        try claims.whileHolding(uids) {
+            try load(&parts, loadDirectory: loadDirectory, study: study, executor: executor)
+        }
+    }
+
+    /// ``load(_:spool:study:claims:executor:)`` once the instances are held.
+    private static func load(
+        _ parts: inout [Part], loadDirectory: String, study: String?, executor: Executor
+    ) throws {
+        var byPath: [String: Int] = [:]
+        var byDigest: [String: [Int]] = [:]
+        var firstOfBody: [String: String] = [:]
         let existing = try storedInstances(
             parts.compactMap { $0.failure == nil ? $0.sopInstance : nil }.filter(RetrieveScope.isUID),
             executor: executor)
@@ -272,7 +290,10 @@ struct StowStore: Sendable {
                 for index in byDigest[id] ?? [] { stored.insert(index) }
             case .failed(let path, let reason):
                 if let index = byPath[path] {
-                    parts[index].failure = (.outOfResources, "part \(parts[index].number): \(reason)")
+                    parts[index].failure = (
+                        .outOfResources,
+                        "part \(parts[index].number): \(reason.replacingOccurrences(of: path, with: "the part"))"
+                    )
                 }
             }
         }

@@ -11,7 +11,9 @@ import Testing
         #expect(ranges[0].mediaType == "multipart/related")
         #expect(ranges[0].parameters == ["type": "application/dicom", "transfer-syntax": "*"])
         #expect(ranges[1].parameters["q"] == "0.5")
-        #expect(MediaRange.ranges("application/json;q=0").isEmpty)
+        #expect(MediaRange.ranges("application/json;q=0").map(\.refuses) == [true])
+        #expect(["q=0.0", "q=0.000", "Q=0.", "q = 0"].allSatisfy { MediaRange.ranges("a/b;" + $0)[0].refuses })
+        #expect(["q=0.001", "q=1", "q=abc", ""].allSatisfy { !MediaRange.ranges("a/b;" + $0)[0].refuses })
         #expect(MediaRange.ranges(nil) == [MediaRange(mediaType: "*/*", parameters: [:])])
         #expect(MediaRange.ranges(#"multipart/related; type="a,b""#).count == 1)
     }
@@ -33,6 +35,31 @@ import Testing
         #expect(" \t a b\t ".trimmingSpaces == "a b")
         #expect(" \t ".trimmingSpaces.isEmpty)
         #expect("x".trimmingSpaces == "x")
+    }
+
+    /// The most specific range that matches decides (RFC 9110 §12.5.1): a refusal of a type
+    /// is not overridden by `*/*` or by a less specific multipart range.
+    @Test func aSpecificRefusalWinsOverAWildcard() {
+        let dicom = "application/dicom"
+        let native = "1.2.840.10008.1.2.1"
+        #expect(!PartNegotiation(accept: "application/dicom+json;q=0, */*").acceptsSingle("application/dicom+json"))
+        #expect(PartNegotiation(accept: "application/dicom+json;q=0, */*").refusesSingle("application/dicom+json"))
+        #expect(PartNegotiation(accept: "application/dicom+json;q=0, */*").acceptsSingle("application/json"))
+        #expect(!PartNegotiation(accept: "*/*;q=0").acceptsSingle("application/dicom+json"))
+        #expect(!PartNegotiation(accept: "*/*;q=0.000").acceptsMultipart(partType: dicom, transferSyntax: native))
+        let typed = #"multipart/related; type="application/dicom";q=0, */*"#
+        #expect(!PartNegotiation(accept: typed).acceptsMultipart(partType: dicom, transferSyntax: native))
+        let untyped = #"multipart/related; type="application/dicom"; q=0, multipart/related;q=1"#
+        #expect(!PartNegotiation(accept: untyped).acceptsMultipart(partType: dicom, transferSyntax: native))
+        #expect(PartNegotiation(accept: untyped).acceptsMultipart(partType: "image/jpeg", transferSyntax: native))
+        let octets = #"multipart/related; type="application/octet-stream"; transfer-syntax=*;q=0, */*"#
+        #expect(!PartNegotiation(accept: octets).acceptsOctetStreamParts(transferSyntax: native))
+        // The other way round: a wildcard refused, a type named.
+        let named = #"*/*;q=0, multipart/related; type="application/dicom""#
+        #expect(PartNegotiation(accept: named).acceptsMultipart(partType: dicom, transferSyntax: native))
+        #expect(!PartNegotiation(accept: named).acceptsMultipart(partType: "image/jpeg", transferSyntax: native))
+        // A refused range is never the preferred one.
+        #expect(!PartNegotiation(accept: "\(dicom);q=0, multipart/related").prefersSingle(dicom))
     }
 
     @Test func negotiationOfParts() {
