@@ -121,22 +121,23 @@ struct DICOMwebRoutes: Sendable {
                         files[index].transferSyntax = header.transferSyntax.uid
                     }
                 }
-                let single =
-                    scope.instance != nil && negotiation.prefersSingle("application/dicom")
-                    && negotiation.acceptsSingle(
-                        "application/dicom", transferSyntax: files[0].transferSyntax ?? "1.2.840.10008.1.2.1")
-                let stream = RetrieveStream(files: single ? [files[0]] : files, pool: pool, verify: verify)
-                if !single {
-                    for file in files {
-                        let syntax = file.transferSyntax ?? "1.2.840.10008.1.2.1"
-                        guard negotiation.acceptsMultipart(partType: "application/dicom", transferSyntax: syntax)
-                        else {
-                            throw DICOMwebError.notAcceptable(
-                                "\(scope.described) is stored as \(syntax) (\(file.name)), which the Accept header (\(negotiation.written)) does not take; dql serves instances as stored, without transcoding"
-                            )
-                        }
-                    }
+                let native = "1.2.840.10008.1.2.1"
+                let refused = files.first {
+                    !negotiation.acceptsMultipart(
+                        partType: "application/dicom", transferSyntax: $0.transferSyntax ?? native)
                 }
+                guard
+                    let form = negotiation.form(
+                        "application/dicom", transferSyntax: files[0].transferSyntax ?? native,
+                        singleAllowed: scope.instance != nil, multipartAccepted: refused == nil)
+                else {
+                    let file = refused ?? files[0]
+                    throw DICOMwebError.notAcceptable(
+                        "\(scope.described) is stored as \(file.transferSyntax ?? native) (\(file.name)), which the Accept header (\(negotiation.written)) does not take; dql serves instances as stored, without transcoding"
+                    )
+                }
+                let single = form == .single
+                let stream = RetrieveStream(files: single ? [files[0]] : files, pool: pool, verify: verify)
                 return (stream, single, try stream.opening(multipart: !single, with: executor))
             }
             if single {
@@ -266,16 +267,17 @@ struct DICOMwebRoutes: Sendable {
                     of: file, header: header, offset: offset, length: length, tag: tag, executor: executor)
             }
             let negotiation = PartNegotiation(accept: request.headers[.accept])
-            if negotiation.prefersSingle("application/octet-stream") {
+            let form = negotiation.form(
+                "application/octet-stream",
+                multipartAccepted: negotiation.acceptsMultipart(
+                    partType: "application/octet-stream", transferSyntax: "1.2.840.10008.1.2.1"))
+            if form == .single {
                 return Response(
                     status: .ok,
                     headers: [.contentType: "application/octet-stream", .contentLength: String(bytes.count)],
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
             }
-            guard
-                negotiation.acceptsMultipart(
-                    partType: "application/octet-stream", transferSyntax: "1.2.840.10008.1.2.1")
-            else {
+            guard form == .multipart else {
                 throw DICOMwebError.notAcceptable(
                     "bulk data is served as application/octet-stream; the Accept header (\(negotiation.written)) does not take it"
                 )

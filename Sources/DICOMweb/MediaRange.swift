@@ -116,11 +116,11 @@ struct PartNegotiation: Sendable {
     }
 
     /// Whether a multipart answer whose parts are `partType` in `transferSyntax` is accepted:
-    /// by `multipart/related` with that part type (or a wildcard, or none), or by `*/*`.
+    /// by `multipart/related` (or `multipart/*`, or `*/*`) with that part type (or a wildcard,
+    /// or none).
     func acceptsMultipart(partType: String, transferSyntax: String) -> Bool {
         accepts { range in
-            if range.mediaType == "*/*" { return range.allowsTransferSyntax(transferSyntax) }
-            guard range.mediaType == "multipart/related" else { return false }
+            guard range.covers("multipart/related") else { return false }
             let type = MediaRange(mediaType: (range.parameters["type"] ?? "*/*").lowercased(), parameters: [:])
             return type.covers(partType) && range.allowsTransferSyntax(transferSyntax)
         }
@@ -130,7 +130,7 @@ struct PartNegotiation: Sendable {
     /// `multipart/related` range names that type and the syntax (or `*`).
     func acceptsOctetStreamParts(transferSyntax: String) -> Bool {
         accepts { range in
-            range.mediaType == "multipart/related"
+            range.covers("multipart/related")
                 && (range.parameters["type"] ?? "").lowercased() == "application/octet-stream"
                 && range.parameters["transfer-syntax"].map { $0 == "*" || $0 == transferSyntax } == true
         }
@@ -151,16 +151,32 @@ struct PartNegotiation: Sendable {
             && ranges.contains { $0.mediaType != "multipart/related" && $0.covers(mediaType) }
     }
 
-    /// Whether the request names a single-part `mediaType` before any multipart range (ranges
-    /// that refuse aside).
+    /// Whether the request names a single-part `mediaType` (itself, or a range such as
+    /// `application/*` that covers it, but not `*/*`) before any range that covers multipart
+    /// (ranges that refuse aside).
     func prefersSingle(_ mediaType: String) -> Bool {
         guard
             let first = ranges.first(where: {
-                !$0.refuses && ($0.mediaType == mediaType || $0.mediaType == "multipart/related")
+                !$0.refuses && ($0.covers("multipart/related") || $0.covers(mediaType))
             })
         else { return false }
-        return first.mediaType == mediaType
+        return !first.covers("multipart/related")
     }
+
+    /// How an answer that can go either as one bare `mediaType` part (when `singleAllowed`) or
+    /// as multipart parts (which the request accepts or not: `multipartAccepted`) goes: bare
+    /// when the request prefers it, or accepts only that form; else multipart; nil when the
+    /// request accepts neither (406).
+    func form(
+        _ mediaType: String, transferSyntax: String? = nil, singleAllowed: Bool = true, multipartAccepted: Bool
+    ) -> AnswerForm? {
+        let single = singleAllowed && acceptsSingle(mediaType, transferSyntax: transferSyntax)
+        if single && (prefersSingle(mediaType) || !multipartAccepted) { return .single }
+        return multipartAccepted ? .multipart : nil
+    }
+
+    /// One bare part, or `multipart/related`.
+    enum AnswerForm: Sendable { case single, multipart }
 
     /// The header as written, for messages (the first 200 characters).
     var written: String {

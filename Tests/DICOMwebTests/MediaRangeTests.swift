@@ -62,6 +62,34 @@ import Testing
         #expect(!PartNegotiation(accept: "\(dicom);q=0, multipart/related").prefersSingle(dicom))
     }
 
+    /// Type wildcards cover what they name (`multipart/*` the multipart form, `application/*`
+    /// a bare `application/dicom`), and an answer falls back to the other form when the request
+    /// refuses the one it would prefer but accepts the other.
+    @Test func wildcardsOfATypeAndFallbacksBetweenForms() {
+        let dicom = "application/dicom"
+        let native = "1.2.840.10008.1.2.1"
+        func form(_ accept: String, singleAllowed: Bool = true) -> PartNegotiation.AnswerForm? {
+            let negotiation = PartNegotiation(accept: accept)
+            return negotiation.form(
+                dicom, transferSyntax: native, singleAllowed: singleAllowed,
+                multipartAccepted: negotiation.acceptsMultipart(partType: dicom, transferSyntax: native))
+        }
+        #expect(form("multipart/*") == .multipart)
+        #expect(form("*/*;q=0, multipart/*") == .multipart)
+        #expect(form("application/*") == .single)
+        #expect(form("application/*", singleAllowed: false) == nil)
+        #expect(form("*/*") == .multipart)
+        #expect(form(dicom) == .single)
+        #expect(form("multipart/*;q=0, */*") == .single)
+        #expect(form("multipart/*;q=0, */*", singleAllowed: false) == nil)
+        #expect(form("multipart/related;q=0, */*") == .single)
+        #expect(form("\(dicom);q=0, */*") == .multipart)
+        #expect(form("\(dicom);q=0, multipart/*;q=0") == nil)
+        #expect(form("\(dicom), multipart/related") == .single)
+        #expect(form("multipart/related, \(dicom)") == .multipart)
+        #expect(form("\(dicom); transfer-syntax=1.2.840.10008.1.2.4.50") == nil)
+    }
+
     @Test func negotiationOfParts() {
         let any = PartNegotiation(accept: nil)
         #expect(any.acceptsMultipart(partType: "application/dicom", transferSyntax: "1.2.840.10008.1.2.4.50"))
