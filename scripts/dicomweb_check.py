@@ -509,6 +509,23 @@ def check_errors(url, directory):
                            (instance, "text/html")]:
         response = requests.get(target, headers={"Accept": accept})
         expect(response.status_code == 406, f"Accept {accept}: {response.status_code}")
+    # Quality values: a refusal is honoured, the most specific range deciding; DICOM JSON goes
+    # as application/json to a client that takes only that; a refused multipart form falls back
+    # to the bare file.
+    series = f"{url}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
+    for target, accept, status, media in [
+            (instance + "/metadata", "application/dicom+json;q=0", 406, None),
+            (instance + "/metadata", "application/dicom+json;q=0, application/json", 200, "application/json"),
+            (f"{url}/studies", "application/dicom+json;q=0.000, */*", 200, "application/json"),
+            (f"{url}/studies", "application/*", 200, "application/dicom+json"),
+            (series, 'multipart/related; type="application/dicom";q=0, */*', 406, None),
+            (series, "multipart/*", 200, "multipart/related"),
+            (instance, "multipart/related;q=0, */*", 200, "application/dicom")]:
+        response = requests.get(target, headers={"Accept": accept})
+        expect(response.status_code == status
+               and (media is None or response.headers.get("Content-Type", "").startswith(media)),
+               f"Accept {accept} on {target[len(url):][:40]}…: {response.status_code} "
+               f"{response.headers.get('Content-Type')}")
     before = len(requests.get(f"{url}/instances", params={"PatientID": "STOW*"}).json())
     # A body cut short: 400, nothing stored.
     instance_bytes = encoded(new_instance())

@@ -73,7 +73,7 @@ struct DICOMwebRoutes: Sendable {
         -> Response
     {
         try await answering {
-            try requireJSON(request)
+            let type = try jsonType(request)
             if let study { _ = try RetrieveScope(study: study, series: series) }
             var keys: [(field: String, value: String)] = []
             if let study { keys.append(("studyUid", study)) }
@@ -83,7 +83,7 @@ struct DICOMwebRoutes: Sendable {
                 query: query, baseURL: baseURL(request), fixedStudy: study, fixedSeries: series,
                 headerCache: headerCache)
             let answer = try await pool.run { try search.run($0) }
-            var response = json(.array(answer.results))
+            var response = json(.array(answer.results), type: type)
             var warnings: [String] = []
             if answer.more {
                 warnings.append(
@@ -161,7 +161,7 @@ struct DICOMwebRoutes: Sendable {
 
     func metadata(_ request: Request, _ scope: RetrieveScope) async throws -> Response {
         try await answering {
-            try requireJSON(request)
+            let type = try jsonType(request)
             let base = baseURL(request)
             let metadataCache = self.metadataCache
             let headerCache = self.headerCache
@@ -193,7 +193,7 @@ struct DICOMwebRoutes: Sendable {
                 }
                 return "[" + texts.compactMap { $0 }.joined(separator: ",") + "]"
             }
-            return json(body)
+            return json(body, type: type)
         }
     }
 
@@ -338,26 +338,27 @@ struct DICOMwebRoutes: Sendable {
         return "http://\(host)\(root)"
     }
 
-    func requireJSON(_ request: Request) throws(DICOMwebError) {
+    /// The JSON media type to answer a search or metadata request with:
+    /// `application/dicom+json`, or `application/json` for a client that accepts only that
+    /// (some ask for it so; the body is DICOM JSON either way). 406 when it takes neither.
+    func jsonType(_ request: Request) throws(DICOMwebError) -> String {
         let negotiation = PartNegotiation(accept: request.headers[.accept])
-        // Asked for as plain JSON too (some clients do), unless DICOM JSON is refused.
-        guard
-            !negotiation.refusesSingle("application/dicom+json"),
-            negotiation.acceptsSingle("application/dicom+json") || negotiation.acceptsSingle("application/json")
-        else {
-            throw .notAcceptable(
-                "this resource is served as application/dicom+json; the Accept header (\(negotiation.written)) does not take it"
-            )
-        }
+        if negotiation.acceptsSingle("application/dicom+json") { return "application/dicom+json" }
+        if negotiation.acceptsSingle("application/json") { return "application/json" }
+        throw .notAcceptable(
+            "this resource is served as application/dicom+json; the Accept header (\(negotiation.written)) does not take it"
+        )
     }
 
-    func json(_ value: JSONValue) -> Response { json(value.serialized()) }
+    func json(_ value: JSONValue, type: String = "application/dicom+json") -> Response {
+        json(value.serialized(), type: type)
+    }
 
-    func json(_ text: String) -> Response {
+    func json(_ text: String, type: String = "application/dicom+json") -> Response {
         let buffer = ByteBuffer(string: text)
         return Response(
             status: .ok,
-            headers: [.contentType: "application/dicom+json", .contentLength: String(buffer.readableBytes)],
+            headers: [.contentType: type, .contentLength: String(buffer.readableBytes)],
             body: ResponseBody(byteBuffer: buffer))
     }
 

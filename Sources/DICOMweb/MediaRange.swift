@@ -145,12 +145,6 @@ struct PartNegotiation: Sendable {
         }
     }
 
-    /// Whether the most specific range that covers a single-part `mediaType` refuses it.
-    func refusesSingle(_ mediaType: String) -> Bool {
-        !accepts { $0.mediaType != "multipart/related" && $0.covers(mediaType) }
-            && ranges.contains { $0.mediaType != "multipart/related" && $0.covers(mediaType) }
-    }
-
     /// Whether the request names a single-part `mediaType` (itself, or a range such as
     /// `application/*` that covers it, but not `*/*`) before any range that covers multipart
     /// (ranges that refuse aside).
