@@ -3,6 +3,7 @@ import DicomCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOHTTP1
 import RedisIO
 import Synchronization
 
@@ -424,6 +425,10 @@ extension DICOMwebError {
             return DICOMwebError(.forbidden, "the Redis account may not do this: \(error)")
         case let error as RedisError where error.isConnectionFailure:
             return DICOMwebError(.serviceUnavailable, "the Redis server cannot be reached: \(error)")
+        // The request itself was broken or cut short (a client that closed the connection in
+        // the middle of its upload): the client's doing, not the server's.
+        case let error as HTTPParserError:
+            return .badRequest("the request could not be read to its end: \(error.debugDescription)")
         default:
             return DICOMwebError(.internalServerError, "\(error)")
         }

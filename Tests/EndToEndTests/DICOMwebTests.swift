@@ -416,6 +416,16 @@ import Testing
         try connection.send(
             "POST /dicom-web/studies HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/related; type=\"application/dicom\"; boundary=B\r\nContent-Length: 100000\r\n\r\n--B\r\n"
         )
+        // Another upload that the client gives up on: the client's doing, logged as a 400.
+        let abandoned = try RawHTTPConnection(port: port)
+        try abandoned.send(
+            "POST /dicom-web/studies HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/related; type=\"application/dicom\"; boundary=B\r\nContent-Length: 100000\r\n\r\n--B\r\n"
+        )
+        abandoned.close()
+        let deadline = Date().addingTimeInterval(10)
+        while !server.text.contains("POST /dicom-web/studies 400") && Date() < deadline { usleep(50_000) }
+        #expect(server.text.contains("POST /dicom-web/studies 400 - "), "\(server.text.suffix(500))")
+        #expect(!server.text.contains(" 500 "), "\(server.text.suffix(500))")
         usleep(300_000)
         let started = Date()
         // The connection stays open (stalled) while the server stops.
@@ -469,7 +479,16 @@ import Testing
             guard connected == 0 else { throw TestSetupError("cannot connect to port \(port)") }
         }
 
-        deinit { close(descriptor) }
+        private var closed = false
+
+        deinit { close() }
+
+        /// Closes the connection (a client going away).
+        func close() {
+            guard !closed else { return }
+            closed = true
+            Glibc.close(descriptor)
+        }
 
         func send(_ text: String) throws { try send(Array(text.utf8)) }
 
