@@ -122,19 +122,18 @@ struct DICOMwebRoutes: Sendable {
                         files[index].transferSyntax = header.transferSyntax.uid
                     }
                 }
-                let native = "1.2.840.10008.1.2.1"
                 let refused = files.first {
                     !negotiation.acceptsMultipart(
-                        partType: "application/dicom", transferSyntax: $0.transferSyntax ?? native)
+                        partType: "application/dicom", transferSyntax: $0.servedTransferSyntax)
                 }
                 guard
                     let form = negotiation.form(
-                        "application/dicom", transferSyntax: files[0].transferSyntax ?? native,
+                        "application/dicom", transferSyntax: files[0].servedTransferSyntax,
                         singleAllowed: scope.instance != nil, multipartAccepted: refused == nil)
                 else {
                     let file = refused ?? files[0]
                     throw DICOMwebError.notAcceptable(
-                        "\(scope.described) is stored as \(file.transferSyntax ?? native) (\(file.name)), which the Accept header (\(negotiation.written)) does not take; dql serves instances as stored, without transcoding"
+                        "\(scope.described) is stored as \(file.servedTransferSyntax) (\(file.name)), which the Accept header (\(negotiation.written)) does not take; dql serves instances as stored, without transcoding"
                     )
                 }
                 let single = form == .single
@@ -146,8 +145,7 @@ struct DICOMwebRoutes: Sendable {
                 return Response(
                     status: .ok,
                     headers: [
-                        .contentType:
-                            "application/dicom; transfer-syntax=\(file.transferSyntax ?? "1.2.840.10008.1.2.1")",
+                        .contentType: stream.partContentType(file),
                         .contentLength: String(file.size),
                     ],
                     body: opening.whole.map { ResponseBody(byteBuffer: $0) }
@@ -271,7 +269,7 @@ struct DICOMwebRoutes: Sendable {
             let form = negotiation.form(
                 "application/octet-stream",
                 multipartAccepted: negotiation.acceptsMultipart(
-                    partType: "application/octet-stream", transferSyntax: "1.2.840.10008.1.2.1"))
+                    partType: "application/octet-stream", transferSyntax: TransferSyntax.explicitVRLittleEndian.uid))
             if form == .single {
                 return Response(
                     status: .ok,

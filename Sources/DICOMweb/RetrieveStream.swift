@@ -1,5 +1,6 @@
 import Crypto
 import DQL
+import DicomCore
 import Hummingbird
 import NIOCore
 
@@ -17,7 +18,7 @@ struct RetrieveStream: Sendable {
     var verify = true
 
     func partContentType(_ file: StoredFile) -> String {
-        "application/dicom; transfer-syntax=\(file.transferSyntax ?? "1.2.840.10008.1.2.1")"
+        "application/dicom; transfer-syntax=\(file.servedTransferSyntax)"
     }
 
     /// The body's length, known before a byte is read.
@@ -209,4 +210,10 @@ struct RetrieveStream: Sendable {
 
     /// Batches read at once, ahead of the one being written.
     static let inFlight = 3
+}
+
+extension StoredFile {
+    /// The transfer syntax the file is served as: the one it records, or Explicit VR Little
+    /// Endian for a file that records none (its header was read so, see the retrieve route).
+    var servedTransferSyntax: String { transferSyntax ?? TransferSyntax.explicitVRLittleEndian.uid }
 }
