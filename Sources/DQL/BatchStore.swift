@@ -24,7 +24,8 @@ extension Loader {
     /// made a document of 224 KB, re-indexed at every name (134 MB of index for one file).
     static let maximumNames = 256
 
-    /// Adds paths and names (ARGV: path, name, path, name, …) to a document's `sources` and
+    /// Adds paths and names (ARGV: path, name, path, name, …) to a document's `sources` (a
+    /// string while it holds one path, see ``FileDocument/sources``) and
     /// `names`, each unless recorded already and up to ARGV[#ARGV] entries, in one write (the
     /// index re-indexes a document at every write to it). Returns how many names it left out
     /// for the limit (-3: a `migrate` has begun).
@@ -37,6 +38,7 @@ extension Loader {
         if not found then return 0 end
         local current = cjson.decode(found)
         local sources = (current['$.sources'] or {})[1] or {}
+        if type(sources) == 'string' then sources = {sources} end
         local names = (current['$.names'] or {})[1] or {}
         local limit = tonumber(ARGV[#ARGV])
         local known = {}
@@ -58,7 +60,9 @@ extension Loader {
           end
         end
         if changed then
-          redis.call('JSON.MSET', KEYS[1], '$.sources', cjson.encode(sources), KEYS[1], '$.names', cjson.encode(names))
+          local stored = sources
+          if #sources == 1 then stored = sources[1] end
+          redis.call('JSON.MSET', KEYS[1], '$.sources', cjson.encode(stored), KEYS[1], '$.names', cjson.encode(names))
         end
         return left
         """

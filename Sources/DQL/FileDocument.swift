@@ -18,7 +18,9 @@ public struct FileDocument: Sendable {
     public var chunkSize: Int
     /// Seconds since 1970.
     public var loadedAt: Int
-    /// Paths it was loaded from.
+    /// Paths it was loaded from. Stored as a string while there is one (a one-element array
+    /// costs RedisJSON 56 more bytes per document), as an array once there are several; readers
+    /// take either (see ``sourceList(_:)``).
     public var sources: [String]
     /// Friendly field values by JSON key (`protocol`, `studyDate`, …).
     public var fields: [(key: String, value: JSONValue)]
@@ -67,7 +69,8 @@ public struct FileDocument: Sendable {
         var members = fields
         members += [
             ("chunkSize", .integer(Int64(chunkSize))), ("loadedAt", .integer(Int64(loadedAt))),
-            ("sources", .array(sources.map { .string($0) })), ("names", .array(names.map { .string($0) })),
+            ("sources", sources.count == 1 ? .string(sources[0]) : .array(sources.map { .string($0) })),
+            ("names", .array(names.map { .string($0) })),
             ("headerLength", .integer(Int64(headerLength))),
         ]
         if !attributes.isEmpty { members.append(("a", .object(attributes))) }
@@ -77,6 +80,16 @@ public struct FileDocument: Sendable {
             members.append(("xxh3", .string(HexDigits.lowercase(xxh3))))
         }
         return .object(members)
+    }
+
+    /// A stored `sources` value as a list: one path as a string, several as an array (and one
+    /// as an array too, in documents written before the string form).
+    public static func sourceList(_ stored: Any?) -> [String] {
+        switch stored {
+        case let path as String: return [path]
+        case let paths as [Any]: return paths.compactMap { $0 as? String }
+        default: return []
+        }
     }
 
     /// The most members a document has (see ``json``).

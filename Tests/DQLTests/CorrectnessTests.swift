@@ -107,6 +107,47 @@ import Testing
         #expect((object?["sources"] as? [String])?.count == 3)
     }
 
+    /// A file's one source path is stored as a string (56 bytes less per document than a
+    /// one-element array); a second makes it an array, and documents that hold one path as an
+    /// array (written before the string form) gain further paths the same way.
+    @Test func oneSourceIsAStringAndSeveralAreAList() throws {
+        let store = try Self.store()
+        defer { store.close() }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: try Corpus.path("pydicom/test_files/CT_small.dcm")))
+        for directory in ["a", "b", "c"] {
+            let url = store.directory.appendingPathComponent(directory)
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            try bytes.write(to: url.appendingPathComponent("\(directory).dcm"))
+        }
+        let connection = try TestRedis.connection()
+        func stored() throws -> (type: String?, json: String) {
+            let key = try #require(try TestRedis.scanKeys(store.layout.documentPrefix + "*", connection).first)
+            let type = try connection.call("JSON.TYPE", key, "$.sources").array?.first?.string
+            return (type, try connection.call("JSON.GET", key, "$.sources").string ?? "")
+        }
+        let path = { (name: String) in store.directory.appendingPathComponent("\(name)/\(name).dcm").path }
+        _ = try store.executor.run("load '\(path("a"))'")
+        #expect(try stored().type == "string")
+        _ = try store.executor.run("load '\(path("a"))'")  // the same path again: nothing changes
+        #expect(try stored().type == "string")
+        guard case .document(_, let single) = try store.executor.run("show 'a.dcm'").first else { return }
+        let object = try JSONSerialization.jsonObject(with: Data(single.utf8)) as? [String: Any]
+        #expect(FileDocument.sourceList(object?["sources"]) == [path("a")])
+        _ = try store.executor.run("load '\(path("b"))'")
+        #expect(try stored().type == "array")
+        let key = try #require(try TestRedis.scanKeys(store.layout.documentPrefix + "*", connection).first)
+        // As a document written before the string form holds one path.
+        try connection.call("JSON.SET", key, "$.sources", "[\"\(path("a"))\"]")
+        _ = try store.executor.run("load '\(path("c"))'")
+        let (type, json) = try stored()
+        let paths = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String]]
+        #expect(type == "array" && paths == [[path("a"), path("c")]], "\(json)")
+        #expect(try store.executor.run("count where name = 'c.dcm'") == [.count(1)])
+        guard case .document(_, let several) = try store.executor.run("show 'c.dcm'").first else { return }
+        let list = try JSONSerialization.jsonObject(with: Data(several.utf8)) as? [String: Any]
+        #expect(FileDocument.sourceList(list?["sources"]) == [path("a"), path("c")])
+    }
+
     /// 3,000 copies of one file re-indexed its document at every name (134 MB of index for
     /// one file, 400 files/s) and grew it without bound: names are kept up to a limit, and a
     /// batch's copies are recorded in one write.
