@@ -144,7 +144,11 @@ public struct DICOMwebServer: Sendable {
         defer { pool.stop() }
         let second = Self.stopAtOnceOnSecondSignal(grace: options.idleTimeout, log: options.log)
         defer { second.forEach { $0.cancel() } }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        // Every task of the server (each connection's, each request's) runs on the pool's
+        // threads (see ``ExecutorPool``).
+        try await withTaskExecutorPreference(pool) {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        }
     }
 }
 
