@@ -21,7 +21,7 @@ struct InstanceBytes {
             whole = nil
             return
         }
-        let bytes = try executor.bytes(of: file, in: 0..<file.size)
+        let bytes = try Self.read(file, in: 0..<file.size, executor: executor)
         guard file.check.matches(bytes) else { throw RetrieveStream.damaged(file) }
         whole = bytes
     }
@@ -34,6 +34,17 @@ struct InstanceBytes {
     /// The bytes `range` of the file (inside it).
     func bytes(in range: Range<Int>) throws -> [UInt8] {
         if let whole { return range == whole.indices ? whole : Array(whole[range]) }
-        return try executor.bytes(of: file, in: range)
+        return try Self.read(file, in: range, executor: executor)
+    }
+
+    /// The bytes `range` of a stored file, read from the Redis socket straight into the array
+    /// (``Executor/read(_:into:at:)``): through hiredis's reply objects, a 132 KB slice took two
+    /// more copies and 16 KB reads, and `/frames/1` twice the server time of the instance.
+    static func read(_ file: StoredFile, in range: Range<Int>, executor: Executor) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: range.count) { buffer, count in
+            count = 0
+            try executor.read([(file, range)], into: UnsafeMutableRawBufferPointer(buffer))
+            count = range.count
+        }
     }
 }
